@@ -1,0 +1,73 @@
+/* A device: a driver map bound to an open transport. The engine reads the
+ * whole map in the fewest requests (one for the BPS2000v2 over Modbus),
+ * validates writes against the map before sending, and runs commands.
+ *
+ * Drivers are found by name in devices/registry.c (built-in maps embedded
+ * from devices/<name>/map.lua, then ~/.config/ohm/drivers/<name>.lua). */
+#ifndef OHM_DEVICES_DEVICE_H
+#define OHM_DEVICES_DEVICE_H
+
+#include "../transports/transport.h"
+#include "map.h"
+
+enum dev_vkind {
+  DV_NONE = 0, /* not available over this transport / absent on agent */
+  DV_NUM,
+  DV_STR,
+  DV_ERR, /* this var failed; err holds the code, the others may be fine */
+};
+
+struct dev_value {
+  enum dev_vkind kind;
+  double num;
+  char str[128];
+  int err;
+};
+
+struct dev {
+  const struct dev_map *map; /* borrowed from the driver registry */
+  struct tp *tp;             /* owned */
+  int unit;                  /* Modbus slave address or chain position */
+  void *priv;                /* simulator handle for sim:DRIVER, or NULL */
+};
+
+/* Driver maps by name: built-in first, then the user's directory
+ * ($OHM_DRIVERS or ~/.config/ohm/drivers). Maps are loaded once and kept
+ * for the process's life. */
+int dev_driver_find(const char *name, const struct dev_map **out,
+                    struct ohm_error *e);
+
+/* Names of the built-in drivers, NULL-terminated. */
+const char *const *dev_driver_builtin(void);
+
+/* Open uri (a device URI, or sim:DRIVER which starts the simulator in
+ * process on a loopback port) with driver (NULL: the URI's driver=, else
+ * the only driver that fits). Caller frees with dev_close. */
+int dev_open(const char *uri, const char *driver, const struct tp_opts *o,
+             struct dev **out, struct ohm_error *e);
+
+void dev_close(struct dev *d);
+
+/* Read every var of the map available over this transport into vals
+ * (indexed like d->map->vars). Returns 0 when the request(s) succeeded,
+ * even if single vars decoded to DV_ERR; a transport failure is returned
+ * and no value is presented as good. */
+int dev_read_all(struct dev *d, struct dev_value *vals, struct ohm_error *e);
+
+/* Read one var by name. */
+int dev_get(struct dev *d, const char *name, struct dev_value *val,
+            struct ohm_error *e);
+
+/* Validate text against the map and write it (Modbus function 06). */
+int dev_set(struct dev *d, const char *name, const char *text,
+            struct ohm_error *e);
+
+/* Run an instant command; OHM_ENOTSUP with a clear message when the
+ * transport cannot carry it ("not supported over modbus"). */
+int dev_cmd(struct dev *d, const char *name, struct ohm_error *e);
+
+/* Format a value the way `ohm get` prints it (no unit); buf >= 64. */
+void dev_value_format(const struct dev_var *v, const struct dev_value *val,
+                      char *buf, size_t n);
+
+#endif

@@ -1,0 +1,114 @@
+/* Drivers as data (DESIGN.md "Drivers as data"): a driver is a declarative
+ * map read from a Lua file, the same format for built-in maps (embedded in
+ * the binary from devices/<driver>/map.lua) and a user's own maps
+ * (~/.config/ohm/drivers/<name>.lua). One loader (map.c) reads both.
+ *
+ * One map per device serves every transport: a var carries a register
+ * (`reg=`), an OID (`oid=`) and/or a console location (`menu=`); a var with
+ * no location for the transport in use is simply absent there.
+ *
+ * The map is the only place a register, OID or menu line is written: the
+ * driver engine, the simulator, `ohm list`, the man page table and the
+ * completions all read it. */
+#ifndef OHM_DEVICES_MAP_H
+#define OHM_DEVICES_MAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../transports/err.h"
+
+enum dev_type {
+  DT_U16,
+  DT_S16,
+  DT_U32,     /* two registers */
+  DT_S32,     /* two registers */
+  DT_FLOAT32, /* two registers, IEEE 754 */
+  DT_ENERGY8, /* four registers of one byte each (BPS2000v2 manual 12.1) */
+  DT_STRING,  /* fixed text (`text=`) or registers of two chars each */
+  DT_ENUM,    /* u16 raw value mapped to a state string */
+};
+
+enum dev_access { DA_RO = 0, DA_RW = 1 };
+
+struct dev_enum {
+  int raw;
+  char *text;
+};
+
+struct dev_var {
+  char *name; /* NUT name, e.g. "input.L1.current" */
+  char *unit; /* "A", "V", "kWh", "" if none */
+  char *desc; /* one line */
+  enum dev_type type;
+  double scale; /* value = raw * scale (1 if absent) */
+  enum dev_access access;
+  int has_min, has_max; /* write limits in scaled units */
+  double min, max;
+  int word_swap; /* u32/s32/float32: 1 = low word first; default high first */
+  int nwords;    /* registers it spans (derived from type, or `words=`) */
+  int reg;       /* first register, -1 if this map has none */
+  char *oid;     /* SNMP location, NULL if none ("%d" = chain subtree) */
+  char *menu;    /* console location, NULL if none */
+  char *text;    /* fixed value (device.mfr ...), NULL if read */
+  struct dev_enum *enums;
+  size_t nenums;
+};
+
+struct dev_cmd {
+  char *name; /* "reset.energy.L1" */
+  char *desc;
+  int dangerous; /* needs confirmation or --yes */
+  int reg;       /* register to write, -1 if the register map has none */
+  int value;     /* value written to reg */
+  char *via;     /* transports that can carry it ("telnet"), NULL = map's */
+};
+
+struct dev_map {
+  char *name; /* driver name, "bps2000v2" */
+  char *desc;
+  char *mfr, *model, *type; /* device.mfr / device.model / device.type */
+  int max_read;             /* registers per read request, <= 125 */
+  struct dev_var *vars;     /* sorted by name */
+  size_t nvars;
+  struct dev_cmd *cmds;
+  size_t ncmds;
+};
+
+/* Load a map from Lua source (name used in messages). Caller frees with
+ * dev_map_free. On error e says which entry and field are wrong. */
+int dev_map_load(const char *src, size_t len, const char *name,
+                 struct dev_map **out, struct ohm_error *e);
+
+void dev_map_free(struct dev_map *m);
+
+const struct dev_var *dev_map_var(const struct dev_map *m, const char *name);
+const struct dev_cmd *dev_map_cmd(const struct dev_map *m, const char *name);
+
+/* Registers a var occupies (1, 2 or 4); 0 for fixed-text vars. */
+int dev_var_nregs(const struct dev_var *v);
+
+/* Decode a var from its registers (regs points at v->reg). A value that the
+ * type cannot hold (energy8 byte above 255) is OHM_ERANGE naming the
+ * register, never a silently wrong number. */
+int dev_decode(const struct dev_var *v, const uint16_t *regs, double *num,
+               char *str, size_t strsz, struct ohm_error *e);
+
+/* Encode a user's text value for writing: checks access, type, limits and
+ * that the scaled value fits the register, before anything is sent. */
+int dev_encode(const struct dev_var *v, const char *text, uint16_t *regs,
+               struct ohm_error *e);
+
+/* energy8 as the manual's formula: (r1*256^3 + r2*256^2 + r3*256 + r4) /
+ * 1000. OHM_ERANGE if any r > 255 (index of the bad one in *bad). */
+int dev_energy8(const uint16_t r[4], double *kwh, int *bad);
+
+/* Coalesce the map's register vars into the fewest read blocks, each at
+ * most max_read registers. blocks[i] = {first, count}. Returns the count. */
+struct dev_block {
+  int first, count;
+};
+size_t dev_map_blocks(const struct dev_map *m, struct dev_block *blocks,
+                      size_t max);
+
+#endif

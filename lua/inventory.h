@@ -1,0 +1,35 @@
+/* The inventory (DESIGN.md "Inventory"): --config FILE, else $OHM_CONFIG,
+ * else ~/.config/ohm/config.lua; a Lua file with a `devices` table, and
+ * other sections (e.g. `console` accounts) read by the code that needs them.
+ * A missing default file is an empty inventory, not an error. */
+#ifndef OHM_LUA_INVENTORY_H
+#define OHM_LUA_INVENTORY_H
+
+#include "../transports/err.h"
+#include "../transports/uri.h"
+
+struct inv_device {
+  char *name;   /* "pdu1" */
+  char *uri;    /* as written */
+  char *driver; /* NULL if not given */
+  struct ohm_kv *fields; /* every other string/number field, e.g. password,
+                            auth_pass, interval; values as text */
+  size_t nfields;
+};
+
+struct inventory {
+  char *path; /* file read, NULL if none */
+  struct inv_device *devs; /* sorted by name */
+  size_t ndevs;
+  void *L; /* the lua_State the file ran in, kept for other sections */
+};
+
+/* path NULL: $OHM_CONFIG, else ~/.config/ohm/config.lua. */
+int inv_load(const char *path, struct inventory **out, struct ohm_error *e);
+void inv_free(struct inventory *inv);
+const struct inv_device *inv_find(const struct inventory *inv,
+                                  const char *name);
+/* A device's extra field, or NULL. */
+const char *inv_field(const struct inv_device *d, const char *key);
+
+#endif

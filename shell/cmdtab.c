@@ -1,0 +1,35 @@
+/* The subcommand table: main.c dispatches on it, `ohm --help` and the
+ * completions read it. A command not linked into this build is NULL here
+ * (weak symbol) and says so. */
+#include "shell.h"
+
+
+const struct sh_command sh_commands[] = {
+    {"get", cmd_get, "get [OPTS] DEVICE [VAR...]",
+     "read variables; prints `name: value` sorted by name"},
+    {"set", cmd_set, "set [OPTS] DEVICE VAR=VALUE...",
+     "write writable variables"},
+    {"cmd", cmd_cmd, "cmd [OPTS] [--yes] DEVICE COMMAND",
+     "run an instant command"},
+    {"list", cmd_list, "list [OPTS] DEVICE",
+     "variables with unit, access and description"},
+    {"drivers", cmd_drivers, "drivers", "drivers and transports this build has"},
+    {"walk", cmd_walk, "walk [OPTS] URI OID", "SNMP walk, numeric OIDs"},
+    {"sim", cmd_sim,
+     "sim DRIVER [--modbus-tcp ADDR] [--modbus-rtu TTY] [--telnet ADDR] "
+     "[--units N]",
+     "run the built-in simulator"},
+    {"serve", cmd_serve,
+     "serve [--telnet ADDR] [--nut ADDR] [--prometheus ADDR] [DEVICE...]",
+     "serve devices to Telnet, NUT and Prometheus clients"},
+    {"poll", cmd_poll, "poll [--json|--csv] [--jobs N] [--shard K/N] [DEVICE...]",
+     "read many devices in parallel"},
+    {"record", cmd_record, "record --every INTERVAL --out DIR [DEVICE...]",
+     "append readings to CSV files"},
+    {"watch", cmd_watch, "watch [DEVICE...] [VAR...]", "live table"},
+    {"upgrade", cmd_upgrade,
+     "upgrade --file FILE [--jobs N] [--yes] [--dry-run] TARGET...",
+     "batch firmware upgrade over TFTP/FTP"},
+    {"push", cmd_push, "push --file CONFIG [--yes] TARGET...",
+     "upload a configuration file to many units by FTP"},
+    {NULL, NULL, NULL, NULL}};

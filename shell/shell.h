@@ -1,0 +1,79 @@
+/* Shared by the shell's commands: common options, device opening by
+ * inventory name or URI, one-line errors and output modes. Only shell/
+ * prints. */
+#ifndef OHM_SHELL_SHELL_H
+#define OHM_SHELL_SHELL_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "../devices/device.h"
+#include "../lua/inventory.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_PARTIAL = 3 };
+enum sh_mode { SH_TABLE, SH_JSON, SH_CSV, SH_LUA };
+
+struct sh_opts {
+  const char *driver; /* -d/--driver */
+  const char *config; /* --config */
+  struct tp_opts tp;  /* --timeout, --retries, -v */
+  enum sh_mode mode;  /* --json / --csv */
+  int quiet;          /* -q */
+  int yes;            /* --yes */
+};
+
+/* The common options as getopt_long entries, to splice into a command's
+ * own table: -d --driver --timeout --retries --json --csv --config -v -q
+ * --yes. sh_common_opt returns 1 if it handled opt, 0 if not, -1 on a bad
+ * value (message already printed). */
+#define SH_COMMON_SHORT "d:vqh"
+extern const struct option sh_common_long[];
+void sh_opts_init(struct sh_opts *o);
+int sh_common_opt(struct sh_opts *o, int opt, const char *arg);
+
+/* getopt_long over the common options only; returns optind or -1 after
+ * printing a usage error. */
+int sh_parse_common(int argc, char **argv, struct sh_opts *o,
+                    const char *usage);
+
+/* The inventory for o->config (loaded once, cached). */
+struct inventory *sh_inventory(const struct sh_opts *o, struct ohm_error *e);
+
+/* Open DEVICE: an inventory name or a URI; -d overrides the driver. */
+int sh_open(const char *device, const struct sh_opts *o, struct dev **out,
+            struct ohm_error *e);
+
+/* "ohm: DEVICE: message" on stderr (DEVICE may be NULL). */
+void sh_error(const char *device, const struct ohm_error *e);
+void sh_errorf(const char *device, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int sh_usage(const char *usage); /* prints "usage: ...", returns 2 */
+
+/* Exit status for an OHM_E* code: 0, 1 or 2 (EINVAL/EURI -> 2). */
+int sh_exit_code(int code);
+
+/* Ask "PROMPT [y/N]" on the terminal; without a terminal, refuse unless
+ * o->yes. Returns 1 to proceed. */
+int sh_confirm(const struct sh_opts *o, const char *prompt);
+
+/* Commands: int cmd_NAME(int argc, char **argv), argv[0] = "NAME". */
+struct sh_command {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *usage;
+  const char *help;
+};
+extern const struct sh_command sh_commands[]; /* NULL-terminated */
+
+/* Each command lives in shell/cmd_NAME.c (or its issue's file); weak so a
+ * build without one still links and says so. */
+#define SH_CMD(n) int cmd_##n(int argc, char **argv) __attribute__((weak));
+SH_CMD(get) SH_CMD(set) SH_CMD(cmd) SH_CMD(list) SH_CMD(drivers) SH_CMD(sim)
+SH_CMD(serve) SH_CMD(upgrade) SH_CMD(push) SH_CMD(walk) SH_CMD(poll)
+SH_CMD(record) SH_CMD(watch)
+#undef SH_CMD
+
+/* The Lua side of main: script, -e, -, or the REPL (shell/lua_main.c). */
+int sh_lua_main(int argc, char **argv) __attribute__((weak));
+
+#endif

@@ -1,0 +1,77 @@
+"""Helpers for Python end-to-end tests (run with Debian's /usr/bin/python3).
+
+    import sys, os; sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
+    from lib import T, ohm, free_port, wait_port
+"""
+import os, socket, subprocess, sys, time
+
+OHM = os.environ.get("OHM", "build/ohm")
+
+
+class Tests:
+    def __init__(self):
+        self.failed = 0
+
+    def ok(self, cond, name, detail=""):
+        print(("ok - " if cond else "not ok - ") + name, flush=True)
+        if not cond:
+            self.failed += 1
+            if detail:
+                for line in str(detail).splitlines():
+                    print("    " + line)
+        return cond
+
+    def eq(self, actual, expected, name):
+        return self.ok(actual == expected, name,
+                       f"expected: {expected!r}\nactual:   {actual!r}")
+
+    def skip(self, name, why):
+        print(f"skip - {name} ({why})", flush=True)
+
+    def done(self):
+        sys.exit(1 if self.failed else 0)
+
+
+T = Tests()
+
+
+def ohm(*args, timeout=30, input=None, env=None):
+    """Run ohm; returns CompletedProcess with text stdout/stderr."""
+    e = dict(os.environ)
+    if env:
+        e.update(env)
+    return subprocess.run([OHM, *args], capture_output=True, text=True,
+                          timeout=timeout, input=input, env=e)
+
+
+def free_port(kind="tcp"):
+    t = socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM
+    with socket.socket(socket.AF_INET, t) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, kind="tcp", seconds=10.0):
+    end = time.time() + float(seconds)
+    while time.time() < end:
+        if kind == "udp":
+            out = subprocess.run(["ss", "-Hlun", f"sport = :{port}"],
+                                 capture_output=True, text=True).stdout
+            if out.strip():
+                return True
+        else:
+            try:
+                socket.create_connection(("127.0.0.1", int(port)), 0.2).close()
+                return True
+            except OSError:
+                pass
+        time.sleep(0.05)
+    return False
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "free_port":
+        print(free_port(sys.argv[2] if len(sys.argv) > 2 else "tcp"))
+    elif sys.argv[1] == "wait_port":
+        sys.exit(0 if wait_port(int(sys.argv[2]), sys.argv[3],
+                                float(sys.argv[4])) else 1)

@@ -1,0 +1,135 @@
+/* The transport registry and the generic open/free/wrappers. */
+#include "transport.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+volatile int tp_interrupted;
+
+/* Weak, so a build without one transport's file still links; the registry
+ * skips what is missing. */
+#define TP(n) extern const struct tp_ops n __attribute__((weak));
+TP(tp_modbus_tcp_ops)
+TP(tp_modbus_rtu_ops)
+TP(tp_snmp_ops)
+TP(tp_telnet_ops)
+TP(tp_serial_ops)
+#undef TP
+
+static const struct tp_ops *registry[8];
+
+static void registry_init(void) {
+  const struct tp_ops *all[] = {&tp_modbus_tcp_ops, &tp_modbus_rtu_ops,
+                                &tp_snmp_ops, &tp_telnet_ops, &tp_serial_ops};
+  size_t n = 0;
+  if (registry[0])
+    return;
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+    if (all[i])
+      registry[n++] = all[i];
+}
+
+const struct tp_ops *const *tp_all(void) {
+  registry_init();
+  return registry;
+}
+
+const struct tp_ops *tp_find(const char *scheme) {
+  for (const struct tp_ops *const *p = tp_all(); *p; p++)
+    if (strcasecmp((*p)->scheme, scheme) == 0)
+      return *p;
+  return NULL;
+}
+
+static int set_defaults(struct tp *t, const struct tp_opts *o,
+                        struct ohm_error *e) {
+  long unit;
+  int rc;
+  if (o)
+    t->opts = *o;
+  else
+    t->opts.retries = -1;
+  if (t->opts.timeout <= 0)
+    t->opts.timeout = 2.0;
+  if (t->opts.retries < 0)
+    t->opts.retries = 1;
+  rc = ohm_uri_param_long(&t->uri, "unit", t->ops->kind == TP_REGS ? 1 : 0,
+                          0, 255, &unit, e);
+  t->unit = (int)unit;
+  if (t->uri.port < 0 && t->ops->default_port)
+    t->uri.port = t->ops->default_port;
+  return rc;
+}
+
+int tp_open_uri(const struct ohm_uri *u, const struct tp_opts *o,
+                struct tp **out, struct ohm_error *e) {
+  const struct tp_ops *ops = tp_find(u->scheme);
+  struct tp *t;
+  int rc;
+  *out = NULL;
+  if (!ops)
+    return ohm_error_set(e, OHM_ENOTSUP, "unknown transport '%s'", u->scheme);
+  t = calloc(1, sizeof *t);
+  if (!t)
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  t->ops = ops;
+  if ((rc = ohm_uri_copy(&t->uri, u)) < 0) {
+    free(t);
+    return ohm_error_set(e, rc, "out of memory");
+  }
+  if ((rc = set_defaults(t, o, e)) < 0 || (rc = ops->open(t, e)) < 0) {
+    tp_free(t);
+    return rc;
+  }
+  *out = t;
+  return 0;
+}
+
+int tp_open(const char *uri, const struct tp_opts *o, struct tp **out,
+            struct ohm_error *e) {
+  struct ohm_uri u;
+  int rc = ohm_uri_parse(uri, &u, e);
+  if (rc < 0) {
+    *out = NULL;
+    return rc;
+  }
+  rc = tp_open_uri(&u, o, out, e);
+  if (rc == 0 && !((*out)->name = ohm_uri_redact(uri))) {
+    tp_free(*out);
+    *out = NULL;
+    rc = ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  }
+  ohm_uri_free(&u);
+  return rc;
+}
+
+void tp_free(struct tp *t) {
+  if (!t)
+    return;
+  if (t->ops && t->ops->close)
+    t->ops->close(t);
+  ohm_uri_free(&t->uri);
+  free(t->name);
+  free(t);
+}
+
+int tp_read_regs(struct tp *t, int unit, int addr, int n, uint16_t *dst,
+                 struct ohm_error *e) {
+  if (!t->ops->read_regs)
+    return ohm_error_set(e, OHM_ENOTSUP, "%s cannot read registers",
+                         t->ops->scheme);
+  if (n < 1 || n > 125 || addr < 0 || addr + n > 65536)
+    return ohm_error_set(e, OHM_EINVAL, "bad register range %d+%d", addr, n);
+  return t->ops->read_regs(t, unit, addr, n, dst, e);
+}
+
+int tp_write_reg(struct tp *t, int unit, int addr, uint16_t val,
+                 struct ohm_error *e) {
+  if (!t->ops->write_reg)
+    return ohm_error_set(e, OHM_ENOTSUP, "%s cannot write registers",
+                         t->ops->scheme);
+  if (addr < 0 || addr > 65535)
+    return ohm_error_set(e, OHM_EINVAL, "bad register address %d", addr);
+  return t->ops->write_reg(t, unit, addr, val, e);
+}

@@ -1,0 +1,89 @@
+/* The transport interface: one struct of function pointers per URI scheme,
+ * found in a registry by scheme (transports/registry.c). A transport knows
+ * nothing about devices: it moves registers, OIDs or console lines.
+ *
+ * Ownership: tp_open allocates the struct tp and copies the URI; tp_free
+ * closes and frees it. A transport instance is used by one thread at a time. */
+#ifndef OHM_TRANSPORTS_TRANSPORT_H
+#define OHM_TRANSPORTS_TRANSPORT_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "uri.h"
+
+enum tp_kind {
+  TP_REGS = 1,    /* Modbus-style 16-bit registers */
+  TP_OIDS = 2,    /* SNMP objects */
+  TP_CONSOLE = 3, /* a menu console (Telnet) */
+  TP_STREAM = 4,  /* raw bytes (serial) */
+};
+
+struct tp_opts {
+  double timeout; /* seconds per request; <= 0 means the default, 2 s */
+  int retries;    /* extra attempts after a timeout; < 0 means default, 1 */
+  int verbose;
+};
+
+struct tp;
+
+struct tp_ops {
+  const char *scheme; /* "modbus-tcp" */
+  const char *desc;   /* one line for `ohm drivers` */
+  enum tp_kind kind;
+  int default_port; /* 0 if none */
+
+  /* open: t->uri and t->opts are set; allocate t->priv and connect. */
+  int (*open)(struct tp *t, struct ohm_error *e);
+  /* close: release t->priv; safe to call twice. */
+  void (*close)(struct tp *t);
+
+  /* TP_REGS: read n (1..125) holding registers (function 03) from unit. */
+  int (*read_regs)(struct tp *t, int unit, int addr, int n, uint16_t *dst,
+                   struct ohm_error *e);
+  /* TP_REGS: write one register (function 06). */
+  int (*write_reg)(struct tp *t, int unit, int addr, uint16_t val,
+                   struct ohm_error *e);
+
+  /* Other kinds add their own typed entry points below this line
+   * (see transports/snmp.h, transports/telnet.h). Keep NULL if unused. */
+  const void *ext; /* kind-specific table of functions */
+};
+
+struct tp {
+  const struct tp_ops *ops;
+  struct ohm_uri uri;
+  struct tp_opts opts; /* defaults filled in by tp_open */
+  char *name;          /* redacted URI text, for messages */
+  int unit;            /* ?unit=N, or the scheme's default */
+  void *priv;
+};
+
+/* Look up a transport by scheme; NULL if this build has none. */
+const struct tp_ops *tp_find(const char *scheme);
+
+/* All transports, NULL-terminated, for `ohm drivers`. */
+const struct tp_ops *const *tp_all(void);
+
+/* Parse uri, find its transport and open it. opts may be NULL. */
+int tp_open(const char *uri, const struct tp_opts *opts, struct tp **out,
+            struct ohm_error *e);
+
+/* Same, from an already parsed URI (copied). */
+int tp_open_uri(const struct ohm_uri *u, const struct tp_opts *opts,
+                struct tp **out, struct ohm_error *e);
+
+/* Close and free; safe on NULL. */
+void tp_free(struct tp *t);
+
+/* Thin wrappers that check the kind and return OHM_ENOTSUP otherwise. */
+int tp_read_regs(struct tp *t, int unit, int addr, int n, uint16_t *dst,
+                 struct ohm_error *e);
+int tp_write_reg(struct tp *t, int unit, int addr, uint16_t val,
+                 struct ohm_error *e);
+
+/* Set by the shell's SIGINT handler; long waits in transports poll it and
+ * return OHM_EINTR so Ctrl-C stops a call blocked on a slow device. */
+extern volatile int tp_interrupted;
+
+#endif
