@@ -60,14 +60,15 @@ deps:
 # compile without warnings.
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer \
       -fno-sanitize-recover=undefined
+ASAN_BUILD ?= build-asan
 asan:
-	$(MAKE) BUILD=build-asan OPT="-O1 -g" EXTRA_CFLAGS="$(SAN)" \
+	$(MAKE) BUILD=$(ASAN_BUILD) OPT="-O1 -g" EXTRA_CFLAGS="$(SAN)" \
 	  LDFLAGS="$(SAN)" all
 
 check: deps
 	$(MAKE) EXTRA_CFLAGS=-Werror all
 	$(MAKE) asan
-	OHM_BUILD=build-asan sh tests/run.sh
+	OHM_BUILD=$(ASAN_BUILD) sh tests/run.sh
 
 test: all
 	OHM_BUILD=$(BUILD) sh tests/run.sh

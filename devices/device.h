@@ -28,7 +28,9 @@ struct dev {
   const struct dev_map *map; /* borrowed from the driver registry */
   struct tp *tp;             /* owned */
   int unit;                  /* Modbus slave address or chain position */
-  void *priv;                /* simulator handle for sim:DRIVER, or NULL */
+  const struct dev_engine *engine; /* chosen by the transport's kind */
+  void *sim;                 /* simulator handle for sim:DRIVER, or NULL */
+  void *priv;                /* engine state (e.g. console session) */
 };
 
 /* Driver maps by name: built-in first, then the user's directory
@@ -46,7 +48,16 @@ const char *const *dev_driver_builtin(void);
 int dev_open(const char *uri, const char *driver, const struct tp_opts *o,
              struct dev **out, struct ohm_error *e);
 
+/* Same from a parsed URI (copied), as the inventory opens devices with
+ * secrets that never appear in text; name is what messages show. */
+int dev_open_uri(const struct ohm_uri *u, const char *name,
+                 const char *driver, const struct tp_opts *o,
+                 struct dev **out, struct ohm_error *e);
+
 void dev_close(struct dev *d);
+
+/* Whether var v can be read over d's transport (has a location for it). */
+int dev_var_available(const struct dev *d, const struct dev_var *v);
 
 /* Read every var of the map available over this transport into vals
  * (indexed like d->map->vars). Returns 0 when the request(s) succeeded,

@@ -49,6 +49,7 @@ struct dev_var {
   int nwords;    /* registers it spans (derived from type, or `words=`) */
   int reg;       /* first register, -1 if this map has none */
   char *oid;     /* SNMP location, NULL if none ("%d" = chain subtree) */
+  double oid_scale; /* scale for INTEGER values over SNMP; 0 = `scale` */
   char *menu;    /* console location, NULL if none */
   char *text;    /* fixed value (device.mfr ...), NULL if read */
   struct dev_enum *enums;
@@ -68,6 +69,8 @@ struct dev_map {
   char *name; /* driver name, "bps2000v2" */
   char *desc;
   char *mfr, *model, *type; /* device.mfr / device.model / device.type */
+  char *upgrade;            /* "tftp" or "ftp": how firmware goes up; NULL */
+  char *version_var;        /* var holding the firmware version, or NULL */
   int max_read;             /* registers per read request, <= 125 */
   struct dev_var *vars;     /* sorted by name */
   size_t nvars;

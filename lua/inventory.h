@@ -32,4 +32,14 @@ const struct inv_device *inv_find(const struct inventory *inv,
 /* A device's extra field, or NULL. */
 const char *inv_field(const struct inv_device *d, const char *key);
 
+/* Open an inventory name or a URI (inv may be NULL). An inventory device's
+ * secrets (password, auth_pass, priv_pass fields) are added to the parsed
+ * URI (password, or query parameters auth_pass / priv_pass) and never to
+ * any text. driver overrides the inventory's and the URI's. */
+struct dev;
+struct tp_opts;
+int inv_open(const struct inventory *inv, const char *name_or_uri,
+             const char *driver, const struct tp_opts *o, struct dev **out,
+             struct ohm_error *e);
+
 #endif

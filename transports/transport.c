@@ -7,6 +7,10 @@
 
 volatile int tp_interrupted;
 
+static void rc_ignore(int rc) {
+  (void)rc;
+}
+
 /* Weak, so a build without one transport's file still links; the registry
  * skips what is missing. */
 #define TP(n) extern const struct tp_ops n __attribute__((weak));
@@ -62,8 +66,24 @@ static int set_defaults(struct tp *t, const struct tp_opts *o,
   return rc;
 }
 
-int tp_open_uri(const struct ohm_uri *u, const struct tp_opts *o,
-                struct tp **out, struct ohm_error *e) {
+static char *default_name(const struct ohm_uri *u) {
+  char *s = NULL;
+  const char *h = u->host ? u->host : "";
+  int v6 = strchr(h, ':') != NULL;
+  if (u->host && u->port > 0)
+    rc_ignore(asprintf(&s, "%s://%s%s%s:%d", u->scheme, v6 ? "[" : "", h,
+                       v6 ? "]" : "", u->port));
+  else if (u->host)
+    rc_ignore(asprintf(&s, "%s://%s%s%s%s", u->scheme, v6 ? "[" : "", h,
+                       v6 ? "]" : "", u->path));
+  else
+    rc_ignore(asprintf(&s, "%s:%s", u->scheme, u->path));
+  return s;
+}
+
+int tp_open_uri(const struct ohm_uri *u, const char *name,
+                const struct tp_opts *o, struct tp **out,
+                struct ohm_error *e) {
   const struct tp_ops *ops = tp_find(u->scheme);
   struct tp *t;
   int rc;
@@ -74,9 +94,10 @@ int tp_open_uri(const struct ohm_uri *u, const struct tp_opts *o,
   if (!t)
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   t->ops = ops;
-  if ((rc = ohm_uri_copy(&t->uri, u)) < 0) {
-    free(t);
-    return ohm_error_set(e, rc, "out of memory");
+  if ((rc = ohm_uri_copy(&t->uri, u)) < 0 ||
+      !(t->name = name ? strdup(name) : default_name(u))) {
+    tp_free(t);
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   }
   if ((rc = set_defaults(t, o, e)) < 0 || (rc = ops->open(t, e)) < 0) {
     tp_free(t);
@@ -94,12 +115,10 @@ int tp_open(const char *uri, const struct tp_opts *o, struct tp **out,
     *out = NULL;
     return rc;
   }
-  rc = tp_open_uri(&u, o, out, e);
-  if (rc == 0 && !((*out)->name = ohm_uri_redact(uri))) {
-    tp_free(*out);
-    *out = NULL;
-    rc = ohm_error_set(e, OHM_ENOMEM, "out of memory");
-  }
+  char *name = ohm_uri_redact(uri);
+  rc = name ? tp_open_uri(&u, name, o, out, e)
+            : ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  free(name);
   ohm_uri_free(&u);
   return rc;
 }

@@ -69,9 +69,11 @@ const struct tp_ops *const *tp_all(void);
 int tp_open(const char *uri, const struct tp_opts *opts, struct tp **out,
             struct ohm_error *e);
 
-/* Same, from an already parsed URI (copied). */
-int tp_open_uri(const struct ohm_uri *u, const struct tp_opts *opts,
-                struct tp **out, struct ohm_error *e);
+/* Same, from an already parsed URI (copied); name is the text messages
+ * show (NULL: built from scheme, host and port; never a password). */
+int tp_open_uri(const struct ohm_uri *u, const char *name,
+                const struct tp_opts *opts, struct tp **out,
+                struct ohm_error *e);
 
 /* Close and free; safe on NULL. */
 void tp_free(struct tp *t);
