@@ -1,6 +1,7 @@
 /* The transport registry and the generic open/free/wrappers. */
 #include "transport.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
