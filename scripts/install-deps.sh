@@ -6,7 +6,7 @@ set -eu
 BUILD="gcc make pkg-config clang libclang-rt-14-dev
   liblua5.4-dev lua5.4 libmodbus-dev libsnmp-dev libserialport-dev
   libtelnet-dev libcurl4-openssl-dev libreadline-dev"
-TEST="python3 python3-pymodbus python3-serial mbpoll socat expect
+TEST="python3 python3-pymodbus python3-serial python3-serial-asyncio mbpoll socat expect
   snmp snmpd snmpsim tftpd-hpa tftp-hpa python3-pyftpdlib curl
   nut-client python3-prometheus-client hyperfine valgrind iproute2 tmux"
 
