@@ -1,0 +1,117 @@
+/* `ohm serve`: a polling cache and the listeners that read it (NUT,
+ * Prometheus, the Telnet console). The cache polls the inventory's devices
+ * on an interval (devices/poll.h) and keeps each device's latest values with
+ * their timestamps and a state:
+ *
+ *   SV_NONE    not read yet (just started or reloaded)
+ *   SV_OK      the last poll succeeded; values are current
+ *   SV_STALE   the last poll failed; the values shown are the last good
+ *              ones, younger than 3 intervals (NUT answers ERR DATA-STALE)
+ *   SV_FAILED  no good read within 3 intervals: values are dropped, never
+ *              presented as good
+ *
+ * Threads: the cache runs its own poller thread; listeners run on theirs
+ * and may call every sv_cache_* function concurrently. Devices are named by
+ * their inventory (or URI) names; an index i is valid until the next
+ * reload (SIGHUP), so long-lived listeners look devices up by name.
+ *
+ * Writes (sv_cache_set / sv_cache_cmd) go to the device at once, serialised
+ * with the poller on the same device or RS485 line, and trigger a re-read. */
+#ifndef OHM_SHELL_SERVE_H
+#define OHM_SHELL_SERVE_H
+
+#include <stddef.h>
+
+#include "../devices/device.h"
+#include "shell.h"
+
+enum sv_state { SV_NONE = 0, SV_OK, SV_STALE, SV_FAILED };
+
+/* "none", "ok", "stale", "failed". */
+const char *sv_state_name(enum sv_state s);
+
+struct sv_cache;
+
+/* One device's copy of the cache, taken under the cache's lock: the caller
+ * owns it and frees it with sv_snap_free. */
+struct sv_snap {
+  char *name;                /* inventory name or URI as given */
+  const struct dev_map *map; /* borrowed; NULL until the first open */
+  struct dev_value *vals;    /* map->nvars values; NULL unless OK/STALE */
+  enum sv_state state;
+  double updated;  /* unix time of vals (last good read); 0 if none */
+  double polled;   /* unix time of the last attempt; 0 if none */
+  double duration; /* seconds the last attempt took */
+  double interval; /* this device's polling interval, seconds */
+  char error[512]; /* last failure ("" when OK), never a secret */
+};
+
+void sv_snap_free(struct sv_snap *s);
+
+/* Devices in the cache (changes only on reload). */
+size_t sv_cache_count(struct sv_cache *c);
+
+/* Copy device i (0 <= i < count) or the device called name. OHM_ENOENT if
+ * there is none. */
+int sv_cache_snap(struct sv_cache *c, size_t i, struct sv_snap *out);
+int sv_cache_snap_name(struct sv_cache *c, const char *name,
+                       struct sv_snap *out);
+
+/* Write var = text (validated by the driver map) / run a command on the
+ * named device, then schedule a re-read. Blocks up to the device's
+ * timeout; errors as dev_set / dev_cmd, OHM_ENOENT for an unknown device. */
+int sv_cache_set(struct sv_cache *c, const char *name, const char *var,
+                 const char *text, struct ohm_error *e);
+int sv_cache_cmd(struct sv_cache *c, const char *name, const char *cmd,
+                 struct ohm_error *e);
+
+/* ---- lifecycle, used by shell/cmd_serve.c ---- */
+
+struct sv_config {
+  const struct sh_opts *opts; /* driver, timeout, retries; borrowed */
+  double interval;            /* default seconds between polls */
+  int jobs;                   /* poller threads */
+};
+
+/* A cache over names (inventory names or URIs; n == 0: the whole
+ * inventory). Per-device `interval` fields of the inventory override
+ * cfg->interval. Starts the poller thread. Caller frees with
+ * sv_cache_free (stops the poller, closes devices). */
+int sv_cache_new(const struct sv_config *cfg, struct inventory *inv,
+                 char **names, size_t n, struct sv_cache **out,
+                 struct ohm_error *e);
+void sv_cache_free(struct sv_cache *c);
+
+/* Replace the device list (SIGHUP): inv is the reloaded inventory
+ * (borrowed; must outlive the cache or the next reload). */
+int sv_cache_reload(struct sv_cache *c, struct inventory *inv,
+                    struct ohm_error *e);
+
+/* Block until every device has been attempted once, or `seconds` pass. */
+void sv_cache_wait_first(struct sv_cache *c, double seconds);
+
+/* ---- listeners: start on their own threads, stop on SIGTERM ---- */
+
+/* ADDR is HOST:PORT, [V6]:PORT or PORT (127.0.0.1). Each start returns
+ * once the socket listens (so tests can connect at once) or fails with e
+ * set. stop closes the listener and its clients; safe if not started. */
+int serve_nut_start(struct sv_cache *c, const char *addr,
+                    const struct sh_opts *o, struct ohm_error *e);
+void serve_nut_stop(void);
+int serve_prom_start(struct sv_cache *c, const char *addr,
+                     struct ohm_error *e);
+void serve_prom_stop(void);
+
+/* The BPS2000v2 console (shell/serve_telnet.c, the telnet helper's): reads
+ * the same cache, writes through sv_cache_set / sv_cache_cmd, finds console
+ * accounts through sh_inventory(o). Weak: a build without it says so. */
+int serve_telnet_start(struct sv_cache *c, const char *addr,
+                       const struct sh_opts *o, struct ohm_error *e)
+    __attribute__((weak));
+void serve_telnet_stop(void) __attribute__((weak));
+
+/* Parse ADDR as above into a listening TCP socket (SO_REUSEADDR). Returns
+ * the fd or a negative OHM_E* code with e set. Shared by the listeners. */
+int serve_listen(const char *addr, struct ohm_error *e);
+
+#endif
