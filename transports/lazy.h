@@ -1,0 +1,24 @@
+/* Lazy loading of heavy libraries (libcurl, libnetsnmp). Linked normally
+ * they cost ohm's start-up several milliseconds of dynamic loading, paid by
+ * every `ohm get` even over Modbus; loaded with dlopen on first use they
+ * cost only the commands that need them.
+ *
+ * A generated header (transports/lazy_LIB.h, by scripts/gen-lazy.sh) lists
+ * the library's symbols that ohm uses and redefines each name as a call
+ * through a pointer table, so the code that uses the library is written as
+ * usual: include the library's headers, then the lazy header, and call
+ * lazy_LIB_load() once before the first use (safe to call again). */
+#ifndef OHM_TRANSPORTS_LAZY_H
+#define OHM_TRANSPORTS_LAZY_H
+
+#include "err.h"
+
+#define LAZY_FIELD(s) __typeof__(s) *p_##s;
+
+/* dlopen soname (RTLD_GLOBAL) into *handle unless already open. */
+int lazy_open(const char *soname, void **handle, struct ohm_error *e);
+/* dlsym, with an error naming the library and symbol on failure. */
+void *lazy_sym(void *handle, const char *soname, const char *name,
+               struct ohm_error *e);
+
+#endif
