@@ -1,0 +1,15 @@
+#!/bin/sh
+# `make bench`: every benchmark, side by side with the peer tools, one run.
+# Usage: sh bench/run.sh path/to/ohm [NAME...]   (NAME: core snmp upgrade fleet)
+set -u
+OHM=$1; shift
+here=$(dirname "$0")
+names=${*:-core snmp upgrade fleet}
+rc=0
+for n in $names; do
+	[ -f "$here/$n.sh" ] || { echo "== $n: no bench/$n.sh in this tree"; continue; }
+	echo "== $n"
+	sh "$here/$n.sh" "$OHM" || { echo "bench $n failed"; rc=1; }
+	echo
+done
+exit $rc
