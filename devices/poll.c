@@ -1,0 +1,295 @@
+/* Parallel polling (see poll.h). Targets are grouped: one group per network
+ * device, one per RS485 line. Workers take whole groups from a shared
+ * counter, so a group's devices are read in order by one thread and no two
+ * threads ever touch one transport. Each group has a lock that writers
+ * (poll_set_with_dev) take too. */
+#include "poll.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct poll_set {
+  const struct poll_target *t;
+  size_t n;
+  struct poll_opts o;
+  size_t ngroups;
+  size_t *gstart;  /* ngroups + 1: group g is order[gstart[g]..gstart[g+1]) */
+  size_t *order;   /* target indices, grouped */
+  size_t *group_of;
+  pthread_mutex_t *glock;
+  struct dev **devs; /* kept open between runs when o.keep_open */
+  pthread_mutex_t done_lock;
+  /* the current run */
+  const unsigned char *due;
+  atomic_size_t next;
+  atomic_int failed;
+};
+
+struct worker {
+  struct poll_set *s;
+  struct dev_value *buf;
+  size_t cap;
+};
+
+static double now_real(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double now_mono(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Group index per target: equal non-NULL buses share a group. */
+static int make_groups(struct poll_set *s) {
+  size_t n = s->n, *count;
+  s->group_of = calloc(n ? n : 1, sizeof *s->group_of);
+  s->order = calloc(n ? n : 1, sizeof *s->order);
+  s->gstart = calloc(n + 1, sizeof *s->gstart);
+  count = calloc(n + 1, sizeof *count);
+  if (!s->group_of || !s->order || !s->gstart || !count) {
+    free(count);
+    return OHM_ENOMEM;
+  }
+  for (size_t i = 0; i < n; i++) {
+    size_t g = s->ngroups;
+    for (size_t j = 0; s->t[i].bus && j < i; j++)
+      if (s->t[j].bus && strcmp(s->t[j].bus, s->t[i].bus) == 0) {
+        g = s->group_of[j];
+        break;
+      }
+    if (g == s->ngroups)
+      s->ngroups++;
+    s->group_of[i] = g;
+    count[g]++;
+  }
+  for (size_t g = 0; g < s->ngroups; g++)
+    s->gstart[g + 1] = s->gstart[g] + count[g];
+  memset(count, 0, (n + 1) * sizeof *count);
+  for (size_t i = 0; i < n; i++) {
+    size_t g = s->group_of[i];
+    s->order[s->gstart[g] + count[g]++] = i;
+  }
+  free(count);
+  return 0;
+}
+
+int poll_set_new(const struct poll_target *t, size_t n,
+                 const struct poll_opts *o, struct poll_set **out,
+                 struct ohm_error *e) {
+  if (!o || !o->open)
+    return ohm_error_set(e, OHM_EINVAL, "poll: no open function");
+  struct poll_set *s = calloc(1, sizeof *s);
+  if (!s)
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  s->t = t;
+  s->n = n;
+  s->o = *o;
+  if (s->o.jobs <= 0)
+    s->o.jobs = POLL_DEFAULT_JOBS;
+  pthread_mutex_init(&s->done_lock, NULL);
+  if (make_groups(s) < 0 ||
+      !(s->glock = calloc(s->ngroups ? s->ngroups : 1, sizeof *s->glock)) ||
+      !(s->devs = calloc(n ? n : 1, sizeof *s->devs))) {
+    poll_set_free(s);
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  }
+  for (size_t g = 0; g < s->ngroups; g++)
+    pthread_mutex_init(&s->glock[g], NULL);
+  *out = s;
+  return 0;
+}
+
+/* Room for nv values in the worker's reusable buffer. */
+static struct dev_value *worker_buf(struct worker *w, size_t nv) {
+  if (nv > w->cap) {
+    struct dev_value *b = realloc(w->buf, nv * sizeof *b);
+    if (!b)
+      return NULL;
+    w->buf = b;
+    w->cap = nv;
+  }
+  return w->buf;
+}
+
+/* Open (if needed) and read target i; report; close unless keep_open or
+ * after a failure (a broken connection is reopened next time). */
+static void poll_one(struct worker *w, size_t i) {
+  struct poll_set *s = w->s;
+  struct poll_result r = {0};
+  struct dev *d = s->devs[i];
+  double t0 = now_mono();
+  r.started = now_real();
+  ohm_error_clear(&r.err);
+  if (!d && (r.rc = s->o.open(s->o.ctx, i, &d, &r.err)) < 0)
+    d = NULL;
+  if (d) {
+    struct dev_value *v = worker_buf(w, d->map->nvars ? d->map->nvars : 1);
+    if (!v)
+      r.rc = ohm_error_set(&r.err, OHM_ENOMEM, "out of memory");
+    else if ((r.rc = dev_read_all(d, v, &r.err)) == 0)
+      r.vals = v;
+    r.dev = d;
+    r.map = d->map;
+  }
+  if (r.rc < 0 && r.err.code == 0)
+    r.err.code = r.rc;
+  r.duration = now_mono() - t0;
+  if (r.rc < 0)
+    atomic_fetch_add(&s->failed, 1);
+  if (s->o.done) {
+    pthread_mutex_lock(&s->done_lock);
+    s->o.done(s->o.ctx, i, &r);
+    pthread_mutex_unlock(&s->done_lock);
+  }
+  if (d && (!s->o.keep_open || r.rc < 0)) {
+    dev_close(d);
+    d = NULL;
+  }
+  s->devs[i] = d;
+}
+
+static void *worker_main(void *arg) {
+  struct worker *w = arg;
+  struct poll_set *s = w->s;
+  for (;;) {
+    size_t g = atomic_fetch_add(&s->next, 1);
+    if (g >= s->ngroups)
+      break;
+    pthread_mutex_lock(&s->glock[g]);
+    for (size_t k = s->gstart[g]; k < s->gstart[g + 1]; k++) {
+      size_t i = s->order[k];
+      if (!s->due || s->due[i])
+        poll_one(w, i);
+    }
+    pthread_mutex_unlock(&s->glock[g]);
+  }
+  free(w->buf);
+  w->buf = NULL;
+  w->cap = 0;
+  return NULL;
+}
+
+/* Groups with at least one due target: at most that many threads help. */
+static size_t due_groups(const struct poll_set *s) {
+  size_t n = 0;
+  for (size_t g = 0; g < s->ngroups; g++)
+    for (size_t k = s->gstart[g]; k < s->gstart[g + 1]; k++)
+      if (!s->due || s->due[s->order[k]]) {
+        n++;
+        break;
+      }
+  return n;
+}
+
+int poll_set_run(struct poll_set *s, const unsigned char *due,
+                 struct ohm_error *e) {
+  s->due = due;
+  atomic_store(&s->next, 0);
+  atomic_store(&s->failed, 0);
+  size_t want = due_groups(s), nt = 0;
+  if ((size_t)s->o.jobs < want)
+    want = (size_t)s->o.jobs;
+  pthread_t *tid = calloc(want ? want : 1, sizeof *tid);
+  struct worker *w = calloc(want + 1, sizeof *w);
+  if (!tid || !w) {
+    free(tid);
+    free(w);
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  }
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  /* the caller's thread is one of the workers */
+  for (size_t k = 1; k < want; k++) {
+    w[nt].s = s;
+    if (pthread_create(&tid[nt], &attr, worker_main, &w[nt]) != 0)
+      break;
+    nt++;
+  }
+  pthread_attr_destroy(&attr);
+  w[want].s = s;
+  worker_main(&w[want]);
+  for (size_t k = 0; k < nt; k++)
+    pthread_join(tid[k], NULL);
+  free(tid);
+  free(w);
+  s->due = NULL;
+  return atomic_load(&s->failed);
+}
+
+int poll_set_with_dev(struct poll_set *s, size_t i, poll_dev_fn fn,
+                      void *arg, struct ohm_error *e) {
+  if (i >= s->n)
+    return ohm_error_set(e, OHM_ENOENT, "no such device");
+  size_t g = s->group_of[i];
+  int rc = 0;
+  pthread_mutex_lock(&s->glock[g]);
+  if (!s->devs[i])
+    rc = s->o.open(s->o.ctx, i, &s->devs[i], e);
+  if (rc == 0 && s->devs[i])
+    rc = fn(s->devs[i], arg, e);
+  if (s->devs[i] && (!s->o.keep_open || rc == OHM_EIO ||
+                     rc == OHM_ETIMEDOUT)) {
+    dev_close(s->devs[i]);
+    s->devs[i] = NULL;
+  }
+  pthread_mutex_unlock(&s->glock[g]);
+  return rc;
+}
+
+void poll_set_free(struct poll_set *s) {
+  if (!s)
+    return;
+  for (size_t i = 0; s->devs && i < s->n; i++)
+    dev_close(s->devs[i]);
+  for (size_t g = 0; s->glock && g < s->ngroups; g++)
+    pthread_mutex_destroy(&s->glock[g]);
+  pthread_mutex_destroy(&s->done_lock);
+  free(s->devs);
+  free(s->glock);
+  free(s->group_of);
+  free(s->order);
+  free(s->gstart);
+  free(s);
+}
+
+int poll_run(const struct poll_target *t, size_t n,
+             const struct poll_opts *o, struct ohm_error *e) {
+  struct poll_set *s;
+  int rc = poll_set_new(t, n, o, &s, e);
+  if (rc < 0)
+    return rc;
+  rc = poll_set_run(s, NULL, e);
+  poll_set_free(s);
+  return rc;
+}
+
+int poll_bus_of(const char *uri, char *buf, size_t n) {
+  struct ohm_uri u;
+  int bus = 0;
+  if (!uri || ohm_uri_parse(uri, &u, NULL) < 0)
+    return 0;
+  if ((strcmp(u.scheme, "modbus-rtu") == 0 ||
+       strcmp(u.scheme, "serial") == 0) && u.path && *u.path) {
+    snprintf(buf, n, "%s", u.path);
+    bus = 1;
+  }
+  ohm_uri_free(&u);
+  return bus;
+}
+
+int poll_in_shard(const char *name, int k, int n) {
+  uint32_t h = 2166136261u; /* FNV-1a: stable across hosts and builds */
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+    h = (h ^ *p) * 16777619u;
+  return n <= 1 || (int)(h % (uint32_t)n) == k - 1;
+}

@@ -1,0 +1,83 @@
+/* Parallel polling: read every var of many devices at once. Modbus TCP (and
+ * any network) devices run on worker threads, each device's transport used
+ * by one thread at a time (one libmodbus context per device, never shared);
+ * devices on one RS485 line (same tty) form one group that a single worker
+ * reads strictly one after another: one bus, one master.
+ *
+ * The poller never prints; results go to the caller's `done` callback. */
+#ifndef OHM_DEVICES_POLL_H
+#define OHM_DEVICES_POLL_H
+
+#include <stddef.h>
+
+#include "device.h"
+
+struct poll_target {
+  const char *name; /* borrowed; what results and messages call it */
+  const char *bus;  /* RS485 line (tty path) or NULL: see poll_bus_of */
+};
+
+struct poll_result {
+  int rc;                     /* 0 or the OHM_E* code of the failure */
+  struct ohm_error err;       /* detail when rc != 0 */
+  const struct dev *dev;      /* NULL if the open failed */
+  const struct dev_map *map;  /* NULL if the open failed */
+  const struct dev_value *vals; /* map->nvars values when rc == 0 */
+  double started;             /* unix time the attempt began */
+  double duration;            /* seconds it took (open + read) */
+};
+
+/* Open target i (inventory name or URI) on a worker thread. */
+typedef int (*poll_open_fn)(void *ctx, size_t i, struct dev **out,
+                            struct ohm_error *e);
+/* One call per polled target, serialised (never two at once), on a worker
+ * thread. r and everything it points to is valid only during the call. */
+typedef void (*poll_done_fn)(void *ctx, size_t i,
+                             const struct poll_result *r);
+
+struct poll_opts {
+  int jobs;          /* worker threads; <= 0: POLL_DEFAULT_JOBS */
+  int keep_open;     /* keep devices open between runs (serve) */
+  poll_open_fn open; /* required */
+  poll_done_fn done; /* may be NULL */
+  void *ctx;
+};
+
+#define POLL_DEFAULT_JOBS 32
+
+struct poll_set;
+
+/* A set over n targets (array and names borrowed for the set's life).
+ * Nothing is opened yet. */
+int poll_set_new(const struct poll_target *t, size_t n,
+                 const struct poll_opts *o, struct poll_set **out,
+                 struct ohm_error *e);
+
+/* Poll the targets with due[i] != 0 (due NULL: all) and wait for them.
+ * Returns how many failed (>= 0), or a negative code if no worker could
+ * start. Not reentrant: one run at a time per set. */
+int poll_set_run(struct poll_set *s, const unsigned char *due,
+                 struct ohm_error *e);
+
+/* Run fn on target i's device (opened if needed) while holding its group's
+ * lock, so a write never overlaps a read on the same device or bus. */
+typedef int (*poll_dev_fn)(struct dev *d, void *arg, struct ohm_error *e);
+int poll_set_with_dev(struct poll_set *s, size_t i, poll_dev_fn fn,
+                      void *arg, struct ohm_error *e);
+
+/* Close every device and free the set; safe on NULL. */
+void poll_set_free(struct poll_set *s);
+
+/* One-shot: new + run + free. Returns failures (>= 0) or a code < 0. */
+int poll_run(const struct poll_target *t, size_t n,
+             const struct poll_opts *o, struct ohm_error *e);
+
+/* The RS485 line a device URI sits on (its tty, for modbus-rtu:// and
+ * serial://) copied into buf; 0 if it is not on a shared line. */
+int poll_bus_of(const char *uri, char *buf, size_t n);
+
+/* Stable shard membership for --shard K/N (1 <= k <= n): a hash of the
+ * device name, so each name lands on the same host whatever the order. */
+int poll_in_shard(const char *name, int k, int n);
+
+#endif
