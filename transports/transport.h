@@ -88,4 +88,16 @@ int tp_write_reg(struct tp *t, int unit, int addr, uint16_t val,
  * return OHM_EINTR so Ctrl-C stops a call blocked on a slow device. */
 extern volatile int tp_interrupted;
 
+/* Async-signal-safe: set tp_interrupted and shutdown() every socket that an
+ * open transport registered, so a call blocked inside a library that retries
+ * select() on EINTR (libmodbus) wakes up and returns OHM_EINTR. The shell's
+ * SIGINT handler calls this; the shell clears tp_interrupted before the next
+ * command. An interrupted transport reconnects on its next call. */
+void tp_interrupt(void);
+/* Register a socket a transport blocks on; returns a slot (or -1 if the
+ * table is full: the socket is then just not interruptible). Unregister
+ * before closing the socket. (transports/intr.c) */
+int tp_intr_register(int fd);
+void tp_intr_unregister(int slot);
+
 #endif

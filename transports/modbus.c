@@ -1,0 +1,353 @@
+/* Modbus TCP and RTU transports through libmodbus (DESIGN.md "Transports").
+ *
+ *   modbus-tcp://HOST[:PORT][?unit=N]          port 502, unit 1
+ *   modbus-rtu:///dev/tty?baud=9600&parity=N&data=8&stop=1&unit=1
+ *
+ * Functions 03 (read holding registers, at most 125 per request) and 06
+ * (write single register) only. Each request is bounded: the response
+ * timeout covers the whole reply (the byte timeout is disabled, so a peer
+ * trickling bytes cannot stretch it), a timeout or malformed reply is
+ * retried t->opts.retries times after flushing stale bytes, and a dropped
+ * connection is reopened once and the request sent again. */
+#include "transport.h"
+
+#include <errno.h>
+#include <modbus.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+struct mb {
+  modbus_t *ctx;
+  int rtu;
+  int up;   /* connected */
+  int slot; /* tp_intr slot of the socket, or -1 */
+};
+
+/* A request: read n registers at addr into dst, or write val at addr. */
+struct mb_req {
+  int write;
+  int addr;
+  int n;
+  uint16_t *dst;
+  uint16_t val;
+};
+
+static const char *const exc_names[] = {
+    NULL,
+    "illegal function",
+    "illegal data address",
+    "illegal data value",
+    "server device failure",
+    "acknowledge",
+    "server device busy",
+    "negative acknowledge",
+    "memory parity error",
+    NULL,
+    "gateway path unavailable",
+    "gateway target device failed to respond",
+};
+
+/* Close the connection (if any); the next request reopens it. */
+static void mb_down(struct mb *m) {
+  if (m->slot >= 0) {
+    tp_intr_unregister(m->slot);
+    m->slot = -1;
+  }
+  if (m->up) {
+    modbus_close(m->ctx);
+    m->up = 0;
+  }
+}
+
+/* Must run before modbus_connect: libmodbus bounds a TCP connect by the
+ * response timeout. */
+static void mb_timeouts(const struct tp *t, modbus_t *ctx) {
+  double to = t->opts.timeout;
+  uint32_t s = (uint32_t)to, us = (uint32_t)((to - s) * 1e6);
+  if (us > 999999)
+    us = 999999;
+  if (s == 0 && us < 1000)
+    us = 1000;
+  modbus_set_response_timeout(ctx, s, us);
+  modbus_set_byte_timeout(ctx, 0, 0);
+}
+
+/* getaddrinfo's verdict on the host: 0 if it resolves. libmodbus reports
+ * a failed lookup as ECONNREFUSED, so a refusal is checked with this. */
+static int mb_resolve(const struct tp *t) {
+  struct addrinfo hints = {0}, *ai = NULL;
+  int rc;
+  hints.ai_socktype = SOCK_STREAM;
+  rc = getaddrinfo(t->uri.host, NULL, &hints, &ai);
+  if (ai)
+    freeaddrinfo(ai);
+  return rc;
+}
+
+/* Connect (or open the tty) if not connected. */
+static int mb_up(struct tp *t, struct mb *m, struct ohm_error *e) {
+  int err, rc;
+  if (m->up)
+    return 0;
+  errno = 0;
+  if (modbus_connect(m->ctx) == 0) {
+    m->up = 1;
+    if (!m->rtu)
+      m->slot = tp_intr_register(modbus_get_socket(m->ctx));
+    return 0;
+  }
+  err = errno;
+  if (tp_interrupted)
+    return ohm_error_set(e, OHM_EINTR, "interrupted");
+  if (m->rtu)
+    return ohm_error_set(e, OHM_EIO, "cannot open %s (%s)", t->uri.path,
+                         strerror(err));
+  if ((err == ECONNREFUSED || err == 0) && (rc = mb_resolve(t)) != 0)
+    return ohm_error_set(e, OHM_EIO, "connect failed (cannot resolve '%s': %s)",
+                         t->uri.host, gai_strerror(rc));
+  if (err == ECONNREFUSED)
+    return ohm_error_set(e, OHM_ECONNREFUSED,
+                         "connect failed (connection refused)");
+  if (err == ETIMEDOUT || err == EINPROGRESS)
+    return ohm_error_set(e, OHM_ETIMEDOUT,
+                         "connect failed (timed out after %g s)",
+                         t->opts.timeout);
+  return ohm_error_set(e, OHM_EIO, "connect failed (%s)",
+                       err ? strerror(err) : "unknown error");
+}
+
+static int mb_is_drop(int err) {
+  return err == ECONNRESET || err == EPIPE || err == EBADF ||
+         err == ENOTCONN || err == ESHUTDOWN || err == ECONNABORTED;
+}
+
+static int mb_is_malformed(int err) {
+  return err == EMBBADCRC || err == EMBBADDATA || err == EMBBADEXC ||
+         err == EMBUNKEXC || err == EMBMDATA || err == EMBBADSLAVE;
+}
+
+/* "read registers 0-98 from unit 1" / "write register 70 on unit 1" */
+static void mb_what(char *buf, size_t n, const struct mb_req *r, int unit) {
+  if (r->write)
+    snprintf(buf, n, "write register %d on unit %d", r->addr, unit);
+  else
+    snprintf(buf, n, "read registers %d-%d from unit %d", r->addr,
+             r->addr + r->n - 1, unit);
+}
+
+/* Map a libmodbus errno to an OHM_E* code and a one-line message. */
+static int mb_error(const struct tp *t, int err, const char *what, int tries,
+                    int unit, struct ohm_error *e) {
+  int x = err - MODBUS_ENOBASE;
+  if (err == ETIMEDOUT && tries > 1)
+    return ohm_error_set(e, OHM_ETIMEDOUT,
+                         "%s failed (timed out after %g s, %d attempts)",
+                         what, t->opts.timeout, tries);
+  if (err == ETIMEDOUT)
+    return ohm_error_set(e, OHM_ETIMEDOUT, "%s failed (timed out after %g s)",
+                         what, t->opts.timeout);
+  if (x > 0 && x < (int)(sizeof exc_names / sizeof exc_names[0]))
+    return ohm_error_set(e, OHM_EDEVICE, "%s failed (Modbus exception %d: %s)",
+                         what, x, exc_names[x] ? exc_names[x] : "unknown");
+  if (err == EMBBADCRC)
+    return ohm_error_set(e, OHM_EPROTO, "%s failed (bad CRC in reply)", what);
+  if (err == EMBBADSLAVE)
+    return ohm_error_set(e, OHM_EPROTO, "%s failed (reply from wrong unit id, "
+                         "not %d)", what, unit);
+  if (mb_is_malformed(err))
+    return ohm_error_set(e, OHM_EPROTO, "%s failed (malformed reply: %s)",
+                         what, modbus_strerror(err));
+  if (mb_is_drop(err))
+    return ohm_error_set(e, OHM_EIO, "%s failed (connection dropped)", what);
+  return ohm_error_set(e, OHM_EIO, "%s failed (%s)", what,
+                       modbus_strerror(err));
+}
+
+/* One attempt; 0 or -1 with errno set. */
+static int mb_once(struct mb *m, const struct mb_req *r) {
+  int rc;
+  if (r->write)
+    return modbus_write_register(m->ctx, r->addr, r->val) == 1 ? 0 : -1;
+  rc = modbus_read_registers(m->ctx, r->addr, r->n, r->dst);
+  if (rc == r->n)
+    return 0;
+  if (rc >= 0)
+    errno = EMBBADDATA;
+  return -1;
+}
+
+/* Run r with the retry policy above; 0 or a negative OHM_E* with e set. */
+static int mb_request(struct tp *t, int unit, const struct mb_req *r,
+                      struct ohm_error *e) {
+  struct mb *m = t->priv;
+  int tries = 0, redials = 0, rc, err;
+  char what[80];
+  if (unit < 0)
+    unit = t->unit;
+  mb_what(what, sizeof what, r, unit);
+  if (unit > (m->rtu ? 247 : 255) || (m->rtu && unit == 0))
+    return ohm_error_set(e, OHM_EINVAL, "bad Modbus unit %d", unit);
+  for (;;) {
+    if ((rc = mb_up(t, m, e)) < 0) {
+      if (redials && rc != OHM_EINTR)
+        return ohm_error_set(e, rc, "%s failed (connection dropped, "
+                             "reconnect failed)", what);
+      return rc;
+    }
+    modbus_set_slave(m->ctx, unit);
+    errno = 0;
+    tries++;
+    if (mb_once(m, r) == 0)
+      return 0;
+    err = errno;
+    if (tp_interrupted) {
+      mb_down(m); /* the socket may be shut down: reopen next time */
+      return ohm_error_set(e, OHM_EINTR, "%s interrupted", what);
+    }
+    if (mb_is_drop(err) && redials++ == 0) {
+      mb_down(m);
+      tries--;
+      continue;
+    }
+    if ((err == ETIMEDOUT || mb_is_malformed(err)) &&
+        tries <= t->opts.retries) {
+      modbus_flush(m->ctx); /* a late reply must not answer the retry */
+      continue;
+    }
+    if (mb_is_drop(err))
+      mb_down(m);
+    return mb_error(t, err, what, tries, unit, e);
+  }
+}
+
+static int mb_read_regs(struct tp *t, int unit, int addr, int n,
+                        uint16_t *dst, struct ohm_error *e) {
+  struct mb_req r = {.addr = addr, .n = n, .dst = dst};
+  if (n < 1 || n > MODBUS_MAX_READ_REGISTERS || addr < 0 || addr + n > 65536)
+    return ohm_error_set(e, OHM_EINVAL, "bad register range %d+%d", addr, n);
+  return mb_request(t, unit, &r, e);
+}
+
+static int mb_write_reg(struct tp *t, int unit, int addr, uint16_t val,
+                        struct ohm_error *e) {
+  struct mb_req r = {.write = 1, .addr = addr, .n = 1, .val = val};
+  if (addr < 0 || addr > 65535)
+    return ohm_error_set(e, OHM_EINVAL, "bad register address %d", addr);
+  return mb_request(t, unit, &r, e);
+}
+
+static void mb_close(struct tp *t) {
+  struct mb *m = t->priv;
+  if (!m)
+    return;
+  mb_down(m);
+  modbus_free(m->ctx);
+  free(m);
+  t->priv = NULL;
+}
+
+/* Allocate t->priv around ctx (taken over), set timeouts and connect. */
+static int mb_start(struct tp *t, modbus_t *ctx, int rtu,
+                    struct ohm_error *e) {
+  struct mb *m;
+  int rc;
+  if (!ctx)
+    return ohm_error_set(e, OHM_ENOMEM, "cannot create Modbus context (%s)",
+                         strerror(errno));
+  if (!(m = calloc(1, sizeof *m))) {
+    modbus_free(ctx);
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  }
+  m->ctx = ctx;
+  m->rtu = rtu;
+  m->slot = -1;
+  t->priv = m;
+  mb_timeouts(t, ctx);
+  if ((rc = mb_up(t, m, e)) < 0)
+    mb_close(t);
+  return rc;
+}
+
+static int mb_tcp_open(struct tp *t, struct ohm_error *e) {
+  char port[16];
+  if (!t->uri.host || !*t->uri.host)
+    return ohm_error_set(e, OHM_EURI, "missing host (want "
+                         "modbus-tcp://HOST[:PORT])");
+  snprintf(port, sizeof port, "%d", t->uri.port > 0 ? t->uri.port : 502);
+  return mb_start(t, modbus_new_tcp_pi(t->uri.host, port), 0, e);
+}
+
+static int mb_valid_baud(long b) {
+  static const long rates[] = {300,    600,    1200,   1800,   2400,
+                               4800,   9600,   19200,  38400,  57600,
+                               115200, 230400, 460800, 921600};
+  for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++)
+    if (rates[i] == b)
+      return 1;
+  return 0;
+}
+
+/* Serial line settings from ?baud=&parity=&data=&stop=; shared with
+ * serial.c's conventions (parity N, E or O). */
+static int mb_line(const struct tp *t, long *baud, char *parity, long *data,
+                   long *stop, struct ohm_error *e) {
+  const char *p = ohm_uri_param(&t->uri, "parity");
+  int rc;
+  if ((rc = ohm_uri_param_long(&t->uri, "baud", 9600, 1, 4000000, baud,
+                               e)) < 0 ||
+      (rc = ohm_uri_param_long(&t->uri, "data", 8, 5, 8, data, e)) < 0 ||
+      (rc = ohm_uri_param_long(&t->uri, "stop", 1, 1, 2, stop, e)) < 0)
+    return rc;
+  if (!mb_valid_baud(*baud))
+    return ohm_error_set(e, OHM_EURI, "baud=%ld is not a standard rate",
+                         *baud);
+  if (!p)
+    p = "N";
+  if (strlen(p) != 1 || !strchr("NEOneo", p[0]))
+    return ohm_error_set(e, OHM_EURI, "parity=%s: want N, E or O", p);
+  *parity = (char)(p[0] & ~0x20);
+  return 0;
+}
+
+static int mb_rtu_open(struct tp *t, struct ohm_error *e) {
+  long baud, data, stop;
+  char parity = 'N';
+  int rc;
+  if (t->uri.host && *t->uri.host)
+    return ohm_error_set(e, OHM_EURI, "modbus-rtu wants a device path, as "
+                         "in modbus-rtu:///dev/ttyUSB0");
+  if (!t->uri.path || !*t->uri.path)
+    return ohm_error_set(e, OHM_EURI, "missing serial device path");
+  if ((rc = mb_line(t, &baud, &parity, &data, &stop, e)) < 0)
+    return rc;
+  return mb_start(t,
+                  modbus_new_rtu(t->uri.path, (int)baud, parity, (int)data,
+                                 (int)stop),
+                  1, e);
+}
+
+const struct tp_ops tp_modbus_tcp_ops = {
+    .scheme = "modbus-tcp",
+    .desc = "Modbus TCP through libmodbus (functions 03 and 06)",
+    .kind = TP_REGS,
+    .default_port = 502,
+    .open = mb_tcp_open,
+    .close = mb_close,
+    .read_regs = mb_read_regs,
+    .write_reg = mb_write_reg,
+};
+
+const struct tp_ops tp_modbus_rtu_ops = {
+    .scheme = "modbus-rtu",
+    .desc = "Modbus RTU on a serial line through libmodbus (03 and 06)",
+    .kind = TP_REGS,
+    .default_port = 0,
+    .open = mb_rtu_open,
+    .close = mb_close,
+    .read_regs = mb_read_regs,
+    .write_reg = mb_write_reg,
+};
