@@ -114,4 +114,39 @@ void serve_telnet_stop(void) __attribute__((weak));
  * the fd or a negative OHM_E* code with e set. Shared by the listeners. */
 int serve_listen(const char *addr, struct ohm_error *e);
 
+/* ---- shared by poll, record, watch and serve (shell/cmd_poll.c) ---- */
+
+struct poll_target;
+
+/* The devices a fleet command works on: DEVICE arguments (names or URIs),
+ * else the whole inventory; --shard K/N keeps a stable subset. */
+struct fleet {
+  const struct sh_opts *o;  /* borrowed */
+  struct inventory *inv;    /* borrowed (sh_inventory) */
+  char **names;             /* n names, owned */
+  char **buses;             /* n RS485 lines or NULL, owned */
+  struct poll_target *t;    /* n targets over names/buses, owned */
+  size_t n;
+};
+
+/* Fill f; shard_n 0 means no sharding. Prints nothing; e says what is
+ * wrong (bad shard, empty inventory). Also loads the built-in drivers once
+ * here, so worker threads only ever look them up. */
+int fleet_init(struct fleet *f, const struct sh_opts *o, char **args,
+               size_t nargs, int shard_k, int shard_n, struct ohm_error *e);
+void fleet_free(struct fleet *f);
+/* poll_open_fn over a struct fleet (ctx): inv_open with the options. */
+int fleet_open(void *ctx, size_t i, struct dev **out, struct ohm_error *e);
+
+/* getopt_long over a command's own options (returned to handle(), which
+ * returns 0 or -1 after printing) plus the common ones; returns optind or
+ * -1 (usage error printed). --help prints usage and exits 0. */
+int fleet_getopt(int argc, char **argv, struct sh_opts *o,
+                 const struct option *own, const char *own_short,
+                 int (*handle)(void *ctx, int opt, const char *arg),
+                 void *ctx, const char *usage);
+
+/* "K/N" with 1 <= K <= N; -1 if malformed. */
+int fleet_parse_shard(const char *s, int *k, int *n);
+
 #endif

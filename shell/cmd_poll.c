@@ -1,0 +1,369 @@
+/* `ohm poll`: read many devices in parallel (devices/poll.c) and print
+ * every device's variables. Also the fleet helpers the other fleet commands
+ * share (device selection, sharding, option parsing; see serve.h).
+ *
+ * Output, one row per device variable, in the order the devices were
+ * named (inventory order by default):
+ *   table  DEVICE  NAME  VALUE  aligned columns
+ *   --csv  device,name,value with a header line
+ *   --json {"DEVICE": {"NAME": value, ...}, "BAD": {"error": "..."}}
+ * CSV and JSON stream as devices finish (held back only to keep order),
+ * so memory stays flat for thousands of devices. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../devices/poll.h"
+#include "output.h"
+#include "serve.h"
+
+int fleet_parse_shard(const char *s, int *k, int *n) {
+  char tail;
+  if (sscanf(s, "%d/%d%c", k, n, &tail) != 2 || *n < 1 || *k < 1 || *k > *n)
+    return -1;
+  return 0;
+}
+
+/* Names (and their RS485 lines) from args or the whole inventory. */
+static int fleet_names(struct fleet *f, char **args, size_t nargs, int k,
+                       int nsh) {
+  size_t max = nargs ? nargs : (f->inv ? f->inv->ndevs : 0);
+  f->names = calloc(max + 1, sizeof *f->names);
+  f->buses = calloc(max + 1, sizeof *f->buses);
+  f->t = calloc(max + 1, sizeof *f->t);
+  if (!f->names || !f->buses || !f->t)
+    return OHM_ENOMEM;
+  for (size_t i = 0; i < max; i++) {
+    const char *name = nargs ? args[i] : f->inv->devs[i].name;
+    const struct inv_device *d = f->inv ? inv_find(f->inv, name) : NULL;
+    const char *uri = d ? d->uri : name;
+    char bus[256];
+    if (nsh && !poll_in_shard(name, k, nsh))
+      continue;
+    if (!(f->names[f->n] = strdup(name)))
+      return OHM_ENOMEM;
+    if (poll_bus_of(uri, bus, sizeof bus) && !(f->buses[f->n] = strdup(bus)))
+      return OHM_ENOMEM;
+    f->t[f->n].name = f->names[f->n];
+    f->t[f->n].bus = f->buses[f->n];
+    f->n++;
+  }
+  return 0;
+}
+
+int fleet_init(struct fleet *f, const struct sh_opts *o, char **args,
+               size_t nargs, int shard_k, int shard_n, struct ohm_error *e) {
+  const struct dev_map *m;
+  memset(f, 0, sizeof *f);
+  f->o = o;
+  if (!(f->inv = sh_inventory(o, e)))
+    return e->code ? e->code : OHM_ECONFIG;
+  /* load the maps now: workers then only look them up */
+  for (const char *const *d = dev_driver_builtin(); d && *d; d++)
+    dev_driver_find(*d, &m, NULL);
+  if (o->driver && dev_driver_find(o->driver, &m, e) < 0)
+    return e->code;
+  if (fleet_names(f, args, nargs, shard_k, shard_n) < 0)
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (!nargs && !f->inv->ndevs)
+    return ohm_error_set(e, OHM_ECONFIG, "no devices: name some, or list "
+                         "them in the inventory (%s)",
+                         f->inv->path ? f->inv->path : "--config FILE");
+  return 0;
+}
+
+void fleet_free(struct fleet *f) {
+  for (size_t i = 0; f->names && f->names[i]; i++)
+    free(f->names[i]);
+  for (size_t i = 0; f->buses && i < f->n; i++)
+    free(f->buses[i]);
+  free(f->names);
+  free(f->buses);
+  free(f->t);
+  memset(f, 0, sizeof *f);
+}
+
+int fleet_open(void *ctx, size_t i, struct dev **out, struct ohm_error *e) {
+  struct fleet *f = ctx;
+  return inv_open(f->inv, f->names[i], f->o->driver, &f->o->tp, out, e);
+}
+
+int fleet_getopt(int argc, char **argv, struct sh_opts *o,
+                 const struct option *own, const char *own_short,
+                 int (*handle)(void *ctx, int opt, const char *arg),
+                 void *ctx, const char *usage) {
+  struct option all[64];
+  char shorts[64];
+  size_t n = 0;
+  int c;
+  for (; own && own[n].name && n < 32; n++)
+    all[n] = own[n];
+  for (size_t k = 0; sh_common_long[k].name && n < 63; k++)
+    all[n++] = sh_common_long[k];
+  memset(&all[n], 0, sizeof all[n]);
+  snprintf(shorts, sizeof shorts, ":%s%s", SH_COMMON_SHORT,
+           own_short ? own_short : "");
+  optind = 0;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, shorts, all, NULL)) != -1) {
+    int r;
+    if (c == 'h') {
+      printf("usage: ohm %s\n", usage);
+      exit(EXIT_OK);
+    }
+    if (c == '?' || c == ':') {
+      sh_errorf(NULL, "%s: %s '%s'; usage: ohm %s", argv[0],
+                c == ':' ? "option needs a value" : "unknown option",
+                argv[optind - 1], usage);
+      return -1;
+    }
+    if ((r = sh_common_opt(o, c, optarg)) < 0)
+      return -1;
+    if (r == 0 && (!handle || handle(ctx, c, optarg) < 0))
+      return -1;
+  }
+  return optind;
+}
+
+/* ---- ohm poll ---- */
+
+static const char poll_usage[] =
+    "poll [OPTS] [--json|--csv] [--jobs N] [--shard K/N] [DEVICE...]";
+
+struct poll_cli {
+  struct sh_opts o;
+  int jobs, shard_k, shard_n;
+  struct fleet f;
+  struct sh_out out;
+  char **text;      /* per device: formatted rows, until printed */
+  int *state;       /* 0 pending, 1 ok, -1 failed */
+  size_t next;      /* next device to print, in order */
+  size_t ok, bad;
+  /* table mode: all rows kept for column widths */
+  struct sh_cell *cells;
+  size_t nrows, cap;
+};
+
+enum { OPT_JOBS = 300, OPT_SHARD };
+
+static int poll_opt(void *ctx, int opt, const char *arg) {
+  struct poll_cli *p = ctx;
+  char *end;
+  if (opt == OPT_JOBS || opt == 'j') {
+    long v = strtol(arg, &end, 10);
+    if (*end || v < 1 || v > 1024) {
+      sh_errorf(NULL, "bad --jobs '%s' (1 to 1024)", arg);
+      return -1;
+    }
+    p->jobs = (int)v;
+    return 0;
+  }
+  if (opt == OPT_SHARD && fleet_parse_shard(arg, &p->shard_k,
+                                            &p->shard_n) == 0)
+    return 0;
+  sh_errorf(NULL, "bad --shard '%s' (K/N with 1 <= K <= N)", arg);
+  return -1;
+}
+
+/* Append s to *buf (grown as needed). */
+static int buf_add(char **buf, size_t *len, size_t *cap, const char *s,
+                   size_t n) {
+  if (*len + n + 1 > *cap) {
+    size_t c = (*cap ? *cap * 2 : 1024) + n;
+    char *b = realloc(*buf, c);
+    if (!b)
+      return -1;
+    *buf = b;
+    *cap = c;
+  }
+  memcpy(*buf + *len, s, n);
+  *len += n;
+  (*buf)[*len] = 0;
+  return 0;
+}
+
+/* One device's rows as "name\tvalue\tnum\n" lines (values never hold a
+ * tab or newline after sanitising). */
+static char *rows_of(const struct poll_result *r) {
+  char *buf = NULL, cellbuf[256], line[512];
+  size_t len = 0, cap = 0;
+  buf_add(&buf, &len, &cap, "", 0);
+  for (size_t k = 0; buf && k < r->map->nvars; k++) {
+    const struct dev_var *v = &r->map->vars[k];
+    if (r->vals[k].kind == DV_NONE || r->vals[k].kind == DV_ERR)
+      continue;
+    struct sh_cell c = sh_value_cell(v, &r->vals[k], cellbuf, sizeof cellbuf);
+    for (char *q = cellbuf; *q; q++)
+      if (*q == '\t' || *q == '\n' || *q == '\r')
+        *q = ' ';
+    int n = snprintf(line, sizeof line, "%s\t%s\t%d\n", v->name, c.text,
+                     c.num);
+    if (n > 0 && buf_add(&buf, &len, &cap, line,
+                         (size_t)n < sizeof line ? (size_t)n
+                                                 : sizeof line - 1) < 0) {
+      free(buf);
+      return NULL;
+    }
+  }
+  return buf;
+}
+
+static void table_row(struct poll_cli *p, const char *dev, const char *name,
+                      const char *val, int num) {
+  if (p->nrows + 1 > p->cap) {
+    size_t c = p->cap ? p->cap * 2 : 256;
+    struct sh_cell *n = realloc(p->cells, c * 3 * sizeof *n);
+    if (!n)
+      return;
+    p->cells = n;
+    p->cap = c;
+  }
+  struct sh_cell *row = &p->cells[p->nrows++ * 3];
+  row[0] = (struct sh_cell){dev, 0};
+  row[1] = (struct sh_cell){name, 0};
+  row[2] = (struct sh_cell){val, num};
+}
+
+/* Print device i's rows (text is consumed: table mode keeps it). */
+static void emit(struct poll_cli *p, size_t i) {
+  const char *dev = p->f.names[i];
+  char *text = p->text[i];
+  if (p->o.mode == SH_JSON) {
+    sh_out_str(&p->out, p->ok + p->bad > 1 ? ",\n" : "{\n");
+    sh_out_json_str(&p->out, dev);
+    sh_out_str(&p->out, ": {");
+  }
+  for (char *line = text, *nl; line && (nl = strchr(line, '\n'));
+       line = nl + 1) {
+    char *name = line, *val = strchr(line, '\t'), *num;
+    *nl = 0;
+    *val++ = 0;
+    num = strchr(val, '\t');
+    *num++ = 0;
+    if (p->o.mode == SH_JSON) {
+      sh_out_str(&p->out, line == text ? "" : ", ");
+      sh_out_json_str(&p->out, name);
+      sh_out_str(&p->out, ": ");
+      if (*num == '1')
+        sh_out_str(&p->out, val);
+      else
+        sh_out_json_str(&p->out, val);
+    } else if (p->o.mode == SH_CSV) {
+      struct sh_cell row[3] = {{dev, 0}, {name, 0}, {val, *num == '1'}};
+      static const char *const cols[] = {"device", "name", "value"};
+      sh_out_table(&p->out, cols, 3, row, 1);
+    } else {
+      table_row(p, dev, name, val, *num == '1');
+    }
+  }
+  if (p->o.mode == SH_JSON)
+    sh_out_str(&p->out, "}");
+  if (p->o.mode == SH_TABLE)
+    return; /* rows point into text: freed at the end */
+  free(text);
+  p->text[i] = NULL;
+}
+
+static void emit_error(struct poll_cli *p, size_t i, const char *msg) {
+  if (p->o.mode != SH_JSON)
+    return;
+  sh_out_str(&p->out, p->ok + p->bad > 1 ? ",\n" : "{\n");
+  sh_out_json_str(&p->out, p->f.names[i]);
+  sh_out_str(&p->out, ": {\"error\": ");
+  sh_out_json_str(&p->out, msg);
+  sh_out_str(&p->out, "}");
+}
+
+/* Called serialised by the poller: keep the rows, print what is in order. */
+static void poll_done(void *ctx, size_t i, const struct poll_result *r) {
+  struct poll_cli *p = ctx;
+  if (r->rc == 0 && (p->text[i] = rows_of(r))) {
+    p->state[i] = 1;
+  } else {
+    struct ohm_error e = r->err;
+    if (r->rc == 0)
+      ohm_error_set(&e, OHM_ENOMEM, "out of memory");
+    sh_error(p->f.names[i], &e);
+    p->state[i] = -1;
+    p->text[i] = strdup(ohm_error_text(&e));
+  }
+  while (p->next < p->f.n && p->state[p->next]) {
+    size_t k = p->next++;
+    if (p->state[k] > 0) {
+      p->ok++;
+      emit(p, k);
+    } else {
+      p->bad++;
+      emit_error(p, k, p->text[k] ? p->text[k] : "failed");
+      free(p->text[k]);
+      p->text[k] = NULL;
+    }
+  }
+  fflush(stdout);
+}
+
+static int poll_open(void *ctx, size_t i, struct dev **out,
+                     struct ohm_error *e) {
+  return fleet_open(&((struct poll_cli *)ctx)->f, i, out, e);
+}
+
+static int poll_exec(struct poll_cli *p) {
+  struct ohm_error e;
+  struct poll_opts po = {.jobs = p->jobs, .open = poll_open,
+                         .done = poll_done, .ctx = p};
+  ohm_error_clear(&e);
+  p->text = calloc(p->f.n + 1, sizeof *p->text);
+  p->state = calloc(p->f.n + 1, sizeof *p->state);
+  if (!p->text || !p->state) {
+    sh_errorf(NULL, "out of memory");
+    return EXIT_FAIL;
+  }
+  sh_out_init(&p->out, p->o.mode, stdout);
+  int rc = poll_run(p->f.t, p->f.n, &po, &e);
+  if (rc < 0) {
+    sh_error(NULL, &e);
+    return EXIT_FAIL;
+  }
+  if (p->o.mode == SH_JSON)
+    sh_out_str(&p->out, p->ok + p->bad ? "\n}\n" : "{}\n");
+  if (p->o.mode == SH_TABLE && p->nrows) {
+    static const char *const cols[] = {"DEVICE", "NAME", "VALUE"};
+    sh_out_table(&p->out, cols, 3, p->cells, p->nrows);
+  }
+  if (!p->bad)
+    return EXIT_OK;
+  return p->ok ? EXIT_PARTIAL : EXIT_FAIL;
+}
+
+int cmd_poll(int argc, char **argv) {
+  static const struct option own[] = {
+      {"jobs", required_argument, NULL, OPT_JOBS},
+      {"shard", required_argument, NULL, OPT_SHARD},
+      {NULL, 0, NULL, 0}};
+  struct poll_cli p;
+  struct ohm_error e;
+  memset(&p, 0, sizeof p);
+  sh_opts_init(&p.o);
+  ohm_error_clear(&e);
+  int ind = fleet_getopt(argc, argv, &p.o, own, "j:", poll_opt, &p,
+                         poll_usage);
+  if (ind < 0)
+    return EXIT_USAGE;
+  int rc = fleet_init(&p.f, &p.o, argv + ind, (size_t)(argc - ind),
+                      p.shard_k, p.shard_n, &e);
+  if (rc < 0) {
+    sh_error(NULL, &e);
+    fleet_free(&p.f);
+    return sh_exit_code(rc) == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL;
+  }
+  rc = EXIT_OK;
+  if (p.f.n)
+    rc = poll_exec(&p);
+  for (size_t i = 0; p.text && i < p.f.n; i++)
+    free(p.text[i]);
+  free(p.text);
+  free(p.state);
+  free(p.cells);
+  fleet_free(&p.f);
+  return rc;
+}
