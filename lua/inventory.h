@@ -42,4 +42,9 @@ int inv_open(const struct inventory *inv, const char *name_or_uri,
              const char *driver, const struct tp_opts *o, struct dev **out,
              struct ohm_error *e);
 
+/* A copy of a device name or URI safe to show: the user-info password and
+ * the values of query parameters whose name contains "pass" become "***".
+ * Caller frees; NULL only when out of memory. */
+char *inv_redact(const char *name_or_uri);
+
 #endif

@@ -52,8 +52,10 @@ int sh_usage(const char *usage); /* prints "usage: ...", returns 2 */
 /* Exit status for an OHM_E* code: 0, 1 or 2 (EINVAL/EURI -> 2). */
 int sh_exit_code(int code);
 
-/* Ask "PROMPT [y/N]" on the terminal; without a terminal, refuse unless
- * o->yes. Returns 1 to proceed. */
+/* Ask "PROMPT: proceed? [y/N]" on the terminal; without a terminal,
+ * refuse unless o->yes ("ohm: PROMPT: refused: ... (add --yes ...)").
+ * PROMPT is e.g. "pdu1: device.restart". Returns 1 to proceed. -h/--help
+ * in sh_parse_common prints the usage on stdout and exits 0. */
 int sh_confirm(const struct sh_opts *o, const char *prompt);
 
 /* Commands: int cmd_NAME(int argc, char **argv), argv[0] = "NAME". */

@@ -1,0 +1,133 @@
+/* ohm get [OPTS] DEVICE [VAR...]: read the device (one request for the
+ * whole map where the transport allows) and print `name: value` lines
+ * sorted by name, like upsc; --json one object, --csv name,value rows.
+ * A failed read prints nothing on stdout; a var that failed to decode is
+ * reported on stderr (exit 1) while the good ones print. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "output.h"
+#include "shell.h"
+
+#define GET_USAGE "get [OPTS] DEVICE [VAR...]"
+
+static const struct dev_map *sort_map; /* qsort has no context argument */
+
+static int cmp_idx(const void *a, const void *b) {
+  return strcmp(sort_map->vars[*(const size_t *)a].name,
+                sort_map->vars[*(const size_t *)b].name);
+}
+
+/* The indexes of the vars to print into idx (sorted by name, duplicates
+ * dropped). Unknown or unavailable names: message, OHM_ENOENT. */
+static int pick_vars(struct dev *d, const char *device, char **names,
+                     int nnames, size_t *idx, size_t *n) {
+  const struct dev_map *m = d->map;
+  *n = 0;
+  if (nnames == 0) {
+    for (size_t i = 0; i < m->nvars; i++)
+      if (dev_var_available(d, &m->vars[i]))
+        idx[(*n)++] = i;
+  }
+  for (int k = 0; k < nnames; k++) {
+    const struct dev_var *v = dev_map_var(m, names[k]);
+    if (!v) {
+      sh_errorf(device, "no variable '%s' (see ohm list %s)", names[k],
+                device);
+      return OHM_ENOENT;
+    }
+    if (!dev_var_available(d, v)) {
+      sh_errorf(device, "variable '%s' is not available over %s", names[k],
+                d->tp && d->tp->ops ? d->tp->ops->scheme : "this transport");
+      return OHM_ENOTSUP;
+    }
+    idx[(*n)++] = (size_t)(v - m->vars);
+  }
+  sort_map = m;
+  qsort(idx, *n, sizeof *idx, cmp_idx);
+  size_t w = 0;
+  for (size_t i = 0; i < *n; i++)
+    if (w == 0 || idx[w - 1] != idx[i])
+      idx[w++] = idx[i];
+  *n = w;
+  return 0;
+}
+
+/* Print the picked values; returns the exit status (1 if any var failed
+ * to decode, or an explicitly named var is absent on the device). */
+static int print_vals(struct dev *d, const char *device,
+                      const struct sh_opts *o, const struct dev_value *vals,
+                      const size_t *idx, size_t n, int named) {
+  struct sh_out out;
+  char buf[256];
+  int status = EXIT_OK;
+  sh_out_init(&out, o->mode, stdout);
+  sh_out_rec_begin(&out);
+  for (size_t k = 0; k < n; k++) {
+    const struct dev_var *v = &d->map->vars[idx[k]];
+    const struct dev_value *val = &vals[idx[k]];
+    if (val->kind == DV_ERR) {
+      sh_errorf(device, "%s: %s", v->name,
+                val->str[0] ? val->str : ohm_strerror(val->err));
+      status = EXIT_FAIL;
+    } else if (val->kind == DV_NONE) {
+      if (named) {
+        sh_errorf(device, "%s: not available on this device", v->name);
+        status = EXIT_FAIL;
+      }
+    } else
+      sh_out_kv(&out, v->name, sh_value_cell(v, val, buf, sizeof buf));
+  }
+  sh_out_rec_end(&out);
+  return status;
+}
+
+/* Read and print; d is open. */
+static int get_run(struct dev *d, const char *device,
+                   const struct sh_opts *o, char **names, int nnames) {
+  struct ohm_error e;
+  size_t n, nv = d->map->nvars;
+  size_t *idx = malloc((nv + (size_t)nnames + 1) * sizeof *idx);
+  struct dev_value *vals = calloc(nv + 1, sizeof *vals);
+  int rc;
+  ohm_error_clear(&e);
+  if (!idx || !vals) {
+    free(idx);
+    free(vals);
+    sh_errorf(device, "out of memory");
+    return EXIT_FAIL;
+  }
+  if ((rc = pick_vars(d, device, names, nnames, idx, &n)) < 0)
+    rc = EXIT_FAIL;
+  else if ((rc = dev_read_all(d, vals, &e)) < 0) {
+    sh_error(device, &e);
+    rc = EXIT_FAIL;
+  } else
+    rc = print_vals(d, device, o, vals, idx, n, nnames > 0);
+  free(idx);
+  free(vals);
+  return rc;
+}
+
+int cmd_get(int argc, char **argv) {
+  struct sh_opts o;
+  struct ohm_error e;
+  struct dev *d;
+  int i, rc;
+  sh_opts_init(&o);
+  ohm_error_clear(&e);
+  if ((i = sh_parse_common(argc, argv, &o, GET_USAGE)) < 0)
+    return EXIT_USAGE;
+  if (i >= argc) {
+    sh_errorf("get", "missing DEVICE; usage: ohm %s", GET_USAGE);
+    return EXIT_USAGE;
+  }
+  if ((rc = sh_open(argv[i], &o, &d, &e)) < 0) {
+    sh_error(argv[i], &e);
+    return sh_exit_code(rc);
+  }
+  rc = get_run(d, argv[i], &o, argv + i + 1, argc - i - 1);
+  dev_close(d);
+  fflush(stdout);
+  return rc;
+}

@@ -1,0 +1,120 @@
+/* ohm set [OPTS] DEVICE VAR=VALUE...: every assignment is checked against
+ * the map (name, access, type, range) before anything is sent, so a typo
+ * in the third assignment does not leave the first two written. Exit 2 for
+ * malformed arguments, 1 for a refused value or a device failure. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shell.h"
+
+#define SET_USAGE "set [OPTS] DEVICE VAR=VALUE..."
+
+struct assign {
+  char *name; /* points into a copy of the argument */
+  const char *value;
+  const struct dev_var *var;
+};
+
+/* Split the VAR=VALUE arguments; a malformed one is a usage error. */
+static int parse_assigns(char **args, int n, struct assign *as) {
+  for (int k = 0; k < n; k++) {
+    char *eq = strchr(args[k], '=');
+    if (!eq || eq == args[k] || !eq[1]) {
+      sh_errorf("set", "'%s' is not VAR=VALUE; usage: ohm %s", args[k],
+                SET_USAGE);
+      return -1;
+    }
+    as[k].name = strndup(args[k], (size_t)(eq - args[k]));
+    as[k].value = eq + 1;
+    if (!as[k].name)
+      return -1;
+  }
+  return 0;
+}
+
+/* Every assignment against d's map, nothing sent; message on the first
+ * refused one. */
+static int validate(struct dev *d, const char *device, struct assign *as,
+                    int n) {
+  struct ohm_error e;
+  uint16_t regs[8];
+  for (int k = 0; k < n; k++) {
+    ohm_error_clear(&e);
+    as[k].var = dev_map_var(d->map, as[k].name);
+    if (!as[k].var) {
+      sh_errorf(device, "no variable '%s' (see ohm list %s)", as[k].name,
+                device);
+      return OHM_ENOENT;
+    }
+    if (as[k].var->access != DA_RW) {
+      sh_errorf(device, "%s is read-only; nothing written", as[k].name);
+      return OHM_EACCES;
+    }
+    if (!dev_var_available(d, as[k].var)) {
+      sh_errorf(device, "%s is not available over %s; nothing written",
+                as[k].name, d->tp && d->tp->ops ? d->tp->ops->scheme : "it");
+      return OHM_ENOTSUP;
+    }
+    int rc = dev_encode(as[k].var, as[k].value, regs, &e);
+    if (rc < 0) {
+      sh_errorf(device, "%s=%s refused (%s); nothing written", as[k].name,
+                as[k].value, ohm_error_text(&e));
+      return rc;
+    }
+  }
+  return 0;
+}
+
+static int write_all(struct dev *d, const char *device, struct assign *as,
+                     int n, const struct sh_opts *o) {
+  struct ohm_error e;
+  for (int k = 0; k < n; k++) {
+    ohm_error_clear(&e);
+    int rc = dev_set(d, as[k].name, as[k].value, &e);
+    if (rc < 0) {
+      sh_errorf(device, "%s: write failed (%s)%s", as[k].name,
+                ohm_error_text(&e),
+                k ? "; earlier assignments were written" : "");
+      return rc;
+    }
+    if (o->tp.verbose)
+      fprintf(stderr, "ohm: %s: %s=%s written\n", device, as[k].name,
+              as[k].value);
+  }
+  return 0;
+}
+
+int cmd_set(int argc, char **argv) {
+  struct sh_opts o;
+  struct ohm_error e;
+  struct dev *d;
+  int i, n, rc;
+  sh_opts_init(&o);
+  ohm_error_clear(&e);
+  if ((i = sh_parse_common(argc, argv, &o, SET_USAGE)) < 0)
+    return EXIT_USAGE;
+  if (argc - i < 2) {
+    sh_errorf("set", "missing %s; usage: ohm %s",
+              i >= argc ? "DEVICE" : "VAR=VALUE", SET_USAGE);
+    return EXIT_USAGE;
+  }
+  n = argc - i - 1;
+  struct assign *as = calloc((size_t)n, sizeof *as);
+  if (!as || parse_assigns(argv + i + 1, n, as) < 0)
+    rc = EXIT_USAGE;
+  else if ((rc = sh_open(argv[i], &o, &d, &e)) < 0) {
+    sh_error(argv[i], &e);
+    rc = sh_exit_code(rc);
+  } else {
+    rc = validate(d, argv[i], as, n);
+    if (rc == 0)
+      rc = write_all(d, argv[i], as, n, &o);
+    rc = rc < 0 ? EXIT_FAIL : EXIT_OK;
+    dev_close(d);
+  }
+  for (int k = 0; as && k < n; k++)
+    free(as[k].name);
+  free(as);
+  return rc;
+}

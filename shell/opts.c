@@ -1,0 +1,218 @@
+/* The shell's shared pieces: common options, the cached inventory, device
+ * opening by name or URI, one-line errors, exit codes and confirmation.
+ * Everything that prints here prints to stderr, except --help (stdout). */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shell.h"
+
+enum {
+  OPT_TIMEOUT = 256,
+  OPT_RETRIES,
+  OPT_JSON,
+  OPT_CSV,
+  OPT_CONFIG,
+  OPT_YES,
+};
+
+const struct option sh_common_long[] = {
+    {"driver", required_argument, NULL, 'd'},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"csv", no_argument, NULL, OPT_CSV},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"verbose", no_argument, NULL, 'v'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"yes", no_argument, NULL, OPT_YES},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
+
+void sh_opts_init(struct sh_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->tp.timeout = 0;  /* transport default */
+  o->tp.retries = -1; /* transport default */
+  o->mode = SH_TABLE;
+}
+
+/* A number in [lo, hi] with nothing after it. */
+static int parse_num(const char *s, double lo, double hi, double *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || *end || errno || !isfinite(v) || v < lo || v > hi)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+int sh_common_opt(struct sh_opts *o, int opt, const char *arg) {
+  double v;
+  switch (opt) {
+  case 'd':
+    o->driver = arg;
+    return 1;
+  case OPT_TIMEOUT:
+    if (parse_num(arg, 0.001, 3600, &v) < 0) {
+      sh_errorf(NULL, "bad --timeout '%s' (seconds, 0.001 to 3600)", arg);
+      return -1;
+    }
+    o->tp.timeout = v;
+    return 1;
+  case OPT_RETRIES:
+    if (parse_num(arg, 0, 100, &v) < 0 || v != floor(v)) {
+      sh_errorf(NULL, "bad --retries '%s' (an integer, 0 to 100)", arg);
+      return -1;
+    }
+    o->tp.retries = (int)v;
+    return 1;
+  case OPT_JSON:
+    o->mode = SH_JSON;
+    return 1;
+  case OPT_CSV:
+    o->mode = SH_CSV;
+    return 1;
+  case OPT_CONFIG:
+    o->config = arg;
+    return 1;
+  case 'v':
+    o->tp.verbose++;
+    return 1;
+  case 'q':
+    o->quiet = 1;
+    return 1;
+  case OPT_YES:
+    o->yes = 1;
+    return 1;
+  }
+  return 0;
+}
+
+/* The one-line message for getopt's '?' or ':' return. */
+static void bad_option(int ret, char **argv, const char *usage) {
+  const char *arg = argv[optind - 1];
+  if (ret == ':')
+    fprintf(stderr, "ohm: %s: option '%s' needs a value; usage: ohm %s\n",
+            argv[0], arg, usage);
+  else if (optopt && optopt < 256 && arg[0] == '-' && arg[1] != '-')
+    fprintf(stderr, "ohm: %s: unknown option '-%c'; usage: ohm %s\n",
+            argv[0], optopt, usage);
+  else
+    fprintf(stderr, "ohm: %s: unknown option '%s'; usage: ohm %s\n",
+            argv[0], arg, usage);
+}
+
+/* --help prints the usage on stdout and exits 0 right here: nothing is
+ * allocated yet, and every command wants the same. */
+static void help_exit(const char *usage) {
+  printf("usage: ohm %s\n", usage);
+  printf("options: -d/--driver NAME  --timeout SECONDS  --retries N  "
+         "--json  --csv\n"
+         "         --config FILE  -v  -q  --yes  -h/--help\n");
+  fflush(stdout);
+  exit(EXIT_OK);
+}
+
+int sh_parse_common(int argc, char **argv, struct sh_opts *o,
+                    const char *usage) {
+  int c;
+  optind = 0; /* glibc: full reset, as commands may parse more than once */
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":" SH_COMMON_SHORT, sh_common_long,
+                          NULL)) != -1) {
+    if (c == 'h')
+      help_exit(usage);
+    if (c == '?' || c == ':') {
+      bad_option(c, argv, usage);
+      return -1;
+    }
+    if (sh_common_opt(o, c, optarg) <= 0)
+      return -1;
+  }
+  return optind;
+}
+
+static struct inventory *inv_cache;
+static int inv_loaded;
+
+static void inv_cache_free(void) {
+  inv_free(inv_cache);
+  inv_cache = NULL;
+}
+
+struct inventory *sh_inventory(const struct sh_opts *o, struct ohm_error *e) {
+  if (inv_loaded)
+    return inv_cache;
+  if (inv_load(o->config, &inv_cache, e) < 0)
+    return NULL;
+  inv_loaded = 1;
+  atexit(inv_cache_free);
+  return inv_cache;
+}
+
+int sh_open(const char *device, const struct sh_opts *o, struct dev **out,
+            struct ohm_error *e) {
+  struct inventory *inv = sh_inventory(o, e);
+  *out = NULL;
+  if (!inv)
+    return e->code ? e->code : OHM_ECONFIG;
+  return inv_open(inv, device, o->driver, &o->tp, out, e);
+}
+
+/* "ohm: DEVICE: " with DEVICE's secrets masked. */
+static void prefix(const char *device) {
+  fputs("ohm: ", stderr);
+  if (device) {
+    char *safe = inv_redact(device);
+    fprintf(stderr, "%s: ", safe ? safe : "(device)");
+    free(safe);
+  }
+}
+
+void sh_error(const char *device, const struct ohm_error *e) {
+  prefix(device);
+  fprintf(stderr, "%s\n", ohm_error_text(e));
+}
+
+void sh_errorf(const char *device, const char *fmt, ...) {
+  va_list ap;
+  prefix(device);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+int sh_usage(const char *usage) {
+  fprintf(stderr, "usage: ohm %s\n", usage);
+  return EXIT_USAGE;
+}
+
+int sh_exit_code(int code) {
+  if (code >= 0)
+    return EXIT_OK;
+  if (code == OHM_EINVAL || code == OHM_EURI)
+    return EXIT_USAGE;
+  return EXIT_FAIL;
+}
+
+int sh_confirm(const struct sh_opts *o, const char *prompt) {
+  char line[64];
+  if (o->yes)
+    return 1;
+  if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
+    fprintf(stderr, "ohm: %s: refused: no terminal to confirm on "
+            "(add --yes to proceed)\n", prompt);
+    return 0;
+  }
+  fprintf(stderr, "%s: proceed? [y/N] ", prompt);
+  fflush(stderr);
+  if (!fgets(line, sizeof line, stdin))
+    return 0;
+  return line[0] == 'y' || line[0] == 'Y';
+}

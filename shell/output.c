@@ -1,0 +1,261 @@
+/* Output formats: see output.h. Every byte goes through o->write so tests
+ * and the REPL can capture it. */
+#include "output.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void fwrite_cb(void *ctx, const char *s, size_t n) {
+  fwrite(s, 1, n, ctx ? (FILE *)ctx : stdout);
+}
+
+void sh_out_init(struct sh_out *o, enum sh_mode mode, FILE *fp) {
+  memset(o, 0, sizeof *o);
+  o->mode = mode;
+  o->write = fwrite_cb;
+  o->ctx = fp;
+}
+
+static void out(struct sh_out *o, const char *s, size_t n) {
+  (o->write ? o->write : fwrite_cb)(o->ctx, s, n);
+}
+
+void sh_out_str(struct sh_out *o, const char *s) {
+  out(o, s, strlen(s));
+}
+
+void sh_out_printf(struct sh_out *o, const char *fmt, ...) {
+  char buf[512], *big = NULL;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    return;
+  if ((size_t)n >= sizeof buf) {
+    va_start(ap, fmt);
+    n = vasprintf(&big, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+      return;
+  }
+  out(o, big ? big : buf, (size_t)n);
+  free(big);
+}
+
+void sh_out_json_str(struct sh_out *o, const char *s) {
+  out(o, "\"", 1);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    const char *esc = NULL;
+    char u[8];
+    switch (*p) {
+    case '"': esc = "\\\""; break;
+    case '\\': esc = "\\\\"; break;
+    case '\n': esc = "\\n"; break;
+    case '\r': esc = "\\r"; break;
+    case '\t': esc = "\\t"; break;
+    default:
+      if (*p < 0x20 || *p == 0x7f) {
+        snprintf(u, sizeof u, "\\u%04x", *p);
+        esc = u;
+      }
+    }
+    if (esc)
+      sh_out_str(o, esc);
+    else
+      out(o, (const char *)p, 1);
+  }
+  out(o, "\"", 1);
+}
+
+/* Whether s is a JSON number (which Lua also reads as one). */
+static int is_json_number(const char *s) {
+  const char *p = s;
+  if (*p == '-')
+    p++;
+  if (*p == '0')
+    p++;
+  else if (*p >= '1' && *p <= '9')
+    while (*p >= '0' && *p <= '9')
+      p++;
+  else
+    return 0;
+  if (*p == '.') {
+    if (!(*++p >= '0' && *p <= '9'))
+      return 0;
+    while (*p >= '0' && *p <= '9')
+      p++;
+  }
+  if (*p == 'e' || *p == 'E') {
+    p++;
+    if (*p == '+' || *p == '-')
+      p++;
+    if (!(*p >= '0' && *p <= '9'))
+      return 0;
+    while (*p >= '0' && *p <= '9')
+      p++;
+  }
+  return *p == '\0';
+}
+
+/* A Lua string literal: %q-like escaping without a lua_State. */
+static void lua_str(struct sh_out *o, const char *s) {
+  out(o, "\"", 1);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    char e[8];
+    if (*p == '"' || *p == '\\') {
+      e[0] = '\\', e[1] = (char)*p, e[2] = 0;
+      sh_out_str(o, e);
+    } else if (*p < 0x20 || *p == 0x7f) {
+      snprintf(e, sizeof e, "\\%03d", *p);
+      sh_out_str(o, e);
+    } else
+      out(o, (const char *)p, 1);
+  }
+  out(o, "\"", 1);
+}
+
+static void csv_field(struct sh_out *o, const char *s) {
+  if (!s[strcspn(s, ",\"\r\n")]) {
+    sh_out_str(o, s);
+    return;
+  }
+  out(o, "\"", 1);
+  for (; *s; s++) {
+    if (*s == '"')
+      out(o, "\"", 1);
+    out(o, s, 1);
+  }
+  out(o, "\"", 1);
+}
+
+/* A cell value in JSON or Lua: bare if numeric, else a string. */
+static void typed(struct sh_out *o, struct sh_cell c) {
+  if (c.num && is_json_number(c.text))
+    sh_out_str(o, c.text);
+  else if (o->mode == SH_LUA)
+    lua_str(o, c.text);
+  else
+    sh_out_json_str(o, c.text);
+}
+
+void sh_out_rec_begin(struct sh_out *o) {
+  o->n = 0;
+  if (o->mode == SH_JSON || o->mode == SH_LUA)
+    sh_out_str(o, "{");
+  else if (o->mode == SH_CSV)
+    sh_out_str(o, "name,value\n");
+}
+
+void sh_out_kv(struct sh_out *o, const char *name, struct sh_cell v) {
+  switch (o->mode) {
+  case SH_JSON:
+    sh_out_str(o, o->n ? ",\n  " : "\n  ");
+    sh_out_json_str(o, name);
+    sh_out_str(o, ": ");
+    typed(o, v);
+    break;
+  case SH_LUA:
+    sh_out_str(o, o->n ? ",\n  [" : "\n  [");
+    lua_str(o, name);
+    sh_out_str(o, "] = ");
+    typed(o, v);
+    break;
+  case SH_CSV:
+    csv_field(o, name);
+    sh_out_str(o, ",");
+    csv_field(o, v.text);
+    sh_out_str(o, "\n");
+    break;
+  case SH_TABLE:
+    sh_out_printf(o, "%s: %s\n", name, v.text);
+    break;
+  }
+  o->n++;
+}
+
+void sh_out_rec_end(struct sh_out *o) {
+  if (o->mode == SH_JSON || o->mode == SH_LUA)
+    sh_out_str(o, o->n ? "\n}\n" : "}\n");
+}
+
+/* Aligned columns; the last column is not padded. */
+static void table_text(struct sh_out *o, const char *const *cols,
+                       size_t ncols, const struct sh_cell *cells,
+                       size_t nrows) {
+  size_t *w = calloc(ncols ? ncols : 1, sizeof *w);
+  if (!w)
+    return;
+  for (size_t c = 0; c < ncols; c++) {
+    w[c] = o->header ? strlen(cols[c]) : 0;
+    for (size_t r = 0; r < nrows; r++)
+      if (strlen(cells[r * ncols + c].text) > w[c])
+        w[c] = strlen(cells[r * ncols + c].text);
+  }
+  for (size_t r = o->header ? 0 : 1; r <= nrows; r++)
+    for (size_t c = 0; c < ncols; c++) {
+      const char *t = r ? cells[(r - 1) * ncols + c].text : cols[c];
+      if (c + 1 < ncols)
+        sh_out_printf(o, "%-*s  ", (int)w[c], t);
+      else
+        sh_out_printf(o, "%s\n", t);
+    }
+  free(w);
+}
+
+static void table_json(struct sh_out *o, const char *const *cols,
+                       size_t ncols, const struct sh_cell *cells,
+                       size_t nrows) {
+  int lua = o->mode == SH_LUA;
+  sh_out_str(o, lua ? "{" : "[");
+  for (size_t r = 0; r < nrows; r++) {
+    sh_out_str(o, r ? ",\n  {" : "\n  {");
+    for (size_t c = 0; c < ncols; c++) {
+      if (c)
+        sh_out_str(o, ", ");
+      if (lua)
+        sh_out_printf(o, "%s = ", cols[c]);
+      else {
+        sh_out_json_str(o, cols[c]);
+        sh_out_str(o, ": ");
+      }
+      typed(o, cells[r * ncols + c]);
+    }
+    sh_out_str(o, "}");
+  }
+  sh_out_str(o, nrows ? (lua ? "\n}\n" : "\n]\n") : (lua ? "}\n" : "]\n"));
+}
+
+static void table_csv(struct sh_out *o, const char *const *cols,
+                      size_t ncols, const struct sh_cell *cells,
+                      size_t nrows) {
+  for (size_t r = 0; r <= nrows; r++)
+    for (size_t c = 0; c < ncols; c++) {
+      csv_field(o, r ? cells[(r - 1) * ncols + c].text : cols[c]);
+      sh_out_str(o, c + 1 < ncols ? "," : "\n");
+    }
+}
+
+void sh_out_table(struct sh_out *o, const char *const *cols, size_t ncols,
+                  const struct sh_cell *cells, size_t nrows) {
+  if (o->mode == SH_JSON || o->mode == SH_LUA)
+    table_json(o, cols, ncols, cells, nrows);
+  else if (o->mode == SH_CSV)
+    table_csv(o, cols, ncols, cells, nrows);
+  else
+    table_text(o, cols, ncols, cells, nrows);
+}
+
+struct sh_cell sh_value_cell(const struct dev_var *v,
+                             const struct dev_value *val, char *buf,
+                             size_t n) {
+  struct sh_cell c = {buf, 0};
+  buf[0] = '\0';
+  if (val->kind == DV_NUM || val->kind == DV_STR) {
+    dev_value_format(v, val, buf, n);
+    c.num = val->kind == DV_NUM && isfinite(val->num);
+  }
+  return c;
+}
