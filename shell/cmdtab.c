@@ -13,7 +13,9 @@ const struct sh_command sh_commands[] = {
      "run an instant command"},
     {"list", cmd_list, "list [OPTS] DEVICE",
      "variables with unit, access and description"},
-    {"drivers", cmd_drivers, "drivers", "drivers and transports this build has"},
+    {"drivers", cmd_drivers, "drivers [--json|--csv] [--names]",
+     "drivers and transports this build has"},
+    {"help", cmd_help, "help [COMMAND]", "the commands, or one's usage"},
     {"walk", cmd_walk, "walk [OPTS] URI OID", "SNMP walk, numeric OIDs"},
     {"sim", cmd_sim,
      "sim DRIVER [--modbus-tcp ADDR] [--modbus-rtu TTY] [--telnet ADDR] "

@@ -72,7 +72,7 @@ extern const struct sh_command sh_commands[]; /* NULL-terminated */
 #define SH_CMD(n) int cmd_##n(int argc, char **argv) __attribute__((weak));
 SH_CMD(get) SH_CMD(set) SH_CMD(cmd) SH_CMD(list) SH_CMD(drivers) SH_CMD(sim)
 SH_CMD(serve) SH_CMD(upgrade) SH_CMD(push) SH_CMD(walk) SH_CMD(poll)
-SH_CMD(record) SH_CMD(watch)
+SH_CMD(record) SH_CMD(watch) SH_CMD(help)
 #undef SH_CMD
 
 /* The Lua side of main: script, -e, -, or the REPL (shell/lua_main.c). */
