@@ -53,11 +53,20 @@ static int fleet_names(struct fleet *f, char **args, size_t nargs, int k,
 
 int fleet_init(struct fleet *f, const struct sh_opts *o, char **args,
                size_t nargs, int shard_k, int shard_n, struct ohm_error *e) {
+  struct inventory *inv = sh_inventory(o, e);
+  memset(f, 0, sizeof *f);
+  if (!inv)
+    return e->code ? e->code : OHM_ECONFIG;
+  return fleet_init_inv(f, o, inv, args, nargs, shard_k, shard_n, e);
+}
+
+int fleet_init_inv(struct fleet *f, const struct sh_opts *o,
+                   struct inventory *inv, char **args, size_t nargs,
+                   int shard_k, int shard_n, struct ohm_error *e) {
   const struct dev_map *m;
   memset(f, 0, sizeof *f);
   f->o = o;
-  if (!(f->inv = sh_inventory(o, e)))
-    return e->code ? e->code : OHM_ECONFIG;
+  f->inv = inv;
   /* load the maps now: workers then only look them up */
   for (const char *const *d = dev_driver_builtin(); d && *d; d++)
     dev_driver_find(*d, &m, NULL);

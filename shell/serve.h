@@ -134,6 +134,10 @@ struct fleet {
  * here, so worker threads only ever look them up. */
 int fleet_init(struct fleet *f, const struct sh_opts *o, char **args,
                size_t nargs, int shard_k, int shard_n, struct ohm_error *e);
+/* Same over a given inventory (borrowed), for serve's reload. */
+int fleet_init_inv(struct fleet *f, const struct sh_opts *o,
+                   struct inventory *inv, char **args, size_t nargs,
+                   int shard_k, int shard_n, struct ohm_error *e);
 void fleet_free(struct fleet *f);
 /* poll_open_fn over a struct fleet (ctx): inv_open with the options. */
 int fleet_open(void *ctx, size_t i, struct dev **out, struct ohm_error *e);

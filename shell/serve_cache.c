@@ -1,0 +1,385 @@
+/* The polling cache behind `ohm serve` (contract in serve.h).
+ *
+ * Locks, always taken in this order and never the other way:
+ *   ps_lock  rwlock over the device list and poll set: the poller and the
+ *            writers hold it shared, reload holds it exclusive;
+ *   (the poll set's per-device / per-line group locks);
+ *   lock     rwlock over the cached values: held only while copying;
+ *   mu       the poller's schedule (due times, stop flag, wakeups). */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../devices/poll.h"
+#include "serve.h"
+
+#define SV_STALE_INTERVALS 3
+
+struct sv_dev {
+  double interval;
+  const struct dev_map *map;
+  struct dev_value *vals; /* last good values, map->nvars */
+  int ok;                 /* the last attempt succeeded */
+  double updated, polled, duration;
+  double next_due; /* monotonic */
+  char error[512];
+};
+
+struct sv_cache {
+  struct sv_config cfg;
+  char **args; /* names asked for at start (NULL: the whole inventory) */
+  size_t nargs;
+  pthread_rwlock_t ps_lock, lock;
+  struct fleet f;
+  struct poll_set *ps;
+  struct sv_dev *devs;
+  unsigned char *due;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  pthread_t thread;
+  int started, stop, rounds;
+  unsigned gen; /* bumped on every wakeup of the poller */
+};
+
+const char *sv_state_name(enum sv_state s) {
+  static const char *const n[] = {"none", "ok", "stale", "failed"};
+  return s <= SV_FAILED ? n[s] : "?";
+}
+
+static double mono(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double real(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Store one poll result (called serialised by the poller's workers). */
+static void cache_done(void *ctx, size_t i, const struct poll_result *r) {
+  struct sv_cache *c = ctx;
+  struct sv_dev *d = &c->devs[i];
+  pthread_rwlock_wrlock(&c->lock);
+  d->polled = r->started;
+  d->duration = r->duration;
+  d->ok = r->rc == 0;
+  if (r->rc == 0) {
+    size_t nv = r->map->nvars;
+    if (d->map != r->map || !d->vals) {
+      free(d->vals);
+      d->vals = calloc(nv ? nv : 1, sizeof *d->vals);
+      d->map = d->vals ? r->map : NULL;
+    }
+    if (d->vals)
+      memcpy(d->vals, r->vals, nv * sizeof *d->vals);
+    d->updated = r->started + r->duration;
+    d->error[0] = 0;
+  } else {
+    snprintf(d->error, sizeof d->error, "%s", ohm_error_text(&r->err));
+    if (r->map && !d->map)
+      d->map = r->map;
+  }
+  pthread_rwlock_unlock(&c->lock);
+  pthread_mutex_lock(&c->mu);
+  d->next_due = mono() + d->interval;
+  pthread_mutex_unlock(&c->mu);
+}
+
+/* Mark the due devices; returns how many, else sets *wait to the time
+ * until the next one. Called with mu held. */
+static size_t mark_due(struct sv_cache *c, double *wait) {
+  double now = mono(), next = INFINITY;
+  size_t n = 0;
+  for (size_t i = 0; i < c->f.n; i++) {
+    c->due[i] = c->devs[i].next_due <= now;
+    n += c->due[i];
+    if (c->devs[i].next_due < next)
+      next = c->devs[i].next_due;
+  }
+  *wait = next - now;
+  return n;
+}
+
+/* Sleep until the next device is due or something wakes us (a write, a
+ * reload, stop), unless that already happened since gen was read. */
+static void poller_sleep(struct sv_cache *c, double wait, unsigned gen) {
+  struct timespec ts;
+  if (wait > 3600 || !isfinite(wait))
+    wait = 3600;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  double t = ts.tv_sec + ts.tv_nsec / 1e9 + wait;
+  ts.tv_sec = (time_t)t;
+  ts.tv_nsec = (long)((t - floor(t)) * 1e9);
+  pthread_mutex_lock(&c->mu);
+  if (!c->stop && c->gen == gen)
+    pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+  pthread_mutex_unlock(&c->mu);
+}
+
+static void *poller_main(void *arg) {
+  struct sv_cache *c = arg;
+  for (;;) {
+    double wait;
+    pthread_rwlock_rdlock(&c->ps_lock); /* not while reloading */
+    pthread_mutex_lock(&c->mu);
+    int stop = c->stop;
+    unsigned gen = c->gen;
+    size_t n = stop ? 0 : mark_due(c, &wait);
+    pthread_mutex_unlock(&c->mu);
+    if (n)
+      poll_set_run(c->ps, c->due, NULL);
+    pthread_rwlock_unlock(&c->ps_lock);
+    if (stop)
+      break;
+    if (!n) {
+      poller_sleep(c, wait, gen);
+      continue;
+    }
+    pthread_mutex_lock(&c->mu);
+    c->rounds++;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+  }
+  return NULL;
+}
+
+static int cache_open(void *ctx, size_t i, struct dev **out,
+                      struct ohm_error *e) {
+  struct sv_cache *c = ctx;
+  return fleet_open(&c->f, i, out, e);
+}
+
+/* Build the device list, state and poll set over inv (caller holds ps_lock
+ * exclusively, or the cache is not started). */
+static int cache_build(struct sv_cache *c, struct inventory *inv,
+                       struct ohm_error *e) {
+  int rc = fleet_init_inv(&c->f, c->cfg.opts, inv, c->args, c->nargs, 0, 0,
+                          e);
+  if (rc < 0)
+    return rc;
+  c->devs = calloc(c->f.n + 1, sizeof *c->devs);
+  c->due = calloc(c->f.n + 1, 1);
+  if (!c->devs || !c->due)
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  for (size_t i = 0; i < c->f.n; i++) {
+    const struct inv_device *d = inv_find(inv, c->f.names[i]);
+    const char *iv = d ? inv_field(d, "interval") : NULL;
+    double v = iv ? atof(iv) : 0;
+    c->devs[i].interval = v > 0 ? v : c->cfg.interval;
+  }
+  struct poll_opts po = {.jobs = c->cfg.jobs, .keep_open = 1,
+                         .open = cache_open, .done = cache_done, .ctx = c};
+  return poll_set_new(c->f.t, c->f.n, &po, &c->ps, e);
+}
+
+static void cache_clear(struct sv_cache *c) {
+  poll_set_free(c->ps);
+  c->ps = NULL;
+  for (size_t i = 0; c->devs && i < c->f.n; i++)
+    free(c->devs[i].vals);
+  free(c->devs);
+  free(c->due);
+  c->devs = NULL;
+  c->due = NULL;
+  fleet_free(&c->f);
+}
+
+int sv_cache_new(const struct sv_config *cfg, struct inventory *inv,
+                 char **names, size_t n, struct sv_cache **out,
+                 struct ohm_error *e) {
+  struct sv_cache *c = calloc(1, sizeof *c);
+  int rc;
+  if (!c || (n && !(c->args = calloc(n, sizeof *c->args)))) {
+    free(c);
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  }
+  c->cfg = *cfg;
+  if (c->cfg.interval <= 0)
+    c->cfg.interval = 10;
+  for (size_t i = 0; i < n; i++)
+    if ((c->args[c->nargs] = strdup(names[i])))
+      c->nargs++;
+  pthread_rwlock_init(&c->ps_lock, NULL);
+  pthread_rwlock_init(&c->lock, NULL);
+  pthread_mutex_init(&c->mu, NULL);
+  pthread_cond_init(&c->cv, NULL);
+  *out = c;
+  if ((rc = cache_build(c, inv, e)) < 0)
+    return rc;
+  if (pthread_create(&c->thread, NULL, poller_main, c) != 0)
+    return ohm_error_set(e, OHM_ENOMEM, "cannot start the poller thread");
+  c->started = 1;
+  return 0;
+}
+
+void sv_cache_free(struct sv_cache *c) {
+  if (!c)
+    return;
+  pthread_mutex_lock(&c->mu);
+  c->stop = 1;
+  c->gen++;
+  pthread_cond_broadcast(&c->cv);
+  pthread_mutex_unlock(&c->mu);
+  if (c->started)
+    pthread_join(c->thread, NULL);
+  cache_clear(c);
+  for (size_t i = 0; i < c->nargs; i++)
+    free(c->args[i]);
+  free(c->args);
+  pthread_rwlock_destroy(&c->ps_lock);
+  pthread_rwlock_destroy(&c->lock);
+  pthread_mutex_destroy(&c->mu);
+  pthread_cond_destroy(&c->cv);
+  free(c);
+}
+
+int sv_cache_reload(struct sv_cache *c, struct inventory *inv,
+                    struct ohm_error *e) {
+  pthread_rwlock_wrlock(&c->ps_lock);
+  pthread_rwlock_wrlock(&c->lock);
+  pthread_mutex_lock(&c->mu);
+  cache_clear(c);
+  int rc = cache_build(c, inv, e);
+  if (rc < 0)
+    cache_clear(c); /* an empty cache until the next good reload */
+  c->gen++;
+  pthread_cond_broadcast(&c->cv);
+  pthread_mutex_unlock(&c->mu);
+  pthread_rwlock_unlock(&c->lock);
+  pthread_rwlock_unlock(&c->ps_lock);
+  return rc;
+}
+
+void sv_cache_wait_first(struct sv_cache *c, double seconds) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  double t = ts.tv_sec + ts.tv_nsec / 1e9 + seconds;
+  ts.tv_sec = (time_t)t;
+  ts.tv_nsec = (long)((t - floor(t)) * 1e9);
+  pthread_mutex_lock(&c->mu);
+  while (!c->rounds && !c->stop &&
+         pthread_cond_timedwait(&c->cv, &c->mu, &ts) == 0)
+    ;
+  pthread_mutex_unlock(&c->mu);
+}
+
+size_t sv_cache_count(struct sv_cache *c) {
+  pthread_rwlock_rdlock(&c->lock);
+  size_t n = c->f.n;
+  pthread_rwlock_unlock(&c->lock);
+  return n;
+}
+
+/* The state now: values age from stale to failed. */
+static enum sv_state state_of(const struct sv_dev *d, double now) {
+  if (!d->polled)
+    return SV_NONE;
+  if (d->ok)
+    return SV_OK;
+  if (d->vals && now - d->updated < SV_STALE_INTERVALS * d->interval)
+    return SV_STALE;
+  return SV_FAILED;
+}
+
+static int snap_locked(struct sv_cache *c, size_t i, struct sv_snap *s) {
+  const struct sv_dev *d = &c->devs[i];
+  memset(s, 0, sizeof *s);
+  s->name = strdup(c->f.names[i]);
+  s->map = d->map;
+  s->state = state_of(d, real());
+  s->updated = d->updated;
+  s->polled = d->polled;
+  s->duration = d->duration;
+  s->interval = d->interval;
+  snprintf(s->error, sizeof s->error, "%s", d->error);
+  if ((s->state == SV_OK || s->state == SV_STALE) && d->vals && d->map) {
+    size_t nv = d->map->nvars;
+    if ((s->vals = malloc((nv ? nv : 1) * sizeof *s->vals)))
+      memcpy(s->vals, d->vals, nv * sizeof *s->vals);
+  }
+  if (!s->name || (s->state == SV_OK && d->vals && !s->vals)) {
+    sv_snap_free(s);
+    return OHM_ENOMEM;
+  }
+  return 0;
+}
+
+int sv_cache_snap(struct sv_cache *c, size_t i, struct sv_snap *out) {
+  int rc = OHM_ENOENT;
+  memset(out, 0, sizeof *out);
+  pthread_rwlock_rdlock(&c->lock);
+  if (i < c->f.n)
+    rc = snap_locked(c, i, out);
+  pthread_rwlock_unlock(&c->lock);
+  return rc;
+}
+
+static long find_name(const struct sv_cache *c, const char *name) {
+  for (size_t i = 0; i < c->f.n; i++)
+    if (strcmp(c->f.names[i], name) == 0)
+      return (long)i;
+  return -1;
+}
+
+int sv_cache_snap_name(struct sv_cache *c, const char *name,
+                       struct sv_snap *out) {
+  int rc = OHM_ENOENT;
+  memset(out, 0, sizeof *out);
+  pthread_rwlock_rdlock(&c->lock);
+  long i = find_name(c, name);
+  if (i >= 0)
+    rc = snap_locked(c, (size_t)i, out);
+  pthread_rwlock_unlock(&c->lock);
+  return rc;
+}
+
+void sv_snap_free(struct sv_snap *s) {
+  free(s->name);
+  free(s->vals);
+  s->name = NULL;
+  s->vals = NULL;
+}
+
+struct write_req {
+  const char *var, *text, *cmd;
+};
+
+static int do_write(struct dev *d, void *arg, struct ohm_error *e) {
+  struct write_req *w = arg;
+  return w->cmd ? dev_cmd(d, w->cmd, e) : dev_set(d, w->var, w->text, e);
+}
+
+/* Write or command on device name, then have the poller re-read it. */
+static int cache_write(struct sv_cache *c, const char *name,
+                       struct write_req *w, struct ohm_error *e) {
+  pthread_rwlock_rdlock(&c->ps_lock);
+  long i = find_name(c, name);
+  int rc = i < 0 ? ohm_error_set(e, OHM_ENOENT, "no such device")
+                 : poll_set_with_dev(c->ps, (size_t)i, do_write, w, e);
+  if (i >= 0) {
+    pthread_mutex_lock(&c->mu);
+    c->devs[i].next_due = 0;
+    c->gen++;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+  }
+  pthread_rwlock_unlock(&c->ps_lock);
+  return rc;
+}
+
+int sv_cache_set(struct sv_cache *c, const char *name, const char *var,
+                 const char *text, struct ohm_error *e) {
+  struct write_req w = {var, text, NULL};
+  return cache_write(c, name, &w, e);
+}
+
+int sv_cache_cmd(struct sv_cache *c, const char *name, const char *cmd,
+                 struct ohm_error *e) {
+  struct write_req w = {NULL, NULL, cmd};
+  return cache_write(c, name, &w, e);
+}
