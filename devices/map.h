@@ -91,9 +91,11 @@ const struct dev_cmd *dev_map_cmd(const struct dev_map *m, const char *name);
 /* Registers a var occupies (1, 2 or 4); 0 for fixed-text vars. */
 int dev_var_nregs(const struct dev_var *v);
 
-/* Decode a var from its registers (regs points at v->reg). A value that the
- * type cannot hold (energy8 byte above 255) is OHM_ERANGE naming the
- * register, never a silently wrong number. */
+/* Decode a var from its registers (regs points at v->reg; unused for a
+ * fixed-text var). Returns 0 for a number (*num, scaled), 1 for text in str
+ * (string, enum state, fixed text; *num then holds an enum's raw code).
+ * A value that the type cannot hold (energy8 byte above 255) is OHM_ERANGE
+ * naming the register, never a silently wrong number. */
 int dev_decode(const struct dev_var *v, const uint16_t *regs, double *num,
                char *str, size_t strsz, struct ohm_error *e);
 
@@ -107,7 +109,9 @@ int dev_encode(const struct dev_var *v, const char *text, uint16_t *regs,
 int dev_energy8(const uint16_t r[4], double *kwh, int *bad);
 
 /* Coalesce the map's register vars into the fewest read blocks, each at
- * most max_read registers. blocks[i] = {first, count}. Returns the count. */
+ * most max_read registers, bridging gaps of a few registers. blocks[i] =
+ * {first, count}. Returns the number of blocks needed (like snprintf, only
+ * the first max are stored). */
 struct dev_block {
   int first, count;
 };

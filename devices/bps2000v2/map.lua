@@ -1,0 +1,154 @@
+-- BKT BPS2000v2 metered PDU: the driver map (DESIGN.md "Driver bps2000v2").
+-- Registers from the manual's section 12.1 (seeds/004_9983d4abb5fb3fdc.txt),
+-- errata resolved by the map's contiguity: humidity is 56, 57, 58 and the
+-- temperature 1 alarm limits are 77/78. The whole map is registers 0..98.
+--
+-- One helper per kind of variable. Each takes an optional last table of
+-- extra fields (oid=, oid_scale=, menu=) merged into the var, so the SNMP
+-- and console locations are added beside the register:
+--   measure("input.L1.current", 3, 0.01, "A", "...", { oid = "..." })
+
+local vars, commands = {}, {}
+
+local function add(v, extra)
+  for k, x in pairs(extra or {}) do v[k] = x end
+  vars[#vars + 1] = v
+  return v
+end
+
+-- A read-only measurement: raw register times scale.
+local function measure(name, reg, scale, unit, desc, extra)
+  return add({ name = name, reg = reg, scale = scale, unit = unit,
+               desc = desc }, extra)
+end
+
+-- A signed read-only measurement (temperatures can go below zero).
+local function smeasure(name, reg, scale, unit, desc, extra)
+  local v = measure(name, reg, scale, unit, desc, extra)
+  v.type = "s16"
+  return v
+end
+
+-- An energy counter: four registers of one byte each (manual 12.1).
+local function energy(name, reg, unit, desc, extra)
+  return add({ name = name, reg = reg, type = "energy8", unit = unit,
+               desc = desc }, extra)
+end
+
+-- A writable alarm threshold with plausible limits.
+local function threshold(name, reg, scale, unit, min, max, desc, extra)
+  return add({ name = name, reg = reg, scale = scale, unit = unit,
+               access = "rw", min = min, max = max, desc = desc,
+               type = min < 0 and "s16" or "u16" }, extra)
+end
+
+-- A state read as a small code.
+local function state(name, reg, enum, desc, extra)
+  return add({ name = name, reg = reg, type = "enum", enum = enum,
+               desc = desc }, extra)
+end
+
+-- A fixed value the device does not report over Modbus.
+local function fixed(name, text, desc, extra)
+  return add({ name = name, text = text, desc = desc }, extra)
+end
+
+local ALARM = { [0] = "good", [1] = "critical-low", [16] = "critical-high" }
+local DOOR = { [1] = "open", [2] = "closed" }
+local YESNO = { [1] = "yes", [2] = "no" }
+
+local V = { lo = 0, hi = 300 }     -- volts
+local A = { lo = 0, hi = 63 }      -- amperes
+local T = { lo = -20, hi = 80 }    -- degrees Celsius
+local H = { lo = 0, hi = 100 }     -- percent relative humidity
+
+for x = 1, 3 do
+  local L, i = "input.L" .. x, x - 1
+  measure(L .. "-N.voltage", 0 + i, 0.1, "V", "phase " .. x .. " voltage")
+  measure(L .. ".current", 3 + i, 0.01, "A", "phase " .. x .. " current")
+  measure(L .. ".realpower", 6 + i, 0.1, "W",
+          "phase " .. x .. " active power")
+  measure(L .. ".reactivepower", 9 + i, 0.1, "var",
+          "phase " .. x .. " reactive power")
+  measure(L .. ".power", 12 + i, 0.1, "VA",
+          "phase " .. x .. " apparent power")
+  measure(L .. ".frequency", 15 + i, 0.01, "Hz",
+          "phase " .. x .. " frequency")
+  measure(L .. ".powerfactor", 18 + i, 0.01, "",
+          "phase " .. x .. " power factor")
+  energy(L .. ".energy", 21 + 4 * i, "kWh",
+         "phase " .. x .. " active energy")
+  energy(L .. ".energy.apparent", 33 + 4 * i, "kVAh",
+         "phase " .. x .. " apparent energy")
+end
+energy("input.energy", 45, "kWh", "total active energy L1+L2+L3")
+energy("input.energy.apparent", 49, "kVAh",
+       "total apparent energy L1+L2+L3")
+
+-- The three sensors: the unit's own, then the SensorBox's 1 and 2.
+local SENSORS = { "ambient", "ambient.1", "ambient.2" }
+for i, s in ipairs(SENSORS) do
+  local which = i == 1 and "sensor" or "sensor " .. (i - 1)
+  smeasure(s .. ".temperature", 52 + i, 0.1, "degC", which .. " temperature")
+  measure(s .. ".humidity", 55 + i, 0.1, "%", which .. " humidity")
+end
+state("ambient.contacts.1.status", 59, DOOR, "door 1 (open, closed)")
+state("ambient.contacts.2.status", 60, DOOR, "door 2 (open, closed)")
+state("ambient.smoke", 61, YESNO, "smoke detected (yes, no)")
+state("ambient.water", 62, YESNO, "water detected (yes, no)")
+
+for x = 1, 3 do
+  local L, i = "input.L" .. x, x - 1
+  threshold(L .. "-N.voltage.low.critical", 63 + 2 * i, 0.1, "V", V.lo, V.hi,
+            "phase " .. x .. " low voltage alarm")
+  threshold(L .. "-N.voltage.high.critical", 64 + 2 * i, 0.1, "V", V.lo,
+            V.hi, "phase " .. x .. " high voltage alarm")
+  threshold(L .. ".current.low.critical", 69 + 2 * i, 0.1, "A", A.lo, A.hi,
+            "phase " .. x .. " low current alarm")
+  threshold(L .. ".current.high.critical", 70 + 2 * i, 0.1, "A", A.lo, A.hi,
+            "phase " .. x .. " high current alarm")
+  state(L .. "-N.voltage.status", 87 + i, ALARM,
+        "phase " .. x .. " voltage alarm (good, critical-low, critical-high)")
+  state(L .. ".current.status", 90 + i, ALARM,
+        "phase " .. x .. " current alarm (good, critical-low, critical-high)")
+end
+for i, s in ipairs(SENSORS) do
+  local which = i == 1 and "sensor" or "sensor " .. (i - 1)
+  local t, h = 75 + 2 * (i - 1), 81 + 2 * (i - 1)
+  threshold(s .. ".temperature.low.critical", t, 1, "degC", T.lo, T.hi,
+            which .. " low temperature alarm")
+  threshold(s .. ".temperature.high.critical", t + 1, 1, "degC", T.lo, T.hi,
+            which .. " high temperature alarm")
+  threshold(s .. ".humidity.low.critical", h, 1, "%", H.lo, H.hi,
+            which .. " low humidity alarm")
+  threshold(s .. ".humidity.high.critical", h + 1, 1, "%", H.lo, H.hi,
+            which .. " high humidity alarm")
+  state(s .. ".temperature.status", 92 + i, ALARM,
+        which .. " temperature alarm (good, critical-low, critical-high)")
+  state(s .. ".humidity.status", 95 + i, ALARM,
+        which .. " humidity alarm (good, critical-low, critical-high)")
+end
+
+fixed("input.phases", 3, "number of input phases")
+
+-- The Modbus map has no registers for these: the Telnet console runs them.
+for x = 1, 3 do
+  commands[#commands + 1] = { name = "reset.energy.L" .. x, via = "telnet",
+    desc = "reset the phase " .. x .. " energy counters" }
+end
+commands[#commands + 1] = { name = "device.restart", via = "telnet",
+  desc = "restart the management module" }
+commands[#commands + 1] = { name = "device.factory_reset", via = "telnet",
+  dangerous = true, desc = "restore the factory settings" }
+
+return {
+  name = "bps2000v2",
+  desc = "BKT BPS2000v2 metered PDU (3 phases, sensors, Modbus/SNMP/Telnet)",
+  mfr = "BKT ELEKTRONIK",
+  model = "BPS2000v2",
+  type = "pdu",
+  upgrade = "tftp",
+  max_read = 125,
+  vars = vars,
+  commands = commands,
+}

@@ -1,0 +1,267 @@
+/* Registers <-> values for every map type, write validation, and the read
+ * planner that coalesces a map into the fewest requests. Pure functions:
+ * no I/O, so the simulator, the engine, the fuzzer and the tests share them.
+ */
+#include "map.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Registers between two vars that a read may bridge rather than start a new
+ * request: one more round trip costs more than a few unused registers. */
+#define DEV_GAP_MAX 8
+
+int dev_var_nregs(const struct dev_var *v) {
+  return v->text ? 0 : v->nwords;
+}
+
+int dev_energy8(const uint16_t r[4], double *kwh, int *bad) {
+  uint64_t wh = 0;
+  for (int i = 0; i < 4; i++) {
+    if (r[i] > 255) {
+      if (bad)
+        *bad = i;
+      return OHM_ERANGE;
+    }
+    wh = wh * 256 + r[i];
+  }
+  *kwh = (double)wh / 1000.0;
+  return 0;
+}
+
+static uint32_t words32(const struct dev_var *v, const uint16_t *regs) {
+  uint16_t hi = v->word_swap ? regs[1] : regs[0];
+  uint16_t lo = v->word_swap ? regs[0] : regs[1];
+  return (uint32_t)hi << 16 | lo;
+}
+
+static void put32(const struct dev_var *v, uint32_t x, uint16_t *regs) {
+  regs[v->word_swap ? 1 : 0] = (uint16_t)(x >> 16);
+  regs[v->word_swap ? 0 : 1] = (uint16_t)(x & 0xffff);
+}
+
+/* Registers of two characters each, high byte first; stops at NUL; drops
+ * trailing blanks; control bytes shown as '?' so a reply cannot inject
+ * terminal escapes. */
+static void regs_text(const uint16_t *regs, int n, char *str, size_t sz) {
+  size_t k = 0;
+  for (int i = 0; i < n && k + 1 < sz; i++) {
+    unsigned char c[2] = {(unsigned char)(regs[i] >> 8),
+                          (unsigned char)(regs[i] & 0xff)};
+    for (int j = 0; j < 2 && k + 1 < sz; j++) {
+      if (c[j] == 0)
+        goto done;
+      str[k++] = c[j] < 32 || c[j] == 127 ? '?' : (char)c[j];
+    }
+  }
+done:
+  while (k > 0 && str[k - 1] == ' ')
+    k--;
+  if (sz)
+    str[k] = 0;
+}
+
+static int decode_enum(const struct dev_var *v, uint16_t raw, double *num,
+                       char *str, size_t sz) {
+  *num = raw;
+  for (size_t i = 0; i < v->nenums; i++)
+    if ((uint16_t)v->enums[i].raw == raw) {
+      snprintf(str, sz, "%s", v->enums[i].text);
+      return 1;
+    }
+  /* not silently a wrong state: say what came */
+  snprintf(str, sz, "unknown state %u", raw);
+  return 1;
+}
+
+/* Fixed text: a number if the type is numeric ("3" phases), else text. */
+static int decode_text(const struct dev_var *v, double *num, char *str,
+                       size_t sz) {
+  char *end;
+  snprintf(str, sz, "%s", v->text);
+  if (v->type != DT_STRING && v->type != DT_ENUM) {
+    *num = strtod(v->text, &end);
+    if (end != v->text && !*end)
+      return 0;
+  }
+  *num = 0;
+  return 1;
+}
+
+int dev_decode(const struct dev_var *v, const uint16_t *regs, double *num,
+               char *str, size_t strsz, struct ohm_error *e) {
+  double x;
+  int bad = 0;
+  if (strsz)
+    str[0] = 0;
+  *num = 0;
+  if (v->text)
+    return decode_text(v, num, str, strsz);
+  switch (v->type) {
+  case DT_U16: x = regs[0]; break;
+  case DT_S16: x = (int16_t)regs[0]; break;
+  case DT_U32: x = words32(v, regs); break;
+  case DT_S32: x = (int32_t)words32(v, regs); break;
+  case DT_FLOAT32: {
+    uint32_t u = words32(v, regs);
+    float f;
+    memcpy(&f, &u, sizeof f);
+    if (!isfinite(f))
+      return ohm_error_set(e, OHM_ERANGE, "%s: register %d holds no number",
+                           v->name, v->reg);
+    x = f;
+    break;
+  }
+  case DT_ENERGY8:
+    if (dev_energy8(regs, &x, &bad) < 0)
+      return ohm_error_set(e, OHM_ERANGE,
+                           "%s: register %d is %u, out of spec (a byte, "
+                           "0..255)", v->name, v->reg + bad, regs[bad]);
+    break;
+  case DT_STRING:
+    regs_text(regs, v->nwords, str, strsz);
+    return 1;
+  case DT_ENUM:
+    return decode_enum(v, regs[0], num, str, strsz);
+  default:
+    return ohm_error_set(e, OHM_EINVAL, "%s: unknown type", v->name);
+  }
+  *num = x * v->scale;
+  return 0;
+}
+
+/* Parse a number the whole of text; enums also take their state names. */
+static int parse_value(const struct dev_var *v, const char *text, double *x,
+                       struct ohm_error *e) {
+  char *end;
+  if (v->type == DT_ENUM)
+    for (size_t i = 0; i < v->nenums; i++)
+      if (strcmp(v->enums[i].text, text) == 0) {
+        *x = v->enums[i].raw * v->scale;
+        return 0;
+      }
+  *x = strtod(text, &end);
+  while (end != text && (*end == ' ' || *end == '\t'))
+    end++;
+  if (end == text || *end || !isfinite(*x))
+    return ohm_error_set(e, OHM_EINVAL, "%s: '%.40s' is not a %s", v->name,
+                         text, v->type == DT_ENUM ? "state" : "number");
+  return 0;
+}
+
+static int check_limits(const struct dev_var *v, const char *text, double x,
+                        struct ohm_error *e) {
+  char lo[32] = "", hi[32] = "";
+  if ((!v->has_min || x >= v->min - 1e-9) &&
+      (!v->has_max || x <= v->max + 1e-9))
+    return 0;
+  if (v->has_min)
+    snprintf(lo, sizeof lo, "%.10g", v->min);
+  if (v->has_max)
+    snprintf(hi, sizeof hi, "%.10g", v->max);
+  return ohm_error_set(e, OHM_ERANGE, "%s: %.40s out of range (%s..%s%s%s)",
+                       v->name, text, lo, hi, v->unit[0] ? " " : "",
+                       v->unit);
+}
+
+/* Scaled value -> register integer, refusing values finer than the
+ * register's resolution rather than silently rounding them. */
+static int to_raw(const struct dev_var *v, const char *text, double x,
+                  double lo, double hi, long long *raw, struct ohm_error *e) {
+  double r = x / v->scale, n = nearbyint(r);
+  if (fabs(r - n) > 1e-6 * (fabs(r) > 1 ? fabs(r) : 1))
+    return ohm_error_set(e, OHM_ERANGE, "%s: %.40s is finer than the "
+                         "register's resolution (%.10g)", v->name, text,
+                         fabs(v->scale));
+  if (n < lo || n > hi)
+    return ohm_error_set(e, OHM_ERANGE, "%s: %.40s does not fit the register "
+                         "(raw %.0f, %.0f..%.0f)", v->name, text, n, lo, hi);
+  *raw = (long long)n;
+  return 0;
+}
+
+int dev_encode(const struct dev_var *v, const char *text, uint16_t *regs,
+               struct ohm_error *e) {
+  double x;
+  long long raw = 0;
+  int rc;
+  if (v->access != DA_RW || v->text)
+    return ohm_error_set(e, OHM_EACCES, "%s is read-only", v->name);
+  if (v->type == DT_ENERGY8 || v->type == DT_STRING)
+    return ohm_error_set(e, OHM_ENOTSUP, "%s: this type cannot be written",
+                         v->name);
+  if ((rc = parse_value(v, text, &x, e)) < 0 ||
+      (rc = check_limits(v, text, x, e)) < 0)
+    return rc;
+  switch (v->type) {
+  case DT_FLOAT32: {
+    float f = (float)(x / v->scale);
+    uint32_t u;
+    if (!isfinite(f))
+      return ohm_error_set(e, OHM_ERANGE, "%s: %.40s does not fit float32",
+                           v->name, text);
+    memcpy(&u, &f, sizeof u);
+    put32(v, u, regs);
+    return 0;
+  }
+  case DT_U32:
+    rc = to_raw(v, text, x, 0, 4294967295.0, &raw, e);
+    put32(v, (uint32_t)raw, regs);
+    return rc;
+  case DT_S32:
+    rc = to_raw(v, text, x, -2147483648.0, 2147483647.0, &raw, e);
+    put32(v, (uint32_t)(int32_t)raw, regs);
+    return rc;
+  case DT_S16:
+    rc = to_raw(v, text, x, -32768, 32767, &raw, e);
+    break;
+  default: /* u16, enum */
+    rc = to_raw(v, text, x, 0, 65535, &raw, e);
+    break;
+  }
+  regs[0] = (uint16_t)raw;
+  return rc;
+}
+
+struct span {
+  int first, end; /* [first, end) */
+};
+
+static int span_cmp(const void *a, const void *b) {
+  const struct span *x = a, *y = b;
+  return x->first != y->first ? (x->first > y->first) - (x->first < y->first)
+                              : (x->end > y->end) - (x->end < y->end);
+}
+
+/* Greedy from the lowest register: extend the current block while the next
+ * var's end stays within max_read and the gap to it is small. Sorted by
+ * start, this gives the fewest blocks under those two rules. */
+size_t dev_map_blocks(const struct dev_map *m, struct dev_block *blocks,
+                      size_t max) {
+  struct span *s = malloc((m->nvars ? m->nvars : 1) * sizeof *s);
+  size_t n = 0, nb = 0;
+  int lim = m->max_read > 0 && m->max_read <= 125 ? m->max_read : 125;
+  if (!s)
+    return 0;
+  for (size_t i = 0; i < m->nvars; i++)
+    if (m->vars[i].reg >= 0 && dev_var_nregs(&m->vars[i]) > 0)
+      s[n++] = (struct span){m->vars[i].reg,
+                             m->vars[i].reg + dev_var_nregs(&m->vars[i])};
+  qsort(s, n, sizeof *s, span_cmp);
+  for (size_t i = 0; i < n;) {
+    int first = s[i].first, end = s[i].end;
+    for (i++; i < n; i++) {
+      int e2 = s[i].end > end ? s[i].end : end;
+      if (s[i].first - end > DEV_GAP_MAX || e2 - first > lim)
+        break;
+      end = e2;
+    }
+    if (nb < max)
+      blocks[nb] = (struct dev_block){first, end - first};
+    nb++;
+  }
+  free(s);
+  return nb;
+}

@@ -1,0 +1,362 @@
+/* The device layer: open a driver map on a transport (or on the in-process
+ * simulator for sim:DRIVER), read, write, run commands and format values;
+ * and the register engine (Modbus) that reads a map in the fewest requests.
+ * Engines for other transport kinds live beside their transports. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "sim.h"
+
+/* Whether a var has a location over transports of this kind. */
+static int var_has(enum tp_kind kind, const struct dev_var *v) {
+  if (v->text)
+    return 1;
+  switch (kind) {
+  case TP_REGS: return v->reg >= 0;
+  case TP_OIDS: return v->oid != NULL;
+  case TP_CONSOLE: return v->menu != NULL;
+  default: return 0;
+  }
+}
+
+int dev_var_available(const struct dev *d, const struct dev_var *v) {
+  return var_has(d->tp->ops->kind, v);
+}
+
+/* Whether a map reads anything (beyond fixed text) over this kind. */
+static int map_fits(const struct dev_map *m, enum tp_kind kind) {
+  for (size_t i = 0; i < m->nvars; i++)
+    if (!m->vars[i].text && var_has(kind, &m->vars[i]))
+      return 1;
+  return 0;
+}
+
+/* Explicit driver, else the URI's driver=, else the only built-in map that
+ * reads anything over this transport kind. */
+static int choose_driver(const struct ohm_uri *u, const char *name,
+                         const char *driver, const struct dev_map **out,
+                         struct ohm_error *e) {
+  const struct tp_ops *ops = tp_find(u->scheme);
+  const struct dev_map *m, *found = NULL;
+  int n = 0;
+  if (!driver)
+    driver = ohm_uri_param(u, "driver");
+  if (driver)
+    return dev_driver_find(driver, out, e);
+  if (!ops)
+    return ohm_error_set(e, OHM_ENOTSUP, "unknown transport '%s'",
+                         u->scheme);
+  for (const char *const *b = dev_driver_builtin(); *b; b++)
+    if (dev_driver_find(*b, &m, NULL) == 0 && map_fits(m, ops->kind)) {
+      found = m;
+      n++;
+    }
+  if (n != 1)
+    return ohm_error_set(e, OHM_EINVAL, "no driver for %s: use -d NAME",
+                         name);
+  *out = found;
+  return 0;
+}
+
+static int attach(struct dev *d, struct tp *t, struct ohm_error *e) {
+  d->tp = t;
+  d->unit = t->unit;
+  d->engine = dev_engine_for(t->ops->kind);
+  if (!d->engine)
+    return ohm_error_set(e, OHM_ENOTSUP, "no %s device engine in this build",
+                         t->ops->scheme);
+  return d->engine->open ? d->engine->open(d, e) : 0;
+}
+
+int dev_open_uri(const struct ohm_uri *u, const char *name,
+                 const char *driver, const struct tp_opts *o,
+                 struct dev **out, struct ohm_error *e) {
+  const struct dev_map *m;
+  struct dev *d;
+  struct tp *t;
+  int rc;
+  *out = NULL;
+  if ((rc = choose_driver(u, name ? name : u->scheme, driver, &m, e)) < 0)
+    return rc;
+  if ((rc = tp_open_uri(u, name, o, &t, e)) < 0)
+    return rc;
+  if (!(d = calloc(1, sizeof *d))) {
+    tp_free(t);
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  }
+  d->map = m;
+  if ((rc = attach(d, t, e)) < 0) {
+    d->engine = NULL; /* its open failed: nothing of its to close */
+    dev_close(d);
+    return rc;
+  }
+  *out = d;
+  return 0;
+}
+
+/* sim:DRIVER[?unit=N&units=N]: the simulator in process on an ephemeral
+ * loopback port, reached over real Modbus TCP. */
+static int open_sim(const struct ohm_uri *u, const char *driver,
+                    const struct tp_opts *o, struct dev **out,
+                    struct ohm_error *e) {
+  const struct dev_map *m;
+  struct sim *s;
+  long unit, units;
+  char uri[96];
+  int rc;
+  if (!u->path[0])
+    return ohm_error_set(e, OHM_EURI, "sim: needs a driver (sim:bps2000v2)");
+  if ((rc = ohm_uri_param_long(u, "unit", 1, 1, 247, &unit, e)) < 0 ||
+      (rc = ohm_uri_param_long(u, "units", unit, unit, 247, &units, e)) < 0 ||
+      (rc = dev_driver_find(u->path, &m, e)) < 0 ||
+      (rc = sim_start(m, "127.0.0.1:0", NULL, (int)units, &s, e)) < 0)
+    return rc;
+  snprintf(uri, sizeof uri, "modbus-tcp://127.0.0.1:%d?unit=%ld",
+           sim_port(s), unit);
+  struct ohm_uri mu;
+  if ((rc = ohm_uri_parse(uri, &mu, e)) == 0) {
+    char name[96];
+    snprintf(name, sizeof name, "sim:%s", u->path);
+    rc = dev_open_uri(&mu, name, driver ? driver : u->path, o, out, e);
+    ohm_uri_free(&mu);
+  }
+  if (rc < 0)
+    sim_stop(s);
+  else
+    (*out)->sim = s;
+  return rc;
+}
+
+int dev_open(const char *uri, const char *driver, const struct tp_opts *o,
+             struct dev **out, struct ohm_error *e) {
+  struct ohm_uri u;
+  char *name;
+  int rc;
+  *out = NULL;
+  if ((rc = ohm_uri_parse(uri, &u, e)) < 0)
+    return rc;
+  if (strcmp(u.scheme, "sim") == 0) {
+    rc = open_sim(&u, driver, o, out, e);
+  } else if (!(name = ohm_uri_redact(uri))) {
+    rc = ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  } else {
+    rc = dev_open_uri(&u, name, driver, o, out, e);
+    free(name);
+  }
+  ohm_uri_free(&u);
+  return rc;
+}
+
+void dev_close(struct dev *d) {
+  if (!d)
+    return;
+  if (d->engine && d->engine->close)
+    d->engine->close(d);
+  tp_free(d->tp);
+  sim_stop(d->sim);
+  free(d);
+}
+
+/* Fill one value from a var's registers; a decode failure is this var's
+ * DV_ERR with the message in str, never a number. */
+static void decode_value(const struct dev_var *v, const uint16_t *regs,
+                         struct dev_value *val) {
+  struct ohm_error e;
+  int rc = dev_decode(v, regs, &val->num, val->str, sizeof val->str, &e);
+  if (rc < 0) {
+    val->kind = DV_ERR;
+    val->err = rc;
+    val->num = 0;
+    snprintf(val->str, sizeof val->str, "%s", ohm_error_text(&e));
+  } else {
+    val->kind = rc ? DV_STR : DV_NUM;
+    val->err = 0;
+  }
+}
+
+int dev_read_all(struct dev *d, struct dev_value *vals, struct ohm_error *e) {
+  const struct dev_map *m = d->map;
+  const struct dev_hooks *h;
+  int rc;
+  for (size_t i = 0; i < m->nvars; i++) {
+    memset(&vals[i], 0, sizeof vals[i]);
+    if (m->vars[i].text)
+      decode_value(&m->vars[i], NULL, &vals[i]);
+  }
+  if ((rc = d->engine->read_all(d, vals, e)) < 0) {
+    for (size_t i = 0; i < m->nvars; i++)
+      if (!m->vars[i].text)
+        vals[i].kind = DV_NONE;
+    return rc;
+  }
+  h = dev_hooks_find(m->name);
+  return h && h->post_read ? h->post_read(d, vals, e) : 0;
+}
+
+static int find_var(struct dev *d, const char *name, const struct dev_var **v,
+                    struct ohm_error *e) {
+  if (!(*v = dev_map_var(d->map, name)))
+    return ohm_error_set(e, OHM_ENOENT, "unknown variable '%.100s'", name);
+  if (!dev_var_available(d, *v))
+    return ohm_error_set(e, OHM_ENOTSUP, "%s: not available over %s", name,
+                         d->tp->ops->scheme);
+  return 0;
+}
+
+int dev_get(struct dev *d, const char *name, struct dev_value *val,
+            struct ohm_error *e) {
+  const struct dev_var *v;
+  struct dev_value *all;
+  int rc;
+  memset(val, 0, sizeof *val);
+  if ((rc = find_var(d, name, &v, e)) < 0)
+    return rc;
+  if (!(all = calloc(d->map->nvars, sizeof *all)))
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if ((rc = dev_read_all(d, all, e)) == 0) {
+    *val = all[v - d->map->vars];
+    if (val->kind == DV_ERR)
+      rc = ohm_error_set(e, val->err, "%s", val->str);
+    else if (val->kind == DV_NONE)
+      rc = ohm_error_set(e, OHM_ENOENT, "%s: not reported by the device",
+                         name);
+  }
+  free(all);
+  return rc;
+}
+
+int dev_set(struct dev *d, const char *name, const char *text,
+            struct ohm_error *e) {
+  const struct dev_var *v;
+  uint16_t regs[4];
+  int rc;
+  if ((rc = find_var(d, name, &v, e)) < 0 ||
+      (rc = dev_encode(v, text, regs, e)) < 0)
+    return rc;
+  if (!d->engine->set)
+    return ohm_error_set(e, OHM_ENOTSUP, "%s: cannot be written over %s",
+                         name, d->tp->ops->scheme);
+  return d->engine->set(d, v, text, e);
+}
+
+int dev_cmd(struct dev *d, const char *name, struct ohm_error *e) {
+  const struct dev_cmd *c = dev_map_cmd(d->map, name);
+  if (!c)
+    return ohm_error_set(e, OHM_ENOENT, "unknown command '%.100s'", name);
+  if (!d->engine->cmd)
+    return ohm_error_set(e, OHM_ENOTSUP, "%s: not supported over %s", name,
+                         d->tp->ops->scheme);
+  return d->engine->cmd(d, c, e);
+}
+
+/* Decimals the var's resolution gives: 0.1 -> 1, 0.25 -> 2, energy8 -> 3.
+ * -1 if none short (print with %g). */
+static int decimals(const struct dev_var *v) {
+  double res = fabs(v->scale) * (v->type == DT_ENERGY8 ? 0.001 : 1);
+  double p = 1;
+  if (v->type == DT_FLOAT32)
+    return -1;
+  for (int d = 0; d <= 9; d++, p *= 10) {
+    double x = res * p;
+    if (fabs(x - nearbyint(x)) < 1e-6 * (x > 1 ? x : 1))
+      return d;
+  }
+  return -1;
+}
+
+void dev_value_format(const struct dev_var *v, const struct dev_value *val,
+                      char *buf, size_t n) {
+  int d;
+  size_t len;
+  switch (val->kind) {
+  case DV_STR: snprintf(buf, n, "%s", val->str); return;
+  case DV_ERR: snprintf(buf, n, "error (%s)", val->str); return;
+  case DV_NUM: break;
+  default: snprintf(buf, n, "%s", ""); return;
+  }
+  if ((d = decimals(v)) < 0) {
+    snprintf(buf, n, "%.7g", val->num);
+    return;
+  }
+  snprintf(buf, n, "%.*f", d, val->num);
+  len = strlen(buf);
+  if (d > 0 && strchr(buf, '.')) { /* no trailing noise: 50.00 -> 50 */
+    while (len > 0 && buf[len - 1] == '0')
+      buf[--len] = 0;
+    if (len > 0 && buf[len - 1] == '.')
+      buf[--len] = 0;
+  }
+  if (strcmp(buf, "-0") == 0)
+    snprintf(buf, n, "0");
+}
+
+/* ---- the register engine (Modbus) ---- */
+
+/* Decode every register var inside block b from its registers r. */
+static void decode_block(struct dev *d, const struct dev_block *b,
+                         const uint16_t *r, struct dev_value *vals) {
+  const struct dev_map *m = d->map;
+  for (size_t i = 0; i < m->nvars; i++) {
+    const struct dev_var *v = &m->vars[i];
+    int n = dev_var_nregs(v);
+    if (v->text || v->reg < 0 || v->reg < b->first ||
+        v->reg + n > b->first + b->count)
+      continue;
+    decode_value(v, r + (v->reg - b->first), &vals[i]);
+  }
+}
+
+/* One request per coalesced block (one for the BPS2000v2); any failed
+ * request fails the whole read. */
+static int regs_read_all(struct dev *d, struct dev_value *vals,
+                         struct ohm_error *e) {
+  size_t nb = dev_map_blocks(d->map, NULL, 0);
+  struct dev_block *b = calloc(nb ? nb : 1, sizeof *b);
+  uint16_t r[125];
+  int rc = 0;
+  if (!b)
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  nb = dev_map_blocks(d->map, b, nb);
+  for (size_t i = 0; i < nb && rc == 0; i++)
+    if ((rc = tp_read_regs(d->tp, d->unit, b[i].first, b[i].count, r, e)) ==
+        0)
+      decode_block(d, &b[i], r, vals);
+  free(b);
+  return rc;
+}
+
+/* Already validated by dev_set; one function-06 write per register. */
+static int regs_set(struct dev *d, const struct dev_var *v, const char *text,
+                    struct ohm_error *e) {
+  uint16_t regs[4];
+  int rc = dev_encode(v, text, regs, e);
+  for (int i = 0; i < dev_var_nregs(v) && rc == 0; i++)
+    rc = tp_write_reg(d->tp, d->unit, v->reg + i, regs[i], e);
+  return rc;
+}
+
+/* A command with a register writes its value there; one only the console
+ * carries is refused here with where to go instead. */
+static int regs_cmd(struct dev *d, const struct dev_cmd *c,
+                    struct ohm_error *e) {
+  const char *scheme = d->tp->ops->scheme, *dash = strchr(scheme, '-');
+  int len = dash ? (int)(dash - scheme) : (int)strlen(scheme);
+  if (c->reg >= 0 && (!c->via || strstr(c->via, "modbus")))
+    return tp_write_reg(d->tp, d->unit, c->reg, (uint16_t)c->value, e);
+  if (c->via && strstr(c->via, "telnet"))
+    return ohm_error_set(e, OHM_ENOTSUP, "%s: not supported over %.*s (use "
+                         "the telnet console)", c->name, len, scheme);
+  return ohm_error_set(e, OHM_ENOTSUP, "%s: not supported over %.*s%s%s%s",
+                       c->name, len, scheme, c->via ? " (use " : "",
+                       c->via ? c->via : "", c->via ? ")" : "");
+}
+
+const struct dev_engine dev_engine_regs = {
+    .kind = TP_REGS,
+    .read_all = regs_read_all,
+    .set = regs_set,
+    .cmd = regs_cmd,
+};

@@ -1,0 +1,200 @@
+/* Drivers by name: the built-in maps embedded from devices/<name>/map.lua,
+ * then the user's own maps in $OHM_DRIVERS or ~/.config/ohm/drivers. Each
+ * map is loaded once (one loader for both) and kept for the process's life,
+ * so the struct dev_map pointers handed out stay valid. Also the engine per
+ * transport kind and the table of driver hooks. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../transports/embedded.h"
+#include "engine.h"
+
+#define MAP_FILE_MAX (1u << 20)
+
+struct loaded {
+  struct dev_map *map;
+  struct loaded *next;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct loaded *cache;
+static const char **builtin; /* NULL-terminated, built once */
+
+static const char prefix[] = "devices/", suffix[] = "/map.lua";
+
+/* The driver name from an embedded path "devices/NAME/map.lua", or 0. */
+static size_t embedded_name(const char *path, const char **name) {
+  size_t pl = sizeof prefix - 1, sl = sizeof suffix - 1, n = strlen(path);
+  if (n <= pl + sl || strncmp(path, prefix, pl) != 0 ||
+      strcmp(path + n - sl, suffix) != 0)
+    return 0;
+  *name = path + pl;
+  return n - pl - sl;
+}
+
+static void builtin_init(void) {
+  size_t n = 0, k = 0;
+  const char *name;
+  for (const struct ohm_embedded *f = ohm_embedded; f->path; f++)
+    n += embedded_name(f->path, &name) > 0;
+  builtin = calloc(n + 1, sizeof *builtin);
+  if (!builtin)
+    return;
+  for (const struct ohm_embedded *f = ohm_embedded; f->path; f++) {
+    size_t len = embedded_name(f->path, &name);
+    if (len && (builtin[k] = strndup(name, len)))
+      k++;
+  }
+}
+
+const char *const *dev_driver_builtin(void) {
+  static const char *none[] = {NULL};
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, builtin_init);
+  return builtin ? builtin : none;
+}
+
+/* Letters, digits, '-', '_' and '.': a name never walks out of the
+ * drivers directory. */
+static int valid_name(const char *s) {
+  if (!*s || *s == '.' || strlen(s) > 64)
+    return 0;
+  for (; *s; s++)
+    if (!(( *s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+          (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
+      return 0;
+  return 1;
+}
+
+/* The user's drivers directory, or NULL when there is no HOME. Caller
+ * frees. */
+static char *user_dir(void) {
+  const char *d = getenv("OHM_DRIVERS"), *home = getenv("HOME");
+  char *s = NULL;
+  if (d && *d)
+    return strdup(d);
+  if (home && *home && asprintf(&s, "%s/.config/ohm/drivers", home) < 0)
+    return NULL;
+  return s;
+}
+
+/* Read a whole file; 1 if it does not exist, negative on other errors. */
+static int read_file(const char *path, char **buf, size_t *len,
+                     struct ohm_error *e) {
+  FILE *f = fopen(path, "rb");
+  size_t n;
+  if (!f)
+    return errno == ENOENT || errno == ENOTDIR
+               ? 1
+               : ohm_error_set(e, OHM_ECONFIG, "%s: %s", path,
+                               strerror(errno));
+  *buf = malloc(MAP_FILE_MAX + 1);
+  n = *buf ? fread(*buf, 1, MAP_FILE_MAX + 1, f) : 0;
+  fclose(f);
+  if (!*buf)
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (n > MAP_FILE_MAX) {
+    free(*buf);
+    return ohm_error_set(e, OHM_ECONFIG, "%s: larger than 1 MiB", path);
+  }
+  (*buf)[n] = 0;
+  *len = n;
+  return 0;
+}
+
+static int load_user(const char *name, struct dev_map **m,
+                     struct ohm_error *e) {
+  char *dir = user_dir(), *path = NULL, *src = NULL;
+  size_t len = 0;
+  int rc = 1;
+  if (dir && asprintf(&path, "%s/%s.lua", dir, name) >= 0) {
+    rc = read_file(path, &src, &len, e);
+    if (rc == 0) {
+      rc = dev_map_load(src, len, name, m, e);
+      free(src);
+    }
+  }
+  if (rc > 0) {
+    const char *const *b = dev_driver_builtin();
+    rc = ohm_error_set(e, OHM_ENOENT, "unknown driver '%s' (built-in: %s%s; "
+                       "user maps in %s)", name, b[0] ? b[0] : "none",
+                       b[0] && b[1] ? ", ..." : "",
+                       dir ? dir : "~/.config/ohm/drivers");
+  }
+  free(path);
+  free(dir);
+  return rc;
+}
+
+static int load_driver(const char *name, struct dev_map **m,
+                       struct ohm_error *e) {
+  char path[128];
+  const struct ohm_embedded *f;
+  int rc;
+  snprintf(path, sizeof path, "%s%s%s", prefix, name, suffix);
+  f = ohm_embedded_find(path);
+  rc = f ? dev_map_load(f->data, f->size, name, m, e) : load_user(name, m, e);
+  if (rc == 0 && strcmp((*m)->name, name) != 0) {
+    rc = ohm_error_set(e, OHM_ECONFIG, "map %s: names itself '%s'", name,
+                       (*m)->name);
+    dev_map_free(*m);
+  }
+  return rc;
+}
+
+int dev_driver_find(const char *name, const struct dev_map **out,
+                    struct ohm_error *e) {
+  struct loaded *l;
+  struct dev_map *m = NULL;
+  int rc = 0;
+  *out = NULL;
+  if (!name || !valid_name(name))
+    return ohm_error_set(e, OHM_ENOENT, "bad driver name '%.64s'",
+                         name ? name : "");
+  pthread_mutex_lock(&lock);
+  for (l = cache; l; l = l->next)
+    if (strcmp(l->map->name, name) == 0)
+      break;
+  if (!l && (rc = load_driver(name, &m, e)) == 0) {
+    if (!(l = malloc(sizeof *l))) {
+      dev_map_free(m);
+      rc = ohm_error_set(e, OHM_ENOMEM, "out of memory");
+    } else {
+      *l = (struct loaded){m, cache};
+      cache = l;
+    }
+  }
+  pthread_mutex_unlock(&lock);
+  if (rc == 0)
+    *out = l->map;
+  return rc;
+}
+
+const struct dev_engine *dev_engine_for(enum tp_kind kind) {
+  switch (kind) {
+  case TP_REGS: return &dev_engine_regs;
+  case TP_OIDS: return &dev_engine_snmp ? &dev_engine_snmp : NULL;
+  case TP_CONSOLE: return &dev_engine_console ? &dev_engine_console : NULL;
+  default: return NULL;
+  }
+}
+
+/* Hooks live beside their drivers (devices/<driver>/hooks.c) and are
+ * found here by weak symbols, so a build without one still links. Add a
+ * driver's hooks with one line in each list. */
+#define HOOKS(n) extern const struct dev_hooks n __attribute__((weak));
+HOOKS(dev_hooks_ups_mib)
+HOOKS(dev_hooks_bps2000v2)
+#undef HOOKS
+
+const struct dev_hooks *dev_hooks_find(const char *driver) {
+  const struct dev_hooks *all[] = {&dev_hooks_ups_mib, &dev_hooks_bps2000v2};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+    if (all[i] && all[i]->driver && driver &&
+        strcmp(all[i]->driver, driver) == 0)
+      return all[i];
+  return NULL;
+}

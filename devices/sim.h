@@ -1,0 +1,32 @@
+/* The built-in simulator: serves a driver map over Modbus TCP (and RTU on a
+ * tty) with libmodbus, for `ohm sim` and the in-process `sim:DRIVER` URI.
+ * Functions 03 and 06 only; every other function is answered with
+ * exception 01. Values move plausibly, driven by the map's var names and
+ * units (voltages ~230 V, slowly varying load, energy counters that grow
+ * with power, drifting temperatures, writable thresholds that the
+ * .status registers follow), so any driver's map is served, not just one.
+ *
+ * A server thread owns the sockets; sim_stop joins it. Nothing prints. */
+#ifndef OHM_DEVICES_SIM_H
+#define OHM_DEVICES_SIM_H
+
+#include "map.h"
+
+struct sim;
+
+/* Start serving m (borrowed; must outlive the sim) for slave addresses
+ * 1..units. tcp_addr "HOST:PORT" ("127.0.0.1:0" picks a free port; IPv6 as
+ * "[::1]:PORT"), or NULL for none; rtu_tty a tty path, or NULL (its
+ * settings as "PATH?baud=9600&parity=N&data=8&stop=1" are accepted).
+ * At least one of the two. Caller frees with sim_stop. */
+int sim_start(const struct dev_map *m, const char *tcp_addr,
+              const char *rtu_tty, int units, struct sim **out,
+              struct ohm_error *e);
+
+/* The TCP port it listens on (after "…:0" the one picked), or 0. */
+int sim_port(const struct sim *s);
+
+/* Stop the server thread, close every socket, free; safe on NULL. */
+void sim_stop(struct sim *s);
+
+#endif
