@@ -14,7 +14,8 @@ enum dev_vkind {
   DV_NONE = 0, /* not available over this transport / absent on agent */
   DV_NUM,
   DV_STR,
-  DV_ERR, /* this var failed; err holds the code, the others may be fine */
+  DV_ERR, /* this var failed; err holds the code and str the one-line
+             message; the others may be fine */
 };
 
 struct dev_value {

@@ -11,7 +11,8 @@ struct dev_engine {
   enum tp_kind kind;
   /* optional: after the transport opened (e.g. console login) */
   int (*open)(struct dev *d, struct ohm_error *e);
-  /* read every available var into vals (indexed like d->map->vars) */
+  /* read every available var into vals (indexed like d->map->vars);
+   * dev_read_all has zeroed vals and filled fixed-text vars (skip them) */
   int (*read_all)(struct dev *d, struct dev_value *vals, struct ohm_error *e);
   /* write one validated var; text already checked by dev_set */
   int (*set)(struct dev *d, const struct dev_var *v, const char *text,
