@@ -249,7 +249,12 @@ static int run_config(struct inventory *inv, struct ohm_error *e) {
   if (luaL_loadfilex(L, inv->path, "t") != LUA_OK ||
       lua_pcall(L, 0, 0, 0) != LUA_OK) {
     const char *m = lua_tostring(L, -1);
-    ohm_error_set(e, OHM_ECONFIG, "%s", m ? m : "error in configuration");
+    if (!m)
+      m = "error in configuration";
+    if (strncmp(m, inv->path, strlen(inv->path)) == 0)
+      ohm_error_set(e, OHM_ECONFIG, "%s", m);
+    else
+      ohm_error_set(e, OHM_ECONFIG, "%s: %s", inv->path, m);
     lua_pop(L, 1);
     return OHM_ECONFIG;
   }
