@@ -14,6 +14,8 @@
       garbage    answer with random bytes
       truncated  answer with half an MBAP header, then keep the socket open
       badlen     answer with a well-formed MBAP frame whose byte count lies
+      once       answer the first read on each connection with zeros, then
+                 close it (a connection dropped mid-session)
 """
 import argparse
 import os
@@ -79,6 +81,10 @@ def raw_reply(mode, req):
         return os.urandom(37)
     if mode == "truncated":
         return req[0:3]
+    if mode == "once" and len(req) >= 12:
+        n = int.from_bytes(req[10:12], "big")
+        return (req[0:4] + (3 + 2 * n).to_bytes(2, "big") + req[6:8] +
+                bytes([2 * n]) + b"\0" * (2 * n))
     if mode == "badlen" and len(req) >= 12:
         # claims 99 registers (198 bytes) but carries 4 bytes
         return req[0:4] + b"\x00\x07" + req[6:8] + bytes([198]) + b"\0" * 4
@@ -99,6 +105,8 @@ def raw_conn(conn, mode):
             rep = raw_reply(mode, req)
             if rep:
                 conn.sendall(rep)
+            if mode == "once":
+                return
 
 
 def serve_raw(a):

@@ -18,8 +18,7 @@
 static volatile sig_atomic_t slots[TP_INTR_SLOTS];
 
 int tp_intr_register(int fd) {
-  if (fd < 0)
-    return -1;
+  if (fd < 0) return -1;
   for (int i = 0; i < TP_INTR_SLOTS; i++)
     if (slots[i] == 0) {
       slots[i] = fd + 1;
@@ -29,8 +28,7 @@ int tp_intr_register(int fd) {
 }
 
 void tp_intr_unregister(int slot) {
-  if (slot >= 0 && slot < TP_INTR_SLOTS)
-    slots[slot] = 0;
+  if (slot >= 0 && slot < TP_INTR_SLOTS) slots[slot] = 0;
 }
 
 void tp_interrupt(void) {

@@ -68,10 +68,8 @@ static void mb_down(struct mb *m) {
 static void mb_timeouts(const struct tp *t, modbus_t *ctx) {
   double to = t->opts.timeout;
   uint32_t s = (uint32_t)to, us = (uint32_t)((to - s) * 1e6);
-  if (us > 999999)
-    us = 999999;
-  if (s == 0 && us < 1000)
-    us = 1000;
+  if (us > 999999) us = 999999;
+  if (s == 0 && us < 1000) us = 1000;
   modbus_set_response_timeout(ctx, s, us);
   modbus_set_byte_timeout(ctx, 0, 0);
 }
@@ -83,26 +81,22 @@ static int mb_resolve(const struct tp *t) {
   int rc;
   hints.ai_socktype = SOCK_STREAM;
   rc = getaddrinfo(t->uri.host, NULL, &hints, &ai);
-  if (ai)
-    freeaddrinfo(ai);
+  if (ai) freeaddrinfo(ai);
   return rc;
 }
 
 /* Connect (or open the tty) if not connected. */
 static int mb_up(struct tp *t, struct mb *m, struct ohm_error *e) {
   int err, rc;
-  if (m->up)
-    return 0;
+  if (m->up) return 0;
   errno = 0;
   if (modbus_connect(m->ctx) == 0) {
     m->up = 1;
-    if (!m->rtu)
-      m->slot = tp_intr_register(modbus_get_socket(m->ctx));
+    if (!m->rtu) m->slot = tp_intr_register(modbus_get_socket(m->ctx));
     return 0;
   }
   err = errno;
-  if (tp_interrupted)
-    return ohm_error_set(e, OHM_EINTR, "interrupted");
+  if (tp_interrupted) return ohm_error_set(e, OHM_EINTR, "interrupted");
   if (m->rtu)
     return ohm_error_set(e, OHM_EIO, "cannot open %s (%s)", t->uri.path,
                          strerror(err));
@@ -121,8 +115,8 @@ static int mb_up(struct tp *t, struct mb *m, struct ohm_error *e) {
 }
 
 static int mb_is_drop(int err) {
-  return err == ECONNRESET || err == EPIPE || err == EBADF ||
-         err == ENOTCONN || err == ESHUTDOWN || err == ECONNABORTED;
+  return err == ECONNRESET || err == EPIPE || err == EBADF || err == ENOTCONN ||
+         err == ESHUTDOWN || err == ECONNABORTED;
 }
 
 static int mb_is_malformed(int err) {
@@ -145,8 +139,8 @@ static int mb_error(const struct tp *t, int err, const char *what, int tries,
   int x = err - MODBUS_ENOBASE;
   if (err == ETIMEDOUT && tries > 1)
     return ohm_error_set(e, OHM_ETIMEDOUT,
-                         "%s failed (timed out after %g s, %d attempts)",
-                         what, t->opts.timeout, tries);
+                         "%s failed (timed out after %g s, %d attempts)", what,
+                         t->opts.timeout, tries);
   if (err == ETIMEDOUT)
     return ohm_error_set(e, OHM_ETIMEDOUT, "%s failed (timed out after %g s)",
                          what, t->opts.timeout);
@@ -156,11 +150,13 @@ static int mb_error(const struct tp *t, int err, const char *what, int tries,
   if (err == EMBBADCRC)
     return ohm_error_set(e, OHM_EPROTO, "%s failed (bad CRC in reply)", what);
   if (err == EMBBADSLAVE)
-    return ohm_error_set(e, OHM_EPROTO, "%s failed (reply from wrong unit id, "
-                         "not %d)", what, unit);
+    return ohm_error_set(e, OHM_EPROTO,
+                         "%s failed (reply from wrong unit id, "
+                         "not %d)",
+                         what, unit);
   if (mb_is_malformed(err))
-    return ohm_error_set(e, OHM_EPROTO, "%s failed (malformed reply: %s)",
-                         what, modbus_strerror(err));
+    return ohm_error_set(e, OHM_EPROTO, "%s failed (malformed reply: %s)", what,
+                         modbus_strerror(err));
   if (mb_is_drop(err))
     return ohm_error_set(e, OHM_EIO, "%s failed (connection dropped)", what);
   return ohm_error_set(e, OHM_EIO, "%s failed (%s)", what,
@@ -173,10 +169,8 @@ static int mb_once(struct mb *m, const struct mb_req *r) {
   if (r->write)
     return modbus_write_register(m->ctx, r->addr, r->val) == 1 ? 0 : -1;
   rc = modbus_read_registers(m->ctx, r->addr, r->n, r->dst);
-  if (rc == r->n)
-    return 0;
-  if (rc >= 0)
-    errno = EMBBADDATA;
+  if (rc == r->n) return 0;
+  if (rc >= 0) errno = EMBBADDATA;
   return -1;
 }
 
@@ -186,23 +180,23 @@ static int mb_request(struct tp *t, int unit, const struct mb_req *r,
   struct mb *m = t->priv;
   int tries = 0, redials = 0, rc, err;
   char what[80];
-  if (unit < 0)
-    unit = t->unit;
+  if (unit < 0) unit = t->unit;
   mb_what(what, sizeof what, r, unit);
   if (unit > (m->rtu ? 247 : 255) || (m->rtu && unit == 0))
     return ohm_error_set(e, OHM_EINVAL, "bad Modbus unit %d", unit);
   for (;;) {
     if ((rc = mb_up(t, m, e)) < 0) {
       if (redials && rc != OHM_EINTR)
-        return ohm_error_set(e, rc, "%s failed (connection dropped, "
-                             "reconnect failed)", what);
+        return ohm_error_set(e, rc,
+                             "%s failed (connection dropped, "
+                             "reconnect failed)",
+                             what);
       return rc;
     }
     modbus_set_slave(m->ctx, unit);
     errno = 0;
     tries++;
-    if (mb_once(m, r) == 0)
-      return 0;
+    if (mb_once(m, r) == 0) return 0;
     err = errno;
     if (tp_interrupted) {
       mb_down(m); /* the socket may be shut down: reopen next time */
@@ -218,14 +212,13 @@ static int mb_request(struct tp *t, int unit, const struct mb_req *r,
       modbus_flush(m->ctx); /* a late reply must not answer the retry */
       continue;
     }
-    if (mb_is_drop(err))
-      mb_down(m);
+    if (mb_is_drop(err)) mb_down(m);
     return mb_error(t, err, what, tries, unit, e);
   }
 }
 
-static int mb_read_regs(struct tp *t, int unit, int addr, int n,
-                        uint16_t *dst, struct ohm_error *e) {
+static int mb_read_regs(struct tp *t, int unit, int addr, int n, uint16_t *dst,
+                        struct ohm_error *e) {
   struct mb_req r = {.addr = addr, .n = n, .dst = dst};
   if (n < 1 || n > MODBUS_MAX_READ_REGISTERS || addr < 0 || addr + n > 65536)
     return ohm_error_set(e, OHM_EINVAL, "bad register range %d+%d", addr, n);
@@ -242,8 +235,7 @@ static int mb_write_reg(struct tp *t, int unit, int addr, uint16_t val,
 
 static void mb_close(struct tp *t) {
   struct mb *m = t->priv;
-  if (!m)
-    return;
+  if (!m) return;
   mb_down(m);
   modbus_free(m->ctx);
   free(m);
@@ -251,8 +243,7 @@ static void mb_close(struct tp *t) {
 }
 
 /* Allocate t->priv around ctx (taken over), set timeouts and connect. */
-static int mb_start(struct tp *t, modbus_t *ctx, int rtu,
-                    struct ohm_error *e) {
+static int mb_start(struct tp *t, modbus_t *ctx, int rtu, struct ohm_error *e) {
   struct mb *m;
   int rc;
   if (!ctx)
@@ -267,27 +258,26 @@ static int mb_start(struct tp *t, modbus_t *ctx, int rtu,
   m->slot = -1;
   t->priv = m;
   mb_timeouts(t, ctx);
-  if ((rc = mb_up(t, m, e)) < 0)
-    mb_close(t);
+  if ((rc = mb_up(t, m, e)) < 0) mb_close(t);
   return rc;
 }
 
 static int mb_tcp_open(struct tp *t, struct ohm_error *e) {
   char port[16];
   if (!t->uri.host || !*t->uri.host)
-    return ohm_error_set(e, OHM_EURI, "missing host (want "
+    return ohm_error_set(e, OHM_EURI,
+                         "missing host (want "
                          "modbus-tcp://HOST[:PORT])");
   snprintf(port, sizeof port, "%d", t->uri.port > 0 ? t->uri.port : 502);
   return mb_start(t, modbus_new_tcp_pi(t->uri.host, port), 0, e);
 }
 
 static int mb_valid_baud(long b) {
-  static const long rates[] = {300,    600,    1200,   1800,   2400,
-                               4800,   9600,   19200,  38400,  57600,
+  static const long rates[] = {300,    600,    1200,   1800,  2400,
+                               4800,   9600,   19200,  38400, 57600,
                                115200, 230400, 460800, 921600};
   for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++)
-    if (rates[i] == b)
-      return 1;
+    if (rates[i] == b) return 1;
   return 0;
 }
 
@@ -297,16 +287,14 @@ static int mb_line(const struct tp *t, long *baud, char *parity, long *data,
                    long *stop, struct ohm_error *e) {
   const char *p = ohm_uri_param(&t->uri, "parity");
   int rc;
-  if ((rc = ohm_uri_param_long(&t->uri, "baud", 9600, 1, 4000000, baud,
-                               e)) < 0 ||
+  if ((rc = ohm_uri_param_long(&t->uri, "baud", 9600, 1, 4000000, baud, e)) <
+          0 ||
       (rc = ohm_uri_param_long(&t->uri, "data", 8, 5, 8, data, e)) < 0 ||
       (rc = ohm_uri_param_long(&t->uri, "stop", 1, 1, 2, stop, e)) < 0)
     return rc;
   if (!mb_valid_baud(*baud))
-    return ohm_error_set(e, OHM_EURI, "baud=%ld is not a standard rate",
-                         *baud);
-  if (!p)
-    p = "N";
+    return ohm_error_set(e, OHM_EURI, "baud=%ld is not a standard rate", *baud);
+  if (!p) p = "N";
   if (strlen(p) != 1 || !strchr("NEOneo", p[0]))
     return ohm_error_set(e, OHM_EURI, "parity=%s: want N, E or O", p);
   *parity = (char)(p[0] & ~0x20);
@@ -318,16 +306,15 @@ static int mb_rtu_open(struct tp *t, struct ohm_error *e) {
   char parity = 'N';
   int rc;
   if (t->uri.host && *t->uri.host)
-    return ohm_error_set(e, OHM_EURI, "modbus-rtu wants a device path, as "
+    return ohm_error_set(e, OHM_EURI,
+                         "modbus-rtu wants a device path, as "
                          "in modbus-rtu:///dev/ttyUSB0");
   if (!t->uri.path || !*t->uri.path)
     return ohm_error_set(e, OHM_EURI, "missing serial device path");
-  if ((rc = mb_line(t, &baud, &parity, &data, &stop, e)) < 0)
-    return rc;
-  return mb_start(t,
-                  modbus_new_rtu(t->uri.path, (int)baud, parity, (int)data,
-                                 (int)stop),
-                  1, e);
+  if ((rc = mb_line(t, &baud, &parity, &data, &stop, e)) < 0) return rc;
+  return mb_start(
+      t, modbus_new_rtu(t->uri.path, (int)baud, parity, (int)data, (int)stop),
+      1, e);
 }
 
 const struct tp_ops tp_modbus_tcp_ops = {

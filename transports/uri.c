@@ -5,10 +5,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int hexval(int c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
+  if (c >= '0' && c <= '9') return c - '0';
   c = tolower(c);
   return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
@@ -47,8 +47,7 @@ static int parse_scheme(const char *s, const char **rest, struct ohm_uri *u,
     return ohm_error_set(e, OHM_EURI, "missing scheme (want scheme://...)");
   while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.')
     p++;
-  if (*p != ':')
-    return ohm_error_set(e, OHM_EURI, "missing ':' after scheme");
+  if (*p != ':') return ohm_error_set(e, OHM_EURI, "missing ':' after scheme");
   if (!(u->scheme = strndup(s, (size_t)(p - s))))
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   for (char *c = u->scheme; *c; c++)
@@ -60,8 +59,7 @@ static int parse_scheme(const char *s, const char **rest, struct ohm_uri *u,
 static int parse_port(const char *p, size_t n, struct ohm_uri *u,
                       struct ohm_error *e) {
   long v = 0;
-  if (n == 0)
-    return ohm_error_set(e, OHM_EURI, "empty port after ':'");
+  if (n == 0) return ohm_error_set(e, OHM_EURI, "empty port after ':'");
   for (size_t i = 0; i < n; i++) {
     if (!isdigit((unsigned char)p[i]))
       return ohm_error_set(e, OHM_EURI, "port '%.*s' is not a number", (int)n,
@@ -81,10 +79,8 @@ static int parse_userinfo(const char *s, size_t n, struct ohm_uri *u,
                           struct ohm_error *e) {
   const char *colon = memchr(s, ':', n);
   size_t un = colon ? (size_t)(colon - s) : n;
-  if (!(u->user = decode(s, un, "user name", e)))
-    return e ? e->code : OHM_EURI;
-  if (colon &&
-      !(u->password = decode(colon + 1, n - un - 1, "password", e)))
+  if (!(u->user = decode(s, un, "user name", e))) return e ? e->code : OHM_EURI;
+  if (colon && !(u->password = decode(colon + 1, n - un - 1, "password", e)))
     return e ? e->code : OHM_EURI;
   return 0;
 }
@@ -95,14 +91,19 @@ static int parse_host(const char *s, size_t n, struct ohm_uri *u,
   size_t hn = n;
   if (n && s[0] == '[') {
     const char *close = memchr(s, ']', n);
-    if (!close)
-      return ohm_error_set(e, OHM_EURI, "unterminated '[' in host");
+    if (!close) return ohm_error_set(e, OHM_EURI, "unterminated '[' in host");
+    const char *zone = memchr(s, '%', (size_t)(close - s));
     for (const char *c = s + 1; c < close; c++)
-      if (!isxdigit((unsigned char)*c) && *c != ':' && *c != '.' && *c != '%')
+      if (zone && c > zone ? !isalnum((unsigned char)*c) && !strchr("-._~%", *c)
+                           : !isxdigit((unsigned char)*c) && *c != ':' &&
+                                 *c != '.' && c != zone)
         return ohm_error_set(e, OHM_EURI, "bad IPv6 literal '%.*s'",
                              (int)(close - s + 1), s);
-    if (!(u->host = strndup(s + 1, (size_t)(close - s - 1))))
-      return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+    if (close == s + 1)
+      return ohm_error_set(e, OHM_EURI, "empty IPv6 literal '[]'");
+    /* decoded: a zone id is written %25, as in [fe80::1%25eth0] */
+    if (!(u->host = decode(s + 1, (size_t)(close - s - 1), "host", e)))
+      return e ? e->code : OHM_EURI;
     if (close + 1 < s + n) {
       if (close[1] != ':')
         return ohm_error_set(e, OHM_EURI, "junk after ']' in host");
@@ -110,6 +111,9 @@ static int parse_host(const char *s, size_t n, struct ohm_uri *u,
     }
   } else {
     const char *colon = memchr(s, ':', n);
+    if (colon && memchr(colon + 1, ':', (size_t)(s + n - colon - 1)))
+      return ohm_error_set(e, OHM_EURI,
+                           "IPv6 address needs brackets, as in [::1]:502");
     if (colon) {
       hn = (size_t)(colon - s);
       portp = colon + 1;
@@ -118,28 +122,24 @@ static int parse_host(const char *s, size_t n, struct ohm_uri *u,
       if (s[i] == '[' || s[i] == ']' || isspace((unsigned char)s[i]))
         return ohm_error_set(e, OHM_EURI, "bad character in host '%.*s'",
                              (int)hn, s);
-    if (!(u->host = decode(s, hn, "host", e)))
-      return e ? e->code : OHM_EURI;
+    if (!(u->host = decode(s, hn, "host", e))) return e ? e->code : OHM_EURI;
   }
-  if (portp)
-    return parse_port(portp, (size_t)(s + n - portp), u, e);
+  if (portp) return parse_port(portp, (size_t)(s + n - portp), u, e);
   return 0;
 }
 
 /* authority = [userinfo@]host[:port], ends at '/', '?' or '#'. */
-static int parse_authority(const char *s, const char **rest,
-                           struct ohm_uri *u, struct ohm_error *e) {
+static int parse_authority(const char *s, const char **rest, struct ohm_uri *u,
+                           struct ohm_error *e) {
   size_t n = strcspn(s, "/?#");
   const char *at = NULL;
   int rc;
   for (size_t i = 0; i < n; i++)
     if (s[i] == '@')
       at = s + i; /* the last '@': passwords may hold a raw '@' */
-  if (at && (rc = parse_userinfo(s, (size_t)(at - s), u, e)) < 0)
-    return rc;
+  if (at && (rc = parse_userinfo(s, (size_t)(at - s), u, e)) < 0) return rc;
   const char *h = at ? at + 1 : s;
-  if ((rc = parse_host(h, (size_t)(s + n - h), u, e)) < 0)
-    return rc;
+  if ((rc = parse_host(h, (size_t)(s + n - h), u, e)) < 0) return rc;
   *rest = s + n;
   return 0;
 }
@@ -149,16 +149,14 @@ static int add_param(struct ohm_uri *u, const char *s, size_t n,
   const char *eq = memchr(s, '=', n);
   size_t kn = eq ? (size_t)(eq - s) : n;
   struct ohm_kv *q = realloc(u->query, (u->nquery + 1) * sizeof *q);
-  if (!q)
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (!q) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   u->query = q;
   q = &u->query[u->nquery];
   if (kn == 0)
     return ohm_error_set(e, OHM_EURI, "empty parameter name in query");
-  if (!(q->key = decode(s, kn, "query", e)))
-    return e ? e->code : OHM_EURI;
-  if (!(q->val = decode(eq ? eq + 1 : s + n, eq ? n - kn - 1 : 0, "query",
-                        e))) {
+  if (!(q->key = decode(s, kn, "query", e))) return e ? e->code : OHM_EURI;
+  if (!(q->val =
+            decode(eq ? eq + 1 : s + n, eq ? n - kn - 1 : 0, "query", e))) {
     free(q->key);
     return e ? e->code : OHM_EURI;
   }
@@ -170,11 +168,9 @@ static int parse_query(const char *s, struct ohm_uri *u, struct ohm_error *e) {
   while (*s && *s != '#') {
     size_t n = strcspn(s, "&#");
     int rc;
-    if (n && (rc = add_param(u, s, n, e)) < 0)
-      return rc;
+    if (n && (rc = add_param(u, s, n, e)) < 0) return rc;
     s += n;
-    if (*s == '&')
-      s++;
+    if (*s == '&') s++;
   }
   return 0;
 }
@@ -185,21 +181,17 @@ static int parse(const char *s, struct ohm_uri *u, struct ohm_error *e) {
   for (const char *c = s; *c; c++)
     if ((unsigned char)*c < 0x20 || *c == ' ' || *c == 0x7f)
       return ohm_error_set(e, OHM_EURI, "control character or space in URI");
-  if ((rc = parse_scheme(s, &p, u, e)) < 0)
-    return rc;
+  if ((rc = parse_scheme(s, &p, u, e)) < 0) return rc;
   if (p[0] == '/' && p[1] == '/') {
-    if ((rc = parse_authority(p + 2, &p, u, e)) < 0)
-      return rc;
+    if ((rc = parse_authority(p + 2, &p, u, e)) < 0) return rc;
     if (u->host && !*u->host && p[0] != '/')
       return ohm_error_set(e, OHM_EURI, "missing host");
   }
   size_t n = strcspn(p, "?#");
-  if (!(u->path = decode(p, n, "path", e)))
-    return e ? e->code : OHM_EURI;
+  if (!(u->path = decode(p, n, "path", e))) return e ? e->code : OHM_EURI;
   if (!u->host && !*u->path)
     return ohm_error_set(e, OHM_EURI, "nothing after '%s:'", u->scheme);
-  if (p[n] == '?')
-    return parse_query(p + n + 1, u, e);
+  if (p[n] == '?') return parse_query(p + n + 1, u, e);
   return 0;
 }
 
@@ -207,10 +199,8 @@ int ohm_uri_parse(const char *s, struct ohm_uri *u, struct ohm_error *e) {
   int rc;
   memset(u, 0, sizeof *u);
   u->port = -1;
-  if (!s || !*s)
-    return ohm_error_set(e, OHM_EURI, "empty URI");
-  if ((rc = parse(s, u, e)) < 0)
-    ohm_uri_free(u);
+  if (!s || !*s) return ohm_error_set(e, OHM_EURI, "empty URI");
+  if ((rc = parse(s, u, e)) < 0) ohm_uri_free(u);
   return rc;
 }
 
@@ -260,8 +250,7 @@ fail:
 
 const char *ohm_uri_param(const struct ohm_uri *u, const char *key) {
   for (size_t i = u->nquery; i-- > 0;) /* the last one wins */
-    if (strcmp(u->query[i].key, key) == 0)
-      return u->query[i].val;
+    if (strcmp(u->query[i].key, key) == 0) return u->query[i].val;
   return NULL;
 }
 
@@ -271,8 +260,7 @@ int ohm_uri_param_long(const struct ohm_uri *u, const char *key, long def,
   char *end;
   long n;
   *out = def;
-  if (!v)
-    return 0;
+  if (!v) return 0;
   errno = 0;
   n = strtol(v, &end, 10);
   if (!*v || *end || errno)
@@ -284,23 +272,64 @@ int ohm_uri_param_long(const struct ohm_uri *u, const char *key, long def,
   return 0;
 }
 
+/* Does the query key k[0..n) name a secret (password=, authpass=, ...)? */
+static int secret_key(const char *k, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if ((n - i >= 4 && strncasecmp(k + i, "pass", 4) == 0) ||
+        (n - i >= 6 && strncasecmp(k + i, "secret", 6) == 0))
+      return 1;
+  return 0;
+}
+
+/* Copy the query q (after '?', up to '#' or the end) to o, values of
+ * secret keys replaced by "***"; returns the new end of o. */
+static char *redact_query(const char *q, const char **rest, char *o) {
+  while (*q && *q != '#') {
+    size_t n = strcspn(q, "&#");
+    const char *eq = memchr(q, '=', n);
+    if (eq && secret_key(q, (size_t)(eq - q))) {
+      memcpy(o, q, (size_t)(eq + 1 - q));
+      o += eq + 1 - q;
+      memcpy(o, "***", 3);
+      o += 3;
+    } else {
+      memcpy(o, q, n);
+      o += n;
+    }
+    q += n;
+    if (*q == '&') *o++ = *q++;
+  }
+  *rest = q;
+  return o;
+}
+
 char *ohm_uri_redact(const char *s) {
-  const char *auth = strstr(s, "://"), *end, *at = NULL, *colon;
-  char *out;
-  if (!auth)
-    return strdup(s);
-  auth += 3;
-  end = auth + strcspn(auth, "/?#");
-  for (const char *c = auth; c < end; c++)
-    if (*c == '@')
-      at = c;
-  colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-  if (!colon)
-    return strdup(s);
-  if (!(out = malloc(strlen(s) + 4)))
-    return NULL;
-  memcpy(out, s, (size_t)(colon + 1 - s));
-  strcpy(out + (colon + 1 - s), "***");
-  strcat(out, at);
+  const char *auth = strstr(s, "://"), *p = s, *at = NULL, *colon = NULL;
+  char *out = malloc(4 * strlen(s) + 4), *o = out; /* "***" per byte, max */
+  if (!out) return NULL;
+  if (auth && auth < s + strcspn(s, "?#")) { /* not inside the query */
+    const char *end;
+    auth += 3;
+    end = auth + strcspn(auth, "/?#");
+    for (const char *c = auth; c < end; c++)
+      if (*c == '@') at = c;
+    colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+  }
+  if (colon) { /* user:password@ -> user:***@ */
+    memcpy(o, s, (size_t)(colon + 1 - s));
+    o += colon + 1 - s;
+    memcpy(o, "***", 3);
+    o += 3;
+    p = at;
+  }
+  size_t n = strcspn(p, "?#");
+  memcpy(o, p, n);
+  o += n;
+  p += n;
+  if (*p == '?') {
+    *o++ = *p++;
+    o = redact_query(p, &p, o);
+  }
+  strcpy(o, p);
   return out;
 }

@@ -41,8 +41,10 @@ const char *ohm_uri_param(const struct ohm_uri *u, const char *key);
 int ohm_uri_param_long(const struct ohm_uri *u, const char *key, long def,
                        long min, long max, long *out, struct ohm_error *e);
 
-/* A copy of the URI text safe to show: password replaced by "***".
- * Caller frees. Never fails on malformed input (returns a copy). */
+/* A copy of the URI text safe to show: the password of the user info and
+ * the values of query keys naming a secret (containing "pass" or "secret":
+ * password=, authpass=, privpass=) replaced by "***". Caller frees; NULL
+ * only when out of memory. Never fails on malformed input. */
 char *ohm_uri_redact(const char *s);
 
 #endif
