@@ -355,9 +355,14 @@ static void finish_try(struct batch *b, struct xfer_target *t, CURLcode rc) {
     return;
   }
   int kind = classify(t, rc, &code);
+  /* libcurl's TFTP error buffer often holds a stale socket error */
+  const char *why = p->errbuf[0] && t->method == XFER_FTP
+                        ? p->errbuf
+                        : curl_easy_strerror(rc);
+  if (code == OHM_ETIMEDOUT) /* libcurl's text for TFTP is misleading */
+    why = sent ? "the server went silent" : "no answer from the server";
   snprintf(t->msg, sizeof t->msg, "%s put %.100s failed (%.120s)",
-           xfer_method_name(t->method), p->file->remote,
-           p->errbuf[0] ? p->errbuf : curl_easy_strerror(rc));
+           xfer_method_name(t->method), p->file->remote, why);
   double now = xfer_now();
   if (kind == NO_OPTIONS && !sent) {
     t->no_options = 1;
