@@ -1,0 +1,236 @@
+#!/bin/sh
+# The one-shot command line (DESIGN.md "Command line"): usage errors, URIs,
+# drivers, variables, output shapes, writes validated before sending,
+# confirmations, the inventory, and secrets kept out of every message.
+# Peers: ohm's built-in simulator (sim:bps2000v2) and an independent
+# python3-pymodbus server (tests/modbus_peer.py) that logs every request.
+. "$OHM_TOP/tests/lib.sh"
+PEER="$OHM_TOP/tests/modbus_peer.py"
+
+# json_ok NAME FILE: FILE parses as JSON
+json_ok() { check "$1" sh -c '"$1" -m json.tool "$2" > /dev/null' - "$PYTHON" "$2"; }
+# run CMD...: sets $out, $err, $rc (no stdin: no terminal)
+run() {
+	"$@" > "$T/out" 2> "$T/err" < /dev/null
+	rc=$?
+	out=$(cat "$T/out"); err=$(cat "$T/err")
+}
+lines() { printf '%s\n' "$1" | grep -c .; }
+# one_line NAME: stderr is exactly one "ohm: ..." line
+one_line() {
+	if [ "$(lines "$err")" = 1 ] && case "$err" in ohm:*) true ;;
+		*) false ;; esac; then ok "$1"
+	else nok "$1"; printf '    stderr: %s\n' "$err"; fi
+}
+
+# --- usage errors: exit 2, one line ---------------------------------------
+run "$OHM" get
+eq "get without DEVICE exits 2" 2 "$rc"
+one_line "get without DEVICE: one-line message"
+has "get without DEVICE names what is missing" "missing DEVICE" "$err"
+run "$OHM" get --bogus sim:bps2000v2
+eq "unknown option exits 2" 2 "$rc"
+has "unknown option named" "'--bogus'" "$err"
+one_line "unknown option: one-line message"
+run "$OHM" get --timeout abc sim:bps2000v2
+eq "bad --timeout exits 2" 2 "$rc"
+has "bad --timeout says why" "--timeout 'abc'" "$err"
+run "$OHM" set sim:bps2000v2 input.L1.current.high.critical
+eq "set without '=' exits 2" 2 "$rc"
+has "set without '=' says VAR=VALUE" "VAR=VALUE" "$err"
+run "$OHM" cmd sim:bps2000v2
+eq "cmd without COMMAND exits 2" 2 "$rc"
+run "$OHM" help nosuchcommand
+eq "help of an unknown command exits 2" 2 "$rc"
+run "$OHM" get --help
+eq "get --help exits 0" 0 "$rc"
+has "get --help prints the usage" "usage: ohm get" "$out"
+run "$OHM" help
+has "help lists get" "get " "$out"
+has "help lists drivers" "drivers " "$out"
+run "$OHM" help --commands
+has "help --commands: names one a line" "$(printf 'get\nset')" "$out"
+run "$OHM" nosuchcommand
+check "unknown command fails" [ "$rc" -ne 0 ]
+has "unknown command named" "nosuchcommand" "$err"
+
+# --- malformed URIs, unknown driver, unknown device -----------------------
+run "$OHM" get 'modbus-tcp://[::1'
+eq "unterminated [ exits 2" 2 "$rc"
+has "unterminated [ says so" "[" "$err"
+one_line "malformed URI: one-line message"
+run "$OHM" get -d bps2000v2 'modbus-tcp://127.0.0.1:99999'
+eq "port out of range exits 2" 2 "$rc"
+has "port out of range says port" "port" "$err"
+run "$OHM" list -d nosuchdriver modbus-tcp://127.0.0.1:1
+eq "unknown driver exits 1" 1 "$rc"
+has "unknown driver named" "nosuchdriver" "$err"
+one_line "unknown driver: one-line message"
+run "$OHM" get pdu-not-there
+eq "unknown inventory name exits 1" 1 "$rc"
+has "unknown inventory name named" "pdu-not-there" "$err"
+run "$OHM" get -d bps2000v2 nosuchscheme://127.0.0.1
+check "unknown transport fails" [ "$rc" -ne 0 ]
+has "unknown transport named" "nosuchscheme" "$err"
+
+# --- ohm drivers ------------------------------------------------------------
+run "$OHM" drivers
+eq "drivers exits 0" 0 "$rc"
+has "drivers lists bps2000v2" "bps2000v2" "$out"
+has "drivers lists modbus-tcp" "modbus-tcp" "$out"
+run "$OHM" drivers --names
+check "drivers --names: bps2000v2 alone on a line" \
+	sh -c 'grep -qx bps2000v2 "$1"' - "$T/out"
+run "$OHM" drivers --json
+json_ok "drivers --json parses" "$T/out"
+
+# --- ohm list ---------------------------------------------------------------
+run "$OHM" list sim:bps2000v2
+eq "list exits 0" 0 "$rc"
+row=$(printf '%s\n' "$out" | awk '$1 == "input.L1.current.high.critical"')
+eq "list columns: name unit access" "input.L1.current.high.critical A rw" \
+	"$(echo "$row" | awk '{print $1, $2, $3}')"
+check "list row has a description" [ "$(echo "$row" | awk '{print NF}')" -gt 3 ]
+eq "list: every row has ro, rw or cmd in column 3" "" \
+	"$(printf '%s\n' "$out" | awk '$3 != "ro" && $3 != "rw" && $3 != "cmd"')"
+c1=$(printf '%s\n' "$out" | head -1 | awk '{print index($0, $2)}')
+c2=$(printf '%s\n' "$out" | tail -1 | awk '{print index($0, $2)}')
+eq "list columns aligned" "$c1" "$c2"
+has "list shows the commands" "reset.energy.L1" "$out"
+run "$OHM" list --json sim:bps2000v2
+json_ok "list --json parses" "$T/out"
+eq "list --json: access of a threshold" "rw" "$($PYTHON -c '
+import json, sys
+for r in json.load(open(sys.argv[1])):
+    if r["name"] == "input.L1.current.high.critical": print(r["access"])
+' "$T/out")"
+# no connection needed when the driver is known: a refused port still lists
+port=$(free_port)
+run "$OHM" list -d bps2000v2 "modbus-tcp://127.0.0.1:$port"
+eq "list with a known driver does not connect" 0 "$rc"
+has "list offline shows the map" "input.L1.current" "$out"
+
+# --- get against the simulator --------------------------------------------
+run "$OHM" get sim:bps2000v2
+eq "get sim exits 0" 0 "$rc"
+eq "get output sorted by name" "" \
+	"$(printf '%s\n' "$out" | cut -d: -f1 | LC_ALL=C sort -c 2>&1)"
+eq "get output is 'name: value' lines" "" \
+	"$(printf '%s\n' "$out" | grep -Ev '^[A-Za-z0-9._-]+: [^ ].*$')"
+has "get: device.mfr as upsc shows it" "device.mfr: BKT ELEKTRONIK" "$out"
+has "get: input.phases" "input.phases: 3" "$out"
+check "get: 80+ variables" [ "$(lines "$out")" -ge 80 ]
+eq "get: values carry no unit" "" \
+	"$(printf '%s\n' "$out" | grep -E '^input\.L1\.current: .* A$')"
+run "$OHM" get sim:bps2000v2 input.L1.current device.model
+eq "get VARs: two lines sorted" "device.model: BPS2000v2" \
+	"$(printf '%s\n' "$out" | head -1)"
+eq "get VARs: only those" 2 "$(lines "$out")"
+run "$OHM" get sim:bps2000v2 input.L1.current no.such.var
+eq "unknown variable exits 1" 1 "$rc"
+has "unknown variable named" "'no.such.var'" "$err"
+one_line "unknown variable: one-line message"
+eq "unknown variable: nothing on stdout" "" "$out"
+run "$OHM" get --json sim:bps2000v2
+json_ok "get --json parses" "$T/out"
+eq "get --json: numbers as numbers, text as strings" "float str" \
+	"$($PYTHON -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(type(d["input.L1.current"]).__name__ if isinstance(d["input.L1.current"], float) else "float" if isinstance(d["input.L1.current"], int) else "bad",
+      type(d["device.mfr"]).__name__)' "$T/out")"
+run "$OHM" get --csv sim:bps2000v2 input.phases
+eq "get --csv" "$(printf 'name,value\ninput.phases,3')" "$out"
+
+# --- cmd ----------------------------------------------------------------------
+run "$OHM" cmd sim:bps2000v2 reset.energy.L1
+eq "energy reset over modbus exits 1" 1 "$rc"
+has "energy reset over modbus: clear error" "not supported over modbus" "$err"
+one_line "energy reset over modbus: one-line message"
+run "$OHM" cmd sim:bps2000v2 device.factory_reset
+check "dangerous cmd without --yes and no terminal refused" [ "$rc" -ne 0 ]
+has "refusal says --yes is needed" "--yes" "$err"
+run "$OHM" cmd sim:bps2000v2 no.such.cmd
+eq "unknown command exits 1" 1 "$rc"
+has "unknown command named" "'no.such.cmd'" "$err"
+
+# --- set: validated before sending (independent pymodbus peer) ------------
+port=$(free_port)
+bg $PYTHON "$PEER" tcp "$port" --set 3=1234 --set 69=50,400 \
+	--log "$T/peer.log" 2> "$T/peer.err"
+if wait_port "$port"; then
+	U="modbus-tcp://127.0.0.1:$port?driver=bps2000v2"
+	run "$OHM" get "$U" input.L1.current input.L1.current.high.critical
+	eq "get from pymodbus peer" "$(printf 'input.L1.current: 12.34\ninput.L1.current.high.critical: 40')" "$out"
+	: > "$T/peer.log"
+	run "$OHM" set "$U" input.L1.current=5
+	check "set of a read-only var fails" [ "$rc" -ne 0 ]
+	has "read-only refusal says so" "read-only" "$err"
+	run "$OHM" set "$U" input.L1.current.high.critical=99999
+	eq "out-of-range value exits 1" 1 "$rc"
+	has "out-of-range refusal names the var" "input.L1.current.high.critical" "$err"
+	run "$OHM" set "$U" input.L1.current.high.critical=30 input.L2.current=1
+	check "one bad assignment refuses all" [ "$rc" -ne 0 ]
+	eq "nothing was written for refused sets" "" \
+		"$(grep '^write' "$T/peer.log")"
+	run "$OHM" set "$U" input.L1.current.high.critical=25
+	eq "set of a threshold exits 0" 0 "$rc"
+	has "set used one register write (function 06) of 250" "write 70 250" \
+		"$(cat "$T/peer.log")"
+	run "$OHM" get "$U" input.L1.current.high.critical
+	eq "set then get round trip" "input.L1.current.high.critical: 25" "$out"
+else
+	nok "pymodbus peer did not start"
+fi
+
+# --- a failed read shows nothing as good ------------------------------------
+port=$(free_port)
+run "$OHM" get --timeout 1 --retries 0 -d bps2000v2 "modbus-tcp://127.0.0.1:$port"
+eq "refused connection exits 1" 1 "$rc"
+eq "refused connection: nothing on stdout" "" "$out"
+one_line "refused connection: one-line message"
+
+# --- inventory -----------------------------------------------------------------
+cat > "$T/inv.lua" <<EOF
+devices = {
+  pdu1 = { uri = "sim:bps2000v2" },
+  pdu2 = { uri = "modbus-tcp://127.0.0.1:$port", driver = "bps2000v2",
+           password = "Inv3ntoryPW" },
+}
+EOF
+run "$OHM" get --config "$T/inv.lua" pdu1 device.model
+eq "inventory name via --config" "device.model: BPS2000v2" "$out"
+run env OHM_CONFIG="$T/inv.lua" "$OHM" get pdu1 input.phases
+eq "inventory name via \$OHM_CONFIG" "input.phases: 3" "$out"
+run env OHM_CONFIG="$T/inv.lua" "$OHM" help --devices
+eq "inventory names for completion" "$(printf 'pdu1\npdu2')" "$out"
+run "$OHM" get --config "$T/missing.lua" pdu1
+eq "missing --config file exits 1" 1 "$rc"
+has "missing --config file named" "missing.lua" "$err"
+echo 'devices = {' > "$T/bad.lua"
+run "$OHM" get --config "$T/bad.lua" pdu1
+check "syntax error in the config fails" [ "$rc" -ne 0 ]
+has "syntax error names the file" "bad.lua" "$err"
+echo 'os.execute("touch '"$T"'/pwned")' > "$T/evil.lua"
+run "$OHM" get --config "$T/evil.lua" pdu1
+check "config runs sandboxed (no os.execute)" [ ! -e "$T/pwned" ]
+
+# --- secrets never shown ---------------------------------------------------------
+all=""
+run "$OHM" get -v --config "$T/inv.lua" pdu2
+all="$all$out$err"
+check "inventory device with password: failure reported" [ "$rc" -ne 0 ]
+run "$OHM" get -v -d bps2000v2 "modbus-tcp://admin:Ur1S3cret@127.0.0.1:$port"
+all="$all$out$err"
+has "URI password masked in the message" "***" "$err"
+run "$OHM" get -d bps2000v2 "modbus-tcp://127.0.0.1:$port?auth_pass=Qu3ryS3cret"
+all="$all$out$err"
+run "$OHM" set -d bps2000v2 "modbus-tcp://admin:Ur1S3cret@127.0.0.1:$port" x
+all="$all$out$err"
+run "$OHM" list -d nosuch "modbus-tcp://admin:Ur1S3cret@127.0.0.1:$port"
+all="$all$out$err"
+case "$all" in
+*Inv3ntoryPW* | *Ur1S3cret* | *Qu3ryS3cret*) nok "no password in any output"
+	printf '    %s\n' "$all" ;;
+*) ok "no password in any output" ;;
+esac
