@@ -110,6 +110,28 @@ int serve_telnet_start(struct sv_cache *c, const char *addr,
     __attribute__((weak));
 void serve_telnet_stop(void) __attribute__((weak));
 
+/* The console's own options, which cmd_serve.c (and cmd_sim.c) parse and
+ * hand over before serve_telnet_start: --user NAME --password-file FILE
+ * (an administrator account besides the inventory's `console` section),
+ * --idle-timeout SECONDS (default 300), --max-sessions N (default 8).
+ * Strings are borrowed until serve_telnet_stop. */
+struct serve_telnet_opts {
+  const char *user;
+  const char *password_file;
+  double idle_timeout;
+  int max_sessions;
+};
+void serve_telnet_set_opts(const struct serve_telnet_opts *t)
+    __attribute__((weak));
+/* getopt_long entries for the four options above (values 0x7401..0x7404)
+ * and their handler: returns 1 if opt was one of them. */
+#define SERVE_TELNET_LONG_OPTS                                                 \
+  {"user", required_argument, NULL, 0x7401},                                   \
+      {"password-file", required_argument, NULL, 0x7402},                      \
+      {"idle-timeout", required_argument, NULL, 0x7403},                       \
+      {"max-sessions", required_argument, NULL, 0x7404}
+int serve_telnet_opt(struct serve_telnet_opts *t, int opt, const char *arg);
+
 /* Parse ADDR as above into a listening TCP socket (SO_REUSEADDR). Returns
  * the fd or a negative OHM_E* code with e set. Shared by the listeners. */
 int serve_listen(const char *addr, struct ohm_error *e);

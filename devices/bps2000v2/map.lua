@@ -64,49 +64,64 @@ local H = { lo = 0, hi = 100 }     -- percent relative humidity
 
 for x = 1, 3 do
   local L, i = "input.L" .. x, x - 1
-  measure(L .. "-N.voltage", 0 + i, 0.1, "V", "phase " .. x .. " voltage")
-  measure(L .. ".current", 3 + i, 0.01, "A", "phase " .. x .. " current")
+  local function M(k) return { menu = "1:" .. k .. "." .. x } end
+  measure(L .. "-N.voltage", 0 + i, 0.1, "V", "phase " .. x .. " voltage",
+          M"voltage")
+  measure(L .. ".current", 3 + i, 0.01, "A", "phase " .. x .. " current",
+          M"load")
   measure(L .. ".realpower", 6 + i, 0.1, "W",
-          "phase " .. x .. " active power")
+          "phase " .. x .. " active power", M"activepower")
   measure(L .. ".reactivepower", 9 + i, 0.1, "var",
-          "phase " .. x .. " reactive power")
+          "phase " .. x .. " reactive power", M"reactivepower")
   measure(L .. ".power", 12 + i, 0.1, "VA",
-          "phase " .. x .. " apparent power")
+          "phase " .. x .. " apparent power", M"apparentpower")
   measure(L .. ".frequency", 15 + i, 0.01, "Hz",
-          "phase " .. x .. " frequency")
+          "phase " .. x .. " frequency", M"frequency")
   measure(L .. ".powerfactor", 18 + i, 0.01, "",
-          "phase " .. x .. " power factor")
+          "phase " .. x .. " power factor", M"pf")
   energy(L .. ".energy", 21 + 4 * i, "kWh",
-         "phase " .. x .. " active energy")
+         "phase " .. x .. " active energy", M"totalenergy")
   energy(L .. ".energy.apparent", 33 + 4 * i, "kVAh",
-         "phase " .. x .. " apparent energy")
+         "phase " .. x .. " apparent energy", M"apparentenergy")
 end
-energy("input.energy", 45, "kWh", "total active energy L1+L2+L3")
+energy("input.energy", 45, "kWh", "total active energy L1+L2+L3",
+       { menu = "1:totalenergy.total" })
 energy("input.energy.apparent", 49, "kVAh",
-       "total apparent energy L1+L2+L3")
+       "total apparent energy L1+L2+L3", { menu = "1:apparentenergy.total" })
 
 -- The three sensors: the unit's own, then the SensorBox's 1 and 2.
 local SENSORS = { "ambient", "ambient.1", "ambient.2" }
 for i, s in ipairs(SENSORS) do
   local which = i == 1 and "sensor" or "sensor " .. (i - 1)
-  smeasure(s .. ".temperature", 52 + i, 0.1, "degC", which .. " temperature")
-  measure(s .. ".humidity", 55 + i, 0.1, "%", which .. " humidity")
+  -- console: screen 1 "Sensor" line, then "SensorBox" (Temperature1 ...)
+  local con = i == 1 and "1:sensor." or "1:sensorbox."
+  local n = i == 1 and "" or tostring(i - 1)
+  smeasure(s .. ".temperature", 52 + i, 0.1, "degC", which .. " temperature",
+           { menu = con .. "temperature" .. n })
+  measure(s .. ".humidity", 55 + i, 0.1, "%", which .. " humidity",
+          { menu = con .. "humidity" .. n })
 end
-state("ambient.contacts.1.status", 59, DOOR, "door 1 (open, closed)")
-state("ambient.contacts.2.status", 60, DOOR, "door 2 (open, closed)")
-state("ambient.smoke", 61, YESNO, "smoke detected (yes, no)")
-state("ambient.water", 62, YESNO, "water detected (yes, no)")
+state("ambient.contacts.1.status", 59, DOOR, "door 1 (open, closed)",
+      { menu = "1:sensorbox.door1" })
+state("ambient.contacts.2.status", 60, DOOR, "door 2 (open, closed)",
+      { menu = "1:sensorbox.door2" })
+state("ambient.smoke", 61, YESNO, "smoke detected (yes, no)",
+      { menu = "1:sensorbox.smoke" })
+state("ambient.water", 62, YESNO, "water detected (yes, no)",
+      { menu = "1:sensorbox.water" })
 
 for x = 1, 3 do
   local L, i = "input.L" .. x, x - 1
+  -- console: screen 8 "Phase x Voltage/Current" (ha hw lw la)
+  local function T8(k) return { menu = "8:" .. k .. "." .. x } end
   threshold(L .. "-N.voltage.low.critical", 63 + 2 * i, 0.1, "V", V.lo, V.hi,
-            "phase " .. x .. " low voltage alarm")
+            "phase " .. x .. " low voltage alarm", T8"voltage.la")
   threshold(L .. "-N.voltage.high.critical", 64 + 2 * i, 0.1, "V", V.lo,
-            V.hi, "phase " .. x .. " high voltage alarm")
+            V.hi, "phase " .. x .. " high voltage alarm", T8"voltage.ha")
   threshold(L .. ".current.low.critical", 69 + 2 * i, 0.1, "A", A.lo, A.hi,
-            "phase " .. x .. " low current alarm")
+            "phase " .. x .. " low current alarm", T8"current.la")
   threshold(L .. ".current.high.critical", 70 + 2 * i, 0.1, "A", A.lo, A.hi,
-            "phase " .. x .. " high current alarm")
+            "phase " .. x .. " high current alarm", T8"current.ha")
   state(L .. "-N.voltage.status", 87 + i, ALARM,
         "phase " .. x .. " voltage alarm (good, critical-low, critical-high)")
   state(L .. ".current.status", 90 + i, ALARM,
@@ -115,14 +130,16 @@ end
 for i, s in ipairs(SENSORS) do
   local which = i == 1 and "sensor" or "sensor " .. (i - 1)
   local t, h = 75 + 2 * (i - 1), 81 + 2 * (i - 1)
+  -- console: screen 8 shows the unit's own sensor only
+  local function T8(k) return i == 1 and { menu = "8:" .. k } or nil end
   threshold(s .. ".temperature.low.critical", t, 1, "degC", T.lo, T.hi,
-            which .. " low temperature alarm")
+            which .. " low temperature alarm", T8"temperature.la")
   threshold(s .. ".temperature.high.critical", t + 1, 1, "degC", T.lo, T.hi,
-            which .. " high temperature alarm")
+            which .. " high temperature alarm", T8"temperature.ha")
   threshold(s .. ".humidity.low.critical", h, 1, "%", H.lo, H.hi,
-            which .. " low humidity alarm")
+            which .. " low humidity alarm", T8"humidity.la")
   threshold(s .. ".humidity.high.critical", h + 1, 1, "%", H.lo, H.hi,
-            which .. " high humidity alarm")
+            which .. " high humidity alarm", T8"humidity.ha")
   state(s .. ".temperature.status", 92 + i, ALARM,
         which .. " temperature alarm (good, critical-low, critical-high)")
   state(s .. ".humidity.status", 95 + i, ALARM,
@@ -130,6 +147,33 @@ for i, s in ipairs(SENSORS) do
 end
 
 fixed("input.phases", 3, "number of input phases")
+
+-- Warning thresholds: only the Telnet console has them (screen 8's High
+-- Warning / Low Warning columns); no register, no OID.
+local function warning(name, scale, unit, lim, desc, menu)
+  return add({ name = name, scale = scale, unit = unit, access = "rw",
+               min = lim.lo, max = lim.hi, desc = desc, menu = menu,
+               type = lim.lo < 0 and "s16" or "u16" })
+end
+for x = 1, 3 do
+  local L, p = "input.L" .. x, "phase " .. x
+  warning(L .. "-N.voltage.high.warning", 0.1, "V", V,
+          p .. " high voltage warning", "8:voltage." .. x .. ".hw")
+  warning(L .. "-N.voltage.low.warning", 0.1, "V", V,
+          p .. " low voltage warning", "8:voltage." .. x .. ".lw")
+  warning(L .. ".current.high.warning", 0.1, "A", A,
+          p .. " high current warning", "8:current." .. x .. ".hw")
+  warning(L .. ".current.low.warning", 0.1, "A", A,
+          p .. " low current warning", "8:current." .. x .. ".lw")
+end
+warning("ambient.temperature.high.warning", 1, "degC", T,
+        "sensor high temperature warning", "8:temperature.hw")
+warning("ambient.temperature.low.warning", 1, "degC", T,
+        "sensor low temperature warning", "8:temperature.lw")
+warning("ambient.humidity.high.warning", 1, "%", H,
+        "sensor high humidity warning", "8:humidity.hw")
+warning("ambient.humidity.low.warning", 1, "%", H,
+        "sensor low humidity warning", "8:humidity.lw")
 
 -- The Modbus map has no registers for these: the Telnet console runs them.
 for x = 1, 3 do
