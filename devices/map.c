@@ -51,7 +51,7 @@ static void l_hook(lua_State *L, lua_Debug *ar) {
   lua_getallocf(L, (void **)&ld);
   ld->steps += 1000;
   if (ld->steps > MAP_STEPS_MAX)
-    luaL_error(L, "map runs too long");
+    luaL_error(L, "runs too long (an endless loop?)");
 }
 
 static int fail(struct loader *ld, const char *fmt, ...)
@@ -558,8 +558,9 @@ static int load_in(lua_State *L, struct loader *ld, const char *src,
   lua_pushstring(L, chunk);
   if (lua_pcall(L, 3, 1, 0) != LUA_OK) {
     const char *msg = lua_tostring(L, -1);
-    return ohm_error_set(ld->e, OHM_ECONFIG, "%s",
-                         msg ? msg : "map failed to load");
+    if (msg && strncmp(msg, chunk + 1, strlen(chunk + 1)) == 0)
+      return ohm_error_set(ld->e, OHM_ECONFIG, "%s", msg); /* has line */
+    return fail(ld, "%s", msg ? msg : "failed to load (error is no string)");
   }
   lua_pushcfunction(L, read_map);
   lua_insert(L, -2);
