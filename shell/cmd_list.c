@@ -1,5 +1,7 @@
-/* ohm list [OPTS] DEVICE: the variables (name, unit, access, description)
- * available over DEVICE's transport, then its commands (access "cmd").
+/* ohm list [OPTS] [--all] DEVICE: the variables (name, unit, access,
+ * description) available over DEVICE's transport, then its commands
+ * (access "cmd"). --all: every var of the map, with its register and the
+ * transports that carry it (the man page's table is made from this).
  * When the driver is known (-d, the inventory, the URI's driver=, sim:NAME)
  * the map alone answers: no connection, so completion stays fast. */
 #include <stdlib.h>
@@ -9,7 +11,7 @@
 #include "output.h"
 #include "shell.h"
 
-#define LIST_USAGE "list [OPTS] DEVICE"
+#define LIST_USAGE "list [OPTS] [--all] DEVICE"
 
 /* What list needs to know without connecting. */
 struct list_target {
@@ -71,45 +73,92 @@ static int is_avail(const struct list_target *t, const struct dev_var *v) {
   return t->dev ? dev_var_available(t->dev, v) : var_over(v, t->kind);
 }
 
-static void print_list(const struct list_target *t, const struct sh_opts *o) {
-  static const char *const cols[] = {"name", "unit", "access", "desc"};
+/* "modbus,snmp,telnet": the transports that carry v (--all). */
+static void over_text(const struct dev_var *v, char *buf, size_t n) {
+  snprintf(buf, n, "%s%s%s%s%s", v->text ? "all" : "",
+           !v->text && v->reg >= 0 ? "modbus," : "",
+           !v->text && v->oid ? "snmp," : "",
+           !v->text && v->menu ? "telnet," : "", "");
+  size_t len = strlen(buf);
+  if (len && buf[len - 1] == ',')
+    buf[len - 1] = '\0';
+}
+
+/* One row of ncols cells: name, unit, access, [reg, over,] desc. */
+static void var_row(struct sh_cell *c, const struct dev_var *v, int all,
+                    const char *none, char *reg, char *over) {
+  *c++ = (struct sh_cell){v->name, 0};
+  *c++ = (struct sh_cell){v->unit && *v->unit ? v->unit : none, 0};
+  *c++ = (struct sh_cell){v->access == DA_RW ? "rw" : "ro", 0};
+  if (all) {
+    if (v->reg >= 0 && !v->text)
+      snprintf(reg, 16, "%d", v->reg);
+    else
+      snprintf(reg, 16, "%s", none);
+    over_text(v, over, 32);
+    *c++ = (struct sh_cell){reg, v->reg >= 0 && !v->text};
+    *c++ = (struct sh_cell){over, 0};
+  }
+  *c = (struct sh_cell){v->desc ? v->desc : "", 0};
+}
+
+static void cmd_row(struct sh_cell *c, const struct dev_cmd *d, int all,
+                    const char *none) {
+  *c++ = (struct sh_cell){d->name, 0};
+  *c++ = (struct sh_cell){none, 0};
+  *c++ = (struct sh_cell){"cmd", 0};
+  if (all) {
+    *c++ = (struct sh_cell){none, 0};
+    *c++ = (struct sh_cell){d->via ? d->via : "modbus", 0};
+  }
+  *c = (struct sh_cell){d->desc ? d->desc : "", 0};
+}
+
+/* The rows; all: every var of the map with its register and transports. */
+static int print_list(const struct list_target *t, const struct sh_opts *o,
+                      int all) {
+  static const char *const cols4[] = {"name", "unit", "access", "desc"};
+  static const char *const cols6[] = {"name", "unit", "access", "reg",
+                                      "over", "desc"};
   const struct dev_map *m = t->map;
-  struct sh_cell *cells = calloc((m->nvars + m->ncmds) * 4 + 1,
-                                 sizeof *cells);
-  size_t r = 0;
-  struct sh_out out;
+  size_t nc = all ? 6 : 4, nr = m->nvars + m->ncmds, r = 0;
+  struct sh_cell *cells = calloc(nr * nc + 1, sizeof *cells);
+  char(*txt)[48] = calloc(nr + 1, sizeof *txt);
   const char *none = o->mode == SH_TABLE ? "-" : "";
-  if (!cells)
-    return;
-  for (size_t i = 0; i < m->nvars; i++) {
-    const struct dev_var *v = &m->vars[i];
-    if (!is_avail(t, v))
-      continue;
-    cells[r * 4] = (struct sh_cell){v->name, 0};
-    cells[r * 4 + 1] = (struct sh_cell){v->unit && *v->unit ? v->unit : none, 0};
-    cells[r * 4 + 2] = (struct sh_cell){v->access == DA_RW ? "rw" : "ro", 0};
-    cells[r++ * 4 + 3] = (struct sh_cell){v->desc ? v->desc : "", 0};
+  struct sh_out out;
+  if (!cells || !txt) {
+    free(cells);
+    free(txt);
+    return EXIT_FAIL;
   }
-  for (size_t i = 0; i < m->ncmds; i++, r++) {
-    cells[r * 4] = (struct sh_cell){m->cmds[i].name, 0};
-    cells[r * 4 + 1] = (struct sh_cell){none, 0};
-    cells[r * 4 + 2] = (struct sh_cell){"cmd", 0};
-    cells[r * 4 + 3] =
-        (struct sh_cell){m->cmds[i].desc ? m->cmds[i].desc : "", 0};
-  }
+  for (size_t i = 0; i < m->nvars; i++)
+    if (all || is_avail(t, &m->vars[i])) {
+      var_row(&cells[r * nc], &m->vars[i], all, none, txt[r], txt[r] + 16);
+      r++;
+    }
+  for (size_t i = 0; i < m->ncmds; i++, r++)
+    cmd_row(&cells[r * nc], &m->cmds[i], all, none);
   sh_out_init(&out, o->mode, stdout);
   out.header = isatty(STDOUT_FILENO);
-  sh_out_table(&out, cols, 4, cells, r);
+  sh_out_table(&out, all ? cols6 : cols4, nc, cells, r);
   free(cells);
+  free(txt);
+  return EXIT_OK;
 }
 
 int cmd_list(int argc, char **argv) {
   struct sh_opts o;
   struct ohm_error e;
   struct list_target t = {0};
-  int i, rc;
+  int i, rc, all = 0, n = 1;
   sh_opts_init(&o);
   ohm_error_clear(&e);
+  for (i = 1; i < argc; i++) /* --all is ours: take it out */
+    if (strcmp(argv[i], "--all") == 0)
+      all = 1;
+    else
+      argv[n++] = argv[i];
+  argc = n;
   if ((i = sh_parse_common(argc, argv, &o, LIST_USAGE)) < 0)
     return EXIT_USAGE;
   if (argc - i != 1) {
@@ -124,8 +173,8 @@ int cmd_list(int argc, char **argv) {
     sh_error(argv[i], &e);
     return sh_exit_code(rc);
   }
-  print_list(&t, &o);
+  rc = print_list(&t, &o, all);
   if (t.dev)
     dev_close(t.dev);
-  return EXIT_OK;
+  return rc;
 }
