@@ -71,7 +71,12 @@ struct sv_config {
   const struct sh_opts *opts; /* driver, timeout, retries; borrowed */
   double interval;            /* default seconds between polls */
   int jobs;                   /* poller threads */
+  int shard_k, shard_n;       /* --shard K/N; shard_n 0: all */
 };
+
+/* One log line to stderr, or syslog after serve_log_syslog(1). */
+void serve_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void serve_log_syslog(int on);
 
 /* A cache over names (inventory names or URIs; n == 0: the whole
  * inventory). Per-device `interval` fields of the inventory override
@@ -130,7 +135,8 @@ void serve_telnet_set_opts(const struct serve_telnet_opts *t)
       {"password-file", required_argument, NULL, 0x7402},                      \
       {"idle-timeout", required_argument, NULL, 0x7403},                       \
       {"max-sessions", required_argument, NULL, 0x7404}
-int serve_telnet_opt(struct serve_telnet_opts *t, int opt, const char *arg);
+int serve_telnet_opt(struct serve_telnet_opts *t, int opt, const char *arg)
+    __attribute__((weak));
 
 /* Parse ADDR as above into a listening TCP socket (SO_REUSEADDR). Returns
  * the fd or a negative OHM_E* code with e set. Shared by the listeners. */

@@ -64,6 +64,7 @@ static double real(void) {
 static void cache_done(void *ctx, size_t i, const struct poll_result *r) {
   struct sv_cache *c = ctx;
   struct sv_dev *d = &c->devs[i];
+  int changed = !d->polled || d->ok != (r->rc == 0);
   pthread_rwlock_wrlock(&c->lock);
   d->polled = r->started;
   d->duration = r->duration;
@@ -85,6 +86,10 @@ static void cache_done(void *ctx, size_t i, const struct poll_result *r) {
       d->map = r->map;
   }
   pthread_rwlock_unlock(&c->lock);
+  if (changed && r->rc == 0)
+    serve_log("%s: ok", c->f.names[i]);
+  else if (changed)
+    serve_log("%s: failed (%s)", c->f.names[i], ohm_error_text(&r->err));
   pthread_mutex_lock(&c->mu);
   d->next_due = mono() + d->interval;
   pthread_mutex_unlock(&c->mu);
@@ -158,8 +163,8 @@ static int cache_open(void *ctx, size_t i, struct dev **out,
  * exclusively, or the cache is not started). */
 static int cache_build(struct sv_cache *c, struct inventory *inv,
                        struct ohm_error *e) {
-  int rc = fleet_init_inv(&c->f, c->cfg.opts, inv, c->args, c->nargs, 0, 0,
-                          e);
+  int rc = fleet_init_inv(&c->f, c->cfg.opts, inv, c->args, c->nargs,
+                          c->cfg.shard_k, c->cfg.shard_n, e);
   if (rc < 0)
     return rc;
   c->devs = calloc(c->f.n + 1, sizeof *c->devs);
