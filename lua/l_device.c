@@ -1,0 +1,455 @@
+/* Device objects for Lua: ohm.open() and the methods get, set, cmd, list,
+ * commands, close; field access by path (pdu.input.L1.current) through
+ * path proxies. Shaped like liolib.c: the userdata is created closed, then
+ * opened; __gc, __close and close() share one function. */
+#include "ohm.h"
+
+#include <lauxlib.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inventory.h"
+
+struct l_dev {
+  struct dev *d; /* owned; NULL when closed */
+  char name[160]; /* what the user opened, redacted: for messages */
+};
+
+struct l_path {
+  char prefix[128]; /* "input.L1"; the device is user value 1 */
+};
+
+static struct l_dev *to_ldev(lua_State *L, int idx) {
+  return luaL_checkudata(L, idx, L_DEVICE_MT);
+}
+
+/* The open device at idx; raises if it is closed. */
+static struct dev *check_dev(lua_State *L, int idx) {
+  struct l_dev *ld = to_ldev(L, idx);
+  if (!ld->d)
+    luaL_error(L, "attempt to use a closed device");
+  return ld->d;
+}
+
+struct dev *l_device_test(lua_State *L, int idx) {
+  struct l_dev *ld = luaL_testudata(L, idx, L_DEVICE_MT);
+  return ld ? ld->d : NULL;
+}
+
+int l_path_test(lua_State *L, int idx, struct dev **d, const char **prefix) {
+  struct l_path *p = luaL_testudata(L, idx, L_PATH_MT);
+  if (!p)
+    return 0;
+  lua_getiuservalue(L, idx, 1);
+  *d = l_device_test(L, -1);
+  lua_pop(L, 1);
+  *prefix = p->prefix;
+  return 1;
+}
+
+/* nil, "NAME: message" (the name is added unless the message has it). */
+static int dev_fail(lua_State *L, int idx, const struct ohm_error *e) {
+  struct l_dev *ld = to_ldev(L, idx);
+  const char *m = ohm_error_text(e);
+  luaL_pushfail(L);
+  if (strncmp(m, ld->name, strlen(ld->name)) == 0)
+    lua_pushstring(L, m);
+  else
+    lua_pushfstring(L, "%s: %s", ld->name, m);
+  return 2;
+}
+
+/* __gc, __close and close(): safe to call twice. */
+static int l_dev_close(lua_State *L) {
+  struct l_dev *ld = to_ldev(L, 1);
+  if (ld->d)
+    dev_close(ld->d);
+  ld->d = NULL;
+  return 0;
+}
+
+static int l_dev_tostring(lua_State *L) {
+  struct l_dev *ld = to_ldev(L, 1);
+  if (!ld->d)
+    lua_pushfstring(L, "ohm.device (closed)");
+  else
+    lua_pushfstring(L, "ohm.device (%s, driver %s)", ld->name,
+                    ld->d->map->name);
+  return 1;
+}
+
+/* ohm.open(uri_or_name [, {driver=, timeout=, retries=}]) -> device, or
+ * nil, message. */
+static int l_open(lua_State *L) {
+  const char *what = luaL_checkstring(L, 1);
+  const struct inventory *inv = NULL;
+  struct ohm_error e;
+  struct tp_opts o;
+  const char *driver;
+  int rc;
+  l_opts_from_table(L, 2, &o, &driver);
+  ohm_error_clear(&e);
+  struct l_dev *ld = lua_newuserdatauv(L, sizeof *ld, 1);
+  ld->d = NULL;
+  char *red = ohm_uri_redact(what);
+  snprintf(ld->name, sizeof ld->name, "%s", red ? red : "?");
+  free(red);
+  luaL_setmetatable(L, L_DEVICE_MT);
+  /* A URI goes straight to dev_open (which also starts sim:DRIVER); a
+   * name goes through the inventory, which adds its secrets. */
+  if (strchr(what, ':'))
+    rc = dev_open(what, driver, &o, &ld->d, &e);
+  else if (!(inv = l_ohm_inventory(L, &e)))
+    return dev_fail(L, -1, &e);
+  else
+    rc = inv_open(inv, what, driver, &o, &ld->d, &e);
+  if (rc < 0) {
+    ld->d = NULL;
+    return dev_fail(L, -1, &e);
+  }
+  return 1;
+}
+
+/* Push a read value; returns 1, or 2 (nil, message) for an absent or
+ * failed var. */
+static int push_value(lua_State *L, int idx, const struct dev_var *v,
+                      const struct dev_value *val) {
+  struct ohm_error e;
+  switch (val->kind) {
+  case DV_NUM:
+    if (val->num == floor(val->num) && fabs(val->num) < 1e15)
+      lua_pushinteger(L, (lua_Integer)val->num);
+    else
+      lua_pushnumber(L, val->num);
+    return 1;
+  case DV_STR:
+    lua_pushstring(L, val->str);
+    return 1;
+  case DV_ERR:
+    ohm_error_set(&e, val->err, "%s: %s", v->name,
+                  val->str[0] ? val->str : ohm_strerror(val->err));
+    return dev_fail(L, idx, &e);
+  default:
+    ohm_error_set(&e, OHM_ENOTSUP, "%s: not available over this transport",
+                  v->name);
+    return dev_fail(L, idx, &e);
+  }
+}
+
+static const struct dev_var *check_var(lua_State *L, struct dev *d,
+                                       int arg) {
+  const char *name = luaL_checkstring(L, arg);
+  const struct dev_var *v = dev_map_var(d->map, name);
+  if (!v)
+    luaL_argerror(L, arg, lua_pushfstring(L, "no variable '%s' in driver %s",
+                                          name, d->map->name));
+  return v;
+}
+
+/* The metatable of get()'s tables: __tostring renders the aligned
+ * name/value/unit table, `units` maps name -> unit. Cached per device in
+ * its user value. */
+static int values_tostring(lua_State *L);
+static void push_values_mt(lua_State *L, int idx, const struct dev_map *m) {
+  if (lua_getiuservalue(L, idx, 1) == LUA_TTABLE)
+    return;
+  lua_pop(L, 1);
+  lua_createtable(L, 0, 3);
+  lua_pushliteral(L, L_VALUES_MT);
+  lua_setfield(L, -2, "__name");
+  lua_pushcfunction(L, values_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_createtable(L, 0, (int)m->nvars);
+  for (size_t i = 0; i < m->nvars; i++) {
+    lua_pushstring(L, m->vars[i].unit ? m->vars[i].unit : "");
+    lua_setfield(L, -2, m->vars[i].name);
+  }
+  lua_setfield(L, -2, "units");
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, idx, 1);
+}
+
+/* get() -> table of every readable var [, table of per-var errors]. */
+static int get_all(lua_State *L, struct dev *d) {
+  const struct dev_map *m = d->map;
+  struct ohm_error e;
+  int nerr = 0;
+  ohm_error_clear(&e);
+  struct dev_value *vals =
+      lua_newuserdatauv(L, (m->nvars ? m->nvars : 1) * sizeof *vals, 0);
+  memset(vals, 0, (m->nvars ? m->nvars : 1) * sizeof *vals);
+  if (dev_read_all(d, vals, &e) < 0)
+    return dev_fail(L, 1, &e);
+  lua_createtable(L, 0, (int)m->nvars); /* values */
+  lua_newtable(L);                       /* errors */
+  for (size_t i = 0; i < m->nvars; i++) {
+    const struct dev_value *val = &vals[i];
+    if (val->kind == DV_NUM || val->kind == DV_STR) {
+      push_value(L, 1, &m->vars[i], val);
+      lua_setfield(L, -3, m->vars[i].name);
+    } else if (val->kind == DV_ERR) {
+      push_value(L, 1, &m->vars[i], val);
+      lua_setfield(L, -3, m->vars[i].name);
+      lua_pop(L, 1);
+      nerr++;
+    }
+  }
+  push_values_mt(L, 1, m);
+  lua_setmetatable(L, -3);
+  if (!nerr)
+    lua_pop(L, 1);
+  return nerr ? 2 : 1;
+}
+
+/* dev:get([name]) -> value, or nil, message. */
+static int l_get(lua_State *L) {
+  struct dev *d = check_dev(L, 1);
+  struct dev_value val;
+  struct ohm_error e;
+  if (lua_isnoneornil(L, 2))
+    return get_all(L, d);
+  const struct dev_var *v = check_var(L, d, 2);
+  ohm_error_clear(&e);
+  memset(&val, 0, sizeof val);
+  if (dev_get(d, v->name, &val, &e) < 0)
+    return dev_fail(L, 1, &e);
+  return push_value(L, 1, v, &val);
+}
+
+/* dev:set(name, value) -> true, or nil, message. Map checks (unknown or
+ * read-only var, bad type, out of range) raise: they are the caller's
+ * mistake and nothing is sent. */
+static int l_set(lua_State *L) {
+  struct dev *d = check_dev(L, 1);
+  const struct dev_var *v = check_var(L, d, 2);
+  struct ohm_error e;
+  uint16_t regs[8];
+  int t = lua_type(L, 3);
+  luaL_argcheck(L, t == LUA_TNUMBER || t == LUA_TSTRING, 3,
+                "number or string expected");
+  const char *text = lua_tostring(L, 3);
+  if (v->access != DA_RW)
+    return luaL_argerror(L, 2, lua_pushfstring(L, "'%s' is read-only",
+                                               v->name));
+  ohm_error_clear(&e);
+  if (dev_encode(v, text, regs, &e) < 0)
+    return luaL_argerror(L, 3, ohm_error_text(&e));
+  if (dev_set(d, v->name, text, &e) < 0)
+    return dev_fail(L, 1, &e);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* dev:cmd(name) -> true, or nil, message (e.g. not over this transport). */
+static int l_cmd(lua_State *L) {
+  struct dev *d = check_dev(L, 1);
+  const char *name = luaL_checkstring(L, 2);
+  struct ohm_error e;
+  if (!dev_map_cmd(d->map, name))
+    return luaL_argerror(L, 2, lua_pushfstring(
+                                   L, "no command '%s' in driver %s", name,
+                                   d->map->name));
+  ohm_error_clear(&e);
+  if (dev_cmd(d, name, &e) < 0)
+    return dev_fail(L, 1, &e);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static void set_str(lua_State *L, const char *k, const char *v) {
+  lua_pushstring(L, v ? v : "");
+  lua_setfield(L, -2, k);
+}
+
+/* dev:list() -> array of {name=, unit=, access=, desc=}, the vars this
+ * transport can read. */
+static int l_list(lua_State *L) {
+  struct dev *d = check_dev(L, 1);
+  const struct dev_map *m = d->map;
+  int n = 0;
+  lua_createtable(L, (int)m->nvars, 0);
+  for (size_t i = 0; i < m->nvars; i++) {
+    const struct dev_var *v = &m->vars[i];
+    if (!dev_var_available(d, v))
+      continue;
+    lua_createtable(L, 0, 4);
+    set_str(L, "name", v->name);
+    set_str(L, "unit", v->unit);
+    set_str(L, "access", v->access == DA_RW ? "rw" : "ro");
+    set_str(L, "desc", v->desc);
+    lua_rawseti(L, -2, ++n);
+  }
+  return 1;
+}
+
+/* dev:commands() -> array of {name=, desc=, dangerous=}. */
+static int l_commands(lua_State *L) {
+  struct dev *d = check_dev(L, 1);
+  const struct dev_map *m = d->map;
+  lua_createtable(L, (int)m->ncmds, 0);
+  for (size_t i = 0; i < m->ncmds; i++) {
+    lua_createtable(L, 0, 3);
+    set_str(L, "name", m->cmds[i].name);
+    set_str(L, "desc", m->cmds[i].desc);
+    lua_pushboolean(L, m->cmds[i].dangerous);
+    lua_setfield(L, -2, "dangerous");
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
+/* Whether some var's name starts with "prefix." */
+static int has_prefix(const struct dev_map *m, const char *p) {
+  size_t n = strlen(p);
+  for (size_t i = 0; i < m->nvars; i++)
+    if (strncmp(m->vars[i].name, p, n) == 0 && m->vars[i].name[n] == '.')
+      return 1;
+  return 0;
+}
+
+/* Field access below prefix on the device at devidx: a full var name reads
+ * it (raising on failure: __index has no second result), a prefix of names
+ * gives a path proxy, anything else nil. */
+static int resolve(lua_State *L, int devidx, const char *prefix,
+                   const char *key) {
+  struct dev *d = check_dev(L, devidx);
+  char full[128];
+  struct dev_value val;
+  struct ohm_error e;
+  if ((size_t)snprintf(full, sizeof full, "%s%s%s", prefix,
+                       *prefix ? "." : "", key) >= sizeof full)
+    return 0;
+  const struct dev_var *v = dev_map_var(d->map, full);
+  if (v) {
+    ohm_error_clear(&e);
+    memset(&val, 0, sizeof val);
+    int r = dev_get(d, full, &val, &e) < 0 ? dev_fail(L, devidx, &e)
+                                           : push_value(L, devidx, v, &val);
+    if (r > 1)
+      return lua_error(L); /* the message on top */
+    return 1;
+  }
+  if (!has_prefix(d->map, full))
+    return 0;
+  struct l_path *p = lua_newuserdatauv(L, sizeof *p, 1);
+  snprintf(p->prefix, sizeof p->prefix, "%s", full);
+  lua_pushvalue(L, devidx);
+  lua_setiuservalue(L, -2, 1);
+  luaL_setmetatable(L, L_PATH_MT);
+  return 1;
+}
+
+static const luaL_Reg dev_methods[] = {
+    {"get", l_get},           {"set", l_set},    {"cmd", l_cmd},
+    {"list", l_list},         {"commands", l_commands},
+    {"close", l_dev_close},   {NULL, NULL}};
+
+/* dev.KEY: methods win over variables (upvalue 1 = methods table). */
+static int l_dev_index(lua_State *L) {
+  to_ldev(L, 1);
+  if (lua_type(L, 2) != LUA_TSTRING)
+    return 0;
+  if (lua_getfield(L, lua_upvalueindex(1), lua_tostring(L, 2)) != LUA_TNIL)
+    return 1;
+  lua_pop(L, 1);
+  return resolve(L, 1, "", lua_tostring(L, 2));
+}
+
+static int l_path_index(lua_State *L) {
+  struct l_path *p = luaL_checkudata(L, 1, L_PATH_MT);
+  if (lua_type(L, 2) != LUA_TSTRING)
+    return 0;
+  lua_getiuservalue(L, 1, 1);
+  return resolve(L, lua_gettop(L), p->prefix, lua_tostring(L, 2));
+}
+
+static int l_path_tostring(lua_State *L) {
+  struct l_path *p = luaL_checkudata(L, 1, L_PATH_MT);
+  lua_getiuservalue(L, 1, 1);
+  struct l_dev *ld = to_ldev(L, -1);
+  lua_pushfstring(L, "ohm.path (%s %s.*)", ld->name, p->prefix);
+  return 1;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sorted string keys of the table at 1, as a userdata array on the stack
+ * (anchored there while the strings are used). */
+static const char **sorted_keys(lua_State *L, size_t *n) {
+  size_t cap = 0;
+  *n = 0;
+  for (lua_pushnil(L); lua_next(L, 1); lua_pop(L, 1))
+    cap++;
+  const char **k = lua_newuserdatauv(L, (cap + 1) * sizeof *k, 0);
+  for (lua_pushnil(L); lua_next(L, 1); lua_pop(L, 1))
+    if (lua_type(L, -2) == LUA_TSTRING && *n < cap)
+      k[(*n)++] = lua_tostring(L, -2); /* anchored by the table */
+  qsort(k, *n, sizeof *k, cmp_str);
+  return k;
+}
+
+/* __tostring of get()'s tables: "name  value  unit" lines, aligned. */
+static int values_tostring(lua_State *L) {
+  size_t n, wn = 4, wv = 5, len;
+  luaL_Buffer b;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  const char **k = sorted_keys(L, &n);
+  int top = lua_gettop(L);
+  luaL_checkstack(L, (int)n + 8, "too many values");
+  for (size_t i = 0; i < n; i++) { /* widths; values converted on top */
+    lua_getfield(L, 1, k[i]);
+    luaL_tolstring(L, -1, &len);
+    lua_remove(L, -2);
+    wn = strlen(k[i]) > wn ? strlen(k[i]) : wn;
+    wv = len > wv ? len : wv;
+  }
+  lua_getmetatable(L, 1);
+  lua_getfield(L, -1, "units");
+  int units = lua_gettop(L);
+  luaL_buffinit(L, &b);
+  for (size_t i = 0; i < n; i++) {
+    const char *val = lua_tostring(L, top + 1 + (int)i);
+    const char *u = "";
+    if (lua_type(L, units) == LUA_TTABLE) {
+      lua_getfield(L, units, k[i]);
+      u = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
+      lua_pop(L, 1); /* the units table anchors it */
+    }
+    char line[512];
+    int w = snprintf(line, sizeof line, "%-*s  %-*s  %s", (int)wn, k[i],
+                     (int)wv, val, u);
+    while (w > 0 && line[w - 1] == ' ')
+      w--;
+    luaL_addlstring(&b, line, (size_t)w);
+    if (i + 1 < n)
+      luaL_addchar(&b, '\n');
+  }
+  luaL_pushresult(&b);
+  return 1;
+}
+
+static const luaL_Reg dev_meta[] = {{"__gc", l_dev_close},
+                                    {"__close", l_dev_close},
+                                    {"__tostring", l_dev_tostring},
+                                    {NULL, NULL}};
+
+/* The device and path metatables, and ohm.open into the table on top. */
+void l_device_register(lua_State *L) {
+  luaL_newmetatable(L, L_DEVICE_MT);
+  luaL_setfuncs(L, dev_meta, 0);
+  luaL_newlib(L, dev_methods);
+  lua_pushcclosure(L, l_dev_index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, L_PATH_MT);
+  lua_pushcfunction(L, l_path_index);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, l_path_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+  lua_pushcfunction(L, l_open);
+  lua_setfield(L, -2, "open");
+}

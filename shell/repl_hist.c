@@ -1,0 +1,111 @@
+/* REPL history: readline's list, filtered on the way in so that the file
+ * written at exit never holds a secret. */
+#include "repl_hist.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <readline/history.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define HIST_MAX 1000
+
+/* A URI whose user info holds a password (user:pass@), or any user info
+ * of an snmp:// URI (the community). */
+static int uri_secret(const char *line) {
+  for (const char *p = strstr(line, "://"); p; p = strstr(p + 1, "://")) {
+    const char *a = p + 3;
+    size_t n = strcspn(a, "/?#\"' \t[]");
+    const char *at = memchr(a, '@', n);
+    if (!at)
+      continue;
+    if (memchr(a, ':', (size_t)(at - a)))
+      return 1;
+    if (p - line >= 4 && strncasecmp(p - 4, "snmp", 4) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+/* word (pass, password, secret, community, auth_pass...) followed by an
+ * assignment: `=` (not `==`) or `:`. */
+static int assign_secret(const char *line) {
+  static const char *const words[] = {"pass", "secret", "community", NULL};
+  for (const char *s = line; *s; s++)
+    for (int w = 0; words[w]; w++) {
+      size_t n = strlen(words[w]);
+      if (strncasecmp(s, words[w], n) != 0)
+        continue;
+      const char *p = s + n;
+      while (isalnum((unsigned char)*p) || *p == '_')
+        p++;
+      p += strspn(p, " \t\"']");
+      if ((*p == '=' && p[1] != '=') || *p == ':')
+        return 1;
+    }
+  return 0;
+}
+
+int sh_line_has_secret(const char *line) {
+  return uri_secret(line) || assign_secret(line);
+}
+
+void sh_history_add(const char *line) {
+  if (!line || !line[strspn(line, " \t\n")] || sh_line_has_secret(line))
+    return;
+  HIST_ENTRY *last = history_get(history_base + history_length - 1);
+  if (last && strcmp(last->line, line) == 0)
+    return;
+  add_history(line);
+}
+
+/* The history file's path, making its directory (0700); 0 on success. */
+static int hist_path(char *buf, size_t n, int mkdirs) {
+  const char *state = getenv("XDG_STATE_HOME");
+  const char *home = getenv("HOME");
+  char dir[PATH_MAX];
+  if (state && *state)
+    snprintf(dir, sizeof dir, "%s/ohm", state);
+  else if (home && *home)
+    snprintf(dir, sizeof dir, "%s/.local/state/ohm", home);
+  else
+    return -1;
+  if (mkdirs)
+    for (char *p = dir + 1;; p++) {
+      char c = *p;
+      if (c == '/' || c == '\0') {
+        *p = '\0';
+        mkdir(dir, 0700); /* EEXIST is fine; open fails later otherwise */
+        *p = c;
+      }
+      if (!c)
+        break;
+    }
+  return (size_t)snprintf(buf, n, "%s/history", dir) < n ? 0 : -1;
+}
+
+void sh_history_load(void) {
+  char path[PATH_MAX];
+  using_history();
+  stifle_history(HIST_MAX);
+  if (hist_path(path, sizeof path, 0) == 0)
+    read_history(path);
+}
+
+void sh_history_save(void) {
+  char path[PATH_MAX], tmp[PATH_MAX + 32];
+  if (hist_path(path, sizeof path, 1) < 0)
+    return;
+  snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+  mode_t old = umask(077);
+  if (write_history(tmp) == 0 && rename(tmp, path) == 0) {
+    umask(old);
+    return;
+  }
+  umask(old);
+  unlink(tmp);
+}
