@@ -76,6 +76,10 @@ test: all
 demo: deps all
 	sh scripts/demo.sh $(BUILD)/ohm
 
+# The man page's variable tables, generated from the driver maps.
+man: $(BUILD)/ohm
+	sh scripts/gen-man-vars.sh $(BUILD)/ohm bps2000v2 --update man/ohm.1
+
 bench: deps all
 	sh bench/run.sh $(BUILD)/ohm
 
