@@ -77,6 +77,7 @@ demo: deps all
 	sh scripts/demo.sh $(BUILD)/ohm
 
 # The man page's variable tables, generated from the driver maps.
+.PHONY: man
 man: $(BUILD)/ohm
 	sh scripts/gen-man-vars.sh $(BUILD)/ohm bps2000v2 --update man/ohm.1
 
