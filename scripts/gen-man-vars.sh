@@ -1,0 +1,77 @@
+#!/bin/sh
+# The man page's table of a driver's variables, generated from the driver's
+# map through `ohm list --all --json` (the one map everything reads), never
+# typed by hand.
+#   gen-man-vars.sh OHM DRIVER              print the roff table
+#   gen-man-vars.sh OHM DRIVER --update F   replace it in F between
+#       `.\" @VARS DRIVER BEGIN@` and `.\" @VARS DRIVER END@`
+#   gen-man-vars.sh OHM DRIVER --check F    exit 1 if F is out of date
+set -eu
+ohm=$1 drv=$2 mode=${3:-} file=${4:-}
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
+
+table() {
+	OHM_CONFIG=/nonexistent "$ohm" list --all --json -d "$drv" "sim:$drv" |
+		"$py" -c '
+import json, sys
+rows = json.load(sys.stdin)
+def esc(s):
+    s = str(s).replace("\\", "\\e")
+    return "\\&" + s if s[:1] in ".\x27" else s
+print(".TS")
+print("tab(@);")
+print("lb lb lb lb lb")
+print("l l l l lx.")
+print("Variable@Unit@Access@Register@Description")
+for r in rows:
+    if r["access"] == "cmd":
+        continue
+    reg = r["reg"] if r["reg"] != "" else "\\(em"
+    over = r["over"]
+    desc = r["desc"] + ("" if "modbus" in over or over == "all"
+                        else " (" + over.replace(",", ", ") + " only)")
+    print("@".join([esc(r["name"]), esc(r["unit"]) if r["unit"] else "\\(em", r["access"],
+                    str(reg), "T{\n" + esc(desc) + "\nT}"]))
+print(".TE")
+print(".PP")
+print("Commands:")
+print(".TS")
+print("tab(@);")
+print("lb lb")
+print("l lx.")
+print("Command@Description")
+for r in rows:
+    if r["access"] != "cmd":
+        continue
+    print("@".join([esc(r["name"]), "T{\n" + esc(r["desc"]) +
+                    " (" + r["over"].replace(",", ", ") + ")\nT}"]))
+print(".TE")
+'
+}
+
+case "$mode" in
+"") table ;;
+--update | --check)
+	begin=".\\\" @VARS $drv BEGIN@" end=".\\\" @VARS $drv END@"
+	grep -qF "$begin" "$file" || { echo "$file: no '$begin' line" >&2; exit 1; }
+	tmp=$(mktemp)
+	table > "$tmp.t"
+	# ENVIRON, not -v: awk -v would eat the backslash of .\"
+	B=$begin E=$end TF=$tmp.t awk '
+		BEGIN { b = ENVIRON["B"]; e = ENVIRON["E"]; t = ENVIRON["TF"] }
+		$0 == b { print; while ((getline l < t) > 0) print l; skip = 1; next }
+		$0 == e { skip = 0 }
+		!skip { print }' "$file" > "$tmp"
+	if [ "$mode" = --check ]; then
+		cmp -s "$tmp" "$file" && rc=0 || rc=1
+		[ $rc = 0 ] || echo "$file: the $drv table is out of date" \
+			"(run make man)" >&2
+		rm -f "$tmp" "$tmp.t"
+		exit $rc
+	fi
+	cmp -s "$tmp" "$file" || cat "$tmp" > "$file"
+	rm -f "$tmp" "$tmp.t" ;;
+*) echo "usage: gen-man-vars.sh OHM DRIVER [--update|--check FILE]" >&2
+	exit 2 ;;
+esac
