@@ -30,7 +30,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps check test asan demo bench fuzz install clean format
+.PHONY: all deps check test asan demo bench fuzz fuzz-bins install clean format
 all: $(BUILD)/ohm $(UNIT_BIN)
 
 # Objects, not an archive: the registries refer to transports and commands
@@ -86,6 +86,15 @@ bench: deps all
 
 fuzz: deps
 	sh tests/fuzz/run.sh
+
+# libFuzzer targets: tests/fuzz/run.sh builds these with clang and the
+# sanitizers into build-fuzz/ (each fuzz_*.c defines LLVMFuzzerTestOneInput).
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+fuzz-bins: $(FUZZ_BIN)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(FUZZ_LDFLAGS) -o $@ $< $(LIB_OBJ) $(PKG_LIBS) \
+	  $(LDFLAGS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

@@ -9,6 +9,7 @@
  * trickling bytes cannot stretch it), a timeout or malformed reply is
  * retried t->opts.retries times after flushing stale bytes, and a dropped
  * connection is reopened once and the request sent again. */
+#include "serial.h"
 #include "transport.h"
 
 #include <errno.h>
@@ -272,38 +273,8 @@ static int mb_tcp_open(struct tp *t, struct ohm_error *e) {
   return mb_start(t, modbus_new_tcp_pi(t->uri.host, port), 0, e);
 }
 
-static int mb_valid_baud(long b) {
-  static const long rates[] = {300,    600,    1200,   1800,  2400,
-                               4800,   9600,   19200,  38400, 57600,
-                               115200, 230400, 460800, 921600};
-  for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++)
-    if (rates[i] == b) return 1;
-  return 0;
-}
-
-/* Serial line settings from ?baud=&parity=&data=&stop=; shared with
- * serial.c's conventions (parity N, E or O). */
-static int mb_line(const struct tp *t, long *baud, char *parity, long *data,
-                   long *stop, struct ohm_error *e) {
-  const char *p = ohm_uri_param(&t->uri, "parity");
-  int rc;
-  if ((rc = ohm_uri_param_long(&t->uri, "baud", 9600, 1, 4000000, baud, e)) <
-          0 ||
-      (rc = ohm_uri_param_long(&t->uri, "data", 8, 5, 8, data, e)) < 0 ||
-      (rc = ohm_uri_param_long(&t->uri, "stop", 1, 1, 2, stop, e)) < 0)
-    return rc;
-  if (!mb_valid_baud(*baud))
-    return ohm_error_set(e, OHM_EURI, "baud=%ld is not a standard rate", *baud);
-  if (!p) p = "N";
-  if (strlen(p) != 1 || !strchr("NEOneo", p[0]))
-    return ohm_error_set(e, OHM_EURI, "parity=%s: want N, E or O", p);
-  *parity = (char)(p[0] & ~0x20);
-  return 0;
-}
-
 static int mb_rtu_open(struct tp *t, struct ohm_error *e) {
-  long baud, data, stop;
-  char parity = 'N';
+  struct tp_line l;
   int rc;
   if (t->uri.host && *t->uri.host)
     return ohm_error_set(e, OHM_EURI,
@@ -311,10 +282,11 @@ static int mb_rtu_open(struct tp *t, struct ohm_error *e) {
                          "in modbus-rtu:///dev/ttyUSB0");
   if (!t->uri.path || !*t->uri.path)
     return ohm_error_set(e, OHM_EURI, "missing serial device path");
-  if ((rc = mb_line(t, &baud, &parity, &data, &stop, e)) < 0) return rc;
-  return mb_start(
-      t, modbus_new_rtu(t->uri.path, (int)baud, parity, (int)data, (int)stop),
-      1, e);
+  if ((rc = tp_line_parse(&t->uri, &l, e)) < 0) return rc;
+  return mb_start(t,
+                  modbus_new_rtu(t->uri.path, (int)l.baud, l.parity,
+                                 (int)l.data, (int)l.stop),
+                  1, e);
 }
 
 const struct tp_ops tp_modbus_tcp_ops = {

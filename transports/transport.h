@@ -7,6 +7,7 @@
 #ifndef OHM_TRANSPORTS_TRANSPORT_H
 #define OHM_TRANSPORTS_TRANSPORT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -48,6 +49,16 @@ struct tp_ops {
   /* Other kinds add their own typed entry points below this line
    * (see transports/snmp.h, transports/telnet.h). Keep NULL if unused. */
   const void *ext; /* kind-specific table of functions */
+};
+
+/* TP_STREAM (serial://): ops->ext points at one of these. Both wait at
+ * most t->opts.timeout. */
+struct tp_stream_ops {
+  /* Read 1..n bytes: returns the count, 0 if nothing came within the
+   * timeout, or a negative OHM_E*. */
+  long (*read)(struct tp *t, void *buf, size_t n, struct ohm_error *e);
+  /* Write all n bytes; 0, or OHM_ETIMEDOUT / OHM_EIO. */
+  int (*write)(struct tp *t, const void *buf, size_t n, struct ohm_error *e);
 };
 
 struct tp {
