@@ -1,0 +1,119 @@
+# bash completion for ohm(1)                                  -*- shell-script -*-
+# Subcommands come from `ohm help --commands`, drivers from
+# `ohm drivers --names`, inventory names from `ohm help --devices`, and
+# variable and command names from `ohm list` (no connection when the driver
+# is known), so this file never repeats what the binary knows.
+
+_ohm_run() {
+	# the ohm being completed, with the line's --config and -d carried over
+	"${_ohm_bin:-ohm}" "$@" 2>/dev/null
+}
+
+_ohm() {
+	local cur prev words cword
+	if declare -F _init_completion >/dev/null; then
+		_init_completion -n =: || return
+	else
+		cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
+		words=("${COMP_WORDS[@]}") cword=$COMP_CWORD
+	fi
+	local _ohm_bin=${words[0]}
+	local common="-d --driver --timeout --retries --json --csv --config -v -q
+		--yes -h --help"
+
+	if [[ $cword -eq 1 ]]; then
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "-e -i -l -v --version -h --help --config" \
+				-- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$(_ohm_run help --commands)" -- "$cur"))
+			compopt -o default 2>/dev/null # or a script file
+		fi
+		return
+	fi
+
+	local cmd=${words[1]} i config=() driver=() device="" npos=0
+	for ((i = 2; i < cword; i++)); do
+		case ${words[i]} in
+		--config) config=(--config "${words[i + 1]}"); ((i++)) ;;
+		--config=*) config=("${words[i]}") ;;
+		-d | --driver) driver=(-d "${words[i + 1]}"); ((i++)) ;;
+		--timeout | --retries) ((i++)) ;;
+		-*) ;;
+		*) [[ -z $device ]] && device=${words[i]}; ((npos++)) ;;
+		esac
+	done
+
+	case $prev in
+	-d | --driver)
+		COMPREPLY=($(compgen -W "$(_ohm_run drivers --names)" -- "$cur"))
+		return ;;
+	--config | --file | --out)
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return ;;
+	--timeout | --retries | --jobs | --units)
+		return ;;
+	esac
+
+	if [[ $cur == -* ]]; then
+		case $cmd in
+		list) COMPREPLY=($(compgen -W "$common --all" -- "$cur")) ;;
+		drivers) COMPREPLY=($(compgen -W "--json --csv --names" -- "$cur")) ;;
+		help) COMPREPLY=() ;;
+		*) COMPREPLY=($(compgen -W "$common" -- "$cur")) ;;
+		esac
+		return
+	fi
+
+	case $cmd in
+	help)
+		[[ $npos -eq 0 ]] &&
+			COMPREPLY=($(compgen -W "$(_ohm_run help --commands)" -- "$cur"))
+		return ;;
+	sim)
+		[[ $npos -eq 0 ]] &&
+			COMPREPLY=($(compgen -W "$(_ohm_run drivers --names)" -- "$cur"))
+		return ;;
+	drivers) return ;;
+	esac
+
+	# DEVICE: inventory names, URI schemes, sim:DRIVER
+	if [[ $npos -eq 0 ]]; then
+		local names schemes sims
+		names=$(_ohm_run help --devices "${config[@]}")
+		schemes="modbus-tcp:// modbus-rtu:/// snmp:// telnet:// serial:///"
+		sims=$(_ohm_run drivers --names | sed 's/^/sim:/')
+		compopt -o nospace 2>/dev/null
+		COMPREPLY=($(compgen -W "$names $schemes $sims" -- "$cur"))
+		# a complete name gets its space back
+		[[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} != *[:/] ]] &&
+			COMPREPLY=("${COMPREPLY[0]} ")
+		# readline splits words at ':'; hand back only what follows it
+		declare -F __ltrim_colon_completions >/dev/null &&
+			__ltrim_colon_completions "$cur"
+		return
+	fi
+
+	# VAR names for get/set, COMMAND names for cmd, from `ohm list`
+	local list
+	case $cmd in
+	get | set | cmd | watch) ;;
+	*) return ;;
+	esac
+	list=$(_ohm_run list --timeout 1 --retries 0 "${config[@]}" \
+		"${driver[@]}" "$device")
+	case $cmd in
+	get | watch)
+		COMPREPLY=($(compgen -W "$(awk '$3 != "cmd" {print $1}' <<<"$list")" \
+			-- "$cur")) ;;
+	set)
+		compopt -o nospace 2>/dev/null
+		COMPREPLY=($(compgen -W "$(awk '$3 == "rw" {print $1 "="}' \
+			<<<"$list")" -- "$cur")) ;;
+	cmd)
+		[[ $npos -eq 1 ]] &&
+			COMPREPLY=($(compgen -W "$(awk '$3 == "cmd" {print $1}' \
+				<<<"$list")" -- "$cur")) ;;
+	esac
+} &&
+	complete -F _ohm ohm
