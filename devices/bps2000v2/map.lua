@@ -185,6 +185,35 @@ commands[#commands + 1] = { name = "device.restart", via = "telnet",
 commands[#commands + 1] = { name = "device.factory_reset", via = "telnet",
   dangerous = true, desc = "restore the factory settings" }
 
+-- SNMP (manual 10.1, enterprise 1.3.6.1.4.1.47394): every unit of a chain
+-- has the same 37 fields under .1.N, N = 2 master, 3..7 slave one to five;
+-- "%d" is N (unit 0..5 + 2). Errata (DESIGN.md): slaveTwo/slaveFive
+-- ReactivePowerL2 are .13.0 like the others, and slave five has all 37.
+-- Agents send decimal text in the var's unit, or INTEGERs scaled as the
+-- registers are (energy in Wh: oid_scale 0.001 to kWh).
+local FIELD = {
+  ["ambient.temperature"] = 28, ["ambient.1.temperature"] = 29,
+  ["ambient.2.temperature"] = 30, ["ambient.humidity"] = 31,
+  ["ambient.1.humidity"] = 32, ["ambient.2.humidity"] = 33,
+  ["ambient.smoke"] = 34, ["ambient.water"] = 35,
+  ["ambient.contacts.1.status"] = 36, ["ambient.contacts.2.status"] = 37,
+}
+for x = 1, 3 do
+  local L, b = "input.L" .. x, 9 * (x - 1)
+  FIELD[L .. ".current"], FIELD[L .. "-N.voltage"] = b + 1, b + 2
+  FIELD[L .. ".realpower"], FIELD[L .. ".reactivepower"] = b + 3, b + 4
+  FIELD[L .. ".power"], FIELD[L .. ".frequency"] = b + 5, b + 6
+  FIELD[L .. ".energy"], FIELD[L .. ".energy.apparent"] = b + 7, b + 8
+  FIELD[L .. ".powerfactor"] = b + 9
+end
+for _, v in ipairs(vars) do
+  local f = FIELD[v.name]
+  if f then
+    v.oid = ".1.3.6.1.4.1.47394.1.%d." .. f .. ".0"
+    if v.type == "energy8" then v.oid_scale = 0.001 end
+  end
+end
+
 return {
   name = "bps2000v2",
   desc = "BKT BPS2000v2 metered PDU (3 phases, sensors, Modbus/SNMP/Telnet)",
