@@ -71,6 +71,10 @@ static int attach(struct dev *d, struct tp *t, struct ohm_error *e) {
   return d->engine->open ? d->engine->open(d, e) : 0;
 }
 
+static int open_sim(const struct ohm_uri *u, const char *driver,
+                    const struct tp_opts *o, struct dev **out,
+                    struct ohm_error *e);
+
 int dev_open_uri(const struct ohm_uri *u, const char *name,
                  const char *driver, const struct tp_opts *o,
                  struct dev **out, struct ohm_error *e) {
@@ -79,6 +83,8 @@ int dev_open_uri(const struct ohm_uri *u, const char *name,
   struct tp *t;
   int rc;
   *out = NULL;
+  if (strcmp(u->scheme, "sim") == 0)
+    return open_sim(u, driver, o, out, e);
   if ((rc = choose_driver(u, name ? name : u->scheme, driver, &m, e)) < 0)
     return rc;
   if ((rc = tp_open_uri(u, name, o, &t, e)) < 0)
@@ -138,9 +144,7 @@ int dev_open(const char *uri, const char *driver, const struct tp_opts *o,
   *out = NULL;
   if ((rc = ohm_uri_parse(uri, &u, e)) < 0)
     return rc;
-  if (strcmp(u.scheme, "sim") == 0) {
-    rc = open_sim(&u, driver, o, out, e);
-  } else if (!(name = ohm_uri_redact(uri))) {
+  if (!(name = ohm_uri_redact(uri))) {
     rc = ohm_error_set(e, OHM_ENOMEM, "out of memory");
   } else {
     rc = dev_open_uri(&u, name, driver, o, out, e);

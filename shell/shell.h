@@ -75,6 +75,16 @@ SH_CMD(serve) SH_CMD(upgrade) SH_CMD(push) SH_CMD(walk) SH_CMD(poll)
 SH_CMD(record) SH_CMD(watch) SH_CMD(help)
 #undef SH_CMD
 
+/* `ohm sim --telnet ADDR`: the BPS2000v2 Telnet console on the simulated
+ * device (the telnet helper's; weak, so a build without it says "telnet
+ * console not in this build"). device_uri is the simulator's own
+ * modbus-tcp URI (loopback) that the console reads and writes through;
+ * driver its map. Returns once ADDR listens; stop closes it. */
+int sim_telnet_start(const char *addr, const char *device_uri,
+                     const char *driver, const struct sh_opts *o,
+                     struct ohm_error *e) __attribute__((weak));
+void sim_telnet_stop(void) __attribute__((weak));
+
 /* The Lua side of main: script, -e, -, or the REPL (shell/lua_main.c). */
 int sh_lua_main(int argc, char **argv) __attribute__((weak));
 

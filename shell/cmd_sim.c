@@ -1,0 +1,147 @@
+/* `ohm sim DRIVER [--modbus-tcp ADDR] [--modbus-rtu TTY] [--telnet ADDR]
+ * [--units N]`: serve a driver's map as a simulated device until SIGINT or
+ * SIGTERM. Loopback (127.0.0.1:1502) unless told otherwise. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../devices/sim.h"
+#include "shell.h"
+
+static const char usage[] =
+    "sim DRIVER [--modbus-tcp ADDR] [--modbus-rtu TTY] [--telnet ADDR] "
+    "[--units N]";
+
+struct sim_args {
+  const char *driver, *tcp, *rtu, *telnet;
+  int units;
+};
+
+enum { O_TCP = 256, O_RTU, O_TELNET, O_UNITS };
+
+/* Returns -1 to exit with *rc (usage error printed, or --help). */
+static int parse(int argc, char **argv, struct sim_args *a, int *rc) {
+  static const struct option lo[] = {
+      {"modbus-tcp", required_argument, NULL, O_TCP},
+      {"modbus-rtu", required_argument, NULL, O_RTU},
+      {"telnet", required_argument, NULL, O_TELNET},
+      {"units", required_argument, NULL, O_UNITS},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  char *end;
+  int c;
+  long n;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+    switch (c) {
+    case O_TCP: a->tcp = optarg; break;
+    case O_RTU: a->rtu = optarg; break;
+    case O_TELNET: a->telnet = optarg; break;
+    case O_UNITS:
+      n = strtol(optarg, &end, 10);
+      if (*end || end == optarg || n < 1 || n > 247) {
+        sh_errorf(NULL, "bad --units '%s' (1 to 247)", optarg);
+        return *rc = EXIT_USAGE, -1;
+      }
+      a->units = (int)n;
+      break;
+    case 'h':
+      printf("usage: ohm %s\n", usage);
+      return *rc = EXIT_OK, -1;
+    default: return *rc = sh_usage(usage), -1;
+    }
+  }
+  if (optind != argc - 1)
+    return *rc = sh_usage(usage), -1;
+  a->driver = argv[optind];
+  if (!a->tcp && !a->rtu && !a->telnet)
+    a->tcp = "127.0.0.1:1502";
+  return 0;
+}
+
+/* "modbus-tcp://HOST:PORT" with the port the simulator really got. */
+static void tcp_uri(const char *addr, int port, char *buf, size_t n) {
+  const char *colon = strrchr(addr, ':');
+  int hl = colon ? (int)(colon - addr) : (int)strlen(addr);
+  snprintf(buf, n, "modbus-tcp://%.*s:%d", hl, addr, port);
+}
+
+static int wait_signal(void) {
+  sigset_t set;
+  int sig = 0;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigwait(&set, &sig);
+  return sig;
+}
+
+/* Start the console (if asked) on the simulator's own Modbus TCP side. */
+static int start_telnet(const struct sim_args *a, const char *uri) {
+  struct sh_opts o;
+  struct ohm_error e;
+  sh_opts_init(&o);
+  ohm_error_clear(&e);
+  if (sim_telnet_start(a->telnet, uri, a->driver, &o, &e) < 0) {
+    sh_error(a->telnet, &e);
+    return -1;
+  }
+  fprintf(stderr, "ohm: sim %s console listening on telnet://%s\n",
+          a->driver, a->telnet);
+  return 0;
+}
+
+static void say_listening(const struct sim_args *a, const char *uri) {
+  if (uri[0])
+    fprintf(stderr, "ohm: sim %s listening on %s (units 1-%d)\n", a->driver,
+            uri, a->units);
+  if (a->rtu)
+    fprintf(stderr, "ohm: sim %s listening on modbus-rtu://%s (unit 1)\n",
+            a->driver, a->rtu);
+}
+
+int cmd_sim(int argc, char **argv) {
+  struct sim_args a = {.units = 1};
+  const struct dev_map *m;
+  struct ohm_error e;
+  struct sim *s;
+  sigset_t set;
+  char uri[160] = "";
+  int rc;
+  if (parse(argc, argv, &a, &rc) < 0)
+    return rc;
+  if (a.telnet && !sim_telnet_start) {
+    sh_errorf(NULL, "sim: telnet console not in this build");
+    return EXIT_USAGE;
+  }
+  if (dev_driver_find(a.driver, &m, &e) < 0) {
+    sh_error(a.driver, &e);
+    return EXIT_USAGE;
+  }
+  /* only the main thread takes the signals, through sigwait */
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  /* the console talks to the device over loopback Modbus TCP */
+  const char *tcp = a.tcp ? a.tcp : (a.telnet ? "127.0.0.1:0" : NULL);
+  if ((rc = sim_start(m, tcp, a.rtu, a.units, &s, &e)) < 0) {
+    sh_error(a.driver, &e);
+    return sh_exit_code(rc);
+  }
+  if (tcp)
+    tcp_uri(tcp, sim_port(s), uri, sizeof uri);
+  if (a.tcp)
+    say_listening(&a, uri);
+  else if (a.rtu)
+    say_listening(&a, "");
+  rc = a.telnet ? start_telnet(&a, uri) : 0;
+  if (rc == 0)
+    wait_signal();
+  if (a.telnet && sim_telnet_stop)
+    sim_telnet_stop();
+  sim_stop(s);
+  return rc == 0 ? EXIT_OK : EXIT_FAIL;
+}
