@@ -24,13 +24,20 @@ step() {
 	show "$@"
 	"$OHM" "$@" < /dev/null || { echo "demo: FAILED: ohm $*" >&2; failed=1; }
 }
-# fails ARGS...: run ohm ARGS, it must fail with a one-line message
+# fails WHY ARGS...: run ohm ARGS, it must fail with a message saying WHY
 fails() {
+	why=$1; shift
 	show "$@"
-	if "$OHM" "$@" < /dev/null; then
+	if "$OHM" "$@" < /dev/null 2> "$tmp/err"; then
 		echo "demo: ohm $* should have failed" >&2; failed=1
 	else
-		echo "(exit $?, as expected)"
+		rc=$?
+		cat "$tmp/err"
+		if grep -q -- "$why" "$tmp/err"; then
+			echo "(exit $rc, as expected)"
+		else
+			echo "demo: expected a message with '$why'" >&2; failed=1
+		fi
 	fi
 }
 # A free loopback port (Debian's python3 is a build dependency).
@@ -65,6 +72,8 @@ while [ $i -lt 50 ] && ! "$OHM" get --timeout 0.2 --retries 0 -d bps2000v2 \
 	"modbus-tcp://127.0.0.1:$port" device.model > /dev/null 2>&1; do
 	sleep 0.1; i=$((i + 1))
 done
+[ $i -lt 50 ] || { echo "demo: ohm sim did not start:" >&2
+	cat "$tmp/sim.log" >&2; failed=1; }
 cat > "$OHM_CONFIG" <<EOF
 -- the demo's inventory: names for devices
 devices = {
@@ -79,17 +88,20 @@ echo "$got"
 	{ echo "demo: read back '$got', expected 25" >&2; failed=1; }
 
 say "Writes are checked against the map before anything is sent"
-fails set pdu1 input.L1.current=3
-fails set pdu1 input.L1.current.high.critical=500
+fails read-only set pdu1 input.L1.current=3
+fails "out of range" set pdu1 input.L1.current.high.critical=500
 
 say "Energy reset is a console-only command: over Modbus it says so"
-fails cmd sim:bps2000v2 reset.energy.L1
+fails "not supported over modbus" cmd sim:bps2000v2 reset.energy.L1
 
 say "Lua: the same device from a script"
-step -e 'local p = assert(ohm.open("pdu1"))
-print(("L1 %.2f A, %.2f kWh"):format(p:get("input.L1.current"),
+chunk='local p = assert(ohm.open("pdu1"))
+print(("L1: %.2f A, %.2f kWh"):format(p:get("input.L1.current"),
   p:get("input.L1.energy")))
 p:close()'
+printf '$ ohm -e %s\n' "'$(echo "$chunk" | tr '\n' ' ')'"
+"$OHM" -e "$chunk" < /dev/null || { echo "demo: FAILED: the Lua chunk" >&2
+	failed=1; }
 
 report=""
 for f in "$top"/scripts/energy-report.lua "$top"/scripts/energy*.lua; do
