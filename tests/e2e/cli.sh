@@ -161,12 +161,18 @@ has "unknown command named" "'no.such.cmd'" "$err"
 
 # --- set: validated before sending (independent pymodbus peer) ------------
 port=$(free_port)
-bg $PYTHON "$PEER" tcp "$port" --set 3=1234 --set 69=50,400 \
+bg $PYTHON "$PEER" tcp "$port" --set 3=1234 --set 69=50,400 --set 21=0,300,0,0 \
 	--log "$T/peer.log" 2> "$T/peer.err"
 if wait_port "$port"; then
 	U="modbus-tcp://127.0.0.1:$port?driver=bps2000v2"
 	run "$OHM" get "$U" input.L1.current input.L1.current.high.critical
 	eq "get from pymodbus peer" "$(printf 'input.L1.current: 12.34\ninput.L1.current.high.critical: 40')" "$out"
+	run "$OHM" get "$U"
+	eq "a var out of spec: exit 1" 1 "$rc"
+	has "a var out of spec: named on stderr" "input.L1.energy" "$err"
+	has "a var out of spec: the good ones print" "input.L1.current: 12.34" "$out"
+	case "$out" in *"input.L1.energy:"*) nok "a var out of spec is not printed" ;;
+	*) ok "a var out of spec is not printed" ;; esac
 	: > "$T/peer.log"
 	run "$OHM" set "$U" input.L1.current=5
 	check "set of a read-only var fails" [ "$rc" -ne 0 ]
