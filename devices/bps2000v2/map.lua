@@ -113,15 +113,17 @@ state("ambient.water", 62, YESNO, "water detected (yes, no)",
 for x = 1, 3 do
   local L, i = "input.L" .. x, x - 1
   -- console: screen 8 "Phase x Voltage/Current" (ha hw lw la)
-  local function T8(k) return { menu = "8:" .. k .. "." .. x } end
+  local function T8(q, f)
+    return { menu = "8:" .. q .. "." .. x .. "." .. f }
+  end
   threshold(L .. "-N.voltage.low.critical", 63 + 2 * i, 0.1, "V", V.lo, V.hi,
-            "phase " .. x .. " low voltage alarm", T8"voltage.la")
+            "phase " .. x .. " low voltage alarm", T8("voltage", "la"))
   threshold(L .. "-N.voltage.high.critical", 64 + 2 * i, 0.1, "V", V.lo,
-            V.hi, "phase " .. x .. " high voltage alarm", T8"voltage.ha")
+            V.hi, "phase " .. x .. " high voltage alarm", T8("voltage", "ha"))
   threshold(L .. ".current.low.critical", 69 + 2 * i, 0.1, "A", A.lo, A.hi,
-            "phase " .. x .. " low current alarm", T8"current.la")
+            "phase " .. x .. " low current alarm", T8("current", "la"))
   threshold(L .. ".current.high.critical", 70 + 2 * i, 0.1, "A", A.lo, A.hi,
-            "phase " .. x .. " high current alarm", T8"current.ha")
+            "phase " .. x .. " high current alarm", T8("current", "ha"))
   state(L .. "-N.voltage.status", 87 + i, ALARM,
         "phase " .. x .. " voltage alarm (good, critical-low, critical-high)")
   state(L .. ".current.status", 90 + i, ALARM,

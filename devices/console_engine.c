@@ -1,0 +1,328 @@
+/* The console engine: a device read, written and commanded through a menu
+ * console (TP_CONSOLE, telnet://). One login per open (the engine's open
+ * hook), then each read walks only the screens the map's `menu=` fields
+ * need ("1:load.1": screen 1, "master load"; "8:current.1.hw": screen 8),
+ * with the BPS2000v2 console description (bps2000v2/console.h) building
+ * the commands and parsing the replies leniently. A reply that is not the
+ * screen expected fails the read with what was seen; no value is guessed.
+ * Chain position: d->unit, 0 the master, N "slaveN". */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../transports/telnet.h"
+#include "bps2000v2/console.h"
+#include "engine.h"
+
+struct ce_state {
+  int screen; /* where the console is: CON_MAIN or a sub-screen */
+};
+
+static const char *const cmd_prompt[] = {CON_PROMPT, NULL};
+
+/* Send line, wait for the prompt; *out gets the reply (may be NULL). */
+static int ce_say(struct dev *d, const char *line, char **out,
+                  struct ohm_error *e) {
+  int rc = tp_console_send(d->tp, line, e);
+  if (rc == 0)
+    rc = tp_console_expect(d->tp, cmd_prompt, NULL, out, e);
+  return rc;
+}
+
+/* The first line of text worth quoting in an error (no secrets come back
+ * from a console after login). */
+static void first_line(const char *text, char *buf, size_t n) {
+  const char *p = text;
+  while (*p == '\r' || *p == '\n' || *p == ' ')
+    p++;
+  snprintf(buf, n, "%.*s", (int)strcspn(p, "\r\n"), p);
+}
+
+static int ce_back(struct dev *d, struct ohm_error *e);
+
+/* Enter a main-menu screen and check that it is the one expected. *out
+ * (may be NULL) gets its text. */
+static int ce_enter(struct dev *d, int screen, char **out,
+                    struct ohm_error *e) {
+  struct ce_state *st = d->priv;
+  char num[8], *txt = NULL, seen[80];
+  int rc, got;
+  if (st->screen != CON_MAIN && (rc = ce_back(d, e)) < 0)
+    return rc;
+  snprintf(num, sizeof num, "%d", screen);
+  if ((rc = ce_say(d, num, &txt, e)) < 0)
+    return rc;
+  got = con_identify(txt);
+  if (got != screen) {
+    first_line(strstr(txt, "\n") ? strstr(txt, "\n") + 1 : txt, seen,
+               sizeof seen);
+    free(txt);
+    return ohm_error_set(e, OHM_EPROTO, "%s: command %d gave a screen ohm "
+                         "does not recognise ('%.60s')", d->tp->name, screen,
+                         seen);
+  }
+  st->screen = screen;
+  if (out)
+    *out = txt;
+  else
+    free(txt);
+  return 0;
+}
+
+/* Back to the main menu from the current screen. */
+static int ce_back(struct dev *d, struct ohm_error *e) {
+  static const int back[] = {0, 10, 2, 2, 5, 5, 2, 8, 5, 2, 3};
+  struct ce_state *st = d->priv;
+  char num[8];
+  int rc;
+  if (st->screen <= CON_MAIN || st->screen > CON_RESTART)
+    return 0;
+  snprintf(num, sizeof num, "%d", back[st->screen]);
+  rc = ce_say(d, num, NULL, e);
+  if (rc == 0)
+    st->screen = CON_MAIN;
+  return rc;
+}
+
+static int ce_open(struct dev *d, struct ohm_error *e) {
+  struct ce_state *st = calloc(1, sizeof *st);
+  char *greet = NULL;
+  int rc;
+  if (!st)
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  d->priv = st;
+  rc = tp_console_login(d->tp, "Account:", CON_PASSWORD_PROMPT, CON_PROMPT,
+                        &greet, e);
+  if (rc == 0 && con_identify(greet) != CON_MAIN)
+    rc = ohm_error_set(e, OHM_EPROTO, "%s: after login, a screen ohm does "
+                       "not recognise (no BPS2000v2 main menu)", d->tp->name);
+  free(greet);
+  st->screen = CON_MAIN;
+  return rc;
+}
+
+static void ce_close(struct dev *d) {
+  struct ohm_error e;
+  if (!d->priv)
+    return;
+  if (d->tp && ce_back(d, &e) == 0) /* 11.Logout, best effort */
+    tp_console_send(d->tp, "11", &e);
+  free(d->priv);
+  d->priv = NULL;
+}
+
+/* A value for var from the parsed keys: numbers as numbers, states in the
+ * map's own spelling ("Closed" -> "closed"), "-" as not reported. */
+static void ce_value(const struct dev_var *v, const struct con_kv *kv,
+                     struct dev_value *val) {
+  if (!kv || (!kv->isnum && (!kv->str[0] || !strcmp(kv->str, "-"))))
+    return;
+  if (v->type == DT_ENUM && !kv->isnum) {
+    for (size_t i = 0; i < v->nenums; i++)
+      if (!strcasecmp(v->enums[i].text, kv->str)) {
+        val->kind = DV_STR;
+        snprintf(val->str, sizeof val->str, "%s", v->enums[i].text);
+        return;
+      }
+  }
+  if (kv->isnum) {
+    val->kind = DV_NUM;
+    val->num = kv->num;
+  } else {
+    val->kind = DV_STR;
+    snprintf(val->str, sizeof val->str, "%s", kv->str);
+  }
+}
+
+/* Which screen-1 items and whether screen 8 the map needs. */
+static int ce_needs(const struct dev_map *m, int items[16]) {
+  int s8 = 0;
+  for (size_t i = 0; i < m->nvars; i++) {
+    char key[64];
+    int screen;
+    const struct con_show_item *it;
+    if (con_menu_split(m->vars[i].menu, &screen, key, sizeof key) < 0)
+      continue;
+    if (screen == CON_THRESH)
+      s8 = 1;
+    else if (screen == CON_SHOW && (it = con_show_for_key(key)))
+      items[it->num] = 1;
+  }
+  return s8;
+}
+
+static int ce_read_show(struct dev *d, const int items[16],
+                        struct con_vals *cv, struct ohm_error *e) {
+  int rc = 0;
+  for (const struct con_show_item *it = con_show_items; it->num && !rc;
+       it++) {
+    char line[64], *txt = NULL;
+    if (!items[it->num])
+      continue;
+    if (d->priv && ((struct ce_state *)d->priv)->screen != CON_SHOW &&
+        (rc = ce_enter(d, CON_SHOW, NULL, e)) < 0)
+      return rc;
+    con_fmt_show_cmd(line, sizeof line, d->unit, it->cmd);
+    if ((rc = ce_say(d, line, &txt, e)) == 0 && con_parse(txt, cv) == 0) {
+      char seen[80];
+      first_line(strstr(txt, "\n") ? strstr(txt, "\n") + 1 : txt, seen,
+                 sizeof seen);
+      rc = ohm_error_set(e, OHM_EPROTO, "%s: '%s' gave no values ('%.60s')",
+                         d->tp->name, line, seen);
+    }
+    free(txt);
+  }
+  return rc;
+}
+
+/* Screen 8 for d->unit: the master's is the screen itself; a slave's is
+ * what "slaveN" prints there. */
+static int ce_read_thresh(struct dev *d, struct con_vals *cv,
+                          struct ohm_error *e) {
+  char *txt = NULL, u[16];
+  int rc = ce_enter(d, CON_THRESH, &txt, e);
+  if (rc == 0 && d->unit > 0) {
+    free(txt);
+    txt = NULL;
+    rc = ce_say(d, con_unit_name(d->unit, u, sizeof u), &txt, e);
+  }
+  if (rc == 0)
+    con_parse(txt, cv);
+  free(txt);
+  return rc;
+}
+
+static int ce_read_all(struct dev *d, struct dev_value *vals,
+                       struct ohm_error *e) {
+  const struct dev_map *m = d->map;
+  int items[16] = {0}, rc = 0;
+  struct con_vals *cv = calloc(1, sizeof *cv);
+  if (!cv)
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (ce_needs(m, items))
+    rc = ce_read_thresh(d, cv, e);
+  if (rc == 0)
+    rc = ce_read_show(d, items, cv, e);
+  if (rc == 0)
+    rc = ce_back(d, e);
+  for (size_t i = 0; rc == 0 && i < m->nvars; i++) {
+    char key[64];
+    int screen;
+    if (con_menu_split(m->vars[i].menu, &screen, key, sizeof key) == 0)
+      ce_value(&m->vars[i], con_vals_find(cv, key), &vals[i]);
+  }
+  free(cv);
+  return rc;
+}
+
+/* A reply that says the console refused what it was told. */
+static int ce_refused(const char *txt) {
+  char low[256];
+  size_t i;
+  for (i = 0; txt[i] && i + 1 < sizeof low; i++)
+    low[i] = (char)(txt[i] >= 'A' && txt[i] <= 'Z' ? txt[i] + 32 : txt[i]);
+  low[i] = 0;
+  return strstr(low, "error") || strstr(low, "invalid") ||
+         strstr(low, "fail") || strstr(low, "denied") ||
+         strstr(low, "command format") || strstr(low, "not supported");
+}
+
+static int ce_check(struct dev *d, const char *what, const char *txt,
+                    struct ohm_error *e) {
+  char seen[120];
+  if (!ce_refused(txt))
+    return 0;
+  first_line(strstr(txt, "\n") ? strstr(txt, "\n") + 1 : txt, seen,
+             sizeof seen);
+  return ohm_error_set(e, OHM_EDEVICE, "%s: the console refused %s "
+                       "('%.80s')", d->tp->name, what, seen);
+}
+
+/* Write one threshold: screen 8 takes a whole row, so read the row's four
+ * values, replace one, send "current one:32&16&0&0". */
+static int ce_set(struct dev *d, const struct dev_var *v, const char *text,
+                  struct ohm_error *e) {
+  const struct con_thresh_row *r;
+  struct con_vals *cv;
+  char key[64], line[128], *txt = NULL;
+  double vals[4];
+  int screen, field, rc;
+  if (con_menu_split(v->menu, &screen, key, sizeof key) < 0 ||
+      screen != CON_THRESH || !(r = con_thresh_for_key(key, &field)))
+    return ohm_error_set(e, OHM_ENOTSUP, "%s: cannot be written over the "
+                         "console", v->name);
+  if (!(cv = calloc(1, sizeof *cv)))
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  rc = ce_read_thresh(d, cv, e);
+  for (int f = 0; f < 4 && rc == 0; f++) {
+    const struct con_kv *kv;
+    snprintf(key, sizeof key, "%s.%s", r->key, con_thresh_fields[f]);
+    kv = con_vals_find(cv, key);
+    if (!kv || !kv->isnum)
+      rc = ohm_error_set(e, OHM_EPROTO, "%s: screen 8 shows no '%s %s'",
+                         d->tp->name, r->title, con_thresh_fields[f]);
+    else
+      vals[f] = kv->num;
+  }
+  free(cv);
+  if (rc < 0)
+    return rc;
+  vals[field] = strtod(text, NULL);
+  con_fmt_thresh_cmd(line, sizeof line, d->unit, r, vals);
+  if ((rc = ce_say(d, line, &txt, e)) == 0)
+    rc = ce_check(d, v->name, txt, e);
+  free(txt);
+  if (rc == 0)
+    rc = ce_back(d, e);
+  return rc;
+}
+
+/* reset.energy.Lx through screen 9; restarts through screen 10, which may
+ * ask to confirm and may drop the connection when it restarts. */
+static int ce_cmd(struct dev *d, const struct dev_cmd *c,
+                  struct ohm_error *e) {
+  static const char *const ask[] = {CON_PROMPT, "(y/n):", NULL};
+  char line[64], *txt = NULL;
+  int rc, which = 0, phase;
+  if (sscanf(c->name, "reset.energy.L%d", &phase) == 1 && phase >= 1 &&
+      phase <= 3) {
+    if ((rc = ce_enter(d, CON_ENERGY, NULL, e)) < 0)
+      return rc;
+    con_fmt_clear_cmd(line, sizeof line, d->unit, phase);
+    if ((rc = ce_say(d, line, &txt, e)) == 0)
+      rc = ce_check(d, c->name, txt, e);
+    free(txt);
+    return rc ? rc : ce_back(d, e);
+  }
+  if (strcmp(c->name, "device.restart") &&
+      strcmp(c->name, "device.factory_reset"))
+    return ohm_error_set(e, OHM_ENOTSUP, "%s: not supported over the "
+                         "console", c->name);
+  if ((rc = ce_enter(d, CON_RESTART, NULL, e)) < 0 ||
+      (rc = tp_console_send(d->tp, strcmp(c->name, "device.restart") ? "2"
+                                                                     : "1",
+                            e)) < 0)
+    return rc;
+  rc = tp_console_expect(d->tp, ask, &which, &txt, e);
+  if (rc == 0 && which == 1) {
+    free(txt);
+    txt = NULL;
+    if ((rc = ce_say(d, "y", &txt, e)) == OHM_EIO)
+      rc = 0; /* the unit went down to restart */
+  }
+  if (rc == 0 && txt)
+    rc = ce_check(d, c->name, txt, e);
+  free(txt);
+  return rc;
+}
+
+const struct dev_engine dev_engine_console = {
+    .kind = TP_CONSOLE,
+    .open = ce_open,
+    .read_all = ce_read_all,
+    .set = ce_set,
+    .cmd = ce_cmd,
+    .close = ce_close,
+};

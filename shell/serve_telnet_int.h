@@ -1,0 +1,75 @@
+/* Inside `ohm serve --telnet`: the session (serve_telnet.c: sockets,
+ * libtelnet, line editing, login) and its menus (serve_telnet_menu.c:
+ * screens drawn from devices/bps2000v2/console.h over the serve cache). */
+#ifndef OHM_SHELL_SERVE_TELNET_INT_H
+#define OHM_SHELL_SERVE_TELNET_INT_H
+
+#include <pthread.h>
+
+#include "../devices/bps2000v2/console.h"
+#include "serve.h"
+
+enum tn_role { TN_ADMIN = 0, TN_USER1 = 1, TN_USER2 = 2 };
+
+struct tn_account {
+  char *user;
+  char *password; /* never printed or logged */
+  enum tn_role role;
+};
+
+/* A value ohm keeps for the device: a warning limit the device cannot
+ * hold (kept), or a write not yet seen by the cache's next read. */
+struct tn_kept {
+  char dev[128];
+  char var[64];
+  double num;
+  double when; /* unix time of the write */
+  int kept;    /* 1: the device has no place for it */
+};
+#define TN_KEPT_MAX 256
+
+struct tn_server {
+  struct sv_cache *cache;
+  struct tn_account *acc;
+  size_t nacc;
+  double idle;
+  int max_sessions;
+  int lfd;
+  int wake[2]; /* stop pipe for the accept thread */
+  pthread_t th;
+  pthread_mutex_t mu; /* sessions, active, kept */
+  pthread_cond_t idle_cv;
+  int *fds; /* max_sessions slots, -1 if free */
+  int active;
+  double started;
+  struct tn_kept kept[TN_KEPT_MAX];
+  size_t nkept;
+};
+
+enum tn_state { TN_ACCOUNT, TN_PASSWORD, TN_MENU, TN_SCREEN, TN_CONFIRM };
+
+struct tn_session {
+  struct tn_server *srv;
+  int fd;
+  char peer[64];
+  void *tn; /* telnet_t */
+  enum tn_state state;
+  int screen;  /* TN_SCREEN / TN_CONFIRM: which one */
+  int confirm; /* TN_CONFIRM: 1 restart, 2 factory default */
+  char account[32];
+  const struct tn_account *who;
+  int fails;
+  int dead;
+  char line[CON_LINE_MAX + 1];
+  size_t len;
+  int overflow, last_cr;
+  double last_input;
+};
+
+/* Send text as is (CRLF already in it). */
+void tn_send(struct tn_session *s, const char *text);
+/* Handle one line typed after login (TN_MENU, TN_SCREEN, TN_CONFIRM). */
+void tn_menu_line(struct tn_session *s, const char *line);
+double tn_now(void);
+
+#endif
