@@ -67,8 +67,12 @@ static int print_vals(struct dev *d, const char *device,
     const struct dev_var *v = &d->map->vars[idx[k]];
     const struct dev_value *val = &vals[idx[k]];
     if (val->kind == DV_ERR) {
-      sh_errorf(device, "%s: %s", v->name,
-                val->str[0] ? val->str : ohm_strerror(val->err));
+      const char *why = val->str[0] ? val->str : ohm_strerror(val->err);
+      size_t n = strlen(v->name);
+      if (strncmp(why, v->name, n) == 0 && why[n] == ':')
+        sh_errorf(device, "%s", why); /* the message names it already */
+      else
+        sh_errorf(device, "%s: %s", v->name, why);
       status = EXIT_FAIL;
     } else if (val->kind == DV_NONE) {
       if (named) {
