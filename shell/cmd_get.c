@@ -68,8 +68,8 @@ static int print_vals(struct dev *d, const char *device,
     const struct dev_value *val = &vals[idx[k]];
     if (val->kind == DV_ERR) {
       const char *why = val->str[0] ? val->str : ohm_strerror(val->err);
-      size_t n = strlen(v->name);
-      if (strncmp(why, v->name, n) == 0 && why[n] == ':')
+      size_t len = strlen(v->name);
+      if (strncmp(why, v->name, len) == 0 && why[len] == ':')
         sh_errorf(device, "%s", why); /* the message names it already */
       else
         sh_errorf(device, "%s: %s", v->name, why);
