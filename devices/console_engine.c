@@ -59,8 +59,8 @@ static int ce_enter(struct dev *d, int screen, char **out,
     first_line(strstr(txt, "\n") ? strstr(txt, "\n") + 1 : txt, seen,
                sizeof seen);
     free(txt);
-    return ohm_error_set(e, OHM_EPROTO, "%s: command %d gave a screen ohm "
-                         "does not recognise ('%.60s')", d->tp->name, screen,
+    return ohm_error_set(e, OHM_EPROTO, "command %d gave a screen ohm "
+                         "does not recognise ('%.60s')", screen,
                          seen);
   }
   st->screen = screen;
@@ -96,8 +96,8 @@ static int ce_open(struct dev *d, struct ohm_error *e) {
   rc = tp_console_login(d->tp, "Account:", CON_PASSWORD_PROMPT, CON_PROMPT,
                         &greet, e);
   if (rc == 0 && con_identify(greet) != CON_MAIN)
-    rc = ohm_error_set(e, OHM_EPROTO, "%s: after login, a screen ohm does "
-                       "not recognise (no BPS2000v2 main menu)", d->tp->name);
+    rc = ohm_error_set(e, OHM_EPROTO, "after login, a screen ohm does "
+                       "not recognise (no BPS2000v2 main menu)");
   free(greet);
   st->screen = CON_MAIN;
   return rc;
@@ -169,8 +169,8 @@ static int ce_read_show(struct dev *d, const int items[16],
       char seen[80];
       first_line(strstr(txt, "\n") ? strstr(txt, "\n") + 1 : txt, seen,
                  sizeof seen);
-      rc = ohm_error_set(e, OHM_EPROTO, "%s: '%s' gave no values ('%.60s')",
-                         d->tp->name, line, seen);
+      rc = ohm_error_set(e, OHM_EPROTO, "'%s' gave no values ('%.60s')",
+                         line, seen);
     }
     free(txt);
   }
@@ -236,8 +236,8 @@ static int ce_check(struct dev *d, const char *what, const char *txt,
     return 0;
   first_line(strstr(txt, "\n") ? strstr(txt, "\n") + 1 : txt, seen,
              sizeof seen);
-  return ohm_error_set(e, OHM_EDEVICE, "%s: the console refused %s "
-                       "('%.80s')", d->tp->name, what, seen);
+  return ohm_error_set(e, OHM_EDEVICE, "the console refused %s "
+                       "('%.80s')", what, seen);
 }
 
 /* Write one threshold: screen 8 takes a whole row, so read the row's four
@@ -261,8 +261,8 @@ static int ce_set(struct dev *d, const struct dev_var *v, const char *text,
     snprintf(key, sizeof key, "%s.%s", r->key, con_thresh_fields[f]);
     kv = con_vals_find(cv, key);
     if (!kv || !kv->isnum)
-      rc = ohm_error_set(e, OHM_EPROTO, "%s: screen 8 shows no '%s %s'",
-                         d->tp->name, r->title, con_thresh_fields[f]);
+      rc = ohm_error_set(e, OHM_EPROTO, "screen 8 shows no '%s %s'",
+                         r->title, con_thresh_fields[f]);
     else
       vals[f] = kv->num;
   }

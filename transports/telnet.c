@@ -122,7 +122,7 @@ static int tn_connect(struct tp *t, struct tn_priv *p, struct ohm_error *e) {
   }
   freeaddrinfo(res);
   if (fd < 0)
-    return ohm_error_set(e, rc, "cannot connect to %s (%s)", t->name,
+    return ohm_error_set(e, rc, "cannot connect (%s)",
                          rc == OHM_ETIMEDOUT ? "timed out"
                                              : "connection refused");
   { /* blocking from now on; sends bounded by the timeout */
@@ -220,11 +220,11 @@ static int tn_recv_some(struct tp *t, struct tn_priv *p, double deadline,
   if (tp_interrupted)
     return ohm_error_set(e, OHM_EINTR, "interrupted");
   if (left <= 0)
-    return ohm_error_set(e, OHM_ETIMEDOUT, "%s: no prompt within %.1f s",
-                         t->name, t->opts.timeout);
+    return ohm_error_set(e, OHM_ETIMEDOUT, "no prompt within %.1f s",
+                         t->opts.timeout);
   r = poll(&pf, 1, left > 0.1 ? 100 : (int)(left * 1000) + 1);
   if (r < 0 && errno != EINTR)
-    return ohm_error_set(e, OHM_EIO, "%s: %s", t->name, strerror(errno));
+    return ohm_error_set(e, OHM_EIO, "%s", strerror(errno));
   if (r <= 0)
     return 0;
   n = recv(p->fd, buf, sizeof buf, 0);
@@ -233,14 +233,13 @@ static int tn_recv_some(struct tp *t, struct tn_priv *p, double deadline,
   if (tp_interrupted)
     return ohm_error_set(e, OHM_EINTR, "interrupted");
   if (n <= 0)
-    return ohm_error_set(e, OHM_EIO, "%s: connection closed by the console",
-                         t->name);
+    return ohm_error_set(e, OHM_EIO, "connection closed by the console");
   telnet_recv(p->tn, buf, (size_t)n);
   if (p->err)
-    return ohm_error_set(e, p->err, "%s: %s", t->name,
-                         p->err == OHM_EPROTO ? "console output too long or "
-                                                "malformed"
-                                              : "send failed");
+    return ohm_error_set(e, p->err, "%s",
+                         p->err == OHM_EPROTO
+                             ? "console output too long or malformed"
+                             : "send failed");
   return 0;
 }
 
@@ -249,7 +248,7 @@ static int tn_expect(struct tp *t, const char *const *prompts, int *which,
   struct tn_priv *p = t->priv;
   double deadline = mono() + t->opts.timeout;
   if (!p || p->fd < 0)
-    return ohm_error_set(e, OHM_EIO, "%s: not connected", t->name);
+    return ohm_error_set(e, OHM_EIO, "not connected");
   for (;;) {
     for (int i = 0; prompts[i]; i++)
       if (p->len && ends_with(p->buf, p->len, prompts[i])) {
@@ -266,12 +265,12 @@ static int tn_expect(struct tp *t, const char *const *prompts, int *which,
 static int tn_send_line(struct tp *t, const char *line, struct ohm_error *e) {
   struct tn_priv *p = t->priv;
   if (!p || p->fd < 0)
-    return ohm_error_set(e, OHM_EIO, "%s: not connected", t->name);
+    return ohm_error_set(e, OHM_EIO, "not connected");
   p->len = 0; /* what came before the command is consumed */
   telnet_send(p->tn, line, strlen(line));
   telnet_send(p->tn, "\r\n", 2);
   if (p->err)
-    return ohm_error_set(e, OHM_EIO, "%s: send failed", t->name);
+    return ohm_error_set(e, OHM_EIO, "send failed");
   return 0;
 }
 
@@ -282,8 +281,8 @@ static const char *tn_password(const struct tp *t) {
 }
 
 static int refused(struct tp *t, struct ohm_error *e) {
-  return ohm_error_set(e, OHM_EACCES, "%s: login refused (account or "
-                                      "password wrong)", t->name);
+  return ohm_error_set(e, OHM_EACCES, "login refused (account or "
+                                      "password wrong)");
 }
 
 /* One prompt answered with text, or the login refused. */
@@ -293,11 +292,10 @@ static int answer(struct tp *t, int which, int *sent, struct ohm_error *e) {
     return refused(t, e);
   if (!text)
     return ohm_error_set(e, OHM_EACCES, which == 1
-                         ? "%s: the console asks for an account: give "
+                         ? "the console asks for an account: give "
                            "telnet://USER@HOST"
-                         : "%s: the console asks for a password: set it in "
-                           "the URI, the inventory or OHM_PASSWORD",
-                         t->name);
+                         : "the console asks for a password: set it in "
+                           "the URI, the inventory or OHM_PASSWORD");
   sent[which] = 1;
   return tn_send_line(t, text, e);
 }
