@@ -58,8 +58,13 @@ static int validate(struct dev *d, const char *device, struct assign *as,
     }
     int rc = dev_encode(as[k].var, as[k].value, regs, &e);
     if (rc < 0) {
-      sh_errorf(device, "%s=%s refused (%s); nothing written", as[k].name,
-                as[k].value, ohm_error_text(&e));
+      const char *why = ohm_error_text(&e);
+      size_t len = strlen(as[k].name);
+      if (strncmp(why, as[k].name, len) == 0 && why[len] == ':')
+        sh_errorf(device, "%s; nothing written", why);
+      else
+        sh_errorf(device, "%s=%s refused (%s); nothing written", as[k].name,
+                  as[k].value, why);
       return rc;
     }
   }
