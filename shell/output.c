@@ -131,6 +131,14 @@ static void csv_field(struct sh_out *o, const char *s) {
   out(o, "\"", 1);
 }
 
+/* s and a newline, control characters shown as '?': a device's text can
+ * never fake a second `name: value` line. */
+static void text_line(struct sh_out *o, const char *s) {
+  for (; *s; s++)
+    out(o, (unsigned char)*s < 0x20 || *s == 0x7f ? "?" : s, 1);
+  out(o, "\n", 1);
+}
+
 /* A cell value in JSON or Lua: bare if numeric, else a string. */
 static void typed(struct sh_out *o, struct sh_cell c) {
   if (c.num && is_json_number(c.text))
@@ -170,7 +178,8 @@ void sh_out_kv(struct sh_out *o, const char *name, struct sh_cell v) {
     sh_out_str(o, "\n");
     break;
   case SH_TABLE:
-    sh_out_printf(o, "%s: %s\n", name, v.text);
+    sh_out_printf(o, "%s: ", name);
+    text_line(o, v.text);
     break;
   }
   o->n++;

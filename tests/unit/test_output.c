@@ -1,0 +1,127 @@
+/* shell/output.c through a capturing writer: JSON escaping and typing, CSV
+ * quoting, upsc-shaped records, aligned tables; lua/inventory.c's
+ * redaction. */
+#include <stdlib.h>
+
+#include "../../lua/inventory.h"
+#include "../../shell/output.h"
+#include "t.h"
+
+struct cap {
+  char buf[4096];
+  size_t n;
+};
+
+static void cap_write(void *ctx, const char *s, size_t n) {
+  struct cap *c = ctx;
+  if (c->n + n < sizeof c->buf) {
+    memcpy(c->buf + c->n, s, n);
+    c->n += n;
+    c->buf[c->n] = '\0';
+  }
+}
+
+static void cap_init(struct sh_out *o, struct cap *c, enum sh_mode m) {
+  memset(c, 0, sizeof *c);
+  sh_out_init(o, m, NULL);
+  o->write = cap_write;
+  o->ctx = c;
+}
+
+static const char *record(enum sh_mode m, struct cap *c) {
+  struct sh_out o;
+  cap_init(&o, c, m);
+  sh_out_rec_begin(&o);
+  sh_out_kv(&o, "device.mfr", (struct sh_cell){"BKT \"E\"\n", 0});
+  sh_out_kv(&o, "input.L1.current", (struct sh_cell){"12.34", 1});
+  sh_out_kv(&o, "weird", (struct sh_cell){"nan", 1});
+  sh_out_rec_end(&o);
+  return c->buf;
+}
+
+static void test_records(void) {
+  struct cap c;
+  CHECK_STR(record(SH_TABLE, &c),
+            "device.mfr: BKT \"E\"?\ninput.L1.current: 12.34\nweird: nan\n",
+            "record as upsc lines, control characters as '?'");
+  CHECK_STR(record(SH_JSON, &c),
+            "{\n  \"device.mfr\": \"BKT \\\"E\\\"\\n\",\n"
+            "  \"input.L1.current\": 12.34,\n  \"weird\": \"nan\"\n}\n",
+            "record as JSON: escaped strings, numbers bare, nan quoted");
+  CHECK_STR(record(SH_CSV, &c),
+            "name,value\ndevice.mfr,\"BKT \"\"E\"\"\n\"\n"
+            "input.L1.current,12.34\nweird,nan\n",
+            "record as CSV: quoted where needed");
+  CHECK_STR(record(SH_LUA, &c),
+            "{\n  [\"device.mfr\"] = \"BKT \\\"E\\\"\\010\",\n"
+            "  [\"input.L1.current\"] = 12.34,\n  [\"weird\"] = \"nan\"\n}\n",
+            "record as a Lua table");
+  struct sh_out o;
+  cap_init(&o, &c, SH_JSON);
+  sh_out_rec_begin(&o);
+  sh_out_rec_end(&o);
+  CHECK_STR(c.buf, "{}\n", "empty record as JSON");
+  cap_init(&o, &c, SH_JSON);
+  sh_out_json_str(&o, "\x01\t\\");
+  CHECK_STR(c.buf, "\"\\u0001\\t\\\\\"", "JSON control characters");
+}
+
+static void test_tables(void) {
+  static const char *const cols[] = {"name", "unit", "desc"};
+  const struct sh_cell cells[] = {
+      {"a.long.name", 0}, {"A", 0}, {"first", 0},
+      {"b", 0},           {"-", 0}, {"second, with comma", 0},
+  };
+  struct sh_out o;
+  struct cap c;
+  cap_init(&o, &c, SH_TABLE);
+  sh_out_table(&o, cols, 3, cells, 2);
+  CHECK_STR(c.buf,
+            "a.long.name  A  first\n"
+            "b            -  second, with comma\n",
+            "table aligned, no header when piped");
+  cap_init(&o, &c, SH_TABLE);
+  o.header = 1;
+  sh_out_table(&o, cols, 3, cells, 1);
+  CHECK_STR(c.buf, "name         unit  desc\na.long.name  A     first\n",
+            "table with a header");
+  cap_init(&o, &c, SH_CSV);
+  sh_out_table(&o, cols, 3, cells, 2);
+  CHECK_STR(c.buf,
+            "name,unit,desc\na.long.name,A,first\n"
+            "b,-,\"second, with comma\"\n",
+            "table as CSV");
+  cap_init(&o, &c, SH_JSON);
+  sh_out_table(&o, cols, 3, cells, 1);
+  CHECK_STR(c.buf,
+            "[\n  {\"name\": \"a.long.name\", \"unit\": \"A\", "
+            "\"desc\": \"first\"}\n]\n",
+            "table as JSON");
+  cap_init(&o, &c, SH_JSON);
+  sh_out_table(&o, cols, 3, cells, 0);
+  CHECK_STR(c.buf, "[]\n", "empty table as JSON");
+}
+
+static void test_redact(void) {
+  char *s = inv_redact("telnet://admin:pw@10.0.0.1:23");
+  CHECK_STR(s, "telnet://admin:***@10.0.0.1:23", "redact user-info password");
+  free(s);
+  s = inv_redact("snmp://u@h?version=3&auth_pass=xx&priv_pass=yy&level=a");
+  CHECK_STR(s, "snmp://u@h?version=3&auth_pass=***&priv_pass=***&level=a",
+            "redact passphrase parameters");
+  free(s);
+  s = inv_redact("pdu1");
+  CHECK_STR(s, "pdu1", "a name is left alone");
+  free(s);
+  s = inv_redact("modbus-tcp://h?flag&password=p#frag");
+  CHECK_STR(s, "modbus-tcp://h?flag&password=***#frag",
+            "redact with flags and a fragment");
+  free(s);
+}
+
+int main(void) {
+  test_records();
+  test_tables();
+  test_redact();
+  T_DONE();
+}
