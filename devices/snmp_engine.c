@@ -1,0 +1,320 @@
+/* The SNMP engine: a map's vars with `oid=` read in ONE GET PDU per agent
+ * (split only when the agent says tooBig). Values arrive as INTEGERs
+ * scaled like the registers (oid_scale, else scale) or as decimal text in
+ * OCTET STRINGs already in the var's unit (BKT agents); a string where a
+ * number belongs is that var's DV_ERR, an object the agent lacks is
+ * DV_NONE (left out, never shown as zero). "%d" in an OID is the chain
+ * subtree: unit 0 master -> 2, slaves 1..5 -> 3..7 (BPS2000v2). */
+#include "snmp_engine.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../transports/snmp.h"
+#include "engine.h"
+
+#define UNIT_MAX 5 /* a chain is a master and five slaves */
+
+/* v's OID for unit into buf: "%d" becomes unit + 2; any other '%' is a
+ * map error (user maps are data, never a format string). */
+static int var_oid(const struct dev_var *v, int unit, char *buf, size_t n,
+                   struct ohm_error *e) {
+  const char *p = strstr(v->oid, "%d");
+  if (strchr(v->oid, '%') != p || (p && strchr(p + 1, '%')))
+    return ohm_error_set(e, OHM_ECONFIG, "%s: bad oid '%s' (only one %%d "
+                         "allowed)", v->name, v->oid);
+  if (!p) {
+    snprintf(buf, n, "%s", v->oid);
+    return 0;
+  }
+  if (unit < 0 || unit > UNIT_MAX)
+    return ohm_error_set(e, OHM_EINVAL, "unit %d out of range (0 master, "
+                         "1..%d slaves)", unit, UNIT_MAX);
+  snprintf(buf, n, "%.*s%d%s", (int)(p - v->oid), v->oid, unit + 2, p + 2);
+  return 0;
+}
+
+static int reads_over_snmp(const struct dev_var *v) {
+  return v->oid && !v->text;
+}
+
+/* The OIDs of every var read over SNMP: oids[k] for var idx[k]. Caller
+ * frees both arrays and the strings. Returns the count or < 0. */
+static long collect(const struct dev *d, char ***oids, size_t **idx,
+                    struct ohm_error *e) {
+  const struct dev_map *m = d->map;
+  size_t n = 0;
+  char buf[256];
+  *oids = calloc(m->nvars + 1, sizeof **oids); /* NULL-terminated */
+  *idx = calloc(m->nvars ? m->nvars : 1, sizeof **idx);
+  if (!*oids || !*idx)
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  for (size_t i = 0; i < m->nvars; i++) {
+    int rc;
+    if (!reads_over_snmp(&m->vars[i]))
+      continue;
+    if ((rc = var_oid(&m->vars[i], d->unit, buf, sizeof buf, e)) < 0)
+      return rc;
+    if (!((*oids)[n] = strdup(buf)))
+      return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+    (*idx)[n++] = i;
+  }
+  return (long)n;
+}
+
+static void free_oids(char **oids, size_t *idx) {
+  for (size_t k = 0; oids && oids[k]; k++)
+    free(oids[k]);
+  free(oids);
+  free(idx);
+}
+
+static void set_err(struct dev_value *out, int code, const char *fmt,
+                    const char *a, const char *b) {
+  out->kind = DV_ERR;
+  out->err = code;
+  out->num = 0;
+  snprintf(out->str, sizeof out->str, fmt, a, b);
+}
+
+/* An enum's state from its raw code, as the register decoder says it. */
+static void enum_value(const struct dev_var *v, double raw,
+                       struct dev_value *out) {
+  uint16_t r = raw >= 0 && raw <= 65535 ? (uint16_t)raw : 65535;
+  struct ohm_error e;
+  if (raw != floor(raw) || raw < 0 || raw > 65535) {
+    out->kind = DV_STR;
+    snprintf(out->str, sizeof out->str, "unknown state %.0f", raw);
+    return;
+  }
+  out->kind = dev_decode(v, &r, &out->num, out->str, sizeof out->str, &e) < 0
+                  ? DV_ERR
+                  : DV_STR;
+}
+
+/* Decimal text (OCTET STRING) into out; spaces around it are allowed. */
+static void text_value(const struct dev_var *v, const struct tp_snmp_val *s,
+                       struct dev_value *out) {
+  char shown[48], *end;
+  const char *p = s->str;
+  double x;
+  while (isspace((unsigned char)*p))
+    p++;
+  errno = 0;
+  x = strtod(p, &end);
+  while (end != p && isspace((unsigned char)*end))
+    end++;
+  if (end == p || *end || errno || !isfinite(x) || strlen(s->str) != s->len) {
+    snprintf(shown, sizeof shown, "%.40s", s->str);
+    for (char *c = shown; *c; c++)
+      if (!isprint((unsigned char)*c))
+        *c = '?';
+    set_err(out, OHM_EPROTO, "agent sent \"%s\" where a number belongs "
+            "(%s)", shown, s->oid);
+    return;
+  }
+  if (v->type == DT_ENUM) {
+    enum_value(v, x, out);
+    return;
+  }
+  out->kind = DV_NUM;
+  out->num = x;
+}
+
+/* One var's value from the agent's object. */
+static void decode(const struct dev_var *v, const struct tp_snmp_val *s,
+                   struct dev_value *out) {
+  double raw = s->type == TP_SNMP_INTEGER ? (double)s->i : (double)s->u;
+  memset(out, 0, sizeof *out);
+  switch (s->type) {
+  case TP_SNMP_MISSING:
+    out->kind = DV_NONE;
+    return;
+  case TP_SNMP_INTEGER:
+  case TP_SNMP_UNSIGNED:
+  case TP_SNMP_COUNTER32:
+  case TP_SNMP_COUNTER64:
+  case TP_SNMP_TIMETICKS:
+    if (v->type == DT_STRING) {
+      out->kind = DV_STR;
+      snprintf(out->str, sizeof out->str, "%.0f", raw);
+    } else if (v->type == DT_ENUM) {
+      enum_value(v, raw, out);
+    } else {
+      out->kind = DV_NUM;
+      out->num = raw * (v->oid_scale != 0 ? v->oid_scale : v->scale);
+    }
+    return;
+  case TP_SNMP_STRING:
+    if (v->type != DT_STRING) {
+      text_value(v, s, out);
+      return;
+    }
+    out->kind = DV_STR;
+    snprintf(out->str, sizeof out->str, "%s", s->str);
+    for (char *c = out->str; *c; c++)
+      if (!isprint((unsigned char)*c))
+        *c = '?';
+    return;
+  default:
+    set_err(out, OHM_EPROTO, "agent sent a %s where a value belongs (%s)",
+            tp_snmp_type_name(s->type), s->oid);
+  }
+}
+
+static int snmp_open(struct dev *d, struct ohm_error *e) {
+  char buf[256];
+  for (size_t i = 0; i < d->map->nvars; i++) {
+    int rc;
+    if (reads_over_snmp(&d->map->vars[i]) &&
+        (rc = var_oid(&d->map->vars[i], d->unit, buf, sizeof buf, e)) < 0)
+      return rc;
+  }
+  return 0;
+}
+
+static int snmp_read_all(struct dev *d, struct dev_value *vals,
+                         struct ohm_error *e) {
+  char **oids = NULL;
+  size_t *idx = NULL;
+  struct tp_snmp_val *sv;
+  long n = collect(d, &oids, &idx, e);
+  int rc;
+  if (n <= 0) {
+    free_oids(oids, idx);
+    return n < 0 ? (int)n : 0;
+  }
+  if (!(sv = calloc((size_t)n, sizeof *sv))) {
+    free_oids(oids, idx);
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  }
+  rc = tp_snmp_get(d->tp, (const char *const *)oids, (size_t)n, sv, e);
+  for (long k = 0; rc == 0 && k < n; k++)
+    decode(&d->map->vars[idx[k]], &sv[k], &vals[idx[k]]);
+  tp_snmp_vals_free(sv, (size_t)n);
+  free(sv);
+  free_oids(oids, idx);
+  return rc;
+}
+
+/* Write an already validated value: INTEGER raw (value / scale), enums
+ * by their code, strings as OCTET STRING. */
+static int snmp_set(struct dev *d, const struct dev_var *v, const char *text,
+                    struct ohm_error *e) {
+  char oid[256], num[32];
+  double scale = v->oid_scale != 0 ? v->oid_scale : v->scale;
+  uint16_t regs[4];
+  int rc;
+  if ((rc = var_oid(v, d->unit, oid, sizeof oid, e)) < 0)
+    return rc;
+  if (v->type == DT_STRING)
+    return tp_snmp_set(d->tp, oid, 's', text, e);
+  if (v->type == DT_ENUM) {
+    if ((rc = dev_encode(v, text, regs, e)) < 0)
+      return rc;
+    snprintf(num, sizeof num, "%u", regs[0]);
+  } else {
+    snprintf(num, sizeof num, "%.0f", nearbyint(strtod(text, NULL) / scale));
+  }
+  return tp_snmp_set(d->tp, oid, 'i', num, e);
+}
+
+const struct dev_engine dev_engine_snmp = {
+    .kind = TP_OIDS,
+    .open = snmp_open,
+    .read_all = snmp_read_all,
+    .set = snmp_set,
+};
+
+/* ---- many devices at once ---------------------------------------------- */
+
+struct many {
+  struct dev *d;
+  struct dev_value *vals;
+  int *rc;
+  struct ohm_error *err;
+  char **oids;
+  size_t *idx;
+  long n;
+};
+
+static void many_done(void *ud, struct tp *t, int rc,
+                      const struct ohm_error *e, struct tp_snmp_val *sv,
+                      size_t n) {
+  struct many *m = ud;
+  (void)t;
+  *m->rc = rc;
+  if (rc < 0) {
+    if (m->err)
+      *m->err = *e;
+    return;
+  }
+  for (size_t k = 0; k < n; k++)
+    decode(&m->d->map->vars[m->idx[k]], &sv[k], &m->vals[m->idx[k]]);
+}
+
+/* Fixed text first, then (after the read) the driver's hooks. */
+static void many_finish(struct many *m) {
+  const struct dev_map *map = m->d->map;
+  const struct dev_hooks *h = dev_hooks_find(map->name);
+  for (size_t i = 0; i < map->nvars; i++)
+    if (map->vars[i].text) {
+      struct dev_value *v = &m->vals[i];
+      struct ohm_error e;
+      int r = dev_decode(&map->vars[i], NULL, &v->num, v->str, sizeof v->str,
+                         &e);
+      v->kind = r < 0 ? DV_ERR : r ? DV_STR : DV_NUM;
+    } else if (*m->rc < 0) {
+      m->vals[i].kind = DV_NONE;
+    }
+  if (*m->rc == 0 && h && h->post_read)
+    *m->rc = h->post_read(m->d, m->vals, m->err);
+}
+
+/* Queue device i on mu; a failure is the device's, not the batch's. */
+static void many_queue(struct tp_snmp_multi *mu, struct many *m) {
+  struct ohm_error e, *pe = m->err ? m->err : &e;
+  memset(m->vals, 0, m->d->map->nvars * sizeof *m->vals);
+  *m->rc = 0;
+  if (m->d->engine != &dev_engine_snmp) {
+    *m->rc = ohm_error_set(pe, OHM_ENOTSUP, "not an snmp device");
+    return;
+  }
+  if ((m->n = collect(m->d, &m->oids, &m->idx, pe)) <= 0) {
+    *m->rc = m->n < 0 ? (int)m->n : 0;
+    return;
+  }
+  *m->rc = tp_snmp_multi_get(mu, m->d->tp, (const char *const *)m->oids,
+                             (size_t)m->n, many_done, m, pe);
+}
+
+int dev_snmp_read_many(struct dev *const *devs, size_t n,
+                       struct dev_value *const *vals, int *rcs,
+                       struct ohm_error *errs, struct ohm_error *e) {
+  struct tp_snmp_multi *mu;
+  struct many *ms = calloc(n ? n : 1, sizeof *ms);
+  int rc;
+  if (!ms)
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if ((rc = tp_snmp_multi_new(&mu, e)) < 0) {
+    free(ms);
+    return rc;
+  }
+  for (size_t i = 0; i < n; i++) {
+    ms[i] = (struct many){devs[i], vals[i], &rcs[i], errs ? &errs[i] : NULL,
+                          NULL, NULL, 0};
+    many_queue(mu, &ms[i]);
+  }
+  rc = tp_snmp_multi_run(mu, e);
+  tp_snmp_multi_free(mu);
+  for (size_t i = 0; i < n; i++) {
+    many_finish(&ms[i]);
+    free_oids(ms[i].oids, ms[i].idx);
+  }
+  free(ms);
+  return rc;
+}

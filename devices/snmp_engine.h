@@ -1,0 +1,23 @@
+/* The SNMP device engine (dev_engine_snmp, found by engine.h's weak
+ * symbol) and a many-devices read for the fleet poller: every device's
+ * whole map in one GET PDU, all devices in flight at once from one thread
+ * (transports/snmp.h's multi API). */
+#ifndef OHM_DEVICES_SNMP_ENGINE_H
+#define OHM_DEVICES_SNMP_ENGINE_H
+
+#include <stddef.h>
+
+#include "device.h"
+
+/* Read every available var of devs[0..n) (each opened on an snmp://
+ * transport) at once: one request per device. vals[i] has
+ * devs[i]->map->nvars entries (filled as dev_read_all does, driver hooks
+ * included); rcs[i] is 0 or the device's OHM_E* code, errs[i] its detail
+ * (errs may be NULL). Returns 0, or OHM_EINTR / OHM_ENOMEM / OHM_EINVAL
+ * when the batch as a whole could not run (a device that is not on an
+ * snmp transport is that device's OHM_ENOTSUP, not the batch's). */
+int dev_snmp_read_many(struct dev *const *devs, size_t n,
+                       struct dev_value *const *vals, int *rcs,
+                       struct ohm_error *errs, struct ohm_error *e);
+
+#endif
