@@ -226,6 +226,8 @@ int poll_set_run(struct poll_set *s, const unsigned char *due,
   return atomic_load(&s->failed);
 }
 
+/* A kept-open connection the peer dropped while idle fails with OHM_EIO:
+ * reopen once and try again (a 06 write or a command is idempotent). */
 int poll_set_with_dev(struct poll_set *s, size_t i, poll_dev_fn fn,
                       void *arg, struct ohm_error *e) {
   if (i >= s->n)
@@ -233,14 +235,18 @@ int poll_set_with_dev(struct poll_set *s, size_t i, poll_dev_fn fn,
   size_t g = s->group_of[i];
   int rc = 0;
   pthread_mutex_lock(&s->glock[g]);
-  if (!s->devs[i])
-    rc = s->o.open(s->o.ctx, i, &s->devs[i], e);
-  if (rc == 0 && s->devs[i])
-    rc = fn(s->devs[i], arg, e);
-  if (s->devs[i] && (!s->o.keep_open || rc == OHM_EIO ||
-                     rc == OHM_ETIMEDOUT)) {
-    dev_close(s->devs[i]);
-    s->devs[i] = NULL;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    int reused = s->devs[i] != NULL;
+    rc = reused ? 0 : s->o.open(s->o.ctx, i, &s->devs[i], e);
+    if (rc == 0 && s->devs[i])
+      rc = fn(s->devs[i], arg, e);
+    if (s->devs[i] && (!s->o.keep_open || rc == OHM_EIO ||
+                       rc == OHM_ETIMEDOUT)) {
+      dev_close(s->devs[i]);
+      s->devs[i] = NULL;
+    }
+    if (rc != OHM_EIO || !reused)
+      break;
   }
   pthread_mutex_unlock(&s->glock[g]);
   return rc;

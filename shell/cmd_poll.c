@@ -148,6 +148,8 @@ struct poll_cli {
   int *state;       /* 0 pending, 1 ok, -1 failed */
   size_t next;      /* next device to print, in order */
   size_t ok, bad;
+  int skip_line; /* CSV: drop the header line of the next table */
+  int csv_rows;
   /* table mode: all rows kept for column widths */
   struct sh_cell *cells;
   size_t nrows, cap;
@@ -260,6 +262,7 @@ static void emit(struct poll_cli *p, size_t i) {
     } else if (p->o.mode == SH_CSV) {
       struct sh_cell row[3] = {{dev, 0}, {name, 0}, {val, *num == '1'}};
       static const char *const cols[] = {"device", "name", "value"};
+      p->skip_line = p->csv_rows++ > 0; /* one header for the whole run */
       sh_out_table(&p->out, cols, 3, row, 1);
     } else {
       table_row(p, dev, name, val, *num == '1');
@@ -311,6 +314,17 @@ static void poll_done(void *ctx, size_t i, const struct poll_result *r) {
   fflush(stdout);
 }
 
+/* stdout writer that can drop one line (the CSV header of a table). */
+static void poll_write(void *ctx, const char *s, size_t n) {
+  struct poll_cli *p = ctx;
+  while (p->skip_line && n) {
+    p->skip_line = *s != '\n';
+    s++;
+    n--;
+  }
+  fwrite(s, 1, n, stdout);
+}
+
 static int poll_open(void *ctx, size_t i, struct dev **out,
                      struct ohm_error *e) {
   return fleet_open(&((struct poll_cli *)ctx)->f, i, out, e);
@@ -328,6 +342,9 @@ static int poll_exec(struct poll_cli *p) {
     return EXIT_FAIL;
   }
   sh_out_init(&p->out, p->o.mode, stdout);
+  p->out.write = poll_write;
+  p->out.ctx = p;
+  p->out.header = 1;
   int rc = poll_run(p->f.t, p->f.n, &po, &e);
   if (rc < 0) {
     sh_error(NULL, &e);

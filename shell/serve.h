@@ -43,6 +43,7 @@ struct sv_snap {
   double polled;   /* unix time of the last attempt; 0 if none */
   double duration; /* seconds the last attempt took */
   double interval; /* this device's polling interval, seconds */
+  char scheme[16]; /* transport of the last open ("modbus-tcp"), or "" */
   char error[512]; /* last failure ("" when OK), never a secret */
 };
 

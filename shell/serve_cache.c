@@ -24,6 +24,7 @@ struct sv_dev {
   int ok;                 /* the last attempt succeeded */
   double updated, polled, duration;
   double next_due; /* monotonic */
+  char scheme[16];
   char error[512];
 };
 
@@ -85,6 +86,8 @@ static void cache_done(void *ctx, size_t i, const struct poll_result *r) {
     if (r->map && !d->map)
       d->map = r->map;
   }
+  if (r->dev && r->dev->tp)
+    snprintf(d->scheme, sizeof d->scheme, "%s", r->dev->tp->ops->scheme);
   pthread_rwlock_unlock(&c->lock);
   if (changed && r->rc == 0)
     serve_log("%s: ok", c->f.names[i]);
@@ -301,6 +304,7 @@ static int snap_locked(struct sv_cache *c, size_t i, struct sv_snap *s) {
   s->polled = d->polled;
   s->duration = d->duration;
   s->interval = d->interval;
+  memcpy(s->scheme, d->scheme, sizeof s->scheme);
   snprintf(s->error, sizeof s->error, "%s", d->error);
   if ((s->state == SV_OK || s->state == SV_STALE) && d->vals && d->map) {
     size_t nv = d->map->nvars;
@@ -374,6 +378,12 @@ static int cache_write(struct sv_cache *c, const char *name,
     pthread_mutex_unlock(&c->mu);
   }
   pthread_rwlock_unlock(&c->ps_lock);
+  if (rc < 0)
+    serve_log("%s: %s %s failed: %s", name, w->cmd ? "command" : "set",
+              w->cmd ? w->cmd : w->var, ohm_error_text(e));
+  else
+    serve_log("%s: %s %s done", name, w->cmd ? "command" : "set",
+              w->cmd ? w->cmd : w->var);
   return rc;
 }
 

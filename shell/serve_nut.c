@@ -282,8 +282,11 @@ static void list_vars(struct nut_client *cl, const char *ups, int rw) {
   sv_snap_free(&s);
 }
 
-static int cmd_listed(const struct dev_cmd *c) {
-  return c->reg >= 0 || !c->via;
+/* Commands this device's transport can carry (the map's `via`). */
+static int cmd_listed(const struct sv_snap *s, const struct dev_cmd *c) {
+  if (c->reg >= 0 || !c->via)
+    return 1;
+  return *s->scheme && strstr(c->via, s->scheme) != NULL;
 }
 
 static void list_cmds(struct nut_client *cl, const char *ups) {
@@ -292,7 +295,7 @@ static void list_cmds(struct nut_client *cl, const char *ups) {
     return;
   say(cl, "BEGIN LIST CMD %s\n", ups);
   for (size_t k = 0; s.map && k < s.map->ncmds; k++)
-    if (cmd_listed(&s.map->cmds[k]))
+    if (cmd_listed(&s, &s.map->cmds[k]))
       say(cl, "CMD %s %s\n", ups, s.map->cmds[k].name);
   say(cl, "END LIST CMD %s\n", ups);
   sv_snap_free(&s);
