@@ -13,13 +13,16 @@ static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 /* The transfer URI for a unit reached at host by method ("tftp"/"ftp"):
  * the protocol's own port, user and password as given (never shown). */
 static int host_target(struct xfer_target *x, const char *name,
-                       const char *method, const char *host,
+                       const char *method, const char *host, int port,
                        const char *user, const char *password,
                        struct ohm_error *e) {
   struct ohm_uri u = {0};
+  if (!host)
+    return ohm_error_set(e, OHM_EINVAL, "no host to send firmware to "
+                                        "(give the device an upgrade_uri)");
   u.scheme = (char *)method;
   u.host = (char *)host;
-  u.port = -1;
+  u.port = port;
   u.path = (char *)"";
   u.user = (char *)user;
   u.password = (char *)password;
@@ -60,18 +63,20 @@ static int from_inventory(struct upg_batch *b, size_t i,
   int rc = ohm_uri_parse(src, &u, e);
   if (rc < 0)
     return rc;
+  if (!drv) /* the URI's driver=, or sim:DRIVER */
+    drv = strcmp(u.scheme, "sim") == 0 ? u.path : ohm_uri_param(&u, "driver");
   if (up)
     method = u.scheme;
   else
-    rc = driver_method(drv ? drv : ohm_uri_param(&u, "driver"), &method, e);
+    rc = driver_method(drv, &method, e);
   const char *user = u.user ? u.user : inv_field(d, "user");
   const char *pw = u.password ? u.password : inv_field(d, "password");
   if (rc == 0)
-    rc = host_target(&b->xs[i], d->name, method, u.host, user,
-                     env_password(pw), e);
-  ohm_uri_free(&u);
+    rc = host_target(&b->xs[i], d->name, method, u.host, up ? u.port : -1,
+                     user, env_password(pw), e);
   t->device = strdup(d->name);
   t->driver = dup_or_null(drv);
+  ohm_uri_free(&u);
   return rc;
 }
 
@@ -91,7 +96,7 @@ static int from_uri(struct upg_batch *b, size_t i, const char *arg,
     const char *drv = b->o.driver ? b->o.driver : ohm_uri_param(&u, "driver");
     const char *method = NULL;
     if ((rc = driver_method(drv, &method, e)) == 0)
-      rc = host_target(&b->xs[i], t->arg, method, u.host, u.user,
+      rc = host_target(&b->xs[i], t->arg, method, u.host, -1, u.user,
                        env_password(u.password), e);
     t->device = strdup(arg);
     t->driver = dup_or_null(drv);
