@@ -202,6 +202,7 @@ int luaopen_ohm(lua_State *L) {
   lua_setfield(L, -2, "version");
   l_device_register(L); /* ohm.open and the device metatables */
   l_raw_register(L);    /* ohm.connect */
+  l_upgrade_register(L); /* ohm.upgrade (lua/l_upgrade.c) */
   load_embedded(L, "lua/format.lua"); /* ohm.format */
   lua_getfield(L, -1, "format"); /* for the REPL, safe from user edits */
   lua_setfield(L, LUA_REGISTRYINDEX, "ohm.format");

@@ -36,6 +36,12 @@ int l_path_test(lua_State *L, int idx, struct dev **d, const char **prefix);
 /* Internal to lua/: the module's parts register into the module table. */
 void l_device_register(lua_State *L);
 void l_raw_register(lua_State *L);
+/* The open transport of the raw object at idx (raises if closed), for
+ * methods other files add; l_snmp_methods adds s:get/walk/set to the
+ * methods table on top (lua/l_snmp.c; weak: absent in a build without). */
+struct tp *l_raw_tp(lua_State *L, int idx);
+void l_snmp_methods(lua_State *L) __attribute__((weak));
+void l_upgrade_register(lua_State *L); /* ohm.upgrade, lua/l_upgrade.c */
 struct inventory *l_ohm_inventory(lua_State *L, struct ohm_error *e);
 int l_push_error(lua_State *L, const struct ohm_error *e);
 void l_opts_from_table(lua_State *L, int idx, struct tp_opts *o,
