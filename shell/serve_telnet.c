@@ -216,7 +216,7 @@ static void login_line(struct tn_session *s, const char *line) {
       tn_send(s, CON_ACCOUNT_PROMPT);
       return;
     }
-    snprintf(s->account, sizeof s->account, "%s", line);
+    snprintf(s->account, sizeof s->account, "%.31s", line);
     s->state = TN_PASSWORD;
     tn_send(s, CON_PASSWORD_PROMPT);
     return;

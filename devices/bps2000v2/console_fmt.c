@@ -196,7 +196,7 @@ static void fmt_phases(char *buf, size_t n, const char *title,
                        const char *unit, int total) {
   app(buf, n, "%s", title);
   for (int p = 1; p <= 3; p++) {
-    char key[40], label[16];
+    char key[64], label[24];
     snprintf(key, sizeof key, "%s.%d", pre, p);
     snprintf(label, sizeof label, "Phase%d", p);
     fmt_field(buf, n, label, v, key, dec, unit);
