@@ -245,3 +245,49 @@ case "$all" in
 	printf '    %s\n' "$all" ;;
 *) ok "no password in any output" ;;
 esac
+
+# --- the user's own drivers --------------------------------------------------
+mkdir -p "$T/drivers"
+cat > "$T/drivers/mymeter.lua" <<'EOM'
+return { name = "mymeter", desc = "my test meter", vars = {
+  { name = "input.voltage", reg = 0, scale = 0.1, unit = "V", desc = "volts" },
+  { name = "input.voltage.high.critical", reg = 1, scale = 0.1, unit = "V",
+    access = "rw", min = 0, max = 300, desc = "alarm" },
+} }
+EOM
+run env OHM_DRIVERS="$T/drivers" "$OHM" drivers
+has "drivers lists the user's map" "mymeter" "$out"
+has "the user's map has its description" "my test meter" "$out"
+run env OHM_DRIVERS="$T/drivers" "$OHM" list -d mymeter modbus-tcp://127.0.0.1:1
+eq "list of a user's map, offline" \
+	"$(printf 'input.voltage V ro\ninput.voltage.high.critical V rw')" \
+	"$(printf '%s\n' "$out" | awk '{print $1, $2, $3}')"
+
+# --- confirmation on a terminal (expect drives a pty) --------------------------
+if command -v expect > /dev/null; then
+	cat > "$T/confirm.exp" <<'EOM'
+set timeout 20
+spawn -noecho {*}$argv
+expect {
+	-ex "proceed? \[y/N\]" { send "$env(ANSWER)\r" }
+	timeout { puts "NO-PROMPT"; exit 9 }
+}
+expect eof
+catch wait result
+exit [lindex $result 3]
+EOM
+	ANSWER=n expect "$T/confirm.exp" "$OHM" cmd sim:bps2000v2 \
+		device.factory_reset > "$T/exp.out" 2>&1
+	rc=$?
+	check "on a terminal, a dangerous command asks" \
+		sh -c '! grep -q NO-PROMPT "$1"' - "$T/exp.out"
+	eq "answering no refuses (exit 2)" 2 "$rc"
+	ANSWER=y expect "$T/confirm.exp" "$OHM" cmd sim:bps2000v2 \
+		device.factory_reset > "$T/exp.out" 2>&1
+	rc=$?
+	eq "answering yes goes on to the device (exit 1 over modbus)" 1 "$rc"
+	has "answering yes reaches the device layer" "not supported over modbus" \
+		"$(cat "$T/exp.out")"
+else
+	skip "confirmation on a terminal (no expect)"
+fi
