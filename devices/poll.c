@@ -5,12 +5,15 @@
  * (poll_set_with_dev) take too. */
 #include "poll.h"
 
+#include "snmp_engine.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 struct poll_set {
@@ -61,8 +64,10 @@ static int make_groups(struct poll_set *s) {
   }
   for (size_t i = 0; i < n; i++) {
     size_t g = s->ngroups;
-    for (size_t j = 0; s->t[i].bus && j < i; j++)
-      if (s->t[j].bus && strcmp(s->t[j].bus, s->t[i].bus) == 0) {
+    for (size_t j = 0; (s->t[i].bus || s->t[i].snmp) && j < i; j++)
+      if ((s->t[i].snmp && s->t[j].snmp) ||
+          (s->t[j].bus && s->t[i].bus && !s->t[i].snmp &&
+           strcmp(s->t[j].bus, s->t[i].bus) == 0)) {
         g = s->group_of[j];
         break;
       }
@@ -120,6 +125,9 @@ static struct dev_value *worker_buf(struct worker *w, size_t nv) {
   return w->buf;
 }
 
+static void finish(struct poll_set *s, size_t i, struct dev *d,
+                   struct poll_result *r, double t0);
+
 /* Open (if needed) and read target i; report; close unless keep_open or
  * after a failure (a broken connection is reopened next time). */
 static void poll_one(struct worker *w, size_t i) {
@@ -140,21 +148,104 @@ static void poll_one(struct worker *w, size_t i) {
     r.dev = d;
     r.map = d->map;
   }
-  if (r.rc < 0 && r.err.code == 0)
-    r.err.code = r.rc;
-  r.duration = now_mono() - t0;
-  if (r.rc < 0)
+  finish(s, i, d, &r, t0);
+}
+
+/* Report one target and close its device unless kept. */
+static void finish(struct poll_set *s, size_t i, struct dev *d,
+                   struct poll_result *r, double t0) {
+  if (r->rc < 0 && r->err.code == 0)
+    r->err.code = r->rc;
+  r->duration = now_mono() - t0;
+  if (r->rc < 0)
     atomic_fetch_add(&s->failed, 1);
   if (s->o.done) {
     pthread_mutex_lock(&s->done_lock);
-    s->o.done(s->o.ctx, i, &r);
+    s->o.done(s->o.ctx, i, r);
     pthread_mutex_unlock(&s->done_lock);
   }
-  if (d && (!s->o.keep_open || r.rc < 0)) {
+  if (d && (!s->o.keep_open || r->rc < 0)) {
     dev_close(d);
     d = NULL;
   }
   s->devs[i] = d;
+}
+
+/* Open the SNMP group's due agents into b (results in b->res). */
+struct snmp_batch {
+  size_t n, *idx;
+  struct dev **devs;
+  struct dev_value **vals;
+  struct poll_result *res;
+};
+
+static int snmp_open_all(struct poll_set *s, size_t g, struct snmp_batch *b) {
+  size_t cap = s->gstart[g + 1] - s->gstart[g];
+  double started = now_real();
+  b->idx = calloc(cap, sizeof *b->idx);
+  b->devs = calloc(cap, sizeof *b->devs);
+  b->vals = calloc(cap, sizeof *b->vals);
+  b->res = calloc(cap, sizeof *b->res);
+  if (!b->idx || !b->devs || !b->vals || !b->res)
+    return OHM_ENOMEM;
+  for (size_t k = s->gstart[g]; k < s->gstart[g + 1]; k++) {
+    size_t i = s->order[k];
+    struct dev *d = s->devs[i];
+    struct poll_result *r = &b->res[b->n];
+    if (s->due && !s->due[i])
+      continue;
+    r->started = started;
+    b->idx[b->n] = i;
+    if (!d && (r->rc = s->o.open(s->o.ctx, i, &d, &r->err)) < 0)
+      d = NULL;
+    b->devs[b->n] = d;
+    if (d && !(b->vals[b->n] = calloc(d->map->nvars + 1, sizeof **b->vals)))
+      r->rc = ohm_error_set(&r->err, OHM_ENOMEM, "out of memory");
+    b->n++;
+  }
+  return 0;
+}
+
+/* Read the opened agents of b together: one request each, one thread. */
+static void snmp_read_all(struct snmp_batch *b) {
+  size_t m = 0, n = b->n;
+  struct dev **ok = calloc(n + 1, sizeof *ok);
+  struct dev_value **okv = calloc(n + 1, sizeof *okv);
+  size_t *pos = calloc(n + 1, sizeof *pos);
+  int *rcs = calloc(n + 1, sizeof *rcs);
+  struct ohm_error *errs = calloc(n + 1, sizeof *errs), e;
+  for (size_t j = 0; ok && okv && pos && rcs && errs && j < n; j++)
+    if (b->devs[j] && b->res[j].rc == 0) {
+      ok[m] = b->devs[j];
+      okv[m] = b->vals[j];
+      pos[m++] = j;
+    }
+  ohm_error_clear(&e);
+  int brc = m ? dev_snmp_read_many(ok, m, okv, rcs, errs, &e) : 0;
+  for (size_t q = 0; q < m; q++) {
+    struct poll_result *r = &b->res[pos[q]];
+    r->rc = brc < 0 ? brc : rcs[q];
+    r->err = brc < 0 ? e : errs[q];
+    if (r->rc == 0)
+      r->vals = okv[q];
+  }
+  free(ok), free(okv), free(pos), free(rcs), free(errs);
+}
+
+/* The SNMP group: open every due agent, read them all in one event loop
+ * (net-snmp's asynchronous API), report each. */
+static void poll_snmp(struct poll_set *s, size_t g) {
+  struct snmp_batch b = {0};
+  double t0 = now_mono();
+  if (snmp_open_all(s, g, &b) == 0)
+    snmp_read_all(&b);
+  for (size_t j = 0; j < b.n; j++) {
+    b.res[j].dev = b.devs[j];
+    b.res[j].map = b.devs[j] ? b.devs[j]->map : NULL;
+    finish(s, b.idx[j], b.devs[j], &b.res[j], t0);
+    free(b.vals[j]);
+  }
+  free(b.idx), free(b.devs), free(b.vals), free(b.res);
 }
 
 static void *worker_main(void *arg) {
@@ -165,7 +256,10 @@ static void *worker_main(void *arg) {
     if (g >= s->ngroups)
       break;
     pthread_mutex_lock(&s->glock[g]);
-    for (size_t k = s->gstart[g]; k < s->gstart[g + 1]; k++) {
+    if (s->t[s->order[s->gstart[g]]].snmp)
+      poll_snmp(s, g);
+    for (size_t k = s->gstart[g]; k < s->gstart[g + 1] &&
+                                  !s->t[s->order[k]].snmp; k++) {
       size_t i = s->order[k];
       if (!s->due || s->due[i])
         poll_one(w, i);
@@ -291,6 +385,10 @@ int poll_bus_of(const char *uri, char *buf, size_t n) {
   }
   ohm_uri_free(&u);
   return bus;
+}
+
+int poll_is_snmp(const char *uri) {
+  return uri && strncasecmp(uri, "snmp://", 7) == 0;
 }
 
 int poll_in_shard(const char *name, int k, int n) {

@@ -2,7 +2,9 @@
  * any network) devices run on worker threads, each device's transport used
  * by one thread at a time (one libmodbus context per device, never shared);
  * devices on one RS485 line (same tty) form one group that a single worker
- * reads strictly one after another: one bus, one master.
+ * reads strictly one after another: one bus, one master; SNMP agents are
+ * one group read in one event loop (net-snmp's asynchronous API), every
+ * agent's request in flight at once.
  *
  * The poller never prints; results go to the caller's `done` callback. */
 #ifndef OHM_DEVICES_POLL_H
@@ -15,6 +17,8 @@
 struct poll_target {
   const char *name; /* borrowed; what results and messages call it */
   const char *bus;  /* RS485 line (tty path) or NULL: see poll_bus_of */
+  int snmp;         /* an snmp:// device: all of them are read together
+                       from one thread (dev_snmp_read_many), one GET each */
 };
 
 struct poll_result {
@@ -75,6 +79,9 @@ int poll_run(const struct poll_target *t, size_t n,
 /* The RS485 line a device URI sits on (its tty, for modbus-rtu:// and
  * serial://) copied into buf; 0 if it is not on a shared line. */
 int poll_bus_of(const char *uri, char *buf, size_t n);
+
+/* 1 if uri is an snmp:// device (see poll_target.snmp). */
+int poll_is_snmp(const char *uri);
 
 /* Stable shard membership for --shard K/N (1 <= k <= n): a hash of the
  * device name, so each name lands on the same host whatever the order. */

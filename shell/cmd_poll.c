@@ -46,6 +46,7 @@ static int fleet_names(struct fleet *f, char **args, size_t nargs, int k,
       return OHM_ENOMEM;
     f->t[f->n].name = f->names[f->n];
     f->t[f->n].bus = f->buses[f->n];
+    f->t[f->n].snmp = poll_is_snmp(uri);
     f->n++;
   }
   return 0;
