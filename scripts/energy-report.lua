@@ -1,0 +1,119 @@
+#!/usr/bin/env ohm
+-- energy-report.lua: energy counters across the inventory, as CSV.
+--
+--   ohm energy-report.lua [--timeout SECONDS] [DEVICE...]
+--
+-- DEVICE is an inventory name or a URI; with none, every device of the
+-- inventory (--config FILE before the script, $OHM_CONFIG, or
+-- ~/.config/ohm/config.lua). Writes to stdout
+--   device,phase,kwh,kvah,timestamp
+-- one row per phase (L1, L2, L3) and one for the total, read in one
+-- request per device. A device that fails is reported on stderr and the
+-- others still run; the exit status is then 1. For cron:
+--   0 6 * * *  ohm /usr/local/share/ohm/scripts/energy-report.lua >> energy.csv
+
+local PHASES = { "L1", "L2", "L3" }
+
+local function usage(msg)
+  io.stderr:write("energy-report: ", msg, "\n",
+    "usage: ohm energy-report.lua [--timeout SECONDS] [DEVICE...]\n")
+  os.exit(2)
+end
+
+local function parse_args(argv)
+  local opts, devices = { timeout = nil }, {}
+  local i = 1
+  while i <= #argv do
+    local a = argv[i]
+    if a == "--timeout" then
+      opts.timeout = tonumber(argv[i + 1])
+      if not opts.timeout or opts.timeout <= 0 then
+        usage("--timeout needs a positive number of seconds")
+      end
+      i = i + 1
+    elseif a == "-h" or a == "--help" then
+      usage("energy counters per phase as CSV")
+    elseif a:sub(1, 1) == "-" and a ~= "-" then
+      usage("unknown option " .. a)
+    else
+      devices[#devices + 1] = a
+    end
+    i = i + 1
+  end
+  return opts, devices
+end
+
+-- Never print a password that came in a URI.
+local function redact(name)
+  return (name:gsub("//([^:/@]*):[^@/]*@", "//%1:***@"))
+end
+
+local function csv(s)
+  s = tostring(s)
+  if s:find('[,"\r\n]') then s = '"' .. s:gsub('"', '""') .. '"' end
+  return s
+end
+
+local function fmt(x) return string.format("%.3f", x) end
+
+-- The rows of one device, or nil, message.
+local function report(name, opts)
+  local dev, err = ohm.open(name, { timeout = opts.timeout })
+  if not dev then return nil, err end
+  local vals, verr = dev:get()
+  local stamp = os.date("!%Y-%m-%dT%H:%M:%SZ")
+  dev:close()
+  if not vals then return nil, verr end
+  local rows = {}
+  local function row(phase, kwh_var, kvah_var)
+    local kwh, kvah = vals[kwh_var], vals[kvah_var]
+    if type(kwh) ~= "number" or type(kvah) ~= "number" then
+      error(string.format("%s: no %s/%s (not an energy meter?)", redact(name),
+        kwh_var, kvah_var), 0)
+    end
+    rows[#rows + 1] = { redact(name), phase, fmt(kwh), fmt(kvah), stamp }
+  end
+  local good, e = pcall(function()
+    for _, p in ipairs(PHASES) do
+      row(p, "input." .. p .. ".energy", "input." .. p .. ".energy.apparent")
+    end
+    row("total", "input.energy", "input.energy.apparent")
+  end)
+  if not good then return nil, e end
+  return rows
+end
+
+local function main(...)
+  local opts, devices = parse_args({ ... })
+  if #devices == 0 then
+    local inv, err = ohm.devices()
+    if not inv then
+      io.stderr:write("energy-report: ", err, "\n")
+      os.exit(1)
+    end
+    for _, d in ipairs(inv) do devices[#devices + 1] = d.name end
+  end
+  if #devices == 0 then usage("no devices: give some or add them to the inventory") end
+  io.write("device,phase,kwh,kvah,timestamp\n")
+  local failed = 0
+  for _, name in ipairs(devices) do
+    local rows, err = report(name, opts)
+    if rows then
+      for _, r in ipairs(rows) do
+        for i, f in ipairs(r) do r[i] = csv(f) end
+        io.write(table.concat(r, ","), "\n")
+      end
+      io.stdout:flush()
+    else
+      failed = failed + 1
+      io.stderr:write("energy-report: ", err, "\n")
+    end
+  end
+  if failed > 0 then
+    io.stderr:write(string.format("energy-report: %d of %d devices failed\n",
+      failed, #devices))
+    os.exit(1)
+  end
+end
+
+main(...)
