@@ -134,8 +134,8 @@ static int read_fields(lua_State *L, struct inv_device *d, const char *file,
                            "or number", file, d->name);
     }
     const char *k = lua_tostring(L, -2);
-    const char *v = t == LUA_TBOOLEAN ? (lua_toboolean(L, -1) ? "true" : "false")
-                                      : lua_tostring(L, -1);
+    const char *v = t != LUA_TBOOLEAN ? lua_tostring(L, -1)
+                    : lua_toboolean(L, -1) ? "true" : "false";
     int rc = 0;
     if (strcmp(k, "uri") == 0)
       rc = (d->uri = strdup(v)) ? 0 : OHM_ENOMEM;
