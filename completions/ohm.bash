@@ -39,6 +39,7 @@ _ohm() {
 		--config=*) config=("${words[i]}") ;;
 		-d | --driver) driver=(-d "${words[i + 1]}"); ((i++)) ;;
 		--timeout | --retries) ((i++)) ;;
+		--file | --jobs | --wait | --settle | --remote-name | --blksize) ((i++)) ;;
 		-*) ;;
 		*) [[ -z $device ]] && device=${words[i]}; ((npos++)) ;;
 		esac
@@ -51,7 +52,8 @@ _ohm() {
 	--config | --file | --out)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
-	--timeout | --retries | --jobs | --units)
+	--timeout | --retries | --jobs | --units | --wait | --settle | \
+		--remote-name | --blksize)
 		return ;;
 	esac
 
@@ -60,6 +62,8 @@ _ohm() {
 		list) COMPREPLY=($(compgen -W "$common --all" -- "$cur")) ;;
 		drivers) COMPREPLY=($(compgen -W "--json --csv --names" -- "$cur")) ;;
 		help) COMPREPLY=() ;;
+		upgrade | push) COMPREPLY=($(compgen -W "$common --file --jobs \
+			--dry-run --wait --settle --remote-name --blksize" -- "$cur")) ;;
 		*) COMPREPLY=($(compgen -W "$common" -- "$cur")) ;;
 		esac
 		return
@@ -78,10 +82,11 @@ _ohm() {
 	esac
 
 	# DEVICE: inventory names, URI schemes, sim:DRIVER
-	if [[ $npos -eq 0 ]]; then
+	if [[ $npos -eq 0 || $cmd == upgrade || $cmd == push ]]; then
 		local names schemes sims
 		names=$(_ohm_run help --devices "${config[@]}")
 		schemes="modbus-tcp:// modbus-rtu:/// snmp:// telnet:// serial:///"
+		[[ $cmd == upgrade || $cmd == push ]] && schemes="$schemes tftp:// ftp://"
 		sims=$(_ohm_run drivers --names | sed 's/^/sim:/')
 		compopt -o nospace 2>/dev/null
 		COMPREPLY=($(compgen -W "$names $schemes $sims" -- "$cur"))
