@@ -1,0 +1,212 @@
+"""SNMP peers for the end-to-end tests and the benchmark: snmpsim (Debian's
+snmpsimd 0.4.5) with generated .snmprec files, and net-snmp's snmpd with a
+generated snmpd.conf. Both on 127.0.0.1, started and killed by the caller.
+
+BPS2000v2 data follow the manual's section 10.1: subtree .1.N (N = 2
+master, 3..7 slave one to five), 37 fields each. Values are made from the
+unit and field so that each unit's numbers differ.
+"""
+import os, shutil, subprocess, sys, time
+
+BKT = "1.3.6.1.4.1.47394.1"
+UPS = "1.3.6.1.2.1.33.1"
+
+# field -> (var name, value in the var's unit, INTEGER scale as the map's
+# registers: INTEGER = value / scale)
+def bps_fields(unit):
+    f = {}
+    for x in (1, 2, 3):
+        b, L = 9 * (x - 1), f"input.L{x}"
+        f[b + 1] = (f"{L}.current", 10 + unit + x / 100, 0.01)
+        f[b + 2] = (f"{L}-N.voltage", 230 + unit + x / 10, 0.1)
+        f[b + 3] = (f"{L}.realpower", 2000 + 100 * unit + x + 0.5, 0.1)
+        f[b + 4] = (f"{L}.reactivepower", 100 + unit + x / 10, 0.1)
+        f[b + 5] = (f"{L}.power", 2100 + 100 * unit + x / 10, 0.1)
+        f[b + 6] = (f"{L}.frequency", 50 + x / 100, 0.01)
+        f[b + 7] = (f"{L}.energy", 1800.123 + unit + x, 0.001)
+        f[b + 8] = (f"{L}.energy.apparent", 2000.5 + unit + x, 0.001)
+        f[b + 9] = (f"{L}.powerfactor", 0.9 + x / 100, 0.01)
+    f[28] = ("ambient.temperature", 20 + unit + 0.5, 0.1)
+    f[29] = ("ambient.1.temperature", -5.5 - unit, 0.1)
+    f[30] = ("ambient.2.temperature", 30.1 + unit, 0.1)
+    f[31] = ("ambient.humidity", 40 + unit + 0.2, 0.1)
+    f[32] = ("ambient.1.humidity", 50 + unit + 0.3, 0.1)
+    f[33] = ("ambient.2.humidity", 60 + unit + 0.4, 0.1)
+    f[34] = ("ambient.smoke", 2, 1)
+    f[35] = ("ambient.water", 1 if unit == 3 else 2, 1)
+    f[36] = ("ambient.contacts.1.status", 1, 1)
+    f[37] = ("ambient.contacts.2.status", 2, 1)
+    return f
+
+ENUMS = {"ambient.smoke": {1: "yes", 2: "no"},
+         "ambient.water": {1: "yes", 2: "no"},
+         "ambient.contacts.1.status": {1: "open", 2: "closed"},
+         "ambient.contacts.2.status": {1: "open", 2: "closed"}}
+
+
+def fmt(x):
+    """A number as ohm prints it (no trailing zeros)."""
+    s = f"{x:.6f}".rstrip("0").rstrip(".")
+    return "0" if s == "-0" else s
+
+
+def bps_expected(unit):
+    """var name -> the text `ohm get` should print for that unit."""
+    out = {}
+    for _, (name, val, _) in bps_fields(unit).items():
+        out[name] = ENUMS[name][val] if name in ENUMS else fmt(val)
+    return out
+
+
+def bps_records(encoding="text", units=range(6), skip=(), bad=None):
+    """snmprec lines: encoding "text" (OCTET STRING decimal text) or "int"
+    (INTEGER scaled like the registers). skip: (unit, field) pairs left
+    out; bad: {(unit, field): "text"} sent as an OCTET STRING."""
+    lines = [f"{BKT}.1.1.0|4|BPS2000v2 test"]
+    for u in units:
+        for fld, (name, val, scale) in sorted(bps_fields(u).items()):
+            if (u, fld) in skip:
+                continue
+            oid = f"{BKT}.{u + 2}.{fld}.0"
+            if bad and (u, fld) in bad:
+                lines.append(f"{oid}|4|{bad[(u, fld)]}")
+            elif encoding == "int":
+                lines.append(f"{oid}|2|{round(val / scale)}")
+            else:
+                lines.append(f"{oid}|4|{fmt(val)}")
+    return sorted(lines, key=lambda l: [int(p) for p in l.split("|")[0]
+                                        .split(".")])
+
+
+def ups_records(source=5, battery=3, minutes=7, charge=18, skip=()):
+    """An RFC 1628 UPS (upsOutputSource 5 = battery, upsBatteryStatus
+    3 = low by default)."""
+    objs = {
+        "1.1.0": (4, "IEI"), "1.2.0": (4, "AUPS2-B20"),
+        "1.3.0": (4, "1.02"), "1.4.0": (4, "agent 2.1"),
+        "2.1.0": (2, battery), "2.2.0": (2, 300), "2.3.0": (2, minutes),
+        "2.4.0": (2, charge), "2.5.0": (2, 236), "2.6.0": (2, -52),
+        "2.7.0": (2, 31), "3.2.0": (2, 1), "3.3.1.2.1": (2, 0),
+        "3.3.1.3.1": (2, 0), "4.1.0": (2, source), "4.2.0": (2, 500),
+        "4.3.0": (2, 1), "4.4.1.2.1": (2, 24), "4.4.1.3.1": (2, 83),
+        "4.4.1.4.1": (2, 199), "4.4.1.5.1": (2, 40), "6.1.0": (66, 2),
+    }
+    lines = [f"1.3.6.1.2.1.1.1.0|4|IEI AUPS2-B20"]
+    for k, (tag, v) in objs.items():
+        if k not in skip:
+            lines.append(f"{UPS}.{k}|{tag}|{v}")
+    return sorted(lines, key=lambda l: [int(p) for p in l.split("|")[0]
+                                        .split(".")])
+
+
+def _open_up(path):
+    """snmpsim drops root to nobody: let it read the data and the path."""
+    if os.getuid() != 0:
+        return
+    p = os.path.abspath(path)
+    while p not in ("/", ""):
+        try:
+            os.chmod(p, os.stat(p).st_mode | 0o755)
+        except OSError:
+            pass
+        p = os.path.dirname(p)
+
+
+def start_snmpsim(workdir, communities, endpoints, log=None):
+    """Start one snmpsimd serving communities ({name: [lines]}) on each of
+    endpoints (UDP ports on 127.0.0.1). Returns the Popen (caller kills).
+    Waits until the first endpoint answers (bounded)."""
+    data = os.path.join(workdir, "data")
+    cache = os.path.join(workdir, "cache")
+    for d in (data, cache):
+        os.makedirs(d, exist_ok=True)
+    for name, lines in communities.items():
+        with open(os.path.join(data, name + ".snmprec"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+    _open_up(data)
+    os.chmod(cache, 0o777)
+    argv = ["snmpsimd", "--data-dir=" + data, "--cache-dir=" + cache,
+            "--logging-method=" + ("file:" + log if log else "null")]
+    if os.getuid() == 0:
+        argv += ["--process-user=nobody", "--process-group=nogroup"]
+        if log:
+            open(log, "a").close()
+            os.chmod(log, 0o666)
+    if len(endpoints) > 100:
+        argf = os.path.join(workdir, "args")
+        with open(argf, "w") as f:
+            for p in endpoints:
+                f.write(f"--agent-udpv4-endpoint=127.0.0.1:{p}\n")
+        _open_up(argf)
+        argv.append("--args-from-file=" + argf)
+    else:
+        argv += [f"--agent-udpv4-endpoint=127.0.0.1:{p}" for p in endpoints]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
+                            stderr=open(os.path.join(workdir, "snmpsim.err"),
+                                        "w"))
+    first = next(iter(communities))
+    wait_answer(endpoints[0], first, proc, seconds=60)
+    return proc
+
+
+def wait_answer(port, community, proc=None, seconds=20.0, version="2c"):
+    end = time.time() + seconds
+    while time.time() < end:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("agent exited with %s" % proc.returncode)
+        r = subprocess.run(["snmpget", "-v" + version, "-c", community,
+                            "-t", "0.3", "-r", "0", "-On",
+                            f"127.0.0.1:{port}", "1.3.6.1.2.1.1.1.0",
+                            ], capture_output=True, text=True)
+        if r.returncode == 0 and "Timeout" not in r.stderr:
+            return True
+        time.sleep(0.1)
+    raise RuntimeError(f"no agent on udp port {port} after {seconds} s")
+
+
+SNMPD_USERS = [
+    # name, auth, auth pass, priv, priv pass, access level
+    ("shaaes", "SHA", "authpass-sha", "AES", "privpass-aes", "priv"),
+    ("md5des", "MD5", "authpass-md5", "DES", "privpass-des", "priv"),
+    ("sha256u", "SHA-256", "authpass-256", "AES", "privpass-256", "priv"),
+    ("authonly", "SHA", "authpass-only", None, None, "auth"),
+]
+
+
+def start_snmpd(workdir, port):
+    """net-snmp's snmpd on 127.0.0.1:port: rocommunity public, rwcommunity
+    private, the SNMPD_USERS (shaaes may write), sysContact writable."""
+    conf = os.path.join(workdir, "snmpd.conf")
+    persist = os.path.join(workdir, "persist")
+    os.makedirs(persist, exist_ok=True)
+    lines = [f"agentAddress udp:127.0.0.1:{port}",
+             "rocommunity public 127.0.0.1",
+             "rwcommunity private 127.0.0.1",
+             "sysDescr ohm test agent",
+             "sysName ohmtest"]
+    for name, a, ap, p, pp, lvl in SNMPD_USERS:
+        lines.append(f'createUser {name} {a} "{ap}"' +
+                     (f' {p} "{pp}"' if p else ""))
+        lines.append(f"{'rwuser' if name == 'shaaes' else 'rouser'} "
+                     f"{name} {lvl}")
+    with open(conf, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    env = dict(os.environ, SNMP_PERSISTENT_DIR=persist, MIBS="")
+    proc = subprocess.Popen(["snmpd", "-f", "-Lf",
+                             os.path.join(workdir, "snmpd.log"), "-C",
+                             "-c", conf, "-M", "/nonexistent", "-m", "",
+                             f"udp:127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env)
+    wait_answer(port, "public", proc)
+    return proc
+
+
+def stop(proc):
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
