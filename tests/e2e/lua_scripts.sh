@@ -115,6 +115,34 @@ has "energy-report: the failed device on stderr" "energy-report: down:" \
 OHM_CONFIG=inv.lua $OHM "$R" good > csv 2> errout; rc=$?
 eq "energy-report of a named device exits 0" "0" "$rc"
 eq "energy-report: named device rows" "4" "$(grep -c '^good,' csv)"
+
+# threshold-audit.lua: defaults comply, a stricter policy finds the
+# simulator's 253 V limits, a low limit raised to its high one is found
+A="$OHM_TOP/scripts/threshold-audit.lua"
+$OHM "$A" sim:bps2000v2 > out 2> errout; rc=$?
+eq "threshold-audit: the simulator's defaults comply" "0" "$rc"
+eq "threshold-audit: only the header" "device,variable,value,problem" "$(cat out)"
+printf 'return { { var = "voltage%%.high%%.critical$", min = 240, max = 250 } }\n' \
+	> pol.lua
+$OHM "$A" --policy pol.lua sim:bps2000v2 > out 2> errout; rc=$?
+eq "threshold-audit: out of policy exits 3" "3" "$rc"
+eq "threshold-audit: one finding per phase" "3" \
+	"$(grep -cE '^sim:bps2000v2,input\.L[123]-N\.voltage\.high\.critical,253,outside 240\.\.250$' out)"
+$OHM -e "local d = assert(ohm.open('modbus-tcp://127.0.0.1:$port',
+	{driver = 'bps2000v2'})) assert(d:set('input.L2.current.low.critical', 16))"
+$OHM --config inv.lua "$A" good > out 2> errout; rc=$?
+eq "threshold-audit: a bad low limit exits 3" "3" "$rc"
+has "threshold-audit: low not below high" \
+	"good,input.L2.current.low.critical,16,not below input.L2.current.high.critical (16)" \
+	"$(cat out)"
+$OHM --config inv.lua "$A" > out 2> errout; rc=$?
+eq "threshold-audit: an unreachable device exits 1" "1" "$rc"
+has "threshold-audit: the unreachable device on stderr" "threshold-audit: down:" \
+	"$(cat errout)"
+printf 'return 5\n' > badpol.lua
+$OHM "$A" --policy badpol.lua sim:bps2000v2 2> errout; rc=$?
+eq "threshold-audit: a bad policy is a usage error" "2" "$rc"
+
 $OHM "$R" "modbus-tcp://admin:s3cret@127.0.0.1:1?driver=bps2000v2" \
 	> csv 2> errout
 case "$(cat csv errout)" in
