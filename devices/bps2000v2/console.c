@@ -135,7 +135,7 @@ static const struct {
             {CON_THRESH, "command1setcurrent"},
             {CON_ENERGY, "command1clearenergy"},
             {CON_RESTART, "restarttofactorydefault"},
-            {CON_MAIN, "1showinformation2settimeanddate"}};
+            {CON_MAIN, "1showinformation"}};
 
 int con_identify(const char *text) {
   size_t len = strlen(text);
@@ -216,12 +216,14 @@ static int add_kv(struct con_vals *v, const struct con_kv *kv) {
 static int parse_thresh_line(const char *l, const char *end,
                              struct con_vals *v) {
   const char *br = memchr(l, '[', (size_t)(end - l));
-  const char *p = strstr(l, "]:");
+  const char *p = memchr(l, ']', (size_t)(end - l));
   char title[48], name[48];
   const struct con_thresh_row *row = NULL;
   int added = 0;
-  if (!br || !p || p > end)
+  if (!br || !p)
     return 0;
+  while (p + 1 < end && p[1] == ' ')
+    p++; /* "] :" as well as "]:" */
   norm_n(title, sizeof title, l, (size_t)(br - l));
   for (const struct con_thresh_row *r = con_thresh_rows; r->title; r++) {
     char t[48];
@@ -289,6 +291,8 @@ int con_parse(const char *text, struct con_vals *v) {
       end = l + strlen(l);
     if (end > l) {
       const char *br = memchr(l, ']', (size_t)(end - l));
+      while (br && br + 1 < end && br[1] == ' ')
+        br++;
       if (br && br + 1 < end && br[1] == ':')
         added += parse_thresh_line(l, end, v);
       else
