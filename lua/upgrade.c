@@ -156,9 +156,14 @@ int upg_prepare(struct upg_batch *b, const struct inventory *inv,
   if (!b->ts || !b->xs)
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   int rc = load_files(b, files, nfiles, e);
+  uint64_t total = 0;
+  for (size_t k = 0; k < b->nfiles; k++)
+    total += b->files[k].size;
   for (size_t i = 0; rc == 0 && i < ntargets; i++) {
     b->n = i + 1;
-    if ((rc = resolve(b, i, targets[i], e)) < 0) {
+    rc = resolve(b, i, targets[i], e);
+    b->xs[i].bytes_total = total; /* also for targets that fail checks */
+    if (rc < 0) {
       char why[sizeof e->msg];
       snprintf(why, sizeof why, "%s", ohm_error_text(e));
       ohm_error_set(e, rc, "%s: %s", b->ts[i].arg ? b->ts[i].arg : "?", why);
