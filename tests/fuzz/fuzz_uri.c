@@ -14,22 +14,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void check_ok(const char *s, struct ohm_uri *u) {
   struct ohm_uri c;
   long v;
-  if (!u->scheme || !u->path)
-    abort();
+  if (!u->scheme || !u->path) abort();
   for (const char *p = u->scheme; *p; p++)
-    if (*p >= 'A' && *p <= 'Z')
-      abort();
-  if (u->port != -1 && (u->port < 1 || u->port > 65535))
-    abort();
+    if (*p >= 'A' && *p <= 'Z') abort();
+  if (u->port != -1 && (u->port < 1 || u->port > 65535)) abort();
   (void)ohm_uri_param(u, "unit");
   (void)ohm_uri_param_long(u, "unit", 1, 0, 255, &v, NULL);
-  if (ohm_uri_copy(&c, u) == 0)
-    ohm_uri_free(&c);
-  /* A password that occurs once in the text must not survive redaction
-   * (one made of '*' could be rebuilt from "***" and is not checked). */
+  if (ohm_uri_copy(&c, u) == 0) ohm_uri_free(&c);
+  /* Without '%' escapes, a password that occurs once in the text is its
+   * own raw text and must not survive redaction (one made of '*' could be
+   * rebuilt from "***" and is not checked). */
   const char *pw = u->password, *at = pw ? strstr(s, pw) : NULL;
   char *r = ohm_uri_redact(s);
-  if (r && at && strlen(pw) >= 3 && !strchr(pw, '*') &&
+  if (r && at && !strchr(s, '%') && strlen(pw) >= 3 && !strchr(pw, '*') &&
       !strstr(at + 1, pw) && strstr(r, pw))
     abort();
   free(r);
@@ -39,15 +36,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char *s = malloc(size + 1);
   struct ohm_uri u;
   struct ohm_error e;
-  if (!s)
-    return 0;
+  if (!s) return 0;
   memcpy(s, data, size);
   s[size] = '\0';
   ohm_error_clear(&e);
   if (ohm_uri_parse(s, &u, &e) == 0)
     check_ok(s, &u);
-  else if (u.scheme || u.host || u.query || !e.msg[0] ||
-           strchr(e.msg, '\n'))
+  else if (u.scheme || u.host || u.query || !e.msg[0] || strchr(e.msg, '\n'))
     abort();
   ohm_uri_free(&u);
   free(ohm_uri_redact(s));
