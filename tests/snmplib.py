@@ -194,8 +194,7 @@ def start_snmpd(workdir, port):
     env = dict(os.environ, SNMP_PERSISTENT_DIR=persist, MIBS="")
     proc = subprocess.Popen(["snmpd", "-f", "-Lf",
                              os.path.join(workdir, "snmpd.log"), "-C",
-                             "-c", conf, "-M", "/nonexistent", "-m", "",
-                             f"udp:127.0.0.1:{port}"],
+                             "-c", conf, "-M", "/nonexistent", "-m", ""],
                             stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env=env)
     wait_answer(port, "public", proc)

@@ -19,9 +19,10 @@ static int timeout_error(const struct tp *t, struct ohm_error *e) {
   return ohm_error_set(e, OHM_ETIMEDOUT, "no answer after %d %s of %g s%s",
                        t->opts.retries + 1,
                        t->opts.retries ? "tries" : "try", t->opts.timeout,
-                       p->tmpl.version == SNMP_VERSION_3
-                           ? ""
-                           : " (wrong community?)");
+                       p->tmpl.version != SNMP_VERSION_3 ? " (wrong community?)"
+                       : p->tmpl.securityLevel == SNMP_SEC_LEVEL_AUTHPRIV
+                           ? " (wrong privacy passphrase?)"
+                           : "");
 }
 
 /* An SNMPv3 report PDU in answer to a request: why the agent refused. */
