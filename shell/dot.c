@@ -96,9 +96,11 @@ static int dot_devices(lua_State *L, int argc, char **argv) {
   printf("open:\n");
   lua_pushglobaltable(L);
   for (lua_pushnil(L); lua_next(L, -2); lua_pop(L, 1))
-    if (lua_type(L, -2) == LUA_TSTRING && l_device_test(L, -1))
-      printf("  %-16s %s\n", lua_tostring(L, -2),
-             luaL_tolstring(L, -1, NULL)), lua_pop(L, 1);
+    if (lua_type(L, -2) == LUA_TSTRING && l_device_test(L, -1)) {
+      const char *desc = luaL_tolstring(L, -1, NULL);
+      printf("  %-16s %s\n", lua_tostring(L, -3), desc);
+      lua_pop(L, 1);
+    }
   lua_pop(L, 1);
   return 1;
 }

@@ -116,8 +116,11 @@ def main():
     inputrc = os.path.join(TMP, "inputrc")
     with open(inputrc, "w") as f:
         f.write("set enable-bracketed-paste off\n")
+    config = os.path.join(TMP, "inventory.lua")
+    with open(config, "w") as f:
+        f.write('devices = { rack1 = { uri = "sim:bps2000v2" } }\n')
     env = dict(os.environ, HOME=home, XDG_STATE_HOME=state, TERM="xterm",
-               INPUTRC=inputrc, OHM_CONFIG="/nonexistent")
+               INPUTRC=inputrc, OHM_CONFIG=config)
     p = Pty([], env)
     try:
         session(p)
@@ -131,6 +134,14 @@ def main():
          "c0mmunity" not in text, "history holds no secrets", text)
     T.ok(not [f for f in os.listdir(os.path.dirname(hist))
               if f.endswith(".tmp")], "no temporary history file left")
+    p = Pty([], env)
+    try:
+        check(p, "second session starts", None, r"\n> ")
+        check(p, "history recalled with Up", "\x1b[A\x1b[A\r", r"7\*6\n42\n> ")
+        p.send("\x04")
+        T.eq(p.wait(10), 0, "Ctrl-D exits 0")
+    finally:
+        p.kill()
     T.done()
 
 
@@ -182,6 +193,19 @@ def session(p):
          "prompt back within seconds, not the 30 s timeout")
     check(p, "shell still works after the interrupted call", "6*7\r",
           r"\n42\n> ")
+    p.send("while true do end\r")
+    time.sleep(0.5)
+    p.send("\x03")
+    check(p, "Ctrl-C stops a running Lua loop", None,
+          r"interrupted![^\n]*\n(.*\n)?> ", 8)
+    check(p, ".devices lists the inventory", ".devices\r",
+          r"inventory \(1\):\n +rack1 +sim:bps2000v2.*open:.*pdu +ohm\.device"
+          r".*\n> ")
+    check(p, ".open an inventory name", ".open r1 rack1\r",
+          r"r1 = ohm\.device \(rack1[^\n]*\n> ", 20)
+    check(p, ".open with bad arguments prints usage", ".open 1x\r",
+          r"usage: \.open NAME URI \[DRIVER\]\n> ")
+    check(p, "unknown dot-command", ".nope\r", r"unknown command \.nope.*\n> ")
     check(p, "a URI with a password", 'u = "modbus-tcp://admin:s3cret@h"\r',
           r"\n> ")
     check(p, "a password assignment", 'password = "hunter2"\r', r"\n> ")

@@ -135,3 +135,9 @@ ok(t2 == nil and type(tmsg) == "string", "connect refused: nil, message", tmsg)
 eq(ohm.format({a = 1, b = {1, 2}}, "json"), '{"a": 1, "b": [1, 2]}', "format json")
 eq(ohm.format({a = 1}, "lua"), "{ a = 1 }", "format lua")
 raises("invalid mode", "format with a bad mode raises", ohm.format, 1, "xml")
+
+-- secrets never in messages or names
+local sd, smsg = ohm.open("modbus-tcp://admin:s3cret@127.0.0.1:1", {driver = "bps2000v2", timeout = 1, retries = 0})
+ok(sd == nil and not smsg:find("s3cret"), "open failure message hides the password", smsg)
+local st2, stmsg = ohm.connect("modbus-tcp://admin:s3cret@127.0.0.1:1", {timeout = 1, retries = 0})
+ok(st2 == nil and not stmsg:find("s3cret"), "connect failure message hides the password", stmsg)
