@@ -100,6 +100,10 @@ static int ce_open(struct dev *d, struct ohm_error *e) {
                        "not recognise (no BPS2000v2 main menu)");
   free(greet);
   st->screen = CON_MAIN;
+  if (rc < 0) { /* no close hook runs after a failed open */
+    free(st);
+    d->priv = NULL;
+  }
   return rc;
 }
 

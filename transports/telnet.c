@@ -277,7 +277,8 @@ static int tn_send_line(struct tp *t, const char *line, struct ohm_error *e) {
 static const char *tn_password(const struct tp *t) {
   if (t->uri.password)
     return t->uri.password;
-  return getenv("OHM_PASSWORD");
+  const char *env = getenv("OHM_PASSWORD");
+  return env && *env ? env : NULL;
 }
 
 static int refused(struct tp *t, struct ohm_error *e) {
