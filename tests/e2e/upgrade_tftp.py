@@ -138,6 +138,25 @@ try:
     r = ohm("push", "--file", fw, "--yes", targets[0])
     T.ok(r.returncode == 2 and "FTP" in r.stderr, "push refuses TFTP targets",
          r.stderr)
+
+    # On a terminal: the targets are listed and the user is asked.
+    if shutil.which("script"):
+        import shlex
+        cmd = " ".join(shlex.quote(a) for a in
+                       [os.environ.get("OHM", "ohm"), "upgrade", "--file", fw,
+                        "--remote-name", "tty.bin", targets[1]])
+        for answer, rc, sent in (("n", 2, False), ("y", 0, True)):
+            r = subprocess.run(["script", "-qec", cmd, "/dev/null"],
+                               input=answer + "\n", capture_output=True,
+                               text=True, timeout=30)
+            T.ok(r.returncode == rc and "proceed?" in r.stdout and
+                 targets[1] in r.stdout, "terminal: asked, answered %s" %
+                 answer, r.stdout)
+            T.eq(os.path.exists(os.path.join(good[1][1], "tty.bin")), sent,
+                 "terminal: answer %s %s" % (answer, "sends" if sent
+                                               else "sends nothing"))
+    else:
+        T.skip("terminal confirmation", "script(1) not installed")
 finally:
     for p in procs:
         p.kill()
