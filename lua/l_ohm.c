@@ -16,6 +16,7 @@
 struct l_ctx {
   char *config;          /* owned; NULL = default path */
   struct inventory *inv; /* owned; loaded on first use */
+  struct tp_opts defaults;
 };
 
 static int ctx_gc(lua_State *L) {
@@ -39,6 +40,7 @@ static struct l_ctx *ctx_get(lua_State *L) {
   lua_pop(L, 1);
   c = lua_newuserdatauv(L, sizeof *c, 0);
   memset(c, 0, sizeof *c);
+  c->defaults.retries = -1;
   if (luaL_newmetatable(L, CTX_MT)) {
     lua_pushcfunction(L, ctx_gc);
     lua_setfield(L, -2, "__gc");
@@ -60,6 +62,10 @@ void l_ohm_set_config(lua_State *L, const char *path) {
   c->inv = NULL;
 }
 
+void l_ohm_set_defaults(lua_State *L, const struct tp_opts *o) {
+  ctx_get(L)->defaults = *o;
+}
+
 /* The inventory, loaded once; NULL with e set if the file is bad. */
 struct inventory *l_ohm_inventory(lua_State *L, struct ohm_error *e) {
   struct l_ctx *c = ctx_get(L);
@@ -76,11 +82,10 @@ int l_push_error(lua_State *L, const struct ohm_error *e) {
 }
 
 /* Options table {driver=, timeout=, retries=, verbose=} at idx (may be
- * absent); wrong types raise. */
+ * absent) over the defaults; wrong types raise. */
 void l_opts_from_table(lua_State *L, int idx, struct tp_opts *o,
                        const char **driver) {
-  memset(o, 0, sizeof *o);
-  o->retries = -1;
+  *o = ctx_get(L)->defaults;
   *driver = NULL;
   if (lua_isnoneornil(L, idx))
     return;
@@ -102,8 +107,8 @@ void l_opts_from_table(lua_State *L, int idx, struct tp_opts *o,
                   "'retries' must be an integer 0..100");
     o->retries = (int)lua_tointeger(L, -1);
   }
-  lua_getfield(L, idx, "verbose");
-  o->verbose = lua_toboolean(L, -1);
+  if (lua_getfield(L, idx, "verbose") != LUA_TNIL)
+    o->verbose = lua_toboolean(L, -1);
   lua_pop(L, 4);
 }
 
@@ -203,6 +208,7 @@ int luaopen_ohm(lua_State *L) {
   l_device_register(L); /* ohm.open and the device metatables */
   l_raw_register(L);    /* ohm.connect */
   l_upgrade_register(L); /* ohm.upgrade (lua/l_upgrade.c) */
+  l_poll_register(L);    /* ohm.poll (lua/l_poll.c) */
   load_embedded(L, "lua/format.lua"); /* ohm.format */
   lua_getfield(L, -1, "format"); /* for the REPL, safe from user edits */
   lua_setfield(L, LUA_REGISTRYINDEX, "ohm.format");

@@ -25,6 +25,10 @@ int luaopen_ohm(lua_State *L);
  * else ~/.config/ohm/config.lua). Copied; call before the first open. */
 void l_ohm_set_config(lua_State *L, const char *path);
 
+/* Default transport options for ohm.open/ohm.connect (their options
+ * table overrides each field): the command line's --timeout/--retries. */
+void l_ohm_set_defaults(lua_State *L, const struct tp_opts *o);
+
 /* The open device at idx, or NULL if idx is not a device or it is closed.
  * Borrowed: valid while the Lua object is alive and open. */
 struct dev *l_device_test(lua_State *L, int idx);
@@ -42,6 +46,7 @@ void l_raw_register(lua_State *L);
 struct tp *l_raw_tp(lua_State *L, int idx);
 void l_snmp_methods(lua_State *L) __attribute__((weak));
 void l_upgrade_register(lua_State *L); /* ohm.upgrade, lua/l_upgrade.c */
+void l_poll_register(lua_State *L);    /* ohm.poll, lua/l_poll.c */
 struct inventory *l_ohm_inventory(lua_State *L, struct ohm_error *e);
 int l_push_error(lua_State *L, const struct ohm_error *e);
 void l_opts_from_table(lua_State *L, int idx, struct tp_opts *o,

@@ -26,6 +26,8 @@ static const char usage_text[] =
     "  -i             enter the interactive shell after the others\n"
     "  --config FILE  inventory file (default $OHM_CONFIG, else\n"
     "                 ~/.config/ohm/config.lua)\n"
+    "  --timeout S    default timeout of ohm.open/ohm.connect (seconds)\n"
+    "  --retries N    default retries after a timeout\n"
     "  -v, --version  print the version\n"
     "  -h, --help     this help\n"
     "  --             stop handling options\n"
@@ -156,12 +158,31 @@ struct lopts {
   int script; /* index of the script in argv, 0 if none */
   int has_e, has_i, has_v, help;
   const char *config;
+  struct tp_opts tp; /* --timeout, --retries */
 };
+
+/* --timeout/--retries value a in [lo, hi] (integral if integer); -1 after
+ * printing the error. */
+static int num_opt(const char *name, const char *a, double lo, double hi,
+                   int integer, double *out) {
+  char *end;
+  double v = a ? strtod(a, &end) : 0;
+  if (!a || end == a || *end || !(v >= lo && v <= hi) ||
+      (integer && v != (double)(long)v)) {
+    fprintf(stderr, "ohm: bad %s '%s' (%s %g to %g)\n", name, a ? a : "",
+            integer ? "an integer," : "seconds,", lo, hi);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
 
 /* Options up to the script, as lua.c's collectargs; -1 on a bad one
  * (message printed). */
 static int collect_args(int argc, char **argv, struct lopts *o) {
+  double v;
   memset(o, 0, sizeof *o);
+  o->tp.retries = -1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (a[0] != '-' || strcmp(a, "-") == 0) {
@@ -182,6 +203,15 @@ static int collect_args(int argc, char **argv, struct lopts *o) {
       o->config = argv[++i];
     else if (strncmp(a, "--config=", 9) == 0)
       o->config = a + 9;
+    else if (strcmp(a, "--timeout") == 0) {
+      if (num_opt(a, argv[++i], 0.001, 3600, 0, &v) < 0)
+        return -1;
+      o->tp.timeout = v;
+    } else if (strcmp(a, "--retries") == 0) {
+      if (num_opt(a, argv[++i], 0, 100, 1, &v) < 0)
+        return -1;
+      o->tp.retries = (int)v;
+    }
     else if ((a[1] == 'e' || a[1] == 'l') && (a[2] || i + 1 < argc)) {
       o->has_e |= a[1] == 'e';
       i += a[2] ? 0 : 1;
@@ -199,6 +229,9 @@ static int collect_args(int argc, char **argv, struct lopts *o) {
 static int run_args(lua_State *L, char **argv, int n) {
   for (int i = 1; i < n; i++) {
     const char *a = argv[i];
+    if (!strcmp(a, "--config") || !strcmp(a, "--timeout") ||
+        !strcmp(a, "--retries"))
+      i++; /* skip the value, whatever it looks like */
     if (a[0] != '-' || (a[1] != 'e' && a[1] != 'l'))
       continue;
     const char *x = a[2] ? a + 2 : argv[++i];
@@ -222,6 +255,7 @@ static int pmain(lua_State *L) {
   luaL_requiref(L, "ohm", luaopen_ohm, 1);
   lua_pop(L, 1);
   l_ohm_set_config(L, o->config);
+  l_ohm_set_defaults(L, &o->tp);
   create_arg_table(L, argv, argc, end);
   lua_gc(L, LUA_GCRESTART);
   lua_gc(L, LUA_GCGEN, 0, 0);

@@ -121,7 +121,7 @@ def main():
         f.write('devices = { rack1 = { uri = "sim:bps2000v2" } }\n')
     env = dict(os.environ, HOME=home, XDG_STATE_HOME=state, TERM="xterm",
                INPUTRC=inputrc, OHM_CONFIG=config)
-    p = Pty([], env)
+    p = Pty(["--timeout", "30"], env)
     try:
         session(p)
     finally:
@@ -134,10 +134,11 @@ def main():
          "c0mmunity" not in text, "history holds no secrets", text)
     T.ok(not [f for f in os.listdir(os.path.dirname(hist))
               if f.endswith(".tmp")], "no temporary history file left")
-    p = Pty([], env)
+    p = Pty(["-e", "x = 7", "-i"], env)
     try:
-        check(p, "second session starts", None, r"\n> ")
-        check(p, "history recalled with Up", "\x1b[A\x1b[A\r", r"7\*6\n42\n> ")
+        check(p, "-e CHUNK -i: a second session starts", None, r"\n> ")
+        check(p, "-i keeps what -e defined", "x\r", r"\n7\n> ")
+        check(p, "history recalled with Up", "\x1b[A\x1b[A\x1b[A\r", r"7\*6\n42\n> ")
         p.send("\x04")
         T.eq(p.wait(10), 0, "Ctrl-D exits 0")
     finally:
@@ -182,7 +183,7 @@ def session(p):
           r"\ninput\.L1\.current +[0-9.]+ +A\n.*\n> ")
     port = silent_server()
     check(p, "open a silent device", f'slow = ohm.open("modbus-tcp://127.0.0.1:'
-          f'{port}", {{driver = "bps2000v2", timeout = 30}})\r', r"\n> ")
+          f'{port}", {{driver = "bps2000v2"}})\r', r"\n> ")
     p.send('slow:get("input.L1.current")\r')
     time.sleep(1.0)
     p.send("\x03")
