@@ -39,6 +39,16 @@ struct worker {
   size_t cap;
 };
 
+/* Give a device back: the caller's close, else dev_close. */
+static void release(struct poll_set *s, size_t i, struct dev *d) {
+  if (!d)
+    return;
+  if (s->o.close)
+    s->o.close(s->o.ctx, i, d);
+  else
+    dev_close(d);
+}
+
 static double now_real(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -165,7 +175,7 @@ static void finish(struct poll_set *s, size_t i, struct dev *d,
     pthread_mutex_unlock(&s->done_lock);
   }
   if (d && (!s->o.keep_open || r->rc < 0)) {
-    dev_close(d);
+    release(s, i, d);
     d = NULL;
   }
   s->devs[i] = d;
@@ -336,7 +346,7 @@ int poll_set_with_dev(struct poll_set *s, size_t i, poll_dev_fn fn,
       rc = fn(s->devs[i], arg, e);
     if (s->devs[i] && (!s->o.keep_open || rc == OHM_EIO ||
                        rc == OHM_ETIMEDOUT)) {
-      dev_close(s->devs[i]);
+      release(s, i, s->devs[i]);
       s->devs[i] = NULL;
     }
     if (rc != OHM_EIO || !reused)
@@ -350,7 +360,7 @@ void poll_set_free(struct poll_set *s) {
   if (!s)
     return;
   for (size_t i = 0; s->devs && i < s->n; i++)
-    dev_close(s->devs[i]);
+    release(s, i, s->devs[i]);
   for (size_t g = 0; s->glock && g < s->ngroups; g++)
     pthread_mutex_destroy(&s->glock[g]);
   pthread_mutex_destroy(&s->done_lock);

@@ -44,6 +44,9 @@ struct poll_opts {
   int keep_open;     /* keep devices open between runs (serve) */
   poll_open_fn open; /* required */
   poll_done_fn done; /* may be NULL */
+  /* releases a device the set is done with; NULL: dev_close. Lets a
+   * caller lend devices it keeps (open returns them, close does nothing) */
+  void (*close)(void *ctx, size_t i, struct dev *d);
   void *ctx;
 };
 
