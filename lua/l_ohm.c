@@ -209,7 +209,6 @@ int luaopen_ohm(lua_State *L) {
   l_raw_register(L);    /* ohm.connect */
   l_upgrade_register(L); /* ohm.upgrade (lua/l_upgrade.c) */
   l_poll_register(L);    /* ohm.poll (lua/l_poll.c) */
-  l_poll_register(L);    /* ohm.poll (lua/l_poll.c) */
   load_embedded(L, "lua/format.lua"); /* ohm.format */
   lua_getfield(L, -1, "format"); /* for the REPL, safe from user edits */
   lua_setfield(L, LUA_REGISTRYINDEX, "ohm.format");

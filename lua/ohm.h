@@ -47,7 +47,6 @@ struct tp *l_raw_tp(lua_State *L, int idx);
 void l_snmp_methods(lua_State *L) __attribute__((weak));
 void l_upgrade_register(lua_State *L); /* ohm.upgrade, lua/l_upgrade.c */
 void l_poll_register(lua_State *L);    /* ohm.poll, lua/l_poll.c */
-void l_poll_register(lua_State *L);    /* ohm.poll, lua/l_poll.c */
 struct inventory *l_ohm_inventory(lua_State *L, struct ohm_error *e);
 int l_push_error(lua_State *L, const struct ohm_error *e);
 void l_opts_from_table(lua_State *L, int idx, struct tp_opts *o,
