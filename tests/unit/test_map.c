@@ -380,6 +380,14 @@ static void test_bps2000v2(void) {
             "device.model");
   CHECK_STR(fmt(dev_map_var(m, "device.type"), NULL), "pdu", "device.type");
   CHECK_STR(fmt(dev_map_var(m, "input.phases"), NULL), "3", "input.phases");
+  double ph = 0;
+  char phs[16];
+  CHECK(dev_decode(dev_map_var(m, "input.phases"), NULL, &ph, phs,
+                   sizeof phs, &e) == 0 && ph == 3,
+        "input.phases is the number 3");
+  CHECK(dev_decode(dev_map_var(m, "device.mfr"), NULL, &ph, phs,
+                   sizeof phs, &e) == 1,
+        "device.mfr is text");
   const struct dev_cmd *c = dev_map_cmd(m, "device.factory_reset");
   CHECK(c && c->dangerous && c->reg < 0 && strcmp(c->via, "telnet") == 0 &&
             dev_map_cmd(m, "reset.energy.L3") &&
