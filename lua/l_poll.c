@@ -111,7 +111,10 @@ static int l_poll(lua_State *L) {
   struct ohm_error e;
   lua_Integer jobs = 0;
   ohm_error_clear(&e);
-  lp_items(L, &p); /* userdata at index 3 after opts are settled */
+  lua_settop(L, 2); /* list, opts: the items' userdata lands at 3 */
+  if (!lua_isnil(L, 2))
+    luaL_checktype(L, 2, LUA_TTABLE);
+  lp_items(L, &p);
   if (lua_istable(L, 2) && lua_getfield(L, 2, "jobs") != LUA_TNIL) {
     jobs = lua_tointeger(L, -1);
     luaL_argcheck(L, jobs >= 1 && jobs <= 1024, 2,
