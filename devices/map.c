@@ -218,13 +218,8 @@ static int var_field(struct loader *ld, lua_State *L, struct dev_var *v,
       return v->has_min = 1, get_num(ld, L, k, &v->min);
     return v->has_max = 1, get_num(ld, L, k, &v->max);
   case 't':
-    if (strcmp(k, "text") == 0) {
-      if (lua_type(L, -1) == LUA_TNUMBER && !*has_type) {
-        v->type = DT_U16; /* text = 3: a number, unless type= says */
-        *has_type = 2;
-      }
+    if (strcmp(k, "text") == 0)
       return get_str(ld, L, k, &v->text);
-    }
     return *has_type = 1, get_type(ld, L, &v->type);
   case 's': return get_num(ld, L, k, &v->scale);
   case 'a': {
