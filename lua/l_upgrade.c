@@ -20,8 +20,7 @@ static size_t str_list(lua_State *L, const char *key, const char **out,
   if (ty == LUA_TSTRING)
     out[n++] = lua_tostring(L, -1);
   else if (ty == LUA_TTABLE)
-    for (lua_Integer i = 1; n < max && lua_rawgeti(L, -1, i) != LUA_TNIL;
-         i++) {
+    for (lua_Integer i = 1; n < max && lua_rawgeti(L, -1, i) != LUA_TNIL; i++) {
       luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING, 1,
                     "file/targets entries must be strings");
       out[n++] = lua_tostring(L, -1);
@@ -95,8 +94,8 @@ static void push_target(lua_State *L, const struct upg_batch *b, size_t i) {
   lua_setfield(L, -2, "bytes");
   lua_pushinteger(L, (lua_Integer)x->bytes_total);
   lua_setfield(L, -2, "total");
-  set_num(L, "seconds", x->t_end > x->t_start && x->t_start > 0
-                            ? x->t_end - x->t_start : 0);
+  set_num(L, "seconds",
+          x->t_end > x->t_start && x->t_start > 0 ? x->t_end - x->t_start : 0);
   lua_pushinteger(L, x->attempt);
   lua_setfield(L, -2, "tries");
   lua_pushboolean(L, x->method == XFER_TFTP && !x->no_options);
@@ -154,8 +153,7 @@ static int l_upgrade(lua_State *L) {
   struct ohm_error e;
   ohm_error_clear(&e);
   struct inventory *inv = l_ohm_inventory(L, &e);
-  if (!inv && e.code < 0)
-    return l_push_error(L, &e);
+  if (!inv && e.code < 0) return l_push_error(L, &e);
   struct upg_batch b;
   tp_interrupted = 0;
   int rc = upg_prepare(&b, inv, (char *const *)targets, nt,

@@ -8,7 +8,9 @@
 
 #include "../devices/device.h"
 
-static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+static char *dup_or_null(const char *s) {
+  return s ? strdup(s) : NULL;
+}
 
 /* The transfer URI for a unit reached at host by method ("tftp"/"ftp"):
  * the protocol's own port, user and password as given (never shown). */
@@ -18,8 +20,9 @@ static int host_target(struct xfer_target *x, const char *name,
                        struct ohm_error *e) {
   struct ohm_uri u = {0};
   if (!host)
-    return ohm_error_set(e, OHM_EINVAL, "no host to send firmware to "
-                                        "(give the device an upgrade_uri)");
+    return ohm_error_set(e, OHM_EINVAL,
+                         "no host to send firmware to "
+                         "(give the device an upgrade_uri)");
   u.scheme = (char *)method;
   u.host = (char *)host;
   u.port = port;
@@ -39,11 +42,11 @@ static int driver_method(const char *driver, const char **method,
                          struct ohm_error *e) {
   const struct dev_map *m;
   if (!driver)
-    return ohm_error_set(e, OHM_EINVAL, "no driver: say -d DRIVER or use a "
-                                        "tftp:// or ftp:// target");
+    return ohm_error_set(e, OHM_EINVAL,
+                         "no driver: say -d DRIVER or use a "
+                         "tftp:// or ftp:// target");
   int rc = dev_driver_find(driver, &m, e);
-  if (rc < 0)
-    return rc;
+  if (rc < 0) return rc;
   if (!m->upgrade)
     return ohm_error_set(e, OHM_ENOTSUP, "driver %s has no upgrade method",
                          driver);
@@ -61,8 +64,7 @@ static int from_inventory(struct upg_batch *b, size_t i,
   const char *src = up ? up : d->uri;
   struct ohm_uri u;
   int rc = ohm_uri_parse(src, &u, e);
-  if (rc < 0)
-    return rc;
+  if (rc < 0) return rc;
   if (!drv) /* the URI's driver=, or sim:DRIVER */
     drv = strcmp(u.scheme, "sim") == 0 ? u.path : ohm_uri_param(&u, "driver");
   if (up)
@@ -72,8 +74,8 @@ static int from_inventory(struct upg_batch *b, size_t i,
   const char *user = u.user ? u.user : inv_field(d, "user");
   const char *pw = u.password ? u.password : inv_field(d, "password");
   if (rc == 0)
-    rc = host_target(&b->xs[i], d->name, method, u.host, up ? u.port : -1,
-                     user, env_password(pw), e);
+    rc = host_target(&b->xs[i], d->name, method, u.host, up ? u.port : -1, user,
+                     env_password(pw), e);
   t->device = strdup(d->name);
   t->driver = dup_or_null(drv);
   ohm_uri_free(&u);
@@ -86,8 +88,7 @@ static int from_uri(struct upg_batch *b, size_t i, const char *arg,
   struct upg_target *t = &b->ts[i];
   struct ohm_uri u;
   int rc = ohm_uri_parse(arg, &u, e);
-  if (rc < 0)
-    return rc;
+  if (rc < 0) return rc;
   if (strcmp(u.scheme, "tftp") == 0 || strcmp(u.scheme, "ftp") == 0) {
     if (!u.password && getenv("OHM_PASSWORD"))
       u.password = strdup(getenv("OHM_PASSWORD"));
@@ -111,50 +112,44 @@ static int resolve(struct upg_batch *b, size_t i, const char *arg,
   const struct inv_device *d = b->inv ? inv_find(b->inv, arg) : NULL;
   t->arg = inv_redact(arg);
   t->wait_s = -1;
-  if (!t->arg)
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
-  int rc = d                   ? from_inventory(b, i, d, e)
+  if (!t->arg) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  int rc = d                  ? from_inventory(b, i, d, e)
            : strchr(arg, ':') ? from_uri(b, i, arg, e)
                               : ohm_error_set(e, OHM_ENOENT,
                                               "no such device in the "
                                               "inventory (and not a URI)");
   if (rc == 0 && b->o.push && b->xs[i].method != XFER_FTP)
-    rc = ohm_error_set(e, OHM_EINVAL, "a configuration push goes by FTP; "
-                                      "this target takes TFTP");
+    rc = ohm_error_set(e, OHM_EINVAL,
+                       "a configuration push goes by FTP; "
+                       "this target takes TFTP");
   return rc;
 }
 
 static int load_files(struct upg_batch *b, char *const *files, size_t n,
                       struct ohm_error *e) {
-  if (n == 0)
-    return ohm_error_set(e, OHM_EINVAL, "no --file given");
+  if (n == 0) return ohm_error_set(e, OHM_EINVAL, "no --file given");
   if (b->o.remote && n > 1)
     return ohm_error_set(e, OHM_EINVAL, "--remote-name needs a single file");
   b->files = calloc(n, sizeof *b->files);
-  if (!b->files)
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (!b->files) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   for (size_t k = 0; k < n; k++) {
     int rc = xfer_file_load(&b->files[k], files[k], b->o.remote, e);
-    if (rc < 0)
-      return rc;
+    if (rc < 0) return rc;
     b->nfiles++;
   }
   return 0;
 }
 
 int upg_prepare(struct upg_batch *b, const struct inventory *inv,
-                char *const *targets, size_t ntargets,
-                char *const *files, size_t nfiles, const struct upg_opts *o,
-                struct ohm_error *e) {
+                char *const *targets, size_t ntargets, char *const *files,
+                size_t nfiles, const struct upg_opts *o, struct ohm_error *e) {
   memset(b, 0, sizeof *b);
   b->o = *o;
   b->inv = inv;
-  if (ntargets == 0)
-    return ohm_error_set(e, OHM_EINVAL, "no target given");
+  if (ntargets == 0) return ohm_error_set(e, OHM_EINVAL, "no target given");
   b->ts = calloc(ntargets, sizeof *b->ts);
   b->xs = calloc(ntargets, sizeof *b->xs);
-  if (!b->ts || !b->xs)
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (!b->ts || !b->xs) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   int rc = load_files(b, files, nfiles, e);
   uint64_t total = 0;
   for (size_t k = 0; k < b->nfiles; k++)
@@ -200,8 +195,7 @@ static int read_version(struct upg_batch *b, struct upg_target *t, char *buf,
                         size_t n, struct ohm_error *e) {
   struct dev *d;
   int rc = inv_open(b->inv, t->device, t->driver, b->o.tp, &d, e);
-  if (rc < 0)
-    return rc;
+  if (rc < 0) return rc;
   buf[0] = 0;
   const char *var = d->map->version_var;
   struct dev_value v;
@@ -221,8 +215,7 @@ static int read_version(struct upg_batch *b, struct upg_target *t, char *buf,
 static void probe_all(struct upg_batch *b) {
   int *res = calloc(b->n, sizeof *res);
   struct ohm_error e;
-  if (!res || xfer_probe(b->xs, b->n, b->o.x.timeout > 0 ? b->o.x.timeout
-                                                          : 2.0,
+  if (!res || xfer_probe(b->xs, b->n, b->o.x.timeout > 0 ? b->o.x.timeout : 2.0,
                          res, &e) < 0) {
     free(res);
     return; /* the transfers will say what is wrong */
@@ -246,8 +239,7 @@ void upg_check(struct upg_batch *b) {
   for (size_t i = 0; i < b->n; i++) {
     struct upg_target *t = &b->ts[i];
     struct ohm_error e;
-    if (!t->device || b->xs[i].state != XS_PENDING)
-      continue;
+    if (!t->device || b->xs[i].state != XS_PENDING) continue;
     if (read_version(b, t, t->ver_before, sizeof t->ver_before, &e) < 0)
       fail(&b->xs[i], e.code, "management transport failed (%s)",
            ohm_error_text(&e));
@@ -255,8 +247,7 @@ void upg_check(struct upg_batch *b) {
 }
 
 static void sleep_s(double s) {
-  if (s <= 0)
-    return;
+  if (s <= 0) return;
   struct timespec ts = {(time_t)s, (long)((s - (time_t)s) * 1e9)};
   nanosleep(&ts, NULL);
 }
@@ -279,8 +270,7 @@ static void wait_back(struct upg_batch *b, size_t i) {
       return;
     }
     double left = end - xfer_now();
-    if (left <= 0 || stopped(b))
-      break;
+    if (left <= 0 || stopped(b)) break;
     sleep_s(left < 1 ? left : 1);
   }
   x->state = stopped(b) ? XS_INTERRUPTED : XS_FAILED;
@@ -299,10 +289,8 @@ int upg_run(struct upg_batch *b, struct ohm_error *e) {
       }
     return 0;
   }
-  if (b->o.x.reboot_wait <= 0)
-    b->o.x.reboot_wait = b->o.wait;
-  if (b->o.x.settle <= 0)
-    b->o.x.settle = b->o.settle;
+  if (b->o.x.reboot_wait <= 0) b->o.x.reboot_wait = b->o.wait;
+  if (b->o.x.settle <= 0) b->o.x.settle = b->o.settle;
   double t0 = xfer_now();
   int rc = xfer_run(b->xs, b->n, b->files, b->nfiles, &b->o.x, e);
   b->seconds = xfer_now() - t0;

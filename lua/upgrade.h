@@ -12,23 +12,23 @@
 struct tp_opts;
 
 struct upg_target {
-  char *arg;        /* as given, redacted */
-  char *device;     /* inventory name or device URI to check, or NULL */
-  char *driver;     /* driver for device (NULL: inventory's / URI's) */
-  int probe;        /* xfer_probe result */
+  char *arg;    /* as given, redacted */
+  char *device; /* inventory name or device URI to check, or NULL */
+  char *driver; /* driver for device (NULL: inventory's / URI's) */
+  int probe;    /* xfer_probe result */
   char ver_before[64], ver_after[64]; /* "" when unknown */
-  double wait_s;    /* seconds until the unit answered again, -1 if not */
+  double wait_s; /* seconds until the unit answered again, -1 if not */
 };
 
 struct upg_opts {
-  int push;             /* configuration push: FTP only */
-  int dry_run;          /* checks only */
-  double wait;          /* seconds a unit may take to answer again */
-  double settle;        /* seconds after a transfer before expecting it */
-  const char *remote;   /* remote name for a single file, or NULL */
-  const char *driver;   /* -d: driver for device targets */
+  int push;                 /* configuration push: FTP only */
+  int dry_run;              /* checks only */
+  double wait;              /* seconds a unit may take to answer again */
+  double settle;            /* seconds after a transfer before expecting it */
+  const char *remote;       /* remote name for a single file, or NULL */
+  const char *driver;       /* -d: driver for device targets */
   const struct tp_opts *tp; /* management transport options */
-  struct xfer_opts x;   /* transfer options and callbacks */
+  struct xfer_opts x;       /* transfer options and callbacks */
 };
 
 /* ts[i] and xs[i] describe the same target (xfer_run wants an array). */
@@ -47,9 +47,8 @@ struct upg_batch {
  * and read the files once. Any bad target or file fails the whole batch
  * before anything is sent (e says which). Free with upg_free. */
 int upg_prepare(struct upg_batch *b, const struct inventory *inv,
-                char *const *targets, size_t ntargets,
-                char *const *files, size_t nfiles, const struct upg_opts *o,
-                struct ohm_error *e);
+                char *const *targets, size_t ntargets, char *const *files,
+                size_t nfiles, const struct upg_opts *o, struct ohm_error *e);
 void upg_free(struct upg_batch *b);
 
 /* Before: probe every target, read versions of managed units; a target

@@ -11,12 +11,12 @@
 #include "progress.h"
 #include "shell.h"
 
-#define UP_USAGE                                                             \
-  "upgrade --file FILE [--file FILE...] [--jobs N] [--yes] [--dry-run] "    \
-  "[--wait SECONDS] [--settle SECONDS] [--remote-name NAME] [--blksize N] " \
+#define UP_USAGE                                                               \
+  "upgrade --file FILE [--file FILE...] [--jobs N] [--yes] [--dry-run] "       \
+  "[--wait SECONDS] [--settle SECONDS] [--remote-name NAME] [--blksize N] "    \
   "[--json] TARGET..."
-#define PUSH_USAGE                                                           \
-  "push --file CONFIG [--jobs N] [--yes] [--dry-run] [--wait SECONDS] "     \
+#define PUSH_USAGE                                                             \
+  "push --file CONFIG [--jobs N] [--yes] [--dry-run] [--wait SECONDS] "        \
   "[--remote-name NAME] [--json] TARGET..."
 
 enum { O_FILE = 400, O_JOBS, O_DRY, O_WAIT, O_SETTLE, O_REMOTE, O_BLK };
@@ -63,8 +63,7 @@ static int own_opt(struct up_args *a, int c, const char *arg) {
     a->files[a->nfiles++] = (char *)arg;
     return 0;
   case O_JOBS:
-    if (num_arg("jobs", arg, 1, 256, &v) < 0)
-      return -1;
+    if (num_arg("jobs", arg, 1, 256, &v) < 0) return -1;
     a->uo.x.jobs = (int)v;
     return 0;
   case O_DRY:
@@ -78,8 +77,7 @@ static int own_opt(struct up_args *a, int c, const char *arg) {
     a->uo.remote = arg;
     return 0;
   case O_BLK:
-    if (num_arg("blksize", arg, 512, 65464, &v) < 0)
-      return -1;
+    if (num_arg("blksize", arg, 512, 65464, &v) < 0) return -1;
     a->uo.x.blksize = (long)v;
     return 0;
   }
@@ -108,8 +106,7 @@ static int parse(int argc, char **argv, struct up_args *a) {
       return -1;
     }
     int r = own_opt(a, c, optarg);
-    if (r < 0 || (r > 0 && sh_common_opt(&a->so, c, optarg) <= 0))
-      return -1;
+    if (r < 0 || (r > 0 && sh_common_opt(&a->so, c, optarg) <= 0)) return -1;
   }
   return optind;
 }
@@ -132,8 +129,7 @@ static void catch_sigint(void) {
 
 static const char *result_text(const struct upg_batch *b, size_t i) {
   const struct xfer_target *x = &b->xs[i];
-  if (x->state == XS_SKIPPED && b->o.dry_run && !x->err)
-    return "ok (dry run)";
+  if (x->state == XS_SKIPPED && b->o.dry_run && !x->err) return "ok (dry run)";
   return xfer_state_name(x->state);
 }
 
@@ -159,15 +155,15 @@ static void report_table(const struct upg_batch *b) {
     snprintf(num[i][0], 32, "%llu", (unsigned long long)x->bytes_sent);
     snprintf(num[i][1], 32, "%.2f", target_seconds(x));
     r[0] = (struct sh_cell){b->ts[i].arg, 0};
-    r[1] = (struct sh_cell){x->no_options ? "tftp (rfc1350)"
-                                          : xfer_method_name(x->method), 0};
+    r[1] = (struct sh_cell){
+        x->no_options ? "tftp (rfc1350)" : xfer_method_name(x->method), 0};
     r[2] = (struct sh_cell){num[i][0], 1};
     r[3] = (struct sh_cell){num[i][1], 1};
     r[4] = (struct sh_cell){result_text(b, i), 0};
-    r[5] = (struct sh_cell){b->ts[i].ver_before[0] ? b->ts[i].ver_before
-                                                   : "-", 0};
-    r[6] = (struct sh_cell){b->ts[i].ver_after[0] ? b->ts[i].ver_after
-                                                  : "-", 0};
+    r[5] =
+        (struct sh_cell){b->ts[i].ver_before[0] ? b->ts[i].ver_before : "-", 0};
+    r[6] =
+        (struct sh_cell){b->ts[i].ver_after[0] ? b->ts[i].ver_after : "-", 0};
     r[7] = (struct sh_cell){x->msg, 0};
   }
   struct sh_out o;
@@ -199,14 +195,13 @@ static void json_files(struct sh_out *o, const struct upg_batch *b) {
   sh_out_str(o, "]");
 }
 
-static void json_target(struct sh_out *o, const struct upg_batch *b,
-                        size_t i) {
+static void json_target(struct sh_out *o, const struct upg_batch *b, size_t i) {
   const struct xfer_target *x = &b->xs[i];
   const struct upg_target *t = &b->ts[i];
   sh_out_str(o, "{\"target\": ");
   sh_out_json_str(o, t->arg);
-  sh_out_printf(o, ", \"method\": \"%s\", \"result\": ",
-                xfer_method_name(x->method));
+  sh_out_printf(
+      o, ", \"method\": \"%s\", \"result\": ", xfer_method_name(x->method));
   sh_out_json_str(o, result_text(b, i));
   sh_out_printf(o, ", \"bytes\": %llu, \"total\": %llu, \"seconds\": %.3f",
                 (unsigned long long)x->bytes_sent,
@@ -229,9 +224,10 @@ static void report_json(const struct upg_batch *b, int status) {
   sh_out_init(&o, SH_JSON, stdout);
   sh_out_printf(&o, "{\"dry_run\": %s, ", b->o.dry_run ? "true" : "false");
   json_files(&o, b);
-  sh_out_printf(&o, ", \"seconds\": %.3f, \"ok\": %zu, \"failed\": %zu, "
-                "\"exit\": %d, \"targets\": [", b->seconds, ok, failed,
-                status);
+  sh_out_printf(&o,
+                ", \"seconds\": %.3f, \"ok\": %zu, \"failed\": %zu, "
+                "\"exit\": %d, \"targets\": [",
+                b->seconds, ok, failed, status);
   for (size_t i = 0; i < b->n; i++) {
     sh_out_str(&o, i ? ",\n  " : "\n  ");
     json_target(&o, b, i);
@@ -285,8 +281,7 @@ static int run_batch(struct up_args *a, struct upg_batch *b) {
   upg_check(b);
   note_checks(&p, b);
   size_t pending = count_pending(b);
-  if (pending && !b->o.dry_run && !confirm(a, b, pending))
-    return EXIT_USAGE;
+  if (pending && !b->o.dry_run && !confirm(a, b, pending)) return EXIT_USAGE;
   b->o.x.on_event = sh_progress_event;
   b->o.x.on_tick = sh_progress_tick;
   b->o.x.ud = &p;
@@ -320,8 +315,7 @@ static int upgrade_main(int argc, char **argv, int push) {
   a.uo.settle = 5;
   a.uo.x.retries = -1;
   int first = parse(argc, argv, &a);
-  if (first < 0)
-    return EXIT_USAGE;
+  if (first < 0) return EXIT_USAGE;
   a.uo.driver = a.so.driver;
   a.uo.tp = &a.so.tp;
   a.uo.x.timeout = a.so.tp.timeout;
@@ -333,8 +327,8 @@ static int upgrade_main(int argc, char **argv, int push) {
     return EXIT_FAIL;
   }
   struct upg_batch b;
-  int rc = upg_prepare(&b, inv, argv + first, (size_t)(argc - first),
-                       a.files, a.nfiles, &a.uo, &e);
+  int rc = upg_prepare(&b, inv, argv + first, (size_t)(argc - first), a.files,
+                       a.nfiles, &a.uo, &e);
   if (rc < 0) {
     sh_error(argv[0], &e);
     upg_free(&b);
@@ -345,6 +339,10 @@ static int upgrade_main(int argc, char **argv, int push) {
   return status;
 }
 
-int cmd_upgrade(int argc, char **argv) { return upgrade_main(argc, argv, 0); }
+int cmd_upgrade(int argc, char **argv) {
+  return upgrade_main(argc, argv, 0);
+}
 
-int cmd_push(int argc, char **argv) { return upgrade_main(argc, argv, 1); }
+int cmd_push(int argc, char **argv) {
+  return upgrade_main(argc, argv, 1);
+}

@@ -29,13 +29,20 @@ static void erase(struct sh_progress *p) {
 
 static const char *event_text(enum xfer_event ev) {
   switch (ev) {
-  case XE_START: return "sending";
-  case XE_FALLBACK: return "server refused TFTP options, again without";
-  case XE_RETRY: return "retrying after";
-  case XE_FILE_DONE: return "sent";
-  case XE_DONE: return "done";
-  case XE_FAILED: return "FAILED:";
-  case XE_INTERRUPTED: return "INTERRUPTED:";
+  case XE_START:
+    return "sending";
+  case XE_FALLBACK:
+    return "server refused TFTP options, again without";
+  case XE_RETRY:
+    return "retrying after";
+  case XE_FILE_DONE:
+    return "sent";
+  case XE_DONE:
+    return "done";
+  case XE_FAILED:
+    return "FAILED:";
+  case XE_INTERRUPTED:
+    return "INTERRUPTED:";
   }
   return "?";
 }
@@ -45,8 +52,7 @@ void sh_progress_event(void *ud, const struct xfer_target *t,
   struct sh_progress *p = ud;
   const struct xfer_file *f = &p->b->files[t->file_idx];
   char sz[32];
-  if (p->quiet || (p->tty && ev == XE_START))
-    return;
+  if (p->quiet || (p->tty && ev == XE_START)) return;
   erase(p);
   fprintf(p->fp, "%s: ", t->name);
   switch (ev) {
@@ -102,13 +108,11 @@ static void overall(struct sh_progress *p) {
 
 void sh_progress_tick(void *ud) {
   struct sh_progress *p = ud;
-  if (p->quiet || !p->tty)
-    return;
+  if (p->quiet || !p->tty) return;
   erase(p);
   double now = xfer_now();
   for (size_t i = 0; i < p->b->n; i++)
-    if (p->b->xs[i].state == XS_ACTIVE)
-      target_line(p, &p->b->xs[i], now);
+    if (p->b->xs[i].state == XS_ACTIVE) target_line(p, &p->b->xs[i], now);
   overall(p);
   fflush(p->fp);
 }
@@ -120,8 +124,7 @@ void sh_progress_end(struct sh_progress *p) {
 
 void sh_progress_note(struct sh_progress *p, const char *target,
                       const char *what) {
-  if (p->quiet)
-    return;
+  if (p->quiet) return;
   erase(p);
   fprintf(p->fp, "%s: %s\n", target, what);
   fflush(p->fp);

@@ -50,9 +50,8 @@ const char *xfer_method_name(enum xfer_method m) {
 }
 
 const char *xfer_state_name(enum xfer_state s) {
-  static const char *const names[] = {"pending", "active",  "waiting",
-                                      "ok",      "failed",  "interrupted",
-                                      "skipped"};
+  static const char *const names[] = {"pending", "active",      "waiting", "ok",
+                                      "failed",  "interrupted", "skipped"};
   return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
 }
 
@@ -61,8 +60,7 @@ const char *xfer_state_name(enum xfer_state s) {
 static int read_all(FILE *fp, const char *path, size_t size,
                     unsigned char **out, struct ohm_error *e) {
   unsigned char *buf = malloc(size ? size : 1);
-  if (!buf)
-    return ohm_error_set(e, OHM_ENOMEM, "%s: out of memory", path);
+  if (!buf) return ohm_error_set(e, OHM_ENOMEM, "%s: out of memory", path);
   size_t got = fread(buf, 1, size, fp);
   if (got != size || ferror(fp)) {
     free(buf);
@@ -77,8 +75,8 @@ int xfer_file_load(struct xfer_file *f, const char *path, const char *remote,
   memset(f, 0, sizeof *f);
   FILE *fp = fopen(path, "rb");
   if (!fp)
-    return ohm_error_set(e, errno == ENOENT ? OHM_ENOENT : OHM_EIO,
-                         "%s: %s", path, strerror(errno));
+    return ohm_error_set(e, errno == ENOENT ? OHM_ENOENT : OHM_EIO, "%s: %s",
+                         path, strerror(errno));
   struct stat st;
   int rc = 0;
   if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode))
@@ -88,8 +86,7 @@ int xfer_file_load(struct xfer_file *f, const char *path, const char *remote,
   else
     rc = read_all(fp, path, (size_t)st.st_size, &f->data, e);
   fclose(fp);
-  if (rc < 0)
-    return rc;
+  if (rc < 0) return rc;
   f->size = (size_t)st.st_size;
   const char *base = strrchr(path, '/');
   f->path = strdup(path);
@@ -120,8 +117,7 @@ int xfer_target_init(struct xfer_target *t, const char *name,
     return ohm_error_set(e, OHM_EURI, "%s: not a tftp:// or ftp:// URI",
                          uri->scheme);
   if (!uri->host || !*uri->host)
-    return ohm_error_set(e, OHM_EURI, "%s:// URI without a host",
-                         uri->scheme);
+    return ohm_error_set(e, OHM_EURI, "%s:// URI without a host", uri->scheme);
   if (ohm_uri_copy(&t->uri, uri) < 0)
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   char buf[300];
@@ -148,8 +144,7 @@ void xfer_target_free(struct xfer_target *t) {
 }
 
 static void emit(struct batch *b, struct xfer_target *t, enum xfer_event ev) {
-  if (b->o.on_event)
-    b->o.on_event(b->o.ud, t, ev);
+  if (b->o.on_event) b->o.on_event(b->o.ud, t, ev);
 }
 
 static int cancelled(const struct batch *b) {
@@ -177,8 +172,7 @@ static int progress_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow,
 /* tftp://HOST:PORT/NAME with NAME escaped; IPv6 hosts in brackets. */
 static char *target_url(const struct xfer_target *t, const char *remote) {
   char *esc = curl_easy_escape(NULL, remote, 0), *url = NULL;
-  if (!esc)
-    return NULL;
+  if (!esc) return NULL;
   int v6 = strchr(t->uri.host, ':') != NULL;
   int port = t->uri.port > 0 ? t->uri.port : t->method == XFER_TFTP ? 69 : 21;
   if (asprintf(&url, "%s://%s%s%s:%d/%s", xfer_method_name(t->method),
@@ -191,8 +185,7 @@ static char *target_url(const struct xfer_target *t, const char *remote) {
 static void setup_tftp(CURL *h, const struct batch *b,
                        const struct xfer_target *t) {
   curl_easy_setopt(h, CURLOPT_TFTP_BLKSIZE, b->o.blksize);
-  if (t->no_options)
-    curl_easy_setopt(h, CURLOPT_TFTP_NO_OPTIONS, 1L);
+  if (t->no_options) curl_easy_setopt(h, CURLOPT_TFTP_NO_OPTIONS, 1L);
 }
 
 /* A fresh connection per file, closed after it: the unit sees QUIT after
@@ -202,8 +195,7 @@ static void setup_ftp(CURL *h, const struct batch *b,
                       const struct xfer_target *t) {
   curl_easy_setopt(h, CURLOPT_USERNAME,
                    t->uri.user ? t->uri.user : "anonymous");
-  curl_easy_setopt(h, CURLOPT_PASSWORD,
-                   t->uri.password ? t->uri.password : "");
+  curl_easy_setopt(h, CURLOPT_PASSWORD, t->uri.password ? t->uri.password : "");
   curl_easy_setopt(h, CURLOPT_TRANSFERTEXT, 0L); /* TYPE I: binary */
   curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
   curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
@@ -258,16 +250,14 @@ static void start_try(struct batch *b, struct xfer_target *t) {
   t->bytes_sent = p->done_before;
   p->easy = make_easy(b, t);
   if (!p->easy || curl_multi_add_handle(b->multi, p->easy) != CURLM_OK) {
-    if (p->easy)
-      curl_easy_cleanup(p->easy);
+    if (p->easy) curl_easy_cleanup(p->easy);
     p->easy = NULL;
     snprintf(t->msg, sizeof t->msg, "cannot start a transfer (no memory)");
     set_final(t, XS_FAILED, OHM_ENOMEM);
     emit(b, t, XE_FAILED);
     return;
   }
-  if (t->t_start == 0)
-    t->t_start = xfer_now();
+  if (t->t_start == 0) t->t_start = xfer_now();
   t->state = XS_ACTIVE;
   t->attempt = p->tries + 1;
   b->active++;
@@ -276,8 +266,7 @@ static void start_try(struct batch *b, struct xfer_target *t) {
 
 static void stop_easy(struct batch *b, struct xfer_target *t) {
   struct xfer_priv *p = t->priv;
-  if (!p->easy)
-    return;
+  if (!p->easy) return;
   curl_multi_remove_handle(b->multi, p->easy);
   curl_easy_cleanup(p->easy);
   p->easy = NULL;
@@ -385,12 +374,10 @@ static void drain_msgs(struct batch *b) {
   CURLMsg *m;
   int left;
   while ((m = curl_multi_info_read(b->multi, &left))) {
-    if (m->msg != CURLMSG_DONE)
-      continue;
+    if (m->msg != CURLMSG_DONE) continue;
     struct xfer_target *t = NULL;
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
-    if (t)
-      finish_try(b, t, m->data.result);
+    if (t) finish_try(b, t, m->data.result);
   }
 }
 
@@ -399,8 +386,7 @@ static void drain_msgs(struct batch *b) {
 static void cancel_all(struct batch *b) {
   for (size_t i = 0; i < b->n; i++) {
     struct xfer_target *t = &b->ts[i];
-    if (!t->priv || t->state >= XS_DONE)
-      continue;
+    if (!t->priv || t->state >= XS_DONE) continue;
     int was_active = t->state == XS_ACTIVE;
     stop_easy(b, t);
     if (!was_active && t->t_start == 0) {
@@ -408,11 +394,10 @@ static void cancel_all(struct batch *b) {
       set_final(t, XS_SKIPPED, OHM_EINTR);
       continue;
     }
-    snprintf(t->msg, sizeof t->msg,
-             "interrupted %s %s after %llu of %llu bytes",
-             was_active ? "during" : "before", t->priv->file->remote,
-             (unsigned long long)t->bytes_sent,
-             (unsigned long long)t->bytes_total);
+    snprintf(
+        t->msg, sizeof t->msg, "interrupted %s %s after %llu of %llu bytes",
+        was_active ? "during" : "before", t->priv->file->remote,
+        (unsigned long long)t->bytes_sent, (unsigned long long)t->bytes_total);
     set_final(t, XS_INTERRUPTED, OHM_EINTR);
     emit(b, t, XE_INTERRUPTED);
   }
@@ -426,8 +411,7 @@ static size_t start_ready(struct batch *b, double *next) {
   *next = now + 3600;
   for (size_t i = 0; i < b->n; i++) {
     struct xfer_target *t = &b->ts[i];
-    if (!t->priv || t->state >= XS_DONE)
-      continue;
+    if (!t->priv || t->state >= XS_DONE) continue;
     open++;
     int due = t->state == XS_PENDING ||
               (t->state == XS_WAITING && t->priv->wake <= now);
@@ -442,20 +426,13 @@ static size_t start_ready(struct batch *b, double *next) {
 }
 
 static void opts_defaults(struct xfer_opts *o) {
-  if (o->jobs <= 0)
-    o->jobs = DEFAULT_JOBS;
-  if (o->timeout <= 0)
-    o->timeout = DEFAULT_TIMEOUT;
-  if (o->retries < 0)
-    o->retries = 1;
-  if (o->blksize == 0)
-    o->blksize = DEFAULT_BLKSIZE;
-  if (o->blksize < 512)
-    o->blksize = 512;
-  if (o->blksize > 65464)
-    o->blksize = 65464;
-  if (o->tick <= 0)
-    o->tick = 0.2;
+  if (o->jobs <= 0) o->jobs = DEFAULT_JOBS;
+  if (o->timeout <= 0) o->timeout = DEFAULT_TIMEOUT;
+  if (o->retries < 0) o->retries = 1;
+  if (o->blksize == 0) o->blksize = DEFAULT_BLKSIZE;
+  if (o->blksize < 512) o->blksize = 512;
+  if (o->blksize > 65464) o->blksize = 65464;
+  if (o->tick <= 0) o->tick = 0.2;
 }
 
 /* Per-target state for the targets this batch sends to. */
@@ -465,11 +442,9 @@ static int batch_init(struct batch *b, struct ohm_error *e) {
     total += b->files[k].size;
   for (size_t i = 0; i < b->n; i++) {
     struct xfer_target *t = &b->ts[i];
-    if (t->state != XS_PENDING)
-      continue;
+    if (t->state != XS_PENDING) continue;
     t->priv = calloc(1, sizeof *t->priv);
-    if (!t->priv)
-      return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+    if (!t->priv) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
     t->priv->cancel = b->o.cancel;
     t->priv->file = &b->files[0];
     t->file_idx = 0;
@@ -482,14 +457,12 @@ static int batch_init(struct batch *b, struct ohm_error *e) {
 static void batch_free(struct batch *b) {
   for (size_t i = 0; i < b->n; i++) {
     struct xfer_target *t = &b->ts[i];
-    if (!t->priv)
-      continue;
+    if (!t->priv) continue;
     stop_easy(b, t);
     free(t->priv);
     t->priv = NULL;
   }
-  if (b->multi)
-    curl_multi_cleanup(b->multi);
+  if (b->multi) curl_multi_cleanup(b->multi);
 }
 
 static void batch_loop(struct batch *b) {
@@ -500,8 +473,7 @@ static void batch_loop(struct batch *b) {
       break;
     }
     double wake;
-    if (start_ready(b, &wake) == 0)
-      break;
+    if (start_ready(b, &wake) == 0) break;
     int running;
     curl_multi_perform(b->multi, &running);
     drain_msgs(b);
@@ -512,20 +484,16 @@ static void batch_loop(struct batch *b) {
     }
     double until = wake - now < 0.1 ? wake - now : 0.1;
     int ms = until > 0 ? (int)(until * 1000) + 1 : 0;
-    if (ms > 0 || b->active > 0)
-      curl_multi_poll(b->multi, NULL, 0, ms, NULL);
+    if (ms > 0 || b->active > 0) curl_multi_poll(b->multi, NULL, 0, ms, NULL);
   }
-  if (b->o.on_tick)
-    b->o.on_tick(b->o.ud);
+  if (b->o.on_tick) b->o.on_tick(b->o.ud);
 }
 
 int xfer_run(struct xfer_target *ts, size_t n, const struct xfer_file *files,
              size_t nfiles, const struct xfer_opts *o, struct ohm_error *e) {
   static int inited;
-  if (nfiles == 0)
-    return ohm_error_set(e, OHM_EINVAL, "no file to send");
-  if (lazy_curl_load(e) < 0)
-    return OHM_ENOTSUP;
+  if (nfiles == 0) return ohm_error_set(e, OHM_EINVAL, "no file to send");
+  if (lazy_curl_load(e) < 0) return OHM_ENOTSUP;
   if (!inited && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
     return ohm_error_set(e, OHM_EIO, "libcurl failed to initialise");
   inited = 1;
@@ -533,10 +501,8 @@ int xfer_run(struct xfer_target *ts, size_t n, const struct xfer_file *files,
   b.o = *o;
   opts_defaults(&b.o);
   int rc = batch_init(&b, e);
-  if (rc == 0)
-    batch_loop(&b);
+  if (rc == 0) batch_loop(&b);
   batch_free(&b);
-  if (rc == 0 && cancelled(&b))
-    rc = ohm_error_set(e, OHM_EINTR, "interrupted");
+  if (rc == 0 && cancelled(&b)) rc = ohm_error_set(e, OHM_EINTR, "interrupted");
   return rc;
 }

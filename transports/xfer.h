@@ -44,11 +44,11 @@ enum xfer_event {
 
 /* A file to send, read once into memory. */
 struct xfer_file {
-  char *path;       /* as given */
-  char *remote;     /* name on the server */
+  char *path;   /* as given */
+  char *remote; /* name on the server */
   unsigned char *data;
   size_t size;
-  char sha256[65];  /* hex */
+  char sha256[65]; /* hex */
 };
 
 struct xfer_priv;
@@ -56,17 +56,17 @@ struct xfer_priv;
 /* One target. The caller fills name and uri (xfer_target_init); xfer_run
  * fills the rest. */
 struct xfer_target {
-  char *name;             /* shown in events and reports; owned */
-  struct ohm_uri uri;     /* tftp:// or ftp://, owned copy */
+  char *name;         /* shown in events and reports; owned */
+  struct ohm_uri uri; /* tftp:// or ftp://, owned copy */
   enum xfer_method method;
   enum xfer_state state;
-  size_t file_idx;        /* file being (or last) sent */
-  uint64_t bytes_sent;    /* all files, current one included */
+  size_t file_idx;     /* file being (or last) sent */
+  uint64_t bytes_sent; /* all files, current one included */
   uint64_t bytes_total;
-  double t_start, t_end;  /* xfer_now() seconds; 0 if never started */
-  int attempt;            /* tries of the current file, from 1 */
-  int no_options;         /* TFTP fell back to RFC 1350 */
-  int err;                /* OHM_E* when failed or interrupted */
+  double t_start, t_end; /* xfer_now() seconds; 0 if never started */
+  int attempt;           /* tries of the current file, from 1 */
+  int no_options;        /* TFTP fell back to RFC 1350 */
+  int err;               /* OHM_E* when failed or interrupted */
   char msg[256];
   struct xfer_priv *priv; /* internal, NULL outside xfer_run */
 };
@@ -106,8 +106,8 @@ void xfer_target_free(struct xfer_target *t);
  * name no server has (any answer, even an ERROR, means alive; a refusal by
  * ICMP means nothing listens). res[i]: 0 answered, OHM_ECONNREFUSED,
  * OHM_ETIMEDOUT (silent: a TFTP server may ignore reads), OHM_EIO. */
-int xfer_probe(const struct xfer_target *ts, size_t n, double timeout,
-               int *res, struct ohm_error *e);
+int xfer_probe(const struct xfer_target *ts, size_t n, double timeout, int *res,
+               struct ohm_error *e);
 
 /* Send files[0..nfiles) in order to each target in ts whose state is
  * XS_PENDING (others are left alone). Returns 0 when the batch ran (each

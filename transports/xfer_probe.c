@@ -18,8 +18,7 @@
 static const char probe_rrq[] = "\0\001ohm-reachability-probe\0octet";
 
 static int probe_port(const struct xfer_target *t) {
-  if (t->uri.port > 0)
-    return t->uri.port;
+  if (t->uri.port > 0) return t->uri.port;
   return t->method == XFER_TFTP ? 69 : 21;
 }
 
@@ -50,8 +49,7 @@ static int probe_start(const struct xfer_target *t, int *res) {
     *res = errno == ECONNREFUSED ? OHM_ECONNREFUSED : OHM_EIO;
   }
   freeaddrinfo(ai);
-  if (fd < 0 && *res == 1)
-    *res = OHM_EIO;
+  if (fd < 0 && *res == 1) *res = OHM_EIO;
   if (fd >= 0 && *res != 1) {
     close(fd);
     fd = -1;
@@ -68,8 +66,7 @@ static int probe_result(const struct xfer_target *t, int fd, short rev) {
     return err == 0 ? 0 : err == ECONNREFUSED ? OHM_ECONNREFUSED : OHM_EIO;
   }
   char buf[600];
-  if (recv(fd, buf, sizeof buf, 0) >= 0)
-    return 0;
+  if (recv(fd, buf, sizeof buf, 0) >= 0) return 0;
   return errno == ECONNREFUSED ? OHM_ECONNREFUSED
          : errno == EAGAIN     ? 1
                                : OHM_EIO;
@@ -83,13 +80,10 @@ static void probe_wait(const struct xfer_target *ts, size_t n,
     for (size_t i = 0; i < n; i++)
       left += pf[i].fd >= 0;
     double now = xfer_now();
-    if (!left || now >= end)
-      break;
-    if (poll(pf, n, (int)((end - now) * 1000) + 1) < 0 && errno != EINTR)
-      break;
+    if (!left || now >= end) break;
+    if (poll(pf, n, (int)((end - now) * 1000) + 1) < 0 && errno != EINTR) break;
     for (size_t i = 0; i < n; i++) {
-      if (pf[i].fd < 0 || !pf[i].revents)
-        continue;
+      if (pf[i].fd < 0 || !pf[i].revents) continue;
       res[i] = probe_result(&ts[i], pf[i].fd, pf[i].revents);
       if (res[i] != 1) {
         close(pf[i].fd);
@@ -99,11 +93,10 @@ static void probe_wait(const struct xfer_target *ts, size_t n,
   }
 }
 
-int xfer_probe(const struct xfer_target *ts, size_t n, double timeout,
-               int *res, struct ohm_error *e) {
+int xfer_probe(const struct xfer_target *ts, size_t n, double timeout, int *res,
+               struct ohm_error *e) {
   struct pollfd *pf = calloc(n ? n : 1, sizeof *pf);
-  if (!pf)
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (!pf) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   for (size_t i = 0; i < n; i++) {
     res[i] = 1; /* still waiting */
     pf[i].fd = probe_start(&ts[i], &res[i]);
@@ -111,10 +104,8 @@ int xfer_probe(const struct xfer_target *ts, size_t n, double timeout,
   }
   probe_wait(ts, n, pf, res, timeout > 0 ? timeout : 1.0);
   for (size_t i = 0; i < n; i++) {
-    if (pf[i].fd >= 0)
-      close(pf[i].fd);
-    if (res[i] == 1)
-      res[i] = OHM_ETIMEDOUT;
+    if (pf[i].fd >= 0) close(pf[i].fd);
+    if (res[i] == 1) res[i] = OHM_ETIMEDOUT;
   }
   free(pf);
   return 0;
