@@ -524,10 +524,15 @@ static int server_accounts(struct tn_server *s, const struct sh_opts *o,
     rc = acc_from_inventory(s, inv->L, e);
   if (rc == 0)
     rc = acc_from_file(s, e);
+  if (rc == 0 && getenv("OHM_CONSOLE_USER") && getenv("OHM_PASSWORD") &&
+      *getenv("OHM_PASSWORD"))
+    rc = acc_add(s, getenv("OHM_CONSOLE_USER"), getenv("OHM_PASSWORD"),
+                 "administrator", e);
   if (rc == 0 && s->nacc == 0)
     rc = ohm_error_set(e, OHM_ECONFIG,
                        "no console account: add a `console` section to the "
-                       "inventory or give --user and --password-file");
+                       "inventory, give --user and --password-file, or set "
+                       "OHM_CONSOLE_USER and OHM_PASSWORD");
   return rc;
 }
 

@@ -219,6 +219,28 @@ def test_limits(p, port):
     T.ok(time.time() - t0 < 5, "closed by the idle timeout (1 s)")
 
 
+def test_sim():
+    """ohm sim bps2000v2 --telnet: the console in front of the simulator."""
+    port = free_port()
+    env = dict(os.environ, OHM_CONSOLE_USER="op", OHM_PASSWORD="0p0p")
+    p = subprocess.Popen([OHM, "sim", "bps2000v2", "--telnet",
+                          f"127.0.0.1:{port}"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.append(p)
+    p.errfile = open(os.devnull, "w+")
+    try:
+        T.ok(wait_port(port), "sim --telnet listens")
+        c = login(port, "op", "0p0p")
+        ask(c, "1")
+        r = ask_live(c, "master load")
+        T.ok(re.search(rb"\r\nLoad Phase1:\d+\.\d\dA Phase2:\d+\.\d\dA "
+                       rb"Phase3:\d+\.\d\dA\r\n", r),
+             "sim --telnet: master load", r)
+        c.close()
+    except Closed as e:
+        T.ok(False, "sim console conversation", str(e))
+
+
 def main():
     p, port = serve(["sim:bps2000v2"])
     try:
@@ -244,6 +266,7 @@ def main():
         test_limits(p3, port3)
     except Closed as e:
         T.ok(False, "limits conversation", str(e))
+    test_sim()
     r = subprocess.run([OHM, "serve", "--telnet", f"127.0.0.1:{free_port()}",
                         "sim:bps2000v2"], capture_output=True, text=True,
                        timeout=20)
