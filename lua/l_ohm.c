@@ -181,21 +181,24 @@ static const luaL_Reg decode_funcs[] = {{"energy8", l_energy8}, {NULL, NULL}};
 static const luaL_Reg ohm_funcs[] = {
     {"drivers", l_drivers}, {"devices", l_devices}, {NULL, NULL}};
 
-/* The pure-Lua parts (lua/NAME.lua, embedded): run the chunk and copy
- * the fields of the table it returns into the module table on top. */
-static void load_embedded(lua_State *L, const char *path) {
-  const struct ohm_embedded *f = ohm_embedded_find(path);
-  if (!f)
-    return; /* a build without it: the module works, minus those parts */
-  if (luaL_loadbuffer(L, f->data, f->size, path) != LUA_OK)
-    lua_error(L);
-  lua_call(L, 0, 1);
-  for (lua_pushnil(L); lua_next(L, -2);) { /* mod, res, key, value */
-    lua_pushvalue(L, -2);
-    lua_insert(L, -2);
-    lua_settable(L, -5); /* mod[key] = value; key stays for next */
+/* ohm.format(value [, mode]): lua/format.lua (embedded), compiled on the
+ * first call so that start-up does not pay for it; upvalue 1 caches it. */
+static int l_format(lua_State *L) {
+  if (lua_type(L, lua_upvalueindex(1)) != LUA_TFUNCTION) {
+    const struct ohm_embedded *f = ohm_embedded_find("lua/format.lua");
+    if (!f)
+      return luaL_error(L, "ohm.format is not in this build");
+    if (luaL_loadbuffer(L, f->data, f->size, "=lua/format.lua") != LUA_OK)
+      return lua_error(L);
+    lua_call(L, 0, 1);
+    lua_getfield(L, -1, "format");
+    lua_replace(L, lua_upvalueindex(1));
+    lua_pop(L, 1);
   }
-  lua_pop(L, 1);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
 }
 
 int luaopen_ohm(lua_State *L) {
@@ -209,8 +212,10 @@ int luaopen_ohm(lua_State *L) {
   l_raw_register(L);    /* ohm.connect */
   l_upgrade_register(L); /* ohm.upgrade (lua/l_upgrade.c) */
   l_poll_register(L);    /* ohm.poll (lua/l_poll.c) */
-  load_embedded(L, "lua/format.lua"); /* ohm.format */
-  lua_getfield(L, -1, "format"); /* for the REPL, safe from user edits */
+  lua_pushboolean(L, 0); /* the compiled format.lua, once loaded */
+  lua_pushcclosure(L, l_format, 1);
+  lua_pushvalue(L, -1); /* for the REPL, safe from user edits */
   lua_setfield(L, LUA_REGISTRYINDEX, "ohm.format");
+  lua_setfield(L, -2, "format");
   return 1;
 }
