@@ -215,8 +215,9 @@ static int read_version(struct upg_batch *b, struct upg_target *t, char *buf,
 static void probe_all(struct upg_batch *b) {
   int *res = calloc(b->n, sizeof *res);
   struct ohm_error e;
-  if (!res || xfer_probe(b->xs, b->n, b->o.x.timeout > 0 ? b->o.x.timeout : 2.0,
-                         res, &e) < 0) {
+  /* a unit on the LAN answers well within 2 s; a silent one costs that */
+  double t = b->o.x.timeout > 0 && b->o.x.timeout < 2 ? b->o.x.timeout : 2;
+  if (!res || xfer_probe(b->xs, b->n, t, res, &e) < 0) {
     free(res);
     return; /* the transfers will say what is wrong */
   }

@@ -30,8 +30,10 @@ const struct sh_command sh_commands[] = {
      "append readings to CSV files"},
     {"watch", cmd_watch, "watch [DEVICE...] [VAR...]", "live table"},
     {"upgrade", cmd_upgrade,
-     "upgrade --file FILE [--jobs N] [--yes] [--dry-run] TARGET...",
+     "upgrade --file FILE [--file FILE2] [--jobs N] [--yes] [--dry-run] "
+     "[--wait SECONDS] [--remote-name NAME] [--json] TARGET...",
      "batch firmware upgrade over TFTP/FTP"},
-    {"push", cmd_push, "push --file CONFIG [--yes] TARGET...",
+    {"push", cmd_push,
+     "push --file CONFIG [--jobs N] [--yes] [--dry-run] [--json] TARGET...",
      "upload a configuration file to many units by FTP"},
     {NULL, NULL, NULL, NULL}};
