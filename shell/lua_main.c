@@ -216,7 +216,10 @@ static int collect_args(int argc, char **argv, struct lopts *o) {
       o->has_e |= a[1] == 'e';
       i += a[2] ? 0 : 1;
     } else {
-      fprintf(stderr, "ohm: unrecognized option '%s'\n", a);
+      int needs = !strcmp(a, "-e") || !strcmp(a, "-l") ||
+                  !strcmp(a, "--config");
+      fprintf(stderr, needs ? "ohm: '%s' needs an argument\n"
+                            : "ohm: unrecognized option '%s'\n", a);
       fprintf(stderr, "usage: ohm [OPTIONS] [SCRIPT [ARG...]] "
                       "(ohm --help)\n");
       return -1;
