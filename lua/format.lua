@@ -139,7 +139,8 @@ local function columns(rows)
 end
 
 -- An array of records with scalar fields (dev:list()): columns with a
--- header, "name" first. nil if t is not that shape.
+-- header, name, unit and access first, desc last. nil if t is not that
+-- shape.
 local function records(t, n)
   if not n or n == 0 then return nil end
   local seen, cols = {}, {}
@@ -150,8 +151,10 @@ local function records(t, n)
       if not seen[k] then seen[k] = true; cols[#cols + 1] = k end
     end
   end
+  local rank = { name = 1, unit = 2, access = 3, desc = 9 }
   table.sort(cols, function(a, b)
-    if a == "name" or b == "name" then return a == "name" end
+    local ra, rb = rank[a] or 5, rank[b] or 5
+    if ra ~= rb then return ra < rb end
     return a < b
   end)
   local rows = { {} }
