@@ -16,12 +16,15 @@
       badlen     answer with a well-formed MBAP frame whose byte count lies
       once       answer the first read on each connection with zeros, then
                  close it (a connection dropped mid-session)
+      slowfirst  answer the server's very first request after 1.5 s with
+                 0xdead, every later one at once with 7 (a late reply)
 """
 import argparse
 import os
 import socket
 import sys
 import threading
+import time
 
 REGS = 100
 
@@ -91,6 +94,15 @@ def raw_reply(mode, req):
     return b""
 
 
+first = threading.Lock()
+
+
+def read_reply(req, value):
+    n = int.from_bytes(req[10:12], "big")
+    return (req[0:4] + (3 + 2 * n).to_bytes(2, "big") + req[6:8] +
+            bytes([2 * n]) + value.to_bytes(2, "big") * n)
+
+
 def raw_conn(conn, mode):
     with conn:
         while True:
@@ -102,6 +114,17 @@ def raw_conn(conn, mode):
                 return
             if mode == "drop":
                 return
+            if mode == "slowfirst" and len(req) >= 12:
+                if first.acquire(blocking=False):
+                    time.sleep(1.5)
+                    rep = read_reply(req, 0xdead)
+                else:
+                    rep = read_reply(req, 7)
+                try:
+                    conn.sendall(rep)
+                except OSError:
+                    return
+                continue
             rep = raw_reply(mode, req)
             if rep:
                 conn.sendall(rep)

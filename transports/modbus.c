@@ -7,8 +7,9 @@
  * (write single register) only. Each request is bounded: the response
  * timeout covers the whole reply (the byte timeout is disabled, so a peer
  * trickling bytes cannot stretch it), a timeout or malformed reply is
- * retried t->opts.retries times after flushing stale bytes, and a dropped
- * connection is reopened once and the request sent again. */
+ * retried t->opts.retries times after flushing stale bytes (over TCP on a
+ * new connection), and a dropped connection is reopened once and the
+ * request sent again. */
 #include "serial.h"
 #include "transport.h"
 
@@ -210,7 +211,11 @@ static int mb_request(struct tp *t, int unit, const struct mb_req *r,
     }
     if ((err == ETIMEDOUT || mb_is_malformed(err)) &&
         tries <= t->opts.retries) {
-      modbus_flush(m->ctx); /* a late reply must not answer the retry */
+      /* A late reply must not answer the retry: flush it, and over TCP
+       * also start a new connection, since a reply arriving after the
+       * flush would fail libmodbus's transaction-id check on this one. */
+      modbus_flush(m->ctx);
+      if (!m->rtu) mb_down(m);
       continue;
     }
     if (mb_is_drop(err)) mb_down(m);

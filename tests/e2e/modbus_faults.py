@@ -3,6 +3,7 @@ value on stdout, no crash, and ends within the timeout bound
 (timeout x attempts + slack). Peers: tests/modbus_peer.py (raw misbehaving
 servers and a pymodbus server that has unit 1 only)."""
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -46,6 +47,33 @@ def fault(name, uri, want, *extra):
     return r
 
 
+def interrupt():
+    """Ctrl-C stops a call blocked on a silent device long before its
+    timeout (libmodbus retries select() on EINTR: tp_interrupt must wake
+    it), with a one-line 'interrupted' error."""
+    p = peer("raw", "silent")
+    chunk = (f'local m = assert(ohm.connect("modbus-tcp://127.0.0.1:{p}",'
+             ' {timeout = 30}))\n'
+             'print(m:read(0, 3))\n')
+    start = time.time()
+    pr = subprocess.Popen([os.environ["OHM"], "-e", chunk], text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(1)
+    pr.send_signal(signal.SIGINT)
+    try:
+        out, err = pr.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        pr.kill()
+        out, err = pr.communicate()
+    took = time.time() - start
+    T.ok(took < 10, "Ctrl-C: a blocked read stops at once",
+         f"{took:.1f} s")
+    T.ok(pr.returncode not in (0, 86) and pr.returncode > 0,
+         "Ctrl-C: non-zero exit, no crash", pr.returncode)
+    T.ok("interrupted" in err, "Ctrl-C: says interrupted", err)
+    T.eq(out, "", "Ctrl-C: no value shown")
+
+
 def main():
     dead = free_port()
     fault("refused", f"modbus-tcp://127.0.0.1:{dead}", ["refused"])
@@ -87,6 +115,17 @@ def main():
     r = ohm("-e", chunk, timeout=60)
     T.ok(r.returncode != 0 or r.stdout.startswith(("false", "true\tnil")),
          "more than 125 registers per read is refused", r.stdout + r.stderr)
+
+    # A reply that comes after the timeout must not answer the retry: the
+    # peer answers its first request late with 0xdead, later ones with 7.
+    p = peer("raw", "slowfirst")
+    chunk = (f'local m = assert(ohm.connect("modbus-tcp://127.0.0.1:{p}",'
+             ' {timeout = 1, retries = 1}))\n'
+             'print(table.concat(assert(m:read(0, 3)), ","))\n')
+    r = ohm("-e", chunk, timeout=60)
+    T.eq(r.stdout, "7,7,7\n", "late reply: the retry gets its own answer")
+
+    interrupt()
 
     r = ohm("get", "-d", "bps2000v2", "modbus-tcp://[::1", timeout=30)
     T.ok(r.returncode in (1, 2), "malformed URI: exit 1 or 2",
