@@ -7,6 +7,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 OHM=${1:-$top/build/ohm}
 case "$OHM" in /*) ;; *) OHM="$(pwd)/$OHM" ;; esac
+cd "$top"
 tmp=$(mktemp -d)
 sim_pid=""
 failed=0
@@ -104,7 +105,7 @@ printf '$ ohm -e %s\n' "'$(echo "$chunk" | tr '\n' ' ')'"
 	failed=1; }
 
 report=""
-for f in "$top"/scripts/energy-report.lua "$top"/scripts/energy*.lua; do
+for f in scripts/energy-report.lua scripts/energy*.lua; do
 	[ -f "$f" ] && { report=$f; break; }
 done
 if [ -n "$report" ]; then
