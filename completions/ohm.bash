@@ -62,6 +62,11 @@ _ohm() {
 		list) COMPREPLY=($(compgen -W "$common --all" -- "$cur")) ;;
 		drivers) COMPREPLY=($(compgen -W "--json --csv --names" -- "$cur")) ;;
 		help) COMPREPLY=() ;;
+		serve) COMPREPLY=($(compgen -W "$common --telnet --nut --prometheus \
+			--interval --jobs --shard --syslog --user --password-file \
+			--idle-timeout --max-sessions" -- "$cur")) ;;
+		sim) COMPREPLY=($(compgen -W "--modbus-tcp --modbus-rtu --telnet \
+			--units" -- "$cur")) ;;
 		upgrade | push) COMPREPLY=($(compgen -W "$common --file --jobs \
 			--dry-run --wait --settle --remote-name --blksize" -- "$cur")) ;;
 		*) COMPREPLY=($(compgen -W "$common" -- "$cur")) ;;
