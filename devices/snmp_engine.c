@@ -28,13 +28,19 @@ static int var_oid(const struct dev_var *v, int unit, char *buf, size_t n,
     return ohm_error_set(e, OHM_ECONFIG, "%s: bad oid '%s' (only one %%d "
                          "allowed)", v->name, v->oid);
   if (!p) {
-    snprintf(buf, n, "%s", v->oid);
+    if (strlen(v->oid) >= n)
+      return ohm_error_set(e, OHM_ECONFIG, "%s: oid too long", v->name);
+    strcpy(buf, v->oid);
     return 0;
   }
   if (unit < 0 || unit > UNIT_MAX)
     return ohm_error_set(e, OHM_EINVAL, "unit %d out of range (0 master, "
                          "1..%d slaves)", unit, UNIT_MAX);
-  snprintf(buf, n, "%.*s%d%s", (int)(p - v->oid), v->oid, unit + 2, p + 2);
+  if ((size_t)(p - v->oid) + strlen(p + 2) + 2 > n)
+    return ohm_error_set(e, OHM_ECONFIG, "%s: oid too long", v->name);
+  memcpy(buf, v->oid, (size_t)(p - v->oid)); /* hot in fleet polls */
+  buf[p - v->oid] = (char)('0' + unit + 2);
+  strcpy(buf + (p - v->oid) + 1, p + 2);
   return 0;
 }
 
