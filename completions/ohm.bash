@@ -53,7 +53,8 @@ _ohm() {
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
 	--timeout | --retries | --jobs | --units | --wait | --settle | \
-		--remote-name | --blksize)
+		--remote-name | --blksize | --every | --count | --keep-days | \
+		--max-size | --shard | --interval | --nut | --prometheus)
 		return ;;
 	esac
 
@@ -67,6 +68,10 @@ _ohm() {
 			--idle-timeout --max-sessions" -- "$cur")) ;;
 		sim) COMPREPLY=($(compgen -W "--modbus-tcp --modbus-rtu --telnet \
 			--units" -- "$cur")) ;;
+		poll) COMPREPLY=($(compgen -W "$common --jobs --shard" -- "$cur")) ;;
+		record) COMPREPLY=($(compgen -W "$common --every --out --keep-days \
+			--max-size --count --jobs" -- "$cur")) ;;
+		watch) COMPREPLY=($(compgen -W "$common --every --count" -- "$cur")) ;;
 		upgrade | push) COMPREPLY=($(compgen -W "$common --file --jobs \
 			--dry-run --wait --settle --remote-name --blksize" -- "$cur")) ;;
 		*) COMPREPLY=($(compgen -W "$common" -- "$cur")) ;;
@@ -87,7 +92,8 @@ _ohm() {
 	esac
 
 	# DEVICE: inventory names, URI schemes, sim:DRIVER
-	if [[ $npos -eq 0 || $cmd == upgrade || $cmd == push ]]; then
+	if [[ $npos -eq 0 || $cmd == upgrade || $cmd == push || $cmd == poll ||
+		$cmd == record || $cmd == serve ]]; then
 		local names schemes sims
 		names=$(_ohm_run help --devices "${config[@]}")
 		schemes="modbus-tcp:// modbus-rtu:/// snmp:// telnet:// serial:///"
@@ -101,6 +107,13 @@ _ohm() {
 		# readline splits words at ':'; hand back only what follows it
 		declare -F __ltrim_colon_completions >/dev/null &&
 			__ltrim_colon_completions "$cur"
+		return
+	fi
+
+	# walk OID: the subtrees ohm's drivers read (system, UPS-MIB, BKT)
+	if [[ $cmd == walk ]]; then
+		[[ $npos -eq 1 ]] && COMPREPLY=($(compgen -W ".1.3.6.1.2.1.1 \
+			.1.3.6.1.2.1.33 .1.3.6.1.4.1.47394" -- "$cur"))
 		return
 	fi
 
