@@ -40,6 +40,8 @@ _ohm() {
 		-d | --driver) driver=(-d "${words[i + 1]}"); ((i++)) ;;
 		--timeout | --retries) ((i++)) ;;
 		--file | --jobs | --wait | --settle | --remote-name | --blksize) ((i++)) ;;
+		--every | --count | --out | --keep-days | --max-size | --shard | \
+			--interval | --nut | --prometheus | --telnet) ((i++)) ;;
 		-*) ;;
 		*) [[ -z $device ]] && device=${words[i]}; ((npos++)) ;;
 		esac
