@@ -18,6 +18,7 @@
 
 struct ce_state {
   int screen; /* where the console is: CON_MAIN or a sub-screen */
+  int broken; /* a send or wait failed: do not wait again on close */
 };
 
 static const char *const cmd_prompt[] = {CON_PROMPT, NULL};
@@ -25,9 +26,12 @@ static const char *const cmd_prompt[] = {CON_PROMPT, NULL};
 /* Send line, wait for the prompt; *out gets the reply (may be NULL). */
 static int ce_say(struct dev *d, const char *line, char **out,
                   struct ohm_error *e) {
+  struct ce_state *st = d->priv;
   int rc = tp_console_send(d->tp, line, e);
   if (rc == 0)
     rc = tp_console_expect(d->tp, cmd_prompt, NULL, out, e);
+  if (rc < 0 && st)
+    st->broken = 1;
   return rc;
 }
 
@@ -111,7 +115,8 @@ static void ce_close(struct dev *d) {
   struct ohm_error e;
   if (!d->priv)
     return;
-  if (d->tp && ce_back(d, &e) == 0) /* 11.Logout, best effort */
+  if (d->tp && !((struct ce_state *)d->priv)->broken &&
+      ce_back(d, &e) == 0) /* 11.Logout, best effort */
     tp_console_send(d->tp, "11", &e);
   free(d->priv);
   d->priv = NULL;

@@ -173,4 +173,7 @@ finally:
             p.wait(10)
         except subprocess.TimeoutExpired:
             p.kill()
+    rcs = [p.returncode for p in procs if p.args[0] == os.environ["OHM"]]
+    T.ok(rcs and all(rc in (0, -15) for rc in rcs),
+         "ohm serve stops cleanly (no leak, no crash)", rcs)
 T.done()
