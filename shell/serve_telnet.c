@@ -496,6 +496,8 @@ static void *accept_main(void *arg) {
     fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
     if (fd >= 0)
       start_session(srv, fd);
+    else if (errno == EMFILE || errno == ENFILE || errno == ENOMEM)
+      poll(NULL, 0, 100); /* out of descriptors: do not spin */
   }
   return NULL;
 }
