@@ -389,7 +389,7 @@ int snmp_sess_reopen(struct tp *t, struct ohm_error *e) {
 
 static int snmp_tp_open(struct tp *t, struct ohm_error *e) {
   struct sp *p;
-  long ver = 0;
+  long ver = 0, mm = 0;
   int rc;
   const char *h = t->uri.host;
   if ((rc = snmp_lib_ready(e)) < 0)
@@ -411,6 +411,13 @@ static int snmp_tp_open(struct tp *t, struct ohm_error *e) {
   p->tmpl.timeout = (long)(t->opts.timeout * 1e6);
   p->tmpl.retries = t->opts.retries;
   p->tmpl.version = ver;
+  /* msg_max=: the largest answer ohm accepts (SNMPv3 tells the agent,
+   * which then says tooBig rather than send more) */
+  if ((rc = ohm_uri_param_long(&t->uri, "msg_max", 0, 484, 65507, &mm, e)) <
+      0)
+    return rc;
+  if (mm)
+    p->tmpl.rcvMsgMaxSize = (size_t)mm;
   rc = ver == SNMP_VERSION_3 ? setup_v3(t, p, e) : setup_community(t, p, e);
   if (rc == 0)
     rc = snmp_sess_reopen(t, e);

@@ -16,6 +16,8 @@
  * Absent parameters fall back to snmp.conf (defVersion, defCommunity,
  * defSecurityName, defAuthType, defPrivType) before ohm's defaults.
  * Timeouts and retries come from t->opts (per request, extra tries).
+ * msg_max=N (484..65507) caps the answers ohm accepts (SNMPv3 tells the
+ * agent, which answers tooBig beyond it; mostly for tests).
  *
  * Values come back as struct tp_snmp_val; objects the agent lacks are
  * TP_SNMP_MISSING values, not errors: the caller decides. Errors are
