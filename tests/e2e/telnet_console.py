@@ -86,6 +86,18 @@ def check_emulator(mode):
     T.eq(r.stdout.strip(), "input.L1.energy: 0", "energy cleared")
 
 
+def check_inventory():
+    port = emulator("manual", os.path.join(tmp, "inv.log"))
+    cfg = os.path.join(tmp, "inv.lua")
+    with open(cfg, "w") as f:
+        f.write('devices = { pdu = { uri = "telnet://bkt@127.0.0.1:%d", '
+                'driver = "bps2000v2", password = "pa55" } }\n' % port)
+    r = ohm("get", "--config", cfg, "pdu", "input.L2.current")
+    T.eq(r.stdout, "input.L2.current: 5.67\n",
+         "password from the inventory", )
+    T.ok("pa55" not in r.stdout + r.stderr, "inventory password not shown")
+
+
 def check_failures():
     log = os.path.join(tmp, "x.log")
     port = emulator("manual", log)
@@ -164,6 +176,7 @@ try:
     check_emulator("manual")
     check_emulator("sloppy")
     check_failures()
+    check_inventory()
     check_halves()
     check_pymodbus()
 finally:
