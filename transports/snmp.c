@@ -19,13 +19,29 @@ static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
 
 /* init_snmp reads snmp.conf (honoured) but must load no MIB and print
  * nothing: MIBS="" for the call only, and a log handler that drops all. */
+/* Set env var k to v, keeping the old value in *save (NULL if unset). */
+static void env_push(const char *k, const char *v, char **save) {
+  const char *old = getenv(k);
+  *save = old ? strdup(old) : NULL;
+  setenv(k, v, 1);
+}
+
+static void env_pop(const char *k, char *save) {
+  if (save)
+    setenv(k, save, 1);
+  else
+    unsetenv(k);
+  free(save);
+}
+
+/* init_snmp reads snmp.conf (honoured) but must load no MIB, scan no MIB
+ * directory and print nothing: MIBS="" and MIBDIRS="" for the call only,
+ * and a log handler that drops all. */
 static void lib_init(void) {
-  const char *old = getenv("MIBS");
-  char *save = old ? strdup(old) : NULL;
-  setenv("MIBS", "", 1);
+  char *mibs, *dirs;
+  env_push("MIBS", "", &mibs);
+  env_push("MIBDIRS", "", &dirs);
   netsnmp_register_loghandler(NETSNMP_LOGHANDLER_NONE, LOG_DEBUG);
-  netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
-                         NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
   netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
                          NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1);
   netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
@@ -35,11 +51,8 @@ static void lib_init(void) {
   init_snmp("ohm");
   netsnmp_ds_set_int(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_OID_OUTPUT_FORMAT,
                      NETSNMP_OID_OUTPUT_NUMERIC);
-  if (save)
-    setenv("MIBS", save, 1);
-  else
-    unsetenv("MIBS");
-  free(save);
+  env_pop("MIBDIRS", dirs);
+  env_pop("MIBS", mibs);
 }
 
 int snmp_lib_ready(struct ohm_error *e) {
