@@ -51,7 +51,7 @@ int main(void) {
   struct poll_target t[N];
   struct fake f;
   struct ohm_error e;
-  char name[N][8], buf[64];
+  char name[N][16], buf[64];
   memset(&f, 0, sizeof f);
   for (int i = 0; i < N; i++) {
     snprintf(name[i], sizeof name[i], "d%d", i);
