@@ -175,6 +175,17 @@ try:
     T.ok(r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1,
          "ups-mib is read-only: set refused", r.stderr)
 
+    # --- net-snmp's snmp.conf defaults are honoured; MIBs stay unloaded
+    home = os.path.join(work, "home")
+    os.makedirs(os.path.join(home, ".snmp"))
+    with open(os.path.join(home, ".snmp", "snmp.conf"), "w") as f:
+        f.write("defCommunity upsob\nmibs +ALL\n")
+    r = ohm("get", "-d", "ups-mib", f"snmp://127.0.0.1:{port}", "ups.status",
+            env={"HOME": home})
+    T.eq((r.returncode, r.stdout, r.stderr), (0, "ups.status: OB LB\n", ""),
+         "snmp.conf defCommunity used; 'mibs +ALL' loads nothing, prints "
+         "nothing")
+
     # --- ohm walk: same lines as snmpwalk -On
     ref = subprocess.run(["snmpwalk", "-v2c", "-c", "upsob", "-On",
                           f"127.0.0.1:{port}", S.UPS],
