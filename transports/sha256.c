@@ -33,21 +33,20 @@ static void schedule(const unsigned char *p, uint32_t w[64]) {
 }
 
 static void block(uint32_t h[8], const unsigned char *p) {
-  uint32_t w[64], v[8];
+  uint32_t w[64];
   schedule(p, w);
-  memcpy(v, h, sizeof v);
+  uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
+  uint32_t e = h[4], f = h[5], g = h[6], k = h[7];
   for (int i = 0; i < 64; i++) {
-    uint32_t e = v[4], a = v[0];
-    uint32_t t1 = v[7] + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) +
-                  ((e & v[5]) ^ (~e & v[6])) + K[i] + w[i];
-    uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) +
-                  ((a & v[1]) ^ (a & v[2]) ^ (v[1] & v[2]));
-    memmove(v + 1, v, 7 * sizeof v[0]);
-    v[4] += t1;
-    v[0] = t1 + t2;
+    uint32_t t1 = k + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) +
+                  ((e & f) ^ (~e & g)) + K[i] + w[i];
+    uint32_t t2 =
+        (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+    k = g, g = f, f = e, e = d + t1;
+    d = c, c = b, b = a, a = t1 + t2;
   }
-  for (int i = 0; i < 8; i++)
-    h[i] += v[i];
+  h[0] += a, h[1] += b, h[2] += c, h[3] += d;
+  h[4] += e, h[5] += f, h[6] += g, h[7] += k;
 }
 
 void sha256_init(struct sha256 *s) {

@@ -334,6 +334,22 @@ static void file_done(struct batch *b, struct xfer_target *t) {
   wait_until(t, p->file_end + b->o.settle);
 }
 
+/* t stopped by Ctrl-C (its handle already gone): say how far it got; a
+ * target that never started is skipped. */
+static void interrupt(struct batch *b, struct xfer_target *t, int active) {
+  if (!active && t->t_start == 0) {
+    snprintf(t->msg, sizeof t->msg, "not started (interrupted)");
+    set_final(t, XS_SKIPPED, OHM_EINTR);
+    return;
+  }
+  snprintf(t->msg, sizeof t->msg, "interrupted %s %s after %llu of %llu bytes",
+           active ? "during" : "before", t->priv->file->remote,
+           (unsigned long long)t->bytes_sent,
+           (unsigned long long)t->bytes_total);
+  set_final(t, XS_INTERRUPTED, OHM_EINTR);
+  emit(b, t, XE_INTERRUPTED);
+}
+
 /* A try ended with rc: next file, fallback, retry, or give up. */
 static void finish_try(struct batch *b, struct xfer_target *t, CURLcode rc) {
   struct xfer_priv *p = t->priv;
@@ -341,6 +357,10 @@ static void finish_try(struct batch *b, struct xfer_target *t, CURLcode rc) {
   stop_easy(b, t);
   if (rc == CURLE_OK) {
     file_done(b, t);
+    return;
+  }
+  if (cancelled(b)) { /* the progress callback aborted it */
+    interrupt(b, t, 1);
     return;
   }
   int kind = classify(t, rc, &code);
@@ -370,15 +390,20 @@ static void finish_try(struct batch *b, struct xfer_target *t, CURLcode rc) {
   }
 }
 
-static void drain_msgs(struct batch *b) {
+/* Returns how many tries ended. */
+static int drain_msgs(struct batch *b) {
   CURLMsg *m;
-  int left;
+  int left, ended = 0;
   while ((m = curl_multi_info_read(b->multi, &left))) {
     if (m->msg != CURLMSG_DONE) continue;
     struct xfer_target *t = NULL;
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
-    if (t) finish_try(b, t, m->data.result);
+    if (t) {
+      finish_try(b, t, m->data.result);
+      ended++;
+    }
   }
+  return ended;
 }
 
 /* Ctrl-C: running transfers stop where they are and say how far they got;
@@ -389,17 +414,7 @@ static void cancel_all(struct batch *b) {
     if (!t->priv || t->state >= XS_DONE) continue;
     int was_active = t->state == XS_ACTIVE;
     stop_easy(b, t);
-    if (!was_active && t->t_start == 0) {
-      snprintf(t->msg, sizeof t->msg, "not started (interrupted)");
-      set_final(t, XS_SKIPPED, OHM_EINTR);
-      continue;
-    }
-    snprintf(
-        t->msg, sizeof t->msg, "interrupted %s %s after %llu of %llu bytes",
-        was_active ? "during" : "before", t->priv->file->remote,
-        (unsigned long long)t->bytes_sent, (unsigned long long)t->bytes_total);
-    set_final(t, XS_INTERRUPTED, OHM_EINTR);
-    emit(b, t, XE_INTERRUPTED);
+    interrupt(b, t, was_active);
   }
 }
 
@@ -476,12 +491,14 @@ static void batch_loop(struct batch *b) {
     if (start_ready(b, &wake) == 0) break;
     int running;
     curl_multi_perform(b->multi, &running);
-    drain_msgs(b);
+    int ended = drain_msgs(b);
     double now = xfer_now();
     if (b->o.on_tick && now >= next_tick) {
       b->o.on_tick(b->o.ud);
       next_tick = now + b->o.tick;
     }
+    if (ended)
+      continue; /* refill the freed slots (or finish) without waiting */
     double until = wake - now < 0.1 ? wake - now : 0.1;
     int ms = until > 0 ? (int)(until * 1000) + 1 : 0;
     if (ms > 0 || b->active > 0) curl_multi_poll(b->multi, NULL, 0, ms, NULL);
