@@ -66,8 +66,8 @@ def main():
     start(PY, PEER, "tcp", str(pa), "--set", "0=2301,2302,2303",
           "--set", "3=1234,5,0", "--set", "69=10,165", "--log", log,
           stderr=subprocess.DEVNULL)
-    start(PY, PEER, "tcp", str(pb), "--set", "0=2200",
-          stderr=subprocess.DEVNULL)
+    peer_b = start(PY, PEER, "tcp", str(pb), "--set", "0=2200",
+                   stderr=subprocess.DEVNULL)
     start(PY, PEER, "raw", str(pdead), "silent")
     for p in (pa, pb, pdead):
         wait_port(p)
@@ -194,6 +194,19 @@ def main():
             break
         time.sleep(0.1)
     T.ok(ok, "SIGHUP reloads the inventory")
+
+    T.eq(upsc(f"pdu3@{host}", "input.L1-N.voltage").stdout.strip(), "220",
+         "the reloaded device is served")
+    peer_b.kill()
+    peer_b.wait()
+    ok = False
+    for _ in range(50):
+        r = upsc(f"pdu3@{host}", "input.L1-N.voltage")
+        if r.returncode != 0 and "stale" in r.stderr.lower():
+            ok = True
+            break
+        time.sleep(0.1)
+    T.ok(ok, "a device that stops answering turns DATA-STALE", r.stderr)
 
     srv.send_signal(signal.SIGTERM)
     try:

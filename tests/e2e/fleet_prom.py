@@ -34,12 +34,15 @@ def main():
     except ImportError:
         T.skip("prometheus text format", "python3-prometheus-client missing")
         return
-    pa, pdead, http = free_port(), free_port(), free_port()
+    pa, pb, pdead, http = free_port(), free_port(), free_port(), free_port()
     start(PY, PEER, "tcp", str(pa), "--set", "0=2301,2302,2303",
           "--set", "3=1234,5,0", "--set", "21=0,27,119,184",
           "--set", "53=215", "--set", "56=456", "--set", "88=16,1",
           stderr=subprocess.DEVNULL)
+    peer_b = start(PY, PEER, "tcp", str(pb), "--set", "0=2200",
+                   stderr=subprocess.DEVNULL)
     start(PY, PEER, "raw", str(pdead), "silent")
+    wait_port(pb)
     wait_port(pa)
     wait_port(pdead)
     cfg = os.path.join(TMP, "config.lua")
@@ -47,10 +50,12 @@ def main():
         f.write('devices = {\n'
                 f'  pdu1 = {{ uri = "modbus-tcp://127.0.0.1:{pa}",'
                 ' driver = "bps2000v2" },\n'
+                f'  fast = {{ uri = "modbus-tcp://127.0.0.1:{pb}",'
+                ' driver = "bps2000v2", interval = 0.2 },\n'
                 f'  dead = {{ uri = "modbus-tcp://127.0.0.1:{pdead}",'
                 ' driver = "bps2000v2" },\n}\n')
     srv = start(OHM, "serve", "--config", cfg, "--prometheus",
-                f"127.0.0.1:{http}", "--interval", "0.5", "--timeout", "0.5",
+                f"127.0.0.1:{http}", "--interval", "30", "--timeout", "0.5",
                 "--retries", "0", stderr=subprocess.DEVNULL)
     T.ok(wait_port(http), "serve listens on the Prometheus port")
     time.sleep(1.5)
@@ -110,6 +115,34 @@ def main():
                  if not s.name.startswith(("ohm_up", "ohm_scrape",
                                            "ohm_last_update"))),
          "no value is exported for the dead device")
+    def last_update(dev):
+        r = curl(f"http://127.0.0.1:{http}/metrics")
+        body = r.stdout.replace("\r\n", "\n").partition("\n\n")[2]
+        for fam in text_string_to_metric_families(body):
+            for s in fam.samples:
+                if s.name == "ohm_last_update_timestamp_seconds" and \
+                        s.labels.get("device") == dev:
+                    return s.value
+        return None
+    a1, f1 = last_update("pdu1"), last_update("fast")
+    time.sleep(1)
+    a2, f2 = last_update("pdu1"), last_update("fast")
+    T.ok(a1 and a1 == a2, "--interval 30: pdu1 is not read again yet")
+    T.ok(f1 and f2 and f2 > f1, "the inventory's interval = 0.2 overrides it")
+
+    peer_b.kill()
+    peer_b.wait()
+    ok = False
+    for _ in range(50):
+        time.sleep(0.1)
+        body = curl(f"http://127.0.0.1:{http}/metrics").stdout
+        if 'ohm_up{device="fast"} 0' in body:
+            ok = True
+            break
+    T.ok(ok, "a device that stops answering goes to ohm_up 0")
+    T.ok('ohm_input_voltage_volts{device="fast"' not in body,
+         "and its last values are no longer exported")
+
     r = curl(f"http://127.0.0.1:{http}/nope")
     T.ok(r.stdout.startswith("HTTP/1.1 404"), "other paths are 404")
     srv.terminate()
