@@ -21,8 +21,8 @@ struct poll_set {
   size_t n;
   struct poll_opts o;
   size_t ngroups;
-  size_t *gstart;  /* ngroups + 1: group g is order[gstart[g]..gstart[g+1]) */
-  size_t *order;   /* target indices, grouped */
+  size_t *gstart; /* ngroups + 1: group g is order[gstart[g]..gstart[g+1]) */
+  size_t *order;  /* target indices, grouped */
   size_t *group_of;
   pthread_mutex_t *glock;
   struct dev **devs; /* kept open between runs when o.keep_open */
@@ -41,8 +41,7 @@ struct worker {
 
 /* Give a device back: the caller's close, else dev_close. */
 static void release(struct poll_set *s, size_t i, struct dev *d) {
-  if (!d)
-    return;
+  if (!d) return;
   if (s->o.close)
     s->o.close(s->o.ctx, i, d);
   else
@@ -81,8 +80,7 @@ static int make_groups(struct poll_set *s) {
         g = s->group_of[j];
         break;
       }
-    if (g == s->ngroups)
-      s->ngroups++;
+    if (g == s->ngroups) s->ngroups++;
     s->group_of[i] = g;
     count[g]++;
   }
@@ -103,13 +101,11 @@ int poll_set_new(const struct poll_target *t, size_t n,
   if (!o || !o->open)
     return ohm_error_set(e, OHM_EINVAL, "poll: no open function");
   struct poll_set *s = calloc(1, sizeof *s);
-  if (!s)
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (!s) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   s->t = t;
   s->n = n;
   s->o = *o;
-  if (s->o.jobs <= 0)
-    s->o.jobs = POLL_DEFAULT_JOBS;
+  if (s->o.jobs <= 0) s->o.jobs = POLL_DEFAULT_JOBS;
   pthread_mutex_init(&s->done_lock, NULL);
   if (make_groups(s) < 0 ||
       !(s->glock = calloc(s->ngroups ? s->ngroups : 1, sizeof *s->glock)) ||
@@ -127,8 +123,7 @@ int poll_set_new(const struct poll_target *t, size_t n,
 static struct dev_value *worker_buf(struct worker *w, size_t nv) {
   if (nv > w->cap) {
     struct dev_value *b = realloc(w->buf, nv * sizeof *b);
-    if (!b)
-      return NULL;
+    if (!b) return NULL;
     w->buf = b;
     w->cap = nv;
   }
@@ -147,8 +142,7 @@ static void poll_one(struct worker *w, size_t i) {
   double t0 = now_mono();
   r.started = now_real();
   ohm_error_clear(&r.err);
-  if (!d && (r.rc = s->o.open(s->o.ctx, i, &d, &r.err)) < 0)
-    d = NULL;
+  if (!d && (r.rc = s->o.open(s->o.ctx, i, &d, &r.err)) < 0) d = NULL;
   if (d) {
     struct dev_value *v = worker_buf(w, d->map->nvars ? d->map->nvars : 1);
     if (!v)
@@ -164,11 +158,9 @@ static void poll_one(struct worker *w, size_t i) {
 /* Report one target and close its device unless kept. */
 static void finish(struct poll_set *s, size_t i, struct dev *d,
                    struct poll_result *r, double t0) {
-  if (r->rc < 0 && r->err.code == 0)
-    r->err.code = r->rc;
+  if (r->rc < 0 && r->err.code == 0) r->err.code = r->rc;
   r->duration = now_mono() - t0;
-  if (r->rc < 0)
-    atomic_fetch_add(&s->failed, 1);
+  if (r->rc < 0) atomic_fetch_add(&s->failed, 1);
   if (s->o.done) {
     pthread_mutex_lock(&s->done_lock);
     s->o.done(s->o.ctx, i, r);
@@ -196,18 +188,15 @@ static int snmp_open_all(struct poll_set *s, size_t g, struct snmp_batch *b) {
   b->devs = calloc(cap, sizeof *b->devs);
   b->vals = calloc(cap, sizeof *b->vals);
   b->res = calloc(cap, sizeof *b->res);
-  if (!b->idx || !b->devs || !b->vals || !b->res)
-    return OHM_ENOMEM;
+  if (!b->idx || !b->devs || !b->vals || !b->res) return OHM_ENOMEM;
   for (size_t k = s->gstart[g]; k < s->gstart[g + 1]; k++) {
     size_t i = s->order[k];
     struct dev *d = s->devs[i];
     struct poll_result *r = &b->res[b->n];
-    if (s->due && !s->due[i])
-      continue;
+    if (s->due && !s->due[i]) continue;
     r->started = started;
     b->idx[b->n] = i;
-    if (!d && (r->rc = s->o.open(s->o.ctx, i, &d, &r->err)) < 0)
-      d = NULL;
+    if (!d && (r->rc = s->o.open(s->o.ctx, i, &d, &r->err)) < 0) d = NULL;
     b->devs[b->n] = d;
     if (d && !(b->vals[b->n] = calloc(d->map->nvars + 1, sizeof **b->vals)))
       r->rc = ohm_error_set(&r->err, OHM_ENOMEM, "out of memory");
@@ -236,8 +225,7 @@ static void snmp_read_all(struct snmp_batch *b) {
     struct poll_result *r = &b->res[pos[q]];
     r->rc = brc < 0 ? brc : rcs[q];
     r->err = brc < 0 ? e : errs[q];
-    if (r->rc == 0)
-      r->vals = okv[q];
+    if (r->rc == 0) r->vals = okv[q];
   }
   free(ok), free(okv), free(pos), free(rcs), free(errs);
 }
@@ -247,8 +235,7 @@ static void snmp_read_all(struct snmp_batch *b) {
 static void poll_snmp(struct poll_set *s, size_t g) {
   struct snmp_batch b = {0};
   double t0 = now_mono();
-  if (snmp_open_all(s, g, &b) == 0)
-    snmp_read_all(&b);
+  if (snmp_open_all(s, g, &b) == 0) snmp_read_all(&b);
   for (size_t j = 0; j < b.n; j++) {
     b.res[j].dev = b.devs[j];
     b.res[j].map = b.devs[j] ? b.devs[j]->map : NULL;
@@ -263,16 +250,13 @@ static void *worker_main(void *arg) {
   struct poll_set *s = w->s;
   for (;;) {
     size_t g = atomic_fetch_add(&s->next, 1);
-    if (g >= s->ngroups)
-      break;
+    if (g >= s->ngroups) break;
     pthread_mutex_lock(&s->glock[g]);
-    if (s->t[s->order[s->gstart[g]]].snmp)
-      poll_snmp(s, g);
-    for (size_t k = s->gstart[g]; k < s->gstart[g + 1] &&
-                                  !s->t[s->order[k]].snmp; k++) {
+    if (s->t[s->order[s->gstart[g]]].snmp) poll_snmp(s, g);
+    for (size_t k = s->gstart[g];
+         k < s->gstart[g + 1] && !s->t[s->order[k]].snmp; k++) {
       size_t i = s->order[k];
-      if (!s->due || s->due[i])
-        poll_one(w, i);
+      if (!s->due || s->due[i]) poll_one(w, i);
     }
     pthread_mutex_unlock(&s->glock[g]);
   }
@@ -300,8 +284,7 @@ int poll_set_run(struct poll_set *s, const unsigned char *due,
   atomic_store(&s->next, 0);
   atomic_store(&s->failed, 0);
   size_t want = due_groups(s), nt = 0;
-  if ((size_t)s->o.jobs < want)
-    want = (size_t)s->o.jobs;
+  if ((size_t)s->o.jobs < want) want = (size_t)s->o.jobs;
   pthread_t *tid = calloc(want ? want : 1, sizeof *tid);
   struct worker *w = calloc(want + 1, sizeof *w);
   if (!tid || !w) {
@@ -315,8 +298,7 @@ int poll_set_run(struct poll_set *s, const unsigned char *due,
   /* the caller's thread is one of the workers */
   for (size_t k = 1; k < want; k++) {
     w[nt].s = s;
-    if (pthread_create(&tid[nt], &attr, worker_main, &w[nt]) != 0)
-      break;
+    if (pthread_create(&tid[nt], &attr, worker_main, &w[nt]) != 0) break;
     nt++;
   }
   pthread_attr_destroy(&attr);
@@ -332,33 +314,29 @@ int poll_set_run(struct poll_set *s, const unsigned char *due,
 
 /* A kept-open connection the peer dropped while idle fails with OHM_EIO:
  * reopen once and try again (a 06 write or a command is idempotent). */
-int poll_set_with_dev(struct poll_set *s, size_t i, poll_dev_fn fn,
-                      void *arg, struct ohm_error *e) {
-  if (i >= s->n)
-    return ohm_error_set(e, OHM_ENOENT, "no such device");
+int poll_set_with_dev(struct poll_set *s, size_t i, poll_dev_fn fn, void *arg,
+                      struct ohm_error *e) {
+  if (i >= s->n) return ohm_error_set(e, OHM_ENOENT, "no such device");
   size_t g = s->group_of[i];
   int rc = 0;
   pthread_mutex_lock(&s->glock[g]);
   for (int attempt = 0; attempt < 2; attempt++) {
     int reused = s->devs[i] != NULL;
     rc = reused ? 0 : s->o.open(s->o.ctx, i, &s->devs[i], e);
-    if (rc == 0 && s->devs[i])
-      rc = fn(s->devs[i], arg, e);
-    if (s->devs[i] && (!s->o.keep_open || rc == OHM_EIO ||
-                       rc == OHM_ETIMEDOUT)) {
+    if (rc == 0 && s->devs[i]) rc = fn(s->devs[i], arg, e);
+    if (s->devs[i] &&
+        (!s->o.keep_open || rc == OHM_EIO || rc == OHM_ETIMEDOUT)) {
       release(s, i, s->devs[i]);
       s->devs[i] = NULL;
     }
-    if (rc != OHM_EIO || !reused)
-      break;
+    if (rc != OHM_EIO || !reused) break;
   }
   pthread_mutex_unlock(&s->glock[g]);
   return rc;
 }
 
 void poll_set_free(struct poll_set *s) {
-  if (!s)
-    return;
+  if (!s) return;
   for (size_t i = 0; s->devs && i < s->n; i++)
     release(s, i, s->devs[i]);
   for (size_t g = 0; s->glock && g < s->ngroups; g++)
@@ -372,12 +350,11 @@ void poll_set_free(struct poll_set *s) {
   free(s);
 }
 
-int poll_run(const struct poll_target *t, size_t n,
-             const struct poll_opts *o, struct ohm_error *e) {
+int poll_run(const struct poll_target *t, size_t n, const struct poll_opts *o,
+             struct ohm_error *e) {
   struct poll_set *s;
   int rc = poll_set_new(t, n, o, &s, e);
-  if (rc < 0)
-    return rc;
+  if (rc < 0) return rc;
   rc = poll_set_run(s, NULL, e);
   poll_set_free(s);
   return rc;
@@ -386,10 +363,10 @@ int poll_run(const struct poll_target *t, size_t n,
 int poll_bus_of(const char *uri, char *buf, size_t n) {
   struct ohm_uri u;
   int bus = 0;
-  if (!uri || ohm_uri_parse(uri, &u, NULL) < 0)
-    return 0;
+  if (!uri || ohm_uri_parse(uri, &u, NULL) < 0) return 0;
   if ((strcmp(u.scheme, "modbus-rtu") == 0 ||
-       strcmp(u.scheme, "serial") == 0) && u.path && *u.path) {
+       strcmp(u.scheme, "serial") == 0) &&
+      u.path && *u.path) {
     snprintf(buf, n, "%s", u.path);
     bus = 1;
   }

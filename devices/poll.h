@@ -22,13 +22,13 @@ struct poll_target {
 };
 
 struct poll_result {
-  int rc;                     /* 0 or the OHM_E* code of the failure */
-  struct ohm_error err;       /* detail when rc != 0 */
-  const struct dev *dev;      /* NULL if the open failed */
-  const struct dev_map *map;  /* NULL if the open failed */
+  int rc;                       /* 0 or the OHM_E* code of the failure */
+  struct ohm_error err;         /* detail when rc != 0 */
+  const struct dev *dev;        /* NULL if the open failed */
+  const struct dev_map *map;    /* NULL if the open failed */
   const struct dev_value *vals; /* map->nvars values when rc == 0 */
-  double started;             /* unix time the attempt began */
-  double duration;            /* seconds it took (open + read) */
+  double started;               /* unix time the attempt began */
+  double duration;              /* seconds it took (open + read) */
 };
 
 /* Open target i (inventory name or URI) on a worker thread. */
@@ -36,8 +36,7 @@ typedef int (*poll_open_fn)(void *ctx, size_t i, struct dev **out,
                             struct ohm_error *e);
 /* One call per polled target, serialised (never two at once), on a worker
  * thread. r and everything it points to is valid only during the call. */
-typedef void (*poll_done_fn)(void *ctx, size_t i,
-                             const struct poll_result *r);
+typedef void (*poll_done_fn)(void *ctx, size_t i, const struct poll_result *r);
 
 struct poll_opts {
   int jobs;          /* worker threads; <= 0: POLL_DEFAULT_JOBS */
@@ -69,15 +68,15 @@ int poll_set_run(struct poll_set *s, const unsigned char *due,
 /* Run fn on target i's device (opened if needed) while holding its group's
  * lock, so a write never overlaps a read on the same device or bus. */
 typedef int (*poll_dev_fn)(struct dev *d, void *arg, struct ohm_error *e);
-int poll_set_with_dev(struct poll_set *s, size_t i, poll_dev_fn fn,
-                      void *arg, struct ohm_error *e);
+int poll_set_with_dev(struct poll_set *s, size_t i, poll_dev_fn fn, void *arg,
+                      struct ohm_error *e);
 
 /* Close every device and free the set; safe on NULL. */
 void poll_set_free(struct poll_set *s);
 
 /* One-shot: new + run + free. Returns failures (>= 0) or a code < 0. */
-int poll_run(const struct poll_target *t, size_t n,
-             const struct poll_opts *o, struct ohm_error *e);
+int poll_run(const struct poll_target *t, size_t n, const struct poll_opts *o,
+             struct ohm_error *e);
 
 /* The RS485 line a device URI sits on (its tty, for modbus-rtu:// and
  * serial://) copied into buf; 0 if it is not on a shared line. */

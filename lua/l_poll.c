@@ -20,8 +20,8 @@
 #include "ohm.h"
 
 struct lp_item {
-  const char *name;  /* borrowed from the Lua string, or NULL */
-  struct dev *lent;  /* a device object's device, or NULL */
+  const char *name; /* borrowed from the Lua string, or NULL */
+  struct dev *lent; /* a device object's device, or NULL */
   const struct dev_map *map;
   struct dev_value *vals; /* copied results, owned */
   int rc;
@@ -36,8 +36,7 @@ struct lp {
   const char *driver;
 };
 
-static int lp_open(void *ctx, size_t i, struct dev **out,
-                   struct ohm_error *e) {
+static int lp_open(void *ctx, size_t i, struct dev **out, struct ohm_error *e) {
   struct lp *p = ctx;
   if (p->it[i].lent) {
     *out = p->it[i].lent;
@@ -48,8 +47,7 @@ static int lp_open(void *ctx, size_t i, struct dev **out,
 
 static void lp_close(void *ctx, size_t i, struct dev *d) {
   struct lp *p = ctx;
-  if (d != p->it[i].lent)
-    dev_close(d);
+  if (d != p->it[i].lent) dev_close(d);
 }
 
 static void lp_done(void *ctx, size_t i, const struct poll_result *r) {
@@ -100,8 +98,10 @@ static void lp_items(lua_State *L, struct lp *p) {
     if (t == LUA_TSTRING)
       p->it[i].name = lua_tostring(L, -1); /* anchored by the list */
     else if (!(p->it[i].lent = l_device_test(L, -1)))
-      luaL_error(L, "bad argument #1 to 'poll' (element %d: a name, URI "
-                 "or open device expected)", (int)i + 1);
+      luaL_error(L,
+                 "bad argument #1 to 'poll' (element %d: a name, URI "
+                 "or open device expected)",
+                 (int)i + 1);
     lua_pop(L, 1);
   }
 }
@@ -112,8 +112,7 @@ static int l_poll(lua_State *L) {
   lua_Integer jobs = 0;
   ohm_error_clear(&e);
   lua_settop(L, 2); /* list, opts: the items' userdata lands at 3 */
-  if (!lua_isnil(L, 2))
-    luaL_checktype(L, 2, LUA_TTABLE);
+  if (!lua_isnil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
   lp_items(L, &p);
   if (lua_istable(L, 2) && lua_getfield(L, 2, "jobs") != LUA_TNIL) {
     jobs = lua_tointeger(L, -1);
@@ -126,12 +125,14 @@ static int l_poll(lua_State *L) {
   for (size_t i = 0; i < p.n; i++)
     if (p.it[i].name && !p.inv && !(p.inv = l_ohm_inventory(L, &e)))
       return l_push_error(L, &e);
-  struct poll_target *t = lua_newuserdatauv(
-      L, (p.n ? p.n : 1) * sizeof *t, 0);
+  struct poll_target *t = lua_newuserdatauv(L, (p.n ? p.n : 1) * sizeof *t, 0);
   for (size_t i = 0; i < p.n; i++)
     t[i] = (struct poll_target){.name = p.it[i].name ? p.it[i].name : "?"};
-  struct poll_opts po = {.jobs = (int)jobs, .open = lp_open,
-                         .done = lp_done, .close = lp_close, .ctx = &p};
+  struct poll_opts po = {.jobs = (int)jobs,
+                         .open = lp_open,
+                         .done = lp_done,
+                         .close = lp_close,
+                         .ctx = &p};
   int rc = poll_run(t, p.n, &po, &e);
   lua_newtable(L); /* values */
   lua_newtable(L); /* errors */
@@ -142,8 +143,9 @@ static int l_poll(lua_State *L) {
       push_vals(L, it);
       lua_settable(L, -4);
     } else {
-      lua_pushstring(L, rc < 0 ? ohm_error_text(&e)
-                               : it->err[0] ? it->err : "failed");
+      lua_pushstring(L, rc < 0       ? ohm_error_text(&e)
+                        : it->err[0] ? it->err
+                                     : "failed");
       lua_settable(L, -3);
     }
     free(it->vals);

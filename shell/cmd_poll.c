@@ -31,17 +31,14 @@ static int fleet_names(struct fleet *f, char **args, size_t nargs, int k,
   f->names = calloc(max + 1, sizeof *f->names);
   f->buses = calloc(max + 1, sizeof *f->buses);
   f->t = calloc(max + 1, sizeof *f->t);
-  if (!f->names || !f->buses || !f->t)
-    return OHM_ENOMEM;
+  if (!f->names || !f->buses || !f->t) return OHM_ENOMEM;
   for (size_t i = 0; i < max; i++) {
     const char *name = nargs ? args[i] : f->inv->devs[i].name;
     const struct inv_device *d = f->inv ? inv_find(f->inv, name) : NULL;
     const char *uri = d ? d->uri : name;
     char bus[256];
-    if (nsh && !poll_in_shard(name, k, nsh))
-      continue;
-    if (!(f->names[f->n] = strdup(name)))
-      return OHM_ENOMEM;
+    if (nsh && !poll_in_shard(name, k, nsh)) continue;
+    if (!(f->names[f->n] = strdup(name))) return OHM_ENOMEM;
     if (poll_bus_of(uri, bus, sizeof bus) && !(f->buses[f->n] = strdup(bus)))
       return OHM_ENOMEM;
     f->t[f->n].name = f->names[f->n];
@@ -56,8 +53,7 @@ int fleet_init(struct fleet *f, const struct sh_opts *o, char **args,
                size_t nargs, int shard_k, int shard_n, struct ohm_error *e) {
   struct inventory *inv = sh_inventory(o, e);
   memset(f, 0, sizeof *f);
-  if (!inv)
-    return e->code ? e->code : OHM_ECONFIG;
+  if (!inv) return e->code ? e->code : OHM_ECONFIG;
   return fleet_init_inv(f, o, inv, args, nargs, shard_k, shard_n, e);
 }
 
@@ -71,12 +67,12 @@ int fleet_init_inv(struct fleet *f, const struct sh_opts *o,
   /* load the maps now: workers then only look them up */
   for (const char *const *d = dev_driver_builtin(); d && *d; d++)
     dev_driver_find(*d, &m, NULL);
-  if (o->driver && dev_driver_find(o->driver, &m, e) < 0)
-    return e->code;
+  if (o->driver && dev_driver_find(o->driver, &m, e) < 0) return e->code;
   if (fleet_names(f, args, nargs, shard_k, shard_n) < 0)
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   if (!nargs && !f->inv->ndevs)
-    return ohm_error_set(e, OHM_ECONFIG, "no devices: name some, or list "
+    return ohm_error_set(e, OHM_ECONFIG,
+                         "no devices: name some, or list "
                          "them in the inventory (%s)",
                          f->inv->path ? f->inv->path : "--config FILE");
   return 0;
@@ -100,8 +96,8 @@ int fleet_open(void *ctx, size_t i, struct dev **out, struct ohm_error *e) {
 
 int fleet_getopt(int argc, char **argv, struct sh_opts *o,
                  const struct option *own, const char *own_short,
-                 int (*handle)(void *ctx, int opt, const char *arg),
-                 void *ctx, const char *usage) {
+                 int (*handle)(void *ctx, int opt, const char *arg), void *ctx,
+                 const char *usage) {
   struct option all[64];
   char shorts[64];
   size_t n = 0;
@@ -127,10 +123,8 @@ int fleet_getopt(int argc, char **argv, struct sh_opts *o,
                 argv[optind - 1], usage);
       return -1;
     }
-    if ((r = sh_common_opt(o, c, optarg)) < 0)
-      return -1;
-    if (r == 0 && (!handle || handle(ctx, c, optarg) < 0))
-      return -1;
+    if ((r = sh_common_opt(o, c, optarg)) < 0) return -1;
+    if (r == 0 && (!handle || handle(ctx, c, optarg) < 0)) return -1;
   }
   return optind;
 }
@@ -145,9 +139,9 @@ struct poll_cli {
   int jobs, shard_k, shard_n;
   struct fleet f;
   struct sh_out out;
-  char **text;      /* per device: formatted rows, until printed */
-  int *state;       /* 0 pending, 1 ok, -1 failed */
-  size_t next;      /* next device to print, in order */
+  char **text; /* per device: formatted rows, until printed */
+  int *state;  /* 0 pending, 1 ok, -1 failed */
+  size_t next; /* next device to print, in order */
   size_t ok, bad;
   int skip_line; /* CSV: drop the header line of the next table */
   int csv_rows;
@@ -170,8 +164,7 @@ static int poll_opt(void *ctx, int opt, const char *arg) {
     p->jobs = (int)v;
     return 0;
   }
-  if (opt == OPT_SHARD && fleet_parse_shard(arg, &p->shard_k,
-                                            &p->shard_n) == 0)
+  if (opt == OPT_SHARD && fleet_parse_shard(arg, &p->shard_k, &p->shard_n) == 0)
     return 0;
   sh_errorf(NULL, "bad --shard '%s' (K/N with 1 <= K <= N)", arg);
   return -1;
@@ -183,8 +176,7 @@ static int buf_add(char **buf, size_t *len, size_t *cap, const char *s,
   if (*len + n + 1 > *cap) {
     size_t c = (*cap ? *cap * 2 : 1024) + n;
     char *b = realloc(*buf, c);
-    if (!b)
-      return -1;
+    if (!b) return -1;
     *buf = b;
     *cap = c;
   }
@@ -202,17 +194,14 @@ static char *rows_of(const struct poll_result *r) {
   buf_add(&buf, &len, &cap, "", 0);
   for (size_t k = 0; buf && k < r->map->nvars; k++) {
     const struct dev_var *v = &r->map->vars[k];
-    if (r->vals[k].kind == DV_NONE || r->vals[k].kind == DV_ERR)
-      continue;
+    if (r->vals[k].kind == DV_NONE || r->vals[k].kind == DV_ERR) continue;
     struct sh_cell c = sh_value_cell(v, &r->vals[k], cellbuf, sizeof cellbuf);
     for (char *q = cellbuf; *q; q++)
-      if (*q == '\t' || *q == '\n' || *q == '\r')
-        *q = ' ';
-    int n = snprintf(line, sizeof line, "%s\t%s\t%d\n", v->name, c.text,
-                     c.num);
-    if (n > 0 && buf_add(&buf, &len, &cap, line,
-                         (size_t)n < sizeof line ? (size_t)n
-                                                 : sizeof line - 1) < 0) {
+      if (*q == '\t' || *q == '\n' || *q == '\r') *q = ' ';
+    int n = snprintf(line, sizeof line, "%s\t%s\t%d\n", v->name, c.text, c.num);
+    if (n > 0 &&
+        buf_add(&buf, &len, &cap, line,
+                (size_t)n < sizeof line ? (size_t)n : sizeof line - 1) < 0) {
       free(buf);
       return NULL;
     }
@@ -225,8 +214,7 @@ static void table_row(struct poll_cli *p, const char *dev, const char *name,
   if (p->nrows + 1 > p->cap) {
     size_t c = p->cap ? p->cap * 2 : 256;
     struct sh_cell *n = realloc(p->cells, c * 3 * sizeof *n);
-    if (!n)
-      return;
+    if (!n) return;
     p->cells = n;
     p->cap = c;
   }
@@ -269,8 +257,7 @@ static void emit(struct poll_cli *p, size_t i) {
       table_row(p, dev, name, val, *num == '1');
     }
   }
-  if (p->o.mode == SH_JSON)
-    sh_out_str(&p->out, "}");
+  if (p->o.mode == SH_JSON) sh_out_str(&p->out, "}");
   if (p->o.mode == SH_TABLE)
     return; /* rows point into text: freed at the end */
   free(text);
@@ -278,8 +265,7 @@ static void emit(struct poll_cli *p, size_t i) {
 }
 
 static void emit_error(struct poll_cli *p, size_t i, const char *msg) {
-  if (p->o.mode != SH_JSON)
-    return;
+  if (p->o.mode != SH_JSON) return;
   sh_out_str(&p->out, p->ok + p->bad > 1 ? ",\n" : "{\n");
   sh_out_json_str(&p->out, p->f.names[i]);
   sh_out_str(&p->out, ": {\"error\": ");
@@ -294,8 +280,7 @@ static void poll_done(void *ctx, size_t i, const struct poll_result *r) {
     p->state[i] = 1;
   } else {
     struct ohm_error e = r->err;
-    if (r->rc == 0)
-      ohm_error_set(&e, OHM_ENOMEM, "out of memory");
+    if (r->rc == 0) ohm_error_set(&e, OHM_ENOMEM, "out of memory");
     sh_error(p->f.names[i], &e);
     p->state[i] = -1;
     p->text[i] = strdup(ohm_error_text(&e));
@@ -333,8 +318,8 @@ static int poll_open(void *ctx, size_t i, struct dev **out,
 
 static int poll_exec(struct poll_cli *p) {
   struct ohm_error e;
-  struct poll_opts po = {.jobs = p->jobs, .open = poll_open,
-                         .done = poll_done, .ctx = p};
+  struct poll_opts po = {
+      .jobs = p->jobs, .open = poll_open, .done = poll_done, .ctx = p};
   ohm_error_clear(&e);
   p->text = calloc(p->f.n + 1, sizeof *p->text);
   p->state = calloc(p->f.n + 1, sizeof *p->state);
@@ -357,8 +342,7 @@ static int poll_exec(struct poll_cli *p) {
     static const char *const cols[] = {"DEVICE", "NAME", "VALUE"};
     sh_out_table(&p->out, cols, 3, p->cells, p->nrows);
   }
-  if (!p->bad)
-    return EXIT_OK;
+  if (!p->bad) return EXIT_OK;
   return p->ok ? EXIT_PARTIAL : EXIT_FAIL;
 }
 
@@ -372,20 +356,17 @@ int cmd_poll(int argc, char **argv) {
   memset(&p, 0, sizeof p);
   sh_opts_init(&p.o);
   ohm_error_clear(&e);
-  int ind = fleet_getopt(argc, argv, &p.o, own, "j:", poll_opt, &p,
-                         poll_usage);
-  if (ind < 0)
-    return EXIT_USAGE;
-  int rc = fleet_init(&p.f, &p.o, argv + ind, (size_t)(argc - ind),
-                      p.shard_k, p.shard_n, &e);
+  int ind = fleet_getopt(argc, argv, &p.o, own, "j:", poll_opt, &p, poll_usage);
+  if (ind < 0) return EXIT_USAGE;
+  int rc = fleet_init(&p.f, &p.o, argv + ind, (size_t)(argc - ind), p.shard_k,
+                      p.shard_n, &e);
   if (rc < 0) {
     sh_error(NULL, &e);
     fleet_free(&p.f);
     return sh_exit_code(rc) == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL;
   }
   rc = EXIT_OK;
-  if (p.f.n)
-    rc = poll_exec(&p);
+  if (p.f.n) rc = poll_exec(&p);
   for (size_t i = 0; p.text && i < p.f.n; i++)
     free(p.text[i]);
   free(p.text);

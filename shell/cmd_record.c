@@ -56,18 +56,12 @@ static void on_stop(int sig) {
 static double parse_duration(const char *s) {
   char *end;
   double v = strtod(s, &end);
-  if (end == s || !isfinite(v) || v <= 0)
-    return -1;
-  if (!strcmp(end, "") || !strcmp(end, "s"))
-    return v;
-  if (!strcmp(end, "ms"))
-    return v / 1000;
-  if (!strcmp(end, "m"))
-    return v * 60;
-  if (!strcmp(end, "h"))
-    return v * 3600;
-  if (!strcmp(end, "d"))
-    return v * 86400;
+  if (end == s || !isfinite(v) || v <= 0) return -1;
+  if (!strcmp(end, "") || !strcmp(end, "s")) return v;
+  if (!strcmp(end, "ms")) return v / 1000;
+  if (!strcmp(end, "m")) return v * 60;
+  if (!strcmp(end, "h")) return v * 3600;
+  if (!strcmp(end, "d")) return v * 86400;
   return -1;
 }
 
@@ -75,44 +69,41 @@ static double parse_duration(const char *s) {
 static long long parse_size(const char *s) {
   char *end;
   double v = strtod(s, &end);
-  double mul = !*end ? 1 : !strcmp(end, "K") || !strcmp(end, "k") ? 1024
-                 : !strcmp(end, "M") ? 1048576
-                 : !strcmp(end, "G") ? 1073741824.0 : -1;
-  if (end == s || mul < 0 || !(v > 0))
-    return -1;
+  double mul = !*end                                    ? 1
+               : !strcmp(end, "K") || !strcmp(end, "k") ? 1024
+               : !strcmp(end, "M")                      ? 1048576
+               : !strcmp(end, "G")                      ? 1073741824.0
+                                                        : -1;
+  if (end == s || mul < 0 || !(v > 0)) return -1;
   return (long long)(v * mul);
 }
 
-enum { OPT_EVERY = 500, OPT_OUT, OPT_KEEP, OPT_MAXSIZE, OPT_COUNT,
-       OPT_RJOBS };
+enum { OPT_EVERY = 500, OPT_OUT, OPT_KEEP, OPT_MAXSIZE, OPT_COUNT, OPT_RJOBS };
 
 static int record_opt(void *ctx, int opt, const char *arg) {
   struct rec *r = ctx;
   char *end;
   switch (opt) {
   case OPT_EVERY:
-    if ((r->every = parse_duration(arg)) > 0)
-      return 0;
+    if ((r->every = parse_duration(arg)) > 0) return 0;
     break;
-  case OPT_OUT: r->dir = arg; return 0;
+  case OPT_OUT:
+    r->dir = arg;
+    return 0;
   case OPT_KEEP:
     r->keep_days = strtod(arg, &end);
-    if (!*end && r->keep_days > 0)
-      return 0;
+    if (!*end && r->keep_days > 0) return 0;
     break;
   case OPT_MAXSIZE:
-    if ((r->max_size = parse_size(arg)) > 0)
-      return 0;
+    if ((r->max_size = parse_size(arg)) > 0) return 0;
     break;
   case OPT_COUNT:
     r->count = strtol(arg, &end, 10);
-    if (!*end && r->count > 0)
-      return 0;
+    if (!*end && r->count > 0) return 0;
     break;
   case OPT_RJOBS:
     r->jobs = (int)strtol(arg, &end, 10);
-    if (!*end && r->jobs >= 1 && r->jobs <= 1024)
-      return 0;
+    if (!*end && r->jobs >= 1 && r->jobs <= 1024) return 0;
     break;
   }
   sh_errorf(NULL, "record: bad value '%s'", arg);
@@ -123,12 +114,13 @@ static int record_opt(void *ctx, int opt, const char *arg) {
 static void file_base(const char *name, char *out, size_t n) {
   size_t k = 0;
   for (; *name && k + 1 < n; name++)
-    out[k++] = (strchr("._-", *name) || (*name >= '0' && *name <= '9') ||
-                (*name >= 'a' && *name <= 'z') ||
-                (*name >= 'A' && *name <= 'Z')) ? *name : '_';
+    out[k++] =
+        (strchr("._-", *name) || (*name >= '0' && *name <= '9') ||
+         (*name >= 'a' && *name <= 'z') || (*name >= 'A' && *name <= 'Z'))
+            ? *name
+            : '_';
   out[k] = 0;
-  if (out[0] == '.')
-    out[0] = '_';
+  if (out[0] == '.') out[0] = '_';
 }
 
 static void mem_write(void *ctx, const char *s, size_t n) {
@@ -144,19 +136,17 @@ static void csv_lines(const struct rec *r, const struct poll_result *res,
   const struct dev_map *m = res->map;
   const char **cols = calloc(m->nvars + 1, sizeof *cols);
   struct sh_cell *cells = calloc(m->nvars + 1, sizeof *cells);
-  char (*bufs)[160] = calloc(m->nvars + 1, sizeof *bufs);
+  char(*bufs)[160] = calloc(m->nvars + 1, sizeof *bufs);
   size_t n = 0;
   FILE *mem = open_memstream(text, len);
-  if (!cols || !cells || !bufs || !mem)
-    goto out;
+  if (!cols || !cells || !bufs || !mem) goto out;
   cols[n] = "time";
   cells[n++] = (struct sh_cell){r->stamp, 0};
   for (size_t k = 0; k < m->nvars; k++) {
-    if (!dev_var_available(res->dev, &m->vars[k]))
-      continue;
+    if (!dev_var_available(res->dev, &m->vars[k])) continue;
     cols[n] = m->vars[k].name;
-    cells[n] = sh_value_cell(&m->vars[k], &res->vals[k], bufs[n],
-                             sizeof bufs[n]);
+    cells[n] =
+        sh_value_cell(&m->vars[k], &res->vals[k], bufs[n], sizeof bufs[n]);
     n++;
   }
   struct sh_out o;
@@ -165,8 +155,7 @@ static void csv_lines(const struct rec *r, const struct poll_result *res,
   o.ctx = mem;
   sh_out_table(&o, cols, n, cells, 1);
 out:
-  if (mem)
-    fclose(mem);
+  if (mem) fclose(mem);
   free(cols);
   free(cells);
   free(bufs);
@@ -176,18 +165,14 @@ out:
 static int repair_tail(int fd) {
   struct stat st;
   char buf[4096];
-  if (fstat(fd, &st) < 0)
-    return -1;
+  if (fstat(fd, &st) < 0) return -1;
   off_t end = st.st_size;
   while (end > 0) {
     size_t n = end > (off_t)sizeof buf ? sizeof buf : (size_t)end;
-    if (pread(fd, buf, n, end - (off_t)n) != (ssize_t)n)
-      return -1;
-    if (end == st.st_size && buf[n - 1] == '\n')
-      return 0; /* intact */
+    if (pread(fd, buf, n, end - (off_t)n) != (ssize_t)n) return -1;
+    if (end == st.st_size && buf[n - 1] == '\n') return 0; /* intact */
     for (size_t k = n; k > 0; k--)
-      if (buf[k - 1] == '\n')
-        return ftruncate(fd, end - (off_t)n + (off_t)k);
+      if (buf[k - 1] == '\n') return ftruncate(fd, end - (off_t)n + (off_t)k);
     end -= (off_t)n;
   }
   return ftruncate(fd, 0);
@@ -224,8 +209,7 @@ static int open_day_file(const struct rec *r, const char *name,
     else
       snprintf(path, pn, "%s/%s-%s-%d.csv", r->dir, base, r->day, k);
     int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-      return -1;
+    if (fd < 0) return -1;
     if (repair_tail(fd) < 0) {
       close(fd);
       return -1;
@@ -239,8 +223,7 @@ static int open_day_file(const struct rec *r, const char *name,
       fsync_dir(r->dir);
       return fd;
     }
-    if (header_matches(fd, lines, hlen))
-      return fd;
+    if (header_matches(fd, lines, hlen)) return fd;
     close(fd);
   }
   errno = EEXIST;
@@ -263,20 +246,17 @@ static void record_one(struct rec *r, size_t i, const struct poll_result *res) {
   size_t hlen = (size_t)(nl - lines) + 1, rlen = strlen(nl + 1);
   int fd = open_day_file(r, name, lines, hlen, path, sizeof path);
   if (fd < 0 || write(fd, nl + 1, rlen) != (ssize_t)rlen || fsync(fd) < 0) {
-    sh_errorf(name, "record: %s: %s", fd < 0 ? r->dir : path,
-              strerror(errno));
+    sh_errorf(name, "record: %s: %s", fd < 0 ? r->dir : path, strerror(errno));
     r->failed++;
   }
-  if (fd >= 0)
-    close(fd);
+  if (fd >= 0) close(fd);
   free(lines);
 }
 
 static void record_done(void *ctx, size_t i, const struct poll_result *res) {
   struct rec *r = ctx;
   if (res->rc < 0) {
-    if (!r->o.quiet)
-      sh_error(r->f.names[i], &res->err);
+    if (!r->o.quiet) sh_error(r->f.names[i], &res->err);
     r->failed++;
     return;
   }
@@ -300,15 +280,14 @@ struct recfile {
 static int recorded_day(const char *f, char day[11]) {
   size_t n = strlen(f);
   const char *ext = n > 4 ? f + n - 4 : NULL;
-  if (!ext || strcmp(ext, ".csv"))
-    return 0;
+  if (!ext || strcmp(ext, ".csv")) return 0;
   for (const char *p = f; p + 11 <= ext; p++) {
     int y, mo, d;
     char tail;
-    if (p[0] == '-' && sscanf(p + 1, "%4d-%2d-%2d%c", &y, &mo, &d,
-                              &tail) == 4 &&
-        p[5] == '-' && p[8] == '-' && (tail == '.' || tail == '-') &&
-        mo >= 1 && mo <= 12 && d >= 1 && d <= 31) {
+    if (p[0] == '-' &&
+        sscanf(p + 1, "%4d-%2d-%2d%c", &y, &mo, &d, &tail) == 4 &&
+        p[5] == '-' && p[8] == '-' && (tail == '.' || tail == '-') && mo >= 1 &&
+        mo <= 12 && d >= 1 && d <= 31) {
       memcpy(day, p + 1, 10);
       day[10] = 0;
       return 1;
@@ -338,8 +317,7 @@ static void retention(const struct rec *r, time_t now) {
   size_t n = 0, cap = 0;
   long long total = 0;
   char cut[16] = "";
-  if (!d)
-    return;
+  if (!d) return;
   if (r->keep_days > 0) {
     time_t t = now - (time_t)(r->keep_days * 86400);
     strftime(cut, sizeof cut, "%Y-%m-%d", gmtime(&t));
@@ -348,30 +326,26 @@ static void retention(const struct rec *r, time_t now) {
     struct recfile f = {0};
     struct stat st;
     char path[4096];
-    if (!recorded_day(e->d_name, f.day) || strlen(e->d_name) >= 256)
-      continue;
+    if (!recorded_day(e->d_name, f.day) || strlen(e->d_name) >= 256) continue;
     snprintf(path, sizeof path, "%s/%s", r->dir, e->d_name);
-    if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
-      continue;
+    if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) continue;
     snprintf(f.name, sizeof f.name, "%s", e->d_name);
     f.size = st.st_size;
     if (n == cap) {
       struct recfile *g = realloc(fs, (cap = cap ? cap * 2 : 64) * sizeof *g);
-      if (!g)
-        break;
+      if (!g) break;
       fs = g;
     }
     fs[n++] = f;
   }
   closedir(d);
-  if (n)
-    qsort(fs, n, sizeof *fs, cmp_day);
+  if (n) qsort(fs, n, sizeof *fs, cmp_day);
   for (size_t i = 0; i < n; i++)
     total += fs[i].size;
   for (size_t i = 0; i < n; i++) {
     int old = *cut && strcmp(fs[i].day, cut) < 0;
-    int big = r->max_size > 0 && total > r->max_size &&
-              strcmp(fs[i].day, r->day) < 0;
+    int big =
+        r->max_size > 0 && total > r->max_size && strcmp(fs[i].day, r->day) < 0;
     if (old || big) {
       remove_file(r, &fs[i]);
       total -= fs[i].size;
@@ -414,8 +388,8 @@ static void sleep_next(double every) {
 }
 
 static int record_loop(struct rec *r) {
-  struct poll_opts po = {.jobs = r->jobs, .open = record_open,
-                         .done = record_done, .ctx = r};
+  struct poll_opts po = {
+      .jobs = r->jobs, .open = record_open, .done = record_done, .ctx = r};
   struct ohm_error e;
   size_t rounds = 0, failures = 0;
   for (;;) {
@@ -428,11 +402,9 @@ static int record_loop(struct rec *r) {
     }
     failures += r->failed;
     retention(r, now);
-    if (rec_stop || (r->count && (long)++rounds >= r->count))
-      break;
+    if (rec_stop || (r->count && (long)++rounds >= r->count)) break;
     sleep_next(r->every);
-    if (rec_stop)
-      break;
+    if (rec_stop) break;
   }
   return failures ? EXIT_PARTIAL : EXIT_OK;
 }
@@ -450,18 +422,15 @@ int cmd_record(int argc, char **argv) {
   struct ohm_error e;
   memset(&r, 0, sizeof r);
   sh_opts_init(&r.o);
-  int ind = fleet_getopt(argc, argv, &r.o, own, "", record_opt, &r,
-                         record_usage);
-  if (ind < 0)
-    return EXIT_USAGE;
-  if (!r.dir || r.every <= 0)
-    return sh_usage(record_usage);
+  int ind =
+      fleet_getopt(argc, argv, &r.o, own, "", record_opt, &r, record_usage);
+  if (ind < 0) return EXIT_USAGE;
+  if (!r.dir || r.every <= 0) return sh_usage(record_usage);
   if (mkdir(r.dir, 0755) < 0 && errno != EEXIST) {
     sh_errorf(NULL, "record: cannot create %s: %s", r.dir, strerror(errno));
     return EXIT_FAIL;
   }
-  if (fleet_init(&r.f, &r.o, argv + ind, (size_t)(argc - ind), 0, 0,
-                 &e) < 0) {
+  if (fleet_init(&r.f, &r.o, argv + ind, (size_t)(argc - ind), 0, 0, &e) < 0) {
     sh_error(NULL, &e);
     fleet_free(&r.f);
     return EXIT_FAIL;

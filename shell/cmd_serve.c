@@ -25,8 +25,7 @@ static int use_syslog;
 
 void serve_log_syslog(int on) {
   use_syslog = on;
-  if (on)
-    openlog("ohm", LOG_PID, LOG_DAEMON);
+  if (on) openlog("ohm", LOG_PID, LOG_DAEMON);
 }
 
 void serve_log(const char *fmt, ...) {
@@ -51,8 +50,7 @@ static int split_addr(const char *addr, char *host, size_t hn, char *port,
     snprintf(port, pn, "%s", addr);
   } else if (addr[0] == '[') {
     const char *end = strchr(addr, ']');
-    if (!end || end[1] != ':')
-      return -1;
+    if (!end || end[1] != ':') return -1;
     snprintf(host, hn, "%.*s", (int)(end - addr - 1), addr + 1);
     snprintf(port, pn, "%s", end + 2);
   } else {
@@ -69,11 +67,9 @@ int serve_listen(const char *addr, struct ohm_error *e) {
                            .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
                   *res;
   if (split_addr(addr, host, sizeof host, port, sizeof port) < 0)
-    return ohm_error_set(e, OHM_EINVAL, "bad address '%s' (HOST:PORT)",
-                         addr);
+    return ohm_error_set(e, OHM_EINVAL, "bad address '%s' (HOST:PORT)", addr);
   int rc = getaddrinfo(*host ? host : NULL, port, &hints, &res);
-  if (rc)
-    return ohm_error_set(e, OHM_EINVAL, "%s: %s", addr, gai_strerror(rc));
+  if (rc) return ohm_error_set(e, OHM_EINVAL, "%s: %s", addr, gai_strerror(rc));
   int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
   if (fd >= 0) {
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -99,33 +95,45 @@ struct serve_cli {
   int telnet_opts;
 };
 
-enum { OPT_NUT = 400, OPT_PROM, OPT_TELNET, OPT_INTERVAL, OPT_JOBS,
-       OPT_SHARD, OPT_SYSLOG };
+enum {
+  OPT_NUT = 400,
+  OPT_PROM,
+  OPT_TELNET,
+  OPT_INTERVAL,
+  OPT_JOBS,
+  OPT_SHARD,
+  OPT_SYSLOG
+};
 
 static int serve_opt(void *ctx, int opt, const char *arg) {
   struct serve_cli *s = ctx;
   char *end;
   double v;
   switch (opt) {
-  case OPT_NUT: s->nut = arg; return 0;
-  case OPT_PROM: s->prom = arg; return 0;
-  case OPT_TELNET: s->telnet = arg; return 0;
-  case OPT_SYSLOG: serve_log_syslog(1); return 0;
+  case OPT_NUT:
+    s->nut = arg;
+    return 0;
+  case OPT_PROM:
+    s->prom = arg;
+    return 0;
+  case OPT_TELNET:
+    s->telnet = arg;
+    return 0;
+  case OPT_SYSLOG:
+    serve_log_syslog(1);
+    return 0;
   case OPT_INTERVAL:
     v = strtod(arg, &end);
-    if (*end || !(v >= 0.05 && v <= 86400))
-      break;
+    if (*end || !(v >= 0.05 && v <= 86400)) break;
     s->cfg.interval = v;
     return 0;
   case OPT_JOBS:
     v = strtod(arg, &end);
-    if (*end || !(v >= 1 && v <= 1024))
-      break;
+    if (*end || !(v >= 1 && v <= 1024)) break;
     s->cfg.jobs = (int)v;
     return 0;
   case OPT_SHARD:
-    if (fleet_parse_shard(arg, &s->cfg.shard_k, &s->cfg.shard_n) < 0)
-      break;
+    if (fleet_parse_shard(arg, &s->cfg.shard_k, &s->cfg.shard_n) < 0) break;
     return 0;
   default:
     if (serve_telnet_opt && serve_telnet_opt(&s->tel, opt, arg) == 1) {
@@ -148,8 +156,7 @@ static int start_listeners(struct serve_cli *s, struct sv_cache *c) {
     sh_errorf(NULL, "serve: --telnet: the console is not in this build");
     return -1;
   }
-  if (s->telnet && serve_telnet_set_opts)
-    serve_telnet_set_opts(&s->tel);
+  if (s->telnet && serve_telnet_set_opts) serve_telnet_set_opts(&s->tel);
   if ((s->nut && serve_nut_start(c, s->nut, &s->o, &e) < 0) ||
       (s->prom && serve_prom_start(c, s->prom, &e) < 0) ||
       (s->telnet && serve_telnet_start(c, s->telnet, &s->o, &e) < 0)) {
@@ -164,8 +171,7 @@ static int start_listeners(struct serve_cli *s, struct sv_cache *c) {
 }
 
 static void stop_listeners(struct serve_cli *s) {
-  if (s->telnet && serve_telnet_stop)
-    serve_telnet_stop();
+  if (s->telnet && serve_telnet_stop) serve_telnet_stop();
   serve_prom_stop();
   serve_nut_stop();
 }
@@ -195,8 +201,7 @@ static void signal_loop(struct serve_cli *s, struct sv_cache *c,
   struct inventory *mine = NULL;
   for (;;) {
     int sig;
-    if (sigwait(set, &sig) != 0)
-      continue;
+    if (sigwait(set, &sig) != 0) continue;
     if (sig == SIGHUP) {
       reload(s, c, &mine);
       continue;
@@ -228,12 +233,9 @@ int cmd_serve(int argc, char **argv) {
   memset(&s, 0, sizeof s);
   sh_opts_init(&s.o);
   s.cfg.interval = 10;
-  int ind = fleet_getopt(argc, argv, &s.o, own, "", serve_opt, &s,
-                         serve_usage);
-  if (ind < 0)
-    return EXIT_USAGE;
-  if (!s.nut && !s.prom && !s.telnet)
-    return sh_usage(serve_usage);
+  int ind = fleet_getopt(argc, argv, &s.o, own, "", serve_opt, &s, serve_usage);
+  if (ind < 0) return EXIT_USAGE;
+  if (!s.nut && !s.prom && !s.telnet) return sh_usage(serve_usage);
   s.cfg.opts = &s.o;
   struct inventory *inv = sh_inventory(&s.o, &e);
   if (!inv) {
@@ -247,8 +249,7 @@ int cmd_serve(int argc, char **argv) {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
-  if (sv_cache_new(&s.cfg, inv, argv + ind, (size_t)(argc - ind), &c,
-                   &e) < 0) {
+  if (sv_cache_new(&s.cfg, inv, argv + ind, (size_t)(argc - ind), &c, &e) < 0) {
     sh_error(NULL, &e);
     sv_cache_free(c);
     return sh_exit_code(e.code) == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL;

@@ -62,31 +62,26 @@ static int watch_opt(void *ctx, int opt, const char *arg) {
   char *end;
   if (opt == OPT_WEVERY) {
     w->every = strtod(arg, &end);
-    if (!*end && w->every >= 0.05 && w->every <= 86400)
-      return 0;
+    if (!*end && w->every >= 0.05 && w->every <= 86400) return 0;
   } else if (opt == OPT_WCOUNT) {
     w->count = strtol(arg, &end, 10);
-    if (!*end && w->count > 0)
-      return 0;
+    if (!*end && w->count > 0) return 0;
   }
   sh_errorf(NULL, "watch: bad value '%s'", arg);
   return -1;
 }
 
 static int wanted(const struct watch *w, const char *var) {
-  if (!w->npats)
-    return 1;
+  if (!w->npats) return 1;
   for (size_t i = 0; i < w->npats; i++)
-    if (fnmatch(w->pats[i], var, 0) == 0)
-      return 1;
+    if (fnmatch(w->pats[i], var, 0) == 0) return 1;
   return 0;
 }
 
 static void push_hist(struct series *s, double v) {
   s->v[s->next] = v;
   s->next = (s->next + 1) % HIST;
-  if (s->n < HIST)
-    s->n++;
+  if (s->n < HIST) s->n++;
 }
 
 /* Keep the latest values and their history (serialised by the poller). */
@@ -108,12 +103,10 @@ static void watch_done(void *ctx, size_t i, const struct poll_result *r) {
     d->map = r->map;
   } else if (!d->vals)
     d->vals = calloc(nv + 1, sizeof *d->vals);
-  if (!d->vals || !d->hist)
-    return;
+  if (!d->vals || !d->hist) return;
   memcpy(d->vals, r->vals, nv * sizeof *d->vals);
   for (size_t k = 0; k < nv; k++)
-    if (r->vals[k].kind == DV_NUM)
-      push_hist(&d->hist[k], r->vals[k].num);
+    if (r->vals[k].kind == DV_NUM) push_hist(&d->hist[k], r->vals[k].num);
   d->error[0] = 0;
 }
 
@@ -134,16 +127,12 @@ static const char *colour_of(const struct wdev *d, size_t k) {
     char name[200];
     snprintf(name, sizeof name, "%s.status", v->name);
     const struct dev_var *s = dev_map_var(d->map, name);
-    if (!s)
-      return NULL;
+    if (!s) return NULL;
     st = &d->vals[s - d->map->vars];
   }
-  if (st->kind != DV_STR)
-    return NULL;
-  if (strstr(st->str, "critical"))
-    return red;
-  if (strstr(st->str, "warning"))
-    return orange;
+  if (st->kind != DV_STR) return NULL;
+  if (strstr(st->str, "critical")) return red;
+  if (strstr(st->str, "warning")) return orange;
   return strcmp(st->str, "good") == 0 ? green : NULL;
 }
 
@@ -176,8 +165,7 @@ static void draw_row(const struct watch *w, const struct wdev *d, size_t i,
     return;
   }
   const char *c = colour_of(d, k);
-  if (d->vals[k].kind == DV_NUM)
-    sparkline(&d->hist[k], spark, sizeof spark);
+  if (d->vals[k].kind == DV_NUM) sparkline(&d->hist[k], spark, sizeof spark);
   printf("%-*s  %-*s  %s%12s%s %-5s %s\n", wd, w->f.names[i], wv, v->name,
          c ? c : "", val, c ? "\033[0m" : "", v->unit ? v->unit : "", spark);
 }
@@ -195,8 +183,9 @@ static void draw(struct watch *w) {
   }
   if (w->tty)
     printf("\033[H\033[2J%s  every %gs  (Ctrl-C to stop)\n%-*s  %-*s  %12s "
-           "%-5s %s\n", w->stamp, w->every, wd, "DEVICE", wv, "VARIABLE",
-           "VALUE", "UNIT", "TREND");
+           "%-5s %s\n",
+           w->stamp, w->every, wd, "DEVICE", wv, "VARIABLE", "VALUE", "UNIT",
+           "TREND");
   for (size_t i = 0; i < w->f.n; i++) {
     const struct wdev *d = &w->d[i];
     if (!d->vals) {
@@ -221,8 +210,7 @@ static void watch_sleep(double s) {
   for (;;) {
     clock_gettime(CLOCK_MONOTONIC, &now);
     double left = until - (now.tv_sec + now.tv_nsec / 1e9);
-    if (watch_stop || left <= 0)
-      return;
+    if (watch_stop || left <= 0) return;
     left = left > 0.2 ? 0.2 : left;
     struct timespec d = {(time_t)left, (long)((left - floor(left)) * 1e9)};
     nanosleep(&d, NULL);
@@ -230,8 +218,8 @@ static void watch_sleep(double s) {
 }
 
 static int watch_loop(struct watch *w) {
-  struct poll_opts po = {.keep_open = 1, .open = watch_open,
-                         .done = watch_done, .ctx = w};
+  struct poll_opts po = {
+      .keep_open = 1, .open = watch_open, .done = watch_done, .ctx = w};
   struct poll_set *ps;
   struct ohm_error e;
   size_t failed = 0;
@@ -245,13 +233,11 @@ static int watch_loop(struct watch *w) {
     int rc = poll_set_run(ps, NULL, &e);
     failed = rc > 0 ? (size_t)rc : 0;
     draw(w);
-    if (w->count && round + 1 >= w->count)
-      break;
+    if (w->count && round + 1 >= w->count) break;
     watch_sleep(w->every);
   }
   poll_set_free(ps);
-  if (w->tty)
-    printf("\n");
+  if (w->tty) printf("\n");
   return failed == 0 ? EXIT_OK : failed < w->f.n ? EXIT_PARTIAL : EXIT_FAIL;
 }
 
@@ -259,12 +245,10 @@ static int watch_loop(struct watch *w) {
 static int split_args(struct watch *w, char **args, size_t n, char ***devs,
                       size_t *ndevs, struct ohm_error *e) {
   struct inventory *inv = sh_inventory(&w->o, e);
-  if (!inv)
-    return e->code ? e->code : OHM_ECONFIG;
+  if (!inv) return e->code ? e->code : OHM_ECONFIG;
   *devs = calloc(n + 1, sizeof **devs);
   w->pats = calloc(n + 1, sizeof *w->pats);
-  if (!*devs || !w->pats)
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (!*devs || !w->pats) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   for (size_t i = 0; i < n; i++) {
     if (inv_find(inv, args[i]) || strchr(args[i], ':'))
       (*devs)[(*ndevs)++] = args[i];
@@ -288,10 +272,8 @@ int cmd_watch(int argc, char **argv) {
   sh_opts_init(&w.o);
   w.every = 2;
   ohm_error_clear(&e);
-  int ind = fleet_getopt(argc, argv, &w.o, own, "", watch_opt, &w,
-                         watch_usage);
-  if (ind < 0)
-    return EXIT_USAGE;
+  int ind = fleet_getopt(argc, argv, &w.o, own, "", watch_opt, &w, watch_usage);
+  if (ind < 0) return EXIT_USAGE;
   if ((rc = split_args(&w, argv + ind, (size_t)(argc - ind), &devs, &ndevs,
                        &e)) < 0 ||
       (rc = fleet_init(&w.f, &w.o, devs, ndevs, 0, 0, &e)) < 0 ||

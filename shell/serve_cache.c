@@ -77,14 +77,12 @@ static void cache_done(void *ctx, size_t i, const struct poll_result *r) {
       d->vals = calloc(nv ? nv : 1, sizeof *d->vals);
       d->map = d->vals ? r->map : NULL;
     }
-    if (d->vals)
-      memcpy(d->vals, r->vals, nv * sizeof *d->vals);
+    if (d->vals) memcpy(d->vals, r->vals, nv * sizeof *d->vals);
     d->updated = r->started + r->duration;
     d->error[0] = 0;
   } else {
     snprintf(d->error, sizeof d->error, "%s", ohm_error_text(&r->err));
-    if (r->map && !d->map)
-      d->map = r->map;
+    if (r->map && !d->map) d->map = r->map;
   }
   if (r->dev && r->dev->tp)
     snprintf(d->scheme, sizeof d->scheme, "%s", r->dev->tp->ops->scheme);
@@ -106,8 +104,7 @@ static size_t mark_due(struct sv_cache *c, double *wait) {
   for (size_t i = 0; i < c->f.n; i++) {
     c->due[i] = c->devs[i].next_due <= now;
     n += c->due[i];
-    if (c->devs[i].next_due < next)
-      next = c->devs[i].next_due;
+    if (c->devs[i].next_due < next) next = c->devs[i].next_due;
   }
   *wait = next - now;
   return n;
@@ -117,15 +114,13 @@ static size_t mark_due(struct sv_cache *c, double *wait) {
  * reload, stop), unless that already happened since gen was read. */
 static void poller_sleep(struct sv_cache *c, double wait, unsigned gen) {
   struct timespec ts;
-  if (wait > 3600 || !isfinite(wait))
-    wait = 3600;
+  if (wait > 3600 || !isfinite(wait)) wait = 3600;
   clock_gettime(CLOCK_REALTIME, &ts);
   double t = ts.tv_sec + ts.tv_nsec / 1e9 + wait;
   ts.tv_sec = (time_t)t;
   ts.tv_nsec = (long)((t - floor(t)) * 1e9);
   pthread_mutex_lock(&c->mu);
-  if (!c->stop && c->gen == gen)
-    pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+  if (!c->stop && c->gen == gen) pthread_cond_timedwait(&c->cv, &c->mu, &ts);
   pthread_mutex_unlock(&c->mu);
 }
 
@@ -139,11 +134,9 @@ static void *poller_main(void *arg) {
     unsigned gen = c->gen;
     size_t n = stop ? 0 : mark_due(c, &wait);
     pthread_mutex_unlock(&c->mu);
-    if (n)
-      poll_set_run(c->ps, c->due, NULL);
+    if (n) poll_set_run(c->ps, c->due, NULL);
     pthread_rwlock_unlock(&c->ps_lock);
-    if (stop)
-      break;
+    if (stop) break;
     if (!n) {
       poller_sleep(c, wait, gen);
       continue;
@@ -168,20 +161,21 @@ static int cache_build(struct sv_cache *c, struct inventory *inv,
                        struct ohm_error *e) {
   int rc = fleet_init_inv(&c->f, c->cfg.opts, inv, c->args, c->nargs,
                           c->cfg.shard_k, c->cfg.shard_n, e);
-  if (rc < 0)
-    return rc;
+  if (rc < 0) return rc;
   c->devs = calloc(c->f.n + 1, sizeof *c->devs);
   c->due = calloc(c->f.n + 1, 1);
-  if (!c->devs || !c->due)
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (!c->devs || !c->due) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   for (size_t i = 0; i < c->f.n; i++) {
     const struct inv_device *d = inv_find(inv, c->f.names[i]);
     const char *iv = d ? inv_field(d, "interval") : NULL;
     double v = iv ? atof(iv) : 0;
     c->devs[i].interval = v > 0 ? v : c->cfg.interval;
   }
-  struct poll_opts po = {.jobs = c->cfg.jobs, .keep_open = 1,
-                         .open = cache_open, .done = cache_done, .ctx = c};
+  struct poll_opts po = {.jobs = c->cfg.jobs,
+                         .keep_open = 1,
+                         .open = cache_open,
+                         .done = cache_done,
+                         .ctx = c};
   return poll_set_new(c->f.t, c->f.n, &po, &c->ps, e);
 }
 
@@ -207,18 +201,15 @@ int sv_cache_new(const struct sv_config *cfg, struct inventory *inv,
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   }
   c->cfg = *cfg;
-  if (c->cfg.interval <= 0)
-    c->cfg.interval = 10;
+  if (c->cfg.interval <= 0) c->cfg.interval = 10;
   for (size_t i = 0; i < n; i++)
-    if ((c->args[c->nargs] = strdup(names[i])))
-      c->nargs++;
+    if ((c->args[c->nargs] = strdup(names[i]))) c->nargs++;
   pthread_rwlock_init(&c->ps_lock, NULL);
   pthread_rwlock_init(&c->lock, NULL);
   pthread_mutex_init(&c->mu, NULL);
   pthread_cond_init(&c->cv, NULL);
   *out = c;
-  if ((rc = cache_build(c, inv, e)) < 0)
-    return rc;
+  if ((rc = cache_build(c, inv, e)) < 0) return rc;
   if (pthread_create(&c->thread, NULL, poller_main, c) != 0)
     return ohm_error_set(e, OHM_ENOMEM, "cannot start the poller thread");
   c->started = 1;
@@ -226,15 +217,13 @@ int sv_cache_new(const struct sv_config *cfg, struct inventory *inv,
 }
 
 void sv_cache_free(struct sv_cache *c) {
-  if (!c)
-    return;
+  if (!c) return;
   pthread_mutex_lock(&c->mu);
   c->stop = 1;
   c->gen++;
   pthread_cond_broadcast(&c->cv);
   pthread_mutex_unlock(&c->mu);
-  if (c->started)
-    pthread_join(c->thread, NULL);
+  if (c->started) pthread_join(c->thread, NULL);
   cache_clear(c);
   for (size_t i = 0; i < c->nargs; i++)
     free(c->args[i]);
@@ -253,8 +242,7 @@ int sv_cache_reload(struct sv_cache *c, struct inventory *inv,
   pthread_mutex_lock(&c->mu);
   cache_clear(c);
   int rc = cache_build(c, inv, e);
-  if (rc < 0)
-    cache_clear(c); /* an empty cache until the next good reload */
+  if (rc < 0) cache_clear(c); /* an empty cache until the next good reload */
   c->gen++;
   pthread_cond_broadcast(&c->cv);
   pthread_mutex_unlock(&c->mu);
@@ -285,10 +273,8 @@ size_t sv_cache_count(struct sv_cache *c) {
 
 /* The state now: values age from stale to failed. */
 static enum sv_state state_of(const struct sv_dev *d, double now) {
-  if (!d->polled)
-    return SV_NONE;
-  if (d->ok)
-    return SV_OK;
+  if (!d->polled) return SV_NONE;
+  if (d->ok) return SV_OK;
   if (d->vals && now - d->updated < SV_STALE_INTERVALS * d->interval)
     return SV_STALE;
   return SV_FAILED;
@@ -322,16 +308,14 @@ int sv_cache_snap(struct sv_cache *c, size_t i, struct sv_snap *out) {
   int rc = OHM_ENOENT;
   memset(out, 0, sizeof *out);
   pthread_rwlock_rdlock(&c->lock);
-  if (i < c->f.n)
-    rc = snap_locked(c, i, out);
+  if (i < c->f.n) rc = snap_locked(c, i, out);
   pthread_rwlock_unlock(&c->lock);
   return rc;
 }
 
 static long find_name(const struct sv_cache *c, const char *name) {
   for (size_t i = 0; i < c->f.n; i++)
-    if (strcmp(c->f.names[i], name) == 0)
-      return (long)i;
+    if (strcmp(c->f.names[i], name) == 0) return (long)i;
   return -1;
 }
 
@@ -341,8 +325,7 @@ int sv_cache_snap_name(struct sv_cache *c, const char *name,
   memset(out, 0, sizeof *out);
   pthread_rwlock_rdlock(&c->lock);
   long i = find_name(c, name);
-  if (i >= 0)
-    rc = snap_locked(c, (size_t)i, out);
+  if (i >= 0) rc = snap_locked(c, (size_t)i, out);
   pthread_rwlock_unlock(&c->lock);
   return rc;
 }

@@ -43,8 +43,8 @@ static struct {
   int nclients;
   struct nut_user *users;
   size_t nusers;
-} nut = {.fd = -1, .mu = PTHREAD_MUTEX_INITIALIZER,
-         .cv = PTHREAD_COND_INITIALIZER};
+} nut = {
+    .fd = -1, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 struct nut_client {
   int fd;
@@ -61,21 +61,19 @@ static char *list_of(lua_State *L, int idx) {
     snprintf(buf, sizeof buf, " %s ", lua_tostring(L, idx));
     return strdup(buf);
   }
-  for (lua_Integer k = 1; lua_istable(L, idx) &&
-                          lua_geti(L, idx, k) == LUA_TSTRING; k++) {
+  for (lua_Integer k = 1;
+       lua_istable(L, idx) && lua_geti(L, idx, k) == LUA_TSTRING; k++) {
     size_t n = strlen(buf);
     snprintf(buf + n, sizeof buf - n, "%s ", lua_tostring(L, -1));
     lua_pop(L, 1);
   }
-  if (lua_istable(L, idx))
-    lua_pop(L, 1);
+  if (lua_istable(L, idx)) lua_pop(L, 1);
   return strdup(buf);
 }
 
 static void load_user(lua_State *L, const char *name) {
   struct nut_user *u = realloc(nut.users, (nut.nusers + 1) * sizeof *u);
-  if (!u)
-    return;
+  if (!u) return;
   nut.users = u;
   u = &nut.users[nut.nusers];
   memset(u, 0, sizeof *u);
@@ -104,8 +102,7 @@ static void load_users(const struct sh_opts *o) {
   struct ohm_error e;
   struct inventory *inv = sh_inventory(o, &e);
   lua_State *L = inv ? inv->L : NULL;
-  if (!L)
-    return;
+  if (!L) return;
   int top = lua_gettop(L);
   if (lua_getglobal(L, "nut") == LUA_TTABLE &&
       lua_getfield(L, -1, "users") == LUA_TTABLE) {
@@ -155,10 +152,8 @@ static void say(struct nut_client *cl, const char *fmt, ...) {
   va_start(ap, fmt);
   int n = vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
-  if (n < 0)
-    return;
-  if ((size_t)n >= sizeof buf)
-    n = sizeof buf - 1;
+  if (n < 0) return;
+  if ((size_t)n >= sizeof buf) n = sizeof buf - 1;
   for (ssize_t off = 0, w; off < n; off += w)
     if ((w = send(cl->fd, buf + off, (size_t)(n - off), MSG_NOSIGNAL)) <= 0)
       return;
@@ -170,8 +165,7 @@ static void say(struct nut_client *cl, const char *fmt, ...) {
 static const char *quote(const char *s, char *buf, size_t n) {
   size_t k = 0;
   for (; *s && k + 3 < n; s++) {
-    if (*s == '"' || *s == '\\')
-      buf[k++] = '\\';
+    if (*s == '"' || *s == '\\') buf[k++] = '\\';
     buf[k++] = (*s == '\n' || *s == '\r') ? ' ' : *s;
   }
   buf[k] = 0;
@@ -184,20 +178,16 @@ static int split(char *s, char **argv, int max) {
   while (*s) {
     while (*s == ' ' || *s == '\t')
       s++;
-    if (!*s)
-      break;
-    if (n == max)
-      return -1;
+    if (!*s) break;
+    if (n == max) return -1;
     char *w = s, *out = s;
     if (*s == '"') {
       argv[n++] = out = w = ++s;
       while (*s && *s != '"') {
-        if (*s == '\\' && s[1])
-          s++;
+        if (*s == '\\' && s[1]) s++;
         *out++ = *s++;
       }
-      if (*s != '"')
-        return -1;
+      if (*s != '"') return -1;
       s++;
       *out = 0;
       continue;
@@ -205,8 +195,7 @@ static int split(char *s, char **argv, int max) {
     argv[n++] = w;
     while (*s && *s != ' ' && *s != '\t')
       s++;
-    if (*s)
-      *s++ = 0;
+    if (*s) *s++ = 0;
   }
   return n;
 }
@@ -219,27 +208,24 @@ static int get_ups(struct nut_client *cl, const char *ups, struct sv_snap *s,
     return -1;
   }
   if (need_data && s->state != SV_OK) {
-    ERR(cl, s->state == SV_NONE || s->map ? "DATA-STALE"
-                                          : "DRIVER-NOT-CONNECTED");
+    ERR(cl,
+        s->state == SV_NONE || s->map ? "DATA-STALE" : "DRIVER-NOT-CONNECTED");
     sv_snap_free(s);
     return -1;
   }
   return 0;
 }
 
-static const struct dev_var *var_of(const struct sv_snap *s,
-                                    const char *name, size_t *idx) {
+static const struct dev_var *var_of(const struct sv_snap *s, const char *name,
+                                    size_t *idx) {
   const struct dev_var *v = s->map ? dev_map_var(s->map, name) : NULL;
-  if (!v || !s->vals)
-    return NULL;
+  if (!v || !s->vals) return NULL;
   *idx = (size_t)(v - s->map->vars);
-  if (s->vals[*idx].kind != DV_NUM && s->vals[*idx].kind != DV_STR)
-    return NULL;
+  if (s->vals[*idx].kind != DV_NUM && s->vals[*idx].kind != DV_STR) return NULL;
   return v;
 }
 
-static void value_text(const struct sv_snap *s, size_t k, char *out,
-                       size_t n) {
+static void value_text(const struct sv_snap *s, size_t k, char *out, size_t n) {
   char raw[256], q[600];
   dev_value_format(&s->map->vars[k], &s->vals[k], raw, sizeof raw);
   snprintf(out, n, "%s", quote(raw, q, sizeof q));
@@ -252,11 +238,9 @@ static void list_ups(struct nut_client *cl) {
   say(cl, "BEGIN LIST UPS\n");
   for (size_t i = 0, n = sv_cache_count(nut.c); i < n; i++) {
     struct sv_snap s;
-    if (sv_cache_snap(nut.c, i, &s) < 0)
-      continue;
+    if (sv_cache_snap(nut.c, i, &s) < 0) continue;
     say(cl, "UPS %s \"%s\"\n", s.name,
-        quote(s.map && s.map->desc ? s.map->desc : "ohm device", q,
-              sizeof q));
+        quote(s.map && s.map->desc ? s.map->desc : "ohm device", q, sizeof q));
     sv_snap_free(&s);
   }
   say(cl, "END LIST UPS\n");
@@ -267,8 +251,7 @@ static void list_vars(struct nut_client *cl, const char *ups, int rw) {
   struct sv_snap s;
   char val[600];
   const char *what = rw ? "RW" : "VAR";
-  if (get_ups(cl, ups, &s, 1) < 0)
-    return;
+  if (get_ups(cl, ups, &s, 1) < 0) return;
   say(cl, "BEGIN LIST %s %s\n", what, ups);
   for (size_t k = 0; k < s.map->nvars; k++) {
     const struct dev_var *v = &s.map->vars[k];
@@ -284,15 +267,13 @@ static void list_vars(struct nut_client *cl, const char *ups, int rw) {
 
 /* Commands this device's transport can carry (the map's `via`). */
 static int cmd_listed(const struct sv_snap *s, const struct dev_cmd *c) {
-  if (c->reg >= 0 || !c->via)
-    return 1;
+  if (c->reg >= 0 || !c->via) return 1;
   return *s->scheme && strstr(c->via, s->scheme) != NULL;
 }
 
 static void list_cmds(struct nut_client *cl, const char *ups) {
   struct sv_snap s;
-  if (get_ups(cl, ups, &s, 0) < 0)
-    return;
+  if (get_ups(cl, ups, &s, 0) < 0) return;
   say(cl, "BEGIN LIST CMD %s\n", ups);
   for (size_t k = 0; s.map && k < s.map->ncmds; k++)
     if (cmd_listed(&s, &s.map->cmds[k]))
@@ -306,8 +287,7 @@ static void list_enum_range(struct nut_client *cl, const char *what,
   struct sv_snap s;
   size_t k;
   char q[600];
-  if (get_ups(cl, ups, &s, 1) < 0)
-    return;
+  if (get_ups(cl, ups, &s, 1) < 0) return;
   const struct dev_var *v = var_of(&s, name, &k);
   if (!v) {
     ERR(cl, "VAR-NOT-SUPPORTED");
@@ -334,13 +314,12 @@ static void do_list(struct nut_client *cl, int argc, char **argv) {
     list_vars(cl, argv[2], 1);
   else if (argc == 3 && strcmp(argv[1], "CMD") == 0)
     list_cmds(cl, argv[2]);
-  else if (argc == 4 && (strcmp(argv[1], "ENUM") == 0 ||
-                         strcmp(argv[1], "RANGE") == 0))
+  else if (argc == 4 &&
+           (strcmp(argv[1], "ENUM") == 0 || strcmp(argv[1], "RANGE") == 0))
     list_enum_range(cl, argv[1], argv[2], argv[3]);
   else if (argc == 3 && strcmp(argv[1], "CLIENT") == 0) {
     struct sv_snap s;
-    if (get_ups(cl, argv[2], &s, 0) < 0)
-      return;
+    if (get_ups(cl, argv[2], &s, 0) < 0) return;
     say(cl, "BEGIN LIST CLIENT %s\nEND LIST CLIENT %s\n", argv[2], argv[2]);
     sv_snap_free(&s);
   } else
@@ -351,8 +330,7 @@ static void do_list(struct nut_client *cl, int argc, char **argv) {
 static void get_type(struct nut_client *cl, const struct sv_snap *s,
                      const struct dev_var *v, size_t k) {
   char t[64] = "";
-  if (v->access == DA_RW)
-    strcat(t, " RW");
+  if (v->access == DA_RW) strcat(t, " RW");
   if (v->access == DA_RW && v->nenums)
     strcat(t, " ENUM");
   else if (v->access == DA_RW && v->has_min && v->has_max)
@@ -411,16 +389,14 @@ static void do_get(struct nut_client *cl, int argc, char **argv) {
     ERR(cl, "INVALID-ARGUMENT");
     return;
   }
-  if (get_ups(cl, argv[2], &s, per_var) < 0)
-    return;
+  if (get_ups(cl, argv[2], &s, per_var) < 0) return;
   if (per_var)
     get_var(cl, what, &s, argv[3]);
   else if (strcmp(what, "CMDDESC") == 0)
     get_cmddesc(cl, &s, argv[3]);
   else if (strcmp(what, "UPSDESC") == 0)
     say(cl, "UPSDESC %s \"%s\"\n", s.name,
-        quote(s.map && s.map->desc ? s.map->desc : "ohm device", q,
-              sizeof q));
+        quote(s.map && s.map->desc ? s.map->desc : "ohm device", q, sizeof q));
   else
     say(cl, "NUMLOGINS %s 0\n", s.name);
   sv_snap_free(&s);
@@ -437,8 +413,7 @@ static const struct nut_user *need_user(struct nut_client *cl) {
     return NULL;
   }
   const struct nut_user *u = auth(cl);
-  if (!u)
-    ERR(cl, "ACCESS-DENIED");
+  if (!u) ERR(cl, "ACCESS-DENIED");
   return u;
 }
 
@@ -467,14 +442,12 @@ static void do_set(struct nut_client *cl, int argc, char **argv) {
     ERR(cl, "INVALID-ARGUMENT");
     return;
   }
-  if (!(u = need_user(cl)))
-    return;
+  if (!(u = need_user(cl))) return;
   if (!u->can_set) {
     ERR(cl, "ACCESS-DENIED");
     return;
   }
-  if (get_ups(cl, argv[2], &s, 0) < 0)
-    return;
+  if (get_ups(cl, argv[2], &s, 0) < 0) return;
   const struct dev_var *v = s.map ? dev_map_var(s.map, argv[3]) : NULL;
   int ro = v && v->access != DA_RW;
   sv_snap_free(&s);
@@ -498,10 +471,8 @@ static void do_instcmd(struct nut_client *cl, int argc, char **argv) {
     ERR(cl, "INVALID-ARGUMENT");
     return;
   }
-  if (!(u = need_user(cl)))
-    return;
-  if (get_ups(cl, argv[1], &s, 0) < 0)
-    return;
+  if (!(u = need_user(cl))) return;
+  if (get_ups(cl, argv[1], &s, 0) < 0) return;
   const struct dev_cmd *c = s.map ? dev_map_cmd(s.map, argv[2]) : NULL;
   sv_snap_free(&s);
   if (!c) {
@@ -520,8 +491,8 @@ static void do_instcmd(struct nut_client *cl, int argc, char **argv) {
 }
 
 /* USERNAME / PASSWORD: once each per connection, as upsd. */
-static void do_cred(struct nut_client *cl, char **slot, int argc,
-                    char **argv, const char *again) {
+static void do_cred(struct nut_client *cl, char **slot, int argc, char **argv,
+                    const char *again) {
   if (argc != 2)
     ERR(cl, "INVALID-ARGUMENT");
   else if (*slot)
@@ -543,8 +514,7 @@ static void do_login(struct nut_client *cl, int argc, char **argv) {
     ERR(cl, "ALREADY-LOGGED-IN");
     return;
   }
-  if (!need_user(cl) || get_ups(cl, argv[1], &s, 0) < 0)
-    return;
+  if (!need_user(cl) || get_ups(cl, argv[1], &s, 0) < 0) return;
   sv_snap_free(&s);
   if (strcmp(argv[0], "LOGIN") == 0) {
     snprintf(cl->login, sizeof cl->login, "%s", argv[1]);
@@ -558,8 +528,7 @@ static int handle_line(struct nut_client *cl, char *line) {
   char *argv[NUT_ARGS_MAX];
   int argc = split(line, argv, NUT_ARGS_MAX);
   if (argc <= 0) {
-    if (argc < 0)
-      ERR(cl, "INVALID-ARGUMENT");
+    if (argc < 0) ERR(cl, "INVALID-ARGUMENT");
     return 0;
   }
   const char *c = argv[0];
@@ -582,8 +551,7 @@ static int handle_line(struct nut_client *cl, char *line) {
     do_cred(cl, &cl->user, argc, argv, "ALREADY-SET-USERNAME");
   else if (strcmp(c, "PASSWORD") == 0)
     do_cred(cl, &cl->pass, argc, argv, "ALREADY-SET-PASSWORD");
-  else if (!strcmp(c, "LOGIN") || !strcmp(c, "PRIMARY") ||
-           !strcmp(c, "MASTER"))
+  else if (!strcmp(c, "LOGIN") || !strcmp(c, "PRIMARY") || !strcmp(c, "MASTER"))
     do_login(cl, argc, argv);
   else if (strcmp(c, "STARTTLS") == 0)
     ERR(cl, "FEATURE-NOT-CONFIGURED");
@@ -603,10 +571,8 @@ static int client_add(int fd) {
   int slot = -1;
   pthread_mutex_lock(&nut.mu);
   for (int i = 0; i < NUT_MAX_CLIENTS && slot < 0; i++)
-    if (nut.clients[i] < 0)
-      nut.clients[slot = i] = fd;
-  if (slot >= 0)
-    nut.nclients++;
+    if (nut.clients[i] < 0) nut.clients[slot = i] = fd;
+  if (slot >= 0) nut.nclients++;
   pthread_mutex_unlock(&nut.mu);
   return slot;
 }
@@ -636,14 +602,11 @@ static void *client_main(void *arg) {
       break;
     }
     line[strcspn(line, "\r\n")] = 0;
-    if (handle_line(&cl, line) < 0)
-      break;
+    if (handle_line(&cl, line) < 0) break;
   }
-  if (cl.in)
-    fclose(cl.in);
+  if (cl.in) fclose(cl.in);
   free(cl.user);
-  if (cl.pass)
-    memset(cl.pass, 0, strlen(cl.pass));
+  if (cl.pass) memset(cl.pass, 0, strlen(cl.pass));
   free(cl.pass);
   client_del(cn.slot);
   close(cn.fd);
@@ -652,15 +615,13 @@ static void *client_main(void *arg) {
 
 static void accept_one(void) {
   int fd = accept(nut.fd, NULL, NULL);
-  if (fd < 0)
-    return;
+  if (fd < 0) return;
   int slot = client_add(fd);
   struct conn *cn = slot >= 0 ? malloc(sizeof *cn) : NULL;
   pthread_t t;
   pthread_attr_t a;
   if (!cn) {
-    if (slot >= 0)
-      client_del(slot);
+    if (slot >= 0) client_del(slot);
     close(fd);
     return;
   }
@@ -681,12 +642,9 @@ static void *accept_main(void *arg) {
   struct pollfd p[2] = {{nut.fd, POLLIN, 0}, {nut.stop_pipe[0], POLLIN, 0}};
   (void)arg;
   for (;;) {
-    if (poll(p, 2, -1) < 0 && errno != EINTR)
-      break;
-    if (p[1].revents)
-      break;
-    if (p[0].revents & POLLIN)
-      accept_one();
+    if (poll(p, 2, -1) < 0 && errno != EINTR) break;
+    if (p[1].revents) break;
+    if (p[0].revents & POLLIN) accept_one();
   }
   return NULL;
 }
@@ -696,8 +654,7 @@ int serve_nut_start(struct sv_cache *c, const char *addr,
   for (int i = 0; i < NUT_MAX_CLIENTS; i++)
     nut.clients[i] = -1;
   nut.c = c;
-  if ((nut.fd = serve_listen(addr, e)) < 0)
-    return nut.fd;
+  if ((nut.fd = serve_listen(addr, e)) < 0) return nut.fd;
   if (pipe(nut.stop_pipe) < 0) {
     close(nut.fd);
     nut.fd = -1;
@@ -713,8 +670,7 @@ int serve_nut_start(struct sv_cache *c, const char *addr,
 }
 
 void serve_nut_stop(void) {
-  if (nut.fd < 0)
-    return;
+  if (nut.fd < 0) return;
   if (nut.running) {
     if (write(nut.stop_pipe[1], "x", 1) < 0) {
       /* the listener then stops at exit anyway */
@@ -724,13 +680,11 @@ void serve_nut_stop(void) {
   }
   pthread_mutex_lock(&nut.mu);
   for (int i = 0; i < NUT_MAX_CLIENTS; i++)
-    if (nut.clients[i] >= 0)
-      shutdown(nut.clients[i], SHUT_RDWR);
+    if (nut.clients[i] >= 0) shutdown(nut.clients[i], SHUT_RDWR);
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   ts.tv_sec += 5; /* a client thread blocked in a device write */
-  while (nut.nclients > 0 &&
-         pthread_cond_timedwait(&nut.cv, &nut.mu, &ts) == 0)
+  while (nut.nclients > 0 && pthread_cond_timedwait(&nut.cv, &nut.mu, &ts) == 0)
     ;
   pthread_mutex_unlock(&nut.mu);
   if (nut.fd >= 0) {

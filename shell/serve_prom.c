@@ -50,11 +50,15 @@ static const char *unit_suffix(const char *unit, double *f, int *counter) {
     const char *unit, *suffix;
     double f;
     int counter;
-  } u[] = {{"V", "_volts", 1, 0},         {"A", "_amperes", 1, 0},
-           {"W", "_watts", 1, 0},         {"VA", "_voltamperes", 1, 0},
+  } u[] = {{"V", "_volts", 1, 0},
+           {"A", "_amperes", 1, 0},
+           {"W", "_watts", 1, 0},
+           {"VA", "_voltamperes", 1, 0},
            {"var", "_voltamperes_reactive", 1, 0},
-           {"Hz", "_hertz", 1, 0},        {"degC", "_celsius", 1, 0},
-           {"%", "_ratio", 0.01, 0},      {"s", "_seconds", 1, 0},
+           {"Hz", "_hertz", 1, 0},
+           {"degC", "_celsius", 1, 0},
+           {"%", "_ratio", 0.01, 0},
+           {"s", "_seconds", 1, 0},
            {"kWh", "_joules_total", 3.6e6, 1},
            {"kVAh", "_voltampere_seconds_total", 3.6e6, 1},
            {"Wh", "_joules_total", 3600, 1}};
@@ -78,8 +82,7 @@ static int is_phase(const char *p, size_t n) {
 static void esc(char *out, size_t n, const char *s) {
   size_t k = 0;
   for (; *s && k + 3 < n; s++) {
-    if (*s == '\\' || *s == '"')
-      out[k++] = '\\';
+    if (*s == '\\' || *s == '"') out[k++] = '\\';
     out[k++] = *s == '\n' ? ' ' : *s;
   }
   out[k] = 0;
@@ -108,8 +111,8 @@ static void metric_of(const char *var, const char *dev, char *name, size_t nn,
       k += (size_t)snprintf(name + k, nn - k, "_%.*s", (int)n, p);
       snprintf(prev, sizeof prev, "%.*s", (int)(n < 63 ? n : 63), p);
       if (h < hn)
-        h += (size_t)snprintf(help + h, hn - h, "%s%.*s", h ? "." : "",
-                              (int)n, p);
+        h += (size_t)snprintf(help + h, hn - h, "%s%.*s", h ? "." : "", (int)n,
+                              p);
     }
     p += n + (p[n] == '.');
   }
@@ -123,8 +126,7 @@ static struct sample *add(struct samples *ss) {
   if (ss->n == ss->cap) {
     size_t c = ss->cap ? ss->cap * 2 : 256;
     struct sample *s = realloc(ss->s, c * sizeof *s);
-    if (!s)
-      return NULL;
+    if (!s) return NULL;
     ss->s = s;
     ss->cap = c;
   }
@@ -135,12 +137,11 @@ static struct sample *add(struct samples *ss) {
   return s;
 }
 
-static void add_simple(struct samples *ss, const char *name,
-                       const char *dev, const char *help, double v) {
+static void add_simple(struct samples *ss, const char *name, const char *dev,
+                       const char *help, double v) {
   struct sample *s = add(ss);
   char d[200];
-  if (!s)
-    return;
+  if (!s) return;
   esc(d, sizeof d, dev);
   snprintf(s->name, sizeof s->name, "%s", name);
   snprintf(s->labels, sizeof s->labels, "device=\"%s\"", d);
@@ -155,16 +156,14 @@ static void add_var(struct samples *ss, const struct sv_snap *sn, size_t k) {
   char name[120], labels[300], help[120];
   double f;
   int counter;
-  if (val->kind != DV_NUM && !(val->kind == DV_STR && v->nenums))
-    return;
-  metric_of(v->name, sn->name, name, sizeof name, labels, sizeof labels,
-            help, sizeof help);
+  if (val->kind != DV_NUM && !(val->kind == DV_STR && v->nenums)) return;
+  metric_of(v->name, sn->name, name, sizeof name, labels, sizeof labels, help,
+            sizeof help);
   const char *suf = val->kind == DV_NUM ? unit_suffix(v->unit, &f, &counter)
                                         : (f = 1, counter = 0, "");
   for (size_t j = 0; j < (val->kind == DV_STR ? v->nenums : 1); j++) {
     struct sample *s = add(ss);
-    if (!s)
-      return;
+    if (!s) return;
     snprintf(s->name, sizeof s->name, "%s%s", name, suf);
     snprintf(s->help, sizeof s->help, "%s%s%s%s", help,
              v->unit && *v->unit ? " (NUT, " : "",
@@ -187,36 +186,35 @@ static void add_var(struct samples *ss, const struct sv_snap *sn, size_t k) {
 static void add_info(struct samples *ss, const struct sv_snap *sn) {
   struct sample *s = add(ss);
   char d[200], t[200];
-  if (!s)
-    return;
+  if (!s) return;
   esc(d, sizeof d, sn->name);
   snprintf(s->name, sizeof s->name, "ohm_device_info");
   snprintf(s->help, sizeof s->help, "device.* identity of the device");
-  size_t l = (size_t)snprintf(s->labels, sizeof s->labels, "device=\"%s\"",
-                              d);
+  size_t l = (size_t)snprintf(s->labels, sizeof s->labels, "device=\"%s\"", d);
   for (size_t k = 0; k < sn->map->nvars && l < sizeof s->labels; k++) {
     const struct dev_var *v = &sn->map->vars[k];
     if (sn->vals[k].kind != DV_STR || strncmp(v->name, "device.", 7) ||
         strchr(v->name + 7, '.'))
       continue;
     esc(t, sizeof t, sn->vals[k].str);
-    l += (size_t)snprintf(s->labels + l, sizeof s->labels - l,
-                          ",%s=\"%s\"", v->name + 7, t);
+    l += (size_t)snprintf(s->labels + l, sizeof s->labels - l, ",%s=\"%s\"",
+                          v->name + 7, t);
   }
   s->value = 1;
 }
 
 static void add_device(struct samples *ss, const struct sv_snap *sn) {
   int up = sn->state == SV_OK;
-  add_simple(ss, "ohm_up", sn->name, "1 if the last poll of the device "
-             "succeeded", up);
+  add_simple(ss, "ohm_up", sn->name,
+             "1 if the last poll of the device "
+             "succeeded",
+             up);
   add_simple(ss, "ohm_scrape_duration_seconds", sn->name,
              "seconds the last poll of the device took", sn->duration);
   if (sn->updated > 0)
     add_simple(ss, "ohm_last_update_timestamp_seconds", sn->name,
                "unix time of the device's last good values", sn->updated);
-  if (!up || !sn->vals || !sn->map)
-    return;
+  if (!up || !sn->vals || !sn->map) return;
   add_info(ss, sn);
   for (size_t k = 0; k < sn->map->nvars; k++)
     add_var(ss, sn, k);
@@ -225,8 +223,7 @@ static void add_device(struct samples *ss, const struct sv_snap *sn) {
 static int cmp_sample(const void *a, const void *b) {
   const struct sample *x = a, *y = b;
   int c = strcmp(x->name, y->name);
-  if (c)
-    return c;
+  if (c) return c;
   return x->order < y->order ? -1 : x->order > y->order;
 }
 
@@ -237,13 +234,11 @@ static char *render(size_t *len) {
   char *buf = NULL;
   for (size_t i = 0, n = sv_cache_count(prom.c); i < n; i++) {
     struct sv_snap sn;
-    if (sv_cache_snap(prom.c, i, &sn) < 0)
-      continue;
+    if (sv_cache_snap(prom.c, i, &sn) < 0) continue;
     add_device(&ss, &sn);
     sv_snap_free(&sn);
   }
-  if (ss.n)
-    qsort(ss.s, ss.n, sizeof *ss.s, cmp_sample);
+  if (ss.n) qsort(ss.s, ss.n, sizeof *ss.s, cmp_sample);
   if (!(m = open_memstream(&buf, len))) {
     free(ss.s);
     return NULL;
@@ -271,12 +266,12 @@ static void send_all(int fd, const char *p, size_t n) {
 static void respond(int fd, const char *status, const char *type,
                     const char *body, size_t n, int head) {
   char hdr[256];
-  int k = snprintf(hdr, sizeof hdr, "HTTP/1.1 %s\r\nContent-Type: %s\r\n"
+  int k = snprintf(hdr, sizeof hdr,
+                   "HTTP/1.1 %s\r\nContent-Type: %s\r\n"
                    "Content-Length: %zu\r\nConnection: close\r\n\r\n",
                    status, type, n);
   send_all(fd, hdr, (size_t)k);
-  if (!head)
-    send_all(fd, body, n);
+  if (!head) send_all(fd, body, n);
 }
 
 /* One request per connection: read the head, answer, close. */
@@ -287,19 +282,17 @@ static void serve_http(int fd) {
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   while (n < sizeof req - 1 && !memmem(req, n, "\r\n\r\n", 4)) {
     ssize_t r = recv(fd, req + n, sizeof req - 1 - n, 0);
-    if (r <= 0)
-      return;
+    if (r <= 0) return;
     n += (size_t)r;
   }
   req[n] = 0;
   char method[8], path[256];
   if (sscanf(req, "%7s %255s", method, path) != 2)
-    return respond(fd, "400 Bad Request", "text/plain", "bad request\n", 12,
-                   0);
+    return respond(fd, "400 Bad Request", "text/plain", "bad request\n", 12, 0);
   int head = strcmp(method, "HEAD") == 0;
   if (strcmp(method, "GET") && !head)
-    return respond(fd, "405 Method Not Allowed", "text/plain",
-                   "GET only\n", 9, 0);
+    return respond(fd, "405 Method Not Allowed", "text/plain", "GET only\n", 9,
+                   0);
   path[strcspn(path, "?")] = 0;
   if (strcmp(path, "/metrics") == 0) {
     size_t len = 0;
@@ -320,12 +313,9 @@ static void *prom_main(void *arg) {
   struct pollfd p[2] = {{prom.fd, POLLIN, 0}, {prom.stop_pipe[0], POLLIN, 0}};
   (void)arg;
   for (;;) {
-    if (poll(p, 2, -1) < 0 && errno != EINTR)
-      break;
-    if (p[1].revents)
-      break;
-    if (!(p[0].revents & POLLIN))
-      continue;
+    if (poll(p, 2, -1) < 0 && errno != EINTR) break;
+    if (p[1].revents) break;
+    if (!(p[0].revents & POLLIN)) continue;
     int fd = accept(prom.fd, NULL, NULL);
     if (fd >= 0) {
       serve_http(fd);
@@ -338,8 +328,7 @@ static void *prom_main(void *arg) {
 int serve_prom_start(struct sv_cache *c, const char *addr,
                      struct ohm_error *e) {
   prom.c = c;
-  if ((prom.fd = serve_listen(addr, e)) < 0)
-    return prom.fd;
+  if ((prom.fd = serve_listen(addr, e)) < 0) return prom.fd;
   if (pipe(prom.stop_pipe) < 0 ||
       pthread_create(&prom.thread, NULL, prom_main, NULL) != 0) {
     close(prom.fd);
@@ -351,8 +340,7 @@ int serve_prom_start(struct sv_cache *c, const char *addr,
 }
 
 void serve_prom_stop(void) {
-  if (!prom.running)
-    return;
+  if (!prom.running) return;
   if (write(prom.stop_pipe[1], "x", 1) < 0) {
     /* cannot happen with a fresh pipe; the join below would then hang */
   }

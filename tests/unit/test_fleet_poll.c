@@ -29,10 +29,10 @@ static int fake_open(void *ctx, size_t i, struct dev **out,
                      struct ohm_error *e) {
   struct fake *f = ctx;
   const struct poll_target *t = &f->t[i];
-  atomic_int *busy = t->bus ? &f->busy_bus
-                     : t->snmp ? &f->busy_snmp : &f->busy_net;
-  atomic_int *max = t->bus ? &f->max_bus : t->snmp ? &f->max_snmp
-                                                   : &f->max_net;
+  atomic_int *busy = t->bus    ? &f->busy_bus
+                     : t->snmp ? &f->busy_snmp
+                               : &f->busy_net;
+  atomic_int *max = t->bus ? &f->max_bus : t->snmp ? &f->max_snmp : &f->max_net;
   struct timespec d = {0, 30 * 1000 * 1000};
   bump(busy, max);
   nanosleep(&d, NULL);
@@ -43,8 +43,7 @@ static int fake_open(void *ctx, size_t i, struct dev **out,
 
 static void fake_done(void *ctx, size_t i, const struct poll_result *r) {
   struct fake *f = ctx;
-  if (r->rc == OHM_ETIMEDOUT && !r->vals && !r->dev)
-    f->done[i]++;
+  if (r->rc == OHM_ETIMEDOUT && !r->vals && !r->dev) f->done[i]++;
 }
 
 int main(void) {
@@ -60,8 +59,8 @@ int main(void) {
     t[i].snmp = i >= 8;                       /* four SNMP agents */
   }
   f.t = t;
-  struct poll_opts o = {.jobs = 8, .open = fake_open, .done = fake_done,
-                        .ctx = &f};
+  struct poll_opts o = {
+      .jobs = 8, .open = fake_open, .done = fake_done, .ctx = &f};
   int failed = poll_run(t, N, &o, &e);
   CHECK(failed == N, "every failure counted");
   int once = 1;
@@ -79,17 +78,18 @@ int main(void) {
   due[5] = due[1] = 1;
   CHECK(poll_set_new(t, N, &o, &s, &e) == 0, "a set");
   CHECK(poll_set_run(s, due, &e) == 2, "only the due targets run");
-  CHECK(f.done[5] == 1 && f.done[1] == 1 && f.done[0] == 0 &&
-            f.done[6] == 0, "due mask respected");
+  CHECK(f.done[5] == 1 && f.done[1] == 1 && f.done[0] == 0 && f.done[6] == 0,
+        "due mask respected");
   poll_set_free(s);
 
-  CHECK(poll_bus_of("modbus-rtu:///dev/ttyUSB0?baud=9600", buf,
-                    sizeof buf) && strcmp(buf, "/dev/ttyUSB0") == 0,
+  CHECK(poll_bus_of("modbus-rtu:///dev/ttyUSB0?baud=9600", buf, sizeof buf) &&
+            strcmp(buf, "/dev/ttyUSB0") == 0,
         "an RTU URI names its line");
   CHECK(!poll_bus_of("modbus-tcp://10.0.0.5", buf, sizeof buf),
         "a TCP URI has no line");
   CHECK(poll_is_snmp("snmp://public@10.0.0.9") &&
-            !poll_is_snmp("modbus-tcp://x"), "snmp URIs recognised");
+            !poll_is_snmp("modbus-tcp://x"),
+        "snmp URIs recognised");
 
   int in1 = 0, in2 = 0, stable = 1;
   for (int i = 0; i < 1000; i++) {
