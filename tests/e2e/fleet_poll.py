@@ -90,7 +90,8 @@ def main():
          "pymodbus device A read")
     T.eq(out.get("pdu-b", {}).get("input.L1.energy"), 1800.12,
          "pymodbus device B read (energy8)")
-    T.ok(isinstance(out.get("sim", {}).get("input.L1-N.voltage"), float),
+    T.ok(isinstance(out.get("sim", {}).get("input.L1-N.voltage"),
+                    (int, float)),
          "ohm sim device read", out.get("sim"))
     if snmp:
         T.eq(out.get("ups", {}).get("battery.charge"), 87,
