@@ -128,16 +128,16 @@ c2=$(count)
 got_snmpget=$(grep -c '^\.1\.3\.6\.1\.4\.1\.47394\.1\.2\.' "$work/snmpget.out" || true)
 got_ohm=$(grep -o '"input\.L1\.current": [0-9.]*' "$work/ohm.out" | wc -l)
 errs_ohm=$(grep -c '"error"' "$work/ohm.out" || true)
-$PY - "$N" "$nobj" "$k" "$t0" "$t1" "$t2" "$t3" "$c0" "$c1" "$c2" \
+$PY - "$N" "$nobj" "$k" "$PER" "$t0" "$t1" "$t2" "$t3" "$c0" "$c1" "$c2" \
 	"$got_snmpget" "$got_ohm" "$errs_ohm" <<'EOF'
 import sys
-n, nobj, k = map(int, sys.argv[1:4])
-t0, t1, t2, t3 = map(float, sys.argv[4:8])
-c0, c1, c2 = map(int, sys.argv[8:11])
-got_sg, got_ohm, errs = map(int, sys.argv[11:14])
+n, nobj, k, per = map(int, sys.argv[1:5])
+t0, t1, t2, t3 = map(float, sys.argv[5:9])
+c0, c1, c2 = map(int, sys.argv[9:12])
+got_sg, got_ohm, errs = map(int, sys.argv[12:15])
 a, b = t1 - t0, t3 - t2
 pa, pb = c1 - c0 - k, c2 - c1 - k   # minus the counting GETs themselves
-print(f"snmp: {n} agents ({k} snmpd processes x {min(n, 50)} UDP endpoints"
+print(f"snmp: {n} agents ({k} snmpd processes x {min(n, per)} UDP endpoints"
       f" on 127.0.0.1), {nobj} OIDs each (BPS2000v2 master, full set)")
 print(f"  snmpget loop ({n} processes): {a:8.3f} s  {pa} GET PDUs"
       f"  ({got_sg} values)")
