@@ -104,6 +104,9 @@ void sv_cache_wait_first(struct sv_cache *c, double seconds);
 int serve_nut_start(struct sv_cache *c, const char *addr,
                     const struct sh_opts *o, struct ohm_error *e);
 void serve_nut_stop(void);
+/* SIGHUP: take the NUT users from the reloaded inventory (borrowed only
+ * during the call). */
+void serve_nut_reload(struct inventory *inv);
 int serve_prom_start(struct sv_cache *c, const char *addr,
                      struct ohm_error *e);
 void serve_prom_stop(void);

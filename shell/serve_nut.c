@@ -46,6 +46,8 @@ static struct {
 } nut = {
     .fd = -1, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
+static pthread_rwlock_t users_lock = PTHREAD_RWLOCK_INITIALIZER;
+
 struct nut_client {
   int fd;
   FILE *in;
@@ -98,11 +100,17 @@ static void load_user(lua_State *L, const char *name) {
   }
 }
 
-static void load_users(const struct sh_opts *o) {
-  struct ohm_error e;
-  struct inventory *inv = sh_inventory(o, &e);
+static void free_users(void);
+
+/* Replace the users by inv's `nut.users` (under the users lock). */
+static void load_users(struct inventory *inv) {
   lua_State *L = inv ? inv->L : NULL;
-  if (!L) return;
+  pthread_rwlock_wrlock(&users_lock);
+  free_users();
+  if (!L) {
+    pthread_rwlock_unlock(&users_lock);
+    return;
+  }
   int top = lua_gettop(L);
   if (lua_getglobal(L, "nut") == LUA_TTABLE &&
       lua_getfield(L, -1, "users") == LUA_TTABLE) {
@@ -114,6 +122,11 @@ static void load_users(const struct sh_opts *o) {
     }
   }
   lua_settop(L, top);
+  pthread_rwlock_unlock(&users_lock);
+}
+
+void serve_nut_reload(struct inventory *inv) {
+  if (nut.fd >= 0) load_users(inv);
 }
 
 static void free_users(void) {
@@ -127,16 +140,32 @@ static void free_users(void) {
   nut.nusers = 0;
 }
 
-/* The user whose name and password the client gave, or NULL. */
-static const struct nut_user *auth(const struct nut_client *cl) {
+/* What the client's user may do, copied out under the users lock (a
+ * SIGHUP may replace the users meanwhile). */
+struct nut_grant {
+  int can_set;
+  char instcmds[1024];
+};
+
+/* Fill g for the user whose name and password the client gave; -1 if
+ * there is none. */
+static int auth(const struct nut_client *cl, struct nut_grant *g) {
+  int rc = -1;
+  pthread_rwlock_rdlock(&users_lock);
   for (size_t i = 0; cl->user && cl->pass && i < nut.nusers; i++)
-    if (strcmp(nut.users[i].name, cl->user) == 0)
-      return strcmp(nut.users[i].password, cl->pass) == 0 ? &nut.users[i]
-                                                          : NULL;
-  return NULL;
+    if (strcmp(nut.users[i].name, cl->user) == 0) {
+      if (strcmp(nut.users[i].password, cl->pass) == 0) {
+        g->can_set = nut.users[i].can_set;
+        snprintf(g->instcmds, sizeof g->instcmds, "%s", nut.users[i].instcmds);
+        rc = 0;
+      }
+      break;
+    }
+  pthread_rwlock_unlock(&users_lock);
+  return rc;
 }
 
-static int may_instcmd(const struct nut_user *u, const char *cmd) {
+static int may_instcmd(const struct nut_grant *u, const char *cmd) {
   char want[160];
   snprintf(want, sizeof want, " %s ", cmd);
   return strcasestr(u->instcmds, " all ") || strstr(u->instcmds, want);
@@ -402,19 +431,20 @@ static void do_get(struct nut_client *cl, int argc, char **argv) {
   sv_snap_free(&s);
 }
 
-/* Username and password given and right; else the error is sent. */
-static const struct nut_user *need_user(struct nut_client *cl) {
+/* Username and password given and right (g filled, 0); else the error
+ * is sent (-1). */
+static int need_user(struct nut_client *cl, struct nut_grant *g) {
   if (!cl->user) {
     ERR(cl, "USERNAME-REQUIRED");
-    return NULL;
+    return -1;
   }
   if (!cl->pass) {
     ERR(cl, "PASSWORD-REQUIRED");
-    return NULL;
+    return -1;
   }
-  const struct nut_user *u = auth(cl);
-  if (!u) ERR(cl, "ACCESS-DENIED");
-  return u;
+  if (auth(cl, g) == 0) return 0;
+  ERR(cl, "ACCESS-DENIED");
+  return -1;
 }
 
 static const char *write_err(int code, int is_set) {
@@ -435,14 +465,14 @@ static const char *write_err(int code, int is_set) {
 
 /* SET VAR ups var "value". */
 static void do_set(struct nut_client *cl, int argc, char **argv) {
-  const struct nut_user *u;
+  struct nut_grant g, *u = &g;
   struct sv_snap s;
   struct ohm_error e;
   if (argc != 5 || strcmp(argv[1], "VAR")) {
     ERR(cl, "INVALID-ARGUMENT");
     return;
   }
-  if (!(u = need_user(cl))) return;
+  if (need_user(cl, u) < 0) return;
   if (!u->can_set) {
     ERR(cl, "ACCESS-DENIED");
     return;
@@ -464,14 +494,14 @@ static void do_set(struct nut_client *cl, int argc, char **argv) {
 
 /* INSTCMD ups cmd [value]. */
 static void do_instcmd(struct nut_client *cl, int argc, char **argv) {
-  const struct nut_user *u;
+  struct nut_grant g, *u = &g;
   struct sv_snap s;
   struct ohm_error e;
   if (argc != 3 && argc != 4) {
     ERR(cl, "INVALID-ARGUMENT");
     return;
   }
-  if (!(u = need_user(cl))) return;
+  if (need_user(cl, u) < 0) return;
   if (get_ups(cl, argv[1], &s, 0) < 0) return;
   const struct dev_cmd *c = s.map ? dev_map_cmd(s.map, argv[2]) : NULL;
   sv_snap_free(&s);
@@ -514,7 +544,8 @@ static void do_login(struct nut_client *cl, int argc, char **argv) {
     ERR(cl, "ALREADY-LOGGED-IN");
     return;
   }
-  if (!need_user(cl) || get_ups(cl, argv[1], &s, 0) < 0) return;
+  struct nut_grant g;
+  if (need_user(cl, &g) < 0 || get_ups(cl, argv[1], &s, 0) < 0) return;
   sv_snap_free(&s);
   if (strcmp(argv[0], "LOGIN") == 0) {
     snprintf(cl->login, sizeof cl->login, "%s", argv[1]);
@@ -660,7 +691,8 @@ int serve_nut_start(struct sv_cache *c, const char *addr,
     nut.fd = -1;
     return ohm_error_set(e, OHM_EIO, "pipe: %s", strerror(errno));
   }
-  load_users(o);
+  struct ohm_error ie;
+  load_users(sh_inventory(o, &ie));
   if (pthread_create(&nut.thread, NULL, accept_main, NULL) != 0) {
     serve_nut_stop();
     return ohm_error_set(e, OHM_ENOMEM, "cannot start the NUT listener");
@@ -693,5 +725,7 @@ void serve_nut_stop(void) {
     close(nut.stop_pipe[1]);
     nut.fd = -1;
   }
+  pthread_rwlock_wrlock(&users_lock);
   free_users();
+  pthread_rwlock_unlock(&users_lock);
 }

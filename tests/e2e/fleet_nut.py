@@ -46,7 +46,7 @@ def session(port, lines):
     return data.decode().splitlines()
 
 
-def write_config(path, devs, users=True):
+def write_config(path, devs, users=True, pw="s3cret"):
     with open(path, "w") as f:
         f.write("devices = {\n")
         for name, port in devs:
@@ -55,7 +55,7 @@ def write_config(path, devs, users=True):
         f.write("}\n")
         if users:
             f.write('nut = { users = {\n'
-                    '  admin = { password = "s3cret", actions = {"set"},'
+                    f'  admin = {{ password = "{pw}", actions = {{"set"}},'
                     ' instcmds = {"all"} },\n'
                     '  viewer = { password = "view" },\n} }\n')
 
@@ -184,7 +184,8 @@ def main():
          "upscmd of a console-only command: CMD-NOT-SUPPORTED", r.stderr)
 
     # SIGHUP: the reloaded inventory drops pdu2 and adds pdu3
-    write_config(cfg, [("pdu1", pa), ("pdu3", pb), ("dead", pdead)])
+    write_config(cfg, [("pdu1", pa), ("pdu3", pb), ("dead", pdead)],
+                 pw="n3w")
     srv.send_signal(signal.SIGHUP)
     ok = False
     for _ in range(50):
@@ -197,6 +198,12 @@ def main():
 
     T.eq(upsc(f"pdu3@{host}", "input.L1-N.voltage").stdout.strip(), "220",
          "the reloaded device is served")
+    rep = session(nut, ["USERNAME admin", "PASSWORD s3cret",
+                        "SET VAR pdu1 input.L1.current.high.critical \"19\""])
+    T.eq(rep[2], "ERR ACCESS-DENIED", "after SIGHUP the old password fails")
+    rep = session(nut, ["USERNAME admin", "PASSWORD n3w",
+                        "SET VAR pdu1 input.L1.current.high.critical \"19\""])
+    T.eq(rep[2], "OK", "and the reloaded one works")
     peer_b.kill()
     peer_b.wait()
     ok = False
