@@ -25,8 +25,10 @@ static int var_oid(const struct dev_var *v, int unit, char *buf, size_t n,
                    struct ohm_error *e) {
   const char *p = strstr(v->oid, "%d");
   if (strchr(v->oid, '%') != p || (p && strchr(p + 1, '%')))
-    return ohm_error_set(e, OHM_ECONFIG, "%s: bad oid '%s' (only one %%d "
-                         "allowed)", v->name, v->oid);
+    return ohm_error_set(e, OHM_ECONFIG,
+                         "%s: bad oid '%s' (only one %%d "
+                         "allowed)",
+                         v->name, v->oid);
   if (!p) {
     if (strlen(v->oid) >= n)
       return ohm_error_set(e, OHM_ECONFIG, "%s: oid too long", v->name);
@@ -34,8 +36,10 @@ static int var_oid(const struct dev_var *v, int unit, char *buf, size_t n,
     return 0;
   }
   if (unit < 0 || unit > UNIT_MAX)
-    return ohm_error_set(e, OHM_EINVAL, "unit %d out of range (0 master, "
-                         "1..%d slaves)", unit, UNIT_MAX);
+    return ohm_error_set(e, OHM_EINVAL,
+                         "unit %d out of range (0 master, "
+                         "1..%d slaves)",
+                         unit, UNIT_MAX);
   if ((size_t)(p - v->oid) + strlen(p + 2) + 2 > n)
     return ohm_error_set(e, OHM_ECONFIG, "%s: oid too long", v->name);
   memcpy(buf, v->oid, (size_t)(p - v->oid)); /* hot in fleet polls */
@@ -57,14 +61,11 @@ static long collect(const struct dev *d, char ***oids, size_t **idx,
   char buf[256];
   *oids = calloc(m->nvars + 1, sizeof **oids); /* NULL-terminated */
   *idx = calloc(m->nvars ? m->nvars : 1, sizeof **idx);
-  if (!*oids || !*idx)
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (!*oids || !*idx) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   for (size_t i = 0; i < m->nvars; i++) {
     int rc;
-    if (!reads_over_snmp(&m->vars[i]))
-      continue;
-    if ((rc = var_oid(&m->vars[i], d->unit, buf, sizeof buf, e)) < 0)
-      return rc;
+    if (!reads_over_snmp(&m->vars[i])) continue;
+    if ((rc = var_oid(&m->vars[i], d->unit, buf, sizeof buf, e)) < 0) return rc;
     if (!((*oids)[n] = strdup(buf)))
       return ohm_error_set(e, OHM_ENOMEM, "out of memory");
     (*idx)[n++] = i;
@@ -117,10 +118,11 @@ static void text_value(const struct dev_var *v, const struct tp_snmp_val *s,
   if (end == p || *end || errno || !isfinite(x) || strlen(s->str) != s->len) {
     snprintf(shown, sizeof shown, "%.40s", s->str);
     for (char *c = shown; *c; c++)
-      if (!isprint((unsigned char)*c))
-        *c = '?';
-    set_err(out, OHM_EPROTO, "agent sent \"%s\" where a number belongs "
-            "(%s)", shown, s->oid);
+      if (!isprint((unsigned char)*c)) *c = '?';
+    set_err(out, OHM_EPROTO,
+            "agent sent \"%s\" where a number belongs "
+            "(%s)",
+            shown, s->oid);
     return;
   }
   if (v->type == DT_ENUM) {
@@ -163,8 +165,7 @@ static void decode(const struct dev_var *v, const struct tp_snmp_val *s,
     out->kind = DV_STR;
     snprintf(out->str, sizeof out->str, "%s", s->str);
     for (char *c = out->str; *c; c++)
-      if (!isprint((unsigned char)*c))
-        *c = '?';
+      if (!isprint((unsigned char)*c)) *c = '?';
     return;
   default:
     set_err(out, OHM_EPROTO, "agent sent a %s where a value belongs (%s)",
@@ -215,13 +216,10 @@ static int snmp_set(struct dev *d, const struct dev_var *v, const char *text,
   double scale = v->oid_scale != 0 ? v->oid_scale : v->scale;
   uint16_t regs[4];
   int rc;
-  if ((rc = var_oid(v, d->unit, oid, sizeof oid, e)) < 0)
-    return rc;
-  if (v->type == DT_STRING)
-    return tp_snmp_set(d->tp, oid, 's', text, e);
+  if ((rc = var_oid(v, d->unit, oid, sizeof oid, e)) < 0) return rc;
+  if (v->type == DT_STRING) return tp_snmp_set(d->tp, oid, 's', text, e);
   if (v->type == DT_ENUM) {
-    if ((rc = dev_encode(v, text, regs, e)) < 0)
-      return rc;
+    if ((rc = dev_encode(v, text, regs, e)) < 0) return rc;
     snprintf(num, sizeof num, "%u", regs[0]);
   } else {
     snprintf(num, sizeof num, "%.0f", nearbyint(strtod(text, NULL) / scale));
@@ -248,15 +246,13 @@ struct many {
   long n;
 };
 
-static void many_done(void *ud, struct tp *t, int rc,
-                      const struct ohm_error *e, struct tp_snmp_val *sv,
-                      size_t n) {
+static void many_done(void *ud, struct tp *t, int rc, const struct ohm_error *e,
+                      struct tp_snmp_val *sv, size_t n) {
   struct many *m = ud;
   (void)t;
   *m->rc = rc;
   if (rc < 0) {
-    if (m->err)
-      *m->err = *e;
+    if (m->err) *m->err = *e;
     return;
   }
   for (size_t k = 0; k < n; k++)
@@ -271,8 +267,8 @@ static void many_finish(struct many *m) {
     if (map->vars[i].text) {
       struct dev_value *v = &m->vals[i];
       struct ohm_error e;
-      int r = dev_decode(&map->vars[i], NULL, &v->num, v->str, sizeof v->str,
-                         &e);
+      int r =
+          dev_decode(&map->vars[i], NULL, &v->num, v->str, sizeof v->str, &e);
       v->kind = r < 0 ? DV_ERR : r ? DV_STR : DV_NUM;
     } else if (*m->rc < 0) {
       m->vals[i].kind = DV_NONE;
@@ -304,15 +300,14 @@ int dev_snmp_read_many(struct dev *const *devs, size_t n,
   struct tp_snmp_multi *mu;
   struct many *ms = calloc(n ? n : 1, sizeof *ms);
   int rc;
-  if (!ms)
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (!ms) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   if ((rc = tp_snmp_multi_new(&mu, e)) < 0) {
     free(ms);
     return rc;
   }
   for (size_t i = 0; i < n; i++) {
     ms[i] = (struct many){devs[i], vals[i], &rcs[i], errs ? &errs[i] : NULL,
-                          NULL, NULL, 0};
+                          NULL,    NULL,    0};
     many_queue(mu, &ms[i]);
   }
   rc = tp_snmp_multi_run(mu, e);

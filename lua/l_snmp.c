@@ -31,10 +31,14 @@ static int fail(lua_State *L, const struct tp *t, const char *msg) {
 
 static void push_val(lua_State *L, const struct tp_snmp_val *v) {
   switch (v->type) {
-  case TP_SNMP_INTEGER: lua_pushinteger(L, (lua_Integer)v->i); break;
+  case TP_SNMP_INTEGER:
+    lua_pushinteger(L, (lua_Integer)v->i);
+    break;
   case TP_SNMP_UNSIGNED:
   case TP_SNMP_COUNTER32:
-  case TP_SNMP_TIMETICKS: lua_pushinteger(L, (lua_Integer)v->u); break;
+  case TP_SNMP_TIMETICKS:
+    lua_pushinteger(L, (lua_Integer)v->u);
+    break;
   case TP_SNMP_COUNTER64:
     if (v->u <= (uint64_t)LUA_MAXINTEGER)
       lua_pushinteger(L, (lua_Integer)v->u);
@@ -43,8 +47,12 @@ static void push_val(lua_State *L, const struct tp_snmp_val *v) {
     break;
   case TP_SNMP_STRING:
   case TP_SNMP_OID:
-  case TP_SNMP_IPADDR: lua_pushlstring(L, v->str, v->len); break;
-  default: lua_pushstring(L, v->text ? v->text : ""); break;
+  case TP_SNMP_IPADDR:
+    lua_pushlstring(L, v->str, v->len);
+    break;
+  default:
+    lua_pushstring(L, v->text ? v->text : "");
+    break;
   }
 }
 
@@ -106,17 +114,18 @@ static int l_snmp_walk(lua_State *L) {
 
 static int l_snmp_set(lua_State *L) {
   static const char *const names[] = {
-      "i", "u", "c", "t", "a", "o", "s", "x", "d", "b",
-      "integer", "unsigned", "counter", "timeticks", "ipaddress", "oid",
-      "string", "hex", "decimal", "bits", NULL};
+      "i",       "u",         "c",         "t",   "a",       "o",
+      "s",       "x",         "d",         "b",   "integer", "unsigned",
+      "counter", "timeticks", "ipaddress", "oid", "string",  "hex",
+      "decimal", "bits",      NULL};
   struct tp *t = check_snmp(L);
   const char *oid = luaL_checkstring(L, 2);
   int k = luaL_checkoption(L, 3, NULL, names);
   const char *value;
   struct ohm_error e;
-  luaL_argcheck(L, lua_type(L, 4) == LUA_TSTRING ||
-                       lua_type(L, 4) == LUA_TNUMBER, 4,
-                "string or number expected");
+  luaL_argcheck(L,
+                lua_type(L, 4) == LUA_TSTRING || lua_type(L, 4) == LUA_TNUMBER,
+                4, "string or number expected");
   value = lua_tostring(L, 4);
   ohm_error_clear(&e);
   if (tp_snmp_set(t, oid, names[k % 10][0], value, &e) < 0)

@@ -25,15 +25,19 @@ static const char *bare(const struct tp_snmp_val *v, char *buf, size_t n) {
   switch (v->type) {
   case TP_SNMP_STRING:
   case TP_SNMP_OID:
-  case TP_SNMP_IPADDR: return v->str;
-  case TP_SNMP_INTEGER: snprintf(buf, n, "%lld", (long long)v->i); return buf;
+  case TP_SNMP_IPADDR:
+    return v->str;
+  case TP_SNMP_INTEGER:
+    snprintf(buf, n, "%lld", (long long)v->i);
+    return buf;
   case TP_SNMP_UNSIGNED:
   case TP_SNMP_COUNTER32:
   case TP_SNMP_COUNTER64:
   case TP_SNMP_TIMETICKS:
     snprintf(buf, n, "%llu", (unsigned long long)v->u);
     return buf;
-  default: return c ? c + 2 : v->text;
+  default:
+    return c ? c + 2 : v->text;
   }
 }
 
@@ -55,8 +59,7 @@ static int print_one(void *ud, const struct tp_snmp_val *v) {
     if ((q = malloc(2 * strlen(b) + 3))) {
       q[k++] = '"';
       for (const char *c = b; *c; c++) {
-        if (*c == '"')
-          q[k++] = '"';
+        if (*c == '"') q[k++] = '"';
         q[k++] = *c;
       }
       q[k++] = '"';
@@ -76,25 +79,20 @@ static int print_one(void *ud, const struct tp_snmp_val *v) {
  * this process only, never printed. */
 static void export_secrets(const struct inv_device *d) {
   const char *a = inv_field(d, "auth_pass"), *p = inv_field(d, "priv_pass");
-  if (a)
-    setenv("OHM_SNMP_AUTHPASS", a, 1);
-  if (p)
-    setenv("OHM_SNMP_PRIVPASS", p, 1);
+  if (a) setenv("OHM_SNMP_AUTHPASS", a, 1);
+  if (p) setenv("OHM_SNMP_PRIVPASS", p, 1);
 }
 
 /* DEVICE as an inventory name, else as a URI. */
-static int walk_open(const char *device, const struct sh_opts *o,
-                     struct tp **t, struct ohm_error *e) {
+static int walk_open(const char *device, const struct sh_opts *o, struct tp **t,
+                     struct ohm_error *e) {
   struct inventory *inv = sh_inventory(o, e);
   const struct inv_device *d = inv ? inv_find(inv, device) : NULL;
   struct ohm_uri u;
   int rc;
-  if (!inv)
-    return e->code ? e->code : OHM_ECONFIG;
-  if (!d)
-    return tp_open(device, &o->tp, t, e);
-  if ((rc = ohm_uri_parse(d->uri, &u, e)) < 0)
-    return rc;
+  if (!inv) return e->code ? e->code : OHM_ECONFIG;
+  if (!d) return tp_open(device, &o->tp, t, e);
+  if ((rc = ohm_uri_parse(d->uri, &u, e)) < 0) return rc;
   if (inv_field(d, "password") && !u.password)
     u.password = strdup(inv_field(d, "password"));
   export_secrets(d);
@@ -111,10 +109,8 @@ int cmd_walk(int argc, char **argv) {
   int i, rc;
   sh_opts_init(&o);
   ohm_error_clear(&e);
-  if ((i = sh_parse_common(argc, argv, &o, WALK_USAGE)) < 0)
-    return EXIT_USAGE;
-  if (argc - i != 2)
-    return sh_usage(WALK_USAGE);
+  if ((i = sh_parse_common(argc, argv, &o, WALK_USAGE)) < 0) return EXIT_USAGE;
+  if (argc - i != 2) return sh_usage(WALK_USAGE);
   if ((rc = walk_open(argv[i], &o, &t, &e)) < 0) {
     sh_error(argv[i], &e);
     return sh_exit_code(rc);
@@ -128,11 +124,9 @@ int cmd_walk(int argc, char **argv) {
   w.mode = o.mode;
   sh_out_init(&w.out, o.mode, stdout);
   rc = tp_snmp_walk(t, argv[i + 1], print_one, &w, &e);
-  if (w.mode == SH_JSON)
-    sh_out_str(&w.out, w.n ? "\n]\n" : "[]\n");
+  if (w.mode == SH_JSON) sh_out_str(&w.out, w.n ? "\n]\n" : "[]\n");
   fflush(stdout);
-  if (rc < 0)
-    sh_error(argv[i], &e);
+  if (rc < 0) sh_error(argv[i], &e);
   tp_free(t);
   return rc < 0 ? sh_exit_code(rc) : EXIT_OK;
 }

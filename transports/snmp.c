@@ -12,7 +12,6 @@
 
 #include "snmp_int.h"
 
-
 /* ---- library set-up ---------------------------------------------------- */
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
@@ -57,8 +56,7 @@ static void lib_init(void) {
 
 int snmp_lib_ready(struct ohm_error *e) {
   int rc = lazy_netsnmp_load(e);
-  if (rc < 0)
-    return rc;
+  if (rc < 0) return rc;
   pthread_once(&lib_once, lib_init);
   return 0;
 }
@@ -69,14 +67,12 @@ int snmp_lib_ready(struct ohm_error *e) {
 int snmp_oid_parse(const char *s, oid *o, size_t *len, struct ohm_error *e) {
   const char *p = s;
   size_t n = 0;
-  if (*p == '.')
-    p++;
+  if (*p == '.') p++;
   while (*p >= '0' && *p <= '9' && n < MAX_OID_LEN) {
     unsigned long v = 0; /* by hand: strtoul was hot in fleet polls */
     while (*p >= '0' && *p <= '9' && v <= 0xffffffffUL)
       v = v * 10 + (unsigned long)(*p++ - '0');
-    if (v > 0xffffffffUL)
-      break;
+    if (v > 0xffffffffUL) break;
     o[n++] = v;
     if (*p == '.' && p[1] >= '0' && p[1] <= '9')
       p++;
@@ -84,8 +80,7 @@ int snmp_oid_parse(const char *s, oid *o, size_t *len, struct ohm_error *e) {
       break;
   }
   if (*p || n < 1)
-    return ohm_error_set(e, OHM_EINVAL, "bad OID '%s' (numeric OIDs only)",
-                         s);
+    return ohm_error_set(e, OHM_EINVAL, "bad OID '%s' (numeric OIDs only)", s);
   *len = n;
   return 0;
 }
@@ -93,8 +88,7 @@ int snmp_oid_parse(const char *s, oid *o, size_t *len, struct ohm_error *e) {
 char *snmp_oid_text(const oid *o, size_t n) {
   /* by hand: snprintf per sub-identifier was a quarter of a fleet poll */
   char *s = malloc(n * 11 + 2), *p = s;
-  if (!s)
-    return NULL;
+  if (!s) return NULL;
   for (size_t i = 0; i < n; i++) {
     char tmp[12];
     int k = 0;
@@ -121,16 +115,15 @@ void tp_snmp_vals_free(struct tp_snmp_val *v, size_t n) {
 
 const char *tp_snmp_type_name(enum tp_snmp_type t) {
   static const char *const names[] = {
-      "missing", "INTEGER", "Gauge32", "Counter32", "Counter64", "Timeticks",
-      "STRING",  "OID",     "IpAddress", "NULL",    "other"};
+      "missing", "INTEGER", "Gauge32",   "Counter32", "Counter64", "Timeticks",
+      "STRING",  "OID",     "IpAddress", "NULL",      "other"};
   return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 
 static char *mem_str(const void *p, size_t n) {
   char *s = malloc(n + 1);
   if (s) {
-    if (n)
-      memcpy(s, p, n);
+    if (n) memcpy(s, p, n);
     s[n] = 0;
   }
   return s;
@@ -170,8 +163,8 @@ static void val_typed(struct tp_snmp_val *v, const netsnmp_variable_list *vb) {
   case ASN_IPADDRESS:
     v->type = TP_SNMP_IPADDR;
     if (vb->val_len == 4 && (v->str = malloc(16))) {
-      snprintf(v->str, 16, "%u.%u.%u.%u", vb->val.string[0],
-               vb->val.string[1], vb->val.string[2], vb->val.string[3]);
+      snprintf(v->str, 16, "%u.%u.%u.%u", vb->val.string[0], vb->val.string[1],
+               vb->val.string[2], vb->val.string[3]);
       v->len = strlen(v->str);
     }
     break;
@@ -190,13 +183,14 @@ static void val_typed(struct tp_snmp_val *v, const netsnmp_variable_list *vb) {
 
 /* Fill v (zeroed) from a varbind; OHM_ENOMEM if a copy failed. */
 int snmp_val_from_vb(struct tp_snmp_val *v, const netsnmp_variable_list *vb,
-                       struct ohm_error *e) {
+                     struct ohm_error *e) {
   u_char *buf = NULL;
   size_t cap = 0, len = 0;
   v->oid = snmp_oid_text(vb->name, vb->name_length);
   val_typed(v, vb);
   if (sprint_realloc_value(&buf, &cap, &len, 1, vb->name, vb->name_length,
-                           vb) && buf)
+                           vb) &&
+      buf)
     v->text = (char *)buf;
   else
     free(buf);
@@ -208,11 +202,10 @@ int snmp_val_from_vb(struct tp_snmp_val *v, const netsnmp_variable_list *vb,
 
 /* ---- open / close ------------------------------------------------------ */
 
-static int parse_version(const struct tp *t, long *ver,
-                         struct ohm_error *e) {
+static int parse_version(const struct tp *t, long *ver, struct ohm_error *e) {
   const char *v = ohm_uri_param(&t->uri, "version");
-  int def = netsnmp_ds_get_int(NETSNMP_DS_LIBRARY_ID,
-                               NETSNMP_DS_LIB_SNMPVERSION);
+  int def =
+      netsnmp_ds_get_int(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_SNMPVERSION);
   if (!v || !*v)
     *ver = def == NETSNMP_DS_SNMP_VERSION_1   ? SNMP_VERSION_1
            : def == NETSNMP_DS_SNMP_VERSION_3 ? SNMP_VERSION_3
@@ -224,8 +217,7 @@ static int parse_version(const struct tp *t, long *ver,
   else if (!strcmp(v, "3"))
     *ver = SNMP_VERSION_3;
   else
-    return ohm_error_set(e, OHM_EURI, "bad SNMP version '%s' (1, 2c or 3)",
-                         v);
+    return ohm_error_set(e, OHM_EURI, "bad SNMP version '%s' (1, 2c or 3)", v);
   return 0;
 }
 
@@ -233,10 +225,8 @@ static int parse_version(const struct tp *t, long *ver,
 static const char *secret(const struct tp *t, const char *param,
                           const char *env, const char *first) {
   const char *s = first;
-  if (!s || !*s)
-    s = ohm_uri_param(&t->uri, param);
-  if (!s || !*s)
-    s = getenv(env);
+  if (!s || !*s) s = ohm_uri_param(&t->uri, param);
+  if (!s || !*s) s = getenv(env);
   return s && *s ? s : NULL;
 }
 
@@ -244,10 +234,10 @@ static int v3_level(const char *lv, const char *apass, const char *ppass,
                     const struct tp *t, int *out, struct ohm_error *e) {
   int def = netsnmp_ds_get_int(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_SECLEVEL);
   if (!lv || !*lv)
-    *out = ppass || ohm_uri_param(&t->uri, "priv") ? SNMP_SEC_LEVEL_AUTHPRIV
+    *out = ppass || ohm_uri_param(&t->uri, "priv")   ? SNMP_SEC_LEVEL_AUTHPRIV
            : apass || ohm_uri_param(&t->uri, "auth") ? SNMP_SEC_LEVEL_AUTHNOPRIV
-           : def ? def
-                 : SNMP_SEC_LEVEL_NOAUTH;
+           : def                                     ? def
+                                                     : SNMP_SEC_LEVEL_NOAUTH;
   else if (!strcasecmp(lv, "noAuthNoPriv"))
     *out = SNMP_SEC_LEVEL_NOAUTH;
   else if (!strcasecmp(lv, "authNoPriv"))
@@ -257,7 +247,8 @@ static int v3_level(const char *lv, const char *apass, const char *ppass,
   else
     return ohm_error_set(e, OHM_EURI,
                          "bad SNMPv3 level '%s' (noAuthNoPriv, authNoPriv or "
-                         "authPriv)", lv);
+                         "authPriv)",
+                         lv);
   return 0;
 }
 
@@ -268,21 +259,22 @@ static int v3_key(netsnmp_session *s, const char *pass, int priv,
   size_t n = USM_AUTH_KU_LEN;
   int rc;
   if (!pass)
-    return ohm_error_set(e, OHM_EINVAL,
-                         "SNMPv3 %s passphrase missing (URI, %s or "
-                         "$OHM_SNMP_%sPASS)", what,
-                         priv ? "priv_pass=" : "auth_pass=",
-                         priv ? "PRIV" : "AUTH");
+    return ohm_error_set(
+        e, OHM_EINVAL,
+        "SNMPv3 %s passphrase missing (URI, %s or "
+        "$OHM_SNMP_%sPASS)",
+        what, priv ? "priv_pass=" : "auth_pass=", priv ? "PRIV" : "AUTH");
   if (strlen(pass) < USM_LENGTH_P_MIN)
     return ohm_error_set(e, OHM_EINVAL,
                          "SNMPv3 %s passphrase too short (at least %d "
-                         "characters)", what, USM_LENGTH_P_MIN);
+                         "characters)",
+                         what, USM_LENGTH_P_MIN);
   rc = generate_Ku(s->securityAuthProto, (u_int)s->securityAuthProtoLen,
                    (const u_char *)pass, strlen(pass),
                    priv ? s->securityPrivKey : s->securityAuthKey, &n);
   if (rc != SNMPERR_SUCCESS)
-    return ohm_error_set(e, OHM_EINVAL, "cannot derive the %s key (%s)",
-                         what, snmp_api_errstring(rc));
+    return ohm_error_set(e, OHM_EINVAL, "cannot derive the %s key (%s)", what,
+                         snmp_api_errstring(rc));
   if (priv)
     s->securityPrivKeyLen = n;
   else
@@ -296,20 +288,23 @@ static int v3_protos(const struct tp *t, netsnmp_session *s,
   const char *a = ohm_uri_param(&t->uri, "auth");
   const char *p = ohm_uri_param(&t->uri, "priv");
   int at = a ? usm_lookup_auth_type(a) : -1;
-  int pt = p ? usm_lookup_priv_type(!strcasecmp(p, "AES128") ? "AES" : p)
-             : -1;
+  int pt = p ? usm_lookup_priv_type(!strcasecmp(p, "AES128") ? "AES" : p) : -1;
   if (a && at < 0)
-    return ohm_error_set(e, OHM_EURI, "bad SNMPv3 auth '%s' (MD5, SHA, "
-                         "SHA-224, SHA-256, SHA-384 or SHA-512)", a);
+    return ohm_error_set(e, OHM_EURI,
+                         "bad SNMPv3 auth '%s' (MD5, SHA, "
+                         "SHA-224, SHA-256, SHA-384 or SHA-512)",
+                         a);
   if (p && pt < 0)
-    return ohm_error_set(e, OHM_EURI, "bad SNMPv3 priv '%s' (DES, AES, "
-                         "AES-192 or AES-256)", p);
-  s->securityAuthProto = at >= 0
-      ? sc_get_auth_oid(at, &s->securityAuthProtoLen)
-      : (oid *)get_default_authtype(&s->securityAuthProtoLen);
-  s->securityPrivProto = pt >= 0
-      ? sc_get_priv_oid(pt, &s->securityPrivProtoLen)
-      : (oid *)get_default_privtype(&s->securityPrivProtoLen);
+    return ohm_error_set(e, OHM_EURI,
+                         "bad SNMPv3 priv '%s' (DES, AES, "
+                         "AES-192 or AES-256)",
+                         p);
+  s->securityAuthProto =
+      at >= 0 ? sc_get_auth_oid(at, &s->securityAuthProtoLen)
+              : (oid *)get_default_authtype(&s->securityAuthProtoLen);
+  s->securityPrivProto =
+      pt >= 0 ? sc_get_priv_oid(pt, &s->securityPrivProtoLen)
+              : (oid *)get_default_privtype(&s->securityPrivProtoLen);
   if (!s->securityAuthProto || !s->securityPrivProto)
     return ohm_error_set(e, OHM_ENOTSUP, "this net-snmp lacks that protocol");
   return 0;
@@ -317,21 +312,19 @@ static int v3_protos(const struct tp *t, netsnmp_session *s,
 
 static int setup_v3(struct tp *t, struct sp *p, struct ohm_error *e) {
   netsnmp_session *s = &p->tmpl;
-  const char *ds_pass = netsnmp_ds_get_string(NETSNMP_DS_LIBRARY_ID,
-                                              NETSNMP_DS_LIB_PASSPHRASE);
-  const char *ap = secret(t, "auth_pass", "OHM_SNMP_AUTHPASS",
-                          t->uri.password);
+  const char *ds_pass =
+      netsnmp_ds_get_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_PASSPHRASE);
+  const char *ap = secret(t, "auth_pass", "OHM_SNMP_AUTHPASS", t->uri.password);
   const char *pp = secret(t, "priv_pass", "OHM_SNMP_PRIVPASS", NULL);
   const char *user = t->uri.user;
   int rc, lv = 0;
   if (!user || !*user)
-    user = netsnmp_ds_get_string(NETSNMP_DS_LIBRARY_ID,
-                                 NETSNMP_DS_LIB_SECNAME);
+    user = netsnmp_ds_get_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_SECNAME);
   if (!user || !*user)
-    return ohm_error_set(e, OHM_EURI, "SNMPv3 needs a user "
+    return ohm_error_set(e, OHM_EURI,
+                         "SNMPv3 needs a user "
                          "(snmp://USER@HOST?version=3)");
-  if ((rc = v3_level(ohm_uri_param(&t->uri, "level"), ap, pp, t, &lv, e)) <
-          0 ||
+  if ((rc = v3_level(ohm_uri_param(&t->uri, "level"), ap, pp, t, &lv, e)) < 0 ||
       (rc = v3_protos(t, s, e)) < 0)
     return rc;
   if (!ap)
@@ -348,8 +341,7 @@ static int setup_v3(struct tp *t, struct sp *p, struct ohm_error *e) {
   s->securityName = p->secname;
   s->securityNameLen = strlen(p->secname);
   s->securityLevel = lv;
-  if (lv != SNMP_SEC_LEVEL_NOAUTH && (rc = v3_key(s, ap, 0, e)) < 0)
-    return rc;
+  if (lv != SNMP_SEC_LEVEL_NOAUTH && (rc = v3_key(s, ap, 0, e)) < 0) return rc;
   if (lv == SNMP_SEC_LEVEL_AUTHPRIV && (rc = v3_key(s, pp, 1, e)) < 0)
     return rc;
   if (ohm_uri_param(&t->uri, "context")) {
@@ -364,8 +356,7 @@ static int setup_v3(struct tp *t, struct sp *p, struct ohm_error *e) {
 static int setup_community(struct tp *t, struct sp *p, struct ohm_error *e) {
   const char *c = t->uri.user;
   if (!c || !*c)
-    c = netsnmp_ds_get_string(NETSNMP_DS_LIBRARY_ID,
-                              NETSNMP_DS_LIB_COMMUNITY);
+    c = netsnmp_ds_get_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_COMMUNITY);
   if (!(p->community = strdup(c && *c ? c : "public")))
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   p->tmpl.community = (u_char *)p->community;
@@ -383,7 +374,8 @@ static int sess_open_error(netsnmp_session *s, const struct tp *t,
     free(msg);
     return ohm_error_set(e, OHM_ETIMEDOUT,
                          "no answer to SNMPv3 discovery after %d tries of "
-                         "%g s", t->opts.retries + 1, t->opts.timeout);
+                         "%g s",
+                         t->opts.retries + 1, t->opts.timeout);
   }
   ohm_error_set(e, snmperr == SNMPERR_BAD_ADDRESS ? OHM_EURI : OHM_EIO,
                 "cannot open SNMP session (%s)",
@@ -394,8 +386,7 @@ static int sess_open_error(netsnmp_session *s, const struct tp *t,
 
 int snmp_sess_reopen(struct tp *t, struct ohm_error *e) {
   struct sp *p = t->priv;
-  if (p->sess)
-    return 0;
+  if (p->sess) return 0;
   p->sess = snmp_sess_open(&p->tmpl);
   return p->sess ? 0 : sess_open_error(&p->tmpl, t, e);
 }
@@ -405,44 +396,36 @@ static int snmp_tp_open(struct tp *t, struct ohm_error *e) {
   long ver = 0, mm = 0;
   int rc;
   const char *h = t->uri.host;
-  if ((rc = snmp_lib_ready(e)) < 0)
-    return rc;
-  if (!h || !*h)
-    return ohm_error_set(e, OHM_EURI, "snmp URI needs a host");
-  if ((rc = parse_version(t, &ver, e)) < 0)
-    return rc;
+  if ((rc = snmp_lib_ready(e)) < 0) return rc;
+  if (!h || !*h) return ohm_error_set(e, OHM_EURI, "snmp URI needs a host");
+  if ((rc = parse_version(t, &ver, e)) < 0) return rc;
   if (t->unit < 0 || t->unit > 255)
     return ohm_error_set(e, OHM_EURI, "bad unit %d", t->unit);
   if (!(p = t->priv = calloc(1, sizeof *p)))
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   p->t = t;
   snmp_sess_init(&p->tmpl);
-  snprintf(p->peer, sizeof p->peer, strchr(h, ':') ? "udp6:[%s]:%d"
-                                                   : "udp:%s:%d",
-           h, t->uri.port > 0 ? t->uri.port : 161);
+  snprintf(p->peer, sizeof p->peer,
+           strchr(h, ':') ? "udp6:[%s]:%d" : "udp:%s:%d", h,
+           t->uri.port > 0 ? t->uri.port : 161);
   p->tmpl.peername = p->peer;
   p->tmpl.timeout = (long)(t->opts.timeout * 1e6);
   p->tmpl.retries = t->opts.retries;
   p->tmpl.version = ver;
   /* msg_max=: the largest answer ohm accepts (SNMPv3 tells the agent,
    * which then says tooBig rather than send more) */
-  if ((rc = ohm_uri_param_long(&t->uri, "msg_max", 0, 484, 65507, &mm, e)) <
-      0)
+  if ((rc = ohm_uri_param_long(&t->uri, "msg_max", 0, 484, 65507, &mm, e)) < 0)
     return rc;
-  if (mm)
-    p->tmpl.rcvMsgMaxSize = (size_t)mm;
+  if (mm) p->tmpl.rcvMsgMaxSize = (size_t)mm;
   rc = ver == SNMP_VERSION_3 ? setup_v3(t, p, e) : setup_community(t, p, e);
-  if (rc == 0)
-    rc = snmp_sess_reopen(t, e);
+  if (rc == 0) rc = snmp_sess_reopen(t, e);
   return rc;
 }
 
 static void snmp_tp_close(struct tp *t) {
   struct sp *p = t->priv;
-  if (!p)
-    return;
-  if (p->sess)
-    snmp_sess_close(p->sess);
+  if (!p) return;
+  if (p->sess) snmp_sess_close(p->sess);
   free(p->community);
   free(p->secname);
   free(p->context);
@@ -469,8 +452,7 @@ int snmp_run_loop(struct sp **sps, size_t n, struct ohm_error *e) {
         active++;
         snmp_sess_select_info2(sps[i]->sess, &maxfd, &fds, &tv, &block);
       }
-    if (!active)
-      break;
+    if (!active) break;
     if (tp_interrupted) {
       rc = ohm_error_set(e, OHM_EINTR, "interrupted");
       break;
@@ -484,10 +466,8 @@ int snmp_run_loop(struct sp **sps, size_t n, struct ohm_error *e) {
     }
     for (size_t i = 0; i < n; i++)
       if (sps[i]->inflight > 0 && sps[i]->sess) {
-        if (cnt > 0)
-          snmp_sess_read2(sps[i]->sess, &fds);
-        if (sps[i]->inflight > 0)
-          snmp_sess_timeout(sps[i]->sess);
+        if (cnt > 0) snmp_sess_read2(sps[i]->sess, &fds);
+        if (sps[i]->inflight > 0) snmp_sess_timeout(sps[i]->sess);
       }
   }
   netsnmp_large_fd_set_cleanup(&fds);
@@ -506,7 +486,9 @@ void snmp_drop_inflight(struct sp **sps, size_t n) {
 }
 
 static const struct tp_snmp_ext snmp_ext = {
-    tp_snmp_get, tp_snmp_walk, tp_snmp_set,
+    tp_snmp_get,
+    tp_snmp_walk,
+    tp_snmp_set,
 };
 
 const struct tp_ops tp_snmp_ops = {

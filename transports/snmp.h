@@ -54,12 +54,12 @@ enum tp_snmp_type {
 struct tp_snmp_val {
   char *oid; /* numeric, leading dot; owned */
   enum tp_snmp_type type;
-  int64_t i;    /* INTEGER */
-  uint64_t u;   /* the unsigned kinds */
-  char *str;    /* bytes + NUL for STRING/OID/IPADDR, else NULL; owned */
-  size_t len;   /* bytes in str, without the NUL */
-  char *text;   /* snmpwalk -On style typed value: `STRING: "abc"`,
-                   `INTEGER: 5`, `No Such Object ...`; owned */
+  int64_t i;  /* INTEGER */
+  uint64_t u; /* the unsigned kinds */
+  char *str;  /* bytes + NUL for STRING/OID/IPADDR, else NULL; owned */
+  size_t len; /* bytes in str, without the NUL */
+  char *text; /* snmpwalk -On style typed value: `STRING: "abc"`,
+                 `INTEGER: 5`, `No Such Object ...`; owned */
 };
 
 /* Free what each of v[0..n) owns (not the array itself); safe on zeroed. */
@@ -82,8 +82,8 @@ int tp_snmp_get(struct tp *t, const char *const *oids, size_t n,
  * objects under it calls fn never and returns 0. Loops (an agent returning
  * a non-increasing OID) are OHM_EPROTO. */
 typedef int (*tp_snmp_walk_fn)(void *ud, const struct tp_snmp_val *v);
-int tp_snmp_walk(struct tp *t, const char *root, tp_snmp_walk_fn fn,
-                 void *ud, struct ohm_error *e);
+int tp_snmp_walk(struct tp *t, const char *root, tp_snmp_walk_fn fn, void *ud,
+                 struct ohm_error *e);
 
 /* SET one object. type is snmpset's letter: i INTEGER, u Unsigned32,
  * c Counter32, t TimeTicks, a IpAddress, o OID, s STRING, x hex STRING,
@@ -99,8 +99,7 @@ struct tp_snmp_ext {
              struct ohm_error *);
   int (*walk)(struct tp *, const char *, tp_snmp_walk_fn, void *,
               struct ohm_error *);
-  int (*set)(struct tp *, const char *, char, const char *,
-             struct ohm_error *);
+  int (*set)(struct tp *, const char *, char, const char *, struct ohm_error *);
 };
 
 /* --- Many agents from one thread ----------------------------------------

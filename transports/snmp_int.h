@@ -12,12 +12,12 @@
 
 /* t->priv of an snmp transport. */
 struct sp {
-  void *sess;             /* snmp_sess_open handle; NULL until (re)opened */
-  netsnmp_session tmpl;   /* what to open; strings below are its own */
+  void *sess;           /* snmp_sess_open handle; NULL until (re)opened */
+  netsnmp_session tmpl; /* what to open; strings below are its own */
   char peer[300];
   char *community, *secname, *context;
-  int inflight;           /* our requests net-snmp still holds */
-  int busy;               /* a multi request is queued */
+  int inflight; /* our requests net-snmp still holds */
+  int busy;     /* a multi request is queued */
   struct tp *t;
 };
 

@@ -17,8 +17,8 @@ static int is_snmp(const struct tp *t, struct ohm_error *e) {
 static int timeout_error(const struct tp *t, struct ohm_error *e) {
   const struct sp *p = t->priv;
   return ohm_error_set(e, OHM_ETIMEDOUT, "no answer after %d %s of %g s%s",
-                       t->opts.retries + 1,
-                       t->opts.retries ? "tries" : "try", t->opts.timeout,
+                       t->opts.retries + 1, t->opts.retries ? "tries" : "try",
+                       t->opts.timeout,
                        p->tmpl.version != SNMP_VERSION_3 ? " (wrong community?)"
                        : p->tmpl.securityLevel == SNMP_SEC_LEVEL_AUTHPRIV
                            ? " (wrong privacy passphrase?)"
@@ -30,15 +30,18 @@ static int report_error(netsnmp_pdu *pdu, struct ohm_error *e) {
   int r = snmpv3_get_report_type(pdu);
   switch (r) {
   case SNMPERR_AUTHENTICATION_FAILURE:
-    return ohm_error_set(e, OHM_EACCES, "SNMPv3 authentication failed "
+    return ohm_error_set(e, OHM_EACCES,
+                         "SNMPv3 authentication failed "
                          "(wrong passphrase or auth protocol?)");
   case SNMPERR_UNKNOWN_USER_NAME:
     return ohm_error_set(e, OHM_EACCES, "SNMPv3 user unknown to the agent");
   case SNMPERR_UNSUPPORTED_SEC_LEVEL:
-    return ohm_error_set(e, OHM_EACCES, "SNMPv3 security level not "
+    return ohm_error_set(e, OHM_EACCES,
+                         "SNMPv3 security level not "
                          "supported for this user");
   case SNMPERR_DECRYPTION_ERR:
-    return ohm_error_set(e, OHM_EACCES, "SNMPv3 decryption failed (wrong "
+    return ohm_error_set(e, OHM_EACCES,
+                         "SNMPv3 decryption failed (wrong "
                          "privacy passphrase or protocol?)");
   default:
     return ohm_error_set(e, OHM_EPROTO, "agent sent a report (%s)",
@@ -48,14 +51,14 @@ static int report_error(netsnmp_pdu *pdu, struct ohm_error *e) {
 
 /* The library's failure for op (not a received message). */
 static int op_error(const struct tp *t, int op, struct ohm_error *e) {
-  if (op == NETSNMP_CALLBACK_OP_TIMED_OUT)
-    return timeout_error(t, e);
+  if (op == NETSNMP_CALLBACK_OP_TIMED_OUT) return timeout_error(t, e);
   if (op == NETSNMP_CALLBACK_OP_SEC_ERROR)
-    return ohm_error_set(e, OHM_EACCES, "SNMPv3 answer failed security "
+    return ohm_error_set(e, OHM_EACCES,
+                         "SNMPv3 answer failed security "
                          "checks (wrong passphrase or protocol?)");
   return ohm_error_set(e, OHM_EIO, "SNMP request failed (%s)",
                        op == NETSNMP_CALLBACK_OP_SEND_FAILED ? "send failed"
-                                                              : "dropped");
+                                                             : "dropped");
 }
 
 /* An agent's error-status as an OHM_E* code and message. */
@@ -85,11 +88,9 @@ static int one_cb(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu,
   (void)s, (void)reqid;
   if (op == NETSNMP_CALLBACK_OP_RESEND)
     return 1; /* a retry went out: still waiting */
-  if (o->sp->inflight > 0)
-    o->sp->inflight--;
+  if (o->sp->inflight > 0) o->sp->inflight--;
   o->op = op;
-  if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE)
-    o->resp = snmp_clone_pdu(pdu);
+  if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE) o->resp = snmp_clone_pdu(pdu);
   return 1;
 }
 
@@ -116,10 +117,8 @@ static int request(struct tp *t, netsnmp_pdu *pdu, netsnmp_pdu **resp,
     snmp_drop_inflight(&p, 1);
     return rc;
   }
-  if (o.op != NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE)
-    return op_error(t, o.op, e);
-  if (!o.resp)
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (o.op != NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE) return op_error(t, o.op, e);
+  if (!o.resp) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   if (o.resp->command == SNMP_MSG_REPORT) {
     rc = report_error(o.resp, e);
     snmp_free_pdu(o.resp);
@@ -181,8 +180,7 @@ static int part_cb(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu,
 /* Send the two halves of a part the agent found too big. */
 static int part_split(struct job *j, const size_t *idx, size_t count) {
   size_t h = count / 2;
-  if (part_send(j, idx, h) < 0)
-    return -1;
+  if (part_send(j, idx, h) < 0) return -1;
   return part_send(j, idx + h, count - h);
 }
 
@@ -192,11 +190,9 @@ static int part_send(struct job *j, const size_t *idx, size_t count) {
   struct part *pt = calloc(1, sizeof *pt);
   netsnmp_pdu *pdu = snmp_pdu_create(SNMP_MSG_GET);
   if (!pt || !pdu || !(pt->idx = malloc(count * sizeof *idx))) {
-    if (pt)
-      free(pt->idx);
+    if (pt) free(pt->idx);
     free(pt);
-    if (pdu)
-      snmp_free_pdu(pdu);
+    if (pdu) snmp_free_pdu(pdu);
     job_fail(j, OHM_ENOMEM, NULL);
     return -1;
   }
@@ -212,8 +208,10 @@ static int part_send(struct job *j, const size_t *idx, size_t count) {
     snmp_free_pdu(pdu);
     if (err == SNMPERR_TOO_LONG && count > 1)
       return part_split(j, pt->idx, count);
-    job_fail(j, ohm_error_set(&e, OHM_EIO, "cannot send SNMP request (%s)",
-                              snmp_api_errstring(err)), &e);
+    job_fail(j,
+             ohm_error_set(&e, OHM_EIO, "cannot send SNMP request (%s)",
+                           snmp_api_errstring(err)),
+             &e);
     return -1;
   }
   j->parts++;
@@ -236,17 +234,16 @@ static void part_v1_missing(struct part *pt, netsnmp_pdu *pdu) {
   struct job *j = pt->j;
   size_t bad = (size_t)pdu->errindex - 1, k = 0;
   size_t *rest = malloc(pt->count * sizeof *rest);
-  if (!rest || val_missing(j, pt->idx[bad], "No Such Object available on "
+  if (!rest || val_missing(j, pt->idx[bad],
+                           "No Such Object available on "
                            "this agent at this OID") < 0) {
     free(rest);
     job_fail(j, OHM_ENOMEM, NULL);
     return;
   }
   for (size_t i = 0; i < pt->count; i++)
-    if (i != bad)
-      rest[k++] = pt->idx[i];
-  if (k)
-    part_send(j, rest, k);
+    if (i != bad) rest[k++] = pt->idx[i];
+  if (k) part_send(j, rest, k);
   free(rest);
 }
 
@@ -255,15 +252,17 @@ static void part_store(struct part *pt, netsnmp_pdu *pdu) {
   struct job *j = pt->j;
   struct ohm_error e;
   size_t k = 0;
-  for (netsnmp_variable_list *vb = pdu->variables; vb; vb = vb->next_variable,
-                              k++) {
+  for (netsnmp_variable_list *vb = pdu->variables; vb;
+       vb = vb->next_variable, k++) {
     const struct poid *want;
-    if (k >= pt->count)
-      break;
+    if (k >= pt->count) break;
     want = &j->po[pt->idx[k]];
     if (snmp_oid_compare(vb->name, vb->name_length, want->o, want->len)) {
-      job_fail(j, ohm_error_set(&e, OHM_EPROTO, "agent answered another "
-                                "object than asked"), &e);
+      job_fail(j,
+               ohm_error_set(&e, OHM_EPROTO,
+                             "agent answered another "
+                             "object than asked"),
+               &e);
       return;
     }
     tp_snmp_vals_free(&j->vals[pt->idx[k]], 1);
@@ -273,8 +272,12 @@ static void part_store(struct part *pt, netsnmp_pdu *pdu) {
     }
   }
   if (k != pt->count)
-    job_fail(j, ohm_error_set(&e, OHM_EPROTO, "agent answered %zu of %zu "
-                              "objects", k, pt->count), &e);
+    job_fail(j,
+             ohm_error_set(&e, OHM_EPROTO,
+                           "agent answered %zu of %zu "
+                           "objects",
+                           k, pt->count),
+             &e);
 }
 
 static void part_answer(struct part *pt, netsnmp_pdu *pdu) {
@@ -286,8 +289,11 @@ static void part_answer(struct part *pt, netsnmp_pdu *pdu) {
     if (pt->count > 1)
       part_split(j, pt->idx, pt->count);
     else
-      job_fail(j, ohm_error_set(&e, OHM_EDEVICE, "agent says tooBig for "
-                                "a single object"), &e);
+      job_fail(j,
+               ohm_error_set(&e, OHM_EDEVICE,
+                             "agent says tooBig for "
+                             "a single object"),
+               &e);
   } else if (pdu->errstat == SNMP_ERR_NOSUCHNAME && pdu->errindex >= 1 &&
              (size_t)pdu->errindex <= pt->count) {
     part_v1_missing(pt, pdu);
@@ -306,23 +312,19 @@ static int part_cb(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu,
   (void)s, (void)reqid;
   if (op == NETSNMP_CALLBACK_OP_RESEND)
     return 1; /* a retry went out: still waiting */
-  if (j->sp->inflight > 0)
-    j->sp->inflight--;
-  if (j->abandoned)
-    return 1;
+  if (j->sp->inflight > 0) j->sp->inflight--;
+  if (j->abandoned) return 1;
   j->parts--;
   if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE)
     part_answer(pt, pdu);
   else
     job_fail(j, op_error(j->t, op, &e), &e);
-  if (j->parts == 0)
-    j->finished = 1;
+  if (j->parts == 0) j->finished = 1;
   return 1;
 }
 
 static void job_free(struct job *j) {
-  if (!j)
-    return;
+  if (!j) return;
   for (struct part *p = j->plist, *nx; p; p = nx) {
     nx = p->next;
     free(p->idx);
@@ -359,8 +361,7 @@ static int job_new(struct tp *t, const char *const *oids, size_t n,
     rc = snmp_oid_parse(oids[i] ? oids[i] : "", tmp, &j->po[i].len, e);
     if (rc == 0 && !(j->po[i].o = malloc(j->po[i].len * sizeof(oid))))
       rc = ohm_error_set(e, OHM_ENOMEM, "out of memory");
-    if (rc == 0)
-      memcpy(j->po[i].o, tmp, j->po[i].len * sizeof(oid));
+    if (rc == 0) memcpy(j->po[i].o, tmp, j->po[i].len * sizeof(oid));
   }
   if (rc < 0) {
     j->owns_vals = 1;
@@ -376,16 +377,14 @@ static int job_new(struct tp *t, const char *const *oids, size_t n,
 static int job_start(struct job *j, struct ohm_error *e) {
   size_t *idx;
   int rc = snmp_sess_reopen(j->t, e);
-  if (rc < 0)
-    return rc;
+  if (rc < 0) return rc;
   if (!(idx = malloc(j->n * sizeof *idx)))
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   for (size_t i = 0; i < j->n; i++)
     idx[i] = i;
   part_send(j, idx, j->n);
   free(idx);
-  if (j->parts == 0)
-    j->finished = 1;
+  if (j->parts == 0) j->finished = 1;
   return 0;
 }
 
@@ -393,22 +392,17 @@ int tp_snmp_get(struct tp *t, const char *const *oids, size_t n,
                 struct tp_snmp_val *out, struct ohm_error *e) {
   struct job *j;
   int rc;
-  if (out)
-    memset(out, 0, n * sizeof *out);
-  if ((rc = is_snmp(t, e)) < 0)
-    return rc;
-  if (n == 0 || !out)
-    return ohm_error_set(e, OHM_EINVAL, "no OID to get");
-  if ((rc = job_new(t, oids, n, out, &j, e)) < 0)
-    return rc;
+  if (out) memset(out, 0, n * sizeof *out);
+  if ((rc = is_snmp(t, e)) < 0) return rc;
+  if (n == 0 || !out) return ohm_error_set(e, OHM_EINVAL, "no OID to get");
+  if ((rc = job_new(t, oids, n, out, &j, e)) < 0) return rc;
   if ((rc = job_start(j, e)) == 0 && (rc = snmp_run_loop(&j->sp, 1, e)) < 0) {
     j->abandoned = 1;
     snmp_drop_inflight(&j->sp, 1);
   }
   if (rc == 0 && j->rc < 0) {
     rc = j->rc;
-    if (e)
-      *e = j->err;
+    if (e) *e = j->err;
   }
   job_free(j);
   return rc;
@@ -428,8 +422,7 @@ struct walk {
  * the subtree. */
 static int walk_vbs(struct walk *w, netsnmp_pdu *resp, struct ohm_error *e) {
   netsnmp_variable_list *vb = resp->variables;
-  if (!vb)
-    w->stop = 1;
+  if (!vb) w->stop = 1;
   for (; vb && !w->stop; vb = vb->next_variable) {
     struct tp_snmp_val v = {0};
     int rc;
@@ -439,13 +432,13 @@ static int walk_vbs(struct walk *w, netsnmp_pdu *resp, struct ohm_error *e) {
       break;
     }
     if (snmp_oid_compare(vb->name, vb->name_length, w->cur, w->clen) <= 0)
-      return ohm_error_set(e, OHM_EPROTO, "agent returned OIDs out of "
+      return ohm_error_set(e, OHM_EPROTO,
+                           "agent returned OIDs out of "
                            "order (loop)");
     if ((rc = snmp_val_from_vb(&v, vb, e)) == 0)
       w->stop = w->fn(w->ud, &v) != 0;
     tp_snmp_vals_free(&v, 1);
-    if (rc < 0)
-      return rc;
+    if (rc < 0) return rc;
     w->seen++;
     memcpy(w->cur, vb->name, vb->name_length * sizeof(oid));
     w->clen = vb->name_length;
@@ -457,18 +450,16 @@ static int walk_vbs(struct walk *w, netsnmp_pdu *resp, struct ohm_error *e) {
 static int walk_step(struct tp *t, struct walk *w, struct ohm_error *e) {
   struct sp *p = t->priv;
   int v1 = p->tmpl.version == SNMP_VERSION_1;
-  netsnmp_pdu *resp, *pdu = snmp_pdu_create(v1 ? SNMP_MSG_GETNEXT
-                                               : SNMP_MSG_GETBULK);
+  netsnmp_pdu *resp,
+      *pdu = snmp_pdu_create(v1 ? SNMP_MSG_GETNEXT : SNMP_MSG_GETBULK);
   int rc;
-  if (!pdu)
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (!pdu) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   if (!v1) {
     pdu->non_repeaters = 0;
     pdu->max_repetitions = 25;
   }
   snmp_add_null_var(pdu, w->cur, w->clen);
-  if ((rc = request(t, pdu, &resp, e)) < 0)
-    return rc;
+  if ((rc = request(t, pdu, &resp, e)) < 0) return rc;
   if (v1 && resp->errstat == SNMP_ERR_NOSUCHNAME)
     w->stop = 1; /* v1's end of the MIB */
   else if (resp->errstat != SNMP_ERR_NOERROR)
@@ -479,8 +470,8 @@ static int walk_step(struct tp *t, struct walk *w, struct ohm_error *e) {
   return rc;
 }
 
-int tp_snmp_walk(struct tp *t, const char *root, tp_snmp_walk_fn fn,
-                 void *ud, struct ohm_error *e) {
+int tp_snmp_walk(struct tp *t, const char *root, tp_snmp_walk_fn fn, void *ud,
+                 struct ohm_error *e) {
   struct walk w;
   int rc;
   memset(&w, 0, sizeof w);
@@ -498,15 +489,14 @@ int tp_snmp_walk(struct tp *t, const char *root, tp_snmp_walk_fn fn,
     struct tp_snmp_val v;
     const char *one[1] = {root};
     rc = tp_snmp_get(t, one, 1, &v, e);
-    if (rc == 0 && v.type != TP_SNMP_MISSING)
-      fn(ud, &v);
+    if (rc == 0 && v.type != TP_SNMP_MISSING) fn(ud, &v);
     tp_snmp_vals_free(&v, 1);
   }
   return rc;
 }
 
-int tp_snmp_set(struct tp *t, const char *oidtext, char type,
-                const char *value, struct ohm_error *e) {
+int tp_snmp_set(struct tp *t, const char *oidtext, char type, const char *value,
+                struct ohm_error *e) {
   oid o[MAX_OID_LEN];
   size_t len;
   netsnmp_pdu *pdu, *resp;
@@ -515,8 +505,10 @@ int tp_snmp_set(struct tp *t, const char *oidtext, char type,
       (rc = snmp_oid_parse(oidtext ? oidtext : "", o, &len, e)) < 0)
     return rc;
   if (!strchr("iuctaosxdb", type) || !type)
-    return ohm_error_set(e, OHM_EINVAL, "bad SNMP type '%c' (one of "
-                         "i u c t a o s x d b)", type ? type : '?');
+    return ohm_error_set(e, OHM_EINVAL,
+                         "bad SNMP type '%c' (one of "
+                         "i u c t a o s x d b)",
+                         type ? type : '?');
   if (!(pdu = snmp_pdu_create(SNMP_MSG_SET)))
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   if ((rc = snmp_add_var(pdu, o, len, type, value ? value : "")) != 0) {
@@ -524,10 +516,8 @@ int tp_snmp_set(struct tp *t, const char *oidtext, char type,
     return ohm_error_set(e, OHM_EINVAL, "bad value '%s' for type %c (%s)",
                          value ? value : "", type, snmp_api_errstring(rc));
   }
-  if ((rc = request(t, pdu, &resp, e)) < 0)
-    return rc;
-  if (resp->errstat != SNMP_ERR_NOERROR)
-    rc = errstat_error(resp, "the SET", e);
+  if ((rc = request(t, pdu, &resp, e)) < 0) return rc;
+  if (resp->errstat != SNMP_ERR_NOERROR) rc = errstat_error(resp, "the SET", e);
   snmp_free_pdu(resp);
   return rc;
 }
@@ -541,8 +531,7 @@ struct tp_snmp_multi {
 int tp_snmp_multi_new(struct tp_snmp_multi **out, struct ohm_error *e) {
   int rc = snmp_lib_ready(e);
   *out = NULL;
-  if (rc < 0)
-    return rc;
+  if (rc < 0) return rc;
   if (!(*out = calloc(1, sizeof **out)))
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   return 0;
@@ -553,15 +542,13 @@ int tp_snmp_multi_get(struct tp_snmp_multi *m, struct tp *t,
                       void *ud, struct ohm_error *e) {
   struct job *j;
   int rc;
-  if ((rc = is_snmp(t, e)) < 0)
-    return rc;
-  if (n == 0)
-    return ohm_error_set(e, OHM_EINVAL, "no OID to get");
+  if ((rc = is_snmp(t, e)) < 0) return rc;
+  if (n == 0) return ohm_error_set(e, OHM_EINVAL, "no OID to get");
   if (((struct sp *)t->priv)->busy)
-    return ohm_error_set(e, OHM_EINVAL, "transport already has a request "
+    return ohm_error_set(e, OHM_EINVAL,
+                         "transport already has a request "
                          "queued");
-  if ((rc = job_new(t, oids, n, NULL, &j, e)) < 0)
-    return rc;
+  if ((rc = job_new(t, oids, n, NULL, &j, e)) < 0) return rc;
   j->done = done;
   j->ud = ud;
   j->sp->busy = 1;
@@ -619,16 +606,13 @@ int tp_snmp_multi_run(struct tp_snmp_multi *m, struct ohm_error *e) {
   for (struct job *j = m->jobs; j; j = j->next)
     if (!j->finished && j->sp->inflight == 0 && rc == 0)
       j->finished = 1; /* cannot happen; never report a job twice */
-  if (rc < 0)
-    multi_abandon(m, rc);
+  if (rc < 0) multi_abandon(m, rc);
   multi_report(m);
   return rc;
 }
 
 void tp_snmp_multi_free(struct tp_snmp_multi *m) {
-  if (!m)
-    return;
+  if (!m) return;
   multi_abandon(m, OHM_EINTR);
   free(m);
 }
-

@@ -19,8 +19,7 @@ static int ups_post_read(struct dev *d, struct dev_value *vals,
   const struct dev_value *bat = val_of(d, vals, "battery.status");
   char flags[sizeof st->str] = "";
   (void)e;
-  if (!st)
-    return 0;
+  if (!st) return 0;
   /* an unknown source code is no flag (NUT shows none either) */
   if (st->kind == DV_STR && strncmp(st->str, "unknown", 7) != 0)
     snprintf(flags, sizeof flags, "%s", st->str);
