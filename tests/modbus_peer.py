@@ -6,6 +6,11 @@
       "read ADDR COUNT" / "write ADDR V,V.." (one line per request).
   modbus_peer.py rtu TTY [--set ...] [--log FILE] [--baud B]
       the same as a pymodbus RTU serial server on TTY.
+  modbus_peer.py rawrtu TTY MODE
+      a raw RTU responder on TTY (8-byte requests), MODE one of:
+      badcrc     answer reads with a good frame whose CRC is wrong
+      wrongunit  answer reads as unit (asked unit + 1)
+      exception  answer with Modbus exception 02
   modbus_peer.py raw PORT MODE
       a raw socket server that misbehaves, MODE one of:
       silent     accept, read, never answer
@@ -143,9 +148,43 @@ def serve_raw(a):
                          daemon=True).start()
 
 
+def crc16(data):
+    crc = 0xFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return crc.to_bytes(2, "little")
+
+
+def rtu_reply(mode, req):
+    unit, fc, n = req[0], req[1], int.from_bytes(req[4:6], "big")
+    if mode == "exception":
+        body = bytes([unit, fc | 0x80, 2])
+        return body + crc16(body)
+    if fc != 3:
+        return req  # a write echoes the request
+    body = bytes([unit + 1 if mode == "wrongunit" else unit, 3, 2 * n])
+    body += b"\x00\x07" * n
+    crc = crc16(body)
+    if mode == "badcrc":
+        crc = bytes([crc[0] ^ 0xFF, crc[1]])
+    return body + crc
+
+
+def serve_rawrtu(a):
+    fd = os.open(a.target, os.O_RDWR | os.O_NOCTTY)
+    buf = b""
+    while True:
+        buf += os.read(fd, 256)
+        while len(buf) >= 8:
+            req, buf = buf[:8], buf[8:]
+            os.write(fd, rtu_reply(a.mode, req))
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("kind", choices=["tcp", "rtu", "raw"])
+    p.add_argument("kind", choices=["tcp", "rtu", "raw", "rawrtu"])
     p.add_argument("target")
     p.add_argument("mode", nargs="?", default="silent")
     p.add_argument("--set", action="append")
@@ -153,7 +192,8 @@ def main():
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--baud", type=int, default=9600)
     a = p.parse_args()
-    {"tcp": serve_tcp, "rtu": serve_rtu, "raw": serve_raw}[a.kind](a)
+    {"tcp": serve_tcp, "rtu": serve_rtu, "raw": serve_raw,
+     "rawrtu": serve_rawrtu}[a.kind](a)
 
 
 if __name__ == "__main__":

@@ -153,8 +153,7 @@ static int mb_error(const struct tp *t, int err, const char *what, int tries,
     return ohm_error_set(e, OHM_EPROTO, "%s failed (bad CRC in reply)", what);
   if (err == EMBBADSLAVE)
     return ohm_error_set(e, OHM_EPROTO,
-                         "%s failed (reply from wrong unit id, "
-                         "not %d)",
+                         "%s failed (reply from the wrong unit id, asked %d)",
                          what, unit);
   if (mb_is_malformed(err))
     return ohm_error_set(e, OHM_EPROTO, "%s failed (malformed reply: %s)", what,

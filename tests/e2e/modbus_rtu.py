@@ -32,13 +32,21 @@ def reads(log):
         return []
 
 
-def start(tmp):
-    a, b = os.path.join(tmp, "a"), os.path.join(tmp, "b")
+def pty_pair(tmp, name):
+    """A socat pty pair $tmp/NAME-a <-> $tmp/NAME-b, or (None, None)."""
+    a, b = os.path.join(tmp, name + "-a"), os.path.join(tmp, name + "-b")
     procs.append(subprocess.Popen(
         ["socat", "-d", "-d", f"pty,raw,echo=0,link={a}",
          f"pty,raw,echo=0,link={b}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     if not (wait_file(a) and wait_file(b)):
+        return None, None
+    return a, b
+
+
+def start(tmp):
+    a, b = pty_pair(tmp, "pymodbus")
+    if not a:
         return None, None
     log = os.path.join(tmp, "rtu.log")
     procs.append(subprocess.Popen(
@@ -58,6 +66,30 @@ def wait_server(uri, seconds=15):
             return True
         time.sleep(0.2)
     return False
+
+
+def raw_faults(tmp):
+    """A raw RTU responder that answers with a bad CRC, as the wrong unit,
+    or with exception 02: each a one-line error naming it, exit 1."""
+    cases = {"badcrc": "bad CRC", "wrongunit": "wrong unit",
+             "exception": "Modbus exception 2: illegal data address"}
+    for mode, want in cases.items():
+        a, b = pty_pair(tmp, mode)
+        if not a:
+            T.ok(False, f"rtu {mode}: socat pty pair starts")
+            continue
+        procs.append(subprocess.Popen([PY, PEER, "rawrtu", a, mode],
+                                      stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL))
+        time.sleep(0.5)  # the responder opens its end
+        start = time.time()
+        r = ohm("get", "-d", "bps2000v2", "--timeout", "1",
+                f"modbus-rtu://{b}", "input.L1.energy")
+        T.eq(r.returncode, 1, f"rtu {mode}: exit 1")
+        T.ok(want in r.stderr and r.stderr.count("\n") == 1,
+             f"rtu {mode}: one-line error says '{want}'", r.stderr)
+        T.eq(r.stdout, "", f"rtu {mode}: no value shown")
+        T.ok(time.time() - start < 10, f"rtu {mode}: bounded time")
 
 
 def main():
@@ -98,6 +130,8 @@ def main():
     T.eq(r.returncode, 1, "missing tty: exit 1")
     T.ok("nonexistent" in r.stderr and r.stderr.count("\n") == 1,
          "missing tty: one-line error naming it", r.stderr)
+
+    raw_faults(tmp)
 
     r = ohm("get", "-d", "bps2000v2", uri + "&parity=X", "input.L1.energy")
     T.ok(r.returncode in (1, 2) and "parity" in r.stderr,
