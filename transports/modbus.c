@@ -186,6 +186,10 @@ static int mb_request(struct tp *t, int unit, const struct mb_req *r,
   if (unit > (m->rtu ? 247 : 255) || (m->rtu && unit == 0))
     return ohm_error_set(e, OHM_EINVAL, "bad Modbus unit %d", unit);
   for (;;) {
+    /* Ctrl-C before this request: don't start a wait the signal can no
+     * longer wake (the shell clears the flag before its next command). */
+    if (tp_interrupted)
+      return ohm_error_set(e, OHM_EINTR, "%s interrupted", what);
     if ((rc = mb_up(t, m, e)) < 0) {
       if (redials && rc != OHM_EINTR)
         return ohm_error_set(e, rc,

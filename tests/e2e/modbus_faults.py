@@ -58,7 +58,7 @@ def interrupt():
     start = time.time()
     pr = subprocess.Popen([os.environ["OHM"], "-e", chunk], text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(1)
+    time.sleep(1.5)  # ohm is up and blocked in the read
     pr.send_signal(signal.SIGINT)
     try:
         out, err = pr.communicate(timeout=20)
