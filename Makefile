@@ -5,14 +5,13 @@
 PREFIX  ?= /usr/local
 BUILD   ?= build
 CC      ?= cc
-PKGS     = lua5.4 libmodbus netsnmp libserialport libcurl libtelnet readline
-# net-snmp and readline ship no .pc on Debian: fall back to their flags.
+# libcurl and libnetsnmp are not linked: they are loaded on first use
+# (transports/lazy.h, scripts/gen-lazy.sh), so that `ohm get` over Modbus
+# does not pay their start-up cost. Their headers are still needed.
 PKG_CFLAGS := $(shell pkg-config --cflags lua5.4 libmodbus libserialport \
                 libcurl libtelnet 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs lua5.4 libmodbus libserialport \
-                libcurl libtelnet 2>/dev/null) \
-              $(shell net-snmp-config --netsnmp-libs 2>/dev/null || echo -lnetsnmp) \
-              -lreadline -lpthread -lm
+                libtelnet 2>/dev/null) -lreadline -ldl -lpthread -lm
 OPT     ?= -O2 -g
 CFLAGS  ?= $(OPT)
 WARN     = -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes \

@@ -250,6 +250,8 @@ int dev_cmd(struct dev *d, const char *name, struct ohm_error *e) {
   const struct dev_cmd *c = dev_map_cmd(d->map, name);
   if (!c)
     return ohm_error_set(e, OHM_ENOENT, "unknown command '%.100s'", name);
+  if (d->sim && strncmp(name, "reset.energy.L", 14) == 0)
+    return sim_reset_energy(d->sim, d->unit, atoi(name + 14), e);
   if (!d->engine->cmd)
     return ohm_error_set(e, OHM_ENOTSUP, "%s: not supported over %s", name,
                          d->tp->ops->scheme);

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,7 @@ struct sim {
   int *owner;             /* per register: var index, -1 in a gap */
   modbus_mapping_t **maps; /* per unit */
   double *energy;          /* per unit * var: Wh (or VAh) so far */
+  _Atomic unsigned *resets; /* per unit: phases to clear (bit 0 = all) */
   double t0, last;
   unsigned seed;
   modbus_t *tcp, *rtu;
@@ -280,11 +282,52 @@ static void update_unit(struct sim *s, int u, double t, double dt) {
                                  (s->m->vars[i].reg - s->base));
 }
 
+/* The total counter (phase 0) with the same role as var i, or -1. */
+static int total_of(const struct sim *s, size_t i) {
+  for (size_t j = 0; j < s->m->nvars; j++)
+    if (s->roles[j].r == s->roles[i].r && s->roles[j].idx == 0)
+      return (int)j;
+  return -1;
+}
+
+/* Apply the energy resets asked for by sim_reset_energy (server thread):
+ * a phase's counters go to zero and leave the totals, which stay the sum
+ * of the phases as on a unit; bit 0 clears everything. */
+static void apply_resets(struct sim *s, int u) {
+  unsigned mask = atomic_exchange(&s->resets[u], 0);
+  double *en = &s->energy[(size_t)u * s->m->nvars];
+  for (size_t i = 0; mask && i < s->m->nvars; i++) {
+    const struct vrole *ro = &s->roles[i];
+    int t;
+    if (ro->r != R_EACT && ro->r != R_EAPP)
+      continue;
+    if (mask & 1) {
+      en[i] = 0;
+    } else if (ro->idx >= 1 && ro->idx <= 3 && (mask & (1u << ro->idx))) {
+      if ((t = total_of(s, i)) >= 0)
+        en[t] = en[t] > en[i] ? en[t] - en[i] : 0;
+      en[i] = 0;
+    }
+  }
+}
+
 static void update_all(struct sim *s) {
   double t = now(), dt = t - s->last;
   s->last = t;
-  for (int u = 0; u < s->units; u++)
+  for (int u = 0; u < s->units; u++) {
+    apply_resets(s, u);
     update_unit(s, u, t - s->t0, dt);
+  }
+}
+
+int sim_reset_energy(struct sim *s, int unit, int phase,
+                     struct ohm_error *e) {
+  if (unit < 1 || unit > s->units)
+    return ohm_error_set(e, OHM_EINVAL, "no unit %d in the simulator", unit);
+  if (phase < 0 || phase > 3)
+    return ohm_error_set(e, OHM_EINVAL, "no phase %d", phase);
+  atomic_fetch_or(&s->resets[unit - 1], phase ? 1u << phase : 1u);
+  return 0;
 }
 
 /* Starting values: thresholds a little outside normal readings, so every
@@ -462,7 +505,8 @@ static int alloc_units(struct sim *s, struct ohm_error *e) {
   s->maps = calloc((size_t)s->units, sizeof *s->maps);
   s->energy = calloc((size_t)s->units * (s->m->nvars ? s->m->nvars : 1),
                      sizeof *s->energy);
-  if (!s->roles || !s->maps || !s->energy)
+  s->resets = calloc((size_t)s->units, sizeof *s->resets);
+  if (!s->roles || !s->maps || !s->energy || !s->resets)
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   for (int u = 0; u < s->units; u++)
     if (!(s->maps[u] = modbus_mapping_new_start_address(
@@ -612,6 +656,7 @@ void sim_stop(struct sim *s) {
     modbus_mapping_free(s->maps[u]);
   free(s->maps);
   free(s->energy);
+  free((void *)s->resets);
   free(s->roles);
   free(s->owner);
   free(s);

@@ -26,6 +26,11 @@ int sim_start(const struct dev_map *m, const char *tcp_addr,
 /* The TCP port it listens on (after "…:0" the one picked), or 0. */
 int sim_port(const struct sim *s);
 
+/* Clear unit's (1..units) energy counters of phase 1..3, or every phase
+ * for 0: what a unit's console does for "clearpN". Takes effect before the
+ * next request is answered. OHM_EINVAL for a unit or phase out of range. */
+int sim_reset_energy(struct sim *s, int unit, int phase, struct ohm_error *e);
+
 /* Stop the server thread, close every socket, free; safe on NULL. */
 void sim_stop(struct sim *s);
 

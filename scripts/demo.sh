@@ -93,7 +93,7 @@ fails read-only set pdu1 input.L1.current=3
 fails "out of range" set pdu1 input.L1.current.high.critical=500
 
 say "Energy reset is a console-only command: over Modbus it says so"
-fails "not supported over modbus" cmd sim:bps2000v2 reset.energy.L1
+fails "not supported over modbus" cmd --yes pdu1 reset.energy.L1
 
 say "Lua: the same device from a script"
 chunk='local p = assert(ohm.open("pdu1"))

@@ -78,7 +78,8 @@ static int write_all(struct dev *d, const char *device, struct assign *as,
     ohm_error_clear(&e);
     int rc = dev_set(d, as[k].name, as[k].value, &e);
     if (rc < 0) {
-      sh_errorf(device, "%s: write failed (%s)%s", as[k].name,
+      /* the transport's text already says what failed and why */
+      sh_errorf(device, "%s: %s%s", as[k].name,
                 ohm_error_text(&e),
                 k ? "; earlier assignments were written" : "");
       return rc;

@@ -180,10 +180,10 @@ warning("ambient.humidity.low.warning", 1, "%", H,
 -- The Modbus map has no registers for these: the Telnet console runs them.
 for x = 1, 3 do
   commands[#commands + 1] = { name = "reset.energy.L" .. x, via = "telnet",
-    desc = "reset the phase " .. x .. " energy counters" }
+    dangerous = true, desc = "reset the phase " .. x .. " energy counters" }
 end
 commands[#commands + 1] = { name = "device.restart", via = "telnet",
-  desc = "restart the management module" }
+  dangerous = true, desc = "restart the management module" }
 commands[#commands + 1] = { name = "device.factory_reset", via = "telnet",
   dangerous = true, desc = "restore the factory settings" }
 

@@ -149,9 +149,13 @@ eq "get --csv" "$(printf 'name,value\ninput.phases,3')" "$out"
 
 # --- cmd ----------------------------------------------------------------------
 run "$OHM" cmd sim:bps2000v2 reset.energy.L1
-eq "energy reset over modbus exits 1" 1 "$rc"
-has "energy reset over modbus: clear error" "not supported over modbus" "$err"
-one_line "energy reset over modbus: one-line message"
+check "energy reset (dangerous) without --yes and no terminal refused" \
+	[ "$rc" -ne 0 ]
+run "$OHM" -e 'local d = ohm.open("sim:bps2000v2")
+assert(d:get("input.L1.energy") > 0)
+assert(d:cmd("reset.energy.L1"))
+print(d:get("input.L1.energy"))'
+eq "energy reset clears the simulator's counter" "0" "$out"
 run "$OHM" cmd sim:bps2000v2 device.factory_reset
 check "dangerous cmd without --yes and no terminal refused" [ "$rc" -ne 0 ]
 has "refusal says --yes is needed" "--yes" "$err"
@@ -190,6 +194,14 @@ if wait_port "$port"; then
 		"$(cat "$T/peer.log")"
 	run "$OHM" get "$U" input.L1.current.high.critical
 	eq "set then get round trip" "input.L1.current.high.critical: 25" "$out"
+	: > "$T/peer.log"
+	run "$OHM" cmd --yes "$U" reset.energy.L1
+	eq "energy reset over modbus exits 1" 1 "$rc"
+	has "energy reset over modbus: clear error" "not supported over modbus" \
+		"$err"
+	one_line "energy reset over modbus: one-line message"
+	eq "energy reset over modbus sends nothing" "" \
+		"$(grep '^write' "$T/peer.log")"
 else
 	nok "pymodbus peer did not start"
 fi

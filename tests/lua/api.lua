@@ -79,9 +79,11 @@ raises("number or string", "set with a table value raises", d.set, d, "input.L1.
 raises(nil, "set out of range raises", d.set, d, "input.L1.current.high.critical", 1e9)
 
 -- cmd
-local r, cmsg = d:cmd("reset.energy.L1")
+local r, cmsg = d:cmd("device.factory_reset")
 ok(r == nil and type(cmsg) == "string" and cmsg:find("modbus"),
   "cmd over modbus: nil + message", cmsg)
+ok(d:cmd("reset.energy.L1") == true and d:get("input.L1.energy") == 0,
+  "energy reset clears the simulator's counter")
 raises("no command", "an unknown command raises", d.cmd, d, "no.such.cmd")
 
 -- list
