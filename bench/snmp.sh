@@ -112,33 +112,45 @@ now() { date +%s.%N; }
 "$OHM" poll -d bps2000v2 "snmp://public@127.0.0.1:$base" >/dev/null
 snmpget -v2c -c public "127.0.0.1:$base" $OIDS >/dev/null
 
-c0=$(count)
-t0=$(now)
-for p in $(seq "$base" $((base + N - 1))); do
-	snmpget -v2c -c public -On "127.0.0.1:$p" $OIDS
-done > "$work/snmpget.out"
-t1=$(now)
-c1=$(count)
+# Each side runs RUNS times (default 3) and the median counts, as hyperfine
+# does: one run of a 30 ms job on a shared 2-core machine is mostly noise.
+# The PDU counts are taken around the first run of each side.
+RUNS=${SNMP_BENCH_RUNS:-3}
 uris=$(seq "$base" $((base + N - 1)) | sed 's|^|snmp://public@127.0.0.1:|')
-t2=$(now)
-"$OHM" poll -d bps2000v2 --json $uris > "$work/ohm.out"
-t3=$(now)
-c2=$(count)
+ta="" tb=""
+c0=$(count)
+for r in $(seq "$RUNS"); do
+	t0=$(now)
+	for p in $(seq "$base" $((base + N - 1))); do
+		snmpget -v2c -c public -On "127.0.0.1:$p" $OIDS
+	done > "$work/snmpget.out"
+	t1=$(now)
+	ta="$ta $t0:$t1"
+	[ "$r" -eq 1 ] && c1=$(count)
+	t2=$(now)
+	"$OHM" poll -d bps2000v2 --json $uris > "$work/ohm.out"
+	t3=$(now)
+	tb="$tb $t2:$t3"
+	[ "$r" -eq 1 ] && c2=$(count)
+done
 
 got_snmpget=$(grep -c '^\.1\.3\.6\.1\.4\.1\.47394\.1\.2\.' "$work/snmpget.out" || true)
 got_ohm=$(grep -o '"input\.L1\.current": [0-9.]*' "$work/ohm.out" | wc -l)
 errs_ohm=$(grep -c '"error"' "$work/ohm.out" || true)
-$PY - "$N" "$nobj" "$k" "$PER" "$t0" "$t1" "$t2" "$t3" "$c0" "$c1" "$c2" \
+$PY - "$N" "$nobj" "$k" "$PER" "$ta" "$tb" "$c0" "$c1" "$c2" \
 	"$got_snmpget" "$got_ohm" "$errs_ohm" <<'EOF'
-import sys
+import statistics, sys
 n, nobj, k, per = map(int, sys.argv[1:5])
-t0, t1, t2, t3 = map(float, sys.argv[5:9])
-c0, c1, c2 = map(int, sys.argv[9:12])
-got_sg, got_ohm, errs = map(int, sys.argv[12:15])
-a, b = t1 - t0, t3 - t2
+def median(spans):
+    return statistics.median(float(e) - float(s) for s, e in
+                             (x.split(":") for x in spans.split()))
+a, b = median(sys.argv[5]), median(sys.argv[6])
+c0, c1, c2 = map(int, sys.argv[7:10])
+got_sg, got_ohm, errs = map(int, sys.argv[10:13])
 pa, pb = c1 - c0 - k, c2 - c1 - k   # minus the counting GETs themselves
 print(f"snmp: {n} agents ({k} snmpd processes x {min(n, per)} UDP endpoints"
       f" on 127.0.0.1), {nobj} OIDs each (BPS2000v2 master, full set)")
+print(f"  median of {len(sys.argv[5].split())} runs each")
 print(f"  snmpget loop ({n} processes): {a:8.3f} s  {pa} GET PDUs"
       f"  ({got_sg} values)")
 print(f"  ohm poll (1 process):         {b:8.3f} s  {pb} GET PDUs"

@@ -45,28 +45,36 @@ void sh_out_printf(struct sh_out *o, const char *fmt, ...) {
   free(big);
 }
 
-void sh_out_json_str(struct sh_out *o, const char *s) {
-  out(o, "\"", 1);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    const char *esc = NULL;
-    char u[8];
-    switch (*p) {
-    case '"': esc = "\\\""; break;
-    case '\\': esc = "\\\\"; break;
-    case '\n': esc = "\\n"; break;
-    case '\r': esc = "\\r"; break;
-    case '\t': esc = "\\t"; break;
-    default:
-      if (*p < 0x20 || *p == 0x7f) {
-        snprintf(u, sizeof u, "\\u%04x", *p);
-        esc = u;
-      }
-    }
-    if (esc)
-      sh_out_str(o, esc);
-    else
-      out(o, (const char *)p, 1);
+/* The JSON escape for c, or NULL if c stands as itself. */
+static const char *json_escape(unsigned char c, char u[8]) {
+  switch (c) {
+  case '"': return "\\\"";
+  case '\\': return "\\\\";
+  case '\n': return "\\n";
+  case '\r': return "\\r";
+  case '\t': return "\\t";
   }
+  if (c >= 0x20 && c != 0x7f)
+    return NULL;
+  snprintf(u, 8, "\\u%04x", c);
+  return u;
+}
+
+/* Runs of plain characters go out in one write: a fleet's JSON is mostly
+ * names and numbers, and a write per character showed in profiles. */
+void sh_out_json_str(struct sh_out *o, const char *s) {
+  const char *run = s;
+  char u[8];
+  out(o, "\"", 1);
+  for (const char *p = s; *p; p++) {
+    const char *esc = json_escape((unsigned char)*p, u);
+    if (!esc)
+      continue;
+    out(o, run, (size_t)(p - run));
+    sh_out_str(o, esc);
+    run = p + 1;
+  }
+  out(o, run, strlen(run));
   out(o, "\"", 1);
 }
 
