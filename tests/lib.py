@@ -34,6 +34,31 @@ class Tests:
 
 T = Tests()
 
+TOP = os.environ.get("OHM_TOP", os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+PY = os.environ.get("PYTHON", "/usr/bin/python3")
+PEER = os.path.join(TOP, "tests", "modbus_peer.py")  # pymodbus peer
+procs = []  # peers started by start(), killed by run()
+
+
+def start(*args, **kw):
+    """Start a peer process; run() kills it at the end."""
+    p = subprocess.Popen(list(args), **kw)
+    procs.append(p)
+    return p
+
+
+def run(main):
+    """Run a test's main(), kill every peer it started, exit with T's
+    verdict."""
+    try:
+        main()
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+    T.done()
+
 
 def ohm(*args, timeout=30, input=None, env=None):
     """Run ohm; returns CompletedProcess with text stdout/stderr."""

@@ -11,19 +11,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-from lib import T, OHM, ohm, free_port, wait_port  # noqa: E402
+from lib import (  # noqa: E402
+    T, OHM, ohm, free_port, wait_port, PEER, PY, procs, start, run)
 
-PEER = os.path.join(os.environ["OHM_TOP"], "tests", "modbus_peer.py")
-PY = os.environ.get("PYTHON", "/usr/bin/python3")
 TMP = os.environ.get("TMPDIR", "/tmp")
-procs = []
 
 
-
-def start(*args, **kw):
-    p = subprocess.Popen(list(args), **kw)
-    procs.append(p)
-    return p
 
 
 def start_snmpsim():
@@ -149,10 +142,4 @@ def main():
          "no inventory: one-line error", r.stderr)
 
 
-try:
-    main()
-finally:
-    for p in procs:
-        p.kill()
-        p.wait()
-T.done()
+run(main)

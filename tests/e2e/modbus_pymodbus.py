@@ -10,10 +10,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-from lib import T, ohm, free_port, wait_port  # noqa: E402
+from lib import (  # noqa: E402
+    T, ohm, free_port, wait_port, PEER, PY, procs, run)
 
-PEER = os.path.join(os.environ["OHM_TOP"], "tests", "modbus_peer.py")
-PY = os.environ.get("PYTHON", "/usr/bin/python3")
 TMP = os.environ.get("TMPDIR", "/tmp")
 
 # register -> raw value; the expected decoded lines follow DESIGN.md
@@ -59,7 +58,6 @@ EXPECT = {
     "input.L3-N.voltage.status": "critical-low",
 }
 
-procs = []
 
 
 def start_peer(host="127.0.0.1"):
@@ -182,10 +180,4 @@ def main():
     T.eq(r.returncode, 0, "IPv6 get exits 0")
 
 
-try:
-    main()
-finally:
-    for p in procs:
-        p.kill()
-        p.wait()
-T.done()
+run(main)
