@@ -176,10 +176,22 @@ static int l_devices(lua_State *L) {
   return 1;
 }
 
+/* ohm.redact(text) -> the text with any URI password and secret query
+ * parameters (auth_pass=, ...) replaced by ***, for scripts' messages. */
+static int l_redact(lua_State *L) {
+  char *r = ohm_uri_redact(luaL_checkstring(L, 1));
+  if (!r)
+    return luaL_error(L, "out of memory");
+  lua_pushstring(L, r);
+  free(r);
+  return 1;
+}
+
 static const luaL_Reg decode_funcs[] = {{"energy8", l_energy8}, {NULL, NULL}};
 
 static const luaL_Reg ohm_funcs[] = {
-    {"drivers", l_drivers}, {"devices", l_devices}, {NULL, NULL}};
+    {"drivers", l_drivers}, {"devices", l_devices}, {"redact", l_redact},
+    {NULL, NULL}};
 
 /* ohm.format(value [, mode]): lua/format.lua (embedded), compiled on the
  * first call so that start-up does not pay for it; upvalue 1 caches it. */

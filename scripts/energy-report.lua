@@ -44,9 +44,7 @@ local function parse_args(argv)
 end
 
 -- Never print a password that came in a URI.
-local function redact(name)
-  return (name:gsub("//([^:/@]*):[^@/]*@", "//%1:***@"))
-end
+local redact = ohm.redact
 
 local function csv(s)
   s = tostring(s)

@@ -71,9 +71,7 @@ local function parse_args(argv)
   return o, devices
 end
 
-local function redact(name)
-  return (name:gsub("//([^:/@]*):[^@/]*@", "//%1:***@"))
-end
+local redact = ohm.redact
 
 local function is_threshold(name)
   return name:match("%.low%.critical$") or name:match("%.high%.critical$") or

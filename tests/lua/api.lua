@@ -13,6 +13,8 @@ ok(has(transports, "modbus-tcp"), "ohm.drivers() lists the modbus-tcp transport"
 eq(ohm.decode.energy8(0, 27, 119, 184), 1800.12, "energy8(0, 27, 119, 184) is 1800.12 kWh")
 eq(ohm.decode.energy8(0, 0, 0, 0), 0.0, "energy8 of zeros")
 raises("above 255", "energy8 with a register of 256 raises", ohm.decode.energy8, 0, 27, 256, 184)
+eq(ohm.redact("snmp://u:pw@h:161?auth_pass=s3&unit=1"), "snmp://u:***@h:161?auth_pass=***&unit=1", "ohm.redact hides the password and secret parameters")
+eq(ohm.redact("pdu1"), "pdu1", "ohm.redact leaves a name alone")
 raises("#4", "energy8 names the bad register", ohm.decode.energy8, 0, 0, 0, 300)
 raises("number expected", "energy8 with a string raises", ohm.decode.energy8, "x", 0, 0, 0)
 
