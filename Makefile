@@ -79,6 +79,7 @@ demo: deps all
 .PHONY: man
 man: $(BUILD)/ohm
 	sh scripts/gen-man-vars.sh $(BUILD)/ohm bps2000v2 --update man/ohm.1
+	sh scripts/gen-man-vars.sh $(BUILD)/ohm ups-mib --update man/ohm.1
 
 bench: deps all
 	sh bench/run.sh $(BUILD)/ohm

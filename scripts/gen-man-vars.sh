@@ -1,7 +1,9 @@
 #!/bin/sh
 # The man page's table of a driver's variables, generated from the driver's
 # map through `ohm list --all --json` (the one map everything reads), never
-# typed by hand.
+# typed by hand. Filling without adjustment (.na) around each table: the
+# description column is narrow at 80 columns and adjusting it would make
+# troff warn "cannot adjust line".
 #   gen-man-vars.sh OHM DRIVER              print the roff table
 #   gen-man-vars.sh OHM DRIVER --update F   replace it in F between
 #       `.\" @VARS DRIVER BEGIN@` and `.\" @VARS DRIVER END@`
@@ -19,6 +21,7 @@ rows = json.load(sys.stdin)
 def esc(s):
     s = str(s).replace("\\", "\\e")
     return "\\&" + s if s[:1] in ".\x27" else s
+print(".na")
 print(".TS")
 print("tab(@);")
 print("lb lb lb lb lb")
@@ -34,8 +37,10 @@ for r in rows:
     print("@".join([esc(r["name"]), esc(r["unit"]) if r["unit"] else "\\(em", r["access"],
                     str(reg), "T{\n" + esc(desc) + "\nT}"]))
 print(".TE")
+print(".ad")
 print(".PP")
 print("Commands:")
+print(".na")
 print(".TS")
 print("tab(@);")
 print("lb lb")
@@ -47,6 +52,7 @@ for r in rows:
     print("@".join([esc(r["name"]), "T{\n" + esc(r["desc"]) +
                     " (" + r["over"].replace(",", ", ") + ")\nT}"]))
 print(".TE")
+print(".ad")
 '
 }
 

@@ -12,6 +12,12 @@ if sh scripts/gen-man-vars.sh "$OHM" bps2000v2 --check man/ohm.1 \
 else
 	nok "man page bps2000v2 table matches the map"; cat "$T/gen.err"
 fi
+if sh scripts/gen-man-vars.sh "$OHM" ups-mib --check man/ohm.1 \
+	2> "$T/gen.err"; then
+	ok "man page ups-mib table matches the map"
+else
+	nok "man page ups-mib table matches the map"; cat "$T/gen.err"
+fi
 # a changed map must make the check fail: fake one with an extra var
 mkdir -p "$T/drivers"
 cat > "$T/drivers/bps2000v2x.lua" <<'EOF'
@@ -34,7 +40,7 @@ check "regenerated from the changed map, the check passes" env \
 eq "the regenerated table holds the changed map's one variable" 1 \
 	"$(sed -n '/@VARS bps2000v2x BEGIN@/,/@VARS bps2000v2x END@/p' \
 		"$T/ohm.1" | grep -c '@ro@')"
-LC_ALL=C.UTF-8 MANWIDTH=100 man --warnings -l man/ohm.1 > "$T/man.txt" \
+LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l man/ohm.1 > "$T/man.txt" \
 	2> "$T/man.err"
 eq "man page renders without warnings" "" "$(cat "$T/man.err")"
 man=$(cat "$T/man.txt")
