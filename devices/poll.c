@@ -6,6 +6,7 @@
 #include "poll.h"
 
 #include "snmp_engine.h"
+#include "../transports/clock.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -46,18 +47,6 @@ static void release(struct poll_set *s, size_t i, struct dev *d) {
     s->o.close(s->o.ctx, i, d);
   else
     dev_close(d);
-}
-
-static double now_real(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double now_mono(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* Group index per target: equal non-NULL buses share a group. */
@@ -139,8 +128,8 @@ static void poll_one(struct worker *w, size_t i) {
   struct poll_set *s = w->s;
   struct poll_result r = {0};
   struct dev *d = s->devs[i];
-  double t0 = now_mono();
-  r.started = now_real();
+  double t0 = ohm_mono();
+  r.started = ohm_real();
   ohm_error_clear(&r.err);
   if (!d && (r.rc = s->o.open(s->o.ctx, i, &d, &r.err)) < 0) d = NULL;
   if (d) {
@@ -159,7 +148,7 @@ static void poll_one(struct worker *w, size_t i) {
 static void finish(struct poll_set *s, size_t i, struct dev *d,
                    struct poll_result *r, double t0) {
   if (r->rc < 0 && r->err.code == 0) r->err.code = r->rc;
-  r->duration = now_mono() - t0;
+  r->duration = ohm_mono() - t0;
   if (r->rc < 0) atomic_fetch_add(&s->failed, 1);
   if (s->o.done) {
     pthread_mutex_lock(&s->done_lock);
@@ -183,7 +172,7 @@ struct snmp_batch {
 
 static int snmp_open_all(struct poll_set *s, size_t g, struct snmp_batch *b) {
   size_t cap = s->gstart[g + 1] - s->gstart[g];
-  double started = now_real();
+  double started = ohm_real();
   b->idx = calloc(cap, sizeof *b->idx);
   b->devs = calloc(cap, sizeof *b->devs);
   b->vals = calloc(cap, sizeof *b->vals);
@@ -234,7 +223,7 @@ static void snmp_read_all(struct snmp_batch *b) {
  * (net-snmp's asynchronous API), report each. */
 static void poll_snmp(struct poll_set *s, size_t g) {
   struct snmp_batch b = {0};
-  double t0 = now_mono();
+  double t0 = ohm_mono();
   if (snmp_open_all(s, g, &b) == 0) snmp_read_all(&b);
   for (size_t j = 0; j < b.n; j++) {
     b.res[j].dev = b.devs[j];

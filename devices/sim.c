@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "../transports/uri.h"
+#include "../transports/clock.h"
 
 #define SIM_CLIENTS_MAX 64
 #define SIM_TICK_MS 250
@@ -56,12 +57,6 @@ struct sim {
   pthread_t thread;
   int running;
 };
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* First digit in a var name: "input.L2.current" 2, "ambient.1.humidity" 1. */
 static int name_index(const char *n) {
@@ -312,7 +307,7 @@ static void apply_resets(struct sim *s, int u) {
 }
 
 static void update_all(struct sim *s) {
-  double t = now(), dt = t - s->last;
+  double t = ohm_mono(), dt = t - s->last;
   s->last = t;
   for (int u = 0; u < s->units; u++) {
     apply_resets(s, u);
@@ -363,7 +358,7 @@ static void init_values(struct sim *s) {
         put(v, threshold_default(v),
             s->maps[u]->tab_registers + (v->reg - s->base));
     }
-  s->t0 = s->last = now();
+  s->t0 = s->last = ohm_mono();
   update_all(s);
 }
 

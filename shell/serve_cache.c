@@ -14,6 +14,7 @@
 
 #include "../devices/poll.h"
 #include "serve.h"
+#include "../transports/clock.h"
 
 #define SV_STALE_INTERVALS 3
 
@@ -49,18 +50,6 @@ const char *sv_state_name(enum sv_state s) {
   return s <= SV_FAILED ? n[s] : "?";
 }
 
-static double mono(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double real(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Store one poll result (called serialised by the poller's workers). */
 static void cache_done(void *ctx, size_t i, const struct poll_result *r) {
   struct sv_cache *c = ctx;
@@ -92,14 +81,14 @@ static void cache_done(void *ctx, size_t i, const struct poll_result *r) {
   else if (changed)
     serve_log("%s: failed (%s)", c->f.names[i], ohm_error_text(&r->err));
   pthread_mutex_lock(&c->mu);
-  d->next_due = mono() + d->interval;
+  d->next_due = ohm_mono() + d->interval;
   pthread_mutex_unlock(&c->mu);
 }
 
 /* Mark the due devices; returns how many, else sets *wait to the time
  * until the next one. Called with mu held. */
 static size_t mark_due(struct sv_cache *c, double *wait) {
-  double now = mono(), next = INFINITY;
+  double now = ohm_mono(), next = INFINITY;
   size_t n = 0;
   for (size_t i = 0; i < c->f.n; i++) {
     c->due[i] = c->devs[i].next_due <= now;
@@ -285,7 +274,7 @@ static int snap_locked(struct sv_cache *c, size_t i, struct sv_snap *s) {
   memset(s, 0, sizeof *s);
   s->name = strdup(c->f.names[i]);
   s->map = d->map;
-  s->state = state_of(d, real());
+  s->state = state_of(d, ohm_real());
   s->updated = d->updated;
   s->polled = d->polled;
   s->duration = d->duration;

@@ -3,6 +3,7 @@
  * buffer of console text, and waits for prompts with a deadline, so a
  * console that stops talking is an OHM_ETIMEDOUT, never a hang. */
 #include "telnet.h"
+#include "clock.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -28,12 +29,6 @@ struct tn_priv {
   size_t len, cap;
   int err;   /* OHM_E* set by the event handler (peer closed, overflow) */
 };
-
-static double mono(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void tn_event(telnet_t *tn, telnet_event_t *ev, void *ud) {
   struct tn_priv *p = ud;
@@ -213,7 +208,7 @@ static size_t prompt_start(const struct tn_priv *p, const char *prompt) {
 static int tn_recv_some(struct tp *t, struct tn_priv *p, double deadline,
                         struct ohm_error *e) {
   char buf[4096];
-  double left = deadline - mono();
+  double left = deadline - ohm_mono();
   struct pollfd pf = {p->fd, POLLIN, 0};
   ssize_t n;
   int r;
@@ -246,7 +241,7 @@ static int tn_recv_some(struct tp *t, struct tn_priv *p, double deadline,
 static int tn_expect(struct tp *t, const char *const *prompts, int *which,
                      char **out, struct ohm_error *e) {
   struct tn_priv *p = t->priv;
-  double deadline = mono() + t->opts.timeout;
+  double deadline = ohm_mono() + t->opts.timeout;
   if (!p || p->fd < 0)
     return ohm_error_set(e, OHM_EIO, "not connected");
   for (;;) {

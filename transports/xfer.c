@@ -11,6 +11,7 @@
 
 #include "lazy_curl.h"
 #include "sha256.h"
+#include "clock.h"
 
 #define DEFAULT_JOBS 8
 #define DEFAULT_TIMEOUT 5.0
@@ -40,9 +41,7 @@ struct batch {
 };
 
 double xfer_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+  return ohm_mono();
 }
 
 const char *xfer_method_name(enum xfer_method m) {
