@@ -23,8 +23,8 @@ _ohm() {
 
 	if [[ $cword -eq 1 ]]; then
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "-e -i -l -v --version -h --help --config" \
-				-- "$cur"))
+			COMPREPLY=($(compgen -W "-e -i -l -v --version -h --help --config \
+				--timeout --retries" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "$(_ohm_run help --commands)" -- "$cur"))
 			compopt -o default 2>/dev/null # or a script file
@@ -42,6 +42,8 @@ _ohm() {
 		--file | --jobs | --wait | --settle | --remote-name | --blksize) ((i++)) ;;
 		--every | --count | --out | --keep-days | --max-size | --shard | \
 			--interval | --nut | --prometheus | --telnet) ((i++)) ;;
+		--user | --password-file | --idle-timeout | --max-sessions | \
+			--modbus-tcp | --modbus-rtu | --units) ((i++)) ;;
 		-*) ;;
 		*) [[ -z $device ]] && device=${words[i]}; ((npos++)) ;;
 		esac
@@ -51,12 +53,13 @@ _ohm() {
 	-d | --driver)
 		COMPREPLY=($(compgen -W "$(_ohm_run drivers --names)" -- "$cur"))
 		return ;;
-	--config | --file | --out)
+	--config | --file | --out | --password-file | --modbus-rtu)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
 	--timeout | --retries | --jobs | --units | --wait | --settle | \
 		--remote-name | --blksize | --every | --count | --keep-days | \
-		--max-size | --shard | --interval | --nut | --prometheus)
+		--max-size | --shard | --interval | --nut | --prometheus | --telnet | \
+		--modbus-tcp | --user | --idle-timeout | --max-sessions)
 		return ;;
 	esac
 
@@ -74,8 +77,10 @@ _ohm() {
 		record) COMPREPLY=($(compgen -W "$common --every --out --keep-days \
 			--max-size --count --jobs" -- "$cur")) ;;
 		watch) COMPREPLY=($(compgen -W "$common --every --count" -- "$cur")) ;;
-		upgrade | push) COMPREPLY=($(compgen -W "$common --file --jobs \
+		upgrade) COMPREPLY=($(compgen -W "$common --file --jobs \
 			--dry-run --wait --settle --remote-name --blksize" -- "$cur")) ;;
+		push) COMPREPLY=($(compgen -W "$common --file --jobs --dry-run \
+			--wait --settle --remote-name" -- "$cur")) ;;
 		*) COMPREPLY=($(compgen -W "$common" -- "$cur")) ;;
 		esac
 		return
