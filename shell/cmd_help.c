@@ -46,6 +46,8 @@ int cmd_help(int argc, char **argv) {
     list_commands(0);
     return EXIT_OK;
   }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+    argv[1] = "help";
   if (strcmp(argv[1], "--commands") == 0) {
     list_commands(1);
     return EXIT_OK;

@@ -19,7 +19,9 @@
 
 static const char serve_usage[] =
     "serve [OPTS] [--nut ADDR] [--prometheus ADDR] [--telnet ADDR] "
-    "[--interval SECONDS] [--jobs N] [--shard K/N] [--syslog] [DEVICE...]";
+    "[--interval SECONDS] [--jobs N] [--shard K/N] [--syslog] "
+    "[--user NAME --password-file FILE] [--idle-timeout SECONDS] "
+    "[--max-sessions N] [DEVICE...]";
 
 static int use_syslog;
 

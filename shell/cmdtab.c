@@ -11,29 +11,38 @@ const struct sh_command sh_commands[] = {
      "write writable variables"},
     {"cmd", cmd_cmd, "cmd [OPTS] [--yes] DEVICE COMMAND",
      "run an instant command"},
-    {"list", cmd_list, "list [OPTS] DEVICE",
+    {"list", cmd_list, "list [OPTS] [--all] DEVICE",
      "variables with unit, access and description"},
     {"drivers", cmd_drivers, "drivers [--json|--csv] [--names]",
      "drivers and transports this build has"},
     {"help", cmd_help, "help [COMMAND]", "the commands, or one's usage"},
-    {"walk", cmd_walk, "walk [OPTS] URI OID", "SNMP walk, numeric OIDs"},
+    {"walk", cmd_walk, "walk [OPTS] DEVICE OID", "SNMP walk, numeric OIDs"},
     {"sim", cmd_sim,
      "sim DRIVER [--modbus-tcp ADDR] [--modbus-rtu TTY] [--telnet ADDR] "
      "[--units N]",
      "run the built-in simulator"},
     {"serve", cmd_serve,
-     "serve [--telnet ADDR] [--nut ADDR] [--prometheus ADDR] [DEVICE...]",
+     "serve [OPTS] [--nut ADDR] [--prometheus ADDR] [--telnet ADDR] "
+     "[--interval SECONDS] [--jobs N] [--shard K/N] [--syslog] "
+     "[--user NAME --password-file FILE] [--idle-timeout SECONDS] "
+     "[--max-sessions N] [DEVICE...]",
      "serve devices to Telnet, NUT and Prometheus clients"},
-    {"poll", cmd_poll, "poll [--json|--csv] [--jobs N] [--shard K/N] [DEVICE...]",
+    {"poll", cmd_poll,
+     "poll [OPTS] [--json|--csv] [--jobs N] [--shard K/N] [DEVICE...]",
      "read many devices in parallel"},
-    {"record", cmd_record, "record --every INTERVAL --out DIR [DEVICE...]",
+    {"record", cmd_record, "record --every INTERVAL --out DIR [--keep-days N] "
+     "[--max-size SIZE] [--count N] [--jobs N] [DEVICE...]",
      "append readings to CSV files"},
-    {"watch", cmd_watch, "watch [DEVICE...] [VAR...]", "live table"},
+    {"watch", cmd_watch,
+     "watch [OPTS] [--every SECONDS] [--count N] [DEVICE...] [VAR...]",
+     "live table"},
     {"upgrade", cmd_upgrade,
-     "upgrade --file FILE [--file FILE2] [--jobs N] [--yes] [--dry-run] "
-     "[--wait SECONDS] [--remote-name NAME] [--json] TARGET...",
+     "upgrade --file FILE [--file FILE...] [--jobs N] [--yes] [--dry-run] "
+     "[--wait SECONDS] [--settle SECONDS] [--remote-name NAME] [--blksize N] "
+     "[--json] TARGET...",
      "batch firmware upgrade over TFTP/FTP"},
     {"push", cmd_push,
-     "push --file CONFIG [--jobs N] [--yes] [--dry-run] [--json] TARGET...",
+     "push --file CONFIG [--jobs N] [--yes] [--dry-run] [--wait SECONDS] "
+     "[--remote-name NAME] [--json] TARGET...",
      "upload a configuration file to many units by FTP"},
     {NULL, NULL, NULL, NULL}};

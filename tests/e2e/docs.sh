@@ -52,6 +52,14 @@ for m in SNMP CONSOLE UPGRADE FLEET; do
 	check "man page keeps the @$m@ marker" grep -q "@$m@" man/ohm.1
 done
 
+# --- usage lines: `ohm help CMD` (the command table) says what CMD --help says
+bad=""
+for c in $("$OHM" help --commands); do
+	[ "$("$OHM" help "$c" | head -n 1)" = "$("$OHM" "$c" --help | head -n 1)" ] ||
+		bad="$bad $c"
+done
+eq "ohm help CMD and ohm CMD --help give the same usage" "" "$bad"
+
 # --- bash completion ----------------------------------------------------------
 if command -v bash > /dev/null; then
 	cat > "$T/inv.lua" <<'EOF'
