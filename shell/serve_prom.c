@@ -52,9 +52,8 @@ static struct {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   int active; /* connection threads running */
-} prom = {.fd = -1,
-          .mu = PTHREAD_MUTEX_INITIALIZER,
-          .cv = PTHREAD_COND_INITIALIZER};
+} prom = {
+    .fd = -1, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 /* Unit -> base-unit suffix and the factor to get there. */
 static const char *unit_suffix(const char *unit, double *f, int *counter) {
