@@ -38,6 +38,9 @@ for r in rows:
                     str(reg), "T{\n" + esc(desc) + "\nT}"]))
 print(".TE")
 print(".ad")
+cmds = [r for r in rows if r["access"] == "cmd"]
+if not cmds:
+    sys.exit(0)
 print(".PP")
 print("Commands:")
 print(".na")
@@ -46,9 +49,7 @@ print("tab(@);")
 print("lb lb")
 print("l lx.")
 print("Command@Description")
-for r in rows:
-    if r["access"] != "cmd":
-        continue
+for r in cmds:
     print("@".join([esc(r["name"]), "T{\n" + esc(r["desc"]) +
                     " (" + r["over"].replace(",", ", ") + ")\nT}"]))
 print(".TE")
