@@ -8,7 +8,8 @@ BUILD="gcc make pkg-config clang libclang-rt-14-dev
   libtelnet-dev libcurl4-openssl-dev libreadline-dev"
 TEST="python3 python3-pymodbus python3-serial python3-serial-asyncio mbpoll socat expect
   snmp snmpd snmpsim tftpd-hpa tftp-hpa python3-pyftpdlib curl
-  nut-client python3-prometheus-client hyperfine valgrind iproute2 tmux"
+  nut-client python3-prometheus-client hyperfine valgrind iproute2 tmux
+  man-db"
 
 missing=""
 for p in $BUILD $TEST; do
@@ -21,9 +22,13 @@ echo "install-deps: installing:$missing" >&2
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 # Package scripts must not start system daemons (snmpd, tftpd-hpa) on
-# well-known ports: the tests start their own on loopback.
-$SUDO sh -c 'printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d'
+# well-known ports: the tests start their own on loopback. A policy-rc.d
+# the machine already has (container images ship one) is left alone.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	$SUDO sh -c 'printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d'
+	# removed however apt-get ends
+	trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq || true
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
-$SUDO rm -f /usr/sbin/policy-rc.d

@@ -1,6 +1,6 @@
 /* ohm cmd [OPTS] [--yes] DEVICE COMMAND: run an instant command. A
- * dangerous one (device.restart, device.factory_reset) asks on a terminal
- * and, without one, needs --yes. A command the transport cannot carry
+ * dangerous one (reset.energy.Lx, device.restart, device.factory_reset)
+ * asks on a terminal and, without one, needs --yes. A command the transport cannot carry
  * fails with the device layer's clear message (energy reset over Modbus). */
 #include <stdio.h>
 
