@@ -1,7 +1,8 @@
 /* ohm cmd [OPTS] [--yes] DEVICE COMMAND: run an instant command. A
  * dangerous one (reset.energy.Lx, device.restart, device.factory_reset)
- * asks on a terminal and, without one, needs --yes. A command the transport cannot carry
- * fails with the device layer's clear message (energy reset over Modbus). */
+ * asks on a terminal and, without one, needs --yes. A command the
+ * transport cannot carry fails with the device layer's clear message
+ * (energy reset over Modbus). */
 #include <stdio.h>
 
 #include "shell.h"
