@@ -60,14 +60,40 @@ static const char *json_escape(unsigned char c, char u[8]) {
   return u;
 }
 
+/* The length of the well-formed UTF-8 sequence at p (2..4), or 0 when
+ * the byte at p does not start one (an agent's Latin-1 text). */
+static size_t utf8_len(const unsigned char *p) {
+  size_t n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc2 ? 2 : 0;
+  if (n == 0 || *p > 0xf4)
+    return 0;
+  for (size_t i = 1; i < n; i++)
+    if ((p[i] & 0xc0) != 0x80)
+      return 0;
+  if ((*p == 0xe0 && p[1] < 0xa0) || (*p == 0xed && p[1] > 0x9f) ||
+      (*p == 0xf0 && p[1] < 0x90) || (*p == 0xf4 && p[1] > 0x8f))
+    return 0;
+  return n;
+}
+
 /* Runs of plain characters go out in one write: a fleet's JSON is mostly
- * names and numbers, and a write per character showed in profiles. */
+ * names and numbers, and a write per character showed in profiles. Bytes
+ * that are not UTF-8 are taken as Latin-1 (\u00XX), so the output stays
+ * valid JSON whatever a device sends. */
 void sh_out_json_str(struct sh_out *o, const char *s) {
   const char *run = s;
   char u[8];
   out(o, "\"", 1);
   for (const char *p = s; *p; p++) {
     const char *esc = json_escape((unsigned char)*p, u);
+    if (!esc && (unsigned char)*p >= 0x80) {
+      size_t n = utf8_len((const unsigned char *)p);
+      if (n) {
+        p += n - 1;
+        continue;
+      }
+      snprintf(u, 8, "\\u%04x", (unsigned char)*p);
+      esc = u;
+    }
     if (!esc)
       continue;
     out(o, run, (size_t)(p - run));
