@@ -172,7 +172,17 @@ static void add_var(struct samples *ss, const struct sv_snap *sn, size_t k) {
             sizeof help);
   const char *suf = val->kind == DV_NUM ? unit_suffix(v->unit, &f, &counter)
                                         : (f = 1, counter = 0, "");
-  for (size_t j = 0; j < (val->kind == DV_STR ? v->nenums : 1); j++) {
+  /* A value outside the enum (a hook's "OB LB") gets a series of its own
+   * after the listed ones, so the current state is never all zeros. */
+  size_t nst = val->kind == DV_STR ? v->nenums : 1;
+  int known = 0;
+  for (size_t j = 0; j < nst && val->kind == DV_STR; j++)
+    known |= strcmp(val->str, v->enums[j].text) == 0;
+  for (size_t j = 0; j < nst + (val->kind == DV_STR && !known); j++) {
+    const char *text = val->kind != DV_STR ? NULL
+                       : j < nst           ? v->enums[j].text
+                                           : val->str;
+    if (text && !*text) continue; /* "no flag": never a current value */
     struct sample *s = add(ss);
     if (!s) return;
     snprintf(s->name, sizeof s->name, "%s%s", name, suf);
@@ -186,9 +196,9 @@ static void add_var(struct samples *ss, const struct sv_snap *sn, size_t k) {
       s->value = val->num * f;
     } else {
       char st[128];
-      esc(st, sizeof st, v->enums[j].text);
+      esc(st, sizeof st, text);
       snprintf(s->labels, sizeof s->labels, "%s,state=\"%s\"", labels, st);
-      s->value = strcmp(val->str, v->enums[j].text) == 0;
+      s->value = strcmp(val->str, text) == 0;
     }
   }
 }
