@@ -12,7 +12,36 @@ static const struct sh_command *find_command(const char *name) {
   return NULL;
 }
 
+/* `ohm --config FILE get pdu1`: the options the Lua side and every
+ * command share (--config, --timeout, --retries) may come before a
+ * command's name; they are moved after it, where the command reads them.
+ * Without this the command's name was taken for a script. */
+static void hoist_command(int argc, char **argv) {
+  static const char *const with_arg[] = {"--config", "--timeout",
+                                         "--retries", NULL};
+  int i = 1;
+  while (i < argc && strncmp(argv[i], "--", 2) == 0) {
+    int k = 0, n = 0;
+    for (; with_arg[k]; k++) {
+      size_t len = strlen(with_arg[k]);
+      if (strncmp(argv[i], with_arg[k], len) == 0)
+        n = argv[i][len] == '\0' ? 2 : argv[i][len] == '=' ? 1 : 0;
+      if (n)
+        break;
+    }
+    if (!n)
+      break;
+    i += n;
+  }
+  if (i == 1 || i >= argc || !find_command(argv[i]))
+    return;
+  char *name = argv[i];
+  memmove(argv + 2, argv + 1, (size_t)(i - 1) * sizeof *argv);
+  argv[1] = name;
+}
+
 int main(int argc, char **argv) {
+  hoist_command(argc, argv);
   const struct sh_command *c = argc > 1 ? find_command(argv[1]) : NULL;
   if (c) {
     if (!c->run) {

@@ -227,6 +227,9 @@ run env OHM_CONFIG="$T/inv.lua" "$OHM" get pdu1 input.phases
 eq "inventory name via \$OHM_CONFIG" "input.phases: 3" "$out"
 run env OHM_CONFIG="$T/inv.lua" "$OHM" help --devices
 eq "inventory names for completion" "$(printf 'pdu1\npdu2')" "$out"
+run "$OHM" --config "$T/inv.lua" --timeout=5 get pdu1 device.model
+eq "--config/--timeout before the command's name" \
+	"device.model: BPS2000v2" "$out"
 run "$OHM" get --config "$T/missing.lua" pdu1
 eq "missing --config file exits 1" 1 "$rc"
 has "missing --config file named" "missing.lua" "$err"
