@@ -96,6 +96,12 @@ static int ce_open(struct dev *d, struct ohm_error *e) {
   int rc;
   if (!st)
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (d->unit < 0 || d->unit > CON_MAX_SLAVES) { /* before any login */
+    free(st);
+    return ohm_error_set(e, OHM_EINVAL,
+                         "unit %d out of range (0 master, 1..%d slaves)",
+                         d->unit, CON_MAX_SLAVES);
+  }
   d->priv = st;
   rc = tp_console_login(d->tp, "Account:", CON_PASSWORD_PROMPT, CON_PROMPT,
                         &greet, e);

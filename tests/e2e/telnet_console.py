@@ -67,6 +67,11 @@ def check_emulator(mode):
     T.eq(len(logged(log, "login ok")), 1, f"{mode}: one login per get")
     r = ohm("get", "-d", "bps2000v2", uri + "?unit=1", "input.L1.current")
     T.eq(r.stdout.strip(), "input.L1.current: 24.68", f"{mode}: slave1")
+    logins = len(logged(log, "login"))
+    r = ohm("get", "-d", "bps2000v2", uri + "?unit=6", "input.L1.current")
+    T.ok(r.returncode == 2 and "unit 6 out of range" in r.stderr and
+         len(logged(log, "login")) == logins,
+         f"{mode}: unit=6 is a usage error, before any login", r.stderr)
     if mode != "manual":
         return
     r = ohm("set", "-d", "bps2000v2", f"telnet://bkt@127.0.0.1:{port}",
