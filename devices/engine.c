@@ -94,6 +94,8 @@ int dev_open_uri(const struct ohm_uri *u, const char *name,
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   }
   d->map = m;
+  if (t->ops->kind == TP_REGS)
+    d->sim = sim_local(u->host, u->port);
   if ((rc = attach(d, t, e)) < 0) {
     d->engine = NULL; /* its open failed: nothing of its to close */
     dev_close(d);
@@ -129,7 +131,7 @@ static int open_sim(const struct ohm_uri *u, const char *driver,
     rc = dev_open_uri(&mu, name, driver ? driver : u->path, o, out, e);
     ohm_uri_free(&mu);
   }
-  if (rc < 0)
+  if (rc < 0 || (*out)->sim) /* dev_open_uri found s itself (sim_local) */
     sim_stop(s);
   else
     (*out)->sim = s;

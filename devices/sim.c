@@ -56,7 +56,13 @@ struct sim {
   int clients[SIM_CLIENTS_MAX];
   pthread_t thread;
   int running;
+  int refs;         /* sim_start's own, plus one per sim_local */
+  struct sim *next; /* in the list of running simulators */
 };
+
+/* Running simulators with a TCP port, for sim_local. */
+static pthread_mutex_t sims_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sim *sims;
 
 /* First digit in a var name: "input.L2.current" 2, "ambient.1.humidity" 1. */
 static int name_index(const char *n) {
@@ -617,8 +623,48 @@ int sim_start(const struct dev_map *m, const char *tcp_addr,
     return ohm_error_set(e, OHM_EIO, "cannot start the simulator thread");
   }
   s->running = 1;
+  s->refs = 1;
+  pthread_mutex_lock(&sims_lock);
+  s->next = sims;
+  sims = s;
+  pthread_mutex_unlock(&sims_lock);
   *out = s;
   return 0;
+}
+
+static int is_loopback(const char *host) {
+  return host && (strcmp(host, "127.0.0.1") == 0 ||
+                  strcmp(host, "::1") == 0 ||
+                  strcmp(host, "localhost") == 0);
+}
+
+struct sim *sim_local(const char *host, int port) {
+  struct sim *s;
+  if (!is_loopback(host) || port <= 0)
+    return NULL;
+  pthread_mutex_lock(&sims_lock);
+  for (s = sims; s && s->port != port; s = s->next)
+    ;
+  if (s)
+    s->refs++;
+  pthread_mutex_unlock(&sims_lock);
+  return s;
+}
+
+/* 1 if this was the last reference (s is then out of the list). */
+static int unref(struct sim *s) {
+  int last;
+  if (!s->running) /* sim_start failed: never listed, nobody else has it */
+    return 1;
+  pthread_mutex_lock(&sims_lock);
+  last = --s->refs == 0;
+  for (struct sim **p = &sims; last && *p; p = &(*p)->next)
+    if (*p == s) {
+      *p = s->next;
+      break;
+    }
+  pthread_mutex_unlock(&sims_lock);
+  return last;
 }
 
 int sim_port(const struct sim *s) {
@@ -626,7 +672,7 @@ int sim_port(const struct sim *s) {
 }
 
 void sim_stop(struct sim *s) {
-  if (!s)
+  if (!s || !unref(s))
     return;
   if (s->running) {
     ssize_t w = write(s->stop[1], "x", 1);

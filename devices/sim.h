@@ -31,7 +31,15 @@ int sim_port(const struct sim *s);
  * next request is answered. OHM_EINVAL for a unit or phase out of range. */
 int sim_reset_energy(struct sim *s, int unit, int phase, struct ohm_error *e);
 
-/* Stop the server thread, close every socket, free; safe on NULL. */
+/* A simulator running in this process whose Modbus TCP port is port, when
+ * host is a loopback address; NULL otherwise. The caller holds a reference
+ * (dropped by sim_stop), so a device reaching an in-process simulator over
+ * Modbus (the console of `ohm sim --telnet`) can act on it for what Modbus
+ * cannot carry, like energy resets. */
+struct sim *sim_local(const char *host, int port);
+
+/* Drop a reference (sim_start gives one); the last one stops the server
+ * thread, closes every socket and frees. Safe on NULL. */
 void sim_stop(struct sim *s);
 
 #endif

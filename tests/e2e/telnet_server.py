@@ -12,7 +12,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-from lib import T, OHM, free_port, wait_port  # noqa: E402
+from lib import T, OHM, ohm, free_port, wait_port  # noqa: E402
 from telnet_client import Client, Closed, login  # noqa: E402
 
 PROMPT = b"Please enter the command:"
@@ -219,12 +219,22 @@ def test_limits(p, port):
     T.ok(time.time() - t0 < 5, "closed by the idle timeout (1 s)")
 
 
+def energy_l1(mport):
+    """input.L1.energy read by a separate ohm over the simulator's Modbus."""
+    r = ohm("get", "-d", "bps2000v2", f"modbus-tcp://127.0.0.1:{mport}",
+            "input.L1.energy")
+    m = re.match(r"input\.L1\.energy: ([0-9.]+)\n$", r.stdout)
+    return float(m.group(1)) if m else None
+
+
 def test_sim():
-    """ohm sim bps2000v2 --telnet: the console in front of the simulator."""
-    port = free_port()
+    """ohm sim bps2000v2 --telnet: the console in front of the simulator,
+    the same simulator Modbus clients see (screen 9 clears its energy)."""
+    port, mport = free_port(), free_port()
     env = dict(os.environ, OHM_CONSOLE_USER="op", OHM_PASSWORD="0p0p")
     p = subprocess.Popen([OHM, "sim", "bps2000v2", "--telnet",
-                          f"127.0.0.1:{port}"], env=env,
+                          f"127.0.0.1:{port}", "--modbus-tcp",
+                          f"127.0.0.1:{mport}"], env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     procs.append(p)
     p.errfile = open(os.devnull, "w+")
@@ -236,6 +246,15 @@ def test_sim():
         T.ok(re.search(rb"\r\nLoad Phase1:\d+\.\d\dA Phase2:\d+\.\d\dA "
                        rb"Phase3:\d+\.\d\dA\r\n", r),
              "sim --telnet: master load", r)
+        before = energy_l1(mport)
+        T.ok(before is not None and before > 0,
+             "sim --telnet: L1 energy over Modbus before", before)
+        ask(c, "10")  # screen 1's Back
+        ask(c, "9")
+        r = ask(c, "clearp1")
+        T.ok(b"Phase1 energy cleared" in r, "sim --telnet: clearp1", r)
+        T.eq(energy_l1(mport), 0.0,
+             "sim --telnet: clearp1 clears the energy Modbus clients see")
         c.close()
     except Closed as e:
         T.ok(False, "sim console conversation", str(e))
