@@ -78,6 +78,25 @@ static int wanted(const struct watch *w, const char *var) {
   return 0;
 }
 
+/* The first VAR pattern that matches no variable of any device read so
+ * far (a typo would otherwise show nothing, forever, with exit 0); NULL
+ * when all match or no device has been read yet. *known says which. */
+static const char *unmatched(const struct watch *w, int *known) {
+  *known = 0;
+  for (size_t i = 0; i < w->f.n; i++)
+    *known |= w->d[i].map != NULL;
+  for (size_t p = 0; *known && p < w->npats; p++) {
+    int hit = 0;
+    for (size_t i = 0; i < w->f.n && !hit; i++) {
+      const struct dev_map *m = w->d[i].map;
+      for (size_t k = 0; m && k < m->nvars && !hit; k++)
+        hit = fnmatch(w->pats[p], m->vars[k].name, 0) == 0;
+    }
+    if (!hit) return w->pats[p];
+  }
+  return NULL;
+}
+
 static void push_hist(struct series *s, double v) {
   s->v[s->next] = v;
   s->next = (s->next + 1) % HIST;
@@ -223,6 +242,7 @@ static int watch_loop(struct watch *w) {
   struct poll_set *ps;
   struct ohm_error e;
   size_t failed = 0;
+  int checked = w->npats == 0;
   if (poll_set_new(w->f.t, w->f.n, &po, &ps, &e) < 0) {
     sh_error(NULL, &e);
     return EXIT_FAIL;
@@ -232,6 +252,13 @@ static int watch_loop(struct watch *w) {
     strftime(w->stamp, sizeof w->stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     int rc = poll_set_run(ps, NULL, &e);
     failed = rc > 0 ? (size_t)rc : 0;
+    const char *bad = checked ? NULL : unmatched(w, &checked);
+    if (bad) {
+      sh_errorf(NULL, "watch: no variable matches '%s' (see ohm list DEVICE)",
+                bad);
+      poll_set_free(ps);
+      return EXIT_FAIL;
+    }
     draw(w);
     if (w->count && round + 1 >= w->count) break;
     watch_sleep(w->every);

@@ -72,6 +72,13 @@ def main():
         T.ok(all(l[:4].isdigit() and "T" in l.split(" ")[0] for l in lines),
              "each line starts with an ISO 8601 time")
 
+        r = ohm("watch", "--config", cfg, "--count", "2", "--every", "0.1",
+                "pdu1", "input.L1.curent", timeout=30)
+        T.ok(r.returncode == 1 and r.stdout == "" and
+             "no variable matches 'input.L1.curent'" in r.stderr,
+             "a VAR that matches nothing is an error, not silence",
+             r.stdout + r.stderr)
+
         out = run_pty(["watch", "--config", cfg, "--count", "3", "--every",
                        "0.1", "pdu1", "input.L*-N.voltage*"])
         T.ok("\033[H\033[2J" in out, "on a terminal the table is redrawn")
