@@ -95,6 +95,8 @@ static int from_uri(struct upg_batch *b, size_t i, const char *arg,
     rc = xfer_target_init(&b->xs[i], t->arg, &u, e);
   } else {
     const char *drv = b->o.driver ? b->o.driver : ohm_uri_param(&u, "driver");
+    if (!drv && strcmp(u.scheme, "sim") == 0)
+      drv = u.path; /* sim:DRIVER names its driver */
     const char *method = NULL;
     if ((rc = driver_method(drv, &method, e)) == 0)
       rc = host_target(&b->xs[i], t->arg, method, u.host, -1, u.user,

@@ -48,6 +48,11 @@ try:
     T.ok(r.returncode == 2 and "upgrade_uri" in r.stderr,
          "a simulator without upgrade_uri has no host: usage error",
          r.stderr)
+    r = ohm("upgrade", "--file", fw, "--yes", "--dry-run", "sim:bps2000v2")
+    T.ok(r.returncode == 2 and "upgrade_uri" in r.stderr
+         and "no driver" not in r.stderr,
+         "a sim: URI names its driver; the error says what is missing",
+         r.stderr)
     r = ohm("upgrade", "--config", cfg, "--file", fw, "--yes", "nosuch")
     T.ok(r.returncode == 2 and "nosuch" in r.stderr,
          "unknown name: usage error naming it", r.stderr)
