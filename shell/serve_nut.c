@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +42,7 @@ static struct {
   pthread_cond_t cv;
   int clients[NUT_MAX_CLIENTS]; /* fds, -1 free */
   int nclients;
+  int stopping; /* under mu: clients handle no further line */
   struct nut_user *users;
   size_t nusers;
 } nut = {
@@ -53,6 +55,7 @@ struct nut_client {
   FILE *in;
   char *user, *pass;
   char login[128]; /* UPS after LOGIN, "" if none */
+  int dead;        /* a reply could not be sent: close */
 };
 
 /* ---- users from the inventory's `nut.users` table ---- */
@@ -132,6 +135,8 @@ void serve_nut_reload(struct inventory *inv) {
 static void free_users(void) {
   for (size_t i = 0; i < nut.nusers; i++) {
     free(nut.users[i].name);
+    if (nut.users[i].password)
+      memset(nut.users[i].password, 0, strlen(nut.users[i].password));
     free(nut.users[i].password);
     free(nut.users[i].instcmds);
   }
@@ -183,9 +188,9 @@ static void say(struct nut_client *cl, const char *fmt, ...) {
   va_end(ap);
   if (n < 0) return;
   if ((size_t)n >= sizeof buf) n = sizeof buf - 1;
-  for (ssize_t off = 0, w; off < n; off += w)
+  for (ssize_t off = 0, w; off < n && !cl->dead; off += w)
     if ((w = send(cl->fd, buf + off, (size_t)(n - off), MSG_NOSIGNAL)) <= 0)
-      return;
+      cl->dead = 1; /* gone, or not reading for SO_SNDTIMEO */
 }
 
 #define ERR(cl, what) say(cl, "ERR %s\n", what)
@@ -620,13 +625,21 @@ struct conn {
   int fd, slot;
 };
 
+static int stopping(void) {
+  pthread_mutex_lock(&nut.mu);
+  int s = nut.stopping;
+  pthread_mutex_unlock(&nut.mu);
+  return s;
+}
+
 static void *client_main(void *arg) {
   struct conn cn = *(struct conn *)arg;
   struct nut_client cl = {.fd = cn.fd};
   char line[NUT_LINE_MAX];
   free(arg);
   cl.in = fdopen(dup(cn.fd), "r");
-  while (cl.in && fgets(line, sizeof line, cl.in)) {
+  /* lines already buffered are dropped once stop begins */
+  while (cl.in && fgets(line, sizeof line, cl.in) && !cl.dead && !stopping()) {
     size_t n = strlen(line);
     if (n && line[n - 1] != '\n' && n == sizeof line - 1) {
       ERR(&cl, "TOO-LONG");
@@ -645,8 +658,14 @@ static void *client_main(void *arg) {
 }
 
 static void accept_one(void) {
-  int fd = accept(nut.fd, NULL, NULL);
-  if (fd < 0) return;
+  int fd = accept4(nut.fd, NULL, NULL, SOCK_CLOEXEC);
+  struct timeval tv = {10, 0}; /* a client that does not read */
+  if (fd < 0) {
+    if (errno == EMFILE || errno == ENFILE || errno == ENOMEM)
+      poll(NULL, 0, 100); /* out of descriptors: do not spin */
+    return;
+  }
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   int slot = client_add(fd);
   struct conn *cn = slot >= 0 ? malloc(sizeof *cn) : NULL;
   pthread_t t;
@@ -710,14 +729,16 @@ void serve_nut_stop(void) {
     pthread_join(nut.thread, NULL);
     nut.running = 0;
   }
+  /* Wait for every client: the caller frees the cache next. Each ends
+   * soon: its socket is shut down, and a device write in progress ends
+   * by the device's timeout. */
   pthread_mutex_lock(&nut.mu);
+  nut.stopping = 1;
   for (int i = 0; i < NUT_MAX_CLIENTS; i++)
     if (nut.clients[i] >= 0) shutdown(nut.clients[i], SHUT_RDWR);
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  ts.tv_sec += 5; /* a client thread blocked in a device write */
-  while (nut.nclients > 0 && pthread_cond_timedwait(&nut.cv, &nut.mu, &ts) == 0)
-    ;
+  while (nut.nclients > 0)
+    pthread_cond_wait(&nut.cv, &nut.mu);
+  nut.stopping = 0;
   pthread_mutex_unlock(&nut.mu);
   if (nut.fd >= 0) {
     close(nut.fd);

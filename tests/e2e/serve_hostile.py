@@ -1,6 +1,7 @@
 """`ohm serve` against hostile clients on loopback: a client that trickles
 its request (or never sends one) must not keep the Prometheus exporter
-from answering others, nor keep SIGTERM from stopping the server. Peer:
+from answering others, nor keep SIGTERM from stopping the server; nor may a NUT client that
+never reads its replies. Peer:
 the built-in simulator (sim:bps2000v2)."""
 import os
 import signal
@@ -75,8 +76,38 @@ def prom_slow_client():
     held.close()
 
 
+def nut_reader_that_never_reads():
+    port = free_port()
+    srv = start(OHM, "serve", "--nut", f"127.0.0.1:{port}", "--interval",
+                "1", "sim:bps2000v2", stderr=subprocess.DEVNULL)
+    T.ok(wait_port(port), "serve listens on the NUT port")
+    time.sleep(1.5)  # first poll
+    hog = socket.create_connection(("127.0.0.1", port), 2)
+    hog.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    hog.sendall(b"LIST VAR sim:bps2000v2\n" * 3000)  # never read
+    c = socket.create_connection(("127.0.0.1", port), 2)
+    c.settimeout(4)
+    c.sendall(b"LIST UPS\n")
+    try:
+        r = c.recv(200)
+    except OSError:
+        r = b""
+    T.ok(b"BEGIN LIST UPS" in r, "NUT answers others meanwhile", repr(r))
+    c.close()
+    srv.send_signal(signal.SIGTERM)  # its thread is blocked in send()
+    try:
+        srv.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        pass
+    T.ok(srv.returncode == 0,
+         "SIGTERM stops serve while a NUT client is not reading",
+         f"rc {srv.returncode}")
+    hog.close()
+
+
 def main():
     prom_slow_client()
+    nut_reader_that_never_reads()
 
 
 run(main)
