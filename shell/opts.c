@@ -164,27 +164,39 @@ int sh_open(const char *device, const struct sh_opts *o, struct dev **out,
   return inv_open(inv, device, o->driver, &o->tp, out, e);
 }
 
+/* s on stderr with control characters as '?': an error stays one line,
+ * and a device's or a URI's text cannot drive the terminal. */
+static void put_clean(const char *s) {
+  for (; *s; s++)
+    fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, stderr);
+}
+
 /* "ohm: DEVICE: " with DEVICE's secrets masked. */
 static void prefix(const char *device) {
   fputs("ohm: ", stderr);
   if (device) {
     char *safe = inv_redact(device);
-    fprintf(stderr, "%s: ", safe ? safe : "(device)");
+    put_clean(safe ? safe : "(device)");
+    fputs(": ", stderr);
     free(safe);
   }
 }
 
 void sh_error(const char *device, const struct ohm_error *e) {
   prefix(device);
-  fprintf(stderr, "%s\n", ohm_error_text(e));
+  put_clean(ohm_error_text(e));
+  fputc('\n', stderr);
 }
 
 void sh_errorf(const char *device, const char *fmt, ...) {
   va_list ap;
+  char *msg = NULL;
   prefix(device);
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  int n = vasprintf(&msg, fmt, ap);
   va_end(ap);
+  put_clean(n >= 0 && msg ? msg : fmt);
+  free(msg);
   fputc('\n', stderr);
 }
 

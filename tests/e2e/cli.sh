@@ -66,6 +66,12 @@ run "$OHM" list -d nosuchdriver modbus-tcp://127.0.0.1:1
 eq "unknown driver exits 1" 1 "$rc"
 has "unknown driver named" "nosuchdriver" "$err"
 one_line "unknown driver: one-line message"
+run "$OHM" get "$(printf 'modbus-tcp://127.0.0.1:1\nx')"
+eq "newline in a URI exits 2" 2 "$rc"
+one_line "newline in a URI: the error is still one line"
+run "$OHM" get sim:bps2000v2 "$(printf 'in\033[2Jput')"
+check "escape in a VAR: not sent to the terminal" \
+	sh -c '! printf "%s" "$1" | grep -q "$(printf "\033")"' - "$err"
 run "$OHM" get pdu-not-there
 eq "unknown inventory name exits 1" 1 "$rc"
 has "unknown inventory name named" "pdu-not-there" "$err"
