@@ -3,6 +3,7 @@
 #include "repl_hist.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <readline/history.h>
 #include <stdio.h>
@@ -96,13 +97,24 @@ void sh_history_load(void) {
     read_history(path);
 }
 
+/* Data on disk before the rename, so a crash leaves the old file or the
+ * new one, never an empty one. */
+static int fsync_path(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int rc = fsync(fd);
+  close(fd);
+  return rc;
+}
+
 void sh_history_save(void) {
   char path[PATH_MAX], tmp[PATH_MAX + 32];
   if (hist_path(path, sizeof path, 1) < 0)
     return;
   snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
   mode_t old = umask(077);
-  if (write_history(tmp) == 0 && rename(tmp, path) == 0) {
+  if (write_history(tmp) == 0 && fsync_path(tmp) == 0 &&
+      rename(tmp, path) == 0) {
     umask(old);
     return;
   }
