@@ -128,12 +128,34 @@ static int parse_host(const char *s, size_t n, struct ohm_uri *u,
   return 0;
 }
 
+/* A password typed with a raw '/' ("user:pa/ss@host") ends the authority
+ * early, and its start would pass for host:port. If the authority s[0..n)
+ * has no '@', a ':' not followed by a port, and an '@' comes before the
+ * query: that '@' (the last one), else NULL. */
+static const char *stray_at(const char *s, size_t n) {
+  const char *colon = NULL, *at = NULL;
+  size_t q = strcspn(s, "?#");
+  if (memchr(s, '@', n)) return NULL;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] == ':' && !memchr(s, ']', n)) colon = s + i;
+  if (!colon) return NULL;
+  size_t pn = (size_t)(s + n - colon - 1);
+  if (pn && strspn(colon + 1, "0123456789") >= pn) return NULL; /* port */
+  for (size_t i = n; i < q; i++)
+    if (s[i] == '@') at = s + i;
+  return at;
+}
+
 /* authority = [userinfo@]host[:port], ends at '/', '?' or '#'. */
 static int parse_authority(const char *s, const char **rest, struct ohm_uri *u,
                            struct ohm_error *e) {
   size_t n = strcspn(s, "/?#");
   const char *at = NULL;
   int rc;
+  if (stray_at(s, n)) /* never echo it: it holds part of a password */
+    return ohm_error_set(e, OHM_EURI,
+                         "a '/' in the user info must be "
+                         "written %%2F");
   for (size_t i = 0; i < n; i++)
     if (s[i] == '@')
       at = s + i; /* the last '@': passwords may hold a raw '@' */
@@ -313,6 +335,7 @@ char *ohm_uri_redact(const char *s) {
     end = auth + strcspn(auth, "/?#");
     for (const char *c = auth; c < end; c++)
       if (*c == '@') at = c;
+    if (!at) at = stray_at(auth, (size_t)(end - auth)); /* "u:pa/ss@h" */
     colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
   }
   if (colon) { /* user:password@ -> user:***@ */

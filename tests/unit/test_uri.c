@@ -208,6 +208,8 @@ static void test_malformed(void) {
   bad("modbus-tcp://u@", "missing host", "user without host");
   bad("modbus-tcp://h:", "empty port", "empty port");
   bad("modbus-tcp://h:abc", "port 'abc' is not a number", "alpha port");
+  bad("telnet://admin:pa/ss@h", "'/' in the user info must be written %2F",
+      "raw '/' in a password, not echoed");
   bad("modbus-tcp://h:5o2", "not a number", "mixed port");
   bad("modbus-tcp://h:-1", "not a number", "negative port");
   bad("modbus-tcp://h:0", "port 0 out of range", "port 0");
@@ -245,6 +247,10 @@ static void test_redact(void) {
   redact("sim:x?secret=1", "sim:x?secret=***", "opaque URI query hidden");
   redact("sim:x?url=http://a:b@c", "sim:x?url=http://a:b@c",
          "'://' inside the query is not an authority");
+  redact("telnet://admin:pa/ss@h:23", "telnet://admin:***@h:23",
+         "password with a raw '/' hidden");
+  redact("tftp://h:69/fw@2.bin", "tftp://h:69/fw@2.bin",
+         "'@' in the path after a port: unchanged");
   redact("not a uri", "not a uri", "malformed input copied");
   redact("", "", "empty copied");
   char *r = ohm_uri_redact("telnet://u:topsecret@h?authpass=hunter2");
