@@ -212,8 +212,9 @@ static void signal_loop(struct serve_cli *s, struct sv_cache *c,
     serve_log("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     break;
   }
+  tp_interrupt(); /* first: wake a poll or a client's write blocked on a
+                   * dead device, which the listeners' stop waits for */
   stop_listeners(s);
-  tp_interrupt(); /* wake a poll blocked on a dead device */
   sv_cache_free(c);
   inv_free(mine);
 }
