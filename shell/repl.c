@@ -41,12 +41,19 @@ static void on_sigint(int sig) {
 }
 
 /* One line from readline, without letting it own SIGINT: a Ctrl-C drops
- * the line being typed (interrupted = 1, returns NULL). NULL on EOF. */
+ * the line being typed (interrupted = 1, returns NULL). NULL on EOF.
+ * SIGINT is blocked except inside pselect, so a Ctrl-C that lands while a
+ * key is being handled is seen at the next wait instead of being lost
+ * before a select() that would then block until the next key. */
 static char *read_tty(const char *prompt) {
   struct sigaction sa, old;
+  sigset_t block, orig;
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_sigint; /* no SA_RESTART: select() sees EINTR */
+  sa.sa_handler = on_sigint; /* no SA_RESTART: pselect() sees EINTR */
   sigemptyset(&sa.sa_mask);
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigprocmask(SIG_BLOCK, &block, &orig);
   sigaction(SIGINT, &sa, &old);
   line_done = 0;
   line_got = NULL;
@@ -56,7 +63,7 @@ static char *read_tty(const char *prompt) {
     fd_set fds;
     FD_ZERO(&fds);
     FD_SET(fileno(rl_instream), &fds);
-    int r = select(fileno(rl_instream) + 1, &fds, NULL, NULL, NULL);
+    int r = pselect(fileno(rl_instream) + 1, &fds, NULL, NULL, NULL, &orig);
     if (got_sigint) {
       got_sigint = 0;
       rl_free_line_state();
@@ -74,6 +81,7 @@ static char *read_tty(const char *prompt) {
       rl_callback_read_char();
   }
   sigaction(SIGINT, &old, NULL);
+  sigprocmask(SIG_SETMASK, &orig, NULL);
   return line_got;
 }
 
