@@ -137,14 +137,18 @@ static int serve_opt(void *ctx, int opt, const char *arg) {
   case OPT_SHARD:
     if (fleet_parse_shard(arg, &s->cfg.shard_k, &s->cfg.shard_n) < 0) break;
     return 0;
-  default:
-    if (serve_telnet_opt && serve_telnet_opt(&s->tel, opt, arg) == 1) {
+  default: {
+    int r = serve_telnet_opt ? serve_telnet_opt(&s->tel, opt, arg) : 0;
+    if (r == 1) {
       s->telnet_opts = 1;
       return 0;
     }
+    if (r < 0)
+      break; /* a console option with a bad value */
     if (opt >= 0x7401 && opt <= 0x7404 && !serve_telnet_opt)
       sh_errorf(NULL, "serve: the Telnet console is not in this build");
     return -1;
+  }
   }
   sh_errorf(NULL, "serve: bad value '%s'", arg);
   return -1;

@@ -133,7 +133,8 @@ struct serve_telnet_opts {
 void serve_telnet_set_opts(const struct serve_telnet_opts *t)
     __attribute__((weak));
 /* getopt_long entries for the four options above (values 0x7401..0x7404)
- * and their handler: returns 1 if opt was one of them. */
+ * and their handler: returns 1 if opt was one of them, -1 if its value is
+ * bad (--idle-timeout 0.1..86400 s, --max-sessions 1..1000), else 0. */
 #define SERVE_TELNET_LONG_OPTS                                                 \
   {"user", required_argument, NULL, 0x7401},                                   \
       {"password-file", required_argument, NULL, 0x7402},                      \

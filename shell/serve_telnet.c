@@ -40,12 +40,29 @@ void serve_telnet_set_opts(const struct serve_telnet_opts *t) {
   g_opts = *t;
 }
 
+/* 1 if arg is a number in [min, max] (stored in *v), else -1 and *v is
+ * left alone. */
+static int number_opt(const char *arg, double min, double max, double *v) {
+  char *end;
+  double x = strtod(arg, &end);
+  if (end == arg || *end || !(x >= min && x <= max))
+    return -1;
+  *v = x;
+  return 1;
+}
+
 int serve_telnet_opt(struct serve_telnet_opts *t, int opt, const char *arg) {
   switch (opt) {
   case 0x7401: t->user = arg; return 1;
   case 0x7402: t->password_file = arg; return 1;
-  case 0x7403: t->idle_timeout = atof(arg); return 1;
-  case 0x7404: t->max_sessions = atoi(arg); return 1;
+  case 0x7403: return number_opt(arg, 0.1, 86400, &t->idle_timeout);
+  case 0x7404: {
+    double n = 0;
+    if (number_opt(arg, 1, 1000, &n) < 0 || n != (int)n)
+      return -1;
+    t->max_sessions = (int)n;
+    return 1;
+  }
   default: return 0;
   }
 }

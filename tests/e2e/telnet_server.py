@@ -291,6 +291,14 @@ def main():
                        timeout=20)
     T.ok(r.returncode != 0 and "no console account" in r.stderr,
          "no account: refuses to start", r.stderr)
+    for opt, bad in (("--idle-timeout", "abc"), ("--idle-timeout", "-5"),
+                     ("--max-sessions", "2.5"), ("--max-sessions", "0")):
+        r = subprocess.run([OHM, "serve", "--telnet",
+                            f"127.0.0.1:{free_port()}", "--user", "a",
+                            opt, bad, "sim:bps2000v2"],
+                           capture_output=True, text=True, timeout=20)
+        T.ok(r.returncode == 2 and bad in r.stderr,
+             f"{opt} {bad}: usage error naming the value", r.stderr)
 
 
 try:
