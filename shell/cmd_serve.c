@@ -23,23 +23,39 @@ static const char serve_usage[] =
     "[--user NAME --password-file FILE] [--idle-timeout SECONDS] "
     "[--max-sessions N] [DEVICE...]";
 
-static int use_syslog;
+static int use_syslog, quiet;
 
 void serve_log_syslog(int on) {
   use_syslog = on;
   if (on) openlog("ohm", LOG_PID, LOG_DAEMON);
 }
 
-void serve_log(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
+void serve_log_quiet(int on) {
+  quiet = on;
+}
+
+static void vlog(int level, const char *fmt, va_list ap) {
   if (use_syslog) {
-    vsyslog(LOG_INFO, fmt, ap);
+    vsyslog(level, fmt, ap);
   } else {
     fputs("ohm: serve: ", stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
   }
+}
+
+void serve_log(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vlog(LOG_WARNING, fmt, ap);
+  va_end(ap);
+}
+
+void serve_info(const char *fmt, ...) {
+  va_list ap;
+  if (quiet) return;
+  va_start(ap, fmt);
+  vlog(LOG_INFO, fmt, ap);
   va_end(ap);
 }
 
@@ -169,7 +185,7 @@ static int start_listeners(struct serve_cli *s, struct sv_cache *c) {
     sh_errorf(NULL, "serve: %s", ohm_error_text(&e));
     return -1;
   }
-  serve_log("serving %zu device(s)%s%s%s%s%s%s", sv_cache_count(c),
+  serve_info("serving %zu device(s)%s%s%s%s%s%s", sv_cache_count(c),
             s->nut ? "; NUT on " : "", s->nut ? s->nut : "",
             s->prom ? "; Prometheus on " : "", s->prom ? s->prom : "",
             s->telnet ? "; Telnet on " : "", s->telnet ? s->telnet : "");
@@ -197,7 +213,7 @@ static void reload(struct serve_cli *s, struct sv_cache *c,
   if (sv_cache_reload(c, inv, &e) < 0)
     serve_log("reload: %s", ohm_error_text(&e));
   else
-    serve_log("reloaded: %zu device(s)", sv_cache_count(c));
+    serve_info("reloaded: %zu device(s)", sv_cache_count(c));
   inv_free(*mine);
   *mine = inv;
 }
@@ -245,6 +261,7 @@ int cmd_serve(int argc, char **argv) {
   if (ind < 0) return EXIT_USAGE;
   if (!s.nut && !s.prom && !s.telnet) return sh_usage(serve_usage);
   s.cfg.opts = &s.o;
+  serve_log_quiet(s.o.quiet);
   struct inventory *inv = sh_inventory(&s.o, &e);
   if (!inv) {
     sh_error(NULL, &e);

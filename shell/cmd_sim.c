@@ -12,11 +12,12 @@
 
 static const char usage[] =
     "sim DRIVER [--modbus-tcp ADDR] [--modbus-rtu TTY] [--telnet ADDR] "
-    "[--units N]";
+    "[--units N] [-q]";
 
 struct sim_args {
   const char *driver, *tcp, *rtu, *telnet;
   int units;
+  int quiet; /* -q: no "listening" lines */
 };
 
 enum { O_TCP = 256, O_RTU, O_TELNET, O_UNITS };
@@ -28,13 +29,14 @@ static int parse(int argc, char **argv, struct sim_args *a, int *rc) {
       {"modbus-rtu", required_argument, NULL, O_RTU},
       {"telnet", required_argument, NULL, O_TELNET},
       {"units", required_argument, NULL, O_UNITS},
+      {"quiet", no_argument, NULL, 'q'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   char *end;
   int c;
   long n;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "hq", lo, NULL)) != -1) {
     switch (c) {
     case O_TCP: a->tcp = optarg; break;
     case O_RTU: a->rtu = optarg; break;
@@ -47,6 +49,7 @@ static int parse(int argc, char **argv, struct sim_args *a, int *rc) {
       }
       a->units = (int)n;
       break;
+    case 'q': a->quiet = 1; break;
     case 'h':
       printf("usage: ohm %s\n", usage);
       return *rc = EXIT_OK, -1;
@@ -88,12 +91,15 @@ static int start_telnet(const struct sim_args *a, const char *uri) {
     sh_error(a->telnet, &e);
     return -1;
   }
-  fprintf(stderr, "ohm: sim %s console listening on telnet://%s\n",
-          a->driver, a->telnet);
+  if (!a->quiet)
+    fprintf(stderr, "ohm: sim %s console listening on telnet://%s\n",
+            a->driver, a->telnet);
   return 0;
 }
 
 static void say_listening(const struct sim_args *a, const char *uri) {
+  if (a->quiet)
+    return;
   if (uri[0])
     fprintf(stderr, "ohm: sim %s listening on %s (units 1-%d)\n", a->driver,
             uri, a->units);

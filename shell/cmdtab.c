@@ -19,7 +19,7 @@ const struct sh_command sh_commands[] = {
     {"walk", cmd_walk, "walk [OPTS] DEVICE OID", "SNMP walk, numeric OIDs"},
     {"sim", cmd_sim,
      "sim DRIVER [--modbus-tcp ADDR] [--modbus-rtu TTY] [--telnet ADDR] "
-     "[--units N]",
+     "[--units N] [-q]",
      "run the built-in simulator"},
     {"serve", cmd_serve,
      "serve [OPTS] [--nut ADDR] [--prometheus ADDR] [--telnet ADDR] "

@@ -75,9 +75,13 @@ struct sv_config {
   int shard_k, shard_n;       /* --shard K/N; shard_n 0: all */
 };
 
-/* One log line to stderr, or syslog after serve_log_syslog(1). */
+/* One log line to stderr, or syslog after serve_log_syslog(1): serve_log
+ * for problems (always), serve_info for progress (a device answering, a
+ * command done), which -q silences through serve_log_quiet(1). */
 void serve_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void serve_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void serve_log_syslog(int on);
+void serve_log_quiet(int on);
 
 /* A cache over names (inventory names or URIs; n == 0: the whole
  * inventory). Per-device `interval` fields of the inventory override

@@ -77,7 +77,7 @@ static void cache_done(void *ctx, size_t i, const struct poll_result *r) {
     snprintf(d->scheme, sizeof d->scheme, "%s", r->dev->tp->ops->scheme);
   pthread_rwlock_unlock(&c->lock);
   if (changed && r->rc == 0)
-    serve_log("%s: ok", c->f.names[i]);
+    serve_info("%s: ok", c->f.names[i]);
   else if (changed)
     serve_log("%s: failed (%s)", c->f.names[i], ohm_error_text(&r->err));
   pthread_mutex_lock(&c->mu);
@@ -354,7 +354,7 @@ static int cache_write(struct sv_cache *c, const char *name,
     serve_log("%s: %s %s failed: %s", name, w->cmd ? "command" : "set",
               w->cmd ? w->cmd : w->var, ohm_error_text(e));
   else
-    serve_log("%s: %s %s done", name, w->cmd ? "command" : "set",
+    serve_info("%s: %s %s done", name, w->cmd ? "command" : "set",
               w->cmd ? w->cmd : w->var);
   return rc;
 }

@@ -312,3 +312,14 @@ EOM
 else
 	skip "confirmation on a terminal (no expect)"
 fi
+
+# --- -q: daemons leave out informational lines -------------------------------
+port=$(free_port)
+bg "$OHM" sim bps2000v2 -q --modbus-tcp "127.0.0.1:$port" 2> "$T/simq.err"
+if wait_port "$port"; then
+	run "$OHM" get -d bps2000v2 "modbus-tcp://127.0.0.1:$port" device.model
+	eq "sim -q serves" "device.model: BPS2000v2" "$out"
+	eq "sim -q prints no listening line" "" "$(cat "$T/simq.err")"
+else
+	nok "sim -q did not start"
+fi
