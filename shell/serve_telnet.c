@@ -27,6 +27,8 @@
 
 #include "serve_telnet_int.h"
 
+#define TN_FAIL_DELAY_MS 1000
+
 static struct serve_telnet_opts g_opts;
 static struct tn_server *g_srv;
 
@@ -246,6 +248,9 @@ static void login_line(struct tn_session *s, const char *line) {
     tn_send(s, buf);
     return;
   }
+  /* As login(1)'s FAIL_DELAY: a wrong password costs a second, so guessing
+   * is slow even across reconnects (only this session's thread waits). */
+  poll(NULL, 0, TN_FAIL_DELAY_MS);
   if (++s->fails >= 3) {
     char who[40];
     clean_name(who, sizeof who, s->account);

@@ -164,12 +164,16 @@ def test_roles(port):
 
 def test_failed_logins(p, port):
     c = Client(port)
+    t0 = time.time()
     for i in range(3):
         c.until(b"Telnet Account:")
         c.line("bkt")
         c.until(b"Password:")
         c.line("wrong%d" % i)
     T.ok(c.wait_closed(), "closed after 3 failed logins")
+    # a lower bound, not a speed target: each wrong password costs a second
+    T.ok(time.time() - t0 >= 2.9, "each failed login is delayed (FAIL_DELAY)",
+         time.time() - t0)
     T.ok(b"Login failed" in c.text, "says login failed")
     time.sleep(0.2)
     T.ok("3 failed logins" in stderr_of(p) and "wrong" not in stderr_of(p),
