@@ -522,7 +522,8 @@ static int split_addr(const char *addr, char *host, size_t hn, char *port,
   const char *colon = strrchr(addr, ':');
   size_t len = colon ? (size_t)(colon - addr) : 0;
   if (!colon || !colon[1] || strspn(colon + 1, "0123456789") !=
-                                 strlen(colon + 1) || strlen(colon + 1) > 5)
+                                 strlen(colon + 1) || strlen(colon + 1) > 5 ||
+      atol(colon + 1) > 65535) /* getaddrinfo would wrap it */
     return ohm_error_set(e, OHM_EINVAL, "bad address '%.80s' (HOST:PORT)",
                          addr);
   if (len >= 2 && addr[0] == '[' && addr[len - 1] == ']')

@@ -75,7 +75,11 @@ static int split_addr(const char *addr, char *host, size_t hn, char *port,
     snprintf(host, hn, "%.*s", (int)(colon - addr), addr);
     snprintf(port, pn, "%s", colon + 1);
   }
-  return *port && strspn(port, "0123456789") == strlen(port) ? 0 : -1;
+  /* in range here: getaddrinfo takes "99999" and wraps it to 34463 */
+  return *port && strspn(port, "0123456789") == strlen(port) &&
+                 strlen(port) <= 5 && atol(port) <= 65535
+             ? 0
+             : -1;
 }
 
 int serve_listen(const char *addr, struct ohm_error *e) {
@@ -170,7 +174,8 @@ static int serve_opt(void *ctx, int opt, const char *arg) {
   return -1;
 }
 
-/* Start the listeners asked for; on failure print and return -1. */
+/* Start the listeners asked for; on failure print and return the error
+ * code (< 0): OHM_EINVAL for a bad address, a usage error. */
 static int start_listeners(struct serve_cli *s, struct sv_cache *c) {
   struct ohm_error e;
   ohm_error_clear(&e);
@@ -183,7 +188,7 @@ static int start_listeners(struct serve_cli *s, struct sv_cache *c) {
       (s->prom && serve_prom_start(c, s->prom, &e) < 0) ||
       (s->telnet && serve_telnet_start(c, s->telnet, &s->o, &e) < 0)) {
     sh_errorf(NULL, "serve: %s", ohm_error_text(&e));
-    return -1;
+    return e.code < 0 ? e.code : -1;
   }
   serve_info("serving %zu device(s)%s%s%s%s%s%s", sv_cache_count(c),
             s->nut ? "; NUT on " : "", s->nut ? s->nut : "",
@@ -279,10 +284,11 @@ int cmd_serve(int argc, char **argv) {
     sv_cache_free(c);
     return sh_exit_code(e.code) == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL;
   }
-  if (start_listeners(&s, c) < 0) {
+  int rc = start_listeners(&s, c);
+  if (rc < 0) {
     stop_listeners(&s);
     sv_cache_free(c);
-    return EXIT_FAIL;
+    return sh_exit_code(rc) == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL;
   }
   signal_loop(&s, c, &set);
   return EXIT_OK;

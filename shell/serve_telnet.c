@@ -419,7 +419,9 @@ static int tn_listen(const char *addr, struct ohm_error *e) {
   snprintf(port, sizeof port, "%s", colon ? colon + 1 : addr);
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  if (!*port || getaddrinfo(host, port, &hints, &res) != 0 || !res)
+  /* in range first: getaddrinfo takes "99999" and wraps it to 34463 */
+  if (!*port || strlen(port) > 5 || atol(port) > 65535 ||
+      getaddrinfo(host, port, &hints, &res) != 0 || !res)
     return ohm_error_set(e, OHM_EINVAL, "bad address '%.100s' (HOST:PORT)",
                          addr);
   fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);

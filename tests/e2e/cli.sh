@@ -72,6 +72,17 @@ one_line "newline in a URI: the error is still one line"
 run "$OHM" get sim:bps2000v2 "$(printf 'in\033[2Jput')"
 check "escape in a VAR: not sent to the terminal" \
 	sh -c '! printf "%s" "$1" | grep -q "$(printf "\033")"' - "$err"
+# a port above 65535 is refused, not wrapped by getaddrinfo (99999 -> 34463)
+printf 'pw\n' > "$T/pw"
+for lst in "sim bps2000v2 --modbus-tcp 127.0.0.1:99999" \
+	"serve --nut 127.0.0.1:99999 sim:bps2000v2" \
+	"serve --prometheus 127.0.0.1:99999 sim:bps2000v2" \
+	"serve --user a --password-file $T/pw --telnet 127.0.0.1:99999 x"; do
+	# shellcheck disable=SC2086
+	run timeout 10 "$OHM" $lst
+	eq "$lst: usage error" 2 "$rc"
+	has "$lst: says the address is bad" "bad address" "$err"
+done
 run "$OHM" get pdu-not-there
 eq "unknown inventory name exits 1" 1 "$rc"
 has "unknown inventory name named" "pdu-not-there" "$err"
