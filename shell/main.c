@@ -1,7 +1,10 @@
 /* ohm's entry point: a subcommand from sh_commands, else the Lua side
  * (script, -e, -, or the interactive REPL; see shell/repl.c). */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "shell.h"
 
@@ -40,7 +43,24 @@ static void hoist_command(int argc, char **argv) {
   argv[1] = name;
 }
 
+/* At exit: output that could not be written (a full disk) fails the run,
+ * as coreutils' close_stdout does, so a cron job's report that never
+ * reached its file is not a success. Runs after os.exit() too. */
+static void check_stdout(void) {
+  int bad = ferror(stdout), err = 0;
+  if (fflush(stdout) != 0) {
+    bad = 1;
+    err = errno;
+  }
+  if (!bad || err == EPIPE)
+    return;
+  fprintf(stderr, "ohm: write error on standard output%s%s%s\n",
+          err ? " (" : "", err ? strerror(err) : "", err ? ")" : "");
+  _exit(EXIT_FAIL);
+}
+
 int main(int argc, char **argv) {
+  atexit(check_stdout);
   hoist_command(argc, argv);
   const struct sh_command *c = argc > 1 ? find_command(argv[1]) : NULL;
   if (c) {

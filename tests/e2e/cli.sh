@@ -54,6 +54,17 @@ run "$OHM" nosuchcommand
 check "unknown command fails" [ "$rc" -ne 0 ]
 has "unknown command named" "nosuchcommand" "$err"
 
+# output that cannot be written is a failure, not a silent success
+if [ -w /dev/full ]; then
+	"$OHM" get sim:bps2000v2 > /dev/full 2> "$T/err"; rc=$?
+	eq "get > /dev/full exits 1" 1 "$rc"
+	has "get > /dev/full says so" "write error" "$(cat "$T/err")"
+	"$OHM" -e 'print("x") os.exit(0)' > /dev/full 2> /dev/null; rc=$?
+	eq "a script's print to /dev/full, then os.exit(0): exit 1" 1 "$rc"
+else
+	skip "write errors" "no /dev/full"
+fi
+
 # --- malformed URIs, unknown driver, unknown device -----------------------
 run "$OHM" get 'modbus-tcp://[::1'
 eq "unterminated [ exits 2" 2 "$rc"
