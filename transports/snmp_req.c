@@ -495,6 +495,11 @@ int tp_snmp_walk(struct tp *t, const char *root, tp_snmp_walk_fn fn, void *ud,
   return rc;
 }
 
+static int set_exception(u_char type) {
+  return type == SNMP_NOSUCHOBJECT || type == SNMP_NOSUCHINSTANCE ||
+         type == SNMP_ENDOFMIBVIEW;
+}
+
 int tp_snmp_set(struct tp *t, const char *oidtext, char type, const char *value,
                 struct ohm_error *e) {
   oid o[MAX_OID_LEN];
@@ -517,7 +522,18 @@ int tp_snmp_set(struct tp *t, const char *oidtext, char type, const char *value,
                          value ? value : "", type, snmp_api_errstring(rc));
   }
   if ((rc = request(t, pdu, &resp, e)) < 0) return rc;
-  if (resp->errstat != SNMP_ERR_NOERROR) rc = errstat_error(resp, "the SET", e);
+  if (resp->errstat != SNMP_ERR_NOERROR)
+    rc = errstat_error(resp, "the SET", e);
+  else if (!resp->variables || set_exception(resp->variables->type))
+    /* no error status, but the value did not take (some agents answer
+     * noSuchObject/noSuchInstance in the varbind instead) */
+    rc = ohm_error_set(e, OHM_EDEVICE, "the SET of %s was not taken (%s)",
+                       oidtext, !resp->variables ? "empty reply"
+                       : resp->variables->type == SNMP_NOSUCHOBJECT
+                           ? "noSuchObject"
+                       : resp->variables->type == SNMP_NOSUCHINSTANCE
+                           ? "noSuchInstance"
+                           : "endOfMibView");
   snmp_free_pdu(resp);
   return rc;
 }

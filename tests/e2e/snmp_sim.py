@@ -215,6 +215,7 @@ print(mfr, src, math.type(src))
 local w = assert(s:walk("{S.UPS}.1"))
 print(#w, w[1].oid, w[1].type, w[1].value)
 print(s:get("{S.UPS}.9.9.0"))
+print(s:set("{S.UPS}.9.9.0", "s", "x"))
 s:close()
 local bad = ohm.connect("snmp://public@127.0.0.1:{free_port('udp')}",
                         {{timeout = 0.3, retries = 0}})
@@ -226,9 +227,13 @@ print(bad:get("{S.UPS}.1.1.0"))
                      f"4\t.{S.UPS}.1.1.0\tSTRING\tIEI"],
          "Lua s:get (typed values) and s:walk")
     T.ok(len(lines) >= 4 and lines[2].startswith("nil\t") and
-         "No Such" in lines[2] and lines[3].startswith("nil\t") and
-         "no answer" in lines[3], "Lua: absent object and timeout are "
+         "No Such" in lines[2] and lines[4].startswith("nil\t") and
+         "no answer" in lines[4], "Lua: absent object and timeout are "
          "nil, message", r.stdout + r.stderr)
+    T.ok(len(lines) >= 5 and lines[3].startswith("nil\t") and
+         "not taken" in lines[3], "Lua: a SET the agent did not take "
+         "(varbind exception, no error status) is nil, message",
+         r.stdout + r.stderr)
 finally:
     S.stop(agent)
     shutil.rmtree(work, ignore_errors=True)
