@@ -117,6 +117,12 @@ static int open_sim(const struct ohm_uri *u, const char *driver,
   int rc;
   if (!u->path[0])
     return ohm_error_set(e, OHM_EURI, "sim: needs a driver (sim:bps2000v2)");
+  for (size_t i = 0; i < u->nquery; i++)
+    if (strcmp(u->query[i].key, "unit") && strcmp(u->query[i].key, "units") &&
+        strcmp(u->query[i].key, "driver"))
+      return ohm_error_set(e, OHM_EURI, "unknown parameter '%.40s' in a sim "
+                           "URI (known: unit, units, driver)",
+                           u->query[i].key);
   if ((rc = ohm_uri_param_long(u, "unit", 1, 1, 247, &unit, e)) < 0 ||
       (rc = ohm_uri_param_long(u, "units", unit, unit, 247, &units, e)) < 0 ||
       (rc = dev_driver_find(u->path, &m, e)) < 0 ||

@@ -308,6 +308,10 @@ const struct tp_ops tp_modbus_tcp_ops = {
     .write_reg = mb_write_reg,
 };
 
+/* The serial line settings (tp_line_parse). */
+static const char *const line_params[] = {"baud", "parity", "data",
+                                         "stop", NULL};
+
 const struct tp_ops tp_modbus_rtu_ops = {
     .scheme = "modbus-rtu",
     .desc = "Modbus RTU on a serial line through libmodbus (03 and 06)",
@@ -317,4 +321,5 @@ const struct tp_ops tp_modbus_rtu_ops = {
     .close = mb_close,
     .read_regs = mb_read_regs,
     .write_reg = mb_write_reg,
+    .params = line_params,
 };

@@ -136,6 +136,10 @@ static const struct tp_stream_ops ser_stream = {
     .write = ser_write,
 };
 
+/* The serial line settings (tp_line_parse). */
+static const char *const line_params[] = {"baud", "parity", "data",
+                                         "stop", NULL};
+
 const struct tp_ops tp_serial_ops = {
     .scheme = "serial",
     .desc = "raw serial line through libserialport",
@@ -143,4 +147,5 @@ const struct tp_ops tp_serial_ops = {
     .open = ser_open,
     .close = ser_close,
     .ext = &ser_stream,
+    .params = line_params,
 };

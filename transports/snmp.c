@@ -491,6 +491,10 @@ static const struct tp_snmp_ext snmp_ext = {
     tp_snmp_set,
 };
 
+static const char *const snmp_params[] = {
+    "version", "level", "auth", "priv", "auth_pass", "priv_pass",
+    "context", "msg_max", NULL};
+
 const struct tp_ops tp_snmp_ops = {
     .scheme = "snmp",
     .desc = "SNMP v1/v2c/v3 agents (net-snmp)",
@@ -499,4 +503,5 @@ const struct tp_ops tp_snmp_ops = {
     .open = snmp_tp_open,
     .close = snmp_tp_close,
     .ext = &snmp_ext,
+    .params = snmp_params,
 };

@@ -47,6 +47,31 @@ const struct tp_ops *tp_find(const char *scheme) {
   return NULL;
 }
 
+static int known_param(const struct tp_ops *ops, const char *key) {
+  if (strcmp(key, "unit") == 0 || strcmp(key, "driver") == 0)
+    return 1;
+  for (const char *const *p = ops->params; p && *p; p++)
+    if (strcmp(*p, key) == 0)
+      return 1;
+  return 0;
+}
+
+/* Refuse a query parameter the scheme does not read, naming those it does. */
+static int check_params(const struct tp_ops *ops, const struct ohm_uri *u,
+                        struct ohm_error *e) {
+  char known[160] = "unit, driver";
+  for (size_t i = 0; i < u->nquery; i++) {
+    if (known_param(ops, u->query[i].key))
+      continue;
+    for (const char *const *p = ops->params; p && *p; p++)
+      if (strlen(known) + strlen(*p) + 3 < sizeof known)
+        strcat(strcat(known, ", "), *p);
+    return ohm_error_set(e, OHM_EURI, "unknown parameter '%.40s' in a %s URI"
+                         " (known: %s)", u->query[i].key, ops->scheme, known);
+  }
+  return 0;
+}
+
 static int set_defaults(struct tp *t, const struct tp_opts *o,
                         struct ohm_error *e) {
   long unit;
@@ -91,6 +116,8 @@ int tp_open_uri(const struct ohm_uri *u, const char *name,
   *out = NULL;
   if (!ops)
     return ohm_error_set(e, OHM_ENOTSUP, "unknown transport '%s'", u->scheme);
+  if ((rc = check_params(ops, u, e)) < 0)
+    return rc;
   t = calloc(1, sizeof *t);
   if (!t)
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");

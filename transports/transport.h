@@ -49,6 +49,11 @@ struct tp_ops {
   /* Other kinds add their own typed entry points below this line
    * (see transports/snmp.h, transports/telnet.h). Keep NULL if unused. */
   const void *ext; /* kind-specific table of functions */
+
+  /* Query parameters this scheme reads besides the common `unit` and
+   * `driver`, NULL-terminated; any other is refused (a mistyped ?unti=2
+   * must not read or write unit 1). NULL: no parameters of its own. */
+  const char *const *params;
 };
 
 /* TP_STREAM (serial://): ops->ext points at one of these. Both wait at

@@ -345,3 +345,12 @@ if wait_port "$port"; then
 else
 	nok "sim -q did not start"
 fi
+
+# --- unknown URI parameters are refused, never ignored -------------------------
+run "$OHM" get -d bps2000v2 'modbus-tcp://127.0.0.1:1?unti=2'
+eq "mistyped ?unit: usage error" 2 "$rc"
+has "mistyped ?unit: named, with the known ones" "unknown parameter 'unti'" "$err"
+run "$OHM" set 'sim:bps2000v2?unti=2' input.L1.current.high.critical=20
+eq "sim: mistyped parameter refused before any write" 2 "$rc"
+run "$OHM" get 'modbus-rtu:///dev/null?baud=9600&partiy=E' -d bps2000v2
+has "rtu: mistyped parity named" "'partiy'" "$err"
