@@ -148,7 +148,7 @@ for i, s in ipairs(SENSORS) do
         which .. " humidity alarm (good, critical-low, critical-high)")
 end
 
-fixed("input.phases", 3, "number of input phases")
+fixed("input.phases", 3, "number of input phases", { type = "u16" })
 
 -- Warning thresholds: only the Telnet console has them (screen 8's High
 -- Warning / Low Warning columns); no register, no OID.

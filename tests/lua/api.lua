@@ -54,7 +54,7 @@ local n = 0
 for k, val in pairs(all) do n = n + 1 end
 ok(n >= 79, "get() holds every variable (" .. n .. ")")
 ok(type(all["input.L1.energy"]) == "number", "get() has input.L1.energy as a number")
-eq(all["input.phases"], "3", "get() has input.phases (fixed text, a string)")
+eq(all["input.phases"], 3, "get() has input.phases, a number as DESIGN.md says")
 ok(tostring(all):find("input.L1.current%s+[%d.]+%s+A"), "get()'s table prints as name/value/unit")
 
 -- path access
