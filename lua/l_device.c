@@ -88,7 +88,7 @@ static int l_open(lua_State *L) {
   struct tp_opts o;
   const char *driver;
   int rc;
-  l_opts_from_table(L, 2, &o, &driver);
+  l_opts_from_table(L, 2, &o, &driver, NULL);
   ohm_error_clear(&e);
   struct l_dev *ld = lua_newuserdatauv(L, sizeof *ld, 1);
   ld->d = NULL;

@@ -81,15 +81,38 @@ int l_push_error(lua_State *L, const struct ohm_error *e) {
   return 2;
 }
 
+/* A key the options table does not know raises, naming it: a mistyped
+ * {tiemout = 1} must not silently run with the default timeout. */
+static void check_opt_keys(lua_State *L, int idx, const char *extra) {
+  static const char *const known[] = {"driver", "timeout", "retries",
+                                      "verbose", NULL};
+  idx = lua_absindex(L, idx);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    int ok = 0;
+    lua_pop(L, 1);
+    for (const char *const *k = known; !ok && *k; k++)
+      ok = lua_type(L, -1) == LUA_TSTRING && !strcmp(lua_tostring(L, -1), *k);
+    ok = ok || (extra && lua_type(L, -1) == LUA_TSTRING &&
+                !strcmp(lua_tostring(L, -1), extra));
+    if (!ok)
+      luaL_argerror(L, idx, lua_pushfstring(L, "unknown option '%s' (known: "
+                    "driver, timeout, retries, verbose)",
+                    luaL_tolstring(L, -1, NULL)));
+  }
+}
+
 /* Options table {driver=, timeout=, retries=, verbose=} at idx (may be
- * absent) over the defaults; wrong types raise. */
+ * absent; extra names one more key the caller reads itself, or NULL) over
+ * the defaults; wrong types and unknown keys raise. */
 void l_opts_from_table(lua_State *L, int idx, struct tp_opts *o,
-                       const char **driver) {
+                       const char **driver, const char *extra) {
   *o = ctx_get(L)->defaults;
   *driver = NULL;
   if (lua_isnoneornil(L, idx))
     return;
   luaL_checktype(L, idx, LUA_TTABLE);
+  check_opt_keys(L, idx, extra);
   if (lua_getfield(L, idx, "driver") != LUA_TNIL) {
     luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING, idx,
                   "'driver' must be a string");

@@ -121,7 +121,7 @@ static int l_poll(lua_State *L) {
   }
   lua_settop(L, 3);
   lua_pushvalue(L, 2);
-  l_opts_from_table(L, 4, &p.o, &p.driver);
+  l_opts_from_table(L, 4, &p.o, &p.driver, "jobs");
   for (size_t i = 0; i < p.n; i++)
     if (p.it[i].name && !p.inv && !(p.inv = l_ohm_inventory(L, &e)))
       return l_push_error(L, &e);

@@ -109,7 +109,7 @@ static int l_connect(lua_State *L) {
   struct tp_opts o;
   const char *driver;
   struct ohm_error e;
-  l_opts_from_table(L, 2, &o, &driver);
+  l_opts_from_table(L, 2, &o, &driver, NULL);
   struct l_raw *r = lua_newuserdatauv(L, sizeof *r, 0);
   memset(r, 0, sizeof *r);
   char *red = ohm_uri_redact(uri);

@@ -50,6 +50,6 @@ void l_poll_register(lua_State *L);    /* ohm.poll, lua/l_poll.c */
 struct inventory *l_ohm_inventory(lua_State *L, struct ohm_error *e);
 int l_push_error(lua_State *L, const struct ohm_error *e);
 void l_opts_from_table(lua_State *L, int idx, struct tp_opts *o,
-                       const char **driver);
+                       const char **driver, const char *extra);
 
 #endif
