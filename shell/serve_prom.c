@@ -241,6 +241,17 @@ static void add_device(struct samples *ss, const struct sv_snap *sn) {
     add_var(ss, sn, k);
 }
 
+/* The shortest text that reads back as x: 0.8, not 0.80000000000000004
+ * (%.17g), and never less precise than the double. buf >= 32. */
+static const char *shortest(char *buf, double x) {
+  for (int prec = 15; prec <= 17; prec++) {
+    snprintf(buf, 32, "%.*g", prec, x);
+    if (strtod(buf, NULL) == x)
+      break;
+  }
+  return buf;
+}
+
 static int cmp_sample(const void *a, const void *b) {
   const struct sample *x = a, *y = b;
   int c = strcmp(x->name, y->name);
@@ -269,7 +280,8 @@ static char *render(size_t *len) {
     if (i == 0 || strcmp(s->name, ss.s[i - 1].name))
       fprintf(m, "# HELP %s %s\n# TYPE %s %s\n", s->name, s->help, s->name,
               s->type);
-    fprintf(m, "%s{%s} %.17g\n", s->name, s->labels, s->value);
+    char num[32];
+    fprintf(m, "%s{%s} %s\n", s->name, s->labels, shortest(num, s->value));
   }
   fclose(m);
   free(ss.s);
