@@ -31,6 +31,7 @@ struct sample {
   char help[200];
   const char *type; /* "gauge" / "counter" */
   double value;
+  int measured; /* a device's reading: 15 significant digits are plenty */
   size_t order; /* stable sort */
 };
 
@@ -194,6 +195,7 @@ static void add_var(struct samples *ss, const struct sv_snap *sn, size_t k) {
     if (val->kind == DV_NUM) {
       snprintf(s->labels, sizeof s->labels, "%s", labels);
       s->value = val->num * f;
+      s->measured = 1;
     } else {
       char st[128];
       esc(st, sizeof st, text);
@@ -241,10 +243,16 @@ static void add_device(struct samples *ss, const struct sv_snap *sn) {
     add_var(ss, sn, k);
 }
 
-/* The shortest text that reads back as x: 0.8, not 0.80000000000000004
- * (%.17g), and never less precise than the double. buf >= 32. */
-static const char *shortest(char *buf, double x) {
+/* A number as text: a device's reading to 15 significant digits (230.1,
+ * not the double 2301 * 0.1 = 230.10000000000002: the registers carry far
+ * fewer); anything else (timestamps, durations) in the shortest text that
+ * reads back exactly. buf >= 32. */
+static const char *shortest(char *buf, double x, int measured) {
   for (int prec = 15; prec <= 17; prec++) {
+    if (measured) {
+      snprintf(buf, 32, "%.15g", x);
+      break;
+    }
     snprintf(buf, 32, "%.*g", prec, x);
     if (strtod(buf, NULL) == x)
       break;
@@ -281,7 +289,7 @@ static char *render(size_t *len) {
       fprintf(m, "# HELP %s %s\n# TYPE %s %s\n", s->name, s->help, s->name,
               s->type);
     char num[32];
-    fprintf(m, "%s{%s} %s\n", s->name, s->labels, shortest(num, s->value));
+    fprintf(m, "%s{%s} %s\n", s->name, s->labels, shortest(num, s->value, s->measured));
   }
   fclose(m);
   free(ss.s);
