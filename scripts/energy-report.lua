@@ -5,7 +5,9 @@
 --
 -- DEVICE is an inventory name or a URI; with none, every device of the
 -- inventory (--config FILE before the script, $OHM_CONFIG, or
--- ~/.config/ohm/config.lua). Writes to stdout
+-- ~/.config/ohm/config.lua) that counts energy (UPSes and the like are
+-- left out; a device named on the command line must count it). Writes to
+-- stdout
 --   device,phase,kwh,kvah,timestamp
 -- one row per phase (L1, L2, L3) and one for the total, read in one
 -- request per device. A device that fails is reported on stderr and the
@@ -54,10 +56,23 @@ end
 
 local function fmt(x) return string.format("%.3f", x) end
 
--- The rows of one device, or nil, message.
-local function report(name, opts)
+-- Whether the device's map has energy counters (no device round trip).
+local function meters_energy(dev)
+  for _, v in ipairs(dev:list()) do
+    if v.name == "input.energy" then return true end
+  end
+  return false
+end
+
+-- The rows of one device, or nil, message; false when `skip_others` and
+-- the device counts no energy (a UPS in the inventory is not a failure).
+local function report(name, opts, skip_others)
   local dev, err = ohm.open(name, { timeout = opts.timeout })
   if not dev then return nil, err end
+  if skip_others and not meters_energy(dev) then
+    dev:close()
+    return false
+  end
   local vals, verr = dev:get()
   local stamp = os.date("!%Y-%m-%dT%H:%M:%SZ")
   dev:close()
@@ -83,7 +98,8 @@ end
 
 local function main(...)
   local opts, devices = parse_args({ ... })
-  if #devices == 0 then
+  local whole_inventory = #devices == 0
+  if whole_inventory then
     local inv, err = ohm.devices()
     if not inv then
       io.stderr:write("energy-report: ", err, "\n")
@@ -95,8 +111,10 @@ local function main(...)
   io.write("device,phase,kwh,kvah,timestamp\n")
   local failed = 0
   for _, name in ipairs(devices) do
-    local rows, err = report(name, opts)
-    if rows then
+    local rows, err = report(name, opts, whole_inventory)
+    if rows == false then
+      -- not an energy meter: nothing to report
+    elseif rows then
       for _, r in ipairs(rows) do
         for i, f in ipairs(r) do r[i] = csv(f) end
         io.write(table.concat(r, ","), "\n")

@@ -105,6 +105,7 @@ cat > inv.lua <<LUA
 devices = {
   good = { uri = "modbus-tcp://127.0.0.1:$port", driver = "bps2000v2" },
   down = { uri = "modbus-tcp://127.0.0.1:1", driver = "bps2000v2" },
+  ups = { uri = "snmp://public@127.0.0.1:1", driver = "ups-mib" },
 }
 LUA
 $OHM --config inv.lua "$R" --timeout 2 > csv 2> errout; rc=$?
@@ -112,6 +113,14 @@ eq "energy-report with a failed device exits 1" "1" "$rc"
 eq "energy-report: the good device's rows" "4" "$(grep -c '^good,' csv)"
 has "energy-report: the failed device on stderr" "energy-report: down:" \
 	"$(cat errout)"
+case "$(cat errout csv)" in
+*ups*) nok "energy-report: a UPS in the inventory is left out, not failed" ;;
+*) ok "energy-report: a UPS in the inventory is left out, not failed" ;;
+esac
+has "energy-report: 1 of the 3 devices failed" "1 of 3 devices failed" \
+	"$(cat errout)"
+OHM_CONFIG=inv.lua $OHM "$R" --timeout 1 ups > csv 2> errout; rc=$?
+eq "energy-report of a named UPS fails" "1" "$rc"
 OHM_CONFIG=inv.lua $OHM "$R" good > csv 2> errout; rc=$?
 eq "energy-report of a named device exits 0" "0" "$rc"
 eq "energy-report: named device rows" "4" "$(grep -c '^good,' csv)"
