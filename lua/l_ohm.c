@@ -97,8 +97,9 @@ static void check_opt_keys(lua_State *L, int idx, const char *extra) {
                 !strcmp(lua_tostring(L, -1), extra));
     if (!ok)
       luaL_argerror(L, idx, lua_pushfstring(L, "unknown option '%s' (known: "
-                    "driver, timeout, retries, verbose)",
-                    luaL_tolstring(L, -1, NULL)));
+                    "driver, timeout, retries, verbose%s%s)",
+                    luaL_tolstring(L, -1, NULL), extra ? ", " : "",
+                    extra ? extra : ""));
   }
 }
 

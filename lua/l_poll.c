@@ -120,8 +120,8 @@ static int l_poll(lua_State *L) {
                   "'jobs' must be an integer 1..1024");
   }
   lua_settop(L, 3);
-  lua_pushvalue(L, 2);
-  l_opts_from_table(L, 4, &p.o, &p.driver, "jobs");
+  /* at 2 itself, so a bad option's error names argument #2 */
+  l_opts_from_table(L, 2, &p.o, &p.driver, "jobs");
   for (size_t i = 0; i < p.n; i++)
     if (p.it[i].name && !p.inv && !(p.inv = l_ohm_inventory(L, &e)))
       return l_push_error(L, &e);

@@ -23,6 +23,8 @@ raises("string expected", "ohm.open() raises", ohm.open)
 raises("table expected", "ohm.open(uri, 5) raises", ohm.open, SIM, 5)
 raises("timeout", "ohm.open with a negative timeout raises", ohm.open, SIM, {timeout = -1})
 raises("unknown option .tiemout.", "ohm.open with a mistyped option raises, naming it", ohm.open, SIM, {tiemout = 1})
+raises("#2 to '[%w.]*poll' %(unknown option 'tiemout' %(known: [^)]*, jobs%)", "ohm.poll with a mistyped option names argument #2 and lists jobs", ohm.poll, {}, {tiemout = 1})
+raises("#2 to '[%w.]*poll' %('timeout' must", "ohm.poll with a bad timeout names argument #2", ohm.poll, {}, {timeout = -1})
 raises("retries", "ohm.open with fractional retries raises", ohm.open, SIM, {retries = 1.5})
 raises("driver", "ohm.open with a numeric driver raises", ohm.open, SIM, {driver = 7})
 
