@@ -249,12 +249,8 @@ static void add_device(struct samples *ss, const struct sv_snap *sn) {
  * reads back exactly. buf >= 32. */
 static const char *shortest(char *buf, double x, int measured) {
   for (int prec = 15; prec <= 17; prec++) {
-    if (measured) {
-      snprintf(buf, 32, "%.15g", x);
-      break;
-    }
     snprintf(buf, 32, "%.*g", prec, x);
-    if (strtod(buf, NULL) == x)
+    if (measured || strtod(buf, NULL) == x)
       break;
   }
   return buf;
@@ -289,7 +285,8 @@ static char *render(size_t *len) {
       fprintf(m, "# HELP %s %s\n# TYPE %s %s\n", s->name, s->help, s->name,
               s->type);
     char num[32];
-    fprintf(m, "%s{%s} %s\n", s->name, s->labels, shortest(num, s->value, s->measured));
+    fprintf(m, "%s{%s} %s\n", s->name, s->labels,
+            shortest(num, s->value, s->measured));
   }
   fclose(m);
   free(ss.s);
