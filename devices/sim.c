@@ -293,8 +293,8 @@ static int total_of(const struct sim *s, size_t i) {
 
 /* Apply the energy resets asked for by sim_reset_energy (server thread):
  * a phase's counters go to zero and leave the totals, which stay the sum
- * of the phases as on a unit; bit 0 clears everything. */
-static void apply_resets(struct sim *s, int u) {
+ * of the phases as on a unit; bit 0 clears everything. Nonzero if any. */
+static unsigned apply_resets(struct sim *s, int u) {
   unsigned mask = atomic_exchange(&s->resets[u], 0);
   double *en = &s->energy[(size_t)u * s->m->nvars];
   for (size_t i = 0; mask && i < s->m->nvars; i++) {
@@ -310,14 +310,18 @@ static void apply_resets(struct sim *s, int u) {
       en[i] = 0;
     }
   }
+  return mask;
 }
 
+/* Resets after integrating up to now: the energy used since the last
+ * request, before the reset, must not show in the cleared counter. */
 static void update_all(struct sim *s) {
   double t = ohm_mono(), dt = t - s->last;
   s->last = t;
   for (int u = 0; u < s->units; u++) {
-    apply_resets(s, u);
     update_unit(s, u, t - s->t0, dt);
+    if (apply_resets(s, u))
+      update_unit(s, u, t - s->t0, 0); /* the cleared counters' registers */
   }
 }
 

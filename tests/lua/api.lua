@@ -89,6 +89,12 @@ ok(r == nil and type(cmsg) == "string" and cmsg:find("modbus"),
   "cmd over modbus: nil + message", cmsg)
 ok(d:cmd("reset.energy.L1") == true and d:get("input.L1.energy") == 0,
   "energy reset clears the simulator's counter")
+-- the energy used before a reset (here 3 s at about 1 kW since the last
+-- request, about 1 Wh) must not show in the cleared counter
+assert(d:get("input.L2.realpower") > 600)
+os.execute("sleep 3")
+ok(d:cmd("reset.energy.L2") == true and d:get("input.L2.energy") == 0,
+  "energy reset: nothing used before it is counted after", d:get("input.L2.energy"))
 raises("no command", "an unknown command raises", d.cmd, d, "no.such.cmd")
 
 -- list
