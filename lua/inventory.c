@@ -345,7 +345,9 @@ static int add_secrets(struct ohm_uri *u, const struct inv_device *d) {
     free(u->password);
     u->password = c;
   }
-  for (size_t i = 0; i < 2; i++) {
+  /* SNMPv3 passphrases mean nothing to other schemes, which refuse
+   * parameters they do not read */
+  for (size_t i = 0; strcmp(u->scheme, "snmp") == 0 && i < 2; i++) {
     const char *v = inv_field(d, keys[i]);
     if (v && uri_set_param(u, keys[i], v) < 0)
       return OHM_ENOMEM;

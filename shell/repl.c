@@ -80,8 +80,11 @@ static char *read_tty(const char *prompt) {
     if (r > 0)
       rl_callback_read_char();
   }
-  sigaction(SIGINT, &old, NULL);
+  /* unblock first: a Ctrl-C pending from the last key is then caught by
+   * our handler (and ignored), not by the old one, which may end ohm */
   sigprocmask(SIG_SETMASK, &orig, NULL);
+  got_sigint = 0;
+  sigaction(SIGINT, &old, NULL);
   return line_got;
 }
 

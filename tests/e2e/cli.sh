@@ -244,13 +244,14 @@ one_line "refused connection: one-line message"
 # --- inventory -----------------------------------------------------------------
 cat > "$T/inv.lua" <<EOF
 devices = {
-  pdu1 = { uri = "sim:bps2000v2" },
+  pdu1 = { uri = "sim:bps2000v2", auth_pass = "unused-by-modbus" },
   pdu2 = { uri = "modbus-tcp://127.0.0.1:$port", driver = "bps2000v2",
            password = "Inv3ntoryPW" },
 }
 EOF
 run "$OHM" get --config "$T/inv.lua" pdu1 device.model
-eq "inventory name via --config" "device.model: BPS2000v2" "$out"
+eq "inventory name via --config (an SNMP secret field on a non-SNMP device is not a URI parameter)" \
+	"device.model: BPS2000v2" "$out"
 run env OHM_CONFIG="$T/inv.lua" "$OHM" get pdu1 input.phases
 eq "inventory name via \$OHM_CONFIG" "input.phases: 3" "$out"
 run env OHM_CONFIG="$T/inv.lua" "$OHM" help --devices
