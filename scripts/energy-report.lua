@@ -109,11 +109,11 @@ local function main(...)
   end
   if #devices == 0 then usage("no devices: give some or add them to the inventory") end
   io.write("device,phase,kwh,kvah,timestamp\n")
-  local failed = 0
+  local failed, skipped = 0, 0
   for _, name in ipairs(devices) do
     local rows, err = report(name, opts, whole_inventory)
     if rows == false then
-      -- not an energy meter: nothing to report
+      skipped = skipped + 1 -- not an energy meter: nothing to report
     elseif rows then
       for _, r in ipairs(rows) do
         for i, f in ipairs(r) do r[i] = csv(f) end
@@ -127,7 +127,7 @@ local function main(...)
   end
   if failed > 0 then
     io.stderr:write(string.format("energy-report: %d of %d devices failed\n",
-      failed, #devices))
+      failed, #devices - skipped))
     os.exit(1)
   end
 end
