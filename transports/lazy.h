@@ -15,6 +15,11 @@
 
 #define LAZY_FIELD(s) __typeof__(s) *p_##s;
 
+/* Run load(e) once per process, under a lock: the fleet poller may ask
+ * from several threads. Later calls return 0 once a load succeeded; a
+ * failed load is tried again next time. */
+int lazy_once(int (*load)(struct ohm_error *e), struct ohm_error *e);
+
 /* dlopen soname (RTLD_GLOBAL) into *handle unless already open. */
 int lazy_open(const char *soname, void **handle, struct ohm_error *e);
 /* dlsym, with an error naming the library and symbol on failure. */
