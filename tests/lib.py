@@ -48,6 +48,31 @@ def start(*args, **kw):
     return p
 
 
+def start_listening(args, port, kind="tcp"):
+    """Start a quiet peer and wait until it listens on port."""
+    p = start(*args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if not wait_port(port, kind, 10):
+        raise SystemExit("peer did not start: %r" % (args,))
+    return p
+
+
+def stop_all(check_ohm=False):
+    """Terminate every peer start() began; with check_ohm, the ohm
+    processes among them must have stopped cleanly (exit 0 or SIGTERM,
+    so ASan found no leak and nothing crashed)."""
+    for p in procs:
+        p.terminate()
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    if check_ohm:
+        rcs = [p.returncode for p in procs if p.args[0] == OHM]
+        T.ok(rcs and all(rc in (0, -15) for rc in rcs),
+             "ohm serve stops cleanly (no leak, no crash)", rcs)
+
+
 def run(main):
     """Run a test's main(), kill every peer it started, exit with T's
     verdict."""

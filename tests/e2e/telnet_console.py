@@ -4,27 +4,18 @@ not ohm's server), in the manual's layout and a sloppy one; refused logins
 and unknown screens; then the two halves of ohm against each other, and
 values travelling pymodbus -> ohm serve -> Telnet -> ohm get."""
 import os
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-from lib import T, ohm, free_port, wait_port  # noqa: E402
+from lib import (  # noqa: E402
+    T, ohm, free_port, start_listening as start, stop_all)
 
 TOP = os.environ["OHM_TOP"]
 PY = os.environ.get("PYTHON", "/usr/bin/python3")
 tmp = tempfile.mkdtemp()
-procs = []
 
-
-def start(args, port):
-    p = subprocess.Popen(args, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
-    procs.append(p)
-    if not wait_port(port, seconds=10):
-        raise SystemExit("peer did not start: %r" % args)
-    return p
 
 
 def emulator(mode, log):
@@ -185,13 +176,5 @@ try:
     check_halves()
     check_pymodbus()
 finally:
-    for p in procs:
-        p.terminate()
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-    rcs = [p.returncode for p in procs if p.args[0] == os.environ["OHM"]]
-    T.ok(rcs and all(rc in (0, -15) for rc in rcs),
-         "ohm serve stops cleanly (no leak, no crash)", rcs)
+    stop_all(check_ohm=True)
 T.done()

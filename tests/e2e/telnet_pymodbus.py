@@ -3,29 +3,20 @@ slave1): register values travel Modbus -> ohm -> Telnet and are checked
 byte for byte; screen 8 writes the alarm limits with function 06 and keeps
 the warning limits; a master that stops answering gives an error line."""
 import os
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-from lib import T, OHM, free_port, wait_port  # noqa: E402
+from lib import (  # noqa: E402
+    T, OHM, free_port, start_listening as start, stop_all)
 from telnet_client import Closed, login  # noqa: E402
 
 TOP = os.environ["OHM_TOP"]
 PY = os.environ.get("PYTHON", "/usr/bin/python3")
 PROMPT = b"Please enter the command:"
 tmp = tempfile.mkdtemp()
-procs = []
 
-
-def start(args, port):
-    p = subprocess.Popen(args, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
-    procs.append(p)
-    if not wait_port(port, seconds=10):
-        raise SystemExit("did not start: %r" % args)
-    return p
 
 
 def peer(sets, log):
@@ -118,13 +109,5 @@ try:
 except Closed as e:
     T.ok(False, "console conversation", str(e))
 finally:
-    for p in procs:
-        p.terminate()
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-    rcs = [p.returncode for p in procs if p.args[0] == os.environ["OHM"]]
-    T.ok(rcs and all(rc in (0, -15) for rc in rcs),
-         "ohm serve stops cleanly (no leak, no crash)", rcs)
+    stop_all(check_ohm=True)
 T.done()
