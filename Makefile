@@ -8,8 +8,12 @@ CC      ?= cc
 # libcurl and libnetsnmp are not linked: they are loaded on first use
 # (transports/lazy.h, scripts/gen-lazy.sh), so that `ohm get` over Modbus
 # does not pay their start-up cost. Their headers are still needed.
-PKG_CFLAGS := $(shell pkg-config --cflags lua5.4 libmodbus libserialport \
-                libcurl libtelnet 2>/dev/null)
+# Evaluated when a make that builds is parsed: the top-level targets that
+# install packages first (check, demo, bench, fuzz) recurse after `deps`, so
+# a fresh machine never builds with empty flags; a package still missing
+# then fails loudly (pkg-config's own message) in $(BUILD)/flags.
+PKGS       := lua5.4 libmodbus libserialport libcurl libtelnet
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs lua5.4 libmodbus libserialport \
                 libtelnet 2>/dev/null) -lreadline -ldl -lpthread -lm
 OPT     ?= -O2 -g
@@ -29,19 +33,30 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps check test asan demo bench fuzz fuzz-bins install clean format
+.PHONY: all deps check test asan demo bench fuzz fuzz-bins install clean format \
+        format-check werror FORCE
 all: $(BUILD)/ohm $(UNIT_BIN)
+
+# Every object depends on the flags it was built with: a build whose flags
+# differ (-Werror, sanitizers, CFLAGS=...) rebuilds instead of saying
+# "Nothing to be done". Also the place a missing package fails loudly.
+$(BUILD)/flags: FORCE
+	@mkdir -p $(BUILD)
+	@pkg-config --print-errors --exists $(PKGS) || \
+	  { echo "ohm: missing build packages: run 'make deps'" >&2; exit 1; }
+	@echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
 # Objects, not an archive: the registries refer to transports and commands
 # by weak symbols, which would not pull members out of a static archive.
 $(BUILD)/ohm: $(BUILD)/shell/main.o $(LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/gen/embedded.o: $(GEN_SRC)
+$(BUILD)/gen/embedded.o: $(GEN_SRC) $(BUILD)/flags
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(GEN_SRC): scripts/embed.sh $(MAPS) $(LUA_LIB)
@@ -64,15 +79,32 @@ asan:
 	$(MAKE) BUILD=$(ASAN_BUILD) OPT="-O1 -g" EXTRA_CFLAGS="$(SAN)" \
 	  LDFLAGS="$(SAN)" all
 
+# The warnings-as-errors build has its own directory, so it really compiles
+# every file however warm build/ is.
+werror:
+	$(MAKE) BUILD=build-werror EXTRA_CFLAGS=-Werror all
+
+# The one style of .clang-format, checked (make format applies it).
+C_FILES = $(sort $(wildcard */*.c */*.h devices/*/*.c devices/*/*.h \
+                  shell/*/*.c shell/*/*.h tests/*/*.c tests/*/*.h bench/*.c))
+format-check:
+	@clang-format --dry-run --Werror $(C_FILES) || \
+	  { echo "format-check: run 'make format'" >&2; exit 1; }
+
+# Recursive after deps (here and in demo, bench, fuzz): the sub-make
+# evaluates pkg-config after the packages are installed, and -j cannot run
+# the build before them.
 check: deps
-	$(MAKE) EXTRA_CFLAGS=-Werror all
+	$(MAKE) format-check
+	$(MAKE) werror
 	$(MAKE) asan
 	OHM_BUILD=$(ASAN_BUILD) sh tests/run.sh
 
 test: all
 	OHM_BUILD=$(BUILD) sh tests/run.sh
 
-demo: deps all
+demo: deps
+	$(MAKE) all
 	sh scripts/demo.sh $(BUILD)/ohm
 
 # The man page's variable tables, generated from the driver maps.
@@ -81,7 +113,8 @@ man: $(BUILD)/ohm
 	sh scripts/gen-man-vars.sh $(BUILD)/ohm bps2000v2 --update man/ohm.1
 	sh scripts/gen-man-vars.sh $(BUILD)/ohm ups-mib --update man/ohm.1
 
-bench: deps all
+bench: deps
+	$(MAKE) all
 	sh bench/run.sh $(BUILD)/ohm
 
 fuzz: deps
@@ -107,9 +140,9 @@ install: all
 	install -m 755 scripts/*.lua $(DESTDIR)$(PREFIX)/share/ohm/scripts/
 
 format:
-	clang-format -i $(wildcard */*.c */*.h devices/*/*.c tests/*/*.c)
+	clang-format -i $(C_FILES)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-werror
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -28,10 +28,8 @@ static int ce_say(struct dev *d, const char *line, char **out,
                   struct ohm_error *e) {
   struct ce_state *st = d->priv;
   int rc = tp_console_send(d->tp, line, e);
-  if (rc == 0)
-    rc = tp_console_expect(d->tp, cmd_prompt, NULL, out, e);
-  if (rc < 0 && st)
-    st->broken = 1;
+  if (rc == 0) rc = tp_console_expect(d->tp, cmd_prompt, NULL, out, e);
+  if (rc < 0 && st) st->broken = 1;
   return rc;
 }
 
@@ -53,19 +51,18 @@ static int ce_enter(struct dev *d, int screen, char **out,
   struct ce_state *st = d->priv;
   char num[8], *txt = NULL, seen[80];
   int rc, got;
-  if (st->screen != CON_MAIN && (rc = ce_back(d, e)) < 0)
-    return rc;
+  if (st->screen != CON_MAIN && (rc = ce_back(d, e)) < 0) return rc;
   snprintf(num, sizeof num, "%d", screen);
-  if ((rc = ce_say(d, num, &txt, e)) < 0)
-    return rc;
+  if ((rc = ce_say(d, num, &txt, e)) < 0) return rc;
   got = con_identify(txt);
   if (got != screen) {
     first_line(strstr(txt, "\n") ? strstr(txt, "\n") + 1 : txt, seen,
                sizeof seen);
     free(txt);
-    return ohm_error_set(e, OHM_EPROTO, "command %d gave a screen ohm "
-                         "does not recognise ('%.60s')", screen,
-                         seen);
+    return ohm_error_set(e, OHM_EPROTO,
+                         "command %d gave a screen ohm "
+                         "does not recognise ('%.60s')",
+                         screen, seen);
   }
   st->screen = screen;
   if (out)
@@ -81,12 +78,10 @@ static int ce_back(struct dev *d, struct ohm_error *e) {
   struct ce_state *st = d->priv;
   char num[8];
   int rc;
-  if (st->screen <= CON_MAIN || st->screen > CON_RESTART)
-    return 0;
+  if (st->screen <= CON_MAIN || st->screen > CON_RESTART) return 0;
   snprintf(num, sizeof num, "%d", back[st->screen]);
   rc = ce_say(d, num, NULL, e);
-  if (rc == 0)
-    st->screen = CON_MAIN;
+  if (rc == 0) st->screen = CON_MAIN;
   return rc;
 }
 
@@ -94,8 +89,7 @@ static int ce_open(struct dev *d, struct ohm_error *e) {
   struct ce_state *st = calloc(1, sizeof *st);
   char *greet = NULL;
   int rc;
-  if (!st)
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (!st) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   if (d->unit < 0 || d->unit > CON_MAX_SLAVES) { /* before any login */
     free(st);
     return ohm_error_set(e, OHM_EINVAL,
@@ -106,7 +100,8 @@ static int ce_open(struct dev *d, struct ohm_error *e) {
   rc = tp_console_login(d->tp, "Account:", CON_PASSWORD_PROMPT, CON_PROMPT,
                         &greet, e);
   if (rc == 0 && con_identify(greet) != CON_MAIN)
-    rc = ohm_error_set(e, OHM_EPROTO, "after login, a screen ohm does "
+    rc = ohm_error_set(e, OHM_EPROTO,
+                       "after login, a screen ohm does "
                        "not recognise (no BPS2000v2 main menu)");
   free(greet);
   st->screen = CON_MAIN;
@@ -119,8 +114,7 @@ static int ce_open(struct dev *d, struct ohm_error *e) {
 
 static void ce_close(struct dev *d) {
   struct ohm_error e;
-  if (!d->priv)
-    return;
+  if (!d->priv) return;
   if (d->tp && !((struct ce_state *)d->priv)->broken &&
       ce_back(d, &e) == 0) /* 11.Logout, best effort */
     tp_console_send(d->tp, "11", &e);
@@ -132,8 +126,7 @@ static void ce_close(struct dev *d) {
  * map's own spelling ("Closed" -> "closed"), "-" as not reported. */
 static void ce_value(const struct dev_var *v, const struct con_kv *kv,
                      struct dev_value *val) {
-  if (!kv || (!kv->isnum && (!kv->str[0] || !strcmp(kv->str, "-"))))
-    return;
+  if (!kv || (!kv->isnum && (!kv->str[0] || !strcmp(kv->str, "-")))) return;
   if (v->type == DT_ENUM && !kv->isnum) {
     for (size_t i = 0; i < v->nenums; i++)
       if (!strcasecmp(v->enums[i].text, kv->str)) {
@@ -158,8 +151,7 @@ static int ce_needs(const struct dev_map *m, int items[16]) {
     char key[64];
     int screen;
     const struct con_show_item *it;
-    if (con_menu_split(m->vars[i].menu, &screen, key, sizeof key) < 0)
-      continue;
+    if (con_menu_split(m->vars[i].menu, &screen, key, sizeof key) < 0) continue;
     if (screen == CON_THRESH)
       s8 = 1;
     else if (screen == CON_SHOW && (it = con_show_for_key(key)))
@@ -168,14 +160,12 @@ static int ce_needs(const struct dev_map *m, int items[16]) {
   return s8;
 }
 
-static int ce_read_show(struct dev *d, const int items[16],
-                        struct con_vals *cv, struct ohm_error *e) {
+static int ce_read_show(struct dev *d, const int items[16], struct con_vals *cv,
+                        struct ohm_error *e) {
   int rc = 0;
-  for (const struct con_show_item *it = con_show_items; it->num && !rc;
-       it++) {
+  for (const struct con_show_item *it = con_show_items; it->num && !rc; it++) {
     char line[64], *txt = NULL;
-    if (!items[it->num])
-      continue;
+    if (!items[it->num]) continue;
     if (d->priv && ((struct ce_state *)d->priv)->screen != CON_SHOW &&
         (rc = ce_enter(d, CON_SHOW, NULL, e)) < 0)
       return rc;
@@ -184,8 +174,8 @@ static int ce_read_show(struct dev *d, const int items[16],
       char seen[80];
       first_line(strstr(txt, "\n") ? strstr(txt, "\n") + 1 : txt, seen,
                  sizeof seen);
-      rc = ohm_error_set(e, OHM_EPROTO, "'%s' gave no values ('%.60s')",
-                         line, seen);
+      rc = ohm_error_set(e, OHM_EPROTO, "'%s' gave no values ('%.60s')", line,
+                         seen);
     }
     free(txt);
   }
@@ -203,8 +193,7 @@ static int ce_read_thresh(struct dev *d, struct con_vals *cv,
     txt = NULL;
     rc = ce_say(d, con_unit_name(d->unit, u, sizeof u), &txt, e);
   }
-  if (rc == 0)
-    con_parse(txt, cv);
+  if (rc == 0) con_parse(txt, cv);
   free(txt);
   return rc;
 }
@@ -214,14 +203,10 @@ static int ce_read_all(struct dev *d, struct dev_value *vals,
   const struct dev_map *m = d->map;
   int items[16] = {0}, rc = 0;
   struct con_vals *cv = calloc(1, sizeof *cv);
-  if (!cv)
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
-  if (ce_needs(m, items))
-    rc = ce_read_thresh(d, cv, e);
-  if (rc == 0)
-    rc = ce_read_show(d, items, cv, e);
-  if (rc == 0)
-    rc = ce_back(d, e);
+  if (!cv) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (ce_needs(m, items)) rc = ce_read_thresh(d, cv, e);
+  if (rc == 0) rc = ce_read_show(d, items, cv, e);
+  if (rc == 0) rc = ce_back(d, e);
   for (size_t i = 0; rc == 0 && i < m->nvars; i++) {
     char key[64];
     int screen;
@@ -247,12 +232,13 @@ static int ce_refused(const char *txt) {
 static int ce_check(struct dev *d, const char *what, const char *txt,
                     struct ohm_error *e) {
   char seen[120];
-  if (!ce_refused(txt))
-    return 0;
+  if (!ce_refused(txt)) return 0;
   first_line(strstr(txt, "\n") ? strstr(txt, "\n") + 1 : txt, seen,
              sizeof seen);
-  return ohm_error_set(e, OHM_EDEVICE, "the console refused %s "
-                       "('%.80s')", what, seen);
+  return ohm_error_set(e, OHM_EDEVICE,
+                       "the console refused %s "
+                       "('%.80s')",
+                       what, seen);
 }
 
 /* Write one threshold: screen 8 takes a whole row, so read the row's four
@@ -266,8 +252,10 @@ static int ce_set(struct dev *d, const struct dev_var *v, const char *text,
   int screen, field, rc;
   if (con_menu_split(v->menu, &screen, key, sizeof key) < 0 ||
       screen != CON_THRESH || !(r = con_thresh_for_key(key, &field)))
-    return ohm_error_set(e, OHM_ENOTSUP, "%s: cannot be written over the "
-                         "console", v->name);
+    return ohm_error_set(e, OHM_ENOTSUP,
+                         "%s: cannot be written over the "
+                         "console",
+                         v->name);
   if (!(cv = calloc(1, sizeof *cv)))
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   rc = ce_read_thresh(d, cv, e);
@@ -276,49 +264,44 @@ static int ce_set(struct dev *d, const struct dev_var *v, const char *text,
     snprintf(key, sizeof key, "%s.%s", r->key, con_thresh_fields[f]);
     kv = con_vals_find(cv, key);
     if (!kv || !kv->isnum)
-      rc = ohm_error_set(e, OHM_EPROTO, "screen 8 shows no '%s %s'",
-                         r->title, con_thresh_fields[f]);
+      rc = ohm_error_set(e, OHM_EPROTO, "screen 8 shows no '%s %s'", r->title,
+                         con_thresh_fields[f]);
     else
       vals[f] = kv->num;
   }
   free(cv);
-  if (rc < 0)
-    return rc;
+  if (rc < 0) return rc;
   vals[field] = strtod(text, NULL);
   con_fmt_thresh_cmd(line, sizeof line, d->unit, r, vals);
-  if ((rc = ce_say(d, line, &txt, e)) == 0)
-    rc = ce_check(d, v->name, txt, e);
+  if ((rc = ce_say(d, line, &txt, e)) == 0) rc = ce_check(d, v->name, txt, e);
   free(txt);
-  if (rc == 0)
-    rc = ce_back(d, e);
+  if (rc == 0) rc = ce_back(d, e);
   return rc;
 }
 
 /* reset.energy.Lx through screen 9; restarts through screen 10, which may
  * ask to confirm and may drop the connection when it restarts. */
-static int ce_cmd(struct dev *d, const struct dev_cmd *c,
-                  struct ohm_error *e) {
+static int ce_cmd(struct dev *d, const struct dev_cmd *c, struct ohm_error *e) {
   static const char *const ask[] = {CON_PROMPT, "(y/n):", NULL};
   char line[64], *txt = NULL;
   int rc, which = 0, phase;
   if (sscanf(c->name, "reset.energy.L%d", &phase) == 1 && phase >= 1 &&
       phase <= 3) {
-    if ((rc = ce_enter(d, CON_ENERGY, NULL, e)) < 0)
-      return rc;
+    if ((rc = ce_enter(d, CON_ENERGY, NULL, e)) < 0) return rc;
     con_fmt_clear_cmd(line, sizeof line, d->unit, phase);
-    if ((rc = ce_say(d, line, &txt, e)) == 0)
-      rc = ce_check(d, c->name, txt, e);
+    if ((rc = ce_say(d, line, &txt, e)) == 0) rc = ce_check(d, c->name, txt, e);
     free(txt);
     return rc ? rc : ce_back(d, e);
   }
   if (strcmp(c->name, "device.restart") &&
       strcmp(c->name, "device.factory_reset"))
-    return ohm_error_set(e, OHM_ENOTSUP, "%s: not supported over the "
-                         "console", c->name);
+    return ohm_error_set(e, OHM_ENOTSUP,
+                         "%s: not supported over the "
+                         "console",
+                         c->name);
   if ((rc = ce_enter(d, CON_RESTART, NULL, e)) < 0 ||
-      (rc = tp_console_send(d->tp, strcmp(c->name, "device.restart") ? "2"
-                                                                     : "1",
-                            e)) < 0)
+      (rc = tp_console_send(
+           d->tp, strcmp(c->name, "device.restart") ? "2" : "1", e)) < 0)
     return rc;
   rc = tp_console_expect(d->tp, ask, &which, &txt, e);
   if (rc == 0 && which == 1) {
@@ -327,8 +310,7 @@ static int ce_cmd(struct dev *d, const struct dev_cmd *c,
     if ((rc = ce_say(d, "y", &txt, e)) == OHM_EIO)
       rc = 0; /* the unit went down to restart */
   }
-  if (rc == 0 && txt)
-    rc = ce_check(d, c->name, txt, e);
+  if (rc == 0 && txt) rc = ce_check(d, c->name, txt, e);
   free(txt);
   return rc;
 }

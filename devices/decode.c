@@ -21,8 +21,7 @@ int dev_energy8(const uint16_t r[4], double *kwh, int *bad) {
   uint64_t wh = 0;
   for (int i = 0; i < 4; i++) {
     if (r[i] > 255) {
-      if (bad)
-        *bad = i;
+      if (bad) *bad = i;
       return OHM_ERANGE;
     }
     wh = wh * 256 + r[i];
@@ -51,16 +50,14 @@ static void regs_text(const uint16_t *regs, int n, char *str, size_t sz) {
     unsigned char c[2] = {(unsigned char)(regs[i] >> 8),
                           (unsigned char)(regs[i] & 0xff)};
     for (int j = 0; j < 2 && k + 1 < sz; j++) {
-      if (c[j] == 0)
-        goto done;
+      if (c[j] == 0) goto done;
       str[k++] = c[j] < 32 || c[j] == 127 ? '?' : (char)c[j];
     }
   }
 done:
   while (k > 0 && str[k - 1] == ' ')
     k--;
-  if (sz)
-    str[k] = 0;
+  if (sz) str[k] = 0;
 }
 
 static int decode_enum(const struct dev_var *v, uint16_t raw, double *num,
@@ -83,8 +80,7 @@ static int decode_text(const struct dev_var *v, double *num, char *str,
   snprintf(str, sz, "%s", v->text);
   if (v->type != DT_STRING && v->type != DT_ENUM) {
     *num = strtod(v->text, &end);
-    if (end != v->text && !*end)
-      return 0;
+    if (end != v->text && !*end) return 0;
   }
   *num = 0;
   return 1;
@@ -94,16 +90,22 @@ int dev_decode(const struct dev_var *v, const uint16_t *regs, double *num,
                char *str, size_t strsz, struct ohm_error *e) {
   double x;
   int bad = 0;
-  if (strsz)
-    str[0] = 0;
+  if (strsz) str[0] = 0;
   *num = 0;
-  if (v->text)
-    return decode_text(v, num, str, strsz);
+  if (v->text) return decode_text(v, num, str, strsz);
   switch (v->type) {
-  case DT_U16: x = regs[0]; break;
-  case DT_S16: x = (int16_t)regs[0]; break;
-  case DT_U32: x = words32(v, regs); break;
-  case DT_S32: x = (int32_t)words32(v, regs); break;
+  case DT_U16:
+    x = regs[0];
+    break;
+  case DT_S16:
+    x = (int16_t)regs[0];
+    break;
+  case DT_U32:
+    x = words32(v, regs);
+    break;
+  case DT_S32:
+    x = (int32_t)words32(v, regs);
+    break;
   case DT_FLOAT32: {
     uint32_t u = words32(v, regs);
     float f;
@@ -118,7 +120,8 @@ int dev_decode(const struct dev_var *v, const uint16_t *regs, double *num,
     if (dev_energy8(regs, &x, &bad) < 0)
       return ohm_error_set(e, OHM_ERANGE,
                            "%s: register %d is %u, out of spec (a byte, "
-                           "0..255)", v->name, v->reg + bad, regs[bad]);
+                           "0..255)",
+                           v->name, v->reg + bad, regs[bad]);
     break;
   case DT_STRING:
     regs_text(regs, v->nwords, str, strsz);
@@ -157,13 +160,10 @@ static int check_limits(const struct dev_var *v, const char *text, double x,
   if ((!v->has_min || x >= v->min - 1e-9) &&
       (!v->has_max || x <= v->max + 1e-9))
     return 0;
-  if (v->has_min)
-    snprintf(lo, sizeof lo, "%.10g", v->min);
-  if (v->has_max)
-    snprintf(hi, sizeof hi, "%.10g", v->max);
+  if (v->has_min) snprintf(lo, sizeof lo, "%.10g", v->min);
+  if (v->has_max) snprintf(hi, sizeof hi, "%.10g", v->max);
   return ohm_error_set(e, OHM_ERANGE, "%s: %.40s out of range (%s..%s%s%s)",
-                       v->name, text, lo, hi, v->unit[0] ? " " : "",
-                       v->unit);
+                       v->name, text, lo, hi, v->unit[0] ? " " : "", v->unit);
 }
 
 /* Scaled value -> register integer, refusing values finer than the
@@ -172,12 +172,15 @@ static int to_raw(const struct dev_var *v, const char *text, double x,
                   double lo, double hi, long long *raw, struct ohm_error *e) {
   double r = x / v->scale, n = nearbyint(r);
   if (fabs(r - n) > 1e-6 * (fabs(r) > 1 ? fabs(r) : 1))
-    return ohm_error_set(e, OHM_ERANGE, "%s: %.40s is finer than the "
-                         "register's resolution (%.10g)", v->name, text,
-                         fabs(v->scale));
+    return ohm_error_set(e, OHM_ERANGE,
+                         "%s: %.40s is finer than the "
+                         "register's resolution (%.10g)",
+                         v->name, text, fabs(v->scale));
   if (n < lo || n > hi)
-    return ohm_error_set(e, OHM_ERANGE, "%s: %.40s does not fit the register "
-                         "(raw %.0f, %.0f..%.0f)", v->name, text, n, lo, hi);
+    return ohm_error_set(e, OHM_ERANGE,
+                         "%s: %.40s does not fit the register "
+                         "(raw %.0f, %.0f..%.0f)",
+                         v->name, text, n, lo, hi);
   *raw = (long long)n;
   return 0;
 }
@@ -243,8 +246,7 @@ size_t dev_map_blocks(const struct dev_map *m, struct dev_block *blocks,
   struct span *s = malloc((m->nvars ? m->nvars : 1) * sizeof *s);
   size_t n = 0, nb = 0;
   int lim = m->max_read > 0 && m->max_read <= 125 ? m->max_read : 125;
-  if (!s)
-    return 0;
+  if (!s) return 0;
   for (size_t i = 0; i < m->nvars; i++)
     if (m->vars[i].reg >= 0 && dev_var_nregs(&m->vars[i]) > 0)
       s[n++] = (struct span){m->vars[i].reg,
@@ -254,12 +256,10 @@ size_t dev_map_blocks(const struct dev_map *m, struct dev_block *blocks,
     int first = s[i].first, end = s[i].end;
     for (i++; i < n; i++) {
       int e2 = s[i].end > end ? s[i].end : end;
-      if (s[i].first - end > DEV_GAP_MAX || e2 - first > lim)
-        break;
+      if (s[i].first - end > DEV_GAP_MAX || e2 - first > lim) break;
       end = e2;
     }
-    if (nb < max)
-      blocks[nb] = (struct dev_block){first, end - first};
+    if (nb < max) blocks[nb] = (struct dev_block){first, end - first};
     nb++;
   }
   free(s);

@@ -26,12 +26,12 @@ struct dev_value {
 };
 
 struct dev {
-  const struct dev_map *map; /* borrowed from the driver registry */
-  struct tp *tp;             /* owned */
-  int unit;                  /* Modbus slave address or chain position */
+  const struct dev_map *map;       /* borrowed from the driver registry */
+  struct tp *tp;                   /* owned */
+  int unit;                        /* Modbus slave address or chain position */
   const struct dev_engine *engine; /* chosen by the transport's kind */
-  void *sim;                 /* simulator handle for sim:DRIVER, or NULL */
-  void *priv;                /* engine state (e.g. console session) */
+  void *sim;  /* simulator handle for sim:DRIVER, or NULL */
+  void *priv; /* engine state (e.g. console session) */
 };
 
 /* Driver maps by name: built-in first, then the user's directory
@@ -51,9 +51,9 @@ int dev_open(const char *uri, const char *driver, const struct tp_opts *o,
 
 /* Same from a parsed URI (copied), as the inventory opens devices with
  * secrets that never appear in text; name is what messages show. */
-int dev_open_uri(const struct ohm_uri *u, const char *name,
-                 const char *driver, const struct tp_opts *o,
-                 struct dev **out, struct ohm_error *e);
+int dev_open_uri(const struct ohm_uri *u, const char *name, const char *driver,
+                 const struct tp_opts *o, struct dev **out,
+                 struct ohm_error *e);
 
 void dev_close(struct dev *d);
 

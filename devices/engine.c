@@ -12,13 +12,16 @@
 
 /* Whether a var has a location over transports of this kind. */
 static int var_has(enum tp_kind kind, const struct dev_var *v) {
-  if (v->text)
-    return 1;
+  if (v->text) return 1;
   switch (kind) {
-  case TP_REGS: return v->reg >= 0;
-  case TP_OIDS: return v->oid != NULL;
-  case TP_CONSOLE: return v->menu != NULL;
-  default: return 0;
+  case TP_REGS:
+    return v->reg >= 0;
+  case TP_OIDS:
+    return v->oid != NULL;
+  case TP_CONSOLE:
+    return v->menu != NULL;
+  default:
+    return 0;
   }
 }
 
@@ -29,8 +32,7 @@ int dev_var_available(const struct dev *d, const struct dev_var *v) {
 /* Whether a map reads anything (beyond fixed text) over this kind. */
 static int map_fits(const struct dev_map *m, enum tp_kind kind) {
   for (size_t i = 0; i < m->nvars; i++)
-    if (!m->vars[i].text && var_has(kind, &m->vars[i]))
-      return 1;
+    if (!m->vars[i].text && var_has(kind, &m->vars[i])) return 1;
   return 0;
 }
 
@@ -42,21 +44,17 @@ static int choose_driver(const struct ohm_uri *u, const char *name,
   const struct tp_ops *ops = tp_find(u->scheme);
   const struct dev_map *m, *found = NULL;
   int n = 0;
-  if (!driver)
-    driver = ohm_uri_param(u, "driver");
-  if (driver)
-    return dev_driver_find(driver, out, e);
+  if (!driver) driver = ohm_uri_param(u, "driver");
+  if (driver) return dev_driver_find(driver, out, e);
   if (!ops)
-    return ohm_error_set(e, OHM_ENOTSUP, "unknown transport '%s'",
-                         u->scheme);
+    return ohm_error_set(e, OHM_ENOTSUP, "unknown transport '%s'", u->scheme);
   for (const char *const *b = dev_driver_builtin(); *b; b++)
     if (dev_driver_find(*b, &m, NULL) == 0 && map_fits(m, ops->kind)) {
       found = m;
       n++;
     }
   if (n != 1)
-    return ohm_error_set(e, OHM_EINVAL, "no driver for %s: use -d NAME",
-                         name);
+    return ohm_error_set(e, OHM_EINVAL, "no driver for %s: use -d NAME", name);
   *out = found;
   return 0;
 }
@@ -75,27 +73,24 @@ static int open_sim(const struct ohm_uri *u, const char *driver,
                     const struct tp_opts *o, struct dev **out,
                     struct ohm_error *e);
 
-int dev_open_uri(const struct ohm_uri *u, const char *name,
-                 const char *driver, const struct tp_opts *o,
-                 struct dev **out, struct ohm_error *e) {
+int dev_open_uri(const struct ohm_uri *u, const char *name, const char *driver,
+                 const struct tp_opts *o, struct dev **out,
+                 struct ohm_error *e) {
   const struct dev_map *m;
   struct dev *d;
   struct tp *t;
   int rc;
   *out = NULL;
-  if (strcmp(u->scheme, "sim") == 0)
-    return open_sim(u, driver, o, out, e);
+  if (strcmp(u->scheme, "sim") == 0) return open_sim(u, driver, o, out, e);
   if ((rc = choose_driver(u, name ? name : u->scheme, driver, &m, e)) < 0)
     return rc;
-  if ((rc = tp_open_uri(u, name, o, &t, e)) < 0)
-    return rc;
+  if ((rc = tp_open_uri(u, name, o, &t, e)) < 0) return rc;
   if (!(d = calloc(1, sizeof *d))) {
     tp_free(t);
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   }
   d->map = m;
-  if (t->ops->kind == TP_REGS)
-    d->sim = sim_local(u->host, u->port);
+  if (t->ops->kind == TP_REGS) d->sim = sim_local(u->host, u->port);
   if ((rc = attach(d, t, e)) < 0) {
     d->engine = NULL; /* its open failed: nothing of its to close */
     dev_close(d);
@@ -120,7 +115,8 @@ static int open_sim(const struct ohm_uri *u, const char *driver,
   for (size_t i = 0; i < u->nquery; i++)
     if (strcmp(u->query[i].key, "unit") && strcmp(u->query[i].key, "units") &&
         strcmp(u->query[i].key, "driver"))
-      return ohm_error_set(e, OHM_EURI, "unknown parameter '%.40s' in a sim "
+      return ohm_error_set(e, OHM_EURI,
+                           "unknown parameter '%.40s' in a sim "
                            "URI (known: unit, units, driver)",
                            u->query[i].key);
   if ((rc = ohm_uri_param_long(u, "unit", 1, 1, 247, &unit, e)) < 0 ||
@@ -128,8 +124,8 @@ static int open_sim(const struct ohm_uri *u, const char *driver,
       (rc = dev_driver_find(u->path, &m, e)) < 0 ||
       (rc = sim_start(m, "127.0.0.1:0", NULL, (int)units, &s, e)) < 0)
     return rc;
-  snprintf(uri, sizeof uri, "modbus-tcp://127.0.0.1:%d?unit=%ld",
-           sim_port(s), unit);
+  snprintf(uri, sizeof uri, "modbus-tcp://127.0.0.1:%d?unit=%ld", sim_port(s),
+           unit);
   struct ohm_uri mu;
   if ((rc = ohm_uri_parse(uri, &mu, e)) == 0) {
     char name[96];
@@ -150,8 +146,7 @@ int dev_open(const char *uri, const char *driver, const struct tp_opts *o,
   char *name;
   int rc;
   *out = NULL;
-  if ((rc = ohm_uri_parse(uri, &u, e)) < 0)
-    return rc;
+  if ((rc = ohm_uri_parse(uri, &u, e)) < 0) return rc;
   if (!(name = ohm_uri_redact(uri))) {
     rc = ohm_error_set(e, OHM_ENOMEM, "out of memory");
   } else {
@@ -163,10 +158,8 @@ int dev_open(const char *uri, const char *driver, const struct tp_opts *o,
 }
 
 void dev_close(struct dev *d) {
-  if (!d)
-    return;
-  if (d->engine && d->engine->close)
-    d->engine->close(d);
+  if (!d) return;
+  if (d->engine && d->engine->close) d->engine->close(d);
   tp_free(d->tp);
   sim_stop(d->sim);
   free(d);
@@ -195,13 +188,11 @@ int dev_read_all(struct dev *d, struct dev_value *vals, struct ohm_error *e) {
   int rc;
   for (size_t i = 0; i < m->nvars; i++) {
     memset(&vals[i], 0, sizeof vals[i]);
-    if (m->vars[i].text)
-      decode_value(&m->vars[i], NULL, &vals[i]);
+    if (m->vars[i].text) decode_value(&m->vars[i], NULL, &vals[i]);
   }
   if ((rc = d->engine->read_all(d, vals, e)) < 0) {
     for (size_t i = 0; i < m->nvars; i++)
-      if (!m->vars[i].text)
-        vals[i].kind = DV_NONE;
+      if (!m->vars[i].text) vals[i].kind = DV_NONE;
     return rc;
   }
   h = dev_hooks_find(m->name);
@@ -224,8 +215,7 @@ int dev_get(struct dev *d, const char *name, struct dev_value *val,
   struct dev_value *all;
   int rc;
   memset(val, 0, sizeof *val);
-  if ((rc = find_var(d, name, &v, e)) < 0)
-    return rc;
+  if ((rc = find_var(d, name, &v, e)) < 0) return rc;
   if (!(all = calloc(d->map->nvars, sizeof *all)))
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   if ((rc = dev_read_all(d, all, e)) == 0) {
@@ -233,8 +223,7 @@ int dev_get(struct dev *d, const char *name, struct dev_value *val,
     if (val->kind == DV_ERR)
       rc = ohm_error_set(e, val->err, "%s", val->str);
     else if (val->kind == DV_NONE)
-      rc = ohm_error_set(e, OHM_ENOENT, "%s: not reported by the device",
-                         name);
+      rc = ohm_error_set(e, OHM_ENOENT, "%s: not reported by the device", name);
   }
   free(all);
   return rc;
@@ -249,15 +238,14 @@ int dev_set(struct dev *d, const char *name, const char *text,
       (rc = dev_encode(v, text, regs, e)) < 0)
     return rc;
   if (!d->engine->set)
-    return ohm_error_set(e, OHM_ENOTSUP, "%s: cannot be written over %s",
-                         name, d->tp->ops->scheme);
+    return ohm_error_set(e, OHM_ENOTSUP, "%s: cannot be written over %s", name,
+                         d->tp->ops->scheme);
   return d->engine->set(d, v, text, e);
 }
 
 int dev_cmd(struct dev *d, const char *name, struct ohm_error *e) {
   const struct dev_cmd *c = dev_map_cmd(d->map, name);
-  if (!c)
-    return ohm_error_set(e, OHM_ENOENT, "unknown command '%.100s'", name);
+  if (!c) return ohm_error_set(e, OHM_ENOENT, "unknown command '%.100s'", name);
   if (d->sim && strncmp(name, "reset.energy.L", 14) == 0)
     return sim_reset_energy(d->sim, d->unit, atoi(name + 14), e);
   if (!d->engine->cmd)
@@ -271,12 +259,10 @@ int dev_cmd(struct dev *d, const char *name, struct ohm_error *e) {
 static int decimals(const struct dev_var *v) {
   double res = fabs(v->scale) * (v->type == DT_ENERGY8 ? 0.001 : 1);
   double p = 1;
-  if (v->type == DT_FLOAT32)
-    return -1;
+  if (v->type == DT_FLOAT32) return -1;
   for (int d = 0; d <= 9; d++, p *= 10) {
     double x = res * p;
-    if (fabs(x - nearbyint(x)) < 1e-6 * (x > 1 ? x : 1))
-      return d;
+    if (fabs(x - nearbyint(x)) < 1e-6 * (x > 1 ? x : 1)) return d;
   }
   return -1;
 }
@@ -286,10 +272,17 @@ void dev_value_format(const struct dev_var *v, const struct dev_value *val,
   int d;
   size_t len;
   switch (val->kind) {
-  case DV_STR: snprintf(buf, n, "%s", val->str); return;
-  case DV_ERR: snprintf(buf, n, "error (%s)", val->str); return;
-  case DV_NUM: break;
-  default: snprintf(buf, n, "%s", ""); return;
+  case DV_STR:
+    snprintf(buf, n, "%s", val->str);
+    return;
+  case DV_ERR:
+    snprintf(buf, n, "error (%s)", val->str);
+    return;
+  case DV_NUM:
+    break;
+  default:
+    snprintf(buf, n, "%s", "");
+    return;
   }
   if ((d = decimals(v)) < 0) {
     snprintf(buf, n, "%.7g", val->num);
@@ -300,11 +293,9 @@ void dev_value_format(const struct dev_var *v, const struct dev_value *val,
   if (d > 0 && strchr(buf, '.')) { /* no trailing noise: 50.00 -> 50 */
     while (len > 0 && buf[len - 1] == '0')
       buf[--len] = 0;
-    if (len > 0 && buf[len - 1] == '.')
-      buf[--len] = 0;
+    if (len > 0 && buf[len - 1] == '.') buf[--len] = 0;
   }
-  if (strcmp(buf, "-0") == 0)
-    snprintf(buf, n, "0");
+  if (strcmp(buf, "-0") == 0) snprintf(buf, n, "0");
 }
 
 /* ---- the register engine (Modbus) ---- */
@@ -331,12 +322,10 @@ static int regs_read_all(struct dev *d, struct dev_value *vals,
   struct dev_block *b = calloc(nb ? nb : 1, sizeof *b);
   uint16_t r[125];
   int rc = 0;
-  if (!b)
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (!b) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   nb = dev_map_blocks(d->map, b, nb);
   for (size_t i = 0; i < nb && rc == 0; i++)
-    if ((rc = tp_read_regs(d->tp, d->unit, b[i].first, b[i].count, r, e)) ==
-        0)
+    if ((rc = tp_read_regs(d->tp, d->unit, b[i].first, b[i].count, r, e)) == 0)
       decode_block(d, &b[i], r, vals);
   free(b);
   return rc;
@@ -361,8 +350,10 @@ static int regs_cmd(struct dev *d, const struct dev_cmd *c,
   if (c->reg >= 0 && (!c->via || strstr(c->via, "modbus")))
     return tp_write_reg(d->tp, d->unit, c->reg, (uint16_t)c->value, e);
   if (c->via && strstr(c->via, "telnet"))
-    return ohm_error_set(e, OHM_ENOTSUP, "%s: not supported over %.*s (use "
-                         "the telnet console)", c->name, len, scheme);
+    return ohm_error_set(e, OHM_ENOTSUP,
+                         "%s: not supported over %.*s (use "
+                         "the telnet console)",
+                         c->name, len, scheme);
   return ohm_error_set(e, OHM_ENOTSUP, "%s: not supported over %.*s%s%s%s",
                        c->name, len, scheme, c->via ? " (use " : "",
                        c->via ? c->via : "", c->via ? ")" : "");

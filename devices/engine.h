@@ -34,8 +34,7 @@ const struct dev_engine *dev_engine_for(enum tp_kind kind);
 struct dev_hooks {
   const char *driver;
   /* after read_all: derive vars from others (vals indexed like vars) */
-  int (*post_read)(struct dev *d, struct dev_value *vals,
-                   struct ohm_error *e);
+  int (*post_read)(struct dev *d, struct dev_value *vals, struct ohm_error *e);
 };
 const struct dev_hooks *dev_hooks_find(const char *driver);
 

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAP_MEM_MAX (32u << 20)  /* bytes a map chunk may allocate */
-#define MAP_STEPS_MAX 20000000L  /* VM instructions a map chunk may run */
+#define MAP_MEM_MAX (32u << 20) /* bytes a map chunk may allocate */
+#define MAP_STEPS_MAX 20000000L /* VM instructions a map chunk may run */
 #define MAP_VARS_MAX 4096
 
 struct loader {
@@ -30,18 +30,15 @@ struct loader {
 /* Allocator with a ceiling: a chunk's string.rep(s, 1e12) fails cleanly. */
 static void *l_alloc(void *ud, void *p, size_t osize, size_t nsize) {
   struct loader *ld = ud;
-  if (!p)
-    osize = 0;
+  if (!p) osize = 0;
   if (nsize == 0) {
     free(p);
     ld->mem -= osize;
     return NULL;
   }
-  if (nsize > osize && ld->mem + (nsize - osize) > MAP_MEM_MAX)
-    return NULL;
+  if (nsize > osize && ld->mem + (nsize - osize) > MAP_MEM_MAX) return NULL;
   void *q = realloc(p, nsize);
-  if (q)
-    ld->mem = ld->mem - osize + nsize;
+  if (q) ld->mem = ld->mem - osize + nsize;
   return q;
 }
 
@@ -82,12 +79,10 @@ static char *dup_top(lua_State *L) {
 /* Field key (at -2) is a string naming one of keys[]; else an error. */
 static int check_key(struct loader *ld, lua_State *L, const char *const *keys,
                      const char **key) {
-  if (lua_type(L, -2) != LUA_TSTRING)
-    return fail(ld, "keys must be strings");
+  if (lua_type(L, -2) != LUA_TSTRING) return fail(ld, "keys must be strings");
   *key = lua_tostring(L, -2);
   for (const char *const *k = keys; *k; k++)
-    if (strcmp(*k, *key) == 0)
-      return 0;
+    if (strcmp(*k, *key) == 0) return 0;
   return fail(ld, "unknown key '%.40s'", *key);
 }
 
@@ -102,8 +97,7 @@ static int get_str(struct loader *ld, lua_State *L, const char *key,
   }
   free(*out);
   *out = dup_top(L);
-  if (t == LUA_TNUMBER)
-    lua_pop(L, 1);
+  if (t == LUA_TNUMBER) lua_pop(L, 1);
   return *out ? 0 : ohm_error_set(ld->e, OHM_ENOMEM, "out of memory");
 }
 
@@ -112,8 +106,7 @@ static int get_num(struct loader *ld, lua_State *L, const char *key,
   if (lua_type(L, -1) != LUA_TNUMBER)
     return fail(ld, "%s must be a number", key);
   *out = lua_tonumber(L, -1);
-  if (!isfinite(*out))
-    return fail(ld, "%s must be finite", key);
+  if (!isfinite(*out)) return fail(ld, "%s must be finite", key);
   return 0;
 }
 
@@ -124,8 +117,7 @@ static int get_int(struct loader *ld, lua_State *L, const char *key, long lo,
   if (lua_type(L, -1) != LUA_TNUMBER || !isint)
     return fail(ld, "%s must be an integer", key);
   if (v < lo || v > hi)
-    return fail(ld, "%s %lld out of range %ld..%ld", key, (long long)v, lo,
-                hi);
+    return fail(ld, "%s %lld out of range %ld..%ld", key, (long long)v, lo, hi);
   *out = (int)v;
   return 0;
 }
@@ -187,70 +179,75 @@ static int get_enum(struct loader *ld, lua_State *L, struct dev_var *v) {
     }
     lua_pop(L, 1);
   }
-  if (rc)
-    lua_pop(L, 1); /* the key lua_next left */
+  if (rc) lua_pop(L, 1); /* the key lua_next left */
   return rc;
 }
 
 static const char *const var_keys[] = {
-    "name", "type", "scale", "unit", "desc", "access", "min", "max", "reg",
-    "words", "word_order", "oid", "oid_scale", "menu", "text", "enum", NULL};
+    "name",      "type", "scale", "unit",  "desc",       "access",
+    "min",       "max",  "reg",   "words", "word_order", "oid",
+    "oid_scale", "menu", "text",  "enum",  NULL};
 
 /* One field of a var (key at -2, value at -1). */
 static int var_field(struct loader *ld, lua_State *L, struct dev_var *v,
                      int *has_type, int *words) {
   const char *k;
   int rc = check_key(ld, L, var_keys, &k);
-  if (rc)
-    return rc;
+  if (rc) return rc;
   switch (k[0]) {
-  case 'n': return get_str(ld, L, k, &v->name);
-  case 'u': return get_str(ld, L, k, &v->unit);
-  case 'd': return get_str(ld, L, k, &v->desc);
+  case 'n':
+    return get_str(ld, L, k, &v->name);
+  case 'u':
+    return get_str(ld, L, k, &v->unit);
+  case 'd':
+    return get_str(ld, L, k, &v->desc);
   case 'o':
-    if (strcmp(k, "oid") == 0)
-      return get_str(ld, L, k, &v->oid);
+    if (strcmp(k, "oid") == 0) return get_str(ld, L, k, &v->oid);
     return get_num(ld, L, k, &v->oid_scale);
   case 'm':
-    if (strcmp(k, "menu") == 0)
-      return get_str(ld, L, k, &v->menu);
+    if (strcmp(k, "menu") == 0) return get_str(ld, L, k, &v->menu);
     if (strcmp(k, "min") == 0)
       return v->has_min = 1, get_num(ld, L, k, &v->min);
     return v->has_max = 1, get_num(ld, L, k, &v->max);
   case 't':
-    if (strcmp(k, "text") == 0)
-      return get_str(ld, L, k, &v->text);
+    if (strcmp(k, "text") == 0) return get_str(ld, L, k, &v->text);
     return *has_type = 1, get_type(ld, L, &v->type);
-  case 's': return get_num(ld, L, k, &v->scale);
+  case 's':
+    return get_num(ld, L, k, &v->scale);
   case 'a': {
     int rw = 0;
     rc = get_choice(ld, L, k, "ro", "rw", &rw);
     v->access = rw ? DA_RW : DA_RO;
     return rc;
   }
-  case 'r': return get_int(ld, L, k, 0, 65535, &v->reg);
+  case 'r':
+    return get_int(ld, L, k, 0, 65535, &v->reg);
   case 'w':
-    if (strcmp(k, "words") == 0)
-      return get_int(ld, L, k, 1, 125, words);
+    if (strcmp(k, "words") == 0) return get_int(ld, L, k, 1, 125, words);
     return get_choice(ld, L, k, "high", "low", &v->word_swap);
-  case 'e': return get_enum(ld, L, v);
+  case 'e':
+    return get_enum(ld, L, v);
   }
   return fail(ld, "unknown key '%s'", k);
 }
 
 static int type_words(enum dev_type t) {
   switch (t) {
-  case DT_U32: case DT_S32: case DT_FLOAT32: return 2;
-  case DT_ENERGY8: return 4;
-  default: return 1;
+  case DT_U32:
+  case DT_S32:
+  case DT_FLOAT32:
+    return 2;
+  case DT_ENERGY8:
+    return 4;
+  default:
+    return 1;
   }
 }
 
 /* Defaults and consistency once every field of a var is read. */
 static int var_finish(struct loader *ld, struct dev_var *v, int has_type,
                       int words) {
-  if (!has_type)
-    v->type = v->enums ? DT_ENUM : v->text ? DT_STRING : DT_U16;
+  if (!has_type) v->type = v->enums ? DT_ENUM : v->text ? DT_STRING : DT_U16;
   if (!v->unit && !(v->unit = strdup("")))
     return ohm_error_set(ld->e, OHM_ENOMEM, "out of memory");
   if (!v->desc && !(v->desc = strdup("")))
@@ -259,8 +256,7 @@ static int var_finish(struct loader *ld, struct dev_var *v, int has_type,
     return fail(ld, "type enum needs an enum table");
   if (v->enums && v->type != DT_ENUM)
     return fail(ld, "enum needs type \"enum\"");
-  if (v->scale == 0)
-    return fail(ld, "scale must not be 0");
+  if (v->scale == 0) return fail(ld, "scale must not be 0");
   if (v->reg < 0 && !v->oid && !v->menu && !v->text)
     return fail(ld, "needs reg, oid, menu or text");
   if (v->text && v->access == DA_RW)
@@ -273,8 +269,7 @@ static int var_finish(struct loader *ld, struct dev_var *v, int has_type,
     return fail(ld, "words must be %d for this type", type_words(v->type));
   v->nwords = v->text ? 0 : words ? words : type_words(v->type);
   if (v->nwords > ld->m->max_read)
-    return fail(ld, "%d words exceed max_read %d", v->nwords,
-                ld->m->max_read);
+    return fail(ld, "%d words exceed max_read %d", v->nwords, ld->m->max_read);
   if (v->reg >= 0 && v->reg + v->nwords > 65536)
     return fail(ld, "registers run past 65535");
   return 0;
@@ -286,8 +281,7 @@ static int read_var(struct loader *ld, lua_State *L, size_t i) {
   v->reg = -1;
   v->scale = 1;
   snprintf(ld->where, sizeof ld->where, "vars[%zu]", i + 1);
-  if (lua_type(L, -1) != LUA_TTABLE)
-    return fail(ld, "must be a table");
+  if (lua_type(L, -1) != LUA_TTABLE) return fail(ld, "must be a table");
   lua_getfield(L, -1, "name"); /* raw enough: a plain table has no meta */
   if (lua_type(L, -1) == LUA_TSTRING)
     snprintf(ld->where, sizeof ld->where, "vars[%zu] (%.100s)", i + 1,
@@ -298,10 +292,8 @@ static int read_var(struct loader *ld, lua_State *L, size_t i) {
     rc = var_field(ld, L, v, &has_type, &words);
     lua_pop(L, rc ? 2 : 1);
   }
-  if (rc)
-    return rc;
-  if (!v->name)
-    return fail(ld, "name missing");
+  if (rc) return rc;
+  if (!v->name) return fail(ld, "name missing");
   if (!v->name[0] || strlen(v->name) > 100)
     return fail(ld, "name must be 1..100 characters");
   return var_finish(ld, v, has_type, words);
@@ -321,8 +313,7 @@ static int read_array(struct loader *ld, lua_State *L, const char *what,
     count++;
     lua_pop(L, 1);
   }
-  if (count != len)
-    return fail(ld, "%s must be an array without holes", what);
+  if (count != len) return fail(ld, "%s must be an array without holes", what);
   *n = len;
   return 0;
 }
@@ -330,8 +321,7 @@ static int read_array(struct loader *ld, lua_State *L, const char *what,
 static int read_vars(struct loader *ld, lua_State *L) {
   size_t n;
   int rc = read_array(ld, L, "vars", &n);
-  if (rc)
-    return rc;
+  if (rc) return rc;
   if (!(ld->m->vars = calloc(n ? n : 1, sizeof *ld->m->vars)))
     return ohm_error_set(ld->e, OHM_ENOMEM, "out of memory");
   for (size_t i = 0; i < n && rc == 0; i++) {
@@ -344,24 +334,18 @@ static int read_vars(struct loader *ld, lua_State *L) {
   return rc;
 }
 
-static const char *const cmd_keys[] = {"name", "desc", "dangerous", "reg",
-                                       "value", "via", NULL};
+static const char *const cmd_keys[] = {"name",  "desc", "dangerous", "reg",
+                                       "value", "via",  NULL};
 
 static int cmd_field(struct loader *ld, lua_State *L, struct dev_cmd *c) {
   const char *k;
   int rc = check_key(ld, L, cmd_keys, &k);
-  if (rc)
-    return rc;
-  if (strcmp(k, "name") == 0)
-    return get_str(ld, L, k, &c->name);
-  if (strcmp(k, "desc") == 0)
-    return get_str(ld, L, k, &c->desc);
-  if (strcmp(k, "via") == 0)
-    return get_str(ld, L, k, &c->via);
-  if (strcmp(k, "dangerous") == 0)
-    return get_bool(ld, L, k, &c->dangerous);
-  if (strcmp(k, "reg") == 0)
-    return get_int(ld, L, k, 0, 65535, &c->reg);
+  if (rc) return rc;
+  if (strcmp(k, "name") == 0) return get_str(ld, L, k, &c->name);
+  if (strcmp(k, "desc") == 0) return get_str(ld, L, k, &c->desc);
+  if (strcmp(k, "via") == 0) return get_str(ld, L, k, &c->via);
+  if (strcmp(k, "dangerous") == 0) return get_bool(ld, L, k, &c->dangerous);
+  if (strcmp(k, "reg") == 0) return get_int(ld, L, k, 0, 65535, &c->reg);
   return get_int(ld, L, k, -32768, 65535, &c->value);
 }
 
@@ -370,8 +354,7 @@ static int read_cmd(struct loader *ld, lua_State *L, size_t i) {
   int rc = 0;
   c->reg = -1;
   snprintf(ld->where, sizeof ld->where, "commands[%zu]", i + 1);
-  if (lua_type(L, -1) != LUA_TTABLE)
-    return fail(ld, "must be a table");
+  if (lua_type(L, -1) != LUA_TTABLE) return fail(ld, "must be a table");
   lua_getfield(L, -1, "name");
   if (lua_type(L, -1) == LUA_TSTRING)
     snprintf(ld->where, sizeof ld->where, "commands[%zu] (%.100s)", i + 1,
@@ -382,22 +365,18 @@ static int read_cmd(struct loader *ld, lua_State *L, size_t i) {
     rc = cmd_field(ld, L, c);
     lua_pop(L, rc ? 2 : 1);
   }
-  if (rc)
-    return rc;
-  if (!c->name || !c->name[0])
-    return fail(ld, "name missing");
+  if (rc) return rc;
+  if (!c->name || !c->name[0]) return fail(ld, "name missing");
   if (!c->desc && !(c->desc = strdup("")))
     return ohm_error_set(ld->e, OHM_ENOMEM, "out of memory");
-  if (c->reg < 0 && !c->via)
-    return fail(ld, "needs reg or via");
+  if (c->reg < 0 && !c->via) return fail(ld, "needs reg or via");
   return 0;
 }
 
 static int read_cmds(struct loader *ld, lua_State *L) {
   size_t n;
   int rc = read_array(ld, L, "commands", &n);
-  if (rc)
-    return rc;
+  if (rc) return rc;
   if (!(ld->m->cmds = calloc(n ? n : 1, sizeof *ld->m->cmds)))
     return ohm_error_set(ld->e, OHM_ENOMEM, "out of memory");
   for (size_t i = 0; i < n && rc == 0; i++) {
@@ -411,23 +390,21 @@ static int read_cmds(struct loader *ld, lua_State *L) {
 }
 
 static const char *const map_keys[] = {
-    "name", "desc", "mfr", "model", "type", "upgrade", "version_var",
-    "max_read", "vars", "commands", NULL};
+    "name",        "desc",     "mfr",  "model",    "type", "upgrade",
+    "version_var", "max_read", "vars", "commands", NULL};
 
 static int map_field(struct loader *ld, lua_State *L, int *seen_vars) {
   struct dev_map *m = ld->m;
   const char *k;
   int rc = check_key(ld, L, map_keys, &k);
-  if (rc)
-    return rc;
+  if (rc) return rc;
   if (strcmp(k, "name") == 0) return get_str(ld, L, k, &m->name);
   if (strcmp(k, "desc") == 0) return get_str(ld, L, k, &m->desc);
   if (strcmp(k, "mfr") == 0) return get_str(ld, L, k, &m->mfr);
   if (strcmp(k, "model") == 0) return get_str(ld, L, k, &m->model);
   if (strcmp(k, "type") == 0) return get_str(ld, L, k, &m->type);
   if (strcmp(k, "upgrade") == 0) return get_str(ld, L, k, &m->upgrade);
-  if (strcmp(k, "version_var") == 0)
-    return get_str(ld, L, k, &m->version_var);
+  if (strcmp(k, "version_var") == 0) return get_str(ld, L, k, &m->version_var);
   if (strcmp(k, "max_read") == 0)
     return get_int(ld, L, k, 1, 125, &m->max_read);
   if (strcmp(k, "vars") == 0)
@@ -446,11 +423,9 @@ static int add_fixed(struct loader *ld, const char *name, const char *text,
                      const char *desc) {
   struct dev_map *m = ld->m;
   struct dev_var *v;
-  if (!text)
-    return 0;
+  if (!text) return 0;
   for (size_t i = 0; i < m->nvars; i++)
-    if (strcmp(m->vars[i].name, name) == 0)
-      return 0;
+    if (strcmp(m->vars[i].name, name) == 0) return 0;
   if (!(v = realloc(m->vars, (m->nvars + 1) * sizeof *v)))
     return ohm_error_set(ld->e, OHM_ENOMEM, "out of memory");
   m->vars = v;
@@ -505,14 +480,12 @@ static int read_map(lua_State *L) {
   }
   if (rc == 0 && !ld->m->name && !(ld->m->name = strdup(ld->name)))
     rc = ohm_error_set(ld->e, OHM_ENOMEM, "out of memory");
-  if (rc == 0 && !seen_vars)
-    rc = fail(ld, "vars missing");
+  if (rc == 0 && !seen_vars) rc = fail(ld, "vars missing");
   if (rc == 0) {
     lua_getfield(L, 1, "vars");
     rc = read_vars(ld, L);
   }
-  if (rc == 0)
-    rc = finish_map(ld);
+  if (rc == 0) rc = finish_map(ld);
   lua_pushinteger(L, rc);
   return 1;
 }
@@ -523,8 +496,8 @@ static void sandbox(lua_State *L) {
                                   {LUA_MATHLIBNAME, luaopen_math},
                                   {LUA_TABLIBNAME, luaopen_table},
                                   {NULL, NULL}};
-  static const char *const drop[] = {"dofile", "loadfile", "load", "print",
-                                     "require", "collectgarbage", NULL};
+  static const char *const drop[] = {
+      "dofile", "loadfile", "load", "print", "require", "collectgarbage", NULL};
   for (const luaL_Reg *l = libs; l->func; l++) {
     luaL_requiref(L, l->name, l->func, 1);
     lua_pop(L, 1);
@@ -541,8 +514,7 @@ static int run_chunk(lua_State *L) {
   size_t len = (size_t)lua_tointeger(L, 2);
   const char *name = lua_tostring(L, 3);
   sandbox(L);
-  if (luaL_loadbufferx(L, src, len, name, "t") != LUA_OK)
-    return lua_error(L);
+  if (luaL_loadbufferx(L, src, len, name, "t") != LUA_OK) return lua_error(L);
   lua_call(L, 0, 1);
   return 1;
 }
@@ -566,8 +538,8 @@ static int load_in(lua_State *L, struct loader *ld, const char *src,
   lua_insert(L, -2);
   lua_pushlightuserdata(L, ld);
   if (lua_pcall(L, 2, 1, 0) != LUA_OK)
-    return fail(ld, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1)
-                                              : "out of memory");
+    return fail(ld, "%s",
+                lua_tostring(L, -1) ? lua_tostring(L, -1) : "out of memory");
   return (int)lua_tointeger(L, -1);
 }
 
@@ -607,8 +579,7 @@ static void var_free(struct dev_var *v) {
 }
 
 void dev_map_free(struct dev_map *m) {
-  if (!m)
-    return;
+  if (!m) return;
   for (size_t i = 0; i < m->nvars; i++)
     var_free(&m->vars[i]);
   for (size_t i = 0; i < m->ncmds; i++) {
@@ -634,8 +605,7 @@ const struct dev_var *dev_map_var(const struct dev_map *m, const char *name) {
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
     int c = strcmp(name, m->vars[mid].name);
-    if (c == 0)
-      return &m->vars[mid];
+    if (c == 0) return &m->vars[mid];
     if (c < 0)
       hi = mid;
     else
@@ -646,7 +616,6 @@ const struct dev_var *dev_map_var(const struct dev_map *m, const char *name) {
 
 const struct dev_cmd *dev_map_cmd(const struct dev_map *m, const char *name) {
   for (size_t i = 0; i < m->ncmds; i++)
-    if (strcmp(m->cmds[i].name, name) == 0)
-      return &m->cmds[i];
+    if (strcmp(m->cmds[i].name, name) == 0) return &m->cmds[i];
   return NULL;
 }

@@ -50,8 +50,8 @@ struct dev_var {
   int reg;       /* first register, -1 if this map has none */
   char *oid;     /* SNMP location, NULL if none ("%d" = chain subtree) */
   double oid_scale; /* scale for INTEGER values over SNMP; 0 = `scale` */
-  char *menu;    /* console location, NULL if none */
-  char *text;    /* fixed value (device.mfr ...), NULL if read */
+  char *menu;       /* console location, NULL if none */
+  char *text;       /* fixed value (device.mfr ...), NULL if read */
   struct dev_enum *enums;
   size_t nenums;
 };

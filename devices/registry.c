@@ -41,12 +41,10 @@ static void builtin_init(void) {
   for (const struct ohm_embedded *f = ohm_embedded; f->path; f++)
     n += embedded_name(f->path, &name) > 0;
   builtin = calloc(n + 1, sizeof *builtin);
-  if (!builtin)
-    return;
+  if (!builtin) return;
   for (const struct ohm_embedded *f = ohm_embedded; f->path; f++) {
     size_t len = embedded_name(f->path, &name);
-    if (len && (builtin[k] = strndup(name, len)))
-      k++;
+    if (len && (builtin[k] = strndup(name, len))) k++;
   }
 }
 
@@ -60,10 +58,9 @@ const char *const *dev_driver_builtin(void) {
 /* Letters, digits, '-', '_' and '.': a name never walks out of the
  * drivers directory. */
 static int valid_name(const char *s) {
-  if (!*s || *s == '.' || strlen(s) > 64)
-    return 0;
+  if (!*s || *s == '.' || strlen(s) > 64) return 0;
   for (; *s; s++)
-    if (!(( *s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
           (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
       return 0;
   return 1;
@@ -74,8 +71,7 @@ static int valid_name(const char *s) {
 static char *user_dir(void) {
   const char *d = getenv("OHM_DRIVERS"), *home = getenv("HOME");
   char *s = NULL;
-  if (d && *d)
-    return strdup(d);
+  if (d && *d) return strdup(d);
   if (home && *home && asprintf(&s, "%s/.config/ohm/drivers", home) < 0)
     return NULL;
   return s;
@@ -89,13 +85,11 @@ static int read_file(const char *path, char **buf, size_t *len,
   if (!f)
     return errno == ENOENT || errno == ENOTDIR
                ? 1
-               : ohm_error_set(e, OHM_ECONFIG, "%s: %s", path,
-                               strerror(errno));
+               : ohm_error_set(e, OHM_ECONFIG, "%s: %s", path, strerror(errno));
   *buf = malloc(MAP_FILE_MAX + 1);
   n = *buf ? fread(*buf, 1, MAP_FILE_MAX + 1, f) : 0;
   fclose(f);
-  if (!*buf)
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (!*buf) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   if (n > MAP_FILE_MAX) {
     free(*buf);
     return ohm_error_set(e, OHM_ECONFIG, "%s: larger than 1 MiB", path);
@@ -119,9 +113,10 @@ static int load_user(const char *name, struct dev_map **m,
   }
   if (rc > 0) {
     const char *const *b = dev_driver_builtin();
-    rc = ohm_error_set(e, OHM_ENOENT, "unknown driver '%s' (built-in: %s%s; "
-                       "user maps in %s)", name, b[0] ? b[0] : "none",
-                       b[0] && b[1] ? ", ..." : "",
+    rc = ohm_error_set(e, OHM_ENOENT,
+                       "unknown driver '%s' (built-in: %s%s; "
+                       "user maps in %s)",
+                       name, b[0] ? b[0] : "none", b[0] && b[1] ? ", ..." : "",
                        dir ? dir : "~/.config/ohm/drivers");
   }
   free(path);
@@ -156,8 +151,7 @@ int dev_driver_find(const char *name, const struct dev_map **out,
                          name ? name : "");
   pthread_mutex_lock(&lock);
   for (l = cache; l; l = l->next)
-    if (strcmp(l->map->name, name) == 0)
-      break;
+    if (strcmp(l->map->name, name) == 0) break;
   if (!l && (rc = load_driver(name, &m, e)) == 0) {
     if (!(l = malloc(sizeof *l))) {
       dev_map_free(m);
@@ -168,17 +162,20 @@ int dev_driver_find(const char *name, const struct dev_map **out,
     }
   }
   pthread_mutex_unlock(&lock);
-  if (rc == 0)
-    *out = l->map;
+  if (rc == 0) *out = l->map;
   return rc;
 }
 
 const struct dev_engine *dev_engine_for(enum tp_kind kind) {
   switch (kind) {
-  case TP_REGS: return &dev_engine_regs;
-  case TP_OIDS: return &dev_engine_snmp ? &dev_engine_snmp : NULL;
-  case TP_CONSOLE: return &dev_engine_console ? &dev_engine_console : NULL;
-  default: return NULL;
+  case TP_REGS:
+    return &dev_engine_regs;
+  case TP_OIDS:
+    return &dev_engine_snmp ? &dev_engine_snmp : NULL;
+  case TP_CONSOLE:
+    return &dev_engine_console ? &dev_engine_console : NULL;
+  default:
+    return NULL;
   }
 }
 

@@ -31,8 +31,21 @@
 #define SIM_TICK_MS 250
 
 enum role {
-  R_NONE, R_VOLT, R_CURR, R_P, R_S, R_Q, R_FREQ, R_PF, R_EACT, R_EAPP,
-  R_TEMP, R_HUM, R_STATUS, R_STATE, R_THRESH,
+  R_NONE,
+  R_VOLT,
+  R_CURR,
+  R_P,
+  R_S,
+  R_Q,
+  R_FREQ,
+  R_PF,
+  R_EACT,
+  R_EAPP,
+  R_TEMP,
+  R_HUM,
+  R_STATUS,
+  R_STATE,
+  R_THRESH,
 };
 
 struct vrole {
@@ -43,11 +56,11 @@ struct vrole {
 
 struct sim {
   const struct dev_map *m;
-  int units, base, nregs; /* served registers [base, base + nregs) */
-  struct vrole *roles;    /* per var */
-  int *owner;             /* per register: var index, -1 in a gap */
-  modbus_mapping_t **maps; /* per unit */
-  double *energy;          /* per unit * var: Wh (or VAh) so far */
+  int units, base, nregs;   /* served registers [base, base + nregs) */
+  struct vrole *roles;      /* per var */
+  int *owner;               /* per register: var index, -1 in a gap */
+  modbus_mapping_t **maps;  /* per unit */
+  double *energy;           /* per unit * var: Wh (or VAh) so far */
   _Atomic unsigned *resets; /* per unit: phases to clear (bit 0 = all) */
   double t0, last;
   unsigned seed;
@@ -67,8 +80,7 @@ static struct sim *sims;
 /* First digit in a var name: "input.L2.current" 2, "ambient.1.humidity" 1. */
 static int name_index(const char *n) {
   for (; *n; n++)
-    if (*n >= '0' && *n <= '9')
-      return *n - '0';
+    if (*n >= '0' && *n <= '9') return *n - '0';
   return 0;
 }
 
@@ -99,12 +111,11 @@ static enum role unit_role(const struct dev_var *v) {
   static const struct {
     const char *unit;
     enum role r;
-  } t[] = {{"V", R_VOLT}, {"A", R_CURR}, {"W", R_P}, {"VA", R_S},
-           {"var", R_Q}, {"Hz", R_FREQ}, {"kWh", R_EACT}, {"kVAh", R_EAPP},
+  } t[] = {{"V", R_VOLT},    {"A", R_CURR},  {"W", R_P},      {"VA", R_S},
+           {"var", R_Q},     {"Hz", R_FREQ}, {"kWh", R_EACT}, {"kVAh", R_EAPP},
            {"degC", R_TEMP}, {"%", R_HUM}};
   for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-    if (strcmp(v->unit, t[i].unit) == 0)
-      return t[i].r;
+    if (strcmp(v->unit, t[i].unit) == 0) return t[i].r;
   return strstr(v->name, "powerfactor") ? R_PF : R_NONE;
 }
 
@@ -119,12 +130,10 @@ static void classify(struct sim *s) {
     else if (v->access == DA_RW)
       r->r = R_THRESH;
     else if (v->type == DT_ENUM) {
-      if (ends_with(v->name, ".status"))
-        status_links(s->m, v->name, r);
+      if (ends_with(v->name, ".status")) status_links(s->m, v->name, r);
       /* a .status with nothing to follow (a door) is a plain state */
       r->r = r->meas >= 0 && (r->lo >= 0 || r->hi >= 0) ? R_STATUS : R_STATE;
-    }
-    else
+    } else
       r->r = unit_role(v);
   }
 }
@@ -169,8 +178,7 @@ static double get(const struct sim *s, int unit, int vi) {
   const struct dev_var *v = &s->m->vars[vi];
   double x = 0;
   char str[64];
-  if (vi < 0 || v->reg < 0)
-    return 0;
+  if (vi < 0 || v->reg < 0) return 0;
   dev_decode(v, s->maps[unit]->tab_registers + (v->reg - s->base), &x, str,
              sizeof str, NULL);
   return x;
@@ -204,13 +212,20 @@ static double phase_sum(const struct model *md, int idx, int what) {
   double sum = 0;
   for (int p = 0; p < 3; p++) {
     double sva = md->v[p] * md->i[p], x;
-    if (idx && p != idx - 1)
-      continue;
+    if (idx && p != idx - 1) continue;
     switch (what) {
-    case R_CURR: x = md->i[p]; break;
-    case R_P: case R_EACT: x = sva * md->pf[p]; break;
-    case R_Q: x = sva * sqrt(1 - md->pf[p] * md->pf[p]); break;
-    default: x = sva;
+    case R_CURR:
+      x = md->i[p];
+      break;
+    case R_P:
+    case R_EACT:
+      x = sva * md->pf[p];
+      break;
+    case R_Q:
+      x = sva * sqrt(1 - md->pf[p] * md->pf[p]);
+      break;
+    default:
+      x = sva;
     }
     sum += x;
   }
@@ -221,14 +236,23 @@ static double measured(const struct model *md, const struct vrole *r) {
   int p = r->idx >= 1 && r->idx <= 3 ? r->idx - 1 : 0;
   int k = r->idx <= 2 ? r->idx : 2;
   switch (r->r) {
-  case R_VOLT: return md->v[p];
-  case R_CURR: case R_P: case R_S: case R_Q:
+  case R_VOLT:
+    return md->v[p];
+  case R_CURR:
+  case R_P:
+  case R_S:
+  case R_Q:
     return phase_sum(md, r->idx <= 3 ? r->idx : 0, r->r);
-  case R_FREQ: return md->f;
-  case R_PF: return md->pf[p];
-  case R_TEMP: return md->temp[k];
-  case R_HUM: return md->hum[k];
-  default: return 0;
+  case R_FREQ:
+    return md->f;
+  case R_PF:
+    return md->pf[p];
+  case R_TEMP:
+    return md->temp[k];
+  case R_HUM:
+    return md->hum[k];
+  default:
+    return 0;
   }
 }
 
@@ -237,8 +261,7 @@ static int state_code(const struct dev_var *v, const char *const *names,
                       int def) {
   for (; *names; names++)
     for (size_t i = 0; i < v->nenums; i++)
-      if (strcmp(v->enums[i].text, *names) == 0)
-        return v->enums[i].raw;
+      if (strcmp(v->enums[i].text, *names) == 0) return v->enums[i].raw;
   return def;
 }
 
@@ -279,15 +302,14 @@ static void update_unit(struct sim *s, int u, double t, double dt) {
   }
   for (size_t i = 0; i < s->m->nvars; i++) /* after what they follow */
     if (s->roles[i].r == R_STATUS)
-      update_status(s, u, i, s->maps[u]->tab_registers +
-                                 (s->m->vars[i].reg - s->base));
+      update_status(s, u, i,
+                    s->maps[u]->tab_registers + (s->m->vars[i].reg - s->base));
 }
 
 /* The total counter (phase 0) with the same role as var i, or -1. */
 static int total_of(const struct sim *s, size_t i) {
   for (size_t j = 0; j < s->m->nvars; j++)
-    if (s->roles[j].r == s->roles[i].r && s->roles[j].idx == 0)
-      return (int)j;
+    if (s->roles[j].r == s->roles[i].r && s->roles[j].idx == 0) return (int)j;
   return -1;
 }
 
@@ -300,13 +322,11 @@ static unsigned apply_resets(struct sim *s, int u) {
   for (size_t i = 0; mask && i < s->m->nvars; i++) {
     const struct vrole *ro = &s->roles[i];
     int t;
-    if (ro->r != R_EACT && ro->r != R_EAPP)
-      continue;
+    if (ro->r != R_EACT && ro->r != R_EAPP) continue;
     if (mask & 1) {
       en[i] = 0;
     } else if (ro->idx >= 1 && ro->idx <= 3 && (mask & (1u << ro->idx))) {
-      if ((t = total_of(s, i)) >= 0)
-        en[t] = en[t] > en[i] ? en[t] - en[i] : 0;
+      if ((t = total_of(s, i)) >= 0) en[t] = en[t] > en[i] ? en[t] - en[i] : 0;
       en[i] = 0;
     }
   }
@@ -325,8 +345,7 @@ static void update_all(struct sim *s) {
   }
 }
 
-int sim_reset_energy(struct sim *s, int unit, int phase,
-                     struct ohm_error *e) {
+int sim_reset_energy(struct sim *s, int unit, int phase, struct ohm_error *e) {
   if (unit < 1 || unit > s->units)
     return ohm_error_set(e, OHM_EINVAL, "no unit %d in the simulator", unit);
   if (phase < 0 || phase > 3)
@@ -345,12 +364,9 @@ static double threshold_default(const struct dev_var *v) {
   int high = strstr(v->name, ".high") != NULL;
   double x = high ? (v->has_max ? v->max : 0) : (v->has_min ? v->min : 0);
   for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-    if (strcmp(v->unit, t[i].unit) == 0)
-      x = high ? t[i].hi : t[i].lo;
-  if (v->has_min && x < v->min)
-    x = v->min;
-  if (v->has_max && x > v->max)
-    x = v->max;
+    if (strcmp(v->unit, t[i].unit) == 0) x = high ? t[i].hi : t[i].lo;
+  if (v->has_min && x < v->min) x = v->min;
+  if (v->has_max && x > v->max) x = v->max;
   return x;
 }
 
@@ -375,15 +391,13 @@ static void init_values(struct sim *s) {
 /* 0 if a write of val to reg is allowed, else the exception code: 02 for a
  * register no writable var covers, 03 for a value outside its limits. */
 static int check_write(const struct sim *s, int reg, uint16_t val) {
-  int vi = reg >= s->base && reg < s->base + s->nregs ? s->owner[reg - s->base]
-                                                      : -1;
+  int vi =
+      reg >= s->base && reg < s->base + s->nregs ? s->owner[reg - s->base] : -1;
   const struct dev_var *v = vi >= 0 ? &s->m->vars[vi] : NULL;
   double x;
   char str[64];
-  if (!v || v->access != DA_RW)
-    return MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS;
-  if (dev_var_nregs(v) != 1)
-    return 0;
+  if (!v || v->access != DA_RW) return MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS;
+  if (dev_var_nregs(v) != 1) return 0;
   if (dev_decode(v, &val, &x, str, sizeof str, NULL) < 0 ||
       (v->has_min && x < v->min - 1e-9) || (v->has_max && x > v->max + 1e-9))
     return MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE;
@@ -391,8 +405,8 @@ static int check_write(const struct sim *s, int reg, uint16_t val) {
 }
 
 /* Answer one request on ctx (its socket already set). */
-static void serve_one(struct sim *s, modbus_t *ctx, const uint8_t *q,
-                      int len, int tcp) {
+static void serve_one(struct sim *s, modbus_t *ctx, const uint8_t *q, int len,
+                      int tcp) {
   int hl = modbus_get_header_length(ctx);
   int unit = q[hl - 1], fn = q[hl], ex;
   if (unit < 1 || unit > s->units) {
@@ -460,20 +474,15 @@ static void *serve_loop(void *arg) {
     first = n;
     for (int i = 0; i < SIM_CLIENTS_MAX; i++)
       p[n++] = (struct pollfd){.fd = s->clients[i], .events = POLLIN};
-    if (poll(p, (nfds_t)n, SIM_TICK_MS) < 0 && errno != EINTR)
-      break;
-    if (p[0].revents)
-      break;
+    if (poll(p, (nfds_t)n, SIM_TICK_MS) < 0 && errno != EINTR) break;
+    if (p[0].revents) break;
     if (p[1].revents & POLLIN) {
       int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
-      if (fd >= 0)
-        client_add(s, fd);
+      if (fd >= 0) client_add(s, fd);
     }
-    if (p[2].revents & POLLIN)
-      rtu_read(s);
+    if (p[2].revents & POLLIN) rtu_read(s);
     for (int i = 0; i < SIM_CLIENTS_MAX; i++)
-      if (p[first + i].fd >= 0 && p[first + i].revents)
-        client_read(s, i);
+      if (p[first + i].fd >= 0 && p[first + i].revents) client_read(s, i);
   }
   return NULL;
 }
@@ -484,8 +493,7 @@ static int layout(struct sim *s, struct ohm_error *e) {
   int lo = 65536, hi = -1;
   for (size_t i = 0; i < m->nvars; i++) {
     int n = dev_var_nregs(&m->vars[i]);
-    if (m->vars[i].reg < 0 || n == 0)
-      continue;
+    if (m->vars[i].reg < 0 || n == 0) continue;
     lo = m->vars[i].reg < lo ? m->vars[i].reg : lo;
     hi = m->vars[i].reg + n > hi ? m->vars[i].reg + n : hi;
   }
@@ -499,8 +507,7 @@ static int layout(struct sim *s, struct ohm_error *e) {
   for (int r = 0; r < s->nregs; r++)
     s->owner[r] = -1;
   for (size_t i = 0; i < m->nvars; i++)
-    for (int k = 0; m->vars[i].reg >= 0 && k < dev_var_nregs(&m->vars[i]);
-         k++)
+    for (int k = 0; m->vars[i].reg >= 0 && k < dev_var_nregs(&m->vars[i]); k++)
       s->owner[m->vars[i].reg - lo + k] = (int)i;
   return 0;
 }
@@ -525,13 +532,13 @@ static int split_addr(const char *addr, char *host, size_t hn, char *port,
                       size_t pn, struct ohm_error *e) {
   const char *colon = strrchr(addr, ':');
   size_t len = colon ? (size_t)(colon - addr) : 0;
-  if (!colon || !colon[1] || strspn(colon + 1, "0123456789") !=
-                                 strlen(colon + 1) || strlen(colon + 1) > 5 ||
+  if (!colon || !colon[1] ||
+      strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+      strlen(colon + 1) > 5 ||
       atol(colon + 1) > 65535) /* getaddrinfo would wrap it */
     return ohm_error_set(e, OHM_EINVAL, "bad address '%.80s' (HOST:PORT)",
                          addr);
-  if (len >= 2 && addr[0] == '[' && addr[len - 1] == ']')
-    addr++, len -= 2;
+  if (len >= 2 && addr[0] == '[' && addr[len - 1] == ']') addr++, len -= 2;
   if (len == 0 || len >= hn)
     return ohm_error_set(e, OHM_EINVAL, "bad address '%.80s' (HOST:PORT)",
                          addr);
@@ -545,8 +552,7 @@ static int open_tcp(struct sim *s, const char *addr, struct ohm_error *e) {
   struct sockaddr_storage ss;
   socklen_t sl = sizeof ss;
   int rc = split_addr(addr, host, sizeof host, port, sizeof port, e);
-  if (rc < 0)
-    return rc;
+  if (rc < 0) return rc;
   if (!(s->tcp = modbus_new_tcp_pi(host, port)))
     return ohm_error_set(e, OHM_ENOMEM, "%s", modbus_strerror(errno));
   modbus_set_indication_timeout(s->tcp, 1, 0); /* a stalled client ... */
@@ -556,9 +562,9 @@ static int open_tcp(struct sim *s, const char *addr, struct ohm_error *e) {
                          modbus_strerror(errno));
   if (getsockname(s->lfd, (struct sockaddr *)&ss, &sl) < 0)
     return ohm_error_set(e, OHM_EIO, "getsockname: %s", strerror(errno));
-  s->port = ntohs(ss.ss_family == AF_INET6
-                      ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                      : ((struct sockaddr_in *)&ss)->sin_port);
+  s->port =
+      ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                     : ((struct sockaddr_in *)&ss)->sin_port);
   return 0;
 }
 
@@ -569,13 +575,11 @@ static int open_rtu(struct sim *s, const char *tty, struct ohm_error *e) {
   long baud, data, stop;
   const char *par;
   int rc;
-  if (asprintf(&text, "modbus-rtu://%s%s", tty[0] == '/' ? "" : "/", tty) <
-      0)
+  if (asprintf(&text, "modbus-rtu://%s%s", tty[0] == '/' ? "" : "/", tty) < 0)
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   rc = ohm_uri_parse(text, &u, e);
   free(text);
-  if (rc < 0)
-    return rc;
+  if (rc < 0) return rc;
   par = ohm_uri_param(&u, "parity");
   if ((rc = ohm_uri_param_long(&u, "baud", 9600, 50, 4000000, &baud, e)) ||
       (rc = ohm_uri_param_long(&u, "data", 8, 5, 8, &data, e)) ||
@@ -584,8 +588,7 @@ static int open_rtu(struct sim *s, const char *tty, struct ohm_error *e) {
     rc = ohm_error_set(e, OHM_EINVAL, "parity must be N, E or O");
   } else if (!(s->rtu = modbus_new_rtu(u.path, (int)baud, par ? par[0] : 'N',
                                        (int)data, (int)stop))) {
-    rc = ohm_error_set(e, OHM_EINVAL, "%s: %s", u.path,
-                       modbus_strerror(errno));
+    rc = ohm_error_set(e, OHM_EINVAL, "%s: %s", u.path, modbus_strerror(errno));
   } else if (modbus_set_slave(s->rtu, 1) < 0 || modbus_connect(s->rtu) < 0) {
     rc = ohm_error_set(e, OHM_EIO, "%s: %s", u.path, modbus_strerror(errno));
   } else {
@@ -638,20 +641,17 @@ int sim_start(const struct dev_map *m, const char *tcp_addr,
 }
 
 static int is_loopback(const char *host) {
-  return host && (strcmp(host, "127.0.0.1") == 0 ||
-                  strcmp(host, "::1") == 0 ||
+  return host && (strcmp(host, "127.0.0.1") == 0 || strcmp(host, "::1") == 0 ||
                   strcmp(host, "localhost") == 0);
 }
 
 struct sim *sim_local(const char *host, int port) {
   struct sim *s;
-  if (!is_loopback(host) || port <= 0)
-    return NULL;
+  if (!is_loopback(host) || port <= 0) return NULL;
   pthread_mutex_lock(&sims_lock);
   for (s = sims; s && s->port != port; s = s->next)
     ;
-  if (s)
-    s->refs++;
+  if (s) s->refs++;
   pthread_mutex_unlock(&sims_lock);
   return s;
 }
@@ -677,23 +677,18 @@ int sim_port(const struct sim *s) {
 }
 
 void sim_stop(struct sim *s) {
-  if (!s || !unref(s))
-    return;
+  if (!s || !unref(s)) return;
   if (s->running) {
     ssize_t w = write(s->stop[1], "x", 1);
     (void)w;
     pthread_join(s->thread, NULL);
   }
   for (int i = 0; i < SIM_CLIENTS_MAX; i++)
-    if (s->clients[i] >= 0)
-      close(s->clients[i]);
-  if (s->lfd >= 0)
-    close(s->lfd);
+    if (s->clients[i] >= 0) close(s->clients[i]);
+  if (s->lfd >= 0) close(s->lfd);
   for (int i = 0; i < 2; i++)
-    if (s->stop[i] >= 0)
-      close(s->stop[i]);
-  if (s->tcp)
-    modbus_free(s->tcp); /* its socket was never left set */
+    if (s->stop[i] >= 0) close(s->stop[i]);
+  if (s->tcp) modbus_free(s->tcp); /* its socket was never left set */
   if (s->rtu) {
     modbus_close(s->rtu);
     modbus_free(s->rtu);

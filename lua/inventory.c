@@ -26,18 +26,15 @@ struct inv_alloc {
 /* lua_Alloc with a ceiling, so a runaway config cannot eat the machine. */
 static void *inv_lalloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   struct inv_alloc *a = ud;
-  if (!ptr)
-    osize = 0;
+  if (!ptr) osize = 0;
   if (nsize == 0) {
     a->used -= osize;
     free(ptr);
     return NULL;
   }
-  if (nsize > osize && a->used + (nsize - osize) > INV_MEM_MAX)
-    return NULL;
+  if (nsize > osize && a->used + (nsize - osize) > INV_MEM_MAX) return NULL;
   void *p = realloc(ptr, nsize);
-  if (p)
-    a->used = a->used - osize + nsize;
+  if (p) a->used = a->used - osize + nsize;
   return p;
 }
 
@@ -52,11 +49,10 @@ static void inv_hook(lua_State *L, lua_Debug *ar) {
 
 /* Safe libraries only; then remove what reaches files or other code. */
 static void inv_sandbox(lua_State *L) {
-  static const char *const drop[] = {"dofile", "loadfile", "load",
+  static const char *const drop[] = {"dofile",  "loadfile",       "load",
                                      "require", "collectgarbage", NULL};
-  static const char *const os_drop[] = {"execute", "exit", "remove",
-                                        "rename", "tmpname", "setlocale",
-                                        NULL};
+  static const char *const os_drop[] = {
+      "execute", "exit", "remove", "rename", "tmpname", "setlocale", NULL};
   luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
   luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
   luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
@@ -88,8 +84,7 @@ static void dev_entry_free(struct inv_device *d) {
 }
 
 void inv_free(struct inventory *inv) {
-  if (!inv)
-    return;
+  if (!inv) return;
   for (size_t i = 0; i < inv->ndevs; i++)
     dev_entry_free(&inv->devs[i]);
   free(inv->devs);
@@ -106,8 +101,7 @@ void inv_free(struct inventory *inv) {
 /* One extra field of a device entry (string or number values only). */
 static int add_field(struct inv_device *d, const char *key, const char *val) {
   struct ohm_kv *f = realloc(d->fields, (d->nfields + 1) * sizeof *f);
-  if (!f)
-    return OHM_ENOMEM;
+  if (!f) return OHM_ENOMEM;
   d->fields = f;
   f[d->nfields].key = strdup(key);
   f[d->nfields].val = strdup(val);
@@ -131,11 +125,13 @@ static int read_fields(lua_State *L, struct inv_device *d, const char *file,
       lua_pop(L, 2);
       return ohm_error_set(e, OHM_ECONFIG,
                            "%s: devices.%s: fields must be name = string "
-                           "or number", file, d->name);
+                           "or number",
+                           file, d->name);
     }
     const char *k = lua_tostring(L, -2);
-    const char *v = t != LUA_TBOOLEAN ? lua_tostring(L, -1)
-                    : lua_toboolean(L, -1) ? "true" : "false";
+    const char *v = t != LUA_TBOOLEAN      ? lua_tostring(L, -1)
+                    : lua_toboolean(L, -1) ? "true"
+                                           : "false";
     int rc = 0;
     if (strcmp(k, "uri") == 0)
       rc = (d->uri = strdup(v)) ? 0 : OHM_ENOMEM;
@@ -157,19 +153,22 @@ static int read_fields(lua_State *L, struct inv_device *d, const char *file,
 static int read_device(lua_State *L, struct inv_device *d, const char *file,
                        struct ohm_error *e) {
   if (lua_type(L, -2) != LUA_TSTRING)
-    return ohm_error_set(e, OHM_ECONFIG, "%s: devices: names must be "
-                         "strings", file);
+    return ohm_error_set(e, OHM_ECONFIG,
+                         "%s: devices: names must be "
+                         "strings",
+                         file);
   if (!(d->name = strdup(lua_tostring(L, -2))))
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   if (lua_type(L, -1) == LUA_TSTRING)
     d->uri = strdup(lua_tostring(L, -1));
   else if (lua_type(L, -1) == LUA_TTABLE) {
     int rc = read_fields(L, d, file, e);
-    if (rc < 0)
-      return rc;
+    if (rc < 0) return rc;
   } else
-    return ohm_error_set(e, OHM_ECONFIG, "%s: devices.%s: expected a table "
-                         "or a URI string", file, d->name);
+    return ohm_error_set(e, OHM_ECONFIG,
+                         "%s: devices.%s: expected a table "
+                         "or a URI string",
+                         file, d->name);
   if (!d->uri)
     return ohm_error_set(e, OHM_ECONFIG, "%s: devices.%s: no uri", file,
                          d->name);
@@ -224,14 +223,10 @@ static char *config_path(const char *path, int *must) {
   const char *env = getenv("OHM_CONFIG"), *home = getenv("HOME");
   char *p = NULL;
   *must = path != NULL;
-  if (path)
-    return strdup(path);
-  if (env && *env)
-    return strdup(env);
-  if (!home || !*home)
-    return NULL;
-  if (asprintf(&p, "%s/.config/ohm/config.lua", home) < 0)
-    return NULL;
+  if (path) return strdup(path);
+  if (env && *env) return strdup(env);
+  if (!home || !*home) return NULL;
+  if (asprintf(&p, "%s/.config/ohm/config.lua", home) < 0) return NULL;
   return p;
 }
 
@@ -249,8 +244,7 @@ static int run_config(struct inventory *inv, struct ohm_error *e) {
   if (luaL_loadfilex(L, inv->path, "t") != LUA_OK ||
       lua_pcall(L, 0, 0, 0) != LUA_OK) {
     const char *m = lua_tostring(L, -1);
-    if (!m)
-      m = "error in configuration";
+    if (!m) m = "error in configuration";
     if (strncmp(m, inv->path, strlen(inv->path)) == 0)
       ohm_error_set(e, OHM_ECONFIG, "%s", m);
     else
@@ -262,14 +256,12 @@ static int run_config(struct inventory *inv, struct ohm_error *e) {
   return read_devices(inv, e);
 }
 
-int inv_load(const char *path, struct inventory **out,
-             struct ohm_error *e) {
+int inv_load(const char *path, struct inventory **out, struct ohm_error *e) {
   struct inventory *inv = calloc(1, sizeof *inv);
   struct stat st;
   int must, rc;
   *out = NULL;
-  if (!inv)
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (!inv) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   char *p = config_path(path, &must);
   if (!p || stat(p, &st) < 0) {
     int err = errno;
@@ -295,27 +287,22 @@ int inv_load(const char *path, struct inventory **out,
 
 const struct inv_device *inv_find(const struct inventory *inv,
                                   const char *name) {
-  if (!inv || !name)
-    return NULL;
+  if (!inv || !name) return NULL;
   for (size_t i = 0; i < inv->ndevs; i++)
-    if (strcmp(inv->devs[i].name, name) == 0)
-      return &inv->devs[i];
+    if (strcmp(inv->devs[i].name, name) == 0) return &inv->devs[i];
   return NULL;
 }
 
 const char *inv_field(const struct inv_device *d, const char *key) {
   for (size_t i = 0; d && i < d->nfields; i++)
-    if (strcmp(d->fields[i].key, key) == 0)
-      return d->fields[i].val;
+    if (strcmp(d->fields[i].key, key) == 0) return d->fields[i].val;
   return NULL;
 }
 
 /* Set query parameter key=val in u, replacing an existing one. */
-static int uri_set_param(struct ohm_uri *u, const char *key,
-                         const char *val) {
+static int uri_set_param(struct ohm_uri *u, const char *key, const char *val) {
   char *v = strdup(val);
-  if (!v)
-    return OHM_ENOMEM;
+  if (!v) return OHM_ENOMEM;
   for (size_t i = 0; i < u->nquery; i++)
     if (strcmp(u->query[i].key, key) == 0) {
       free(u->query[i].val);
@@ -324,8 +311,7 @@ static int uri_set_param(struct ohm_uri *u, const char *key,
     }
   struct ohm_kv *q = realloc(u->query, (u->nquery + 1) * sizeof *q);
   if (!q || !(q[u->nquery].key = strdup(key))) {
-    if (q)
-      u->query = q;
+    if (q) u->query = q;
     free(v);
     return OHM_ENOMEM;
   }
@@ -340,8 +326,7 @@ static int add_secrets(struct ohm_uri *u, const struct inv_device *d) {
   const char *keys[] = {"auth_pass", "priv_pass"};
   if (pw) {
     char *c = strdup(pw);
-    if (!c)
-      return OHM_ENOMEM;
+    if (!c) return OHM_ENOMEM;
     free(u->password);
     u->password = c;
   }
@@ -349,8 +334,7 @@ static int add_secrets(struct ohm_uri *u, const struct inv_device *d) {
    * parameters they do not read */
   for (size_t i = 0; strcmp(u->scheme, "snmp") == 0 && i < 2; i++) {
     const char *v = inv_field(d, keys[i]);
-    if (v && uri_set_param(u, keys[i], v) < 0)
-      return OHM_ENOMEM;
+    if (v && uri_set_param(u, keys[i], v) < 0) return OHM_ENOMEM;
   }
   return 0;
 }
@@ -381,14 +365,14 @@ int inv_open(const struct inventory *inv, const char *name_or_uri,
   struct ohm_uri u;
   int rc;
   *out = NULL;
-  if (d)
-    return open_named(d, driver, o, out, e);
+  if (d) return open_named(d, driver, o, out, e);
   if (!strchr(name_or_uri, ':'))
-    return ohm_error_set(e, OHM_ENOENT, "no such device in the inventory%s%s"
-                         " (and not a URI)", inv && inv->path ? " " : "",
+    return ohm_error_set(e, OHM_ENOENT,
+                         "no such device in the inventory%s%s"
+                         " (and not a URI)",
+                         inv && inv->path ? " " : "",
                          inv && inv->path ? inv->path : "");
-  if ((rc = ohm_uri_parse(name_or_uri, &u, e)) < 0)
-    return rc;
+  if ((rc = ohm_uri_parse(name_or_uri, &u, e)) < 0) return rc;
   char *name = inv_redact(name_or_uri);
   rc = name ? dev_open_uri(&u, name, driver, o, out, e)
             : ohm_error_set(e, OHM_ENOMEM, "out of memory");
@@ -400,12 +384,10 @@ int inv_open(const struct inventory *inv, const char *name_or_uri,
 /* Mask "pass"-named query values in s (in place, from the '?' on). */
 static char *mask_query(char *s) {
   char *q = strchr(s, '?');
-  if (!q)
-    return s;
+  if (!q) return s;
   size_t n = strlen(s) + 1;
   char *out = malloc(n * 4 + 8), *w;
-  if (!out)
-    return s;
+  if (!out) return s;
   memcpy(out, s, (size_t)(q - s));
   w = out + (q - s);
   while (*q) {

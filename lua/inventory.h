@@ -9,16 +9,16 @@
 #include "../transports/uri.h"
 
 struct inv_device {
-  char *name;   /* "pdu1" */
-  char *uri;    /* as written */
-  char *driver; /* NULL if not given */
+  char *name;            /* "pdu1" */
+  char *uri;             /* as written */
+  char *driver;          /* NULL if not given */
   struct ohm_kv *fields; /* every other string/number field, e.g. password,
                             auth_pass, interval; values as text */
   size_t nfields;
 };
 
 struct inventory {
-  char *path; /* file read, NULL if none */
+  char *path;              /* file read, NULL if none */
   struct inv_device *devs; /* sorted by name */
   size_t ndevs;
   void *L; /* the lua_State the file ran in, kept for other sections */

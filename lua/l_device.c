@@ -12,7 +12,7 @@
 #include "inventory.h"
 
 struct l_dev {
-  struct dev *d; /* owned; NULL when closed */
+  struct dev *d;  /* owned; NULL when closed */
   char name[160]; /* what the user opened, redacted: for messages */
 };
 
@@ -27,8 +27,7 @@ static struct l_dev *to_ldev(lua_State *L, int idx) {
 /* The open device at idx; raises if it is closed. */
 static struct dev *check_dev(lua_State *L, int idx) {
   struct l_dev *ld = to_ldev(L, idx);
-  if (!ld->d)
-    luaL_error(L, "attempt to use a closed device");
+  if (!ld->d) luaL_error(L, "attempt to use a closed device");
   return ld->d;
 }
 
@@ -39,8 +38,7 @@ struct dev *l_device_test(lua_State *L, int idx) {
 
 int l_path_test(lua_State *L, int idx, struct dev **d, const char **prefix) {
   struct l_path *p = luaL_testudata(L, idx, L_PATH_MT);
-  if (!p)
-    return 0;
+  if (!p) return 0;
   lua_getiuservalue(L, idx, 1);
   *d = l_device_test(L, -1);
   lua_pop(L, 1);
@@ -63,8 +61,7 @@ static int dev_fail(lua_State *L, int idx, const struct ohm_error *e) {
 /* __gc, __close and close(): safe to call twice. */
 static int l_dev_close(lua_State *L) {
   struct l_dev *ld = to_ldev(L, 1);
-  if (ld->d)
-    dev_close(ld->d);
+  if (ld->d) dev_close(ld->d);
   ld->d = NULL;
   return 0;
 }
@@ -137,13 +134,13 @@ static int push_value(lua_State *L, int idx, const struct dev_var *v,
   }
 }
 
-static const struct dev_var *check_var(lua_State *L, struct dev *d,
-                                       int arg) {
+static const struct dev_var *check_var(lua_State *L, struct dev *d, int arg) {
   const char *name = luaL_checkstring(L, arg);
   const struct dev_var *v = dev_map_var(d->map, name);
   if (!v)
-    luaL_argerror(L, arg, lua_pushfstring(L, "no variable '%s' in driver %s",
-                                          name, d->map->name));
+    luaL_argerror(L, arg,
+                  lua_pushfstring(L, "no variable '%s' in driver %s", name,
+                                  d->map->name));
   return v;
 }
 
@@ -152,8 +149,7 @@ static const struct dev_var *check_var(lua_State *L, struct dev *d,
  * its user value. */
 static int values_tostring(lua_State *L);
 static void push_values_mt(lua_State *L, int idx, const struct dev_map *m) {
-  if (lua_getiuservalue(L, idx, 1) == LUA_TTABLE)
-    return;
+  if (lua_getiuservalue(L, idx, 1) == LUA_TTABLE) return;
   lua_pop(L, 1);
   lua_createtable(L, 0, 3);
   lua_pushliteral(L, L_VALUES_MT);
@@ -179,10 +175,9 @@ static int get_all(lua_State *L, struct dev *d) {
   struct dev_value *vals =
       lua_newuserdatauv(L, (m->nvars ? m->nvars : 1) * sizeof *vals, 0);
   memset(vals, 0, (m->nvars ? m->nvars : 1) * sizeof *vals);
-  if (dev_read_all(d, vals, &e) < 0)
-    return dev_fail(L, 1, &e);
+  if (dev_read_all(d, vals, &e) < 0) return dev_fail(L, 1, &e);
   lua_createtable(L, 0, (int)m->nvars); /* values */
-  lua_newtable(L);                       /* errors */
+  lua_newtable(L);                      /* errors */
   for (size_t i = 0; i < m->nvars; i++) {
     const struct dev_value *val = &vals[i];
     if (val->kind == DV_NUM || val->kind == DV_STR) {
@@ -197,8 +192,7 @@ static int get_all(lua_State *L, struct dev *d) {
   }
   push_values_mt(L, 1, m);
   lua_setmetatable(L, -3);
-  if (!nerr)
-    lua_pop(L, 1);
+  if (!nerr) lua_pop(L, 1);
   return nerr ? 2 : 1;
 }
 
@@ -207,13 +201,11 @@ static int l_get(lua_State *L) {
   struct dev *d = check_dev(L, 1);
   struct dev_value val;
   struct ohm_error e;
-  if (lua_isnoneornil(L, 2))
-    return get_all(L, d);
+  if (lua_isnoneornil(L, 2)) return get_all(L, d);
   const struct dev_var *v = check_var(L, d, 2);
   ohm_error_clear(&e);
   memset(&val, 0, sizeof val);
-  if (dev_get(d, v->name, &val, &e) < 0)
-    return dev_fail(L, 1, &e);
+  if (dev_get(d, v->name, &val, &e) < 0) return dev_fail(L, 1, &e);
   return push_value(L, 1, v, &val);
 }
 
@@ -230,13 +222,12 @@ static int l_set(lua_State *L) {
                 "number or string expected");
   const char *text = lua_tostring(L, 3);
   if (v->access != DA_RW)
-    return luaL_argerror(L, 2, lua_pushfstring(L, "'%s' is read-only",
-                                               v->name));
+    return luaL_argerror(L, 2,
+                         lua_pushfstring(L, "'%s' is read-only", v->name));
   ohm_error_clear(&e);
   if (dev_encode(v, text, regs, &e) < 0)
     return luaL_argerror(L, 3, ohm_error_text(&e));
-  if (dev_set(d, v->name, text, &e) < 0)
-    return dev_fail(L, 1, &e);
+  if (dev_set(d, v->name, text, &e) < 0) return dev_fail(L, 1, &e);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -247,12 +238,11 @@ static int l_cmd(lua_State *L) {
   const char *name = luaL_checkstring(L, 2);
   struct ohm_error e;
   if (!dev_map_cmd(d->map, name))
-    return luaL_argerror(L, 2, lua_pushfstring(
-                                   L, "no command '%s' in driver %s", name,
-                                   d->map->name));
+    return luaL_argerror(
+        L, 2,
+        lua_pushfstring(L, "no command '%s' in driver %s", name, d->map->name));
   ohm_error_clear(&e);
-  if (dev_cmd(d, name, &e) < 0)
-    return dev_fail(L, 1, &e);
+  if (dev_cmd(d, name, &e) < 0) return dev_fail(L, 1, &e);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -271,8 +261,7 @@ static int l_list(lua_State *L) {
   lua_createtable(L, (int)m->nvars, 0);
   for (size_t i = 0; i < m->nvars; i++) {
     const struct dev_var *v = &m->vars[i];
-    if (!dev_var_available(d, v))
-      continue;
+    if (!dev_var_available(d, v)) continue;
     lua_createtable(L, 0, 4);
     set_str(L, "name", v->name);
     set_str(L, "unit", v->unit);
@@ -317,8 +306,8 @@ static int resolve(lua_State *L, int devidx, const char *prefix,
   char full[128];
   struct dev_value val;
   struct ohm_error e;
-  if ((size_t)snprintf(full, sizeof full, "%s%s%s", prefix,
-                       *prefix ? "." : "", key) >= sizeof full)
+  if ((size_t)snprintf(full, sizeof full, "%s%s%s", prefix, *prefix ? "." : "",
+                       key) >= sizeof full)
     return 0;
   const struct dev_var *v = dev_map_var(d->map, full);
   if (v) {
@@ -326,12 +315,10 @@ static int resolve(lua_State *L, int devidx, const char *prefix,
     memset(&val, 0, sizeof val);
     int r = dev_get(d, full, &val, &e) < 0 ? dev_fail(L, devidx, &e)
                                            : push_value(L, devidx, v, &val);
-    if (r > 1)
-      return lua_error(L); /* the message on top */
+    if (r > 1) return lua_error(L); /* the message on top */
     return 1;
   }
-  if (!has_prefix(d->map, full))
-    return 0;
+  if (!has_prefix(d->map, full)) return 0;
   struct l_path *p = lua_newuserdatauv(L, sizeof *p, 1);
   snprintf(p->prefix, sizeof p->prefix, "%s", full);
   lua_pushvalue(L, devidx);
@@ -341,15 +328,14 @@ static int resolve(lua_State *L, int devidx, const char *prefix,
 }
 
 static const luaL_Reg dev_methods[] = {
-    {"get", l_get},           {"set", l_set},    {"cmd", l_cmd},
-    {"list", l_list},         {"commands", l_commands},
-    {"close", l_dev_close},   {NULL, NULL}};
+    {"get", l_get},   {"set", l_set},           {"cmd", l_cmd},
+    {"list", l_list}, {"commands", l_commands}, {"close", l_dev_close},
+    {NULL, NULL}};
 
 /* dev.KEY: methods win over variables (upvalue 1 = methods table). */
 static int l_dev_index(lua_State *L) {
   to_ldev(L, 1);
-  if (lua_type(L, 2) != LUA_TSTRING)
-    return 0;
+  if (lua_type(L, 2) != LUA_TSTRING) return 0;
   if (lua_getfield(L, lua_upvalueindex(1), lua_tostring(L, 2)) != LUA_TNIL)
     return 1;
   lua_pop(L, 1);
@@ -358,8 +344,7 @@ static int l_dev_index(lua_State *L) {
 
 static int l_path_index(lua_State *L) {
   struct l_path *p = luaL_checkudata(L, 1, L_PATH_MT);
-  if (lua_type(L, 2) != LUA_TSTRING)
-    return 0;
+  if (lua_type(L, 2) != LUA_TSTRING) return 0;
   lua_getiuservalue(L, 1, 1);
   return resolve(L, lua_gettop(L), p->prefix, lua_tostring(L, 2));
 }
@@ -424,8 +409,7 @@ static int values_tostring(lua_State *L) {
     while (w > 0 && line[w - 1] == ' ')
       w--;
     luaL_addlstring(&b, line, (size_t)w);
-    if (i + 1 < n)
-      luaL_addchar(&b, '\n');
+    if (i + 1 < n) luaL_addchar(&b, '\n');
   }
   luaL_pushresult(&b);
   return 1;

@@ -23,8 +23,7 @@ static int ctx_gc(lua_State *L) {
   struct l_ctx *c = luaL_checkudata(L, 1, CTX_MT);
   free(c->config);
   c->config = NULL;
-  if (c->inv)
-    inv_free(c->inv);
+  if (c->inv) inv_free(c->inv);
   c->inv = NULL;
   return 0;
 }
@@ -53,12 +52,10 @@ static struct l_ctx *ctx_get(lua_State *L) {
 void l_ohm_set_config(lua_State *L, const char *path) {
   struct l_ctx *c = ctx_get(L);
   char *p = path ? strdup(path) : NULL;
-  if (path && !p)
-    luaL_error(L, "out of memory");
+  if (path && !p) luaL_error(L, "out of memory");
   free(c->config);
   c->config = p;
-  if (c->inv)
-    inv_free(c->inv);
+  if (c->inv) inv_free(c->inv);
   c->inv = NULL;
 }
 
@@ -69,8 +66,7 @@ void l_ohm_set_defaults(lua_State *L, const struct tp_opts *o) {
 /* The inventory, loaded once; NULL with e set if the file is bad. */
 struct inventory *l_ohm_inventory(lua_State *L, struct ohm_error *e) {
   struct l_ctx *c = ctx_get(L);
-  if (!c->inv && inv_load(c->config, &c->inv, e) < 0)
-    return NULL;
+  if (!c->inv && inv_load(c->config, &c->inv, e) < 0) return NULL;
   return c->inv;
 }
 
@@ -84,8 +80,8 @@ int l_push_error(lua_State *L, const struct ohm_error *e) {
 /* A key the options table does not know raises, naming it: a mistyped
  * {tiemout = 1} must not silently run with the default timeout. */
 static void check_opt_keys(lua_State *L, int idx, const char *extra) {
-  static const char *const known[] = {"driver", "timeout", "retries",
-                                      "verbose", NULL};
+  static const char *const known[] = {"driver", "timeout", "retries", "verbose",
+                                      NULL};
   idx = lua_absindex(L, idx);
   lua_pushnil(L);
   while (lua_next(L, idx)) {
@@ -96,10 +92,12 @@ static void check_opt_keys(lua_State *L, int idx, const char *extra) {
     ok = ok || (extra && lua_type(L, -1) == LUA_TSTRING &&
                 !strcmp(lua_tostring(L, -1), extra));
     if (!ok)
-      luaL_argerror(L, idx, lua_pushfstring(L, "unknown option '%s' (known: "
-                    "driver, timeout, retries, verbose%s%s)",
-                    luaL_tolstring(L, -1, NULL), extra ? ", " : "",
-                    extra ? extra : ""));
+      luaL_argerror(L, idx,
+                    lua_pushfstring(L,
+                                    "unknown option '%s' (known: "
+                                    "driver, timeout, retries, verbose%s%s)",
+                                    luaL_tolstring(L, -1, NULL),
+                                    extra ? ", " : "", extra ? extra : ""));
   }
 }
 
@@ -110,8 +108,7 @@ void l_opts_from_table(lua_State *L, int idx, struct tp_opts *o,
                        const char **driver, const char *extra) {
   *o = ctx_get(L)->defaults;
   *driver = NULL;
-  if (lua_isnoneornil(L, idx))
-    return;
+  if (lua_isnoneornil(L, idx)) return;
   luaL_checktype(L, idx, LUA_TTABLE);
   check_opt_keys(L, idx, extra);
   if (lua_getfield(L, idx, "driver") != LUA_TNIL) {
@@ -120,15 +117,15 @@ void l_opts_from_table(lua_State *L, int idx, struct tp_opts *o,
     *driver = lua_tostring(L, -1); /* anchored by the options table */
   }
   if (lua_getfield(L, idx, "timeout") != LUA_TNIL) {
-    luaL_argcheck(L, lua_type(L, -1) == LUA_TNUMBER &&
-                         lua_tonumber(L, -1) > 0, idx,
-                  "'timeout' must be a positive number");
+    luaL_argcheck(L, lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) > 0,
+                  idx, "'timeout' must be a positive number");
     o->timeout = lua_tonumber(L, -1);
   }
   if (lua_getfield(L, idx, "retries") != LUA_TNIL) {
-    luaL_argcheck(L, lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0 &&
-                         lua_tointeger(L, -1) <= 100, idx,
-                  "'retries' must be an integer 0..100");
+    luaL_argcheck(L,
+                  lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0 &&
+                      lua_tointeger(L, -1) <= 100,
+                  idx, "'retries' must be an integer 0..100");
     o->retries = (int)lua_tointeger(L, -1);
   }
   if (lua_getfield(L, idx, "verbose") != LUA_TNIL)
@@ -149,9 +146,10 @@ static int l_energy8(lua_State *L) {
   }
   if (dev_energy8(r, &kwh, &bad) < 0)
     return luaL_argerror(L, bad + 1,
-                         lua_pushfstring(L, "register %d is %d, above 255 "
-                                         "(out of spec)", bad + 1,
-                                         (int)r[bad]));
+                         lua_pushfstring(L,
+                                         "register %d is %d, above 255 "
+                                         "(out of spec)",
+                                         bad + 1, (int)r[bad]));
   lua_pushnumber(L, kwh);
   return 1;
 }
@@ -179,8 +177,7 @@ static int l_devices(lua_State *L) {
   struct ohm_error e;
   struct inventory *inv;
   ohm_error_clear(&e);
-  if (!(inv = l_ohm_inventory(L, &e)))
-    return l_push_error(L, &e);
+  if (!(inv = l_ohm_inventory(L, &e))) return l_push_error(L, &e);
   lua_createtable(L, (int)inv->ndevs, 0);
   for (size_t i = 0; i < inv->ndevs; i++) {
     const struct inv_device *d = &inv->devs[i];
@@ -204,8 +201,7 @@ static int l_devices(lua_State *L) {
  * parameters (auth_pass=, ...) replaced by ***, for scripts' messages. */
 static int l_redact(lua_State *L) {
   char *r = ohm_uri_redact(luaL_checkstring(L, 1));
-  if (!r)
-    return luaL_error(L, "out of memory");
+  if (!r) return luaL_error(L, "out of memory");
   lua_pushstring(L, r);
   free(r);
   return 1;
@@ -213,17 +209,17 @@ static int l_redact(lua_State *L) {
 
 static const luaL_Reg decode_funcs[] = {{"energy8", l_energy8}, {NULL, NULL}};
 
-static const luaL_Reg ohm_funcs[] = {
-    {"drivers", l_drivers}, {"devices", l_devices}, {"redact", l_redact},
-    {NULL, NULL}};
+static const luaL_Reg ohm_funcs[] = {{"drivers", l_drivers},
+                                     {"devices", l_devices},
+                                     {"redact", l_redact},
+                                     {NULL, NULL}};
 
 /* ohm.format(value [, mode]): lua/format.lua (embedded), compiled on the
  * first call so that start-up does not pay for it; upvalue 1 caches it. */
 static int l_format(lua_State *L) {
   if (lua_type(L, lua_upvalueindex(1)) != LUA_TFUNCTION) {
     const struct ohm_embedded *f = ohm_embedded_find("lua/format.lua");
-    if (!f)
-      return luaL_error(L, "ohm.format is not in this build");
+    if (!f) return luaL_error(L, "ohm.format is not in this build");
     if (luaL_loadbuffer(L, f->data, f->size, "=lua/format.lua") != LUA_OK)
       return lua_error(L);
     lua_call(L, 0, 1);
@@ -244,8 +240,8 @@ int luaopen_ohm(lua_State *L) {
   lua_setfield(L, -2, "decode");
   lua_pushliteral(L, OHM_VERSION);
   lua_setfield(L, -2, "version");
-  l_device_register(L); /* ohm.open and the device metatables */
-  l_raw_register(L);    /* ohm.connect */
+  l_device_register(L);  /* ohm.open and the device metatables */
+  l_raw_register(L);     /* ohm.connect */
   l_upgrade_register(L); /* ohm.upgrade (lua/l_upgrade.c) */
   l_poll_register(L);    /* ohm.poll (lua/l_poll.c) */
   lua_pushboolean(L, 0); /* the compiled format.lua, once loaded */

@@ -19,15 +19,13 @@ static struct l_raw *to_raw(lua_State *L) {
 
 struct tp *l_raw_tp(lua_State *L, int idx) {
   struct l_raw *r = luaL_checkudata(L, idx, L_RAW_MT);
-  if (!r->t)
-    luaL_error(L, "attempt to use a closed transport");
+  if (!r->t) luaL_error(L, "attempt to use a closed transport");
   return r->t;
 }
 
 static struct tp *check_tp(lua_State *L) {
   struct l_raw *r = to_raw(L);
-  if (!r->t)
-    luaL_error(L, "attempt to use a closed transport");
+  if (!r->t) luaL_error(L, "attempt to use a closed transport");
   return r->t;
 }
 
@@ -143,8 +141,7 @@ void l_raw_register(lua_State *L) {
   luaL_newmetatable(L, L_RAW_MT);
   luaL_setfuncs(L, raw_meta, 0);
   luaL_newlib(L, raw_methods);
-  if (l_snmp_methods)
-    l_snmp_methods(L); /* s:get, s:walk, s:set */
+  if (l_snmp_methods) l_snmp_methods(L); /* s:get, s:walk, s:set */
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
   lua_pushcfunction(L, l_connect);

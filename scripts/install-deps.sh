@@ -3,7 +3,7 @@
 # Idempotent: does nothing when everything is already installed.
 set -eu
 
-BUILD="gcc make pkg-config clang libclang-rt-14-dev
+BUILD="gcc make pkg-config clang clang-format libclang-rt-14-dev
   liblua5.4-dev lua5.4 libmodbus-dev libsnmp-dev libserialport-dev
   libtelnet-dev libcurl4-openssl-dev libreadline-dev"
 TEST="python3 python3-pymodbus python3-serial python3-serial-asyncio mbpoll socat expect

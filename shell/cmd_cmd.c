@@ -22,15 +22,13 @@ static int run_cmd(struct dev *d, const char *device, const char *name,
   }
   if (c->dangerous) {
     snprintf(prompt, sizeof prompt, "%s: %s", device, name);
-    if (!sh_confirm(o, prompt))
-      return EXIT_USAGE;
+    if (!sh_confirm(o, prompt)) return EXIT_USAGE;
   }
   if ((rc = dev_cmd(d, name, &e)) < 0) {
     sh_error(device, &e);
     return EXIT_FAIL;
   }
-  if (o->tp.verbose)
-    fprintf(stderr, "ohm: %s: %s done\n", device, name);
+  if (o->tp.verbose) fprintf(stderr, "ohm: %s: %s done\n", device, name);
   return EXIT_OK;
 }
 
@@ -41,8 +39,7 @@ int cmd_cmd(int argc, char **argv) {
   int i, rc;
   sh_opts_init(&o);
   ohm_error_clear(&e);
-  if ((i = sh_parse_common(argc, argv, &o, CMD_USAGE)) < 0)
-    return EXIT_USAGE;
+  if ((i = sh_parse_common(argc, argv, &o, CMD_USAGE)) < 0) return EXIT_USAGE;
   if (argc - i != 2) {
     sh_errorf("cmd", "%s; usage: ohm %s",
               argc - i < 2 ? "missing DEVICE or COMMAND" : "one COMMAND only",

@@ -15,8 +15,7 @@
 static char *user_dir(void) {
   const char *env = getenv("OHM_DRIVERS"), *home = getenv("HOME");
   char *p = NULL;
-  if (env && *env)
-    return strdup(env);
+  if (env && *env) return strdup(env);
   if (!home || !*home || asprintf(&p, "%s/.config/ohm/drivers", home) < 0)
     return NULL;
   return p;
@@ -34,8 +33,7 @@ static char **user_drivers(size_t *n) {
   struct dirent *de;
   *n = 0;
   free(dir);
-  if (!d)
-    return NULL;
+  if (!d) return NULL;
   while ((de = readdir(d))) {
     size_t len = strlen(de->d_name);
     if (len < 5 || de->d_name[0] == '.' ||
@@ -50,8 +48,7 @@ static char **user_drivers(size_t *n) {
     (*n)++;
   }
   closedir(d);
-  if (*n)
-    qsort(names, *n, sizeof *names, cmp_str);
+  if (*n) qsort(names, *n, sizeof *names, cmp_str);
   return names;
 }
 
@@ -106,8 +103,7 @@ static int drivers_print(const struct sh_opts *o, int names_only) {
   sh_out_init(&out, o->mode, stdout);
   for (size_t i = 0; c && names_only && i < r; i++)
     printf("%s\n", c[i * 4].text);
-  if (c && !names_only)
-    sh_out_table(&out, cols, 4, c, r);
+  if (c && !names_only) sh_out_table(&out, cols, 4, c, r);
   for (size_t i = 0; i < nu; i++)
     free(user[i]);
   free(user);

@@ -26,14 +26,12 @@ static int pick_vars(struct dev *d, const char *device, char **names,
   *n = 0;
   if (nnames == 0) {
     for (size_t i = 0; i < m->nvars; i++)
-      if (dev_var_available(d, &m->vars[i]))
-        idx[(*n)++] = i;
+      if (dev_var_available(d, &m->vars[i])) idx[(*n)++] = i;
   }
   for (int k = 0; k < nnames; k++) {
     const struct dev_var *v = dev_map_var(m, names[k]);
     if (!v) {
-      sh_errorf(device, "no variable '%s' (see ohm list %s)", names[k],
-                device);
+      sh_errorf(device, "no variable '%s' (see ohm list %s)", names[k], device);
       return OHM_ENOENT;
     }
     if (!dev_var_available(d, v)) {
@@ -47,8 +45,7 @@ static int pick_vars(struct dev *d, const char *device, char **names,
   qsort(idx, *n, sizeof *idx, cmp_idx);
   size_t w = 0;
   for (size_t i = 0; i < *n; i++)
-    if (w == 0 || idx[w - 1] != idx[i])
-      idx[w++] = idx[i];
+    if (w == 0 || idx[w - 1] != idx[i]) idx[w++] = idx[i];
   *n = w;
   return 0;
 }
@@ -87,8 +84,8 @@ static int print_vals(struct dev *d, const char *device,
 }
 
 /* Read and print; d is open. */
-static int get_run(struct dev *d, const char *device,
-                   const struct sh_opts *o, char **names, int nnames) {
+static int get_run(struct dev *d, const char *device, const struct sh_opts *o,
+                   char **names, int nnames) {
   struct ohm_error e;
   size_t n, nv = d->map->nvars;
   size_t *idx = malloc((nv + (size_t)nnames + 1) * sizeof *idx);
@@ -120,8 +117,7 @@ int cmd_get(int argc, char **argv) {
   int i, rc;
   sh_opts_init(&o);
   ohm_error_clear(&e);
-  if ((i = sh_parse_common(argc, argv, &o, GET_USAGE)) < 0)
-    return EXIT_USAGE;
+  if ((i = sh_parse_common(argc, argv, &o, GET_USAGE)) < 0) return EXIT_USAGE;
   if (i >= argc) {
     sh_errorf("get", "missing DEVICE; usage: ohm %s", GET_USAGE);
     return EXIT_USAGE;

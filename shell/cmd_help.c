@@ -11,8 +11,7 @@ static void list_commands(int names_only) {
     printf("usage: ohm COMMAND [OPTS] ...   (or ohm [SCRIPT [ARG...]], "
            "ohm -e CHUNK, ohm -)\ncommands:\n");
   for (const struct sh_command *c = sh_commands; c->name; c++) {
-    if (!c->run)
-      continue; /* not in this build */
+    if (!c->run) continue; /* not in this build */
     if (names_only)
       printf("%s\n", c->name);
     else

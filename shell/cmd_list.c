@@ -22,8 +22,7 @@ struct list_target {
 
 /* Whether v has a location for transport kind (fixed text: everywhere). */
 static int var_over(const struct dev_var *v, enum tp_kind kind) {
-  if (v->text)
-    return 1;
+  if (v->text) return 1;
   switch (kind) {
   case TP_REGS:
     return v->reg >= 0;
@@ -45,26 +44,19 @@ static int resolve_offline(const char *device, const struct sh_opts *o,
   const char *drv = o->driver, *uri = id ? id->uri : device;
   struct ohm_uri u;
   int rc;
-  if (!inv)
-    return e->code ? e->code : OHM_ECONFIG;
-  if (!id && !strchr(device, ':'))
-    return 0; /* let sh_open say what is wrong */
-  if ((rc = ohm_uri_parse(uri, &u, e)) < 0)
-    return rc;
-  if (!drv && id)
-    drv = id->driver;
-  if (!drv)
-    drv = ohm_uri_param(&u, "driver");
-  if (!drv && strcmp(u.scheme, "sim") == 0)
-    drv = u.path;
+  if (!inv) return e->code ? e->code : OHM_ECONFIG;
+  if (!id && !strchr(device, ':')) return 0; /* let sh_open say what is wrong */
+  if ((rc = ohm_uri_parse(uri, &u, e)) < 0) return rc;
+  if (!drv && id) drv = id->driver;
+  if (!drv) drv = ohm_uri_param(&u, "driver");
+  if (!drv && strcmp(u.scheme, "sim") == 0) drv = u.path;
   const struct tp_ops *ops = tp_find(u.scheme);
   if (ops)
     t->kind = ops->kind;
   else if (strcmp(u.scheme, "sim") == 0)
     t->kind = TP_REGS; /* the simulator speaks Modbus TCP */
   rc = (ops || t->kind) && drv ? 1 : 0;
-  if (rc == 1 && (rc = dev_driver_find(drv, &t->map, e)) == 0)
-    rc = 1;
+  if (rc == 1 && (rc = dev_driver_find(drv, &t->map, e)) == 0) rc = 1;
   ohm_uri_free(&u);
   return rc;
 }
@@ -80,8 +72,7 @@ static void over_text(const struct dev_var *v, char *buf, size_t n) {
            !v->text && v->oid ? "snmp," : "",
            !v->text && v->menu ? "telnet," : "", "");
   size_t len = strlen(buf);
-  if (len && buf[len - 1] == ',')
-    buf[len - 1] = '\0';
+  if (len && buf[len - 1] == ',') buf[len - 1] = '\0';
 }
 
 /* One row of ncols cells: name, unit, access, [reg, over,] desc. */
@@ -118,8 +109,8 @@ static void cmd_row(struct sh_cell *c, const struct dev_cmd *d, int all,
 static int print_list(const struct list_target *t, const struct sh_opts *o,
                       int all) {
   static const char *const cols4[] = {"name", "unit", "access", "desc"};
-  static const char *const cols6[] = {"name", "unit", "access", "reg",
-                                      "over", "desc"};
+  static const char *const cols6[] = {"name", "unit", "access",
+                                      "reg",  "over", "desc"};
   const struct dev_map *m = t->map;
   size_t nc = all ? 6 : 4, nr = m->nvars + m->ncmds, r = 0;
   struct sh_cell *cells = calloc(nr * nc + 1, sizeof *cells);
@@ -159,8 +150,7 @@ int cmd_list(int argc, char **argv) {
     else
       argv[n++] = argv[i];
   argc = n;
-  if ((i = sh_parse_common(argc, argv, &o, LIST_USAGE)) < 0)
-    return EXIT_USAGE;
+  if ((i = sh_parse_common(argc, argv, &o, LIST_USAGE)) < 0) return EXIT_USAGE;
   if (argc - i != 1) {
     sh_errorf("list", "%s; usage: ohm %s",
               i >= argc ? "missing DEVICE" : "one DEVICE only", LIST_USAGE);
@@ -174,7 +164,6 @@ int cmd_list(int argc, char **argv) {
     return sh_exit_code(rc);
   }
   rc = print_list(&t, &o, all);
-  if (t.dev)
-    dev_close(t.dev);
+  if (t.dev) dev_close(t.dev);
   return rc;
 }

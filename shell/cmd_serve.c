@@ -163,8 +163,7 @@ static int serve_opt(void *ctx, int opt, const char *arg) {
       s->telnet_opts = 1;
       return 0;
     }
-    if (r < 0)
-      break; /* a console option with a bad value */
+    if (r < 0) break; /* a console option with a bad value */
     if (opt >= 0x7401 && opt <= 0x7404 && !serve_telnet_opt)
       sh_errorf(NULL, "serve: the Telnet console is not in this build");
     return -1;
@@ -191,9 +190,9 @@ static int start_listeners(struct serve_cli *s, struct sv_cache *c) {
     return e.code < 0 ? e.code : -1;
   }
   serve_info("serving %zu device(s)%s%s%s%s%s%s", sv_cache_count(c),
-            s->nut ? "; NUT on " : "", s->nut ? s->nut : "",
-            s->prom ? "; Prometheus on " : "", s->prom ? s->prom : "",
-            s->telnet ? "; Telnet on " : "", s->telnet ? s->telnet : "");
+             s->nut ? "; NUT on " : "", s->nut ? s->nut : "",
+             s->prom ? "; Prometheus on " : "", s->prom ? s->prom : "",
+             s->telnet ? "; Telnet on " : "", s->telnet ? s->telnet : "");
   return 0;
 }
 

@@ -27,8 +27,7 @@ static int parse_assigns(char **args, int n, struct assign *as) {
     }
     as[k].name = strndup(args[k], (size_t)(eq - args[k]));
     as[k].value = eq + 1;
-    if (!as[k].name)
-      return -1;
+    if (!as[k].name) return -1;
   }
   return 0;
 }
@@ -79,8 +78,7 @@ static int write_all(struct dev *d, const char *device, struct assign *as,
     int rc = dev_set(d, as[k].name, as[k].value, &e);
     if (rc < 0) {
       /* the transport's text already says what failed and why */
-      sh_errorf(device, "%s: %s%s", as[k].name,
-                ohm_error_text(&e),
+      sh_errorf(device, "%s: %s%s", as[k].name, ohm_error_text(&e),
                 k ? "; earlier assignments were written" : "");
       return rc;
     }
@@ -98,8 +96,7 @@ int cmd_set(int argc, char **argv) {
   int i, n, rc;
   sh_opts_init(&o);
   ohm_error_clear(&e);
-  if ((i = sh_parse_common(argc, argv, &o, SET_USAGE)) < 0)
-    return EXIT_USAGE;
+  if ((i = sh_parse_common(argc, argv, &o, SET_USAGE)) < 0) return EXIT_USAGE;
   if (argc - i < 2) {
     sh_errorf("set", "missing %s; usage: ohm %s",
               i >= argc ? "DEVICE" : "VAR=VALUE", SET_USAGE);
@@ -114,8 +111,7 @@ int cmd_set(int argc, char **argv) {
     rc = sh_exit_code(rc);
   } else {
     rc = validate(d, argv[i], as, n);
-    if (rc == 0)
-      rc = write_all(d, argv[i], as, n, &o);
+    if (rc == 0) rc = write_all(d, argv[i], as, n, &o);
     rc = rc < 0 ? EXIT_FAIL : EXIT_OK;
     dev_close(d);
   }

@@ -38,9 +38,15 @@ static int parse(int argc, char **argv, struct sim_args *a, int *rc) {
   optind = 1;
   while ((c = getopt_long(argc, argv, "hq", lo, NULL)) != -1) {
     switch (c) {
-    case O_TCP: a->tcp = optarg; break;
-    case O_RTU: a->rtu = optarg; break;
-    case O_TELNET: a->telnet = optarg; break;
+    case O_TCP:
+      a->tcp = optarg;
+      break;
+    case O_RTU:
+      a->rtu = optarg;
+      break;
+    case O_TELNET:
+      a->telnet = optarg;
+      break;
     case O_UNITS:
       n = strtol(optarg, &end, 10);
       if (*end || end == optarg || n < 1 || n > 247) {
@@ -49,18 +55,19 @@ static int parse(int argc, char **argv, struct sim_args *a, int *rc) {
       }
       a->units = (int)n;
       break;
-    case 'q': a->quiet = 1; break;
+    case 'q':
+      a->quiet = 1;
+      break;
     case 'h':
       printf("usage: ohm %s\n", usage);
       return *rc = EXIT_OK, -1;
-    default: return *rc = sh_usage(usage), -1;
+    default:
+      return *rc = sh_usage(usage), -1;
     }
   }
-  if (optind != argc - 1)
-    return *rc = sh_usage(usage), -1;
+  if (optind != argc - 1) return *rc = sh_usage(usage), -1;
   a->driver = argv[optind];
-  if (!a->tcp && !a->rtu && !a->telnet)
-    a->tcp = "127.0.0.1:1502";
+  if (!a->tcp && !a->rtu && !a->telnet) a->tcp = "127.0.0.1:1502";
   return 0;
 }
 
@@ -92,14 +99,13 @@ static int start_telnet(const struct sim_args *a, const char *uri) {
     return -1;
   }
   if (!a->quiet)
-    fprintf(stderr, "ohm: sim %s console listening on telnet://%s\n",
-            a->driver, a->telnet);
+    fprintf(stderr, "ohm: sim %s console listening on telnet://%s\n", a->driver,
+            a->telnet);
   return 0;
 }
 
 static void say_listening(const struct sim_args *a, const char *uri) {
-  if (a->quiet)
-    return;
+  if (a->quiet) return;
   if (uri[0])
     fprintf(stderr, "ohm: sim %s listening on %s (units 1-%d)\n", a->driver,
             uri, a->units);
@@ -116,8 +122,7 @@ int cmd_sim(int argc, char **argv) {
   sigset_t set;
   char uri[160] = "";
   int rc;
-  if (parse(argc, argv, &a, &rc) < 0)
-    return rc;
+  if (parse(argc, argv, &a, &rc) < 0) return rc;
   if (a.telnet && !sim_telnet_start) {
     sh_errorf(NULL, "sim: telnet console not in this build");
     return EXIT_USAGE;
@@ -137,17 +142,14 @@ int cmd_sim(int argc, char **argv) {
     sh_error(a.driver, &e);
     return sh_exit_code(rc);
   }
-  if (tcp)
-    tcp_uri(tcp, sim_port(s), uri, sizeof uri);
+  if (tcp) tcp_uri(tcp, sim_port(s), uri, sizeof uri);
   if (a.tcp)
     say_listening(&a, uri);
   else if (a.rtu)
     say_listening(&a, "");
   rc = a.telnet ? start_telnet(&a, uri) : 0;
-  if (rc == 0)
-    wait_signal();
-  if (a.telnet && sim_telnet_stop)
-    sim_telnet_stop();
+  if (rc == 0) wait_signal();
+  if (a.telnet && sim_telnet_stop) sim_telnet_stop();
   sim_stop(s);
   return rc == 0 ? EXIT_OK : EXIT_FAIL;
 }

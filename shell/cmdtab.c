@@ -3,7 +3,6 @@
  * (weak symbol) and says so. */
 #include "shell.h"
 
-
 const struct sh_command sh_commands[] = {
     {"get", cmd_get, "get [OPTS] DEVICE [VAR...]",
      "read variables; prints `name: value` sorted by name"},
@@ -30,7 +29,8 @@ const struct sh_command sh_commands[] = {
     {"poll", cmd_poll,
      "poll [OPTS] [--json|--csv] [--jobs N] [--shard K/N] [DEVICE...]",
      "read many devices in parallel"},
-    {"record", cmd_record, "record --every INTERVAL --out DIR [--keep-days N] "
+    {"record", cmd_record,
+     "record --every INTERVAL --out DIR [--keep-days N] "
      "[--max-size SIZE] [--count N] [--jobs N] [DEVICE...]",
      "append readings to CSV files"},
     {"watch", cmd_watch,

@@ -22,20 +22,16 @@ struct cands {
 };
 
 static void add(struct cands *c, const char *s) {
-  if (strncmp(s, c->text, strlen(c->text)) != 0)
-    return;
+  if (strncmp(s, c->text, strlen(c->text)) != 0) return;
   for (size_t i = 0; i < c->n; i++)
-    if (strcmp(c->v[i], s) == 0)
-      return;
+    if (strcmp(c->v[i], s) == 0) return;
   if (c->n == c->cap) {
     size_t cap = c->cap ? c->cap * 2 : 32;
     char **v = realloc(c->v, cap * sizeof *v);
-    if (!v)
-      return;
+    if (!v) return;
     c->v = v, c->cap = cap;
   }
-  if ((c->v[c->n] = strdup(s)))
-    c->n++;
+  if ((c->v[c->n] = strdup(s))) c->n++;
 }
 
 static void add2(struct cands *c, const char *a, const char *b) {
@@ -45,24 +41,20 @@ static void add2(struct cands *c, const char *a, const char *b) {
 }
 
 static int is_ident(const char *s, size_t n) {
-  if (!n || (!isalpha((unsigned char)*s) && *s != '_'))
-    return 0;
+  if (!n || (!isalpha((unsigned char)*s) && *s != '_')) return 0;
   for (size_t i = 0; i < n; i++)
-    if (!isalnum((unsigned char)s[i]) && s[i] != '_')
-      return 0;
+    if (!isalnum((unsigned char)s[i]) && s[i] != '_') return 0;
   return 1;
 }
 
 /* The string keys of the table on top that are identifiers, after base. */
 static void add_keys(struct cands *c, const char *base) {
-  if (!lua_istable(cL, -1))
-    return;
+  if (!lua_istable(cL, -1)) return;
   for (lua_pushnil(cL); lua_next(cL, -2); lua_pop(cL, 1))
     if (lua_type(cL, -2) == LUA_TSTRING) {
       size_t n;
       const char *k = lua_tolstring(cL, -2, &n);
-      if (is_ident(k, n))
-        add2(c, base, k);
+      if (is_ident(k, n)) add2(c, base, k);
     }
 }
 
@@ -88,13 +80,11 @@ static void add_var_paths(struct cands *c, const struct dev *d,
   for (size_t i = 0; i < d->map->nvars; i++) {
     const char *name = d->map->vars[i].name, *seg = name;
     if (pn) {
-      if (strncmp(name, prefix, pn) != 0 || name[pn] != '.')
-        continue;
+      if (strncmp(name, prefix, pn) != 0 || name[pn] != '.') continue;
       seg = name + pn + 1;
     }
     size_t sn = strcspn(seg, ".");
-    if (strncmp(seg, partial, qn) != 0)
-      continue;
+    if (strncmp(seg, partial, qn) != 0) continue;
     if (is_ident(seg, sn))
       snprintf(buf, sizeof buf, "%s.%.*s", base, (int)sn, seg);
     else
@@ -127,8 +117,7 @@ static int walk(const char *base, struct dev **d, char *prefix, size_t pn) {
       lua_pushlstring(cL, p, n);
       if (lua_rawget(cL, -2) == LUA_TNIL) {
         lua_pop(cL, 1);
-        if (luaL_getmetafield(cL, -1, "__index") != LUA_TTABLE)
-          return 0;
+        if (luaL_getmetafield(cL, -1, "__index") != LUA_TTABLE) return 0;
         lua_pushlstring(cL, p, n);
         lua_rawget(cL, -2);
       }
@@ -138,17 +127,16 @@ static int walk(const char *base, struct dev **d, char *prefix, size_t pn) {
   }
   if (!*d && !(*d = l_device_test(cL, -1))) {
     const char *pp;
-    if (l_path_test(cL, -1, d, &pp))
-      snprintf(prefix, pn, "%s", pp);
+    if (l_path_test(cL, -1, d, &pp)) snprintf(prefix, pn, "%s", pp);
   }
   return *d ? 2 : 1;
 }
 
 static const char *const keywords[] = {
-    "and", "break", "do", "else", "elseif", "end", "false", "for",
-    "function", "goto", "if", "in", "local", "nil", "not", "or", "repeat",
-    "return", "then", "true", "until", "while", NULL};
-static const char *const dev_methods[] = {"get", "set", "cmd", "list",
+    "and",      "break",  "do",   "else", "elseif", "end",   "false", "for",
+    "function", "goto",   "if",   "in",   "local",  "nil",   "not",   "or",
+    "repeat",   "return", "then", "true", "until",  "while", NULL};
+static const char *const dev_methods[] = {"get",      "set",   "cmd", "list",
                                           "commands", "close", NULL};
 
 /* An expression: NAME, BASE.PARTIAL or BASE:PARTIAL. */
@@ -156,8 +144,7 @@ static void complete_expr(struct cands *c, const char *text) {
   const char *sep = strrchr(text, '.'), *colon = strrchr(text, ':');
   char base[256], prefix[128];
   struct dev *d;
-  if (colon && (!sep || colon > sep))
-    sep = colon;
+  if (colon && (!sep || colon > sep)) sep = colon;
   if (!sep) {
     lua_pushglobaltable(cL);
     add_keys(c, "");
@@ -166,8 +153,7 @@ static void complete_expr(struct cands *c, const char *text) {
     return;
   }
   snprintf(base, sizeof base, "%.*s", (int)(sep - text), text);
-  if (strchr(base, ':'))
-    return;
+  if (strchr(base, ':')) return;
   int k = walk(base, &d, prefix, sizeof prefix);
   snprintf(base, sizeof base, "%.*s", (int)(sep - text + 1), text);
   if (k == 2 && *sep == ':' && !prefix[0])
@@ -184,12 +170,10 @@ static void complete_expr(struct cands *c, const char *text) {
 static int complete_arg(struct cands *c, int start) {
   const char *line = rl_line_buffer;
   int i = start - 1;
-  if (i < 0 || (line[i] != '"' && line[i] != '\''))
-    return 0;
+  if (i < 0 || (line[i] != '"' && line[i] != '\'')) return 0;
   while (i > 0 && line[i - 1] == ' ')
     i--;
-  if (i < 1 || line[--i] != '(')
-    return 0;
+  if (i < 1 || line[--i] != '(') return 0;
   int e = i;
   while (i > 0 && (isalnum((unsigned char)line[i - 1]) || line[i - 1] == '_'))
     i--;
@@ -199,13 +183,12 @@ static int complete_arg(struct cands *c, int start) {
       (strcmp(meth, "get") && strcmp(meth, "set") && strcmp(meth, "cmd")))
     return 0;
   int b = i - 1;
-  while (b > 0 && (isalnum((unsigned char)line[b - 1]) ||
-                   strchr("_.", line[b - 1])))
+  while (b > 0 &&
+         (isalnum((unsigned char)line[b - 1]) || strchr("_.", line[b - 1])))
     b--;
   snprintf(base, sizeof base, "%.*s", i - 1 - b, line + b);
   struct dev *d;
-  if (walk(base, &d, prefix, sizeof prefix) != 2 || prefix[0])
-    return 1;
+  if (walk(base, &d, prefix, sizeof prefix) != 2 || prefix[0]) return 1;
   if (strcmp(meth, "cmd") == 0)
     for (size_t k = 0; k < d->map->ncmds; k++)
       add(c, d->map->cmds[k].name);
@@ -234,8 +217,7 @@ static char **to_matches(struct cands *c, const char *text) {
     return NULL;
   }
   char **m = malloc((c->n + 2) * sizeof *m);
-  if (!m)
-    return NULL;
+  if (!m) return NULL;
   if (c->n == 1) {
     m[0] = c->v[0];
     m[1] = NULL;

@@ -37,11 +37,9 @@ static int dot_help(lua_State *L, int argc, char **argv) {
 }
 
 static int is_ident(const char *s) {
-  if (!isalpha((unsigned char)*s) && *s != '_')
-    return 0;
+  if (!isalpha((unsigned char)*s) && *s != '_') return 0;
   for (; *s; s++)
-    if (!isalnum((unsigned char)*s) && *s != '_')
-      return 0;
+    if (!isalnum((unsigned char)*s) && *s != '_') return 0;
   return 1;
 }
 
@@ -58,8 +56,7 @@ static int dot_open(lua_State *L, int argc, char **argv) {
     lua_pushstring(L, argv[3]);
     lua_setfield(L, -2, "driver");
   }
-  if (sh_report(L, sh_docall(L, 2, 2)) != LUA_OK)
-    return 1;
+  if (sh_report(L, sh_docall(L, 2, 2)) != LUA_OK) return 1;
   if (lua_isnil(L, -2)) {
     fprintf(stderr, "ohm: %s\n", lua_tostring(L, -1));
   } else {
@@ -75,8 +72,7 @@ static int dot_open(lua_State *L, int argc, char **argv) {
 /* .devices: the inventory's names, then devices open in globals. */
 static int dot_devices(lua_State *L, int argc, char **argv) {
   push_ohm_field(L, "devices");
-  if (sh_report(L, sh_docall(L, 0, 2)) != LUA_OK)
-    return 1;
+  if (sh_report(L, sh_docall(L, 0, 2)) != LUA_OK) return 1;
   if (lua_istable(L, -2)) {
     lua_Integer n = luaL_len(L, -2);
     printf("inventory (%d):\n", (int)n);
@@ -118,8 +114,7 @@ static void print_list(lua_State *L, int idx, const char *title) {
 
 static int dot_drivers(lua_State *L, int argc, char **argv) {
   push_ohm_field(L, "drivers");
-  if (sh_report(L, sh_docall(L, 0, 2)) != LUA_OK)
-    return 1;
+  if (sh_report(L, sh_docall(L, 0, 2)) != LUA_OK) return 1;
   print_list(L, -2, "drivers");
   print_list(L, -1, "transports");
   lua_pop(L, 2);
@@ -160,8 +155,7 @@ static const struct dot_cmd dot_cmds[] = {
 
 const char *sh_dot_name(int i) {
   for (int k = 0; dot_cmds[k].name; k++)
-    if (k == i)
-      return dot_cmds[k].name;
+    if (k == i) return dot_cmds[k].name;
   return NULL;
 }
 
@@ -172,8 +166,7 @@ int sh_dot_run(lua_State *L, const char *line) {
   for (char *t = strtok(buf, " \t"); t && argc < DOT_MAXARGS;
        t = strtok(NULL, " \t"))
     argv[argc++] = t;
-  if (argc == 0)
-    return 1;
+  if (argc == 0) return 1;
   for (const struct dot_cmd *c = dot_cmds; c->name; c++)
     if (strcmp(c->name, argv[0]) == 0) {
       int top = lua_gettop(L);

@@ -67,8 +67,8 @@ static int msghandler(lua_State *L) {
   if (msg == NULL) {
     if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
       return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)",
-                          luaL_typename(L, 1));
+    msg =
+        lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
   }
   luaL_traceback(L, L, msg, 1);
   return 1;
@@ -105,10 +105,8 @@ int sh_report(lua_State *L, int status) {
 
 /* arg as lua(1): arg[0] the script, the interpreter and options at
  * negative indices, the script's arguments at 1..n. */
-static void create_arg_table(lua_State *L, char **argv, int argc,
-                             int script) {
-  if (script == argc)
-    script = 0;
+static void create_arg_table(lua_State *L, char **argv, int argc, int script) {
+  if (script == argc) script = 0;
   lua_createtable(L, argc - (script + 1), script + 1);
   for (int i = 0; i < argc; i++) {
     lua_pushstring(L, argv[i]);
@@ -118,8 +116,7 @@ static void create_arg_table(lua_State *L, char **argv, int argc,
 }
 
 static int dochunk(lua_State *L, int status) {
-  if (status == LUA_OK)
-    status = sh_docall(L, 0, 0);
+  if (status == LUA_OK) status = sh_docall(L, 0, 0);
   return sh_report(L, status);
 }
 
@@ -132,8 +129,7 @@ static int dolibrary(lua_State *L, const char *name) {
   lua_getglobal(L, "require");
   lua_pushstring(L, name);
   int status = sh_docall(L, 1, 1);
-  if (status == LUA_OK)
-    lua_setglobal(L, name);
+  if (status == LUA_OK) lua_setglobal(L, name);
   return sh_report(L, status);
 }
 
@@ -204,22 +200,21 @@ static int collect_args(int argc, char **argv, struct lopts *o) {
     else if (strncmp(a, "--config=", 9) == 0)
       o->config = a + 9;
     else if (strcmp(a, "--timeout") == 0) {
-      if (num_opt(a, argv[++i], 0.001, 3600, 0, &v) < 0)
-        return -1;
+      if (num_opt(a, argv[++i], 0.001, 3600, 0, &v) < 0) return -1;
       o->tp.timeout = v;
     } else if (strcmp(a, "--retries") == 0) {
-      if (num_opt(a, argv[++i], 0, 100, 1, &v) < 0)
-        return -1;
+      if (num_opt(a, argv[++i], 0, 100, 1, &v) < 0) return -1;
       o->tp.retries = (int)v;
-    }
-    else if ((a[1] == 'e' || a[1] == 'l') && (a[2] || i + 1 < argc)) {
+    } else if ((a[1] == 'e' || a[1] == 'l') && (a[2] || i + 1 < argc)) {
       o->has_e |= a[1] == 'e';
       i += a[2] ? 0 : 1;
     } else {
-      int needs = !strcmp(a, "-e") || !strcmp(a, "-l") ||
-                  !strcmp(a, "--config");
-      fprintf(stderr, needs ? "ohm: '%s' needs an argument\n"
-                            : "ohm: unrecognized option '%s'\n", a);
+      int needs =
+          !strcmp(a, "-e") || !strcmp(a, "-l") || !strcmp(a, "--config");
+      fprintf(stderr,
+              needs ? "ohm: '%s' needs an argument\n"
+                    : "ohm: unrecognized option '%s'\n",
+              a);
       fprintf(stderr, "usage: ohm [OPTIONS] [SCRIPT [ARG...]] "
                       "(ohm --help)\n");
       return -1;
@@ -235,13 +230,10 @@ static int run_args(lua_State *L, char **argv, int n) {
     if (!strcmp(a, "--config") || !strcmp(a, "--timeout") ||
         !strcmp(a, "--retries"))
       i++; /* skip the value, whatever it looks like */
-    if (a[0] != '-' || (a[1] != 'e' && a[1] != 'l'))
-      continue;
+    if (a[0] != '-' || (a[1] != 'e' && a[1] != 'l')) continue;
     const char *x = a[2] ? a + 2 : argv[++i];
-    int st = a[1] == 'e' ? dostring(L, x, "=(command line)")
-                         : dolibrary(L, x);
-    if (st != LUA_OK)
-      return st;
+    int st = a[1] == 'e' ? dostring(L, x, "=(command line)") : dolibrary(L, x);
+    if (st != LUA_OK) return st;
   }
   return LUA_OK;
 }
@@ -262,8 +254,7 @@ static int pmain(lua_State *L) {
   create_arg_table(L, argv, argc, end);
   lua_gc(L, LUA_GCRESTART);
   lua_gc(L, LUA_GCGEN, 0, 0);
-  if (run_args(L, argv, end) != LUA_OK)
-    return exit_status = EXIT_FAIL, 0;
+  if (run_args(L, argv, end) != LUA_OK) return exit_status = EXIT_FAIL, 0;
   if (o->script && handle_script(L, argv, o->script, argc) != LUA_OK)
     return exit_status = EXIT_FAIL, 0;
   if (o->has_i || (!o->script && !o->has_e && !o->has_v))
@@ -273,12 +264,9 @@ static int pmain(lua_State *L) {
 
 int sh_lua_main(int argc, char **argv) {
   struct lopts o;
-  if (collect_args(argc, argv, &o) < 0)
-    return EXIT_USAGE;
-  if (o.help)
-    return print_help(), EXIT_OK;
-  if (o.has_v)
-    printf("ohm %s (%s)\n", OHM_VERSION, LUA_RELEASE);
+  if (collect_args(argc, argv, &o) < 0) return EXIT_USAGE;
+  if (o.help) return print_help(), EXIT_OK;
+  if (o.has_v) printf("ohm %s (%s)\n", OHM_VERSION, LUA_RELEASE);
   lua_State *L = luaL_newstate();
   if (!L) {
     fprintf(stderr, "ohm: cannot create state: not enough memory\n");
@@ -291,8 +279,7 @@ int sh_lua_main(int argc, char **argv) {
   lua_pushlightuserdata(L, argv);
   lua_pushlightuserdata(L, &o);
   exit_status = EXIT_OK;
-  if (sh_report(L, lua_pcall(L, 3, 0, 0)) != LUA_OK)
-    exit_status = EXIT_FAIL;
+  if (sh_report(L, lua_pcall(L, 3, 0, 0)) != LUA_OK) exit_status = EXIT_FAIL;
   lua_close(L);
   return exit_status;
 }

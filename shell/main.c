@@ -10,8 +10,7 @@
 
 static const struct sh_command *find_command(const char *name) {
   for (const struct sh_command *c = sh_commands; c->name; c++)
-    if (strcmp(c->name, name) == 0)
-      return c;
+    if (strcmp(c->name, name) == 0) return c;
   return NULL;
 }
 
@@ -20,8 +19,8 @@ static const struct sh_command *find_command(const char *name) {
  * command's name; they are moved after it, where the command reads them.
  * Without this the command's name was taken for a script. */
 static void hoist_command(int argc, char **argv) {
-  static const char *const with_arg[] = {"--config", "--timeout",
-                                         "--retries", NULL};
+  static const char *const with_arg[] = {"--config", "--timeout", "--retries",
+                                         NULL};
   int i = 1;
   while (i < argc && strncmp(argv[i], "--", 2) == 0) {
     int k = 0, n = 0;
@@ -29,15 +28,12 @@ static void hoist_command(int argc, char **argv) {
       size_t len = strlen(with_arg[k]);
       if (strncmp(argv[i], with_arg[k], len) == 0)
         n = argv[i][len] == '\0' ? 2 : argv[i][len] == '=' ? 1 : 0;
-      if (n)
-        break;
+      if (n) break;
     }
-    if (!n)
-      break;
+    if (!n) break;
     i += n;
   }
-  if (i == 1 || i >= argc || !find_command(argv[i]))
-    return;
+  if (i == 1 || i >= argc || !find_command(argv[i])) return;
   char *name = argv[i];
   memmove(argv + 2, argv + 1, (size_t)(i - 1) * sizeof *argv);
   argv[1] = name;
@@ -52,8 +48,7 @@ static void check_stdout(void) {
     bad = 1;
     err = errno;
   }
-  if (!bad || err == EPIPE)
-    return;
+  if (!bad || err == EPIPE) return;
   fprintf(stderr, "ohm: write error on standard output%s%s%s\n",
           err ? " (" : "", err ? strerror(err) : "", err ? ")" : "");
   _exit(EXIT_FAIL);

@@ -45,8 +45,7 @@ static int parse_num(const char *s, double lo, double hi, double *out) {
   char *end;
   errno = 0;
   double v = strtod(s, &end);
-  if (end == s || *end || errno || !isfinite(v) || v < lo || v > hi)
-    return -1;
+  if (end == s || *end || errno || !isfinite(v) || v < lo || v > hi) return -1;
   *out = v;
   return 0;
 }
@@ -100,11 +99,11 @@ static void bad_option(int ret, char **argv, const char *usage) {
     fprintf(stderr, "ohm: %s: option '%s' needs a value; usage: ohm %s\n",
             argv[0], arg, usage);
   else if (optopt && optopt < 256 && arg[0] == '-' && arg[1] != '-')
-    fprintf(stderr, "ohm: %s: unknown option '-%c'; usage: ohm %s\n",
-            argv[0], optopt, usage);
+    fprintf(stderr, "ohm: %s: unknown option '-%c'; usage: ohm %s\n", argv[0],
+            optopt, usage);
   else
-    fprintf(stderr, "ohm: %s: unknown option '%s'; usage: ohm %s\n",
-            argv[0], arg, usage);
+    fprintf(stderr, "ohm: %s: unknown option '%s'; usage: ohm %s\n", argv[0],
+            arg, usage);
 }
 
 /* --help prints the usage on stdout and exits 0 right here: nothing is
@@ -125,14 +124,12 @@ int sh_parse_common(int argc, char **argv, struct sh_opts *o,
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":" SH_COMMON_SHORT, sh_common_long,
                           NULL)) != -1) {
-    if (c == 'h')
-      help_exit(usage);
+    if (c == 'h') help_exit(usage);
     if (c == '?' || c == ':') {
       bad_option(c, argv, usage);
       return -1;
     }
-    if (sh_common_opt(o, c, optarg) <= 0)
-      return -1;
+    if (sh_common_opt(o, c, optarg) <= 0) return -1;
   }
   return optind;
 }
@@ -146,10 +143,8 @@ static void inv_cache_free(void) {
 }
 
 struct inventory *sh_inventory(const struct sh_opts *o, struct ohm_error *e) {
-  if (inv_loaded)
-    return inv_cache;
-  if (inv_load(o->config, &inv_cache, e) < 0)
-    return NULL;
+  if (inv_loaded) return inv_cache;
+  if (inv_load(o->config, &inv_cache, e) < 0) return NULL;
   inv_loaded = 1;
   atexit(inv_cache_free);
   return inv_cache;
@@ -159,8 +154,7 @@ int sh_open(const char *device, const struct sh_opts *o, struct dev **out,
             struct ohm_error *e) {
   struct inventory *inv = sh_inventory(o, e);
   *out = NULL;
-  if (!inv)
-    return e->code ? e->code : OHM_ECONFIG;
+  if (!inv) return e->code ? e->code : OHM_ECONFIG;
   return inv_open(inv, device, o->driver, &o->tp, out, e);
 }
 
@@ -206,25 +200,23 @@ int sh_usage(const char *usage) {
 }
 
 int sh_exit_code(int code) {
-  if (code >= 0)
-    return EXIT_OK;
-  if (code == OHM_EINVAL || code == OHM_EURI)
-    return EXIT_USAGE;
+  if (code >= 0) return EXIT_OK;
+  if (code == OHM_EINVAL || code == OHM_EURI) return EXIT_USAGE;
   return EXIT_FAIL;
 }
 
 int sh_confirm(const struct sh_opts *o, const char *prompt) {
   char line[64];
-  if (o->yes)
-    return 1;
+  if (o->yes) return 1;
   if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
-    fprintf(stderr, "ohm: %s: refused: no terminal to confirm on "
-            "(add --yes to proceed)\n", prompt);
+    fprintf(stderr,
+            "ohm: %s: refused: no terminal to confirm on "
+            "(add --yes to proceed)\n",
+            prompt);
     return 0;
   }
   fprintf(stderr, "%s: proceed? [y/N] ", prompt);
   fflush(stderr);
-  if (!fgets(line, sizeof line, stdin))
-    return 0;
+  if (!fgets(line, sizeof line, stdin)) return 0;
   return line[0] == 'y' || line[0] == 'Y';
 }

@@ -32,14 +32,12 @@ void sh_out_printf(struct sh_out *o, const char *fmt, ...) {
   va_start(ap, fmt);
   int n = vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
-  if (n < 0)
-    return;
+  if (n < 0) return;
   if ((size_t)n >= sizeof buf) {
     va_start(ap, fmt);
     n = vasprintf(&big, fmt, ap);
     va_end(ap);
-    if (n < 0)
-      return;
+    if (n < 0) return;
   }
   out(o, big ? big : buf, (size_t)n);
   free(big);
@@ -48,14 +46,18 @@ void sh_out_printf(struct sh_out *o, const char *fmt, ...) {
 /* The JSON escape for c, or NULL if c stands as itself. */
 static const char *json_escape(unsigned char c, char u[8]) {
   switch (c) {
-  case '"': return "\\\"";
-  case '\\': return "\\\\";
-  case '\n': return "\\n";
-  case '\r': return "\\r";
-  case '\t': return "\\t";
+  case '"':
+    return "\\\"";
+  case '\\':
+    return "\\\\";
+  case '\n':
+    return "\\n";
+  case '\r':
+    return "\\r";
+  case '\t':
+    return "\\t";
   }
-  if (c >= 0x20 && c != 0x7f)
-    return NULL;
+  if (c >= 0x20 && c != 0x7f) return NULL;
   snprintf(u, 8, "\\u%04x", c);
   return u;
 }
@@ -64,11 +66,9 @@ static const char *json_escape(unsigned char c, char u[8]) {
  * the byte at p does not start one (an agent's Latin-1 text). */
 static size_t utf8_len(const unsigned char *p) {
   size_t n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc2 ? 2 : 0;
-  if (n == 0 || *p > 0xf4)
-    return 0;
+  if (n == 0 || *p > 0xf4) return 0;
   for (size_t i = 1; i < n; i++)
-    if ((p[i] & 0xc0) != 0x80)
-      return 0;
+    if ((p[i] & 0xc0) != 0x80) return 0;
   if ((*p == 0xe0 && p[1] < 0xa0) || (*p == 0xed && p[1] > 0x9f) ||
       (*p == 0xf0 && p[1] < 0x90) || (*p == 0xf4 && p[1] > 0x8f))
     return 0;
@@ -94,8 +94,7 @@ void sh_out_json_str(struct sh_out *o, const char *s) {
       snprintf(u, 8, "\\u%04x", (unsigned char)*p);
       esc = u;
     }
-    if (!esc)
-      continue;
+    if (!esc) continue;
     out(o, run, (size_t)(p - run));
     sh_out_str(o, esc);
     run = p + 1;
@@ -107,8 +106,7 @@ void sh_out_json_str(struct sh_out *o, const char *s) {
 /* Whether s is a JSON number (which Lua also reads as one). */
 static int is_json_number(const char *s) {
   const char *p = s;
-  if (*p == '-')
-    p++;
+  if (*p == '-') p++;
   if (*p == '0')
     p++;
   else if (*p >= '1' && *p <= '9')
@@ -117,17 +115,14 @@ static int is_json_number(const char *s) {
   else
     return 0;
   if (*p == '.') {
-    if (!(*++p >= '0' && *p <= '9'))
-      return 0;
+    if (!(*++p >= '0' && *p <= '9')) return 0;
     while (*p >= '0' && *p <= '9')
       p++;
   }
   if (*p == 'e' || *p == 'E') {
     p++;
-    if (*p == '+' || *p == '-')
-      p++;
-    if (!(*p >= '0' && *p <= '9'))
-      return 0;
+    if (*p == '+' || *p == '-') p++;
+    if (!(*p >= '0' && *p <= '9')) return 0;
     while (*p >= '0' && *p <= '9')
       p++;
   }
@@ -158,8 +153,7 @@ static void csv_field(struct sh_out *o, const char *s) {
   }
   out(o, "\"", 1);
   for (; *s; s++) {
-    if (*s == '"')
-      out(o, "\"", 1);
+    if (*s == '"') out(o, "\"", 1);
     out(o, s, 1);
   }
   out(o, "\"", 1);
@@ -225,12 +219,10 @@ void sh_out_rec_end(struct sh_out *o) {
 }
 
 /* Aligned columns; the last column is not padded. */
-static void table_text(struct sh_out *o, const char *const *cols,
-                       size_t ncols, const struct sh_cell *cells,
-                       size_t nrows) {
+static void table_text(struct sh_out *o, const char *const *cols, size_t ncols,
+                       const struct sh_cell *cells, size_t nrows) {
   size_t *w = calloc(ncols ? ncols : 1, sizeof *w);
-  if (!w)
-    return;
+  if (!w) return;
   for (size_t c = 0; c < ncols; c++) {
     w[c] = o->header ? strlen(cols[c]) : 0;
     for (size_t r = 0; r < nrows; r++)
@@ -248,16 +240,14 @@ static void table_text(struct sh_out *o, const char *const *cols,
   free(w);
 }
 
-static void table_json(struct sh_out *o, const char *const *cols,
-                       size_t ncols, const struct sh_cell *cells,
-                       size_t nrows) {
+static void table_json(struct sh_out *o, const char *const *cols, size_t ncols,
+                       const struct sh_cell *cells, size_t nrows) {
   int lua = o->mode == SH_LUA;
   sh_out_str(o, lua ? "{" : "[");
   for (size_t r = 0; r < nrows; r++) {
     sh_out_str(o, r ? ",\n  {" : "\n  {");
     for (size_t c = 0; c < ncols; c++) {
-      if (c)
-        sh_out_str(o, ", ");
+      if (c) sh_out_str(o, ", ");
       if (lua)
         sh_out_printf(o, "%s = ", cols[c]);
       else {
@@ -271,9 +261,8 @@ static void table_json(struct sh_out *o, const char *const *cols,
   sh_out_str(o, nrows ? (lua ? "\n}\n" : "\n]\n") : (lua ? "}\n" : "]\n"));
 }
 
-static void table_csv(struct sh_out *o, const char *const *cols,
-                      size_t ncols, const struct sh_cell *cells,
-                      size_t nrows) {
+static void table_csv(struct sh_out *o, const char *const *cols, size_t ncols,
+                      const struct sh_cell *cells, size_t nrows) {
   for (size_t r = 0; r <= nrows; r++)
     for (size_t c = 0; c < ncols; c++) {
       csv_field(o, r ? cells[(r - 1) * ncols + c].text : cols[c]);
@@ -292,8 +281,7 @@ void sh_out_table(struct sh_out *o, const char *const *cols, size_t ncols,
 }
 
 struct sh_cell sh_value_cell(const struct dev_var *v,
-                             const struct dev_value *val, char *buf,
-                             size_t n) {
+                             const struct dev_value *val, char *buf, size_t n) {
   struct sh_cell c = {buf, 0};
   buf[0] = '\0';
   if (val->kind == DV_NUM || val->kind == DV_STR) {

@@ -56,7 +56,6 @@ void sh_out_table(struct sh_out *o, const char *const *cols, size_t ncols,
 /* The cell for a device value formatted as `ohm get` prints it. buf holds
  * the text (>= 160 bytes). DV_NONE/DV_ERR give text "" and num 0. */
 struct sh_cell sh_value_cell(const struct dev_var *v,
-                             const struct dev_value *val, char *buf,
-                             size_t n);
+                             const struct dev_value *val, char *buf, size_t n);
 
 #endif

@@ -21,9 +21,9 @@
 
 enum sh_mode sh_repl_mode = SH_TABLE;
 
-static int tty;          /* stdin and stdout are terminals */
-static int had_error;    /* piped input: exit 1 if any statement failed */
-static int interrupted;  /* Ctrl-C at the prompt */
+static int tty;         /* stdin and stdout are terminals */
+static int had_error;   /* piped input: exit 1 if any statement failed */
+static int interrupted; /* Ctrl-C at the prompt */
 static volatile sig_atomic_t got_sigint;
 
 static char *line_got;
@@ -77,8 +77,7 @@ static char *read_tty(const char *prompt) {
       rl_callback_handler_remove();
       break;
     }
-    if (r > 0)
-      rl_callback_read_char();
+    if (r > 0) rl_callback_read_char();
   }
   /* unblock first: a Ctrl-C pending from the last key is then caught by
    * our handler (and ignored), not by the old one, which may end ohm */
@@ -97,16 +96,14 @@ static char *read_pipe(void) {
     free(line);
     return NULL;
   }
-  if (n > 0 && line[n - 1] == '\n')
-    line[--n] = '\0';
+  if (n > 0 && line[n - 1] == '\n') line[--n] = '\0';
   return line;
 }
 
 /* Push the next line; 0 at EOF or after Ctrl-C. */
 static int pushline(lua_State *L, int first) {
   char *b = tty ? read_tty(first ? "> " : ">> ") : read_pipe();
-  if (!b)
-    return 0;
+  if (!b) return 0;
   lua_pushstring(L, b);
   free(b);
   return 1;
@@ -115,8 +112,7 @@ static int pushline(lua_State *L, int first) {
 static int incomplete(lua_State *L, int status) {
   static const char mark[] = "<eof>";
   size_t n;
-  if (status != LUA_ERRSYNTAX)
-    return 0;
+  if (status != LUA_ERRSYNTAX) return 0;
   const char *msg = lua_tolstring(L, -1, &n);
   if (n >= sizeof mark - 1 && strcmp(msg + n - (sizeof mark - 1), mark) == 0)
     return lua_pop(L, 1), 1;
@@ -159,16 +155,14 @@ static int loadline(lua_State *L) {
   int status;
   lua_settop(L, 0);
   interrupted = 0;
-  if (!pushline(L, 1))
-    return interrupted ? -2 : -1;
+  if (!pushline(L, 1)) return interrupted ? -2 : -1;
   const char *line = lua_tostring(L, 1);
   line += strspn(line, " \t");
   if (line[0] == '.') {
     sh_history_add(line);
     return sh_dot_run(L, line) ? -2 : -1;
   }
-  if ((status = addreturn(L)) != LUA_OK)
-    status = multiline(L);
+  if ((status = addreturn(L)) != LUA_OK) status = multiline(L);
   lua_remove(L, 1);
   if (interrupted) /* Ctrl-C in a continuation line: drop it all */
     return lua_settop(L, 0), -2;
@@ -184,8 +178,7 @@ void sh_repl_print(lua_State *L, int n) {
     lua_getfield(L, LUA_REGISTRYINDEX, "ohm.format");
     lua_pushvalue(L, base + i);
     lua_pushstring(L, modes[sh_repl_mode]);
-    if (sh_report(L, sh_docall(L, 2, 1)) != LUA_OK)
-      break;
+    if (sh_report(L, sh_docall(L, 2, 1)) != LUA_OK) break;
     fputs(lua_tostring(L, -1) ? lua_tostring(L, -1) : "?", stdout);
     fputs(i < n ? "\t" : "\n", stdout);
     lua_pop(L, 1);
@@ -206,10 +199,8 @@ int sh_repl(lua_State *L) {
            OHM_VERSION, LUA_RELEASE);
   }
   while ((status = loadline(L)) != -1) {
-    if (status == -2)
-      continue;
-    if (status == LUA_OK)
-      status = sh_docall(L, 0, LUA_MULTRET);
+    if (status == -2) continue;
+    if (status == LUA_OK) status = sh_docall(L, 0, LUA_MULTRET);
     if (status == LUA_OK && lua_gettop(L) > 0)
       sh_repl_print(L, lua_gettop(L));
     else if (status != LUA_OK)

@@ -22,12 +22,9 @@ static int uri_secret(const char *line) {
     const char *a = p + 3;
     size_t n = strcspn(a, "/?#\"' \t[]");
     const char *at = memchr(a, '@', n);
-    if (!at)
-      continue;
-    if (memchr(a, ':', (size_t)(at - a)))
-      return 1;
-    if (p - line >= 4 && strncasecmp(p - 4, "snmp", 4) == 0)
-      return 1;
+    if (!at) continue;
+    if (memchr(a, ':', (size_t)(at - a))) return 1;
+    if (p - line >= 4 && strncasecmp(p - 4, "snmp", 4) == 0) return 1;
   }
   return 0;
 }
@@ -39,14 +36,12 @@ static int assign_secret(const char *line) {
   for (const char *s = line; *s; s++)
     for (int w = 0; words[w]; w++) {
       size_t n = strlen(words[w]);
-      if (strncasecmp(s, words[w], n) != 0)
-        continue;
+      if (strncasecmp(s, words[w], n) != 0) continue;
       const char *p = s + n;
       while (isalnum((unsigned char)*p) || *p == '_')
         p++;
       p += strspn(p, " \t\"']");
-      if ((*p == '=' && p[1] != '=') || *p == ':')
-        return 1;
+      if ((*p == '=' && p[1] != '=') || *p == ':') return 1;
     }
   return 0;
 }
@@ -56,11 +51,9 @@ int sh_line_has_secret(const char *line) {
 }
 
 void sh_history_add(const char *line) {
-  if (!line || !line[strspn(line, " \t\n")] || sh_line_has_secret(line))
-    return;
+  if (!line || !line[strspn(line, " \t\n")] || sh_line_has_secret(line)) return;
   HIST_ENTRY *last = history_get(history_base + history_length - 1);
-  if (last && strcmp(last->line, line) == 0)
-    return;
+  if (last && strcmp(last->line, line) == 0) return;
   add_history(line);
 }
 
@@ -83,8 +76,7 @@ static int hist_path(char *buf, size_t n, int mkdirs) {
         mkdir(dir, 0700); /* EEXIST is fine; open fails later otherwise */
         *p = c;
       }
-      if (!c)
-        break;
+      if (!c) break;
     }
   return (size_t)snprintf(buf, n, "%s/history", dir) < n ? 0 : -1;
 }
@@ -93,8 +85,7 @@ void sh_history_load(void) {
   char path[PATH_MAX];
   using_history();
   stifle_history(HIST_MAX);
-  if (hist_path(path, sizeof path, 0) == 0)
-    read_history(path);
+  if (hist_path(path, sizeof path, 0) == 0) read_history(path);
 }
 
 /* Data on disk before the rename, so a crash leaves the old file or the
@@ -109,8 +100,7 @@ static int fsync_path(const char *path) {
 
 void sh_history_save(void) {
   char path[PATH_MAX], tmp[PATH_MAX + 32];
-  if (hist_path(path, sizeof path, 1) < 0)
-    return;
+  if (hist_path(path, sizeof path, 1) < 0) return;
   snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
   mode_t old = umask(077);
   if (write_history(tmp) == 0 && fsync_path(tmp) == 0 &&

@@ -111,8 +111,7 @@ void serve_nut_stop(void);
 /* SIGHUP: take the NUT users from the reloaded inventory (borrowed only
  * during the call). */
 void serve_nut_reload(struct inventory *inv);
-int serve_prom_start(struct sv_cache *c, const char *addr,
-                     struct ohm_error *e);
+int serve_prom_start(struct sv_cache *c, const char *addr, struct ohm_error *e);
 void serve_prom_stop(void);
 
 /* The BPS2000v2 console (shell/serve_telnet.c, the telnet helper's): reads
@@ -142,8 +141,9 @@ void serve_telnet_set_opts(const struct serve_telnet_opts *t)
 #define SERVE_TELNET_LONG_OPTS                                                 \
   {"user", required_argument, NULL, 0x7401},                                   \
       {"password-file", required_argument, NULL, 0x7402},                      \
-      {"idle-timeout", required_argument, NULL, 0x7403},                       \
-      {"max-sessions", required_argument, NULL, 0x7404}
+      {"idle-timeout", required_argument, NULL, 0x7403}, {                     \
+    "max-sessions", required_argument, NULL, 0x7404                            \
+  }
 int serve_telnet_opt(struct serve_telnet_opts *t, int opt, const char *arg)
     __attribute__((weak));
 
@@ -158,11 +158,11 @@ struct poll_target;
 /* The devices a fleet command works on: DEVICE arguments (names or URIs),
  * else the whole inventory; --shard K/N keeps a stable subset. */
 struct fleet {
-  const struct sh_opts *o;  /* borrowed */
-  struct inventory *inv;    /* borrowed (sh_inventory) */
-  char **names;             /* n names, owned */
-  char **buses;             /* n RS485 lines or NULL, owned */
-  struct poll_target *t;    /* n targets over names/buses, owned */
+  const struct sh_opts *o; /* borrowed */
+  struct inventory *inv;   /* borrowed (sh_inventory) */
+  char **names;            /* n names, owned */
+  char **buses;            /* n RS485 lines or NULL, owned */
+  struct poll_target *t;   /* n targets over names/buses, owned */
   size_t n;
 };
 
@@ -184,8 +184,8 @@ int fleet_open(void *ctx, size_t i, struct dev **out, struct ohm_error *e);
  * -1 (usage error printed). --help prints usage and exits 0. */
 int fleet_getopt(int argc, char **argv, struct sh_opts *o,
                  const struct option *own, const char *own_short,
-                 int (*handle)(void *ctx, int opt, const char *arg),
-                 void *ctx, const char *usage);
+                 int (*handle)(void *ctx, int opt, const char *arg), void *ctx,
+                 const char *usage);
 
 /* "K/N" with 1 <= K <= N; -1 if malformed. */
 int fleet_parse_shard(const char *s, int *k, int *n);

@@ -355,7 +355,7 @@ static int cache_write(struct sv_cache *c, const char *name,
               w->cmd ? w->cmd : w->var, ohm_error_text(e));
   else
     serve_info("%s: %s %s done", name, w->cmd ? "command" : "set",
-              w->cmd ? w->cmd : w->var);
+               w->cmd ? w->cmd : w->var);
   return rc;
 }
 

@@ -250,8 +250,7 @@ static void add_device(struct samples *ss, const struct sv_snap *sn) {
 static const char *shortest(char *buf, double x, int measured) {
   for (int prec = 15; prec <= 17; prec++) {
     snprintf(buf, 32, "%.*g", prec, x);
-    if (measured || strtod(buf, NULL) == x)
-      break;
+    if (measured || strtod(buf, NULL) == x) break;
   }
   return buf;
 }

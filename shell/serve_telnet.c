@@ -47,25 +47,29 @@ void serve_telnet_set_opts(const struct serve_telnet_opts *t) {
 static int number_opt(const char *arg, double min, double max, double *v) {
   char *end;
   double x = strtod(arg, &end);
-  if (end == arg || *end || !(x >= min && x <= max))
-    return -1;
+  if (end == arg || *end || !(x >= min && x <= max)) return -1;
   *v = x;
   return 1;
 }
 
 int serve_telnet_opt(struct serve_telnet_opts *t, int opt, const char *arg) {
   switch (opt) {
-  case 0x7401: t->user = arg; return 1;
-  case 0x7402: t->password_file = arg; return 1;
-  case 0x7403: return number_opt(arg, 0.1, 86400, &t->idle_timeout);
+  case 0x7401:
+    t->user = arg;
+    return 1;
+  case 0x7402:
+    t->password_file = arg;
+    return 1;
+  case 0x7403:
+    return number_opt(arg, 0.1, 86400, &t->idle_timeout);
   case 0x7404: {
     double n = 0;
-    if (number_opt(arg, 1, 1000, &n) < 0 || n != (int)n)
-      return -1;
+    if (number_opt(arg, 1, 1000, &n) < 0 || n != (int)n) return -1;
     t->max_sessions = (int)n;
     return 1;
   }
-  default: return 0;
+  default:
+    return 0;
   }
 }
 
@@ -88,15 +92,16 @@ static int acc_add(struct tn_server *s, const char *user, const char *pw,
   struct tn_account *a;
   enum tn_role r;
   if (!user || !*user || !pw || !*pw)
-    return ohm_error_set(e, OHM_ECONFIG, "console account needs a user and "
-                                         "a password");
+    return ohm_error_set(e, OHM_ECONFIG,
+                         "console account needs a user and "
+                         "a password");
   if (role_parse(role, &r) < 0)
-    return ohm_error_set(e, OHM_ECONFIG, "console account %.40s: role "
+    return ohm_error_set(e, OHM_ECONFIG,
+                         "console account %.40s: role "
                          "'%.40s' is not administrator, user1 or user2",
                          user, role);
   a = realloc(s->acc, (s->nacc + 1) * sizeof *a);
-  if (!a)
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (!a) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   s->acc = a;
   a[s->nacc].user = strdup(user);
   a[s->nacc].password = strdup(pw);
@@ -132,10 +137,8 @@ static int acc_from_inventory(struct tn_server *s, lua_State *L,
         if (lua_type(L, -1) == LUA_TTABLE) {
           int a = lua_gettop(L);
           const char *u = lfield(L, a, "user");
-          if (!u && lua_type(L, -2) == LUA_TSTRING)
-            u = lua_tostring(L, -2);
-          rc = acc_add(s, u, lfield(L, a, "password"), lfield(L, a, "role"),
-                       e);
+          if (!u && lua_type(L, -2) == LUA_TSTRING) u = lua_tostring(L, -2);
+          rc = acc_add(s, u, lfield(L, a, "password"), lfield(L, a, "role"), e);
         }
         lua_pop(L, 1);
       }
@@ -148,17 +151,16 @@ static int acc_from_inventory(struct tn_server *s, lua_State *L,
 static int acc_from_file(struct tn_server *s, struct ohm_error *e) {
   char pw[256] = "";
   FILE *f;
-  if (!g_opts.user && !g_opts.password_file)
-    return 0;
+  if (!g_opts.user && !g_opts.password_file) return 0;
   if (!g_opts.user || !g_opts.password_file)
-    return ohm_error_set(e, OHM_EINVAL, "--user and --password-file go "
-                                        "together");
+    return ohm_error_set(e, OHM_EINVAL,
+                         "--user and --password-file go "
+                         "together");
   f = fopen(g_opts.password_file, "r");
   if (!f)
     return ohm_error_set(e, OHM_ECONFIG, "%.200s: %s", g_opts.password_file,
                          strerror(errno));
-  if (!fgets(pw, sizeof pw, f))
-    pw[0] = 0;
+  if (!fgets(pw, sizeof pw, f)) pw[0] = 0;
   fclose(f);
   pw[strcspn(pw, "\r\n")] = 0;
   return acc_add(s, g_opts.user, pw, "administrator", e);
@@ -195,15 +197,13 @@ static const struct tn_account *acc_check(const struct tn_server *s,
 /* ---- one session --------------------------------------------------------- */
 
 void tn_send(struct tn_session *s, const char *text) {
-  if (!s->dead)
-    telnet_send(s->tn, text, strlen(text));
+  if (!s->dead) telnet_send(s->tn, text, strlen(text));
 }
 
 static void send_all(struct tn_session *s, const char *p, size_t n) {
   while (n > 0 && !s->dead) {
     ssize_t w = send(s->fd, p, n, MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR)
-      continue;
+    if (w < 0 && errno == EINTR) continue;
     if (w <= 0) { /* peer gone, or not reading for SO_SNDTIMEO */
       s->dead = 1;
       return;
@@ -214,10 +214,8 @@ static void send_all(struct tn_session *s, const char *p, size_t n) {
 }
 
 static const char *state_prompt(const struct tn_session *s) {
-  if (s->state == TN_ACCOUNT)
-    return CON_ACCOUNT_PROMPT;
-  if (s->state == TN_PASSWORD)
-    return CON_PASSWORD_PROMPT;
+  if (s->state == TN_ACCOUNT) return CON_ACCOUNT_PROMPT;
+  if (s->state == TN_PASSWORD) return CON_PASSWORD_PROMPT;
   return CON_PROMPT;
 }
 
@@ -255,8 +253,10 @@ static void login_line(struct tn_session *s, const char *line) {
     char who[40];
     clean_name(who, sizeof who, s->account);
     tn_send(s, "Login failed\r\nToo many failed logins\r\n");
-    fprintf(stderr, "ohm: telnet: %s: 3 failed logins (last account '%s'), "
-                    "connection closed\n", s->peer, who);
+    fprintf(stderr,
+            "ohm: telnet: %s: 3 failed logins (last account '%s'), "
+            "connection closed\n",
+            s->peer, who);
     s->dead = 1;
     return;
   }
@@ -290,8 +290,7 @@ static void feed(struct tn_session *s, unsigned char c) {
     s->last_cr = 0;
     return;
   }
-  if (c == 0 && s->last_cr)
-    return;
+  if (c == 0 && s->last_cr) return;
   s->last_cr = c == '\r';
   if (c == '\r' || c == '\n') {
     end_line(s);
@@ -358,13 +357,10 @@ static void session_loop(struct tn_session *s) {
       return;
     }
     r = poll(&p, 1, left > 1 ? 1000 : (int)(left * 1000) + 1);
-    if (r < 0 && errno != EINTR)
-      return;
-    if (r <= 0)
-      continue;
+    if (r < 0 && errno != EINTR) return;
+    if (r <= 0) continue;
     n = recv(s->fd, buf, sizeof buf, 0);
-    if (n < 0 && errno == EINTR)
-      continue;
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) /* closed or half-closed: nothing more will come */
       return;
     telnet_recv(s->tn, buf, (size_t)n);
@@ -375,8 +371,7 @@ static void session_end(struct tn_session *s) {
   struct tn_server *srv = s->srv;
   pthread_mutex_lock(&srv->mu);
   for (int i = 0; i < srv->max_sessions; i++)
-    if (srv->fds[i] == s->fd)
-      srv->fds[i] = -1;
+    if (srv->fds[i] == s->fd) srv->fds[i] = -1;
   srv->active--;
   pthread_cond_broadcast(&srv->idle_cv);
   pthread_mutex_unlock(&srv->mu);
@@ -407,8 +402,7 @@ static int tn_listen(const char *addr, struct ohm_error *e) {
   if (colon) {
     const char *h = addr;
     size_t hl = (size_t)(colon - addr);
-    if (*h == '[' && hl >= 2 && h[hl - 1] == ']')
-      h++, hl -= 2;
+    if (*h == '[' && hl >= 2 && h[hl - 1] == ']') h++, hl -= 2;
     if (hl >= sizeof host)
       return ohm_error_set(e, OHM_EINVAL, "bad address '%.100s'", addr);
     if (hl) {
@@ -425,13 +419,11 @@ static int tn_listen(const char *addr, struct ohm_error *e) {
     return ohm_error_set(e, OHM_EINVAL, "bad address '%.100s' (HOST:PORT)",
                          addr);
   fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd >= 0)
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) < 0 ||
       listen(fd, 16) < 0) {
     int err = errno;
-    if (fd >= 0)
-      close(fd);
+    if (fd >= 0) close(fd);
     freeaddrinfo(res);
     return ohm_error_set(e, OHM_EIO, "cannot listen on %.100s (%s)", addr,
                          strerror(err));
@@ -468,8 +460,7 @@ static void start_session(struct tn_server *srv, int fd) {
   int slot = -1;
   pthread_mutex_lock(&srv->mu);
   for (int i = 0; i < srv->max_sessions && slot < 0; i++)
-    if (srv->fds[i] < 0)
-      slot = i;
+    if (srv->fds[i] < 0) slot = i;
   if (slot >= 0) {
     srv->fds[slot] = fd;
     srv->active++;
@@ -511,12 +502,9 @@ static void *accept_main(void *arg) {
   for (;;) {
     struct pollfd p[2] = {{srv->lfd, POLLIN, 0}, {srv->wake[0], POLLIN, 0}};
     int fd;
-    if (poll(p, 2, -1) < 0 && errno != EINTR)
-      break;
-    if (p[1].revents)
-      break;
-    if (!(p[0].revents & POLLIN))
-      continue;
+    if (poll(p, 2, -1) < 0 && errno != EINTR) break;
+    if (p[1].revents) break;
+    if (!(p[0].revents & POLLIN)) continue;
     fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
     if (fd >= 0)
       start_session(srv, fd);
@@ -527,14 +515,10 @@ static void *accept_main(void *arg) {
 }
 
 static void server_free(struct tn_server *s) {
-  if (!s)
-    return;
-  if (s->lfd >= 0)
-    close(s->lfd);
-  if (s->wake[0] >= 0)
-    close(s->wake[0]);
-  if (s->wake[1] >= 0)
-    close(s->wake[1]);
+  if (!s) return;
+  if (s->lfd >= 0) close(s->lfd);
+  if (s->wake[0] >= 0) close(s->wake[0]);
+  if (s->wake[1] >= 0) close(s->wake[1]);
   acc_free(s);
   free(s->fds);
   pthread_mutex_destroy(&s->mu);
@@ -546,10 +530,8 @@ static int server_accounts(struct tn_server *s, const struct sh_opts *o,
                            struct ohm_error *e) {
   struct inventory *inv = sh_inventory(o, e);
   int rc = 0;
-  if (inv && inv->L)
-    rc = acc_from_inventory(s, inv->L, e);
-  if (rc == 0)
-    rc = acc_from_file(s, e);
+  if (inv && inv->L) rc = acc_from_inventory(s, inv->L, e);
+  if (rc == 0) rc = acc_from_file(s, e);
   if (rc == 0 && getenv("OHM_CONSOLE_USER") && getenv("OHM_PASSWORD") &&
       *getenv("OHM_PASSWORD"))
     rc = acc_add(s, getenv("OHM_CONSOLE_USER"), getenv("OHM_PASSWORD"),
@@ -566,8 +548,7 @@ int serve_telnet_start(struct sv_cache *c, const char *addr,
                        const struct sh_opts *o, struct ohm_error *e) {
   struct tn_server *s = calloc(1, sizeof *s);
   int rc;
-  if (!s)
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (!s) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   s->lfd = s->wake[0] = s->wake[1] = -1;
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->idle_cv, NULL);
@@ -596,16 +577,13 @@ int serve_telnet_start(struct sv_cache *c, const char *addr,
 
 void serve_telnet_stop(void) {
   struct tn_server *s = g_srv;
-  if (!s)
-    return;
+  if (!s) return;
   g_srv = NULL;
-  if (write(s->wake[1], "x", 1) < 0)
-    (void)0;
+  if (write(s->wake[1], "x", 1) < 0) (void)0;
   pthread_join(s->th, NULL);
   pthread_mutex_lock(&s->mu);
   for (int i = 0; i < s->max_sessions; i++)
-    if (s->fds[i] >= 0)
-      shutdown(s->fds[i], SHUT_RDWR);
+    if (s->fds[i] >= 0) shutdown(s->fds[i], SHUT_RDWR);
   while (s->active > 0)
     pthread_cond_wait(&s->idle_cv, &s->mu);
   pthread_mutex_unlock(&s->mu);

@@ -57,8 +57,7 @@ static void kept_put(struct tn_server *srv, const char *dev, const char *var,
   struct tn_kept *k;
   pthread_mutex_lock(&srv->mu);
   k = kept_find(srv, dev, var);
-  if (!k && srv->nkept < TN_KEPT_MAX)
-    k = &srv->kept[srv->nkept++];
+  if (!k && srv->nkept < TN_KEPT_MAX) k = &srv->kept[srv->nkept++];
   if (k) {
     snprintf(k->dev, sizeof k->dev, "%s", dev);
     snprintf(k->var, sizeof k->var, "%s", var);
@@ -71,12 +70,9 @@ static void kept_put(struct tn_server *srv, const char *dev, const char *var,
 
 /* The manual's defaults for the warning columns until someone sets them. */
 static double warn_default(const char *key) {
-  if (strstr(key, ".lw"))
-    return 0;
-  if (!strncmp(key, "current.", 8))
-    return 16;
-  if (!strncmp(key, "voltage.", 8))
-    return 276;
+  if (strstr(key, ".lw")) return 0;
+  if (!strncmp(key, "current.", 8)) return 16;
+  if (!strncmp(key, "voltage.", 8)) return 276;
   return strncmp(key, "temperature.", 12) ? 80 : 40;
 }
 
@@ -110,8 +106,7 @@ static void snap_to_vals(const struct sv_snap *sn, struct con_vals *v) {
     const struct dev_value *val = &sn->vals[i];
     char key[64];
     int screen;
-    if (con_menu_split(var->menu, &screen, key, sizeof key) < 0)
-      continue;
+    if (con_menu_split(var->menu, &screen, key, sizeof key) < 0) continue;
     if (val->kind == DV_NUM)
       con_vals_num(v, key, val->num);
     else if (val->kind == DV_STR)
@@ -133,8 +128,7 @@ static int unit_vals(struct tn_session *s, int unit, struct con_vals *v,
     return -1;
   }
   snprintf(name, 128, "%s", sn.name);
-  if (!sn.vals || !sn.map ||
-      (sn.state != SV_OK && sn.state != SV_STALE)) {
+  if (!sn.vals || !sn.map || (sn.state != SV_OK && sn.state != SV_STALE)) {
     snprintf(err, errsz, "Error: %s: no reading (%.200s)", u,
              sn.error[0] ? sn.error : "device not read yet");
     sv_snap_free(&sn);
@@ -151,8 +145,7 @@ static int unit_vals(struct tn_session *s, int unit, struct con_vals *v,
 static void show_screen(struct tn_session *s, int screen, int unit) {
   char *buf = calloc(1, OUT_MAX), err[512], name[128];
   struct con_vals *v = calloc(1, sizeof *v);
-  if (!buf || !v)
-    goto out;
+  if (!buf || !v) goto out;
   if (screen == CON_THRESH || screen == CON_ENERGY) {
     if (unit_vals(s, unit, v, name, err, sizeof err) < 0) {
       reply(s, err);
@@ -173,8 +166,7 @@ static void screen1_line(struct tn_session *s, const char *line) {
   struct con_vals *v = calloc(1, sizeof *v);
   char buf[1024] = "", err[512], name[128];
   int unit;
-  if (!v)
-    return;
+  if (!v) return;
   if (con_parse_show_cmd(line, &unit, &it) < 0)
     reply(s, "Command format:master load or slave1 load");
   else if (unit_vals(s, unit, v, name, err, sizeof err) < 0)
@@ -190,8 +182,7 @@ static void screen1_line(struct tn_session *s, const char *line) {
 /* One threshold written: to the device if it has a place for it, else
  * kept by ohm. Returns 1 if kept, 0 if written, -1 on error (in err). */
 static int thresh_write(struct tn_session *s, const struct sv_snap *sn,
-                        const char *menu, double val, char *err,
-                        size_t errsz) {
+                        const char *menu, double val, char *err, size_t errsz) {
   const struct dev_var *var = NULL;
   struct ohm_error e;
   char text[32];
@@ -228,8 +219,7 @@ static void thresh_set(struct tn_session *s, int unit,
     int rc;
     snprintf(menu, sizeof menu, "8:%s.%s", r->key, con_thresh_fields[f]);
     rc = thresh_write(s, &sn, menu, v[f], err, sizeof err);
-    if (rc < 0)
-      break;
+    if (rc < 0) break;
     if (rc == 1)
       snprintf(kept + strlen(kept), sizeof kept - strlen(kept), "%s%s",
                kept[0] ? ", " : "", names[f]);
@@ -238,8 +228,10 @@ static void thresh_set(struct tn_session *s, int unit,
   if (err[0])
     snprintf(msg, sizeof msg, "%s", err);
   else if (kept[0])
-    snprintf(msg, sizeof msg, "Set successfully\r\n%s kept by ohm (the "
-             "device has no place for it)", kept);
+    snprintf(msg, sizeof msg,
+             "Set successfully\r\n%s kept by ohm (the "
+             "device has no place for it)",
+             kept);
   reply(s, msg);
 }
 
@@ -336,10 +328,18 @@ static void screen_line(struct tn_session *s, const char *line) {
     return;
   }
   switch (s->screen) {
-  case CON_SHOW: screen1_line(s, line); break;
-  case CON_THRESH: screen8_line(s, line); break;
-  case CON_ENERGY: screen9_line(s, line); break;
-  case CON_RESTART: screen10_line(s, line); break;
+  case CON_SHOW:
+    screen1_line(s, line);
+    break;
+  case CON_THRESH:
+    screen8_line(s, line);
+    break;
+  case CON_ENERGY:
+    screen9_line(s, line);
+    break;
+  case CON_RESTART:
+    screen10_line(s, line);
+    break;
   default:
     reply(s, "Not supported: ohm serves this console; change the setting "
              "on the unit itself");

@@ -69,10 +69,21 @@ extern const struct sh_command sh_commands[]; /* NULL-terminated */
 
 /* Each command lives in shell/cmd_NAME.c (or its issue's file); weak so a
  * build without one still links and says so. */
-#define SH_CMD(n) int cmd_##n(int argc, char **argv) __attribute__((weak));
-SH_CMD(get) SH_CMD(set) SH_CMD(cmd) SH_CMD(list) SH_CMD(drivers) SH_CMD(sim)
-SH_CMD(serve) SH_CMD(upgrade) SH_CMD(push) SH_CMD(walk) SH_CMD(poll)
-SH_CMD(record) SH_CMD(watch) SH_CMD(help)
+#define SH_CMD(n) int cmd_##n(int argc, char **argv) __attribute__((weak))
+SH_CMD(get);
+SH_CMD(set);
+SH_CMD(cmd);
+SH_CMD(list);
+SH_CMD(drivers);
+SH_CMD(sim);
+SH_CMD(serve);
+SH_CMD(upgrade);
+SH_CMD(push);
+SH_CMD(walk);
+SH_CMD(poll);
+SH_CMD(record);
+SH_CMD(watch);
+SH_CMD(help);
 #undef SH_CMD
 
 /* `ohm sim --telnet ADDR`: the BPS2000v2 Telnet console on the simulated

@@ -4,27 +4,16 @@
 #include <stdio.h>
 
 static const char *const messages[] = {
-    "success",
-    "invalid argument",
-    "out of memory",
-    "timed out",
-    "connection refused",
-    "input/output error",
-    "protocol error",
-    "device error",
-    "not supported",
-    "out of range",
-    "permission denied",
-    "not found",
-    "malformed URI",
-    "interrupted",
-    "configuration error",
+    "success",        "invalid argument",   "out of memory",
+    "timed out",      "connection refused", "input/output error",
+    "protocol error", "device error",       "not supported",
+    "out of range",   "permission denied",  "not found",
+    "malformed URI",  "interrupted",        "configuration error",
 };
 
 const char *ohm_strerror(int code) {
   size_t i = (size_t)(code < 0 ? -code : code);
-  if (i >= sizeof messages / sizeof messages[0])
-    return "unknown error";
+  if (i >= sizeof messages / sizeof messages[0]) return "unknown error";
   return messages[i];
 }
 

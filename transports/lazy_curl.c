@@ -7,15 +7,13 @@ struct lazy_curl lazy_curl;
 
 static int load(struct ohm_error *e) {
   void *hh = 0, *p;
-  if (lazy_open(LAZY_curl_SONAME, &hh, e) < 0)
-    return OHM_ENOTSUP;
-#define R(s) \
-  if (!(p = lazy_sym(hh, LAZY_curl_SONAME, #s, e))) \
-    return OHM_ENOTSUP; \
+  if (lazy_open(LAZY_curl_SONAME, &hh, e) < 0) return OHM_ENOTSUP;
+#define R(s)                                                                   \
+  if (!(p = lazy_sym(hh, LAZY_curl_SONAME, #s, e))) return OHM_ENOTSUP;        \
   *(void **)&lazy_curl.p_##s = p;
   LAZY_curl_SYMS(R)
 #undef R
-  return 0;
+      return 0;
 }
 
 int lazy_curl_load(struct ohm_error *e) {

@@ -3,22 +3,22 @@
 #define OHM_TRANSPORTS_LAZY_CURL_H
 #include "lazy.h"
 #define LAZY_curl_SONAME "libcurl.so.4"
-#define LAZY_curl_SYMS(X) \
-  X(curl_easy_cleanup) \
-  X(curl_easy_escape) \
-  X(curl_easy_getinfo) \
-  X(curl_easy_init) \
-  X(curl_easy_setopt) \
-  X(curl_easy_strerror) \
-  X(curl_free) \
-  X(curl_global_init) \
-  X(curl_multi_add_handle) \
-  X(curl_multi_cleanup) \
-  X(curl_multi_info_read) \
-  X(curl_multi_init) \
-  X(curl_multi_perform) \
-  X(curl_multi_poll) \
-  X(curl_multi_remove_handle) \
+#define LAZY_curl_SYMS(X)                                                      \
+  X(curl_easy_cleanup)                                                         \
+  X(curl_easy_escape)                                                          \
+  X(curl_easy_getinfo)                                                         \
+  X(curl_easy_init)                                                            \
+  X(curl_easy_setopt)                                                          \
+  X(curl_easy_strerror)                                                        \
+  X(curl_free)                                                                 \
+  X(curl_global_init)                                                          \
+  X(curl_multi_add_handle)                                                     \
+  X(curl_multi_cleanup)                                                        \
+  X(curl_multi_info_read)                                                      \
+  X(curl_multi_init)                                                           \
+  X(curl_multi_perform)                                                        \
+  X(curl_multi_poll)                                                           \
+  X(curl_multi_remove_handle)
 
 struct lazy_curl {
   LAZY_curl_SYMS(LAZY_FIELD)

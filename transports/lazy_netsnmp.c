@@ -9,15 +9,13 @@ struct lazy_netsnmp lazy_netsnmp;
 
 static int load(struct ohm_error *e) {
   void *hh = 0, *p;
-  if (lazy_open(LAZY_netsnmp_SONAME, &hh, e) < 0)
-    return OHM_ENOTSUP;
-#define R(s) \
-  if (!(p = lazy_sym(hh, LAZY_netsnmp_SONAME, #s, e))) \
-    return OHM_ENOTSUP; \
+  if (lazy_open(LAZY_netsnmp_SONAME, &hh, e) < 0) return OHM_ENOTSUP;
+#define R(s)                                                                   \
+  if (!(p = lazy_sym(hh, LAZY_netsnmp_SONAME, #s, e))) return OHM_ENOTSUP;     \
   *(void **)&lazy_netsnmp.p_##s = p;
   LAZY_netsnmp_SYMS(R)
 #undef R
-  return 0;
+      return 0;
 }
 
 int lazy_netsnmp_load(struct ohm_error *e) {

@@ -3,42 +3,42 @@
 #define OHM_TRANSPORTS_LAZY_NETSNMP_H
 #include "lazy.h"
 #define LAZY_netsnmp_SONAME "libnetsnmp.so.40"
-#define LAZY_netsnmp_SYMS(X) \
-  X(generate_Ku) \
-  X(get_default_authtype) \
-  X(get_default_privtype) \
-  X(init_snmp) \
-  X(netsnmp_ds_get_int) \
-  X(netsnmp_ds_get_string) \
-  X(netsnmp_ds_set_boolean) \
-  X(netsnmp_ds_set_int) \
-  X(netsnmp_large_fd_set_cleanup) \
-  X(netsnmp_large_fd_set_init) \
-  X(netsnmp_large_fd_set_select) \
-  X(netsnmp_register_loghandler) \
-  X(sc_get_auth_oid) \
-  X(sc_get_priv_oid) \
-  X(snmp_add_null_var) \
-  X(snmp_add_var) \
-  X(snmp_api_errstring) \
-  X(snmp_clone_pdu) \
-  X(snmp_errno) \
-  X(snmp_error) \
-  X(snmp_errstring) \
-  X(snmp_free_pdu) \
-  X(snmp_oid_compare) \
-  X(snmp_pdu_create) \
-  X(snmp_sess_async_send) \
-  X(snmp_sess_close) \
-  X(snmp_sess_init) \
-  X(snmp_sess_open) \
-  X(snmp_sess_read2) \
-  X(snmp_sess_select_info2) \
-  X(snmp_sess_timeout) \
-  X(snmpv3_get_report_type) \
-  X(sprint_realloc_value) \
-  X(usm_lookup_auth_type) \
-  X(usm_lookup_priv_type) \
+#define LAZY_netsnmp_SYMS(X)                                                   \
+  X(generate_Ku)                                                               \
+  X(get_default_authtype)                                                      \
+  X(get_default_privtype)                                                      \
+  X(init_snmp)                                                                 \
+  X(netsnmp_ds_get_int)                                                        \
+  X(netsnmp_ds_get_string)                                                     \
+  X(netsnmp_ds_set_boolean)                                                    \
+  X(netsnmp_ds_set_int)                                                        \
+  X(netsnmp_large_fd_set_cleanup)                                              \
+  X(netsnmp_large_fd_set_init)                                                 \
+  X(netsnmp_large_fd_set_select)                                               \
+  X(netsnmp_register_loghandler)                                               \
+  X(sc_get_auth_oid)                                                           \
+  X(sc_get_priv_oid)                                                           \
+  X(snmp_add_null_var)                                                         \
+  X(snmp_add_var)                                                              \
+  X(snmp_api_errstring)                                                        \
+  X(snmp_clone_pdu)                                                            \
+  X(snmp_errno)                                                                \
+  X(snmp_error)                                                                \
+  X(snmp_errstring)                                                            \
+  X(snmp_free_pdu)                                                             \
+  X(snmp_oid_compare)                                                          \
+  X(snmp_pdu_create)                                                           \
+  X(snmp_sess_async_send)                                                      \
+  X(snmp_sess_close)                                                           \
+  X(snmp_sess_init)                                                            \
+  X(snmp_sess_open)                                                            \
+  X(snmp_sess_read2)                                                           \
+  X(snmp_sess_select_info2)                                                    \
+  X(snmp_sess_timeout)                                                         \
+  X(snmpv3_get_report_type)                                                    \
+  X(sprint_realloc_value)                                                      \
+  X(usm_lookup_auth_type)                                                      \
+  X(usm_lookup_priv_type)
 
 struct lazy_netsnmp {
   LAZY_netsnmp_SYMS(LAZY_FIELD)
@@ -64,13 +64,16 @@ int lazy_netsnmp_load(struct ohm_error *e);
 #undef netsnmp_ds_set_int
 #define netsnmp_ds_set_int (*lazy_netsnmp.p_netsnmp_ds_set_int)
 #undef netsnmp_large_fd_set_cleanup
-#define netsnmp_large_fd_set_cleanup (*lazy_netsnmp.p_netsnmp_large_fd_set_cleanup)
+#define netsnmp_large_fd_set_cleanup                                           \
+  (*lazy_netsnmp.p_netsnmp_large_fd_set_cleanup)
 #undef netsnmp_large_fd_set_init
 #define netsnmp_large_fd_set_init (*lazy_netsnmp.p_netsnmp_large_fd_set_init)
 #undef netsnmp_large_fd_set_select
-#define netsnmp_large_fd_set_select (*lazy_netsnmp.p_netsnmp_large_fd_set_select)
+#define netsnmp_large_fd_set_select                                            \
+  (*lazy_netsnmp.p_netsnmp_large_fd_set_select)
 #undef netsnmp_register_loghandler
-#define netsnmp_register_loghandler (*lazy_netsnmp.p_netsnmp_register_loghandler)
+#define netsnmp_register_loghandler                                            \
+  (*lazy_netsnmp.p_netsnmp_register_loghandler)
 #undef sc_get_auth_oid
 #define sc_get_auth_oid (*lazy_netsnmp.p_sc_get_auth_oid)
 #undef sc_get_priv_oid

@@ -309,8 +309,8 @@ const struct tp_ops tp_modbus_tcp_ops = {
 };
 
 /* The serial line settings (tp_line_parse). */
-static const char *const line_params[] = {"baud", "parity", "data",
-                                         "stop", NULL};
+static const char *const line_params[] = {"baud", "parity", "data", "stop",
+                                          NULL};
 
 const struct tp_ops tp_modbus_rtu_ops = {
     .scheme = "modbus-rtu",

@@ -137,8 +137,8 @@ static const struct tp_stream_ops ser_stream = {
 };
 
 /* The serial line settings (tp_line_parse). */
-static const char *const line_params[] = {"baud", "parity", "data",
-                                         "stop", NULL};
+static const char *const line_params[] = {"baud", "parity", "data", "stop",
+                                          NULL};
 
 const struct tp_ops tp_serial_ops = {
     .scheme = "serial",

@@ -491,9 +491,9 @@ static const struct tp_snmp_ext snmp_ext = {
     tp_snmp_set,
 };
 
-static const char *const snmp_params[] = {
-    "version", "level", "auth", "priv", "auth_pass", "priv_pass",
-    "context", "msg_max", NULL};
+static const char *const snmp_params[] = {"version", "level",     "auth",
+                                          "priv",    "auth_pass", "priv_pass",
+                                          "context", "msg_max",   NULL};
 
 const struct tp_ops tp_snmp_ops = {
     .scheme = "snmp",

@@ -527,13 +527,12 @@ int tp_snmp_set(struct tp *t, const char *oidtext, char type, const char *value,
   else if (!resp->variables || set_exception(resp->variables->type))
     /* no error status, but the value did not take (some agents answer
      * noSuchObject/noSuchInstance in the varbind instead) */
-    rc = ohm_error_set(e, OHM_EDEVICE, "the SET of %s was not taken (%s)",
-                       oidtext, !resp->variables ? "empty reply"
-                       : resp->variables->type == SNMP_NOSUCHOBJECT
-                           ? "noSuchObject"
-                       : resp->variables->type == SNMP_NOSUCHINSTANCE
-                           ? "noSuchInstance"
-                           : "endOfMibView");
+    rc = ohm_error_set(
+        e, OHM_EDEVICE, "the SET of %s was not taken (%s)", oidtext,
+        !resp->variables                               ? "empty reply"
+        : resp->variables->type == SNMP_NOSUCHOBJECT   ? "noSuchObject"
+        : resp->variables->type == SNMP_NOSUCHINSTANCE ? "noSuchInstance"
+                                                       : "endOfMibView");
   snmp_free_pdu(resp);
   return rc;
 }

@@ -27,7 +27,7 @@ struct tn_priv {
   telnet_t *tn;
   char *buf; /* console text received and not yet consumed */
   size_t len, cap;
-  int err;   /* OHM_E* set by the event handler (peer closed, overflow) */
+  int err; /* OHM_E* set by the event handler (peer closed, overflow) */
 };
 
 static void tn_event(telnet_t *tn, telnet_event_t *ev, void *ud) {
@@ -38,8 +38,7 @@ static void tn_event(telnet_t *tn, telnet_event_t *ev, void *ud) {
     size_t n = ev->data.size;
     while (n > 0 && p->fd >= 0) {
       ssize_t w = send(p->fd, s, n, MSG_NOSIGNAL);
-      if (w < 0 && errno == EINTR)
-        continue;
+      if (w < 0 && errno == EINTR) continue;
       if (w <= 0) {
         p->err = OHM_EIO;
         return;
@@ -95,10 +94,8 @@ static int tn_connect(struct tp *t, struct tn_priv *p, struct ohm_error *e) {
     int soerr = 0;
     socklen_t sl = sizeof soerr;
     fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-      continue;
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 &&
-        errno != EINPROGRESS) {
+    if (fd < 0) continue;
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
       close(fd);
       fd = -1;
       continue;
@@ -133,29 +130,22 @@ static int tn_connect(struct tp *t, struct tn_priv *p, struct ohm_error *e) {
 static int tn_open(struct tp *t, struct ohm_error *e) {
   struct tn_priv *p = calloc(1, sizeof *p);
   int rc;
-  if (!p)
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (!p) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   p->fd = -1;
   p->intr_slot = -1;
   t->priv = p;
-  if ((rc = tn_connect(t, p, e)) < 0)
-    return rc;
+  if ((rc = tn_connect(t, p, e)) < 0) return rc;
   p->tn = telnet_init(client_opts, tn_event, 0, p);
-  if (!p->tn)
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (!p->tn) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   return 0;
 }
 
 static void tn_close(struct tp *t) {
   struct tn_priv *p = t->priv;
-  if (!p)
-    return;
-  if (p->tn)
-    telnet_free(p->tn);
-  if (p->intr_slot >= 0)
-    tp_intr_unregister(p->intr_slot);
-  if (p->fd >= 0)
-    close(p->fd);
+  if (!p) return;
+  if (p->tn) telnet_free(p->tn);
+  if (p->intr_slot >= 0) tp_intr_unregister(p->intr_slot);
+  if (p->fd >= 0) close(p->fd);
   free(p->buf);
   free(p);
   t->priv = NULL;
@@ -169,8 +159,7 @@ static int ends_with(const char *text, size_t len, const char *prompt) {
       j--;
     while (i > 0 && (isspace((unsigned char)text[i - 1]) || !text[i - 1]))
       i--;
-    if (j == 0)
-      return 1;
+    if (j == 0) return 1;
     if (i == 0 || tolower((unsigned char)text[i - 1]) !=
                       tolower((unsigned char)prompt[j - 1]))
       return 0;
@@ -183,8 +172,7 @@ static int ends_with(const char *text, size_t len, const char *prompt) {
 static int take(struct tn_priv *p, size_t n, char **out, struct ohm_error *e) {
   if (out) {
     *out = malloc(n + 1);
-    if (!*out)
-      return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+    if (!*out) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
     memcpy(*out, p->buf ? p->buf : "", n);
     (*out)[n] = 0;
   }
@@ -198,8 +186,7 @@ static size_t prompt_start(const struct tn_priv *p, const char *prompt) {
   for (const char *c = prompt; *c; c++)
     plen += !isspace((unsigned char)*c);
   while (i > 0 && k < plen) {
-    if (!isspace((unsigned char)p->buf[i - 1]) && p->buf[i - 1])
-      k++;
+    if (!isspace((unsigned char)p->buf[i - 1]) && p->buf[i - 1]) k++;
     i--;
   }
   return i;
@@ -212,21 +199,17 @@ static int tn_recv_some(struct tp *t, struct tn_priv *p, double deadline,
   struct pollfd pf = {p->fd, POLLIN, 0};
   ssize_t n;
   int r;
-  if (tp_interrupted)
-    return ohm_error_set(e, OHM_EINTR, "interrupted");
+  if (tp_interrupted) return ohm_error_set(e, OHM_EINTR, "interrupted");
   if (left <= 0)
     return ohm_error_set(e, OHM_ETIMEDOUT, "no prompt within %.1f s",
                          t->opts.timeout);
   r = poll(&pf, 1, left > 0.1 ? 100 : (int)(left * 1000) + 1);
   if (r < 0 && errno != EINTR)
     return ohm_error_set(e, OHM_EIO, "%s", strerror(errno));
-  if (r <= 0)
-    return 0;
+  if (r <= 0) return 0;
   n = recv(p->fd, buf, sizeof buf, 0);
-  if (n < 0 && errno == EINTR)
-    return 0;
-  if (tp_interrupted)
-    return ohm_error_set(e, OHM_EINTR, "interrupted");
+  if (n < 0 && errno == EINTR) return 0;
+  if (tp_interrupted) return ohm_error_set(e, OHM_EINTR, "interrupted");
   if (n <= 0)
     return ohm_error_set(e, OHM_EIO, "connection closed by the console");
   telnet_recv(p->tn, buf, (size_t)n);
@@ -242,56 +225,51 @@ static int tn_expect(struct tp *t, const char *const *prompts, int *which,
                      char **out, struct ohm_error *e) {
   struct tn_priv *p = t->priv;
   double deadline = ohm_mono() + t->opts.timeout;
-  if (!p || p->fd < 0)
-    return ohm_error_set(e, OHM_EIO, "not connected");
+  if (!p || p->fd < 0) return ohm_error_set(e, OHM_EIO, "not connected");
   for (;;) {
     for (int i = 0; prompts[i]; i++)
       if (p->len && ends_with(p->buf, p->len, prompts[i])) {
-        if (which)
-          *which = i;
+        if (which) *which = i;
         return take(p, prompt_start(p, prompts[i]), out, e);
       }
     int rc = tn_recv_some(t, p, deadline, e);
-    if (rc < 0)
-      return rc;
+    if (rc < 0) return rc;
   }
 }
 
 static int tn_send_line(struct tp *t, const char *line, struct ohm_error *e) {
   struct tn_priv *p = t->priv;
-  if (!p || p->fd < 0)
-    return ohm_error_set(e, OHM_EIO, "not connected");
+  if (!p || p->fd < 0) return ohm_error_set(e, OHM_EIO, "not connected");
   p->len = 0; /* what came before the command is consumed */
   telnet_send(p->tn, line, strlen(line));
   telnet_send(p->tn, "\r\n", 2);
-  if (p->err)
-    return ohm_error_set(e, OHM_EIO, "send failed");
+  if (p->err) return ohm_error_set(e, OHM_EIO, "send failed");
   return 0;
 }
 
 static const char *tn_password(const struct tp *t) {
-  if (t->uri.password)
-    return t->uri.password;
+  if (t->uri.password) return t->uri.password;
   const char *env = getenv("OHM_PASSWORD");
   return env && *env ? env : NULL;
 }
 
 static int refused(struct tp *t, struct ohm_error *e) {
-  return ohm_error_set(e, OHM_EACCES, "login refused (account or "
-                                      "password wrong)");
+  return ohm_error_set(e, OHM_EACCES,
+                       "login refused (account or "
+                       "password wrong)");
 }
 
 /* One prompt answered with text, or the login refused. */
 static int answer(struct tp *t, int which, int *sent, struct ohm_error *e) {
   const char *text = which == 1 ? t->uri.user : tn_password(t);
-  if (sent[which])
-    return refused(t, e);
+  if (sent[which]) return refused(t, e);
   if (!text)
-    return ohm_error_set(e, OHM_EACCES, which == 1
-                         ? "the console asks for an account: give "
-                           "telnet://USER@HOST"
-                         : "the console asks for a password: set it in "
-                           "the URI, the inventory or OHM_PASSWORD");
+    return ohm_error_set(e, OHM_EACCES,
+                         which == 1
+                             ? "the console asks for an account: give "
+                               "telnet://USER@HOST"
+                             : "the console asks for a password: set it in "
+                               "the URI, the inventory or OHM_PASSWORD");
   sent[which] = 1;
   return tn_send_line(t, text, e);
 }
@@ -300,8 +278,7 @@ static int tn_login(struct tp *t, const char *acct, const char *pass,
                     const char *cmd, char **greeting, struct ohm_error *e) {
   const char *const prompts[] = {cmd, acct, pass, NULL};
   int sent[3] = {0, 0, 0};
-  if (greeting)
-    *greeting = NULL;
+  if (greeting) *greeting = NULL;
   for (;;) {
     char *txt = NULL;
     int which = -1, rc = tn_expect(t, prompts, &which, &txt, e);
@@ -315,13 +292,11 @@ static int tn_login(struct tp *t, const char *acct, const char *pass,
       return 0;
     }
     free(txt);
-    if ((rc = answer(t, which, sent, e)) < 0)
-      return rc;
+    if ((rc = answer(t, which, sent, e)) < 0) return rc;
   }
 }
 
-static const struct tp_console_ext tn_ext = {tn_expect, tn_send_line,
-                                             tn_login};
+static const struct tp_console_ext tn_ext = {tn_expect, tn_send_line, tn_login};
 
 const struct tp_ops tp_telnet_ops = {
     .scheme = "telnet",
@@ -333,8 +308,7 @@ const struct tp_ops tp_telnet_ops = {
     .ext = &tn_ext,
 };
 
-static const struct tp_console_ext *ext_of(struct tp *t,
-                                           struct ohm_error *e) {
+static const struct tp_console_ext *ext_of(struct tp *t, struct ohm_error *e) {
   if (!t || t->ops->kind != TP_CONSOLE || !t->ops->ext) {
     ohm_error_set(e, OHM_ENOTSUP, "%s is not a console transport",
                   t ? t->ops->scheme : "?");

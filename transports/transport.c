@@ -28,11 +28,9 @@ static void registry_init(void) {
   const struct tp_ops *all[] = {&tp_modbus_tcp_ops, &tp_modbus_rtu_ops,
                                 &tp_snmp_ops, &tp_telnet_ops, &tp_serial_ops};
   size_t n = 0;
-  if (registry[0])
-    return;
+  if (registry[0]) return;
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-    if (all[i])
-      registry[n++] = all[i];
+    if (all[i]) registry[n++] = all[i];
 }
 
 const struct tp_ops *const *tp_all(void) {
@@ -42,17 +40,14 @@ const struct tp_ops *const *tp_all(void) {
 
 const struct tp_ops *tp_find(const char *scheme) {
   for (const struct tp_ops *const *p = tp_all(); *p; p++)
-    if (strcasecmp((*p)->scheme, scheme) == 0)
-      return *p;
+    if (strcasecmp((*p)->scheme, scheme) == 0) return *p;
   return NULL;
 }
 
 static int known_param(const struct tp_ops *ops, const char *key) {
-  if (strcmp(key, "unit") == 0 || strcmp(key, "driver") == 0)
-    return 1;
+  if (strcmp(key, "unit") == 0 || strcmp(key, "driver") == 0) return 1;
   for (const char *const *p = ops->params; p && *p; p++)
-    if (strcmp(*p, key) == 0)
-      return 1;
+    if (strcmp(*p, key) == 0) return 1;
   return 0;
 }
 
@@ -61,13 +56,14 @@ static int check_params(const struct tp_ops *ops, const struct ohm_uri *u,
                         struct ohm_error *e) {
   char known[160] = "unit, driver";
   for (size_t i = 0; i < u->nquery; i++) {
-    if (known_param(ops, u->query[i].key))
-      continue;
+    if (known_param(ops, u->query[i].key)) continue;
     for (const char *const *p = ops->params; p && *p; p++)
       if (strlen(known) + strlen(*p) + 3 < sizeof known)
         strcat(strcat(known, ", "), *p);
-    return ohm_error_set(e, OHM_EURI, "unknown parameter '%.40s' in a %s URI"
-                         " (known: %s)", u->query[i].key, ops->scheme, known);
+    return ohm_error_set(e, OHM_EURI,
+                         "unknown parameter '%.40s' in a %s URI"
+                         " (known: %s)",
+                         u->query[i].key, ops->scheme, known);
   }
   return 0;
 }
@@ -80,12 +76,10 @@ static int set_defaults(struct tp *t, const struct tp_opts *o,
     t->opts = *o;
   else
     t->opts.retries = -1;
-  if (t->opts.timeout <= 0)
-    t->opts.timeout = 2.0;
-  if (t->opts.retries < 0)
-    t->opts.retries = 1;
-  rc = ohm_uri_param_long(&t->uri, "unit", t->ops->kind == TP_REGS ? 1 : 0,
-                          0, 255, &unit, e);
+  if (t->opts.timeout <= 0) t->opts.timeout = 2.0;
+  if (t->opts.retries < 0) t->opts.retries = 1;
+  rc = ohm_uri_param_long(&t->uri, "unit", t->ops->kind == TP_REGS ? 1 : 0, 0,
+                          255, &unit, e);
   t->unit = (int)unit;
   if (t->uri.port < 0 && t->ops->default_port)
     t->uri.port = t->ops->default_port;
@@ -108,19 +102,16 @@ static char *default_name(const struct ohm_uri *u) {
 }
 
 int tp_open_uri(const struct ohm_uri *u, const char *name,
-                const struct tp_opts *o, struct tp **out,
-                struct ohm_error *e) {
+                const struct tp_opts *o, struct tp **out, struct ohm_error *e) {
   const struct tp_ops *ops = tp_find(u->scheme);
   struct tp *t;
   int rc;
   *out = NULL;
   if (!ops)
     return ohm_error_set(e, OHM_ENOTSUP, "unknown transport '%s'", u->scheme);
-  if ((rc = check_params(ops, u, e)) < 0)
-    return rc;
+  if ((rc = check_params(ops, u, e)) < 0) return rc;
   t = calloc(1, sizeof *t);
-  if (!t)
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (!t) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   t->ops = ops;
   if ((rc = ohm_uri_copy(&t->uri, u)) < 0 ||
       !(t->name = name ? strdup(name) : default_name(u))) {
@@ -152,10 +143,8 @@ int tp_open(const char *uri, const struct tp_opts *o, struct tp **out,
 }
 
 void tp_free(struct tp *t) {
-  if (!t)
-    return;
-  if (t->ops && t->ops->close)
-    t->ops->close(t);
+  if (!t) return;
+  if (t->ops && t->ops->close) t->ops->close(t);
   ohm_uri_free(&t->uri);
   free(t->name);
   free(t);

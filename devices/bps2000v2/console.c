@@ -64,10 +64,8 @@ void con_vals_clear(struct con_vals *v) {
 
 static struct con_kv *vals_slot(struct con_vals *v, const char *key) {
   for (size_t i = 0; i < v->n; i++)
-    if (strcmp(v->kv[i].key, key) == 0)
-      return &v->kv[i];
-  if (v->n >= CON_KV_MAX)
-    return NULL;
+    if (strcmp(v->kv[i].key, key) == 0) return &v->kv[i];
+  if (v->n >= CON_KV_MAX) return NULL;
   memset(&v->kv[v->n], 0, sizeof v->kv[0]);
   snprintf(v->kv[v->n].key, sizeof v->kv[0].key, "%s", key);
   return &v->kv[v->n++];
@@ -75,8 +73,7 @@ static struct con_kv *vals_slot(struct con_vals *v, const char *key) {
 
 void con_vals_num(struct con_vals *v, const char *key, double num) {
   struct con_kv *kv = vals_slot(v, key);
-  if (!kv)
-    return;
+  if (!kv) return;
   kv->num = num;
   kv->isnum = 1;
   snprintf(kv->str, sizeof kv->str, "%g", num);
@@ -84,29 +81,24 @@ void con_vals_num(struct con_vals *v, const char *key, double num) {
 
 void con_vals_str(struct con_vals *v, const char *key, const char *str) {
   struct con_kv *kv = vals_slot(v, key);
-  if (!kv)
-    return;
+  if (!kv) return;
   kv->isnum = 0;
   kv->num = 0;
   snprintf(kv->str, sizeof kv->str, "%s", str);
 }
 
-const struct con_kv *con_vals_find(const struct con_vals *v,
-                                   const char *key) {
+const struct con_kv *con_vals_find(const struct con_vals *v, const char *key) {
   for (size_t i = 0; i < v->n; i++)
-    if (strcmp(v->kv[i].key, key) == 0)
-      return &v->kv[i];
+    if (strcmp(v->kv[i].key, key) == 0) return &v->kv[i];
   return NULL;
 }
 
 int con_menu_split(const char *menu, int *screen, char *key, size_t keysz) {
   char *end;
   long s;
-  if (!menu)
-    return -1;
+  if (!menu) return -1;
   s = strtol(menu, &end, 10);
-  if (end == menu || *end != ':' || s < 1 || s > 10 || !end[1])
-    return -1;
+  if (end == menu || *end != ':' || s < 1 || s > 10 || !end[1]) return -1;
   *screen = (int)s;
   snprintf(key, keysz, "%s", end + 1);
   return 0;
@@ -141,8 +133,7 @@ int con_identify(const char *text) {
   size_t len = strlen(text);
   char *t = malloc(len + 1);
   int found = CON_UNKNOWN;
-  if (!t)
-    return CON_UNKNOWN;
+  if (!t) return CON_UNKNOWN;
   norm_n(t, len + 1, text, len);
   for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
     if (strstr(t, sigs[i].sig)) {
@@ -160,8 +151,7 @@ int con_ends_with(const char *text, size_t len, const char *prompt) {
       j--;
     while (i > 0 && (isspace((unsigned char)text[i - 1]) || !text[i - 1]))
       i--;
-    if (j == 0)
-      break;
+    if (j == 0) break;
     if (i == 0 || tolower((unsigned char)text[i - 1]) !=
                       tolower((unsigned char)prompt[j - 1]))
       return 0;
@@ -187,11 +177,11 @@ static const char *parse_value(const char *p, const char *end,
   memcpy(tmp, s, n);
   tmp[n] = 0;
   kv->num = strtod(tmp, &e);
-  kv->isnum = e != tmp && (isdigit((unsigned char)tmp[0]) || tmp[0] == '-' ||
-                           tmp[0] == '+' || tmp[0] == '.') &&
+  kv->isnum = e != tmp &&
+              (isdigit((unsigned char)tmp[0]) || tmp[0] == '-' ||
+               tmp[0] == '+' || tmp[0] == '.') &&
               strcmp(tmp, "-") != 0;
-  if (kv->isnum)
-    n = (size_t)(e - tmp);
+  if (kv->isnum) n = (size_t)(e - tmp);
   snprintf(kv->str, sizeof kv->str, "%.*s", (int)n, tmp);
   return p;
 }
@@ -206,8 +196,7 @@ static void key_name(char *dst, size_t n, const char *s, size_t len) {
 
 static int add_kv(struct con_vals *v, const struct con_kv *kv) {
   struct con_kv *slot = vals_slot(v, kv->key);
-  if (!slot)
-    return 0;
+  if (!slot) return 0;
   *slot = *kv;
   return 1;
 }
@@ -220,24 +209,20 @@ static int parse_thresh_line(const char *l, const char *end,
   char title[48], name[48];
   const struct con_thresh_row *row = NULL;
   int added = 0;
-  if (!br || !p)
-    return 0;
+  if (!br || !p) return 0;
   while (p + 1 < end && p[1] == ' ')
     p++; /* "] :" as well as "]:" */
   norm_n(title, sizeof title, l, (size_t)(br - l));
   for (const struct con_thresh_row *r = con_thresh_rows; r->title; r++) {
     char t[48];
     norm(t, sizeof t, r->title);
-    if (strcmp(t, title) == 0)
-      row = r;
+    if (strcmp(t, title) == 0) row = r;
   }
-  if (!row)
-    return 0;
+  if (!row) return 0;
   for (p += 2; p < end;) {
     const char *c = memchr(p, ':', (size_t)(end - p));
     struct con_kv kv;
-    if (!c)
-      break;
+    if (!c) break;
     norm_n(name, sizeof name, p, (size_t)(c - p));
     memset(&kv, 0, sizeof kv);
     p = parse_value(c + 1, end, &kv);
@@ -266,8 +251,7 @@ static int parse_line(const char *l, const char *end, struct con_vals *v) {
     ns = ne;
     while (ns > p && !isspace((unsigned char)ns[-1]))
       ns--;
-    if (first)
-      norm_n(title, sizeof title, l, (size_t)(ns - l));
+    if (first) norm_n(title, sizeof title, l, (size_t)(ns - l));
     first = 0;
     key_name(name, sizeof name, ns, (size_t)(ne - ns));
     memset(&kv, 0, sizeof kv);
@@ -287,8 +271,7 @@ int con_parse(const char *text, struct con_vals *v) {
   const char *l = text;
   while (*l) {
     const char *end = strpbrk(l, "\r\n");
-    if (!end)
-      end = l + strlen(l);
+    if (!end) end = l + strlen(l);
     if (end > l) {
       const char *br = memchr(l, ']', (size_t)(end - l));
       while (br && br + 1 < end && br[1] == ' ')
@@ -328,25 +311,20 @@ const struct con_show_item *con_show_for_key(const char *key) {
   const char *dot = strchr(key, '.');
   size_t len = dot ? (size_t)(dot - key) : strlen(key);
   norm_n(pre, sizeof pre, key, len);
-  if (strcmp(pre, "apparentenergy") == 0)
-    strcpy(pre, "totalenergy");
-  if (strcmp(pre, "sensorbox") == 0)
-    strcpy(pre, "sensor");
+  if (strcmp(pre, "apparentenergy") == 0) strcpy(pre, "totalenergy");
+  if (strcmp(pre, "sensorbox") == 0) strcpy(pre, "sensor");
   for (const struct con_show_item *it = con_show_items; it->num; it++) {
     char t[32];
     norm(t, sizeof t, it->title);
-    if (strcmp(t, pre) == 0)
-      return it;
+    if (strcmp(t, pre) == 0) return it;
   }
   return NULL;
 }
 
-const struct con_thresh_row *con_thresh_for_key(const char *key,
-                                                int *field) {
+const struct con_thresh_row *con_thresh_for_key(const char *key, int *field) {
   for (const struct con_thresh_row *r = con_thresh_rows; r->title; r++) {
     size_t n = strlen(r->key);
-    if (strncmp(key, r->key, n) != 0 || key[n] != '.')
-      continue;
+    if (strncmp(key, r->key, n) != 0 || key[n] != '.') continue;
     for (int f = 0; f < 4; f++)
       if (strcmp(key + n + 1, con_thresh_fields[f]) == 0) {
         *field = f;

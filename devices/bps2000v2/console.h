@@ -37,8 +37,8 @@ enum con_screen {
 
 /* One parsed or to-be-printed value. */
 struct con_kv {
-  char key[64];  /* lower-case, "load.1" */
-  char str[48];  /* value text as printed, unit stripped for numbers */
+  char key[64]; /* lower-case, "load.1" */
+  char str[48]; /* value text as printed, unit stripped for numbers */
   double num;
   int isnum;
 };
@@ -61,12 +61,12 @@ extern const struct con_show_item con_show_items[]; /* ends with num 0 */
 
 /* Screen 8 rows. */
 struct con_thresh_row {
-  const char *title; /* "Phase 1 Current" */
+  const char *title;   /* "Phase 1 Current" */
   const char *bracket; /* "A" as in "[A]" */
   const char *unit;    /* printed after each number */
   int decimals;
-  const char *key;     /* "current.1" */
-  const char *set;     /* "current one" as in "current one:xx&xx&xx&xx" */
+  const char *key; /* "current.1" */
+  const char *set; /* "current one" as in "current one:xx&xx&xx&xx" */
 };
 extern const struct con_thresh_row con_thresh_rows[]; /* ends with NULL */
 /* The four fields of a row, in printed and in set order. */
@@ -80,8 +80,7 @@ void con_vals_clear(struct con_vals *v);
 /* Add or replace a key; silently ignores keys beyond CON_KV_MAX. */
 void con_vals_num(struct con_vals *v, const char *key, double num);
 void con_vals_str(struct con_vals *v, const char *key, const char *str);
-const struct con_kv *con_vals_find(const struct con_vals *v,
-                                   const char *key);
+const struct con_kv *con_vals_find(const struct con_vals *v, const char *key);
 
 /* "SCREEN:KEY" from a map var's menu field. Returns 0, or -1 if malformed. */
 int con_menu_split(const char *menu, int *screen, char *key, size_t keysz);
@@ -110,8 +109,7 @@ int con_fmt_thresh_cmd(char *buf, size_t n, int unit,
 int con_fmt_clear_cmd(char *buf, size_t n, int unit, int phase);
 /* The screen-1 item whose reply holds keys starting with prefix. */
 const struct con_show_item *con_show_for_key(const char *key);
-const struct con_thresh_row *con_thresh_for_key(const char *key,
-                                                int *field);
+const struct con_thresh_row *con_thresh_for_key(const char *key, int *field);
 
 /* --- server side: texts and formatters --------------------------------
  * Every function appends to buf (NUL-terminated, truncated at n) with
@@ -126,8 +124,8 @@ size_t con_fmt_main_menu(char *buf, size_t n);
 /* The screen's text after its number was entered, up to and including
  * the prompt. v holds keys from the device (thresholds, energy); user is
  * the account (screen 3); may be NULL for screens that show none. */
-size_t con_fmt_screen(char *buf, size_t n, int screen,
-                      const struct con_vals *v, const char *user);
+size_t con_fmt_screen(char *buf, size_t n, int screen, const struct con_vals *v,
+                      const char *user);
 /* The reply line(s) of a screen 1 item for v. */
 size_t con_fmt_show(char *buf, size_t n, const struct con_show_item *it,
                     const struct con_vals *v);

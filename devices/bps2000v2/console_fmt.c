@@ -19,8 +19,7 @@ static size_t app(char *buf, size_t n, const char *fmt, ...)
 static size_t app(char *buf, size_t n, const char *fmt, ...) {
   size_t len = strnlen(buf, n);
   va_list ap;
-  if (len + 1 >= n)
-    return len;
+  if (len + 1 >= n) return len;
   va_start(ap, fmt);
   vsnprintf(buf + len, n - len, fmt, ap);
   va_end(ap);
@@ -50,9 +49,9 @@ size_t con_fmt_main_menu(char *buf, size_t n) {
   return app(buf, n,
              "Command:" NL "1.Show information" NL "2.Set time and date" NL
              "3.Users" NL "4.Network Settings" NL "5.SNMP service" NL
-             "6.HTTP Settings" NL "7.SMTP Settings" NL
-             "8.Threshold Settings" NL "9.Clear energy Phase" NL
-             "10.Restart" NL "11.Logout" NL NL CON_PROMPT);
+             "6.HTTP Settings" NL "7.SMTP Settings" NL "8.Threshold Settings" NL
+             "9.Clear energy Phase" NL "10.Restart" NL
+             "11.Logout" NL NL CON_PROMPT);
 }
 
 /* A value from v as text, or def. */
@@ -76,8 +75,8 @@ static size_t fmt_time(char *buf, size_t n) {
 
 static size_t fmt_net(char *buf, size_t n, const struct con_vals *v) {
   app(buf, n,
-      "Network" NL "IPv4 Address:%s" NL "IPv4 Subnet Mask:%s" NL
-      "Gateway:%s" NL "DNS:%s" NL,
+      "Network" NL "IPv4 Address:%s" NL "IPv4 Subnet Mask:%s" NL "Gateway:%s" NL
+      "DNS:%s" NL,
       sval(v, "net.address", "0.0.0.0"), sval(v, "net.mask", "0.0.0.0"),
       sval(v, "net.gateway", "0.0.0.0"), sval(v, "net.dns", "0.0.0.0"));
   return app(buf, n,
@@ -101,8 +100,7 @@ static size_t fmt_snmp(char *buf, size_t n, const struct con_vals *v) {
 static size_t fmt_smtp(char *buf, size_t n, const struct con_vals *v) {
   app(buf, n,
       "SMTP Settings" NL "SMTP Account:" NL "SMTP Password:" NL
-      "SMTP Server:" NL "SMTP Port:%s" NL
-      "Number of cyclical notification:1" NL
+      "SMTP Server:" NL "SMTP Port:%s" NL "Number of cyclical notification:1" NL
       "Time between cyclical notification:1" NL "SMTP Recipient Email:" NL,
       sval(v, "smtp.port", "25"));
   return app(buf, n,
@@ -130,22 +128,22 @@ static size_t fmt_energy(char *buf, size_t n, const struct con_vals *v) {
              "Command format: clearp1" NL CON_PROMPT);
 }
 
-size_t con_fmt_screen(char *buf, size_t n, int screen,
-                      const struct con_vals *v, const char *user) {
+size_t con_fmt_screen(char *buf, size_t n, int screen, const struct con_vals *v,
+                      const char *user) {
   switch (screen) {
   case CON_SHOW:
     return app(buf, n,
                "Command:1.Load 2.Voltage 3.ActivePower 4.ApparentPower "
                "5.ReactivePower 6.Frequency 7.PF 8.Total Energy 9.Sensor "
-               "10.Back" NL "Command format:master load or slave1 load" NL
-               CON_PROMPT);
+               "10.Back" NL
+               "Command format:master load or slave1 load" NL CON_PROMPT);
   case CON_TIME:
     return fmt_time(buf, n);
   case CON_USERS:
     return app(buf, n,
                "Users:%s" NL "Command:1.Change password 2.Back" NL
-               "Command format: old:xxxxxx&new:xxxxxx&confirm:xxxxxx&" NL
-               NL CON_PROMPT,
+               "Command format: old:xxxxxx&new:xxxxxx&confirm:xxxxxx&" NL NL
+                   CON_PROMPT,
                user ? user : "");
   case CON_NET:
     return fmt_net(buf, n, v);
@@ -154,8 +152,8 @@ size_t con_fmt_screen(char *buf, size_t n, int screen,
   case CON_HTTP:
     return app(buf, n,
                "HTTP Settings" NL "HTTP port:%s" NL
-               "Command:1.Set port 2.Back" NL "Command format: port:xx" NL NL
-               CON_PROMPT,
+               "Command:1.Set port 2.Back" NL
+               "Command format: port:xx" NL NL CON_PROMPT,
                sval(v, "http.port", "80"));
   case CON_SMTP:
     return fmt_smtp(buf, n, v);
@@ -191,9 +189,9 @@ static void fmt_field(char *buf, size_t n, const char *label,
     app(buf, n, " %s:-", label);
 }
 
-static void fmt_phases(char *buf, size_t n, const char *title,
-                       const char *pre, const struct con_vals *v, int dec,
-                       const char *unit, int total) {
+static void fmt_phases(char *buf, size_t n, const char *title, const char *pre,
+                       const struct con_vals *v, int dec, const char *unit,
+                       int total) {
   app(buf, n, "%s", title);
   for (int p = 1; p <= 3; p++) {
     char key[64], label[24];
@@ -269,8 +267,7 @@ static int unit_prefix(const char *line, int *unit, const char **rest) {
   while (isspace((unsigned char)*p))
     p++;
   len = strcspn(p, " \t");
-  if (len >= sizeof w)
-    return 0;
+  if (len >= sizeof w) return 0;
   snprintf(raw, sizeof raw, "%.*s", (int)len, p);
   con_norm(w, sizeof w, raw);
   if (strcmp(w, "master") == 0) {
@@ -298,8 +295,7 @@ static int unit_prefix(const char *line, int *unit, const char **rest) {
 int con_parse_unit(const char *line, int *unit) {
   const char *rest;
   char tail[8];
-  if (!unit_prefix(line, unit, &rest))
-    return -1;
+  if (!unit_prefix(line, unit, &rest)) return -1;
   con_norm(tail, sizeof tail, rest);
   return tail[0] ? -1 : 0;
 }
@@ -308,8 +304,7 @@ int con_parse_show_cmd(const char *line, int *unit,
                        const struct con_show_item **it) {
   const char *rest;
   char w[CON_LINE_MAX + 1];
-  if (!unit_prefix(line, unit, &rest))
-    return -1;
+  if (!unit_prefix(line, unit, &rest)) return -1;
   con_norm(w, sizeof w, rest);
   for (const struct con_show_item *i = con_show_items; i->num; i++) {
     char t[32], num[8];
@@ -343,8 +338,7 @@ int con_parse_thresh_cmd(const char *line, int *unit,
   *unit = 0;
   unit_prefix(line, unit, &rest);
   colon = strchr(rest, ':');
-  if (!colon || (size_t)(colon - rest) >= sizeof name)
-    return -1;
+  if (!colon || (size_t)(colon - rest) >= sizeof name) return -1;
   snprintf(raw, sizeof raw, "%.*s", (int)(colon - rest), rest);
   con_norm(name, sizeof name, raw);
   digits_for_words(name);
@@ -353,22 +347,18 @@ int con_parse_thresh_cmd(const char *line, int *unit,
     char s[48];
     con_norm(s, sizeof s, t->set);
     digits_for_words(s);
-    if (strcmp(s, name) == 0)
-      *r = t;
+    if (strcmp(s, name) == 0) *r = t;
   }
-  if (!*r)
-    return -1;
+  if (!*r) return -1;
   p = colon + 1;
   for (int i = 0; i < 4; i++) {
     char *e;
     v[i] = strtod(p, &e);
-    if (e == p)
-      return -1;
+    if (e == p) return -1;
     p = e;
     while (*p == ' ' || *p == '\t')
       p++;
-    if (i < 3 && *p++ != '&')
-      return -1;
+    if (i < 3 && *p++ != '&') return -1;
   }
   while (*p == '&' || isspace((unsigned char)*p))
     p++;

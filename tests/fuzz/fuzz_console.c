@@ -14,16 +14,14 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_vals(const struct con_vals *v) {
-  if (v->n > CON_KV_MAX)
-    abort();
+  if (v->n > CON_KV_MAX) abort();
   for (size_t i = 0; i < v->n; i++) {
     const struct con_kv *kv = &v->kv[i];
     if (!memchr(kv->key, 0, sizeof kv->key) ||
         !memchr(kv->str, 0, sizeof kv->str))
       abort();
     for (const char *p = kv->key; *p; p++)
-      if (*p >= 'A' && *p <= 'Z')
-        abort();
+      if (*p >= 'A' && *p <= 'Z') abort();
   }
 }
 
@@ -35,8 +33,7 @@ static void check_commands(const char *s) {
   int unit, unit2, phase;
   if (con_parse_show_cmd(s, &unit, &it) == 0) {
     con_fmt_show_cmd(buf, sizeof buf, unit, it->cmd);
-    if (con_parse_show_cmd(buf, &unit2, &it) < 0 || unit2 != unit)
-      abort();
+    if (con_parse_show_cmd(buf, &unit2, &it) < 0 || unit2 != unit) abort();
   }
   if (con_parse_thresh_cmd(s, &unit, &r, v) == 0) {
     con_fmt_thresh_cmd(buf, sizeof buf, unit, r, v);
@@ -52,8 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static struct con_vals v;
   char *s = malloc(size + 1);
   char out[4096] = "";
-  if (!s)
-    return 0;
+  if (!s) return 0;
   memcpy(s, data, size);
   s[size] = 0;
   con_vals_clear(&v);
@@ -63,8 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   (void)con_ends_with(s, strlen(s), CON_PROMPT);
   check_commands(s);
   con_fmt_thresholds(out, sizeof out, &v); /* any parsed values print */
-  if (!memchr(out, 0, sizeof out))
-    abort();
+  if (!memchr(out, 0, sizeof out)) abort();
   free(s);
   return 0;
 }

@@ -59,8 +59,7 @@ static void fuzz_decode(const uint8_t *d, size_t n) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct dev_map *m = NULL;
   struct ohm_error e;
-  if (size < 1)
-    return 0;
+  if (size < 1) return 0;
   if (data[0] & 1) {
     fuzz_decode(data + 1, size - 1);
     return 0;
@@ -69,8 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     struct dev_block b[8];
     dev_map_blocks(m, b, 8);
     for (size_t i = 1; i < m->nvars; i++) /* sorted, no duplicates */
-      if (strcmp(m->vars[i - 1].name, m->vars[i].name) >= 0)
-        abort();
+      if (strcmp(m->vars[i - 1].name, m->vars[i].name) >= 0) abort();
     dev_map_free(m);
   }
   return 0;

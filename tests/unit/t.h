@@ -16,7 +16,7 @@ static int t_failed;
 #define CHECK_STR(a, b, name)                                                  \
   do {                                                                         \
     const char *a_ = (a), *b_ = (b);                                           \
-    CHECK(a_ && b_ && strcmp(a_, b_) == 0, name);                              \
+    CHECK(a_ &&b_ &&strcmp(a_, b_) == 0, name);                                \
     if (!(a_ && b_ && strcmp(a_, b_) == 0))                                    \
       printf("    got \"%s\", want \"%s\"\n", a_ ? a_ : "(null)",              \
              b_ ? b_ : "(null)");                                              \

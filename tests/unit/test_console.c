@@ -24,8 +24,7 @@ static void test_show(void) {
   CHECK(con_parse_show_cmd("master load", &unit, &it) == 0 && unit == 0 &&
             strcmp(it->cmd, "load") == 0,
         "parse 'master load'");
-  CHECK(con_parse_show_cmd("  SLAVE 2   Load ", &unit, &it) == 0 &&
-            unit == 2,
+  CHECK(con_parse_show_cmd("  SLAVE 2   Load ", &unit, &it) == 0 && unit == 2,
         "parse 'SLAVE 2 Load'");
   CHECK(con_parse_show_cmd("slave9 load", &unit, &it) < 0, "slave9 refused");
   CHECK(con_parse_show_cmd("load", &unit, &it) < 0, "unit required");
@@ -71,8 +70,8 @@ static void test_thresh(void) {
             unit == 0 && strcmp(r->key, "current.1") == 0 && d[0] == 32 &&
             d[1] == 16,
         "parse 'current one:32&16&0&0'");
-  CHECK(con_parse_thresh_cmd("slave1 Voltage Three:260&250&190&180&", &unit,
-                             &r, d) == 0 &&
+  CHECK(con_parse_thresh_cmd("slave1 Voltage Three:260&250&190&180&", &unit, &r,
+                             d) == 0 &&
             unit == 1 && strcmp(r->key, "voltage.3") == 0 && d[3] == 180,
         "parse slave voltage three");
   CHECK(con_parse_thresh_cmd("current one:32&16&0", &unit, &r, d) < 0,
@@ -86,8 +85,7 @@ static void test_identify(void) {
   con_fmt_main_menu(buf, sizeof buf);
   CHECK(con_identify(buf) == CON_MAIN, "main menu identified");
   CHECK(con_ends_with(buf, strlen(buf), CON_PROMPT), "ends with prompt");
-  CHECK(con_ends_with("x\r\nPLEASE enter the Command :  \r\n", 31,
-                      CON_PROMPT),
+  CHECK(con_ends_with("x\r\nPLEASE enter the Command :  \r\n", 31, CON_PROMPT),
         "lenient prompt");
   for (int s = 1; s <= 10; s++) {
     char name[32];

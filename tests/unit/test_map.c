@@ -16,8 +16,8 @@ static struct dev_map *load(const char *src, struct ohm_error *e) {
 }
 
 static void test_energy8(void) {
-  uint16_t ex[4] = {0, 27, 119, 184}, zero[4] = {0}, max[4] = {255, 255, 255,
-                                                                255};
+  uint16_t ex[4] = {0, 27, 119, 184}, zero[4] = {0},
+           max[4] = {255, 255, 255, 255};
   uint16_t bad[4] = {0, 256, 0, 0};
   double kwh = -1;
   int b = -1;
@@ -79,12 +79,14 @@ static void test_types(void) {
   CHECK_STR(fmt(dev_map_var(m, "s32"), r5), "-1", "s32 /100: -1");
   CHECK_STR(fmt(dev_map_var(m, "f"), r6), "1.5", "float32 1.5");
   CHECK_STR(fmt(dev_map_var(m, "e"), r7), "1800.12", "energy8 1800.12");
-  CHECK_STR(fmt(dev_map_var(m, "str"), r8), "ABC", "string, trailing "
+  CHECK_STR(fmt(dev_map_var(m, "str"), r8), "ABC",
+            "string, trailing "
             "blanks dropped");
   CHECK_STR(fmt(dev_map_var(m, "en"), r9), "closed", "enum 2 = closed");
   CHECK_STR(fmt(dev_map_var(m, "en"), r10), "unknown state 7",
             "enum unknown code says so");
-  CHECK_STR(fmt(dev_map_var(m, "q"), r11), "1.25", "scale 0.25 keeps 2 "
+  CHECK_STR(fmt(dev_map_var(m, "q"), r11), "1.25",
+            "scale 0.25 keeps 2 "
             "decimals");
   CHECK_STR(fmt(dev_map_var(m, "fixed"), NULL), "hello", "fixed text");
   CHECK_STR(fmt(dev_map_var(m, "n"), NULL), "3", "fixed number");
@@ -99,8 +101,7 @@ static void test_types(void) {
 }
 
 static void test_format(void) {
-  struct dev_var v = {.name = "x", .unit = "", .scale = 0.01,
-                      .type = DT_U16};
+  struct dev_var v = {.name = "x", .unit = "", .scale = 0.01, .type = DT_U16};
   struct dev_value val = {.kind = DV_NUM};
   char b[64];
   val.num = 50.0;
@@ -144,8 +145,7 @@ static void test_encode(void) {
   struct dev_map *m = load(rw_map, &e);
   uint16_t r[4] = {0};
   CHECK(m != NULL, "rw map loads");
-  if (!m)
-    return;
+  if (!m) return;
   CHECK(dev_encode(dev_map_var(m, "ro"), "1", r, &e) == OHM_EACCES &&
             strstr(e.msg, "ro is read-only"),
         "write: read-only refused");
@@ -165,8 +165,7 @@ static void test_encode(void) {
         "write: empty refused");
   CHECK(dev_encode(dev_map_var(m, "th"), "25.05", r, &e) == OHM_ERANGE,
         "write: finer than the register's resolution refused");
-  CHECK(dev_encode(dev_map_var(m, "t"), "-10", r, &e) == 0 &&
-            r[0] == 0xfff6,
+  CHECK(dev_encode(dev_map_var(m, "t"), "-10", r, &e) == 0 && r[0] == 0xfff6,
         "write: s16 -10");
   CHECK(dev_encode(dev_map_var(m, "raw"), "65536", r, &e) == OHM_ERANGE &&
             strstr(e.msg, "fit"),
@@ -213,21 +212,20 @@ static void test_blocks(void) {
   CHECK(n == 1 && b[0].first == 0 && b[0].count == 99,
         "bps2000v2 is one block of 99 registers");
   n = blocks_of("return {vars={{name='a',reg=0},{name='b',reg=60,"
-                "type='u32'}}}", b, 8);
+                "type='u32'}}}",
+                b, 8);
   CHECK(n == 2 && b[0].first == 0 && b[0].count == 1 && b[1].first == 60 &&
             b[1].count == 2,
         "a big gap makes two blocks");
   n = blocks_of("return {vars={{name='a',reg=0},{name='b',reg=4}}}", b, 8);
-  CHECK(n == 1 && b[0].first == 0 && b[0].count == 5,
-        "a small gap is bridged");
+  CHECK(n == 1 && b[0].first == 0 && b[0].count == 5, "a small gap is bridged");
   n = blocks_of("return {max_read=10, vars={{name='a',reg=0,"
                 "type='energy8'},{name='b',reg=4,type='energy8'},"
                 "{name='c',reg=8,type='energy8'},{name='d',reg=12}}}",
                 b, 8);
   CHECK(n == 2 && b[0].count == 8 && b[1].first == 8 && b[1].count == 5,
         "max_read splits without cutting a var");
-  n = blocks_of("return {vars={{name='a',reg=0},{name='t',text='x'}}}", b,
-                0);
+  n = blocks_of("return {vars={{name='a',reg=0},{name='t',text='x'}}}", b, 0);
   CHECK(n == 1, "count returned even when max is 0; text vars read nothing");
 }
 
@@ -266,9 +264,10 @@ static void test_loader_errors(void) {
   load_err("return {vars={}, commands={{name='x'}}}",
            "commands[1] (x): needs reg or via", "loader: bad command");
   load_err("return 5", "must return a table", "loader: not a table");
-  load_err("return {vars={{name='a',reg=0}", "map t:",
-           "loader: Lua syntax error reported");
-  load_err("while true do end", "map t: runs too long", "loader: endless map stopped");
+  load_err("return {vars={{name='a',reg=0}",
+           "map t:", "loader: Lua syntax error reported");
+  load_err("while true do end", "map t: runs too long",
+           "loader: endless map stopped");
   load_err("local t = {} for i = 1, 1e9 do t[i] = i end",
            "map t: not enough memory", "loader: memory bomb stopped");
   load_err("return {vars={{name='a',reg=0}}, max_read=200}",
@@ -348,23 +347,20 @@ static void test_bps2000v2(void) {
              rows[i].reg);
     CHECK(v && v->reg == rows[i].reg && v->type == rows[i].type &&
               fabs(v->scale - rows[i].scale) < 1e-12 &&
-              strcmp(v->unit, rows[i].unit) == 0 &&
-              v->access == rows[i].access,
+              strcmp(v->unit, rows[i].unit) == 0 && v->access == rows[i].access,
           name);
   }
   for (size_t i = 0; i < m->nvars; i++) {
     const struct dev_var *v = &m->vars[i];
     for (int r = v->reg; v->reg >= 0 && r < v->reg + dev_var_nregs(v); r++) {
       ok &= r < 99 && !covered[r];
-      if (r < 99)
-        covered[r] = 1;
+      if (r < 99) covered[r] = 1;
       total++;
     }
-    if (v->access == DA_RW)
-      ok &= v->has_min && v->has_max;
+    if (v->access == DA_RW) ok &= v->has_min && v->has_max;
   }
   CHECK(ok && total == 99, "bps2000v2: 99 registers, each exactly once; "
-        "every rw var has limits");
+                           "every rw var has limits");
   const struct dev_var *st = dev_map_var(m, "input.L2.current.status");
   uint16_t r16[] = {16}, r1[] = {1}, r0[] = {0};
   CHECK_STR(fmt(st, r16), "critical-high", "status 16 is critical-high");
@@ -382,11 +378,12 @@ static void test_bps2000v2(void) {
   CHECK_STR(fmt(dev_map_var(m, "input.phases"), NULL), "3", "input.phases");
   double ph = 0;
   char phs[16];
-  CHECK(dev_decode(dev_map_var(m, "input.phases"), NULL, &ph, phs,
-                   sizeof phs, &e) == 0 && ph == 3,
+  CHECK(dev_decode(dev_map_var(m, "input.phases"), NULL, &ph, phs, sizeof phs,
+                   &e) == 0 &&
+            ph == 3,
         "input.phases is the number 3 (a fixed value with type=)");
-  CHECK(dev_decode(dev_map_var(m, "device.mfr"), NULL, &ph, phs,
-                   sizeof phs, &e) == 1,
+  CHECK(dev_decode(dev_map_var(m, "device.mfr"), NULL, &ph, phs, sizeof phs,
+                   &e) == 1,
         "device.mfr is text");
   const struct dev_cmd *c = dev_map_cmd(m, "device.factory_reset");
   CHECK(c && c->dangerous && c->reg < 0 && strcmp(c->via, "telnet") == 0 &&

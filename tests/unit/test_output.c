@@ -65,8 +65,12 @@ static void test_records(void) {
   sh_out_json_str(&o, "\x01\t\\");
   CHECK_STR(c.buf, "\"\\u0001\\t\\\\\"", "JSON control characters");
   cap_init(&o, &c, SH_JSON);
-  sh_out_json_str(&o, "AUPS2\xb0" "B \xc2\xb0" "C \xe2\x82\xac \xed\xa0\x80");
-  CHECK_STR(c.buf, "\"AUPS2\\u00b0B \xc2\xb0" "C \xe2\x82\xac "
+  sh_out_json_str(&o, "AUPS2\xb0"
+                      "B \xc2\xb0"
+                      "C \xe2\x82\xac \xed\xa0\x80");
+  CHECK_STR(c.buf,
+            "\"AUPS2\\u00b0B \xc2\xb0"
+            "C \xe2\x82\xac "
             "\\u00ed\\u00a0\\u0080\"",
             "JSON: bytes that are not UTF-8 escaped as Latin-1");
 }
