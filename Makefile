@@ -86,7 +86,7 @@ werror:
 
 # The one style of .clang-format, checked (make format applies it).
 C_FILES = $(sort $(wildcard */*.c */*.h devices/*/*.c devices/*/*.h \
-                  shell/*/*.c shell/*/*.h tests/*/*.c tests/*/*.h bench/*.c))
+                  shell/*/*.c shell/*/*.h tests/*/*.c tests/*/*.h bench/c/*.c))
 format-check:
 	@clang-format --dry-run --Werror $(C_FILES) || \
 	  { echo "format-check: run 'make format'" >&2; exit 1; }
@@ -114,8 +114,18 @@ man: $(BUILD)/ohm
 	sh scripts/gen-man-vars.sh $(BUILD)/ohm ups-mib --update man/ohm.1
 
 bench: deps
-	$(MAKE) all
+	$(MAKE) all bench-bins
 	sh bench/run.sh $(BUILD)/ohm
+
+# The physical limits the benchmarks compare with: minimal C clients (and
+# a one-process device farm) in bench/c/, built beside ohm.
+BENCH_BIN := $(patsubst bench/c/%.c,$(BUILD)/bench/%,$(wildcard bench/c/*.c))
+.PHONY: bench-bins
+bench-bins: $(BENCH_BIN)
+$(BUILD)/bench/%: bench/c/%.c $(BUILD)/flags
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 $(PKG_CFLAGS) $(EXTRA_CFLAGS) \
+	  -o $@ $< $(PKG_LIBS)
 
 fuzz: deps
 	sh tests/fuzz/run.sh

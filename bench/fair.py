@@ -1,0 +1,248 @@
+"""Fair benchmarks (issue 17): ohm against each peer in its best mode and
+against the physical limit (minimal C clients in bench/c/), interleaved,
+medians, CPU beside wall, peak RSS from the kernel's accounting of the
+measured process. One table at the end.
+
+Usage: python3 bench/fair.py OHM BENCH_BIN_DIR [SECTION...]
+  SECTION: core loop fleet nut (default: all)
+  env: FAIR_RUNS (default 20), FAIR_FLEET (devices, default 5000)
+
+The devices: `ohm sim bps2000v2` gives one register image (read once with
+mb_oneshot); bench/c/mb_fleet_server serves that image on as many loopback
+ports as a section needs, from one epoll process, so every client (ohm, the
+C limits, mbpoll, pymodbus) reads the same cheap server."""
+import os, resource, shutil, socket, subprocess, sys, tempfile, time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as H
+
+PY = "/usr/bin/python3"
+RUNS = int(os.environ.get("FAIR_RUNS", "20"))
+procs = []
+
+
+def free_ports(n):
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def wait_port(port, seconds=30):
+    end = time.time() + seconds
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("bench: nothing listens on port %d" % port)
+
+
+def start(argv, **kw):
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, **kw)
+    procs.append(p)
+    return p
+
+
+class Bench:
+    def __init__(self, ohm, bins, tmp):
+        self.ohm, self.bins, self.tmp = ohm, bins, tmp
+        self.table = H.Table()
+        self.image = os.path.join(tmp, "image.txt")
+        (port,) = free_ports(1)
+        sim = start([ohm, "sim", "bps2000v2", "--modbus-tcp",
+                     "127.0.0.1:%d" % port, "-q"])
+        wait_port(port)
+        with open(self.image, "w") as f:
+            subprocess.run([self.bin("mb_oneshot"), "127.0.0.1", str(port)],
+                           stdout=f, check=True)
+        sim.terminate()
+
+    def bin(self, name):
+        return os.path.join(self.bins, name)
+
+    def farm(self, n):
+        """n Modbus devices on loopback; returns their ports."""
+        ports = free_ports(n)
+        pf = os.path.join(self.tmp, "ports-%d.txt" % n)
+        with open(pf, "w") as f:
+            f.write("\n".join(map(str, ports)) + "\n")
+        start([self.bin("mb_fleet_server"), pf, self.image])
+        for p in (ports[0], ports[-1]):
+            wait_port(p)
+        return ports, pf
+
+    def inventory(self, ports, name):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write("devices = {\n")
+            for i, p in enumerate(ports):
+                f.write('  ["pdu%05d"] = { uri = "modbus-tcp://127.0.0.1:%d",'
+                        ' driver = "bps2000v2" },\n' % (i + 1, p))
+            f.write("}\n")
+        return path
+
+    # --- start-up and one-shot read ---------------------------------------
+    def core(self):
+        t = self.table
+        r = H.compare([("ohm", [self.ohm, "-e", ""]),
+                       ("lua", ["lua5.4", "-e", ""])], runs=RUNS * 5)
+        t.ratio("start-up CPU: ohm -e '' / lua5.4", r["ohm"].med_cpu,
+                r["lua"].med_cpu, "lua5.4", 1.3)
+        t.ratio("start-up wall: ohm -e '' / lua5.4", r["ohm"].med_wall,
+                r["lua"].med_wall, "lua5.4", 1.3)
+        (port,), _ = self.farm(1)
+        uri = "modbus-tcp://127.0.0.1:%d" % port
+        r = H.compare([
+            ("ohm", [self.ohm, "get", "-d", "bps2000v2", uri]),
+            ("c", [self.bin("mb_oneshot"), "127.0.0.1", str(port)]),
+            ("mbpoll", ["mbpoll", "-m", "tcp", "-p", str(port), "-a", "1",
+                        "-0", "-r", "0", "-c", "99", "-1", "127.0.0.1"]),
+        ], runs=RUNS * 2)
+        t.ratio("full read wall: ohm get / C one-shot", r["ohm"].med_wall,
+                r["c"].med_wall, "C libmodbus", 1.2)
+        t.ratio("full read CPU: ohm get / C one-shot", r["ohm"].med_cpu,
+                r["c"].med_cpu, "C libmodbus", 1.2)
+        t.ratio("full read wall: mbpoll as shipped / ohm get",
+                r["ohm"].med_wall, r["mbpoll"].med_wall, "mbpoll", 1.0,
+                higher_better=True)
+
+    # --- reads on one connection -------------------------------------------
+    def loop(self):
+        (port,), _ = self.farm(1)
+        uri = "modbus-tcp://127.0.0.1:%d" % port
+        lua = ("local m = assert(ohm.connect('%s')) for i = 1, %%d do "
+               "assert(m:read(0, 99)) end" % uri)
+        pym = os.path.join(self.tmp, "pym_loop.py")
+        with open(pym, "w") as f:
+            f.write("""import sys
+from pymodbus.client import ModbusTcpClient
+c = ModbusTcpClient("127.0.0.1", port=%d)
+c.connect()
+for i in range(int(sys.argv[1])):
+    r = c.read_holding_registers(0, 99, slave=1)
+    assert not r.isError() and len(r.registers) == 99
+""" % port)
+        k1, k2 = 200, 4200
+        o = H.per_op(lambda k: [self.ohm, "-e", lua % k], k1, k2)
+        c = H.per_op(lambda k: [self.bin("mb_rtt"), "127.0.0.1", str(port),
+                                str(k)], k1, k2)
+        p = H.per_op(lambda k: [PY, pym, str(k)], k1, k2, runs=5)
+        t = self.table
+        t.ratio("Lua loop m:read(0,99) / raw socket, per read", o[0], c[0],
+                "C raw socket", 1.3, unit="us", scale=1e6)
+        t.ratio("Lua loop / pymodbus one connection, per read", o[0], p[0],
+                "pymodbus", 1.0, unit="us", scale=1e6)
+
+    # --- a fleet of devices ---------------------------------------------------
+    def fleet(self):
+        n = int(os.environ.get("FAIR_FLEET", "5000"))
+        ports, pf = self.farm(n)
+        inv = self.inventory(ports, "fleet.lua")
+        mb = ("xargs -P32 -I{} mbpoll -m tcp -p {} -a 1 -0 -r 0 -c 99 -1 "
+              "127.0.0.1 < %s" % pf)
+        runs = max(3, RUNS // 4)
+        r = H.compare([
+            ("csv", [self.ohm, "poll", "--config", inv, "--csv"]),
+            ("table", [self.ohm, "poll", "--config", inv]),
+            ("c", [self.bin("mb_fleet_poll"), pf]),
+        ], runs=runs)
+        x = H.compare([("xargs", mb)], runs=1, warmup=0)["xargs"]
+        t = self.table
+        t.ratio("%d devices wall: ohm poll --csv / C epoll" % n,
+                r["csv"].med_wall, r["c"].med_wall, "C epoll", 1.3)
+        t.ratio("%d devices wall: ohm poll (table) / C epoll" % n,
+                r["table"].med_wall, r["c"].med_wall, "C epoll", 1.3)
+        t.ratio("%d devices: xargs -P32 mbpoll / ohm poll --csv" % n,
+                r["csv"].med_wall, x.med_wall, "xargs -P32 mbpoll", 8,
+                higher_better=True, unit="s", scale=1)
+        for k in ("csv", "table"):
+            t.value("%d devices: peak RSS of ohm poll (%s)" % (n, k),
+                    r[k].max_rss, "MB", "<= 12 MB", r[k].max_rss <= 12)
+
+    # --- NUT: upsc of a full device --------------------------------------------
+    def nut(self):
+        (port,), _ = self.farm(1)
+        nport, uport = free_ports(2)
+        uri = "modbus-tcp://127.0.0.1:%d" % port
+        inv = os.path.join(self.tmp, "nut.lua")
+        with open(inv, "w") as f:
+            f.write('devices = { pdu1 = { uri = "%s", driver = "bps2000v2" } }'
+                    % uri)
+        start([self.ohm, "serve", "--config", inv, "--nut",
+               "127.0.0.1:%d" % nport, "-q"])
+        wait_port(nport)
+        self.upsd(uri, uport)
+        r = H.compare([
+            ("ohm", ["upsc", "pdu1@127.0.0.1:%d" % nport]),
+            ("upsd", ["upsc", "pdu1@127.0.0.1:%d" % uport]),
+        ], runs=RUNS)
+        self.table.ratio("upsc of a full device: ohm serve --nut / upsd",
+                         r["ohm"].med_wall, r["upsd"].med_wall,
+                         "upsd+dummy-ups", 1.2)
+
+    def upsd(self, uri, port):
+        """Real upsd + dummy-ups serving what `ohm get` reads (same vars)."""
+        conf = os.path.join(self.tmp, "nut")
+        state = os.path.join(conf, "state")
+        os.makedirs(state)
+        os.chmod(state, 0o777)
+        get = subprocess.run([self.ohm, "get", "-d", "bps2000v2", uri],
+                             capture_output=True, text=True, check=True)
+        with open(os.path.join(conf, "pdu1.dev"), "w") as f:
+            f.write(get.stdout)
+        files = {
+            "ups.conf": "[pdu1]\n driver = dummy-ups\n port = %s/pdu1.dev\n"
+                        " desc = \"bench\"\n" % conf,
+            "upsd.conf": "LISTEN 127.0.0.1 %d\n" % port,
+            "upsd.users": "",
+            "nut.conf": "MODE=standalone\n",
+        }
+        for name, text in files.items():
+            with open(os.path.join(conf, name), "w") as f:
+                f.write(text)
+        env = dict(os.environ, NUT_CONFPATH=conf, NUT_STATEPATH=state)
+        start(["/lib/nut/dummy-ups", "-a", "pdu1", "-u", "root", "-D"],
+              env=env, stderr=subprocess.DEVNULL)
+        time.sleep(1)
+        start(["/lib/nut/upsd", "-u", "root", "-D"], env=env,
+              stderr=subprocess.DEVNULL)
+        wait_port(port)
+        end = time.time() + 20
+        while time.time() < end:
+            r = subprocess.run(["upsc", "pdu1@127.0.0.1:%d" % port],
+                               capture_output=True, text=True)
+            if r.returncode == 0 and "input.L1.current" in r.stdout:
+                return
+            time.sleep(0.2)
+        raise SystemExit("bench: upsd + dummy-ups never served pdu1")
+
+
+def main():
+    ohm, bins = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    sections = sys.argv[3:] or ["core", "loop", "fleet", "nut"]
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    tmp = tempfile.mkdtemp()
+    try:
+        b = Bench(ohm, bins, tmp)
+        for s in sections:
+            print("== %s" % s, flush=True)
+            getattr(b, s)()
+        print()
+        met = b.table.show()
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
