@@ -4,8 +4,9 @@ medians, CPU beside wall, peak RSS from the kernel's accounting of the
 measured process. One table at the end.
 
 Usage: python3 bench/fair.py OHM BENCH_BIN_DIR [SECTION...]
-  SECTION: core loop fleet nut (default: all)
-  env: FAIR_RUNS (default 20), FAIR_FLEET (devices, default 5000)
+  SECTION: core loop fleet nut snmp upgrade prom (default: all)
+  env: FAIR_RUNS (default 20), FAIR_FLEET (devices, default 5000),
+       FAIR_AGENTS (SNMP agents, default 1000), FAIR_PROM (devices, 1000)
 
 The devices: `ohm sim bps2000v2` gives one register image (read once with
 mb_oneshot); bench/c/mb_fleet_server serves that image on as many loopback
@@ -186,6 +187,95 @@ for i in range(int(sys.argv[1])):
                          r["ohm"].med_wall, r["upsd"].med_wall,
                          "upsd+dummy-ups", 1.2)
 
+    # --- SNMP: many agents at once --------------------------------------------
+    def snmp(self):
+        n = int(os.environ.get("FAIR_AGENTS", "1000"))
+        ports, oids = snmp_agents(self.tmp, n)
+        pf = os.path.join(self.tmp, "agents.txt")
+        with open(pf, "w") as f:
+            f.write("".join("127.0.0.1:%d\n" % p for p in ports))
+        uris = ["snmp://public@127.0.0.1:%d" % p for p in ports]
+        sg = ("xargs -P32 -I{} snmpget -v2c -c public -On {} %s < %s"
+              % (" ".join(oids), pf))
+        r = H.compare([("ohm", [self.ohm, "poll", "-d", "bps2000v2", "--csv"]
+                        + uris), ("snmpget", sg)], runs=max(3, RUNS // 4))
+        t = self.table
+        t.ratio("%d SNMP agents: xargs -P32 snmpget / ohm poll" % n,
+                r["ohm"].med_wall, r["snmpget"].med_wall,
+                "xargs -P32 snmpget", 15, higher_better=True, unit="s",
+                scale=1)
+        t.value("%d SNMP agents: peak RSS of ohm poll" % n, r["ohm"].max_rss,
+                "MB", "<= 25 MB", r["ohm"].max_rss <= 25)
+
+    # --- upgrades: 16 TFTP targets ---------------------------------------------
+    def upgrade(self):
+        n, fw = 16, os.path.join(self.tmp, "fw.bin")
+        with open(fw, "wb") as f:
+            f.write(os.urandom(4 << 20))
+        ports = free_udp_ports(n)
+        for p in ports:
+            d = os.path.join(self.tmp, "tftp%d" % p)
+            os.makedirs(d)
+            start(["in.tftpd", "-L", "-c", "-u", "root", "-s", d, "-a",
+                   "127.0.0.1:%d" % p])
+        time.sleep(0.5)
+        tg = ["tftp://127.0.0.1:%d" % p for p in ports]
+        curl = ("printf '%%s\\n' %s | xargs -P%d -I{} curl -sS "
+                "--tftp-blksize 8192 -T %s tftp://127.0.0.1:{}/curl.bin"
+                % (" ".join(map(str, ports)), n, fw))
+        r = H.compare([
+            ("ohm", [self.ohm, "upgrade", "--file", fw, "--remote-name",
+                     "ohm.bin", "--yes", "-q", "--jobs", str(n)] + tg),
+            ("curl", curl)], runs=max(3, RUNS // 4))
+        for p in ports:
+            for name in ("ohm.bin", "curl.bin"):
+                got = os.path.join(self.tmp, "tftp%d" % p, name)
+                if open(got, "rb").read() != open(fw, "rb").read():
+                    raise SystemExit("bench: %s differs on %d" % (name, p))
+        self.table.ratio("4 MiB to 16 TFTP targets: ohm upgrade / curl -P16",
+                         r["ohm"].med_wall, r["curl"].med_wall,
+                         "parallel curl", 1.1, unit="s", scale=1)
+
+    # --- Prometheus: concurrent scrapes of many devices ------------------------
+    def prom(self):
+        import statistics, threading, urllib.request
+        n = int(os.environ.get("FAIR_PROM", "1000"))
+        ports, _ = self.farm(n)
+        inv = self.inventory(ports, "prom.lua")
+        (hp,) = free_ports(1)
+        srv = start([self.ohm, "serve", "--config", inv, "--prometheus",
+                     "127.0.0.1:%d" % hp, "--interval", "2", "-q"])
+        wait_port(hp)
+        url = "http://127.0.0.1:%d/metrics" % hp
+        end = time.time() + 60
+        while b"ohm_up" not in urllib.request.urlopen(url).read():
+            if time.time() > end:
+                raise SystemExit("bench: no metrics after 60 s")
+            time.sleep(0.5)
+        lat, lock = [], threading.Lock()
+
+        def scraper():
+            for _ in range(max(5, RUNS)):
+                t0 = time.perf_counter()
+                body = urllib.request.urlopen(url).read()
+                dt = time.perf_counter() - t0
+                assert b"ohm_up" in body
+                with lock:
+                    lat.append(dt)
+        th = [threading.Thread(target=scraper) for _ in range(16)]
+        for x in th:
+            x.start()
+        for x in th:
+            x.join()
+        with open("/proc/%d/status" % srv.pid) as f:
+            hwm = [int(l.split()[1]) for l in f if l.startswith("VmHWM")][0]
+        p50 = statistics.median(lat)
+        t = self.table
+        t.value("Prometheus, %d devices, 16 scrapers: p50 scrape" % n,
+                p50 * 1000, "ms", "<= 5 ms", p50 <= 0.005)
+        t.value("Prometheus, %d devices: peak RSS of ohm serve" % n,
+                hwm / 1024, "MB", "<= 40 MB", hwm / 1024 <= 40)
+
     def upsd(self, uri, port):
         """Real upsd + dummy-ups serving what `ohm get` reads (same vars)."""
         conf = os.path.join(self.tmp, "nut")
@@ -223,9 +313,55 @@ for i in range(int(sys.argv[1])):
         raise SystemExit("bench: upsd + dummy-ups never served pdu1")
 
 
+def snmp_agents(tmp, n, per=50):
+    """n SNMP agents: snmpd processes with `per` loopback endpoints each,
+    serving a BPS2000v2 master subtree as decimal text (tests/snmplib.py).
+    Returns (ports, OIDs)."""
+    top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, os.path.join(top, "tests"))
+    import snmplib as S
+    objs = [l.split("|", 2) for l in S.bps_records("text", units=[0])]
+    objs = [(o, v) for o, _, v in objs if o.startswith(S.BKT + ".2.")]
+    ports = free_udp_ports(n)
+    for k in range(0, n, per):
+        d = os.path.join(tmp, "snmpd%d" % k)
+        os.makedirs(d)
+        with open(os.path.join(d, "snmpd.conf"), "w") as f:
+            f.write("agentAddress " + ",".join(
+                "udp:127.0.0.1:%d" % p for p in ports[k:k + per]) + "\n")
+            f.write("rocommunity public 127.0.0.1\n")
+            for o, v in objs:
+                f.write('override .%s octet_str "%s"\n' % (o, v))
+        start(["snmpd", "-f", "-Lf", os.path.join(d, "log"), "-C", "-c",
+               os.path.join(d, "snmpd.conf"), "-M", "/nonexistent", "-m", ""],
+              env=dict(os.environ, SNMP_PERSISTENT_DIR=d, MIBS=""))
+    for p in ports:
+        end = time.time() + 30
+        while subprocess.run(["snmpget", "-v2c", "-c", "public", "-t", "0.2",
+                              "-r", "0", "127.0.0.1:%d" % p,
+                              ".1.3.6.1.2.1.1.5.0"],
+                             capture_output=True).returncode:
+            if time.time() > end:
+                raise SystemExit("bench: agent %d did not start" % p)
+    return ports, ["." + o for o, _ in objs]
+
+
+def free_udp_ports(n):
+    socks = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
 def main():
     ohm, bins = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-    sections = sys.argv[3:] or ["core", "loop", "fleet", "nut"]
+    sections = sys.argv[3:] or ["core", "loop", "fleet", "nut", "snmp",
+                                "upgrade", "prom"]
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     tmp = tempfile.mkdtemp()
