@@ -17,6 +17,7 @@
 struct list_target {
   const struct dev_map *map;
   enum tp_kind kind;
+  int sim;         /* sim:DRIVER, the in-process simulator */
   struct dev *dev; /* set when we had to connect */
 };
 
@@ -50,6 +51,7 @@ static int resolve_offline(const char *device, const struct sh_opts *o,
   if (!drv && id) drv = id->driver;
   if (!drv) drv = ohm_uri_param(&u, "driver");
   if (!drv && strcmp(u.scheme, "sim") == 0) drv = u.path;
+  t->sim = strcmp(u.scheme, "sim") == 0;
   const struct tp_ops *ops = tp_find(u.scheme);
   if (ops)
     t->kind = ops->kind;
@@ -63,6 +65,10 @@ static int resolve_offline(const char *device, const struct sh_opts *o,
 
 static int is_avail(const struct list_target *t, const struct dev_var *v) {
   return t->dev ? dev_var_available(t->dev, v) : var_over(v, t->kind);
+}
+
+static enum tp_kind target_kind(const struct list_target *t) {
+  return t->dev && t->dev->tp ? t->dev->tp->ops->kind : t->kind;
 }
 
 /* "modbus,snmp,telnet": the transports that carry v (--all). */
@@ -93,16 +99,22 @@ static void var_row(struct sh_cell *c, const struct dev_var *v, int all,
   *c = (struct sh_cell){v->desc ? v->desc : "", 0};
 }
 
+/* A command this transport cannot carry shows access "(cmd)" and its
+ * description ends "(VIA only)", as the man page marks it; completion
+ * offers only "cmd" rows. desc is the row's own buffer (>= 200). */
 static void cmd_row(struct sh_cell *c, const struct dev_cmd *d, int all,
-                    const char *none) {
+                    const char *none, int carried, char *desc) {
+  snprintf(desc, 200, "%s%s%s%s", d->desc ? d->desc : "", carried ? "" : " (",
+           carried ? "" : (d->via ? d->via : "modbus"),
+           carried ? "" : " only)");
   *c++ = (struct sh_cell){d->name, 0};
   *c++ = (struct sh_cell){none, 0};
-  *c++ = (struct sh_cell){"cmd", 0};
+  *c++ = (struct sh_cell){carried ? "cmd" : "(cmd)", 0};
   if (all) {
     *c++ = (struct sh_cell){none, 0};
     *c++ = (struct sh_cell){d->via ? d->via : "modbus", 0};
   }
-  *c = (struct sh_cell){d->desc ? d->desc : "", 0};
+  *c = (struct sh_cell){desc, 0};
 }
 
 /* The rows; all: every var of the map with its register and transports. */
@@ -114,7 +126,7 @@ static int print_list(const struct list_target *t, const struct sh_opts *o,
   const struct dev_map *m = t->map;
   size_t nc = all ? 6 : 4, nr = m->nvars + m->ncmds, r = 0;
   struct sh_cell *cells = calloc(nr * nc + 1, sizeof *cells);
-  char(*txt)[48] = calloc(nr + 1, sizeof *txt);
+  char(*txt)[200] = calloc(nr + 1, sizeof *txt);
   const char *none = o->mode == SH_TABLE ? "-" : "";
   struct sh_out out;
   if (!cells || !txt) {
@@ -128,7 +140,10 @@ static int print_list(const struct list_target *t, const struct sh_opts *o,
       r++;
     }
   for (size_t i = 0; i < m->ncmds; i++, r++)
-    cmd_row(&cells[r * nc], &m->cmds[i], all, none);
+    cmd_row(&cells[r * nc], &m->cmds[i], all, none,
+            all || sh_cmd_carried(&m->cmds[i], target_kind(t),
+                                  t->dev ? t->dev->sim != NULL : t->sim),
+            txt[r]);
   sh_out_init(&out, o->mode, stdout);
   out.header = isatty(STDOUT_FILENO);
   sh_out_table(&out, all ? cols6 : cols4, nc, cells, r);
