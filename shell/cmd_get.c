@@ -3,6 +3,7 @@
  * sorted by name, like upsc; --json one object, --csv name,value rows.
  * A failed read prints nothing on stdout; a var that failed to decode is
  * reported on stderr (exit 1) while the good ones print. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,6 +84,53 @@ static int print_vals(struct dev *d, const char *device,
   return status;
 }
 
+/* Where d's driver came from: "-d", "the inventory", "driver= in the
+ * URI", "sim:DRIVER", or NULL when ohm picked it (the only built-in map
+ * that reads anything over the transport). */
+static const char *driver_origin(const char *device, const struct sh_opts *o) {
+  struct ohm_error e;
+  struct inventory *inv = sh_inventory(o, &e);
+  const struct inv_device *id = inv ? inv_find(inv, device) : NULL;
+  const char *uri = id ? id->uri : device, *why = NULL;
+  struct ohm_uri u;
+  if (o->driver) return "-d";
+  if (id && id->driver) return "the inventory";
+  if (ohm_uri_parse(uri, &u, &e) < 0) return NULL;
+  if (ohm_uri_param(&u, "driver"))
+    why = "driver= in the URI";
+  else if (strcmp(u.scheme, "sim") == 0)
+    why = "sim:DRIVER";
+  ohm_uri_free(&u);
+  return why;
+}
+
+/* The device error, with the assumed driver named when ohm picked it and
+ * the device answered (a refused connection says nothing about drivers). */
+static void read_error(struct dev *d, const char *device,
+                       const struct sh_opts *o, const struct ohm_error *e) {
+  if (driver_origin(device, o) || e->code == OHM_ECONNREFUSED ||
+      e->code == OHM_EINTR) {
+    sh_error(device, e);
+    return;
+  }
+  sh_errorf(device,
+            "%s (driver %s assumed, the only one for %s: if the device is "
+            "another, give -d NAME; see ohm drivers)",
+            ohm_error_text(e), d->map->name, d->tp->ops->scheme);
+}
+
+/* -v: which driver reads the device, and why that one. */
+static void trace_driver(struct dev *d, const char *device,
+                         const struct sh_opts *o) {
+  const char *why = driver_origin(device, o);
+  char *safe = inv_redact(device);
+  if (o->tp.verbose)
+    fprintf(stderr, "ohm: %s: driver %s (%s%s)\n", safe ? safe : device,
+            d->map->name, why ? "from " : "the only built-in driver for ",
+            why ? why : d->tp->ops->scheme);
+  free(safe);
+}
+
 /* Read and print; d is open. */
 static int get_run(struct dev *d, const char *device, const struct sh_opts *o,
                    char **names, int nnames) {
@@ -101,7 +149,7 @@ static int get_run(struct dev *d, const char *device, const struct sh_opts *o,
   if ((rc = pick_vars(d, device, names, nnames, idx, &n)) < 0)
     rc = EXIT_FAIL;
   else if ((rc = dev_read_all(d, vals, &e)) < 0) {
-    sh_error(device, &e);
+    read_error(d, device, o, &e);
     rc = EXIT_FAIL;
   } else
     rc = print_vals(d, device, o, vals, idx, n, nnames > 0);
@@ -126,6 +174,7 @@ int cmd_get(int argc, char **argv) {
     sh_error(argv[i], &e);
     return sh_exit_code(rc);
   }
+  trace_driver(d, argv[i], &o);
   rc = get_run(d, argv[i], &o, argv + i + 1, argc - i - 1);
   dev_close(d);
   fflush(stdout);
