@@ -3,6 +3,7 @@
  * sorted by name, like upsc; --json one object, --csv name,value rows.
  * A failed read prints nothing on stdout; a var that failed to decode is
  * reported on stderr (exit 1) while the good ones print. */
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,19 @@ static int pick_vars(struct dev *d, const char *device, char **names,
       if (dev_var_available(d, &m->vars[i])) idx[(*n)++] = i;
   }
   for (int k = 0; k < nnames; k++) {
+    if (strpbrk(names[k], "*?[")) { /* a pattern: input.*.current */
+      size_t before = *n;
+      for (size_t i = 0; i < m->nvars; i++)
+        if (dev_var_available(d, &m->vars[i]) &&
+            fnmatch(names[k], m->vars[i].name, 0) == 0)
+          idx[(*n)++] = i;
+      if (*n == before) {
+        sh_errorf(device, "no variable matches '%s' (see ohm list %s)",
+                  names[k], device);
+        return OHM_ENOENT;
+      }
+      continue;
+    }
     const struct dev_var *v = dev_map_var(m, names[k]);
     if (!v) {
       sh_errorf(device, "no variable '%s' (see ohm list %s)", names[k], device);
@@ -136,7 +150,10 @@ static int get_run(struct dev *d, const char *device, const struct sh_opts *o,
                    char **names, int nnames) {
   struct ohm_error e;
   size_t n, nv = d->map->nvars;
-  size_t *idx = malloc((nv + (size_t)nnames + 1) * sizeof *idx);
+  int any_pattern = 0; /* a var a pattern picks may be absent: not an error */
+  for (int k = 0; k < nnames; k++)
+    any_pattern |= strpbrk(names[k], "*?[") != NULL;
+  size_t *idx = malloc((nv * ((size_t)nnames + 1) + 1) * sizeof *idx);
   struct dev_value *vals = calloc(nv + 1, sizeof *vals);
   int rc;
   ohm_error_clear(&e);
@@ -152,7 +169,7 @@ static int get_run(struct dev *d, const char *device, const struct sh_opts *o,
     read_error(d, device, o, &e);
     rc = EXIT_FAIL;
   } else
-    rc = print_vals(d, device, o, vals, idx, n, nnames > 0);
+    rc = print_vals(d, device, o, vals, idx, n, nnames > 0 && !any_pattern);
   free(idx);
   free(vals);
   return rc;

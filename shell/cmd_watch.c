@@ -42,8 +42,6 @@ struct watch {
   struct fleet f;
   double every;
   long count;
-  char **pats;
-  size_t npats;
   struct wdev *d;
   int tty;
   char stamp[32];
@@ -72,29 +70,7 @@ static int watch_opt(void *ctx, int opt, const char *arg) {
 }
 
 static int wanted(const struct watch *w, const char *var) {
-  if (!w->npats) return 1;
-  for (size_t i = 0; i < w->npats; i++)
-    if (fnmatch(w->pats[i], var, 0) == 0) return 1;
-  return 0;
-}
-
-/* The first VAR pattern that matches no variable of any device read so
- * far (a typo would otherwise show nothing, forever, with exit 0); NULL
- * when all match or no device has been read yet. *known says which. */
-static const char *unmatched(const struct watch *w, int *known) {
-  *known = 0;
-  for (size_t i = 0; i < w->f.n; i++)
-    *known |= w->d[i].map != NULL;
-  for (size_t p = 0; *known && p < w->npats; p++) {
-    int hit = 0;
-    for (size_t i = 0; i < w->f.n && !hit; i++) {
-      const struct dev_map *m = w->d[i].map;
-      for (size_t k = 0; m && k < m->nvars && !hit; k++)
-        hit = fnmatch(w->pats[p], m->vars[k].name, 0) == 0;
-    }
-    if (!hit) return w->pats[p];
-  }
-  return NULL;
+  return fleet_wanted(&w->f, var);
 }
 
 static void push_hist(struct series *s, double v) {
@@ -107,6 +83,7 @@ static void push_hist(struct series *s, double v) {
 static void watch_done(void *ctx, size_t i, const struct poll_result *r) {
   struct watch *w = ctx;
   struct wdev *d = &w->d[i];
+  if (r->map) fleet_note_map(&w->f, r->map);
   if (r->rc < 0) {
     snprintf(d->error, sizeof d->error, "%s", ohm_error_text(&r->err));
     free(d->vals);
@@ -242,7 +219,7 @@ static int watch_loop(struct watch *w) {
   struct poll_set *ps;
   struct ohm_error e;
   size_t failed = 0;
-  int checked = w->npats == 0;
+  int checked = w->f.npats == 0;
   if (poll_set_new(w->f.t, w->f.n, &po, &ps, &e) < 0) {
     sh_error(NULL, &e);
     return EXIT_FAIL;
@@ -252,7 +229,11 @@ static int watch_loop(struct watch *w) {
     strftime(w->stamp, sizeof w->stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     int rc = poll_set_run(ps, NULL, &e);
     failed = rc > 0 ? (size_t)rc : 0;
-    const char *bad = checked ? NULL : unmatched(w, &checked);
+    const char *bad = NULL;
+    if (!checked && (size_t)rc < w->f.n) {
+      bad = fleet_unmatched(&w->f);
+      checked = 1;
+    }
     if (bad) {
       sh_errorf(NULL, "watch: no variable matches '%s' (see ohm list DEVICE)",
                 bad);
@@ -268,23 +249,6 @@ static int watch_loop(struct watch *w) {
   return failed == 0 ? EXIT_OK : failed < w->f.n ? EXIT_PARTIAL : EXIT_FAIL;
 }
 
-/* Split args into devices (inventory names, URIs) and VAR patterns. */
-static int split_args(struct watch *w, char **args, size_t n, char ***devs,
-                      size_t *ndevs, struct ohm_error *e) {
-  struct inventory *inv = sh_inventory(&w->o, e);
-  if (!inv) return e->code ? e->code : OHM_ECONFIG;
-  *devs = calloc(n + 1, sizeof **devs);
-  w->pats = calloc(n + 1, sizeof *w->pats);
-  if (!*devs || !w->pats) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
-  for (size_t i = 0; i < n; i++) {
-    if (inv_find(inv, args[i]) || strchr(args[i], ':'))
-      (*devs)[(*ndevs)++] = args[i];
-    else
-      w->pats[w->npats++] = args[i];
-  }
-  return 0;
-}
-
 int cmd_watch(int argc, char **argv) {
   static const struct option own[] = {
       {"every", required_argument, NULL, OPT_WEVERY},
@@ -292,8 +256,6 @@ int cmd_watch(int argc, char **argv) {
       {NULL, 0, NULL, 0}};
   struct watch w;
   struct ohm_error e;
-  char **devs = NULL;
-  size_t ndevs = 0;
   int rc;
   memset(&w, 0, sizeof w);
   sh_opts_init(&w.o);
@@ -301,9 +263,8 @@ int cmd_watch(int argc, char **argv) {
   ohm_error_clear(&e);
   int ind = fleet_getopt(argc, argv, &w.o, own, "", watch_opt, &w, watch_usage);
   if (ind < 0) return EXIT_USAGE;
-  if ((rc = split_args(&w, argv + ind, (size_t)(argc - ind), &devs, &ndevs,
-                       &e)) < 0 ||
-      (rc = fleet_init(&w.f, &w.o, devs, ndevs, 0, 0, &e)) < 0 ||
+  if ((rc = fleet_init_vars(&w.f, &w.o, argv + ind, (size_t)(argc - ind), 0, 0,
+                            &e)) < 0 ||
       !(w.d = calloc(w.f.n + 1, sizeof *w.d))) {
     sh_error(NULL, &e);
     rc = EXIT_FAIL;
@@ -318,8 +279,6 @@ int cmd_watch(int argc, char **argv) {
     free(w.d[i].hist);
   }
   free(w.d);
-  free(devs);
-  free(w.pats);
   fleet_free(&w.f);
   return rc;
 }

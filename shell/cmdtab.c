@@ -27,11 +27,11 @@ const struct sh_command sh_commands[] = {
      "[--max-sessions N] [DEVICE...]",
      "serve devices to Telnet, NUT and Prometheus clients"},
     {"poll", cmd_poll,
-     "poll [OPTS] [--json|--csv] [--jobs N] [--shard K/N] [DEVICE...]",
+     "poll [OPTS] [--json|--csv] [--jobs N] [--shard K/N] [DEVICE...] [VAR...]",
      "read many devices in parallel"},
     {"record", cmd_record,
      "record --every INTERVAL --out DIR [--keep-days N] "
-     "[--max-size SIZE] [--count N] [--jobs N] [DEVICE...]",
+     "[--max-size SIZE] [--count N] [--jobs N] [DEVICE...] [VAR...]",
      "append readings to CSV files"},
     {"watch", cmd_watch,
      "watch [OPTS] [--every SECONDS] [--count N] [DEVICE...] [VAR...]",

@@ -168,6 +168,14 @@ run "$OHM" get sim:bps2000v2 input.L1.current device.model
 eq "get VARs: two lines sorted" "device.model: BPS2000v2" \
 	"$(printf '%s\n' "$out" | head -1)"
 eq "get VARs: only those" 2 "$(lines "$out")"
+run "$OHM" get sim:bps2000v2 'input.*.current' input.phases
+eq "get with a wildcard: the matching variables, sorted" \
+	"input.L1.current input.L2.current input.L3.current input.phases" \
+	"$(printf '%s\n' "$out" | cut -d: -f1 | tr '\n' ' ' | sed 's/ $//')"
+run "$OHM" get sim:bps2000v2 'input.*.curent'
+eq "get: a wildcard that matches nothing exits 1" 1 "$rc"
+has "get: a wildcard that matches nothing says so" \
+	"no variable matches 'input.*.curent'" "$err"
 run "$OHM" get sim:bps2000v2 input.L1.current no.such.var
 eq "unknown variable exits 1" 1 "$rc"
 has "unknown variable named" "'no.such.var'" "$err"
