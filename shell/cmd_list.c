@@ -46,6 +46,7 @@ static int resolve_offline(const char *device, const struct sh_opts *o,
   struct ohm_uri u;
   int rc;
   if (!inv) return e->code ? e->code : OHM_ECONFIG;
+  if (inv_entry_error(id, e) < 0) return e->code;
   if (!id && !strchr(device, ':')) return 0; /* let sh_open say what is wrong */
   if ((rc = ohm_uri_parse(uri, &u, e)) < 0) return rc;
   if (!drv && id) drv = id->driver;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lua/inv_fields.h"
 #include "../transports/snmp.h"
 #include "output.h"
 #include "shell.h"
@@ -110,11 +111,14 @@ static int walk_open(const char *device, const struct sh_opts *o, struct tp **t,
   int rc;
   if (!inv) return e->code ? e->code : OHM_ECONFIG;
   if (!d) return tp_open(device, &o->tp, t, e);
+  if (inv_entry_error(d, e) < 0) return e->code;
   if ((rc = ohm_uri_parse(d->uri, &u, e)) < 0) return rc;
   if (inv_field(d, "password") && !u.password)
     u.password = strdup(inv_field(d, "password"));
   export_secrets(d);
-  rc = tp_open_uri(&u, d->name, &o->tp, t, e);
+  struct tp_opts own;
+  inv_field_opts(d, &o->tp, &own);
+  rc = tp_open_uri(&u, d->name, &own, t, e);
   ohm_uri_free(&u);
   return rc;
 }
