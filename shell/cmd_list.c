@@ -12,6 +12,7 @@
 #include "shell.h"
 
 #define LIST_USAGE "list [OPTS] [--all] DEVICE"
+#define LIST_ROW 400 /* text of one row: register, transports, desc */
 
 /* What list needs to know without connecting. */
 struct list_target {
@@ -83,21 +84,32 @@ static void over_text(const struct dev_var *v, char *buf, size_t n) {
 }
 
 /* One row of ncols cells: name, unit, access, [reg, over,] desc. */
+/* One row: name, unit, access, [reg, over,] desc. A var the transport
+ * cannot carry (carried 0) shows access "(ro)"/"(rw)" and a description
+ * ending "(telnet only)", as the man page marks it. buf: reg (16 bytes),
+ * over (32), desc (the rest of LIST_ROW). */
 static void var_row(struct sh_cell *c, const struct dev_var *v, int all,
-                    const char *none, char *reg, char *over) {
+                    const char *none, char *buf, int carried) {
+  char *reg = buf, *over = buf + 16, *desc = buf + 48;
+  const char *acc = v->access == DA_RW ? "rw" : "ro";
+  over_text(v, over, 32);
+  snprintf(desc, LIST_ROW - 48, "%s%s%s%s", v->desc ? v->desc : "",
+           carried ? "" : " (", carried ? "" : over, carried ? "" : " only)");
   *c++ = (struct sh_cell){v->name, 0};
   *c++ = (struct sh_cell){v->unit && *v->unit ? v->unit : none, 0};
-  *c++ = (struct sh_cell){v->access == DA_RW ? "rw" : "ro", 0};
+  *c++ = (struct sh_cell){carried              ? acc
+                          : v->access == DA_RW ? "(rw)"
+                                               : "(ro)",
+                          0};
   if (all) {
     if (v->reg >= 0 && !v->text)
       snprintf(reg, 16, "%d", v->reg);
     else
       snprintf(reg, 16, "%s", none);
-    over_text(v, over, 32);
     *c++ = (struct sh_cell){reg, v->reg >= 0 && !v->text};
     *c++ = (struct sh_cell){over, 0};
   }
-  *c = (struct sh_cell){v->desc ? v->desc : "", 0};
+  *c = (struct sh_cell){desc, 0};
 }
 
 /* A command this transport cannot carry shows access "(cmd)" and its
@@ -127,7 +139,7 @@ static int print_list(const struct list_target *t, const struct sh_opts *o,
   const struct dev_map *m = t->map;
   size_t nc = all ? 6 : 4, nr = m->nvars + m->ncmds, r = 0;
   struct sh_cell *cells = calloc(nr * nc + 1, sizeof *cells);
-  char(*txt)[200] = calloc(nr + 1, sizeof *txt);
+  char(*txt)[LIST_ROW] = calloc(nr + 1, sizeof *txt);
   const char *none = o->mode == SH_TABLE ? "-" : "";
   struct sh_out out;
   if (!cells || !txt) {
@@ -135,11 +147,9 @@ static int print_list(const struct list_target *t, const struct sh_opts *o,
     free(txt);
     return EXIT_FAIL;
   }
-  for (size_t i = 0; i < m->nvars; i++)
-    if (all || is_avail(t, &m->vars[i])) {
-      var_row(&cells[r * nc], &m->vars[i], all, none, txt[r], txt[r] + 16);
-      r++;
-    }
+  for (size_t i = 0; i < m->nvars; i++, r++)
+    var_row(&cells[r * nc], &m->vars[i], all, none, txt[r],
+            all || is_avail(t, &m->vars[i]));
   for (size_t i = 0; i < m->ncmds; i++, r++)
     cmd_row(&cells[r * nc], &m->cmds[i], all, none,
             all || sh_cmd_carried(&m->cmds[i], target_kind(t),

@@ -128,8 +128,11 @@ row=$(printf '%s\n' "$out" | awk '$1 == "input.L1.current.high.critical"')
 eq "list columns: name unit access" "input.L1.current.high.critical A rw" \
 	"$(echo "$row" | awk '{print $1, $2, $3}')"
 check "list row has a description" [ "$(echo "$row" | awk '{print NF}')" -gt 3 ]
-eq "list: every row has ro, rw, cmd or (cmd) in column 3" "" \
-	"$(printf '%s\n' "$out" | awk '$3 != "ro" && $3 != "rw" && $3 != "cmd" && $3 != "(cmd)"')"
+eq "list: every row has ro, rw, cmd or (ro), (rw), (cmd) in column 3" "" \
+	"$(printf '%s\n' "$out" | awk '$3 !~ /^\(?(ro|rw|cmd)\)?$/')"
+eq "list over Modbus marks console-only variables" \
+	"% (rw) sensor high humidity warning (telnet only)" \
+	"$(printf '%s\n' "$out" | awk '$1 == "ambient.humidity.high.warning" {$1 = ""; print}' | sed 's/^ *//')"
 eq "list over Modbus marks console-only commands" \
 	"(cmd) restart the management module (telnet only)" \
 	"$(printf '%s\n' "$out" | awk '$1 == "device.restart" {$1 = $2 = ""; print}' | sed 's/^ *//')"
@@ -160,7 +163,7 @@ eq "get output is 'name: value' lines" "" \
 has "get: device.mfr as upsc shows it" "device.mfr: BKT ELEKTRONIK" "$out"
 has "get: input.phases" "input.phases: 3" "$out"
 eq "get prints every variable list shows" \
-	"$("$OHM" list sim:bps2000v2 | awk '$3 != "cmd" && $3 != "(cmd)" {print $1}')" \
+	"$("$OHM" list sim:bps2000v2 | awk '$3 == "ro" || $3 == "rw" {print $1}')" \
 	"$(printf '%s\n' "$out" | cut -d: -f1)"
 eq "get: values carry no unit" "" \
 	"$(printf '%s\n' "$out" | grep -E '^input\.L1\.current: .* A$')"
