@@ -134,7 +134,8 @@ _ohm() {
 		"${driver[@]}" "$device")
 	case $cmd in
 	get | watch)
-		COMPREPLY=($(compgen -W "$(awk '$3 != "cmd" {print $1}' <<<"$list")" \
+		COMPREPLY=($(compgen -W "$(awk '$3 == "ro" || $3 == "rw" {print $1}' \
+			<<<"$list")" \
 			-- "$cur")) ;;
 	set)
 		compopt -o nospace 2>/dev/null

@@ -53,6 +53,11 @@ static int choose_driver(const struct ohm_uri *u, const char *name,
       found = m;
       n++;
     }
+  if (n > 1)
+    return ohm_error_set(e, OHM_EINVAL,
+                         "several drivers read over %s: choose one with "
+                         "-d NAME (see ohm drivers)",
+                         u->scheme);
   if (n != 1)
     return ohm_error_set(e, OHM_EINVAL, "no driver for %s: use -d NAME", name);
   *out = found;

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "../devices/device.h"
+#include "inv_fields.h"
 
 #define INV_MEM_MAX (64u << 20) /* bytes a config file may allocate */
 #define INV_STEPS_MAX 1000      /* x 10000 VM instructions */
@@ -81,6 +82,7 @@ static void dev_entry_free(struct inv_device *d) {
     free(d->fields[i].val);
   }
   free(d->fields);
+  free(d->error);
 }
 
 void inv_free(struct inventory *inv) {
@@ -114,26 +116,43 @@ static int add_field(struct inv_device *d, const char *key, const char *val) {
   return 0;
 }
 
-/* Read the table at the top of the stack into d (name already set). */
+/* Mark d bad (the first problem found is kept): "FILE: devices.NAME:
+ * what". Returns 0, or OHM_ENOMEM. */
+static int entry_bad(struct inv_device *d, const char *file, const char *what) {
+  if (d->error) return 0;
+  if (asprintf(&d->error, "%s: devices.%s: %s", file, d->name, what) < 0) {
+    d->error = NULL;
+    return OHM_ENOMEM;
+  }
+  return 0;
+}
+
+/* Read the table at the top of the stack into d (name already set). A
+ * bad field marks the entry bad; only running out of memory fails. */
 static int read_fields(lua_State *L, struct inv_device *d, const char *file,
                        struct ohm_error *e) {
+  struct ohm_error fe;
   lua_pushnil(L);
   while (lua_next(L, -2)) {
     int t = lua_type(L, -1);
     if (lua_type(L, -2) != LUA_TSTRING ||
         (t != LUA_TSTRING && t != LUA_TNUMBER && t != LUA_TBOOLEAN)) {
-      lua_pop(L, 2);
-      return ohm_error_set(e, OHM_ECONFIG,
-                           "%s: devices.%s: fields must be name = string "
-                           "or number",
-                           file, d->name);
+      lua_pop(L, 1);
+      if (entry_bad(d, file, "fields must be name = string or number") < 0) {
+        lua_pop(L, 1);
+        return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+      }
+      continue;
     }
     const char *k = lua_tostring(L, -2);
     const char *v = t != LUA_TBOOLEAN      ? lua_tostring(L, -1)
                     : lua_toboolean(L, -1) ? "true"
                                            : "false";
     int rc = 0;
-    if (strcmp(k, "uri") == 0)
+    ohm_error_clear(&fe);
+    if (inv_field_check(k, v, &fe) < 0)
+      rc = entry_bad(d, file, ohm_error_text(&fe));
+    else if (strcmp(k, "uri") == 0)
       rc = (d->uri = strdup(v)) ? 0 : OHM_ENOMEM;
     else if (strcmp(k, "driver") == 0)
       rc = (d->driver = strdup(v)) ? 0 : OHM_ENOMEM;
@@ -159,19 +178,17 @@ static int read_device(lua_State *L, struct inv_device *d, const char *file,
                          file);
   if (!(d->name = strdup(lua_tostring(L, -2))))
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  int rc = 0;
   if (lua_type(L, -1) == LUA_TSTRING)
     d->uri = strdup(lua_tostring(L, -1));
-  else if (lua_type(L, -1) == LUA_TTABLE) {
-    int rc = read_fields(L, d, file, e);
-    if (rc < 0) return rc;
-  } else
-    return ohm_error_set(e, OHM_ECONFIG,
-                         "%s: devices.%s: expected a table "
-                         "or a URI string",
-                         file, d->name);
-  if (!d->uri)
-    return ohm_error_set(e, OHM_ECONFIG, "%s: devices.%s: no uri", file,
-                         d->name);
+  else if (lua_type(L, -1) == LUA_TTABLE)
+    rc = read_fields(L, d, file, e);
+  else
+    rc = entry_bad(d, file, "expected a table or a URI string");
+  if (rc == 0 && !d->uri) rc = entry_bad(d, file, "no uri");
+  /* a bad entry keeps a text URI, so code that reads it never meets NULL */
+  if (rc == 0 && !d->uri && !(d->uri = strdup(""))) rc = OHM_ENOMEM;
+  if (rc < 0) return ohm_error_set(e, rc, "out of memory");
   return 0;
 }
 
@@ -293,6 +310,11 @@ const struct inv_device *inv_find(const struct inventory *inv,
   return NULL;
 }
 
+int inv_entry_error(const struct inv_device *d, struct ohm_error *e) {
+  if (!d || !d->error) return 0;
+  return ohm_error_set(e, OHM_ECONFIG, "%s", d->error);
+}
+
 const char *inv_field(const struct inv_device *d, const char *key) {
   for (size_t i = 0; d && i < d->nfields; i++)
     if (strcmp(d->fields[i].key, key) == 0) return d->fields[i].val;
@@ -346,6 +368,9 @@ static int open_named(const struct inv_device *d, const char *driver,
                       struct ohm_error *e) {
   struct ohm_uri u;
   struct ohm_error pe;
+  struct tp_opts own;
+  if (d->error) return inv_entry_error(d, e);
+  inv_field_opts(d, o, &own);
   int rc = ohm_uri_parse(d->uri, &u, &pe);
   if (rc < 0)
     return ohm_error_set(e, OHM_ECONFIG, "bad uri in the inventory (%s)",
@@ -353,7 +378,7 @@ static int open_named(const struct inv_device *d, const char *driver,
   if (add_secrets(&u, d) < 0)
     rc = ohm_error_set(e, OHM_ENOMEM, "out of memory");
   else
-    rc = dev_open_uri(&u, d->name, driver ? driver : d->driver, o, out, e);
+    rc = dev_open_uri(&u, d->name, driver ? driver : d->driver, &own, out, e);
   ohm_uri_free(&u);
   return rc;
 }

@@ -15,6 +15,8 @@ struct inv_device {
   struct ohm_kv *fields; /* every other string/number field, e.g. password,
                             auth_pass, interval; values as text */
   size_t nfields;
+  char *error; /* a bad entry ("unknown field ..."): opening it fails with
+                  this, the other devices still work; NULL if good */
 };
 
 struct inventory {
@@ -29,6 +31,8 @@ int inv_load(const char *path, struct inventory **out, struct ohm_error *e);
 void inv_free(struct inventory *inv);
 const struct inv_device *inv_find(const struct inventory *inv,
                                   const char *name);
+/* OHM_ECONFIG with e set to d's entry error, or 0 for a good entry. */
+int inv_entry_error(const struct inv_device *d, struct ohm_error *e);
 /* A device's extra field, or NULL. */
 const char *inv_field(const struct inv_device *d, const char *key);
 

@@ -4,10 +4,31 @@
  * transport cannot carry fails with the device layer's clear message
  * (energy reset over Modbus). */
 #include <stdio.h>
+#include <stdlib.h>
 
+#include "output.h"
 #include "shell.h"
 
-#define CMD_USAGE "cmd [OPTS] [--yes] DEVICE COMMAND"
+#define CMD_USAGE "cmd [OPTS] [--yes] DEVICE [COMMAND]"
+
+/* No COMMAND: the commands, as `upscmd -l` lists them; one the transport
+ * cannot carry is marked "(telnet only)" as in `ohm list`. */
+static int list_cmds(struct dev *d, const char *device) {
+  const struct dev_map *m = d->map;
+  enum tp_kind kind = d->tp && d->tp->ops ? d->tp->ops->kind : TP_REGS;
+  char *safe = inv_redact(device);
+  printf("Instant commands supported on %s:\n\n", safe ? safe : device);
+  free(safe);
+  for (size_t i = 0; i < m->ncmds; i++) {
+    const struct dev_cmd *c = &m->cmds[i];
+    int carried = sh_cmd_carried(c, kind, d->sim != NULL);
+    printf("%s - %s%s%s%s\n", c->name, c->desc ? c->desc : "",
+           carried ? "" : " (", carried ? "" : (c->via ? c->via : "modbus"),
+           carried ? "" : " only)");
+  }
+  if (!m->ncmds) printf("(none)\n");
+  return EXIT_OK;
+}
 
 static int run_cmd(struct dev *d, const char *device, const char *name,
                    const struct sh_opts *o) {
@@ -40,17 +61,17 @@ int cmd_cmd(int argc, char **argv) {
   sh_opts_init(&o);
   ohm_error_clear(&e);
   if ((i = sh_parse_common(argc, argv, &o, CMD_USAGE)) < 0) return EXIT_USAGE;
-  if (argc - i != 2) {
+  if (argc - i < 1 || argc - i > 2) {
     sh_errorf("cmd", "%s; usage: ohm %s",
-              argc - i < 2 ? "missing DEVICE or COMMAND" : "one COMMAND only",
-              CMD_USAGE);
+              argc - i < 1 ? "missing DEVICE" : "one COMMAND only", CMD_USAGE);
     return EXIT_USAGE;
   }
   if ((rc = sh_open(argv[i], &o, &d, &e)) < 0) {
     sh_error(argv[i], &e);
     return sh_exit_code(rc);
   }
-  rc = run_cmd(d, argv[i], argv[i + 1], &o);
+  rc = argc - i == 1 ? list_cmds(d, argv[i])
+                     : run_cmd(d, argv[i], argv[i + 1], &o);
   dev_close(d);
   return rc;
 }

@@ -3,6 +3,8 @@
  * sorted by name, like upsc; --json one object, --csv name,value rows.
  * A failed read prints nothing on stdout; a var that failed to decode is
  * reported on stderr (exit 1) while the good ones print. */
+#include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +31,19 @@ static int pick_vars(struct dev *d, const char *device, char **names,
       if (dev_var_available(d, &m->vars[i])) idx[(*n)++] = i;
   }
   for (int k = 0; k < nnames; k++) {
+    if (strpbrk(names[k], "*?[")) { /* a pattern: input.*.current */
+      size_t before = *n;
+      for (size_t i = 0; i < m->nvars; i++)
+        if (dev_var_available(d, &m->vars[i]) &&
+            fnmatch(names[k], m->vars[i].name, 0) == 0)
+          idx[(*n)++] = i;
+      if (*n == before) {
+        sh_errorf(device, "no variable matches '%s' (see ohm list %s)",
+                  names[k], device);
+        return OHM_ENOENT;
+      }
+      continue;
+    }
     const struct dev_var *v = dev_map_var(m, names[k]);
     if (!v) {
       sh_errorf(device, "no variable '%s' (see ohm list %s)", names[k], device);
@@ -83,12 +98,62 @@ static int print_vals(struct dev *d, const char *device,
   return status;
 }
 
+/* Where d's driver came from: "-d", "the inventory", "driver= in the
+ * URI", "sim:DRIVER", or NULL when ohm picked it (the only built-in map
+ * that reads anything over the transport). */
+static const char *driver_origin(const char *device, const struct sh_opts *o) {
+  struct ohm_error e;
+  struct inventory *inv = sh_inventory(o, &e);
+  const struct inv_device *id = inv ? inv_find(inv, device) : NULL;
+  const char *uri = id ? id->uri : device, *why = NULL;
+  struct ohm_uri u;
+  if (o->driver) return "-d";
+  if (id && id->driver) return "the inventory";
+  if (ohm_uri_parse(uri, &u, &e) < 0) return NULL;
+  if (ohm_uri_param(&u, "driver"))
+    why = "driver= in the URI";
+  else if (strcmp(u.scheme, "sim") == 0)
+    why = "sim:DRIVER";
+  ohm_uri_free(&u);
+  return why;
+}
+
+/* The device error, with the assumed driver named when ohm picked it and
+ * the device answered (a refused connection says nothing about drivers). */
+static void read_error(struct dev *d, const char *device,
+                       const struct sh_opts *o, const struct ohm_error *e) {
+  if (driver_origin(device, o) || e->code == OHM_ECONNREFUSED ||
+      e->code == OHM_EINTR) {
+    sh_error(device, e);
+    return;
+  }
+  sh_errorf(device,
+            "%s (driver %s assumed, the only one for %s: if the device is "
+            "another, give -d NAME; see ohm drivers)",
+            ohm_error_text(e), d->map->name, d->tp->ops->scheme);
+}
+
+/* -v: which driver reads the device, and why that one. */
+static void trace_driver(struct dev *d, const char *device,
+                         const struct sh_opts *o) {
+  const char *why = driver_origin(device, o);
+  char *safe = inv_redact(device);
+  if (o->tp.verbose)
+    fprintf(stderr, "ohm: %s: driver %s (%s%s)\n", safe ? safe : device,
+            d->map->name, why ? "from " : "the only built-in driver for ",
+            why ? why : d->tp->ops->scheme);
+  free(safe);
+}
+
 /* Read and print; d is open. */
 static int get_run(struct dev *d, const char *device, const struct sh_opts *o,
                    char **names, int nnames) {
   struct ohm_error e;
   size_t n, nv = d->map->nvars;
-  size_t *idx = malloc((nv + (size_t)nnames + 1) * sizeof *idx);
+  int any_pattern = 0; /* a var a pattern picks may be absent: not an error */
+  for (int k = 0; k < nnames; k++)
+    any_pattern |= strpbrk(names[k], "*?[") != NULL;
+  size_t *idx = malloc((nv * ((size_t)nnames + 1) + 1) * sizeof *idx);
   struct dev_value *vals = calloc(nv + 1, sizeof *vals);
   int rc;
   ohm_error_clear(&e);
@@ -101,10 +166,10 @@ static int get_run(struct dev *d, const char *device, const struct sh_opts *o,
   if ((rc = pick_vars(d, device, names, nnames, idx, &n)) < 0)
     rc = EXIT_FAIL;
   else if ((rc = dev_read_all(d, vals, &e)) < 0) {
-    sh_error(device, &e);
+    read_error(d, device, o, &e);
     rc = EXIT_FAIL;
   } else
-    rc = print_vals(d, device, o, vals, idx, n, nnames > 0);
+    rc = print_vals(d, device, o, vals, idx, n, nnames > 0 && !any_pattern);
   free(idx);
   free(vals);
   return rc;
@@ -126,6 +191,7 @@ int cmd_get(int argc, char **argv) {
     sh_error(argv[i], &e);
     return sh_exit_code(rc);
   }
+  trace_driver(d, argv[i], &o);
   rc = get_run(d, argv[i], &o, argv + i + 1, argc - i - 1);
   dev_close(d);
   fflush(stdout);

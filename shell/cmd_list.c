@@ -12,11 +12,13 @@
 #include "shell.h"
 
 #define LIST_USAGE "list [OPTS] [--all] DEVICE"
+#define LIST_ROW 400 /* text of one row: register, transports, desc */
 
 /* What list needs to know without connecting. */
 struct list_target {
   const struct dev_map *map;
   enum tp_kind kind;
+  int sim;         /* sim:DRIVER, the in-process simulator */
   struct dev *dev; /* set when we had to connect */
 };
 
@@ -45,11 +47,13 @@ static int resolve_offline(const char *device, const struct sh_opts *o,
   struct ohm_uri u;
   int rc;
   if (!inv) return e->code ? e->code : OHM_ECONFIG;
+  if (inv_entry_error(id, e) < 0) return e->code;
   if (!id && !strchr(device, ':')) return 0; /* let sh_open say what is wrong */
   if ((rc = ohm_uri_parse(uri, &u, e)) < 0) return rc;
   if (!drv && id) drv = id->driver;
   if (!drv) drv = ohm_uri_param(&u, "driver");
   if (!drv && strcmp(u.scheme, "sim") == 0) drv = u.path;
+  t->sim = strcmp(u.scheme, "sim") == 0;
   const struct tp_ops *ops = tp_find(u.scheme);
   if (ops)
     t->kind = ops->kind;
@@ -65,6 +69,10 @@ static int is_avail(const struct list_target *t, const struct dev_var *v) {
   return t->dev ? dev_var_available(t->dev, v) : var_over(v, t->kind);
 }
 
+static enum tp_kind target_kind(const struct list_target *t) {
+  return t->dev && t->dev->tp ? t->dev->tp->ops->kind : t->kind;
+}
+
 /* "modbus,snmp,telnet": the transports that carry v (--all). */
 static void over_text(const struct dev_var *v, char *buf, size_t n) {
   snprintf(buf, n, "%s%s%s%s%s", v->text ? "all" : "",
@@ -76,33 +84,50 @@ static void over_text(const struct dev_var *v, char *buf, size_t n) {
 }
 
 /* One row of ncols cells: name, unit, access, [reg, over,] desc. */
+/* One row: name, unit, access, [reg, over,] desc. A var the transport
+ * cannot carry (carried 0) shows access "(ro)"/"(rw)" and a description
+ * ending "(telnet only)", as the man page marks it. buf: reg (16 bytes),
+ * over (32), desc (the rest of LIST_ROW). */
 static void var_row(struct sh_cell *c, const struct dev_var *v, int all,
-                    const char *none, char *reg, char *over) {
+                    const char *none, char *buf, int carried) {
+  char *reg = buf, *over = buf + 16, *desc = buf + 48;
+  const char *acc = v->access == DA_RW ? "rw" : "ro";
+  over_text(v, over, 32);
+  snprintf(desc, LIST_ROW - 48, "%s%s%s%s", v->desc ? v->desc : "",
+           carried ? "" : " (", carried ? "" : over, carried ? "" : " only)");
   *c++ = (struct sh_cell){v->name, 0};
   *c++ = (struct sh_cell){v->unit && *v->unit ? v->unit : none, 0};
-  *c++ = (struct sh_cell){v->access == DA_RW ? "rw" : "ro", 0};
+  *c++ = (struct sh_cell){carried              ? acc
+                          : v->access == DA_RW ? "(rw)"
+                                               : "(ro)",
+                          0};
   if (all) {
     if (v->reg >= 0 && !v->text)
       snprintf(reg, 16, "%d", v->reg);
     else
       snprintf(reg, 16, "%s", none);
-    over_text(v, over, 32);
     *c++ = (struct sh_cell){reg, v->reg >= 0 && !v->text};
     *c++ = (struct sh_cell){over, 0};
   }
-  *c = (struct sh_cell){v->desc ? v->desc : "", 0};
+  *c = (struct sh_cell){desc, 0};
 }
 
+/* A command this transport cannot carry shows access "(cmd)" and its
+ * description ends "(VIA only)", as the man page marks it; completion
+ * offers only "cmd" rows. desc is the row's own buffer (>= 200). */
 static void cmd_row(struct sh_cell *c, const struct dev_cmd *d, int all,
-                    const char *none) {
+                    const char *none, int carried, char *desc) {
+  snprintf(desc, 200, "%s%s%s%s", d->desc ? d->desc : "", carried ? "" : " (",
+           carried ? "" : (d->via ? d->via : "modbus"),
+           carried ? "" : " only)");
   *c++ = (struct sh_cell){d->name, 0};
   *c++ = (struct sh_cell){none, 0};
-  *c++ = (struct sh_cell){"cmd", 0};
+  *c++ = (struct sh_cell){carried ? "cmd" : "(cmd)", 0};
   if (all) {
     *c++ = (struct sh_cell){none, 0};
     *c++ = (struct sh_cell){d->via ? d->via : "modbus", 0};
   }
-  *c = (struct sh_cell){d->desc ? d->desc : "", 0};
+  *c = (struct sh_cell){desc, 0};
 }
 
 /* The rows; all: every var of the map with its register and transports. */
@@ -114,7 +139,7 @@ static int print_list(const struct list_target *t, const struct sh_opts *o,
   const struct dev_map *m = t->map;
   size_t nc = all ? 6 : 4, nr = m->nvars + m->ncmds, r = 0;
   struct sh_cell *cells = calloc(nr * nc + 1, sizeof *cells);
-  char(*txt)[48] = calloc(nr + 1, sizeof *txt);
+  char(*txt)[LIST_ROW] = calloc(nr + 1, sizeof *txt);
   const char *none = o->mode == SH_TABLE ? "-" : "";
   struct sh_out out;
   if (!cells || !txt) {
@@ -122,13 +147,14 @@ static int print_list(const struct list_target *t, const struct sh_opts *o,
     free(txt);
     return EXIT_FAIL;
   }
-  for (size_t i = 0; i < m->nvars; i++)
-    if (all || is_avail(t, &m->vars[i])) {
-      var_row(&cells[r * nc], &m->vars[i], all, none, txt[r], txt[r] + 16);
-      r++;
-    }
+  for (size_t i = 0; i < m->nvars; i++, r++)
+    var_row(&cells[r * nc], &m->vars[i], all, none, txt[r],
+            all || is_avail(t, &m->vars[i]));
   for (size_t i = 0; i < m->ncmds; i++, r++)
-    cmd_row(&cells[r * nc], &m->cmds[i], all, none);
+    cmd_row(&cells[r * nc], &m->cmds[i], all, none,
+            all || sh_cmd_carried(&m->cmds[i], target_kind(t),
+                                  t->dev ? t->dev->sim != NULL : t->sim),
+            txt[r]);
   sh_out_init(&out, o->mode, stdout);
   out.header = isatty(STDOUT_FILENO);
   sh_out_table(&out, all ? cols6 : cols4, nc, cells, r);

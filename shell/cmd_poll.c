@@ -9,6 +9,7 @@
  *   --json {"DEVICE": {"NAME": value, ...}, "BAD": {"error": "..."}}
  * CSV and JSON stream as devices finish (held back only to keep order),
  * so memory stays flat for thousands of devices. */
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,55 @@ int fleet_init_inv(struct fleet *f, const struct sh_opts *o,
   return 0;
 }
 
+int fleet_init_vars(struct fleet *f, const struct sh_opts *o, char **args,
+                    size_t nargs, int shard_k, int shard_n,
+                    struct ohm_error *e) {
+  struct inventory *inv = sh_inventory(o, e);
+  char **devs = calloc(nargs + 1, sizeof *devs);
+  char **pats = calloc(nargs + 1, sizeof *pats);
+  unsigned char *hit = calloc(nargs + 1, 1);
+  size_t nd = 0, np = 0;
+  int rc;
+  memset(f, 0, sizeof *f);
+  if (!devs || !pats || !hit || !inv) {
+    free(devs);
+    free(pats);
+    free(hit);
+    if (!inv) return e->code ? e->code : OHM_ECONFIG;
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < nargs; i++)
+    if (inv_find(inv, args[i]) || strchr(args[i], ':'))
+      devs[nd++] = args[i];
+    else
+      pats[np++] = args[i];
+  rc = fleet_init_inv(f, o, inv, devs, nd, shard_k, shard_n, e);
+  free(devs);
+  f->pats = pats;
+  f->npats = np;
+  f->hit = hit;
+  return rc;
+}
+
+int fleet_wanted(const struct fleet *f, const char *name) {
+  if (!f->npats) return 1;
+  for (size_t i = 0; i < f->npats; i++)
+    if (fnmatch(f->pats[i], name, 0) == 0) return 1;
+  return 0;
+}
+
+void fleet_note_map(struct fleet *f, const struct dev_map *m) {
+  for (size_t p = 0; m && p < f->npats; p++)
+    for (size_t k = 0; k < m->nvars && !f->hit[p]; k++)
+      f->hit[p] = fnmatch(f->pats[p], m->vars[k].name, 0) == 0;
+}
+
+const char *fleet_unmatched(const struct fleet *f) {
+  for (size_t p = 0; p < f->npats; p++)
+    if (!f->hit[p]) return f->pats[p];
+  return NULL;
+}
+
 void fleet_free(struct fleet *f) {
   for (size_t i = 0; f->names && f->names[i]; i++)
     free(f->names[i]);
@@ -86,6 +136,8 @@ void fleet_free(struct fleet *f) {
   free(f->names);
   free(f->buses);
   free(f->t);
+  free(f->pats);
+  free(f->hit);
   memset(f, 0, sizeof *f);
 }
 
@@ -132,7 +184,7 @@ int fleet_getopt(int argc, char **argv, struct sh_opts *o,
 /* ---- ohm poll ---- */
 
 static const char poll_usage[] =
-    "poll [OPTS] [--json|--csv] [--jobs N] [--shard K/N] [DEVICE...]";
+    "poll [OPTS] [--json|--csv] [--jobs N] [--shard K/N] [DEVICE...] [VAR...]";
 
 struct poll_cli {
   struct sh_opts o;
@@ -188,13 +240,15 @@ static int buf_add(char **buf, size_t *len, size_t *cap, const char *s,
 
 /* One device's rows as "name\tvalue\tnum\n" lines (values never hold a
  * tab or newline after sanitising). */
-static char *rows_of(const struct poll_result *r) {
+static char *rows_of(const struct fleet *f, const struct poll_result *r) {
   char *buf = NULL, cellbuf[256], line[512];
   size_t len = 0, cap = 0;
   buf_add(&buf, &len, &cap, "", 0);
   for (size_t k = 0; buf && k < r->map->nvars; k++) {
     const struct dev_var *v = &r->map->vars[k];
-    if (r->vals[k].kind == DV_NONE || r->vals[k].kind == DV_ERR) continue;
+    if (r->vals[k].kind == DV_NONE || r->vals[k].kind == DV_ERR ||
+        !fleet_wanted(f, v->name))
+      continue;
     struct sh_cell c = sh_value_cell(v, &r->vals[k], cellbuf, sizeof cellbuf);
     for (char *q = cellbuf; *q; q++)
       if (*q == '\t' || *q == '\n' || *q == '\r') *q = ' ';
@@ -276,7 +330,8 @@ static void emit_error(struct poll_cli *p, size_t i, const char *msg) {
 /* Called serialised by the poller: keep the rows, print what is in order. */
 static void poll_done(void *ctx, size_t i, const struct poll_result *r) {
   struct poll_cli *p = ctx;
-  if (r->rc == 0 && (p->text[i] = rows_of(r))) {
+  fleet_note_map(&p->f, r->map);
+  if (r->rc == 0 && (p->text[i] = rows_of(&p->f, r))) {
     p->state[i] = 1;
   } else {
     struct ohm_error e = r->err;
@@ -342,6 +397,12 @@ static int poll_exec(struct poll_cli *p) {
     static const char *const cols[] = {"DEVICE", "NAME", "VALUE"};
     sh_out_table(&p->out, cols, 3, p->cells, p->nrows);
   }
+  const char *bad = p->ok ? fleet_unmatched(&p->f) : NULL;
+  if (bad) {
+    sh_errorf(NULL, "poll: no variable matches '%s' (see ohm list DEVICE)",
+              bad);
+    return EXIT_FAIL;
+  }
   if (!p->bad) return EXIT_OK;
   return p->ok ? EXIT_PARTIAL : EXIT_FAIL;
 }
@@ -358,8 +419,8 @@ int cmd_poll(int argc, char **argv) {
   ohm_error_clear(&e);
   int ind = fleet_getopt(argc, argv, &p.o, own, "j:", poll_opt, &p, poll_usage);
   if (ind < 0) return EXIT_USAGE;
-  int rc = fleet_init(&p.f, &p.o, argv + ind, (size_t)(argc - ind), p.shard_k,
-                      p.shard_n, &e);
+  int rc = fleet_init_vars(&p.f, &p.o, argv + ind, (size_t)(argc - ind),
+                           p.shard_k, p.shard_n, &e);
   if (rc < 0) {
     sh_error(NULL, &e);
     fleet_free(&p.f);

@@ -31,7 +31,7 @@
 
 static const char record_usage[] =
     "record --every INTERVAL --out DIR [--keep-days N] [--max-size SIZE] "
-    "[--count N] [--jobs N] [DEVICE...]";
+    "[--count N] [--jobs N] [DEVICE...] [VAR...]";
 
 struct rec {
   struct sh_opts o;
@@ -143,7 +143,9 @@ static void csv_lines(const struct rec *r, const struct poll_result *res,
   cols[n] = "time";
   cells[n++] = (struct sh_cell){r->stamp, 0};
   for (size_t k = 0; k < m->nvars; k++) {
-    if (!dev_var_available(res->dev, &m->vars[k])) continue;
+    if (!dev_var_available(res->dev, &m->vars[k]) ||
+        !fleet_wanted(&r->f, m->vars[k].name))
+      continue;
     cols[n] = m->vars[k].name;
     cells[n] =
         sh_value_cell(&m->vars[k], &res->vals[k], bufs[n], sizeof bufs[n]);
@@ -253,8 +255,18 @@ static void record_one(struct rec *r, size_t i, const struct poll_result *res) {
   free(lines);
 }
 
+/* Whether any var of res's map is selected (a device with none records
+ * nothing, rather than files of bare timestamps). */
+static int any_wanted(const struct rec *r, const struct poll_result *res) {
+  for (size_t k = 0; k < res->map->nvars; k++)
+    if (fleet_wanted(&r->f, res->map->vars[k].name)) return 1;
+  return 0;
+}
+
 static void record_done(void *ctx, size_t i, const struct poll_result *res) {
   struct rec *r = ctx;
+  if (res->map) fleet_note_map(&r->f, res->map);
+  if (res->rc == 0 && !any_wanted(r, res)) return;
   if (res->rc < 0) {
     if (!r->o.quiet) sh_error(r->f.names[i], &res->err);
     r->failed++;
@@ -401,6 +413,12 @@ static int record_loop(struct rec *r) {
       return EXIT_FAIL;
     }
     failures += r->failed;
+    const char *bad = r->failed < r->f.n ? fleet_unmatched(&r->f) : NULL;
+    if (bad) {
+      sh_errorf(NULL, "record: no variable matches '%s' (see ohm list DEVICE)",
+                bad);
+      return EXIT_FAIL;
+    }
     retention(r, now);
     if (rec_stop || (r->count && (long)++rounds >= r->count)) break;
     sleep_next(r->every);
@@ -430,7 +448,8 @@ int cmd_record(int argc, char **argv) {
     sh_errorf(NULL, "record: cannot create %s: %s", r.dir, strerror(errno));
     return EXIT_FAIL;
   }
-  if (fleet_init(&r.f, &r.o, argv + ind, (size_t)(argc - ind), 0, 0, &e) < 0) {
+  if (fleet_init_vars(&r.f, &r.o, argv + ind, (size_t)(argc - ind), 0, 0, &e) <
+      0) {
     sh_error(NULL, &e);
     fleet_free(&r.f);
     return EXIT_FAIL;

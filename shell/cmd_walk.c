@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lua/inv_fields.h"
 #include "../transports/snmp.h"
 #include "output.h"
 #include "shell.h"
@@ -41,16 +42,34 @@ static const char *bare(const struct tp_snmp_val *v, char *buf, size_t n) {
   }
 }
 
+/* Whether v's bare value is a number (JSON prints it unquoted). */
+static int is_number(const struct tp_snmp_val *v) {
+  switch (v->type) {
+  case TP_SNMP_INTEGER:
+  case TP_SNMP_UNSIGNED:
+  case TP_SNMP_COUNTER32:
+  case TP_SNMP_COUNTER64:
+  case TP_SNMP_TIMETICKS:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
 static int print_one(void *ud, const struct tp_snmp_val *v) {
   struct walk_out *w = ud;
   char buf[32];
+  if (w->mode == SH_CSV && w->n == 0) sh_out_str(&w->out, "oid,type,value\n");
   if (w->mode == SH_JSON) {
     sh_out_str(&w->out, w->n ? ",\n {\"oid\": " : "[\n {\"oid\": ");
     sh_out_json_str(&w->out, v->oid);
     sh_out_str(&w->out, ", \"type\": ");
     sh_out_json_str(&w->out, tp_snmp_type_name(v->type));
     sh_out_str(&w->out, ", \"value\": ");
-    sh_out_json_str(&w->out, bare(v, buf, sizeof buf));
+    if (is_number(v))
+      sh_out_str(&w->out, bare(v, buf, sizeof buf));
+    else
+      sh_out_json_str(&w->out, bare(v, buf, sizeof buf));
     sh_out_str(&w->out, "}");
   } else if (w->mode == SH_CSV) {
     char *q = NULL;
@@ -92,11 +111,14 @@ static int walk_open(const char *device, const struct sh_opts *o, struct tp **t,
   int rc;
   if (!inv) return e->code ? e->code : OHM_ECONFIG;
   if (!d) return tp_open(device, &o->tp, t, e);
+  if (inv_entry_error(d, e) < 0) return e->code;
   if ((rc = ohm_uri_parse(d->uri, &u, e)) < 0) return rc;
   if (inv_field(d, "password") && !u.password)
     u.password = strdup(inv_field(d, "password"));
   export_secrets(d);
-  rc = tp_open_uri(&u, d->name, &o->tp, t, e);
+  struct tp_opts own;
+  inv_field_opts(d, &o->tp, &own);
+  rc = tp_open_uri(&u, d->name, &own, t, e);
   ohm_uri_free(&u);
   return rc;
 }
@@ -124,9 +146,12 @@ int cmd_walk(int argc, char **argv) {
   w.mode = o.mode;
   sh_out_init(&w.out, o.mode, stdout);
   rc = tp_snmp_walk(t, argv[i + 1], print_one, &w, &e);
-  if (w.mode == SH_JSON) sh_out_str(&w.out, w.n ? "\n]\n" : "[]\n");
+  if (w.mode == SH_JSON && w.n) sh_out_str(&w.out, "\n]\n");
   fflush(stdout);
-  if (rc < 0) sh_error(argv[i], &e);
+  if (rc < 0)
+    sh_error(argv[i], &e);
+  else if (!w.n)
+    sh_errorf(argv[i], "no object under %s", argv[i + 1]);
   tp_free(t);
-  return rc < 0 ? sh_exit_code(rc) : EXIT_OK;
+  return rc < 0 ? sh_exit_code(rc) : w.n ? EXIT_OK : EXIT_FAIL;
 }

@@ -10,7 +10,9 @@
  * default every var. */
 #include <fnmatch.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,30 @@ struct wdev {
   struct dev_value *vals; /* latest, NULL until read */
   struct series *hist;    /* map->nvars */
   char error[256];
+  long rounds; /* results so far */
+  int fresh;   /* a result came since the last draw */
+};
+
+/* Not on a terminal: each result's lines, in the order results came,
+ * until the drawing thread prints them. */
+struct wlines {
+  char *buf;
+  size_t len, cap;
+};
+
+struct watch;
+
+/* Devices that refresh together: one device, or all of one RS485 line
+ * (one bus, one master). Each group has its own poll set and thread, so
+ * a dead device never holds up the others. */
+struct wgroup {
+  struct watch *w;
+  size_t *idx; /* n fleet indexes */
+  struct poll_target *t;
+  size_t n;
+  struct poll_set *ps;
+  pthread_t th;
+  int started;
 };
 
 struct watch {
@@ -42,11 +68,15 @@ struct watch {
   struct fleet f;
   double every;
   long count;
-  char **pats;
-  size_t npats;
   struct wdev *d;
+  struct wgroup *g;
+  size_t ng;
+  size_t running; /* groups whose thread has not finished */
+  pthread_mutex_t mu;
+  pthread_cond_t cv; /* a result came, or a group finished */
   int tty;
   char stamp[32];
+  struct wlines out;
 };
 
 static volatile sig_atomic_t watch_stop;
@@ -72,29 +102,7 @@ static int watch_opt(void *ctx, int opt, const char *arg) {
 }
 
 static int wanted(const struct watch *w, const char *var) {
-  if (!w->npats) return 1;
-  for (size_t i = 0; i < w->npats; i++)
-    if (fnmatch(w->pats[i], var, 0) == 0) return 1;
-  return 0;
-}
-
-/* The first VAR pattern that matches no variable of any device read so
- * far (a typo would otherwise show nothing, forever, with exit 0); NULL
- * when all match or no device has been read yet. *known says which. */
-static const char *unmatched(const struct watch *w, int *known) {
-  *known = 0;
-  for (size_t i = 0; i < w->f.n; i++)
-    *known |= w->d[i].map != NULL;
-  for (size_t p = 0; *known && p < w->npats; p++) {
-    int hit = 0;
-    for (size_t i = 0; i < w->f.n && !hit; i++) {
-      const struct dev_map *m = w->d[i].map;
-      for (size_t k = 0; m && k < m->nvars && !hit; k++)
-        hit = fnmatch(w->pats[p], m->vars[k].name, 0) == 0;
-    }
-    if (!hit) return w->pats[p];
-  }
-  return NULL;
+  return fleet_wanted(&w->f, var);
 }
 
 static void push_hist(struct series *s, double v) {
@@ -103,10 +111,10 @@ static void push_hist(struct series *s, double v) {
   if (s->n < HIST) s->n++;
 }
 
-/* Keep the latest values and their history (serialised by the poller). */
-static void watch_done(void *ctx, size_t i, const struct poll_result *r) {
-  struct watch *w = ctx;
-  struct wdev *d = &w->d[i];
+/* Keep the latest values and their history (w->mu held). */
+static void keep_result(struct watch *w, struct wdev *d,
+                        const struct poll_result *r) {
+  if (r->map) fleet_note_map(&w->f, r->map);
   if (r->rc < 0) {
     snprintf(d->error, sizeof d->error, "%s", ohm_error_text(&r->err));
     free(d->vals);
@@ -129,9 +137,69 @@ static void watch_done(void *ctx, size_t i, const struct poll_result *r) {
   d->error[0] = 0;
 }
 
+/* Append printf-style text to w->out (dropped if out of memory). */
+static void __attribute__((format(printf, 2, 3)))
+lines_add(struct watch *w, const char *fmt, ...) {
+  va_list ap;
+  char *s = NULL;
+  va_start(ap, fmt);
+  int n = vasprintf(&s, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if (w->out.len + (size_t)n + 1 > w->out.cap) {
+    size_t c = (w->out.cap ? 2 * w->out.cap : 4096) + (size_t)n;
+    char *b = realloc(w->out.buf, c);
+    if (!b) {
+      free(s);
+      return;
+    }
+    w->out.buf = b;
+    w->out.cap = c;
+  }
+  memcpy(w->out.buf + w->out.len, s, (size_t)n + 1);
+  w->out.len += (size_t)n;
+  free(s);
+}
+
+/* Not on a terminal: device i's lines for the result just kept, stamped
+ * now: `TIME DEVICE VAR: VALUE`, or `TIME DEVICE error: WHY`. */
+static void result_lines(struct watch *w, size_t i) {
+  const struct wdev *d = &w->d[i];
+  char stamp[32], val[160];
+  time_t now = time(NULL);
+  strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+  if (!d->vals) {
+    lines_add(w, "%s %s error: %s\n", stamp, w->f.names[i], d->error);
+    return;
+  }
+  for (size_t k = 0; k < d->map->nvars; k++) {
+    const struct dev_var *v = &d->map->vars[k];
+    if ((d->vals[k].kind != DV_NUM && d->vals[k].kind != DV_STR) ||
+        !wanted(w, v->name))
+      continue;
+    dev_value_format(v, &d->vals[k], val, sizeof val);
+    lines_add(w, "%s %s %s: %s\n", stamp, w->f.names[i], v->name, val);
+  }
+}
+
+/* A group's result for its device i: keep it, wake the drawing thread. */
+static void watch_done(void *ctx, size_t i, const struct poll_result *r) {
+  struct wgroup *g = ctx;
+  struct watch *w = g->w;
+  struct wdev *d = &w->d[g->idx[i]];
+  pthread_mutex_lock(&w->mu);
+  keep_result(w, d, r);
+  d->rounds++;
+  d->fresh = 1;
+  if (!w->tty) result_lines(w, g->idx[i]);
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+}
+
 static int watch_open(void *ctx, size_t i, struct dev **out,
                       struct ohm_error *e) {
-  return fleet_open(&((struct watch *)ctx)->f, i, out, e);
+  struct wgroup *g = ctx;
+  return fleet_open(&g->w->f, g->idx[i], out, e);
 }
 
 /* The colour for var k: from its `.status` sibling (or itself if it is a
@@ -179,17 +247,14 @@ static void draw_row(const struct watch *w, const struct wdev *d, size_t i,
   const struct dev_var *v = &d->map->vars[k];
   char val[160], spark[HIST * 4 + 1] = "";
   dev_value_format(v, &d->vals[k], val, sizeof val);
-  if (!w->tty) {
-    printf("%s %s %s: %s\n", w->stamp, w->f.names[i], v->name, val);
-    return;
-  }
   const char *c = colour_of(d, k);
   if (d->vals[k].kind == DV_NUM) sparkline(&d->hist[k], spark, sizeof spark);
   printf("%-*s  %-*s  %s%12s%s %-5s %s\n", wd, w->f.names[i], wv, v->name,
          c ? c : "", val, c ? "\033[0m" : "", v->unit ? v->unit : "", spark);
 }
 
-/* One screen (terminal) or one batch of lines (pipe). */
+/* One screen (terminal): every device, its latest values or its last
+ * error. w->mu held. */
 static void draw(struct watch *w) {
   int wd = 6, wv = 8;
   for (size_t i = 0; i < w->f.n; i++) {
@@ -206,12 +271,11 @@ static void draw(struct watch *w) {
            w->stamp, w->every, wd, "DEVICE", wv, "VARIABLE", "VALUE", "UNIT",
            "TREND");
   for (size_t i = 0; i < w->f.n; i++) {
-    const struct wdev *d = &w->d[i];
+    struct wdev *d = &w->d[i];
+    d->fresh = 0;
     if (!d->vals) {
-      if (w->tty)
-        printf("%-*s  \033[31m%s\033[0m\n", wd, w->f.names[i], d->error);
-      else
-        printf("%s %s error: %s\n", w->stamp, w->f.names[i], d->error);
+      const char *why = d->rounds ? d->error : "waiting for a first reply";
+      printf("%-*s  \033[31m%s\033[0m\n", wd, w->f.names[i], why);
       continue;
     }
     for (size_t k = 0; k < d->map->nvars; k++)
@@ -222,13 +286,16 @@ static void draw(struct watch *w) {
   fflush(stdout);
 }
 
-static void watch_sleep(double s) {
-  struct timespec ts, now;
+static double mono_now(void) {
+  struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  double until = ts.tv_sec + ts.tv_nsec / 1e9 + s;
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Sleep until monotonic time until (or a stop), in slices of 0.2 s. */
+static void sleep_until(double until) {
   for (;;) {
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    double left = until - (now.tv_sec + now.tv_nsec / 1e9);
+    double left = until - mono_now();
     if (watch_stop || left <= 0) return;
     left = left > 0.2 ? 0.2 : left;
     struct timespec d = {(time_t)left, (long)((left - floor(left)) * 1e9)};
@@ -236,53 +303,163 @@ static void watch_sleep(double s) {
   }
 }
 
-static int watch_loop(struct watch *w) {
-  struct poll_opts po = {
-      .keep_open = 1, .open = watch_open, .done = watch_done, .ctx = w};
-  struct poll_set *ps;
+/* A group's thread: read its devices every w->every seconds (a slow
+ * round starts the next at once), --count rounds or until stopped. */
+static void *group_main(void *arg) {
+  struct wgroup *g = arg;
+  struct watch *w = g->w;
   struct ohm_error e;
-  size_t failed = 0;
-  int checked = w->npats == 0;
-  if (poll_set_new(w->f.t, w->f.n, &po, &ps, &e) < 0) {
-    sh_error(NULL, &e);
-    return EXIT_FAIL;
-  }
+  double next = mono_now();
   for (long round = 0; !watch_stop; round++) {
-    time_t now = time(NULL);
-    strftime(w->stamp, sizeof w->stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    int rc = poll_set_run(ps, NULL, &e);
-    failed = rc > 0 ? (size_t)rc : 0;
-    const char *bad = checked ? NULL : unmatched(w, &checked);
+    if (w->count && round >= w->count) break;
+    poll_set_run(g->ps, NULL, &e);
+    next += w->every;
+    if (next < mono_now()) next = mono_now();
+    if (!w->count || round + 1 < w->count) sleep_until(next);
+  }
+  pthread_mutex_lock(&w->mu);
+  w->running--;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+/* The groups: one per device, except devices of one RS485 line. */
+static int make_groups(struct watch *w, struct ohm_error *e) {
+  struct poll_opts po = {
+      .jobs = 1, .keep_open = 1, .open = watch_open, .done = watch_done};
+  w->g = calloc(w->f.n + 1, sizeof *w->g);
+  if (!w->g) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  for (size_t i = 0; i < w->f.n; i++) {
+    const char *bus = w->f.t[i].bus;
+    size_t k = 0;
+    while (k < w->ng &&
+           !(bus && w->g[k].t[0].bus && strcmp(bus, w->g[k].t[0].bus) == 0))
+      k++;
+    struct wgroup *g = &w->g[k];
+    if (k == w->ng) {
+      g->idx = calloc(w->f.n + 1, sizeof *g->idx);
+      g->t = calloc(w->f.n + 1, sizeof *g->t);
+      g->w = w;
+      w->ng++;
+      if (!g->idx || !g->t)
+        return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+    }
+    g->idx[g->n] = i;
+    g->t[g->n++] = w->f.t[i];
+  }
+  for (size_t k = 0; k < w->ng; k++) {
+    po.ctx = &w->g[k];
+    if (poll_set_new(w->g[k].t, w->g[k].n, &po, &w->g[k].ps, e) < 0)
+      return e->code;
+  }
+  return 0;
+}
+
+static void free_groups(struct watch *w) {
+  for (size_t k = 0; w->g && k < w->ng; k++) {
+    poll_set_free(w->g[k].ps);
+    free(w->g[k].idx);
+    free(w->g[k].t);
+  }
+  free(w->g);
+}
+
+/* Whether every device has answered (or failed) at least once. */
+static int all_reported(const struct watch *w) {
+  for (size_t i = 0; i < w->f.n; i++)
+    if (!w->d[i].rounds) return 0;
+  return 1;
+}
+
+/* Show what came: a redraw (terminal), or the lines queued (pipe) once
+ * the VAR patterns are known to match (every device has answered once).
+ * w->mu held; -1 after printing that a pattern matches nothing. */
+static int show(struct watch *w, int *checked) {
+  int dirty = 0;
+  for (size_t i = 0; i < w->f.n; i++)
+    dirty |= w->d[i].fresh;
+  if (!*checked && all_reported(w)) {
+    const char *bad = fleet_unmatched(&w->f);
+    *checked = 1;
     if (bad) {
       sh_errorf(NULL, "watch: no variable matches '%s' (see ohm list DEVICE)",
                 bad);
-      poll_set_free(ps);
-      return EXIT_FAIL;
+      return -1;
     }
-    draw(w);
-    if (w->count && round + 1 >= w->count) break;
-    watch_sleep(w->every);
   }
-  poll_set_free(ps);
-  if (w->tty) printf("\n");
+  if (!*checked && !w->tty) return 0; /* a typo must print no value */
+  if (!w->tty) {
+    if (w->out.len) fwrite(w->out.buf, 1, w->out.len, stdout);
+    w->out.len = 0;
+    for (size_t i = 0; i < w->f.n; i++)
+      w->d[i].fresh = 0;
+    fflush(stdout);
+  } else if (dirty) {
+    time_t now = time(NULL);
+    strftime(w->stamp, sizeof w->stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    draw(w);
+  }
+  return 0;
+}
+
+/* Show results as they come (a terminal at most every 0.1 s) until every
+ * group is done or a stop; w->mu held. Returns the exit status. */
+static int draw_loop(struct watch *w) {
+  int checked = w->f.npats == 0;
+  while (w->running && !watch_stop) {
+    double until = mono_now() + 0.1;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 100000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+    if (show(w, &checked) < 0) return EXIT_FAIL;
+    if (w->tty) { /* a redraw at most every 0.1 s */
+      pthread_mutex_unlock(&w->mu);
+      sleep_until(until);
+      pthread_mutex_lock(&w->mu);
+    }
+  }
+  if (show(w, &checked) < 0) return EXIT_FAIL;
+  size_t failed = 0;
+  for (size_t i = 0; i < w->f.n; i++)
+    failed += !w->d[i].vals;
   return failed == 0 ? EXIT_OK : failed < w->f.n ? EXIT_PARTIAL : EXIT_FAIL;
 }
 
-/* Split args into devices (inventory names, URIs) and VAR patterns. */
-static int split_args(struct watch *w, char **args, size_t n, char ***devs,
-                      size_t *ndevs, struct ohm_error *e) {
-  struct inventory *inv = sh_inventory(&w->o, e);
-  if (!inv) return e->code ? e->code : OHM_ECONFIG;
-  *devs = calloc(n + 1, sizeof **devs);
-  w->pats = calloc(n + 1, sizeof *w->pats);
-  if (!*devs || !w->pats) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
-  for (size_t i = 0; i < n; i++) {
-    if (inv_find(inv, args[i]) || strchr(args[i], ':'))
-      (*devs)[(*ndevs)++] = args[i];
-    else
-      w->pats[w->npats++] = args[i];
+static int watch_loop(struct watch *w) {
+  struct ohm_error e;
+  int rc;
+  ohm_error_clear(&e);
+  watch_stop = 0;
+  pthread_mutex_init(&w->mu, NULL);
+  pthread_cond_init(&w->cv, NULL);
+  if (make_groups(w, &e) < 0) {
+    sh_error(NULL, &e);
+    free_groups(w);
+    return EXIT_FAIL;
   }
-  return 0;
+  pthread_mutex_lock(&w->mu);
+  for (size_t k = 0; k < w->ng; k++)
+    if (pthread_create(&w->g[k].th, NULL, group_main, &w->g[k]) == 0) {
+      w->g[k].started = 1;
+      w->running++;
+    }
+  rc = draw_loop(w);
+  watch_stop = 1; /* the groups' threads end after their current read */
+  pthread_mutex_unlock(&w->mu);
+  for (size_t k = 0; k < w->ng; k++)
+    if (w->g[k].started) pthread_join(w->g[k].th, NULL);
+  free_groups(w);
+  free(w->out.buf);
+  pthread_cond_destroy(&w->cv);
+  pthread_mutex_destroy(&w->mu);
+  if (w->tty) printf("\n");
+  return rc;
 }
 
 int cmd_watch(int argc, char **argv) {
@@ -292,8 +469,6 @@ int cmd_watch(int argc, char **argv) {
       {NULL, 0, NULL, 0}};
   struct watch w;
   struct ohm_error e;
-  char **devs = NULL;
-  size_t ndevs = 0;
   int rc;
   memset(&w, 0, sizeof w);
   sh_opts_init(&w.o);
@@ -301,9 +476,8 @@ int cmd_watch(int argc, char **argv) {
   ohm_error_clear(&e);
   int ind = fleet_getopt(argc, argv, &w.o, own, "", watch_opt, &w, watch_usage);
   if (ind < 0) return EXIT_USAGE;
-  if ((rc = split_args(&w, argv + ind, (size_t)(argc - ind), &devs, &ndevs,
-                       &e)) < 0 ||
-      (rc = fleet_init(&w.f, &w.o, devs, ndevs, 0, 0, &e)) < 0 ||
+  if ((rc = fleet_init_vars(&w.f, &w.o, argv + ind, (size_t)(argc - ind), 0, 0,
+                            &e)) < 0 ||
       !(w.d = calloc(w.f.n + 1, sizeof *w.d))) {
     sh_error(NULL, &e);
     rc = EXIT_FAIL;
@@ -318,8 +492,6 @@ int cmd_watch(int argc, char **argv) {
     free(w.d[i].hist);
   }
   free(w.d);
-  free(devs);
-  free(w.pats);
   fleet_free(&w.f);
   return rc;
 }

@@ -22,8 +22,14 @@ static void hoist_command(int argc, char **argv) {
   static const char *const with_arg[] = {"--config", "--timeout", "--retries",
                                          NULL};
   int i = 1;
-  while (i < argc && strncmp(argv[i], "--", 2) == 0) {
+  while (i < argc && argv[i][0] == '-') {
     int k = 0, n = 0;
+    if ((argv[i][1] == 'v' &&
+         strspn(argv[i] + 1, "v") == strlen(argv[i] + 1)) ||
+        strcmp(argv[i], "--verbose") == 0) { /* -v, -vv: verbosity */
+      i++;
+      continue;
+    }
     for (; with_arg[k]; k++) {
       size_t len = strlen(with_arg[k]);
       if (strncmp(argv[i], with_arg[k], len) == 0)

@@ -81,6 +81,8 @@ int sh_common_opt(struct sh_opts *o, int opt, const char *arg) {
     return 1;
   case 'v':
     o->tp.verbose++;
+    o->tp.trace = sh_trace;
+    sh_trace_level = o->tp.verbose;
     return 1;
   case 'q':
     o->quiet = 1;

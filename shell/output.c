@@ -290,3 +290,17 @@ struct sh_cell sh_value_cell(const struct dev_var *v,
   }
   return c;
 }
+
+int sh_cmd_carried(const struct dev_cmd *c, enum tp_kind kind, int sim) {
+  if (sim && strncmp(c->name, "reset.energy.L", 14) == 0) return 1;
+  switch (kind) {
+  case TP_REGS:
+    return c->reg >= 0 && (!c->via || strstr(c->via, "modbus"));
+  case TP_OIDS:
+    return c->via && strstr(c->via, "snmp");
+  case TP_CONSOLE:
+    return c->via && strstr(c->via, "telnet");
+  default:
+    return 0;
+  }
+}

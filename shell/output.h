@@ -58,4 +58,9 @@ void sh_out_table(struct sh_out *o, const char *const *cols, size_t ncols,
 struct sh_cell sh_value_cell(const struct dev_var *v,
                              const struct dev_value *val, char *buf, size_t n);
 
+/* Whether a transport of kind can carry command c (the engines' rules: its
+ * register over Modbus unless `via` leaves Modbus out, else `via`; sim:
+ * the in-process simulator, which clears its own energy counters). */
+int sh_cmd_carried(const struct dev_cmd *c, enum tp_kind kind, int sim);
+
 #endif

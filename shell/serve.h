@@ -164,6 +164,9 @@ struct fleet {
   char **buses;            /* n RS485 lines or NULL, owned */
   struct poll_target *t;   /* n targets over names/buses, owned */
   size_t n;
+  char **pats;        /* VAR patterns (fnmatch), borrowed strings; owned */
+  size_t npats;       /* 0: every variable */
+  unsigned char *hit; /* per pattern: matched a var of a map seen */
 };
 
 /* Fill f; shard_n 0 means no sharding. Prints nothing; e says what is
@@ -175,6 +178,18 @@ int fleet_init(struct fleet *f, const struct sh_opts *o, char **args,
 int fleet_init_inv(struct fleet *f, const struct sh_opts *o,
                    struct inventory *inv, char **args, size_t nargs,
                    int shard_k, int shard_n, struct ohm_error *e);
+/* fleet_init over args that mix devices (inventory names, URIs) and VAR
+ * patterns ("input.*.current"), as poll, record and watch take them. */
+int fleet_init_vars(struct fleet *f, const struct sh_opts *o, char **args,
+                    size_t nargs, int shard_k, int shard_n,
+                    struct ohm_error *e);
+/* Whether var name is selected by f's patterns (all when none). */
+int fleet_wanted(const struct fleet *f, const char *name);
+/* Note the vars of a map read (thread-safe only under the poller's done
+ * serialisation); fleet_unmatched: the first pattern that matched no var
+ * of any map noted, or NULL. */
+void fleet_note_map(struct fleet *f, const struct dev_map *m);
+const char *fleet_unmatched(const struct fleet *f);
 void fleet_free(struct fleet *f);
 /* poll_open_fn over a struct fleet (ctx): inv_open with the options. */
 int fleet_open(void *ctx, size_t i, struct dev **out, struct ohm_error *e);

@@ -49,6 +49,11 @@ void sh_errorf(const char *device, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int sh_usage(const char *usage); /* prints "usage: ...", returns 2 */
 
+/* -v tracing (shell/trace.c): the level (-v 1, -vv 2) and the tracer
+ * that -v puts in struct tp_opts; prints each event on one stderr line. */
+extern int sh_trace_level;
+void sh_trace(void *ctx, const struct tp_trace_ev *ev);
+
 /* Exit status for an OHM_E* code: 0, 1 or 2 (EINVAL/EURI -> 2). */
 int sh_exit_code(int code);
 

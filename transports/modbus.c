@@ -10,6 +10,7 @@
  * retried t->opts.retries times after flushing stale bytes (over TCP on a
  * new connection), and a dropped connection is reopened once and the
  * request sent again. */
+#include "clock.h"
 #include "serial.h"
 #include "transport.h"
 
@@ -164,6 +165,35 @@ static int mb_error(const struct tp *t, int err, const char *what, int tries,
                        modbus_strerror(err));
 }
 
+/* -v: the request PDU (unit, function, address, count or value) before
+ * it goes, and the reply PDU, or the failure, after. */
+static void mb_trace(const struct tp *t, const struct mb_req *r, int unit,
+                     int rc, double t0) {
+  uint8_t f[3 + 2 * 125];
+  size_t n = 0;
+  uint16_t w = r->write ? r->val : (uint16_t)r->n;
+  if (!t->opts.trace) return;
+  f[n++] = (uint8_t)unit;
+  f[n++] = r->write ? 6 : 3;
+  if (t0 > 0 && rc < 0) {
+    tp_trace(t, '!', NULL, 0, modbus_strerror(errno), t0);
+    return;
+  }
+  if (t0 > 0 && !r->write) {
+    f[n++] = (uint8_t)(2 * r->n);
+    for (int i = 0; i < r->n; i++) {
+      f[n++] = (uint8_t)(r->dst[i] >> 8);
+      f[n++] = (uint8_t)r->dst[i];
+    }
+  } else {
+    uint8_t q[4] = {(uint8_t)(r->addr >> 8), (uint8_t)r->addr,
+                    (uint8_t)(w >> 8), (uint8_t)w};
+    memcpy(f + n, q, 4);
+    n += 4;
+  }
+  tp_trace(t, t0 > 0 ? '<' : '>', f, n, NULL, t0);
+}
+
 /* One attempt; 0 or -1 with errno set. */
 static int mb_once(struct mb *m, const struct mb_req *r) {
   int rc;
@@ -201,8 +231,12 @@ static int mb_request(struct tp *t, int unit, const struct mb_req *r,
     modbus_set_slave(m->ctx, unit);
     errno = 0;
     tries++;
-    if (mb_once(m, r) == 0) return 0;
+    double t0 = ohm_mono();
+    mb_trace(t, r, unit, 0, 0);
+    rc = mb_once(m, r);
     err = errno;
+    mb_trace(t, r, unit, rc, t0);
+    if (rc == 0) return 0;
     if (tp_interrupted) {
       mb_down(m); /* the socket may be shut down: reopen next time */
       return ohm_error_set(e, OHM_EINTR, "%s interrupted", what);

@@ -25,6 +25,9 @@ struct sp {
 int snmp_lib_ready(struct ohm_error *e);
 /* Numeric OID text into o[MAX_OID_LEN]; OHM_EINVAL names the bad text. */
 int snmp_oid_parse(const char *s, oid *o, size_t *len, struct ohm_error *e);
+/* -v: pdu as text to t's tracer (snmp_trace.c); t0 as for tp_trace. */
+void snmp_trace_pdu(const struct tp *t, char dir, const netsnmp_pdu *pdu,
+                    double t0);
 /* ".1.3.6..." (malloc'd), NULL when out of memory. */
 char *snmp_oid_text(const oid *o, size_t n);
 /* Fill v (zeroed) from a varbind; OHM_ENOMEM if a copy failed. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "snmp_int.h"
 
 /* ---- requests ---------------------------------------------------------- */
@@ -80,6 +81,7 @@ struct one {
   struct sp *sp;
   int op;
   netsnmp_pdu *resp;
+  double t0; /* when it went out (-v) */
 };
 
 static int one_cb(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu,
@@ -90,7 +92,11 @@ static int one_cb(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu,
     return 1; /* a retry went out: still waiting */
   if (o->sp->inflight > 0) o->sp->inflight--;
   o->op = op;
-  if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE) o->resp = snmp_clone_pdu(pdu);
+  if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE) {
+    snmp_trace_pdu(o->sp->t, '<', pdu, o->t0);
+    o->resp = snmp_clone_pdu(pdu);
+  } else
+    tp_trace(o->sp->t, '!', NULL, 0, "no answer", o->t0);
   return 1;
 }
 
@@ -100,13 +106,14 @@ static int one_cb(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu,
 static int request(struct tp *t, netsnmp_pdu *pdu, netsnmp_pdu **resp,
                    struct ohm_error *e) {
   struct sp *p = t->priv;
-  struct one o = {p, 0, NULL};
+  struct one o = {p, 0, NULL, ohm_mono()};
   int rc;
   *resp = NULL;
   if ((rc = snmp_sess_reopen(t, e)) < 0) {
     snmp_free_pdu(pdu);
     return rc;
   }
+  snmp_trace_pdu(t, '>', pdu, 0);
   if (!snmp_sess_async_send(p->sess, pdu, one_cb, &o)) {
     snmp_free_pdu(pdu);
     return ohm_error_set(e, OHM_EIO, "cannot send SNMP request (%s)",
@@ -160,6 +167,7 @@ struct part {
   struct job *j;
   size_t *idx; /* indexes into j->po / j->vals */
   size_t count;
+  double t0; /* when it went out (-v) */
   struct part *next;
 };
 
@@ -203,6 +211,8 @@ static int part_send(struct job *j, const size_t *idx, size_t count) {
   j->plist = pt;
   for (size_t k = 0; k < count; k++)
     snmp_add_null_var(pdu, j->po[idx[k]].o, j->po[idx[k]].len);
+  pt->t0 = ohm_mono();
+  snmp_trace_pdu(j->t, '>', pdu, 0);
   if (!snmp_sess_async_send(j->sp->sess, pdu, part_cb, pt)) {
     int err = snmp_errno;
     snmp_free_pdu(pdu);
@@ -315,10 +325,13 @@ static int part_cb(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu,
   if (j->sp->inflight > 0) j->sp->inflight--;
   if (j->abandoned) return 1;
   j->parts--;
-  if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE)
+  if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE) {
+    snmp_trace_pdu(j->t, '<', pdu, pt->t0);
     part_answer(pt, pdu);
-  else
+  } else {
+    tp_trace(j->t, '!', NULL, 0, "no answer", pt->t0);
     job_fail(j, op_error(j->t, op, &e), &e);
+  }
   if (j->parts == 0) j->finished = 1;
   return 1;
 }

@@ -221,30 +221,52 @@ static int tn_recv_some(struct tp *t, struct tn_priv *p, double deadline,
   return 0;
 }
 
+/* -v: the console's text up to and including the prompt it stopped at. */
+static void tn_trace_screen(const struct tp *t, const struct tn_priv *p,
+                            double t0) {
+  char *s;
+  if (!t->opts.trace || !(s = malloc(p->len + 1))) return;
+  memcpy(s, p->buf, p->len);
+  s[p->len] = 0;
+  tp_trace(t, '<', NULL, 0, s, t0);
+  free(s);
+}
+
 static int tn_expect(struct tp *t, const char *const *prompts, int *which,
                      char **out, struct ohm_error *e) {
   struct tn_priv *p = t->priv;
-  double deadline = ohm_mono() + t->opts.timeout;
+  double t0 = ohm_mono(), deadline = t0 + t->opts.timeout;
   if (!p || p->fd < 0) return ohm_error_set(e, OHM_EIO, "not connected");
   for (;;) {
     for (int i = 0; prompts[i]; i++)
       if (p->len && ends_with(p->buf, p->len, prompts[i])) {
         if (which) *which = i;
+        tn_trace_screen(t, p, t0);
         return take(p, prompt_start(p, prompts[i]), out, e);
       }
     int rc = tn_recv_some(t, p, deadline, e);
-    if (rc < 0) return rc;
+    if (rc < 0) {
+      tp_trace(t, '!', NULL, 0, ohm_error_text(e), t0);
+      return rc;
+    }
   }
 }
 
-static int tn_send_line(struct tp *t, const char *line, struct ohm_error *e) {
+/* Send line and CR LF; secret: trace it masked (a password). */
+static int tn_send(struct tp *t, const char *line, int secret,
+                   struct ohm_error *e) {
   struct tn_priv *p = t->priv;
   if (!p || p->fd < 0) return ohm_error_set(e, OHM_EIO, "not connected");
+  tp_trace(t, '>', NULL, 0, secret ? "********" : line, 0);
   p->len = 0; /* what came before the command is consumed */
   telnet_send(p->tn, line, strlen(line));
   telnet_send(p->tn, "\r\n", 2);
   if (p->err) return ohm_error_set(e, OHM_EIO, "send failed");
   return 0;
+}
+
+static int tn_send_line(struct tp *t, const char *line, struct ohm_error *e) {
+  return tn_send(t, line, 0, e);
 }
 
 static const char *tn_password(const struct tp *t) {
@@ -271,7 +293,7 @@ static int answer(struct tp *t, int which, int *sent, struct ohm_error *e) {
                              : "the console asks for a password: set it in "
                                "the URI, the inventory or OHM_PASSWORD");
   sent[which] = 1;
-  return tn_send_line(t, text, e);
+  return tn_send(t, text, which == 2, e);
 }
 
 static int tn_login(struct tp *t, const char *acct, const char *pass,

@@ -1,12 +1,22 @@
 /* The transport registry and the generic open/free/wrappers. */
 #include "transport.h"
 
+#include "clock.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 volatile int tp_interrupted;
+
+void tp_trace(const struct tp *t, char dir, const void *bytes, size_t n,
+              const char *text, double t0) {
+  if (!t || !t->opts.trace) return;
+  struct tp_trace_ev ev = {t->name, dir,  bytes,
+                           n,       text, t0 > 0 ? ohm_mono() - t0 : 0};
+  t->opts.trace(t->opts.trace_ctx, &ev);
+}
 
 static void rc_ignore(int rc) {
   (void)rc;

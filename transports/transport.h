@@ -20,10 +20,24 @@ enum tp_kind {
   TP_STREAM = 4,  /* raw bytes (serial) */
 };
 
+/* One trace event (-v): a request going out, its reply, or its failure.
+ * Transports never print: they hand events to the shell's tracer. */
+struct tp_trace_ev {
+  const char *dev;   /* the transport's name (redacted URI) */
+  char dir;          /* '>' request, '<' reply, '!' failure */
+  const void *bytes; /* the frame (Modbus PDU with its unit), or NULL */
+  size_t n;
+  const char *text; /* a description (SNMP PDU, console text), or NULL */
+  double secs;      /* since the request went out ('<' and '!') */
+};
+typedef void (*tp_trace_fn)(void *ctx, const struct tp_trace_ev *ev);
+
 struct tp_opts {
   double timeout; /* seconds per request; <= 0 means the default, 2 s */
   int retries;    /* extra attempts after a timeout; < 0 means default, 1 */
   int verbose;
+  tp_trace_fn trace; /* NULL: no tracing; may be called from any thread */
+  void *trace_ctx;
 };
 
 struct tp;
@@ -93,6 +107,11 @@ int tp_open_uri(const struct ohm_uri *u, const char *name,
 
 /* Close and free; safe on NULL. */
 void tp_free(struct tp *t);
+
+/* Hand one trace event to t's tracer, if any; t0 is ohm_mono() when the
+ * request went out (0 for the request itself). */
+void tp_trace(const struct tp *t, char dir, const void *bytes, size_t n,
+              const char *text, double t0);
 
 /* Thin wrappers that check the kind and return OHM_ENOTSUP otherwise. */
 int tp_read_regs(struct tp *t, int unit, int addr, int n, uint16_t *dst,

@@ -39,7 +39,16 @@ run "$OHM" set sim:bps2000v2 input.L1.current.high.critical
 eq "set without '=' exits 2" 2 "$rc"
 has "set without '=' says VAR=VALUE" "VAR=VALUE" "$err"
 run "$OHM" cmd sim:bps2000v2
-eq "cmd without COMMAND exits 2" 2 "$rc"
+eq "cmd without COMMAND lists the commands (exit 0)" 0 "$rc"
+has "cmd without COMMAND: upscmd -l header" \
+	"Instant commands supported on sim:bps2000v2:" "$out"
+has "cmd without COMMAND: the simulator carries the energy reset" \
+	"reset.energy.L1 - reset the phase 1 energy counters
+" "$out"
+has "cmd without COMMAND: a console-only command is marked" \
+	"device.restart - restart the management module (telnet only)" "$out"
+run "$OHM" cmd
+eq "cmd without DEVICE exits 2" 2 "$rc"
 run "$OHM" help nosuchcommand
 eq "help of an unknown command exits 2" 2 "$rc"
 run "$OHM" get --help
@@ -119,8 +128,14 @@ row=$(printf '%s\n' "$out" | awk '$1 == "input.L1.current.high.critical"')
 eq "list columns: name unit access" "input.L1.current.high.critical A rw" \
 	"$(echo "$row" | awk '{print $1, $2, $3}')"
 check "list row has a description" [ "$(echo "$row" | awk '{print NF}')" -gt 3 ]
-eq "list: every row has ro, rw or cmd in column 3" "" \
-	"$(printf '%s\n' "$out" | awk '$3 != "ro" && $3 != "rw" && $3 != "cmd"')"
+eq "list: every row has ro, rw, cmd or (ro), (rw), (cmd) in column 3" "" \
+	"$(printf '%s\n' "$out" | awk '$3 !~ /^\(?(ro|rw|cmd)\)?$/')"
+eq "list over Modbus marks console-only variables" \
+	"% (rw) sensor high humidity warning (telnet only)" \
+	"$(printf '%s\n' "$out" | awk '$1 == "ambient.humidity.high.warning" {$1 = ""; print}' | sed 's/^ *//')"
+eq "list over Modbus marks console-only commands" \
+	"(cmd) restart the management module (telnet only)" \
+	"$(printf '%s\n' "$out" | awk '$1 == "device.restart" {$1 = $2 = ""; print}' | sed 's/^ *//')"
 c1=$(printf '%s\n' "$out" | head -1 | awk '{print index($0, $2)}')
 c2=$(printf '%s\n' "$out" | tail -1 | awk '{print index($0, $2)}')
 eq "list columns aligned" "$c1" "$c2"
@@ -148,7 +163,7 @@ eq "get output is 'name: value' lines" "" \
 has "get: device.mfr as upsc shows it" "device.mfr: BKT ELEKTRONIK" "$out"
 has "get: input.phases" "input.phases: 3" "$out"
 eq "get prints every variable list shows" \
-	"$("$OHM" list sim:bps2000v2 | awk '$3 != "cmd" {print $1}')" \
+	"$("$OHM" list sim:bps2000v2 | awk '$3 == "ro" || $3 == "rw" {print $1}')" \
 	"$(printf '%s\n' "$out" | cut -d: -f1)"
 eq "get: values carry no unit" "" \
 	"$(printf '%s\n' "$out" | grep -E '^input\.L1\.current: .* A$')"
@@ -156,6 +171,14 @@ run "$OHM" get sim:bps2000v2 input.L1.current device.model
 eq "get VARs: two lines sorted" "device.model: BPS2000v2" \
 	"$(printf '%s\n' "$out" | head -1)"
 eq "get VARs: only those" 2 "$(lines "$out")"
+run "$OHM" get sim:bps2000v2 'input.*.current' input.phases
+eq "get with a wildcard: the matching variables, sorted" \
+	"input.L1.current input.L2.current input.L3.current input.phases" \
+	"$(printf '%s\n' "$out" | cut -d: -f1 | tr '\n' ' ' | sed 's/ $//')"
+run "$OHM" get sim:bps2000v2 'input.*.curent'
+eq "get: a wildcard that matches nothing exits 1" 1 "$rc"
+has "get: a wildcard that matches nothing says so" \
+	"no variable matches 'input.*.curent'" "$err"
 run "$OHM" get sim:bps2000v2 input.L1.current no.such.var
 eq "unknown variable exits 1" 1 "$rc"
 has "unknown variable named" "'no.such.var'" "$err"

@@ -79,6 +79,8 @@ comp "$OHM" get --config "$T/inv.lua" r
 comp "$OHM" get sim:bps2000v2 input.L1.current.s
 comp "$OHM" set sim:bps2000v2 input.L1.current.h
 comp "$OHM" cmd sim:bps2000v2 reset.energy.L
+comp "$OHM" cmd -d bps2000v2 telnet://127.0.0.1:1 reset.energy.L
+comp "$OHM" cmd -d bps2000v2 modbus-tcp://127.0.0.1:1 reset.energy.L
 EOF
 	T=$T bash "$T/comp.bash" > "$T/comp.out" 2>&1
 	eq "completes subcommands" "get " "$(sed -n 1p "$T/comp.out")"
@@ -91,6 +93,11 @@ EOF
 	eq "completes commands for cmd" \
 		"reset.energy.L1 reset.energy.L2 reset.energy.L3 " \
 		"$(sed -n 6p "$T/comp.out")"
+	eq "completes commands for cmd over telnet" \
+		"reset.energy.L1 reset.energy.L2 reset.energy.L3 " \
+		"$(sed -n 7p "$T/comp.out")"
+	eq "completion offers no command Modbus cannot carry" "" \
+		"$(sed -n 8p "$T/comp.out" | tr -d ' ')"
 else
 	skip "bash completion (no bash)"
 fi

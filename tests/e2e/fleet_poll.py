@@ -118,6 +118,20 @@ def main():
     T.ok(not any(l.startswith("sim,") for l in lines),
          "only the named devices are polled")
 
+    r = ohm("poll", "--config", cfg, "--csv", "pdu-a", "pdu-b",
+            "input.L1.current", "input.*-N.voltage")
+    T.eq((r.returncode, r.stdout.splitlines()),
+         (0, ["device,name,value", "pdu-a,input.L1-N.voltage,230.1",
+              "pdu-a,input.L1.current,0", "pdu-a,input.L2-N.voltage,230.2",
+              "pdu-a,input.L3-N.voltage,230.3", "pdu-b,input.L1-N.voltage,0",
+              "pdu-b,input.L1.current,12.34", "pdu-b,input.L2-N.voltage,0",
+              "pdu-b,input.L3-N.voltage,0"]),
+         "poll DEVICE... VAR...: only the variables named or matched")
+    r = ohm("poll", "--config", cfg, "pdu-a", "input.L1.curent")
+    T.ok(r.returncode == 1 and
+         "no variable matches 'input.L1.curent'" in r.stderr,
+         "poll: a VAR that matches nothing is an error", r.stderr)
+
     r = ohm("poll", "--config", cfg, "--jobs", "1", "pdu-a")
     T.ok(r.returncode == 0 and "input.L1-N.voltage" in r.stdout and
          "230.1" in r.stdout, "table output with --jobs 1", r.stdout[:300])

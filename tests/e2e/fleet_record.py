@@ -136,6 +136,25 @@ def main():
     T.ok(not os.path.exists(y) and os.path.exists(path),
          "--max-size removes the oldest, never today's")
 
+    # VAR patterns after the devices select the columns
+    vout = os.path.join(tempfile.mkdtemp(dir=TMP), "vars")
+    r = ohm("record", "--config", cfg, "--out", vout, "--every", "1",
+            "--count", "1", "pdu1", "input.L?-N.voltage", "input.phases")
+    try:
+        with open(os.path.join(vout, f"pdu1-{day}.csv")) as f:
+            head = f.readline().strip()
+    except OSError as ex:
+        head = str(ex)
+    T.eq((r.returncode, head),
+         (0, "time,input.L1-N.voltage,input.L2-N.voltage,"
+          "input.L3-N.voltage,input.phases"),
+         "record DEVICE VAR...: columns are the variables selected")
+    r = ohm("record", "--config", cfg, "--out", vout, "--every", "1",
+            "--count", "1", "pdu1", "input.L1.curent")
+    T.ok(r.returncode == 1 and "no variable matches 'input.L1.curent'"
+         in r.stderr, "record: a VAR that matches nothing is an error",
+         r.stderr)
+
     for bad in (["--every", "0"], ["--every", "5x"], ["--max-size", "-1"]):
         r = ohm(*base, *bad, "--count", "1")
         T.eq(r.returncode, 2, f"usage error {' '.join(bad)}: exit 2")

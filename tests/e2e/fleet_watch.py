@@ -72,6 +72,22 @@ def main():
         T.ok(all(l[:4].isdigit() and "T" in l.split(" ")[0] for l in lines),
              "each line starts with an ISO 8601 time")
 
+        # each device refreshes on its own: the dead one (1 s x 2
+        # attempts) never holds up pdu1's rounds
+        r = ohm("watch", "--config", cfg, "--count", "2", "--every", "0.2",
+                "--timeout", "1", "--retries", "1", "pdu1", "dead",
+                "input.L1-N.voltage", timeout=30)
+        got = [l.split(" ", 1)[1] for l in r.stdout.splitlines()]
+        first_dead = next((k for k, g in enumerate(got)
+                           if g.startswith("dead ")), -1)
+        T.ok(r.returncode == 3 and
+             got[:2] == ["pdu1 input.L1-N.voltage: 230.1"] * 2 and
+             first_dead == 2 and
+             got[2:] == [got[2]] * 2 and "timed out" in got[2],
+             "a dead device does not stall the others: both of pdu1's "
+             "rounds come before the dead one's first error",
+             r.stdout + r.stderr)
+
         r = ohm("watch", "--config", cfg, "--count", "2", "--every", "0.1",
                 "pdu1", "input.L1.curent", timeout=30)
         T.ok(r.returncode == 1 and r.stdout == "" and

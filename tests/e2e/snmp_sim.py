@@ -3,7 +3,7 @@ BPS2000v2 OID map with both value encodings and every chain unit, the
 ups-mib driver on an RFC 1628 UPS on battery, ohm walk, Lua raw access,
 and the faults: no agent, wrong community, an object missing, a string
 where a number belongs."""
-import os, re, shutil, subprocess, sys, tempfile, time
+import json, os, re, shutil, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
 from lib import T, ohm, free_port
 import snmplib as S
@@ -197,6 +197,24 @@ try:
     r = ohm("walk", URI % "upsob", "1.3.6.1.2.1.33.1.1.1.0")
     T.eq(r.stdout, '.1.3.6.1.2.1.33.1.1.1.0 = STRING: "IEI"\n',
          "ohm walk of a leaf shows the leaf")
+    r = ohm("walk", "--csv", URI % "upsob", "1.3.6.1.2.1.33.1.1.1.0")
+    T.eq((r.returncode, r.stdout),
+         (0, 'oid,type,value\n.1.3.6.1.2.1.33.1.1.1.0,STRING,"IEI"\n'),
+         "ohm walk --csv starts with its header line")
+    r = ohm("walk", "--json", URI % "upsob", S.UPS + ".2.1.0")
+    try:
+        vals = [x["value"] for x in json.loads(r.stdout)]
+    except ValueError:
+        vals = []
+    T.ok(r.returncode == 0 and vals and all(
+        isinstance(x, int) and not isinstance(x, bool) for x in vals),
+         "ohm walk --json: INTEGERs are JSON numbers", r.stdout + r.stderr)
+    r = ohm("walk", URI % "upsob", "1.3.6.1.4.1.99999.1")
+    T.ok(r.returncode == 1 and r.stdout == "" and
+         "no object under 1.3.6.1.4.1.99999.1" in r.stderr
+         and len(r.stderr.splitlines()) == 1,
+         "ohm walk of an empty subtree: exit 1 and a message",
+         repr((r.returncode, r.stdout, r.stderr)))
     r = ohm("walk", URI % "upsob", "1.3.x")
     T.ok(r.returncode == 2 and "bad OID" in r.stderr, "bad OID: usage error",
          r.stderr)
