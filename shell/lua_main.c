@@ -28,7 +28,8 @@ static const char usage_text[] =
     "                 ~/.config/ohm/config.lua)\n"
     "  --timeout S    default timeout of ohm.open/ohm.connect (seconds)\n"
     "  --retries N    default retries after a timeout\n"
-    "  -v, --version  print the version\n"
+    "  -v, --verbose  trace device traffic (-vv more)\n"
+    "  --version      print the version\n"
     "  -h, --help     this help\n"
     "  --             stop handling options\n"
     "  -              run stdin as a script\n"
@@ -191,8 +192,12 @@ static int collect_args(int argc, char **argv, struct lopts *o) {
     }
     if (strcmp(a, "-i") == 0)
       o->has_i = 1;
-    else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0)
+    else if (strcmp(a, "--version") == 0)
       o->has_v = 1;
+    else if (strcmp(a, "--verbose") == 0)
+      o->tp.verbose++;
+    else if (a[1] == 'v' && a[strspn(a + 1, "v") + 1] == '\0')
+      o->tp.verbose += (int)strlen(a + 1); /* -v, -vv, ... */
     else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
       o->help = 1;
     else if (strcmp(a, "--config") == 0 && i + 1 < argc)
@@ -265,6 +270,7 @@ static int pmain(lua_State *L) {
 int sh_lua_main(int argc, char **argv) {
   struct lopts o;
   if (collect_args(argc, argv, &o) < 0) return EXIT_USAGE;
+  sh_verbose = o.tp.verbose;
   if (o.help) return print_help(), EXIT_OK;
   if (o.has_v) printf("ohm %s (%s)\n", OHM_VERSION, LUA_RELEASE);
   lua_State *L = luaL_newstate();

@@ -20,6 +20,8 @@ enum {
   OPT_YES,
 };
 
+int sh_verbose;
+
 const struct option sh_common_long[] = {
     {"driver", required_argument, NULL, 'd'},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -81,6 +83,7 @@ int sh_common_opt(struct sh_opts *o, int opt, const char *arg) {
     return 1;
   case 'v':
     o->tp.verbose++;
+    sh_verbose = o->tp.verbose;
     return 1;
   case 'q':
     o->quiet = 1;

@@ -22,6 +22,12 @@ struct sh_opts {
   int yes;            /* --yes */
 };
 
+/* -v/--verbose given N times (-vv is 2), on a command's line or before
+ * its name, and on the Lua side (ohm -v SCRIPT): the tracing level that
+ * every layer above the transports reads. --version alone prints the
+ * version. */
+extern int sh_verbose;
+
 /* The common options as getopt_long entries, to splice into a command's
  * own table: -d --driver --timeout --retries --json --csv --config -v -q
  * --yes. sh_common_opt returns 1 if it handled opt, 0 if not, -1 on a bad
