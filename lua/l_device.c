@@ -538,8 +538,12 @@ static int values_tostring(lua_State *L) {
       lua_pop(L, 1); /* the units table anchors it */
     }
     char line[512];
-    int w = snprintf(line, sizeof line, "%-*s  %-*s  %s", (int)wn, k[i],
-                     (int)wv, val, u);
+    lua_getfield(L, 1, k[i]); /* numbers right-aligned, text left */
+    int num = lua_type(L, -1) == LUA_TNUMBER;
+    lua_pop(L, 1);
+    int w =
+        snprintf(line, sizeof line, num ? "%-*s  %*s  %s" : "%-*s  %-*s  %s",
+                 (int)wn, k[i], (int)wv, val, u);
     while (w > 0 && line[w - 1] == ' ')
       w--;
     luaL_addlstring(&b, line, (size_t)w);

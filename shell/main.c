@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../transports/suggest.h"
 #include "shell.h"
+#include "suggest.h"
 
 static const struct sh_command *find_command(const char *name) {
   for (const struct sh_command *c = sh_commands; c->name; c++)
@@ -67,14 +67,10 @@ static void check_stdout(void) {
 /* `ohm gett pdu1`: a word that is no file but is close to a command's
  * name is a mistyped command (exit 2), not a script that cannot open. */
 static int unknown_command(int argc, char **argv) {
-  struct ohm_suggest s;
-  const char *w = argc > 1 ? argv[1] : "";
+  const char *w = argc > 1 ? argv[1] : "", *best;
   if (w[0] == '-' || strchr(w, '/') || access(w, F_OK) == 0) return 0;
-  ohm_suggest_init(&s, w);
-  for (const struct sh_command *c = sh_commands; c->name; c++)
-    if (c->run) ohm_suggest_add(&s, c->name);
-  if (!s.best) return 0;
-  fprintf(stderr, "ohm: unknown command '%s' (did you mean %s?)\n", w, s.best);
+  if (!(best = sh_suggest_command(w))) return 0;
+  fprintf(stderr, "ohm: unknown command '%s' (did you mean %s?)\n", w, best);
   return 1;
 }
 

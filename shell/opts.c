@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "shell.h"
+#include "suggest.h"
 
 enum {
   OPT_TIMEOUT = 256,
@@ -104,6 +105,9 @@ static void bad_option(int ret, char **argv, const char *usage) {
   else if (optopt && optopt < 256 && arg[0] == '-' && arg[1] != '-')
     fprintf(stderr, "ohm: %s: unknown option '-%c'; usage: ohm %s\n", argv[0],
             optopt, usage);
+  else if (sh_suggest_option(sh_common_long, arg))
+    fprintf(stderr, "ohm: %s: unknown option '%s' (did you mean %s?)\n",
+            argv[0], arg, sh_suggest_option(sh_common_long, arg));
   else
     fprintf(stderr, "ohm: %s: unknown option '%s'; usage: ohm %s\n", argv[0],
             arg, usage);
