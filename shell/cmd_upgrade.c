@@ -332,7 +332,8 @@ static int upgrade_main(int argc, char **argv, int push) {
   if (rc < 0) {
     sh_error(argv[0], &e);
     upg_free(&b);
-    return rc == OHM_ENOMEM || rc == OHM_EIO ? EXIT_FAIL : EXIT_USAGE;
+    return rc == OHM_ENOMEM || rc == OHM_EIO || rc == OHM_ENOENT ? EXIT_FAIL
+                                                                 : EXIT_USAGE;
   }
   int status = run_batch(&a, &b);
   upg_free(&b);

@@ -74,10 +74,12 @@ int sh_common_opt(struct sh_opts *o, int opt, const char *arg) {
     o->tp.retries = (int)v;
     return 1;
   case OPT_JSON:
-    o->mode = SH_JSON;
-    return 1;
   case OPT_CSV:
-    o->mode = SH_CSV;
+    if (o->mode == (opt == OPT_JSON ? SH_CSV : SH_JSON)) {
+      sh_errorf(NULL, "--json and --csv together: give one");
+      return -1;
+    }
+    o->mode = opt == OPT_JSON ? SH_JSON : SH_CSV;
     return 1;
   case OPT_CONFIG:
     o->config = arg;

@@ -101,3 +101,20 @@ local s = tostring(t)
 print(s:match("\ninput%.phases[^\n]*"):find("3$"), s:match("\ninput%.energy%.apparent +[%d.]+"):len())'
 set -- $out
 eq "get() table: a number ends where the widest number does" "$1" "$2"
+
+# --- exit codes as the man page says ----------------------------------------------
+run "$OHM" get foo://127.0.0.1
+eq "a bad URI scheme is a usage error (2)" 2 "$rc"
+run "$OHM" get modbus-tpc://127.0.0.1
+has "a misspelt scheme suggests the nearest" "did you mean modbus-tcp?" "$err"
+run "$OHM" get "modbus-tcp://127.0.0.1?bogus=1"
+eq "a bad URI parameter is a usage error (2)" 2 "$rc"
+run "$OHM" upgrade --file "$T/no-such-firmware.bin" --yes tftp://127.0.0.1
+eq "a missing firmware file exits 1" 1 "$rc"
+has "a missing firmware file is named" "no-such-firmware.bin" "$err"
+for c in get poll drivers; do
+	if [ $c = drivers ]; then run "$OHM" $c --json --csv
+	else run "$OHM" $c --json --csv $SIM; fi
+	eq "$c --json --csv is a usage error (2)" 2 "$rc"
+	has "$c --json --csv says why" "--json and --csv together" "$err"
+done
