@@ -114,7 +114,7 @@ int fleet_getopt(int argc, char **argv, struct sh_opts *o,
   while ((c = getopt_long(argc, argv, shorts, all, NULL)) != -1) {
     int r;
     if (c == 'h') {
-      printf("usage: ohm %s\n", usage);
+      if (!sh_help_print(argv[0])) printf("usage: ohm %s\n", usage);
       exit(EXIT_OK);
     }
     if (c == '?' || c == ':') {

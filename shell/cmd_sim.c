@@ -63,7 +63,7 @@ static int parse(int argc, char **argv, struct sim_args *a, int *rc) {
       sh_verbose++;
       break;
     case 'h':
-      printf("usage: ohm %s\n", usage);
+      if (!sh_help_print(argv[0])) printf("usage: ohm %s\n", usage);
       return *rc = EXIT_OK, -1;
     default:
       return *rc = sh_usage(usage), -1;

@@ -97,7 +97,7 @@ static int parse(int argc, char **argv, struct up_args *a) {
   int c;
   while ((c = getopt_long(argc, argv, ":" SH_COMMON_SHORT, all, NULL)) != -1) {
     if (c == 'h') {
-      printf("usage: ohm %s\n", a->usage);
+      if (!sh_help_print(argv[0])) printf("usage: ohm %s\n", a->usage);
       exit(EXIT_OK);
     }
     if (c == '?' || c == ':') {

@@ -117,11 +117,8 @@ static void bad_option(int ret, char **argv, const char *usage) {
 
 /* --help prints the usage on stdout and exits 0 right here: nothing is
  * allocated yet, and every command wants the same. */
-static void help_exit(const char *usage) {
-  printf("usage: ohm %s\n", usage);
-  printf("options: -d/--driver NAME  --timeout SECONDS  --retries N  "
-         "--json  --csv\n"
-         "         --config FILE  -v  -q  --yes  -h/--help\n");
+static void help_exit(const char *name, const char *usage) {
+  if (!sh_help_print(name)) printf("usage: ohm %s\n", usage);
   fflush(stdout);
   exit(EXIT_OK);
 }
@@ -133,7 +130,7 @@ int sh_parse_common(int argc, char **argv, struct sh_opts *o,
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":" SH_COMMON_SHORT, sh_common_long,
                           NULL)) != -1) {
-    if (c == 'h') help_exit(usage);
+    if (c == 'h') help_exit(argv[0], usage);
     if (c == '?' || c == ':') {
       bad_option(c, argv, usage);
       return -1;

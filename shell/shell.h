@@ -73,6 +73,11 @@ struct sh_command {
 };
 extern const struct sh_command sh_commands[]; /* NULL-terminated */
 
+/* `ohm NAME --help` on stdout (shell/cmd_help.c): usage, description, the
+ * URI forms, two examples, the options NAME honours. 0 if no such
+ * command. */
+int sh_help_print(const char *name);
+
 /* Each command lives in shell/cmd_NAME.c (or its issue's file); weak so a
  * build without one still links and says so. */
 #define SH_CMD(n) int cmd_##n(int argc, char **argv) __attribute__((weak))

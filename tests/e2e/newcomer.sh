@@ -118,3 +118,31 @@ for c in get poll drivers; do
 	eq "$c --json --csv is a usage error (2)" 2 "$rc"
 	has "$c --json --csv says why" "--json and --csv together" "$err"
 done
+
+# --- help: every command's page ------------------------------------------------
+for c in $("$OHM" help --commands); do
+	run "$OHM" $c --help
+	eq "$c --help exits 0" 0 "$rc"
+	has "$c --help: usage" "usage: ohm $c" "$out"
+	desc=$(printf '%s\n' "$out" | sed -n 2p)
+	check "$c --help: a one-line description" test -n "$desc"
+	n=$(printf '%s\n' "$out" | sed -n '/^examples:/,/^options:/p' | grep -c "^  ohm $c")
+	eq "$c --help: two examples" 2 "$n"
+	has "$c --help: its options" "options:" "$out"
+	case $c in help|drivers) ;;
+	*) case "$out" in *URI*|*"://"*|*ADDR:*) ok "$c --help: the URI forms it takes" ;;
+		*) nok "$c --help: the URI forms it takes" ;; esac ;;
+	esac
+	run "$OHM" help $c
+	eq "ohm help $c prints the same page" "$(cd "$T" && "$OHM" $c --help)" "$out"
+done
+run "$OHM" get --help
+lacks "get --help does not list --yes" "--yes" "$out"
+lacks "get --help does not list --quiet" "--quiet" "$out"
+run "$OHM" drivers --help
+lacks "drivers --help does not list --driver" "--driver" "$out"
+lacks "drivers --help does not list --timeout" "--timeout" "$out"
+run "$OHM" serve sim:bps2000v2
+eq "serve without a listener: usage error" 2 "$rc"
+has "serve without a listener says which options are missing" \
+	"give --nut ADDR, --prometheus ADDR or --telnet ADDR" "$err"
