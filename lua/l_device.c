@@ -261,10 +261,17 @@ static int l_cmd(lua_State *L) {
   struct dev *d = check_dev(L, 1);
   const char *name = luaL_checkstring(L, 2);
   struct ohm_error e;
-  if (!dev_map_cmd(d->map, name))
+  if (!dev_map_cmd(d->map, name)) {
+    struct ohm_suggest s;
+    ohm_suggest_init(&s, name);
+    for (size_t i = 0; i < d->map->ncmds; i++)
+      ohm_suggest_add(&s, d->map->cmds[i].name);
     return luaL_argerror(
         L, 2,
-        lua_pushfstring(L, "no command '%s' in driver %s", name, d->map->name));
+        lua_pushfstring(L, "no command '%s' in driver %s%s%s%s", name,
+                        d->map->name, s.best ? " (did you mean " : "",
+                        s.best ? s.best : "", s.best ? "?)" : ""));
+  }
   ohm_error_clear(&e);
   if (dev_cmd(d, name, &e) < 0) return dev_fail(L, 1, &e);
   lua_pushboolean(L, 1);

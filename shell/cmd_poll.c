@@ -16,6 +16,7 @@
 #include "../devices/poll.h"
 #include "output.h"
 #include "serve.h"
+#include "suggest.h"
 
 int fleet_parse_shard(const char *s, int *k, int *n) {
   char tail;
@@ -116,6 +117,12 @@ int fleet_getopt(int argc, char **argv, struct sh_opts *o,
     if (c == 'h') {
       if (!sh_help_print(argv[0])) printf("usage: ohm %s\n", usage);
       exit(EXIT_OK);
+    }
+    const char *near = c == '?' ? sh_suggest_option(all, argv[optind - 1]) : 0;
+    if (near) {
+      sh_errorf(NULL, "%s: unknown option '%s' (did you mean %s?)", argv[0],
+                argv[optind - 1], near);
+      return -1;
     }
     if (c == '?' || c == ':') {
       sh_errorf(NULL, "%s: %s '%s'; usage: ohm %s", argv[0],

@@ -10,6 +10,7 @@
 #include "output.h"
 #include "progress.h"
 #include "shell.h"
+#include "suggest.h"
 
 #define UP_USAGE                                                               \
   "upgrade --file FILE [--file FILE...] [--jobs N] [--yes] [--dry-run] "       \
@@ -101,6 +102,12 @@ static int parse(int argc, char **argv, struct up_args *a) {
       exit(EXIT_OK);
     }
     if (c == '?' || c == ':') {
+      const char *near = sh_suggest_option(all, argv[optind - 1]);
+      if (c == '?' && near) {
+        sh_errorf(argv[0], "unknown option '%s' (did you mean %s?)",
+                  argv[optind - 1], near);
+        return -1;
+      }
       sh_errorf(argv[0], "bad option '%s'; usage: ohm %s", argv[optind - 1],
                 a->usage);
       return -1;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../lua/ohm.h"
+#include "../transports/suggest.h"
 #include "lua_shell.h"
 
 /* From transports/intr.c: sets tp_interrupted and wakes blocked sockets;
@@ -216,10 +217,18 @@ static int collect_args(int argc, char **argv, struct lopts *o) {
     } else {
       int needs =
           !strcmp(a, "-e") || !strcmp(a, "-l") || !strcmp(a, "--config");
-      fprintf(stderr,
-              needs ? "ohm: '%s' needs an argument\n"
-                    : "ohm: unrecognized option '%s'\n",
-              a);
+      static const char *const known[] = {"--config",  "--timeout", "--retries",
+                                          "--verbose", "--version", "--help",
+                                          NULL};
+      const char *near = ohm_suggest_best(a, known, 0);
+      if (!needs && near)
+        fprintf(stderr, "ohm: unrecognized option '%s' (did you mean %s?)\n", a,
+                near);
+      else
+        fprintf(stderr,
+                needs ? "ohm: '%s' needs an argument\n"
+                      : "ohm: unrecognized option '%s'\n",
+                a);
       fprintf(stderr, "usage: ohm [OPTIONS] [SCRIPT [ARG...]] "
                       "(ohm --help)\n");
       return -1;

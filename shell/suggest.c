@@ -41,6 +41,18 @@ const char *sh_suggest_command(const char *word) {
   return s.best;
 }
 
+void sh_no_cmd(const char *device, const struct dev_map *m, const char *name) {
+  struct ohm_suggest s;
+  ohm_suggest_init(&s, name);
+  for (size_t i = 0; m && i < m->ncmds; i++)
+    ohm_suggest_add(&s, m->cmds[i].name);
+  if (s.best)
+    sh_errorf(device, "no command '%s' (did you mean %s? see ohm list %s)",
+              name, s.best, device);
+  else
+    sh_errorf(device, "no command '%s' (see ohm list %s)", name, device);
+}
+
 void sh_no_var(const char *device, const struct dev_map *m, const char *name) {
   const char *best = sh_suggest_var(m, name);
   if (best)

@@ -20,6 +20,10 @@ const char *sh_suggest_option(const struct option *opts, const char *arg);
 /* The nearest command of sh_commands (in this build) to word, or NULL. */
 const char *sh_suggest_command(const char *word);
 
+/* "ohm: DEVICE: no command 'NAME' (did you mean X?; see ohm list
+ * DEVICE)" on stderr, X the nearest command of m. */
+void sh_no_cmd(const char *device, const struct dev_map *m, const char *name);
+
 /* "ohm: DEVICE: no variable 'NAME' (did you mean X?; see ohm list
  * DEVICE)" on stderr. */
 void sh_no_var(const char *device, const struct dev_map *m, const char *name);

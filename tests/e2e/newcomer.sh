@@ -146,3 +146,23 @@ run "$OHM" serve sim:bps2000v2
 eq "serve without a listener: usage error" 2 "$rc"
 has "serve without a listener says which options are missing" \
 	"give --nut ADDR, --prometheus ADDR or --telnet ADDR" "$err"
+
+# --- did you mean, everywhere a name is rejected ------------------------------------
+run "$OHM" --verison
+eq "a misspelt Lua-side option exits 2" 2 "$rc"
+has "a misspelt Lua-side option suggests" "did you mean --version?" "$err"
+run "$OHM" poll --jbos 2 $SIM
+eq "poll: a misspelt option exits 2" 2 "$rc"
+has "poll: a misspelt option suggests" "did you mean --jobs?" "$err"
+run "$OHM" upgrade --fiel x tftp://127.0.0.1
+has "upgrade: a misspelt option suggests" "did you mean --file?" "$err"
+run "$OHM" cmd $SIM reset.energy.L4
+has "cmd: a misspelt command suggests" "did you mean reset.energy.L1?" "$err"
+run "$OHM" help gett
+has "help: a misspelt command suggests" "did you mean get?" "$err"
+printf '.opne x y\n' | "$OHM" > "$T/out" 2> "$T/err"
+has "a misspelt dot-command suggests" "did you mean .open?" "$(cat "$T/err")"
+OHM_CONFIG=$T/inv1.lua run "$OHM" upgrade --file "$T/inv1.lua" --dry-run rakc1
+has "upgrade: a misspelt inventory name suggests" "did you mean rack1?" "$err"
+run "$OHM" -e 'local d = ohm.open("sim:bps2000v2"); print(pcall(d.cmd, d, "reset.energy.l1"))'
+has "dev:cmd with a misspelt command suggests" "did you mean reset.energy.L1?" "$out"
