@@ -200,8 +200,20 @@ local function readable(v)
   return records(v, n) or record(v, n) or to_lua(v, "", {})
 end
 
+-- A device path object that is a variable (pdu.input.L1.current) formats
+-- as its value; groups and failed reads as their text.
+local function plain(v)
+  if type(v) ~= "userdata" then return v end
+  local mt = getmetatable(v)
+  if type(mt) ~= "table" or mt.__name ~= "ohm.path" then return v end
+  local good, x = pcall(v)
+  if good and x ~= nil then return x end
+  return v
+end
+
 function M.format(v, mode)
   mode = mode or "table"
+  v = plain(v)
   if mode == "json" then return to_json(v, {}) end
   if mode == "lua" then return to_lua(v, "", {}) end
   if mode == "table" then return readable(v) end

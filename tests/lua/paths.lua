@@ -25,6 +25,8 @@ ok(("I=" .. d.input.L1.current):match("^I=[%d.]+$"), "concatenation gives the va
 ok(d.input.L1.current == d.input.L1.current, "two paths of one variable are equal")
 ok(d.input.L1.current ~= d.input.L2.current, "paths of two variables are not equal")
 eq(d:get("input.L1.current"), plain, "get(name) still returns the plain value")
+ok(ohm.format(d.input.L1.current, "json"):match("^[%d.]+$"), "ohm.format (the REPL) shows a path's value as a number")
+ok(ohm.format(d.input.L1):find("ohm.path", 1, true), "ohm.format of a group names it")
 eq(type(d:get("input.L1.current")), "number", "get(name) is a number")
 raises("group of variables", "calling a group (input.L1) raises", function() return d.input.L1() end)
 raises("no variable 'input.L1.curent' in driver bps2000v2 %(did you mean input.L1.current%?%)",
