@@ -67,7 +67,10 @@ static void check_stdout(void) {
 /* `ohm gett pdu1`: a word that is no file but is close to a command's
  * name is a mistyped command (exit 2), not a script that cannot open. */
 static int unknown_command(int argc, char **argv) {
-  const char *w = argc > 1 ? argv[1] : "", *best;
+  int i = 1;
+  while (i < argc && is_flag(argv[i])) /* ohm -v gett */
+    i++;
+  const char *w = i < argc ? argv[i] : "", *best;
   if (w[0] == '-' || strchr(w, '/') || access(w, F_OK) == 0) return 0;
   if (!(best = sh_suggest_command(w))) return 0;
   fprintf(stderr, "ohm: unknown command '%s' (did you mean %s?)\n", w, best);

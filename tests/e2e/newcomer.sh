@@ -21,6 +21,8 @@ run "$OHM" gett $SIM
 eq "ohm gett exits 2" 2 "$rc"
 eq "ohm gett: unknown command, did you mean get" \
 	"ohm: unknown command 'gett' (did you mean get?)" "$err"
+run "$OHM" -v gett $SIM
+eq "ohm -v gett: unknown command too" "ohm: unknown command 'gett' (did you mean get?)" "$err"
 run "$OHM" lsit $SIM
 has "ohm lsit suggests list" "did you mean list?" "$err"
 cd "$T" && printf 'print("script ran")\n' > gett && run "$OHM" gett && cd - > /dev/null
