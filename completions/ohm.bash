@@ -18,12 +18,12 @@ _ohm() {
 		words=("${COMP_WORDS[@]}") cword=$COMP_CWORD
 	fi
 	local _ohm_bin=${words[0]}
-	local common="-d --driver --timeout --retries --json --csv --config -v -q
-		--yes -h --help"
+	local common="-d --driver --timeout --retries --json --csv --config -v -vv
+		--verbose -q --yes -h --help"
 
 	if [[ $cword -eq 1 ]]; then
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "-e -i -l -v --version -h --help --config \
+			COMPREPLY=($(compgen -W "-e -i -l -v -vv --verbose --version -h --help --config \
 				--timeout --retries" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "$(_ohm_run help --commands)" -- "$cur"))

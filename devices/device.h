@@ -40,6 +40,11 @@ struct dev {
 int dev_driver_find(const char *name, const struct dev_map **out,
                     struct ohm_error *e);
 
+/* The user's drivers: names of the *.lua maps in $OHM_DRIVERS (else
+ * ~/.config/ohm/drivers), sorted, NULL-terminated (NULL when there are
+ * none; *n their count). Free with dev_driver_user_free. */
+char **dev_driver_user(size_t *n);
+void dev_driver_user_free(char **names);
 /* Names of the built-in drivers, NULL-terminated. */
 const char *const *dev_driver_builtin(void);
 

@@ -46,8 +46,7 @@ static int choose_driver(const struct ohm_uri *u, const char *name,
   int n = 0;
   if (!driver) driver = ohm_uri_param(u, "driver");
   if (driver) return dev_driver_find(driver, out, e);
-  if (!ops)
-    return ohm_error_set(e, OHM_ENOTSUP, "unknown transport '%s'", u->scheme);
+  if (!ops) return tp_unknown_scheme(u->scheme, e);
   for (const char *const *b = dev_driver_builtin(); *b; b++)
     if (dev_driver_find(*b, &m, NULL) == 0 && map_fits(m, ops->kind)) {
       found = m;

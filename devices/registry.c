@@ -3,6 +3,7 @@
  * map is loaded once (one loader for both) and kept for the process's life,
  * so the struct dev_map pointers handed out stay valid. Also the engine per
  * transport kind and the table of driver hooks. */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "../transports/embedded.h"
+#include "../transports/suggest.h"
 #include "engine.h"
 
 #define MAP_FILE_MAX (1u << 20)
@@ -99,6 +101,61 @@ static int read_file(const char *path, char **buf, size_t *len,
   return 0;
 }
 
+static int cmp_name(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **dev_driver_user(size_t *n) {
+  char *dir = user_dir(), **names = NULL;
+  DIR *d = dir ? opendir(dir) : NULL;
+  struct dirent *de;
+  *n = 0;
+  free(dir);
+  while (d && (de = readdir(d))) {
+    size_t len = strlen(de->d_name);
+    if (len < 5 || de->d_name[0] == '.' ||
+        strcmp(de->d_name + len - 4, ".lua") != 0)
+      continue;
+    char **nn = realloc(names, (*n + 2) * sizeof *nn);
+    if (!nn) break;
+    names = nn;
+    if (!(names[*n] = strndup(de->d_name, len - 4))) break;
+    names[++*n] = NULL;
+  }
+  if (d) closedir(d);
+  if (*n) qsort(names, *n, sizeof *names, cmp_name);
+  return names;
+}
+
+void dev_driver_user_free(char **names) {
+  for (size_t i = 0; names && names[i]; i++)
+    free(names[i]);
+  free(names);
+}
+
+/* "unknown driver 'NAME'", with the nearest built-in or user driver. */
+static int unknown_driver(const char *name, const char *dir,
+                          struct ohm_error *e) {
+  const char *const *b = dev_driver_builtin();
+  size_t nu;
+  char **user = dev_driver_user(&nu);
+  struct ohm_suggest s;
+  ohm_suggest_init(&s, name);
+  for (size_t i = 0; b && b[i]; i++)
+    ohm_suggest_add(&s, b[i]);
+  for (size_t i = 0; i < nu; i++)
+    ohm_suggest_add(&s, user[i]);
+  int rc = ohm_error_set(e, OHM_ENOENT,
+                         "unknown driver '%s'%s%s%s (built-in: %s%s; "
+                         "user maps in %s)",
+                         name, s.best ? ", did you mean " : "",
+                         s.best ? s.best : "", s.best ? "?" : "",
+                         b[0] ? b[0] : "none", b[0] && b[1] ? ", ..." : "",
+                         dir ? dir : "~/.config/ohm/drivers");
+  dev_driver_user_free(user);
+  return rc;
+}
+
 static int load_user(const char *name, struct dev_map **m,
                      struct ohm_error *e) {
   char *dir = user_dir(), *path = NULL, *src = NULL;
@@ -109,16 +166,14 @@ static int load_user(const char *name, struct dev_map **m,
     if (rc == 0) {
       rc = dev_map_load(src, len, name, m, e);
       free(src);
+      if (rc < 0) { /* a broken user map: say which file */
+        char msg[sizeof e->msg];
+        snprintf(msg, sizeof msg, "%s", e->msg);
+        ohm_error_set(e, rc, "%s: %s", path, msg);
+      }
     }
   }
-  if (rc > 0) {
-    const char *const *b = dev_driver_builtin();
-    rc = ohm_error_set(e, OHM_ENOENT,
-                       "unknown driver '%s' (built-in: %s%s; "
-                       "user maps in %s)",
-                       name, b[0] ? b[0] : "none", b[0] && b[1] ? ", ..." : "",
-                       dir ? dir : "~/.config/ohm/drivers");
-  }
+  if (rc > 0) rc = unknown_driver(name, dir, e);
   free(path);
   free(dir);
   return rc;

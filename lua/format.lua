@@ -116,22 +116,30 @@ local function scalar(v)
   return t == "string" or t == "number" or t == "boolean"
 end
 
+-- A cell's text; a number is a table {text} (right-aligned).
 local function cell(v)
-  if type(v) == "number" then return num_text(v) end
+  if type(v) == "number" then return { num_text(v) } end
   return tostring(v)
 end
 
--- Rows of columns, padded to the widest cell (the last column unpadded).
+-- Rows of columns, padded to the widest cell: numbers right-aligned,
+-- other text left-aligned (the last column then unpadded).
 local function columns(rows)
   local w = {}
   for _, r in ipairs(rows) do
-    for i, c in ipairs(r) do w[i] = math.max(w[i] or 0, #c) end
+    for i, c in ipairs(r) do
+      w[i] = math.max(w[i] or 0, #(type(c) == "table" and c[1] or c))
+    end
   end
   local out = {}
   for _, r in ipairs(rows) do
     local cells = {}
     for i, c in ipairs(r) do
-      cells[i] = i < #r and (c .. string.rep(" ", w[i] - #c)) or c
+      if type(c) == "table" then
+        cells[i] = string.rep(" ", w[i] - #c[1]) .. c[1]
+      else
+        cells[i] = i < #r and (c .. string.rep(" ", w[i] - #c)) or c
+      end
     end
     out[#out + 1] = (table.concat(cells, "  "):gsub("%s+$", ""))
   end
@@ -161,7 +169,12 @@ local function records(t, n)
   for i, c in ipairs(cols) do rows[1][i] = c:upper() end
   for _, r in ipairs(t) do
     local row = {}
-    for i, c in ipairs(cols) do row[i] = r[c] == nil and "" or cell(r[c]) end
+    for i, c in ipairs(cols) do
+      row[i] = r[c] == nil and "" or cell(r[c])
+      if type(row[i]) == "table" then -- a number column: header right too
+        rows[1][i] = { type(rows[1][i]) == "table" and rows[1][i][1] or rows[1][i] }
+      end
+    end
     rows[#rows + 1] = row
   end
   return columns(rows)
@@ -187,8 +200,20 @@ local function readable(v)
   return records(v, n) or record(v, n) or to_lua(v, "", {})
 end
 
+-- A device path object that is a variable (pdu.input.L1.current) formats
+-- as its value; groups and failed reads as their text.
+local function plain(v)
+  if type(v) ~= "userdata" then return v end
+  local mt = getmetatable(v)
+  if type(mt) ~= "table" or mt.__name ~= "ohm.path" then return v end
+  local good, x = pcall(v)
+  if good and x ~= nil then return x end
+  return v
+end
+
 function M.format(v, mode)
   mode = mode or "table"
+  v = plain(v)
   if mode == "json" then return to_json(v, {}) end
   if mode == "lua" then return to_lua(v, "", {}) end
   if mode == "table" then return readable(v) end

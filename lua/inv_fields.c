@@ -1,6 +1,7 @@
 /* Device fields of the inventory: a table of known names and their value
  * checks, and the per-device transport options. */
 #include "inv_fields.h"
+#include "../transports/suggest.h"
 
 #include <errno.h>
 #include <math.h>
@@ -21,37 +22,13 @@ static const struct field fields[] = {
     {"upgrade_uri", F_TEXT}, {"interval", F_SECONDS}, {"timeout", F_SECONDS},
     {"retries", F_COUNT},    {NULL, F_TEXT}};
 
-/* Edit distance of a and b (short names only), for "did you mean". */
-static size_t distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b), row[64];
-  if (la > 63 || lb > 63) return (size_t)-1;
-  for (size_t j = 0; j <= lb; j++)
-    row[j] = j;
-  for (size_t i = 1; i <= la; i++) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= lb; j++) {
-      size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-      if (up + 1 < best) best = up + 1;
-      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-      diag = up;
-      row[j] = best;
-    }
-  }
-  return row[lb];
-}
-
+/* The nearest known field to a misspelt one (transports/suggest.h). */
 static const char *nearest(const char *key) {
-  const char *best = NULL;
-  size_t bd = 3; /* more edits than 2 is not a typo */
-  for (const struct field *f = fields; f->name; f++) {
-    size_t d = distance(key, f->name);
-    if (d < bd) {
-      bd = d;
-      best = f->name;
-    }
-  }
-  return best;
+  struct ohm_suggest sg;
+  ohm_suggest_init(&sg, key);
+  for (const struct field *f = fields; f->name; f++)
+    ohm_suggest_add(&sg, f->name);
+  return sg.best;
 }
 
 /* A number in [lo, hi] with nothing after it. */

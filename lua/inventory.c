@@ -15,6 +15,7 @@
 
 #include "../devices/device.h"
 #include "inv_fields.h"
+#include "../transports/suggest.h"
 
 #define INV_MEM_MAX (64u << 20) /* bytes a config file may allocate */
 #define INV_STEPS_MAX 1000      /* x 10000 VM instructions */
@@ -391,12 +392,19 @@ int inv_open(const struct inventory *inv, const char *name_or_uri,
   int rc;
   *out = NULL;
   if (d) return open_named(d, driver, o, out, e);
-  if (!strchr(name_or_uri, ':'))
+  if (!strchr(name_or_uri, ':')) {
+    struct ohm_suggest s; /* the nearest inventory name */
+    ohm_suggest_init(&s, name_or_uri);
+    for (size_t i = 0; inv && i < inv->ndevs; i++)
+      ohm_suggest_add(&s, inv->devs[i].name);
     return ohm_error_set(e, OHM_ENOENT,
                          "no such device in the inventory%s%s"
-                         " (and not a URI)",
+                         " (and not a URI)%s%s%s",
                          inv && inv->path ? " " : "",
-                         inv && inv->path ? inv->path : "");
+                         inv && inv->path ? inv->path : "",
+                         s.best ? "; did you mean " : "", s.best ? s.best : "",
+                         s.best ? "?" : "");
+  }
   if ((rc = ohm_uri_parse(name_or_uri, &u, e)) < 0) return rc;
   char *name = inv_redact(name_or_uri);
   rc = name ? dev_open_uri(&u, name, driver, o, out, e)

@@ -1,7 +1,7 @@
 /* Device objects for Lua: ohm.open() and the methods get, set, cmd, list,
  * commands, close; field access by path (pdu.input.L1.current) through
- * path proxies. Shaped like liolib.c: the userdata is created closed, then
- * opened; __gc, __close and close() share one function. */
+ * path objects (see resolve()). Shaped like liolib.c: the userdata is created
+ * closed, then opened; __gc, __close and close() share one function. */
 #include "ohm.h"
 
 #include <lauxlib.h>
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../transports/suggest.h"
 #include "inventory.h"
 
 struct l_dev {
@@ -18,6 +19,7 @@ struct l_dev {
 
 struct l_path {
   char prefix[128]; /* "input.L1"; the device is user value 1 */
+  int is_var;       /* prefix is also a variable (input.L1.current) */
 };
 
 static struct l_dev *to_ldev(lua_State *L, int idx) {
@@ -134,13 +136,35 @@ static int push_value(lua_State *L, int idx, const struct dev_var *v,
   }
 }
 
+/* Push "no variable 'NAME' in driver D[ (did you mean X?)]": X is the
+ * nearest variable name, or group of names at NAME's depth. */
+static const char *push_no_var(lua_State *L, const struct dev_map *m,
+                               const char *name) {
+  struct ohm_suggest s;
+  char cand[128], best[128] = "";
+  int depth = 0;
+  for (const char *p = name; *p; p++)
+    depth += *p == '.';
+  ohm_suggest_init(&s, name);
+  for (size_t i = 0; i < m->nvars; i++) {
+    const char *v = m->vars[i].name, *end = v;
+    for (int k = 0; end && k <= depth; k++)
+      end = strchr(end + (k > 0), '.');
+    snprintf(cand, sizeof cand, "%.*s", end ? (int)(end - v) : 127, v);
+    ohm_suggest_add(&s, cand);
+    if (s.best == cand) s.best = strcpy(best, cand);
+  }
+  if (s.best)
+    return lua_pushfstring(L,
+                           "no variable '%s' in driver %s (did you mean %s?)",
+                           name, m->name, s.best);
+  return lua_pushfstring(L, "no variable '%s' in driver %s", name, m->name);
+}
+
 static const struct dev_var *check_var(lua_State *L, struct dev *d, int arg) {
   const char *name = luaL_checkstring(L, arg);
   const struct dev_var *v = dev_map_var(d->map, name);
-  if (!v)
-    luaL_argerror(L, arg,
-                  lua_pushfstring(L, "no variable '%s' in driver %s", name,
-                                  d->map->name));
+  if (!v) luaL_argerror(L, arg, push_no_var(L, d->map, name));
   return v;
 }
 
@@ -237,10 +261,17 @@ static int l_cmd(lua_State *L) {
   struct dev *d = check_dev(L, 1);
   const char *name = luaL_checkstring(L, 2);
   struct ohm_error e;
-  if (!dev_map_cmd(d->map, name))
+  if (!dev_map_cmd(d->map, name)) {
+    struct ohm_suggest s;
+    ohm_suggest_init(&s, name);
+    for (size_t i = 0; i < d->map->ncmds; i++)
+      ohm_suggest_add(&s, d->map->cmds[i].name);
     return luaL_argerror(
         L, 2,
-        lua_pushfstring(L, "no command '%s' in driver %s", name, d->map->name));
+        lua_pushfstring(L, "no command '%s' in driver %s%s%s%s", name,
+                        d->map->name, s.best ? " (did you mean " : "",
+                        s.best ? s.best : "", s.best ? "?)" : ""));
+  }
   ohm_error_clear(&e);
   if (dev_cmd(d, name, &e) < 0) return dev_fail(L, 1, &e);
   lua_pushboolean(L, 1);
@@ -297,30 +328,41 @@ static int has_prefix(const struct dev_map *m, const char *p) {
   return 0;
 }
 
-/* Field access below prefix on the device at devidx: a full var name reads
- * it (raising on failure: __index has no second result), a prefix of names
- * gives a path proxy, anything else nil. */
+/* Push the value of var v of the device at devidx, read now; a failure
+ * raises (a metamethod has no second result to return it in). */
+static int read_raise(lua_State *L, int devidx, const struct dev_var *v) {
+  struct dev *d = check_dev(L, devidx);
+  struct dev_value val;
+  struct ohm_error e;
+  ohm_error_clear(&e);
+  memset(&val, 0, sizeof val);
+  int r = dev_get(d, v->name, &val, &e) < 0 ? dev_fail(L, devidx, &e)
+                                            : push_value(L, devidx, v, &val);
+  if (r > 1) return lua_error(L); /* the message on top */
+  return 1;
+}
+
+/* Field access below prefix on the device at devidx. A variable without
+ * children reads it (plain number or string); a name that has children
+ * (input.L1, and input.L1.current, which is also a variable) gives a path
+ * object: children by index, and, for a variable, its value read when
+ * used (print, arithmetic, comparison, .., or p() for the plain value).
+ * Anything else raises, naming the nearest known name. */
 static int resolve(lua_State *L, int devidx, const char *prefix,
                    const char *key) {
   struct dev *d = check_dev(L, devidx);
   char full[128];
-  struct dev_value val;
-  struct ohm_error e;
   if ((size_t)snprintf(full, sizeof full, "%s%s%s", prefix, *prefix ? "." : "",
                        key) >= sizeof full)
-    return 0;
+    return luaL_error(L, "variable name too long");
   const struct dev_var *v = dev_map_var(d->map, full);
-  if (v) {
-    ohm_error_clear(&e);
-    memset(&val, 0, sizeof val);
-    int r = dev_get(d, full, &val, &e) < 0 ? dev_fail(L, devidx, &e)
-                                           : push_value(L, devidx, v, &val);
-    if (r > 1) return lua_error(L); /* the message on top */
-    return 1;
+  if (!has_prefix(d->map, full)) {
+    if (v) return read_raise(L, devidx, v);
+    return luaL_error(L, "%s", push_no_var(L, d->map, full));
   }
-  if (!has_prefix(d->map, full)) return 0;
   struct l_path *p = lua_newuserdatauv(L, sizeof *p, 1);
   snprintf(p->prefix, sizeof p->prefix, "%s", full);
+  p->is_var = v != NULL;
   lua_pushvalue(L, devidx);
   lua_setiuservalue(L, -2, 1);
   luaL_setmetatable(L, L_PATH_MT);
@@ -349,11 +391,110 @@ static int l_path_index(lua_State *L) {
   return resolve(L, lua_gettop(L), p->prefix, lua_tostring(L, 2));
 }
 
+/* Replace the path object at idx by its variable's value (read now);
+ * raises for a group of variables or a failed read. Other values stay. */
+static void path_to_value(lua_State *L, int idx) {
+  struct l_path *p = luaL_testudata(L, idx, L_PATH_MT);
+  if (!p) return;
+  idx = lua_absindex(L, idx);
+  lua_getiuservalue(L, idx, 1);
+  struct dev *d = check_dev(L, -1);
+  const struct dev_var *v = dev_map_var(d->map, p->prefix);
+  if (!p->is_var || !v)
+    luaL_error(L,
+               "'%s' is a group of variables, not a variable "
+               "(index it: %s.NAME)",
+               p->prefix, p->prefix);
+  read_raise(L, lua_gettop(L), v);
+  lua_replace(L, idx);
+  lua_pop(L, 1);
+}
+
+/* p(): the plain value (number or string), as dev:get(name); a failed
+ * read returns nil, message. */
+static int l_path_call(lua_State *L) {
+  struct l_path *p = luaL_checkudata(L, 1, L_PATH_MT);
+  char name[sizeof p->prefix];
+  if (!p->is_var) path_to_value(L, 1); /* raises */
+  snprintf(name, sizeof name, "%s", p->prefix);
+  lua_settop(L, 1);
+  lua_getiuservalue(L, 1, 1);
+  lua_pushstring(L, name);
+  lua_remove(L, 1); /* device, name */
+  return l_get(L);
+}
+
 static int l_path_tostring(lua_State *L) {
   struct l_path *p = luaL_checkudata(L, 1, L_PATH_MT);
+  if (p->is_var) {
+    path_to_value(L, 1);
+    luaL_tolstring(L, 1, NULL);
+    return 1;
+  }
   lua_getiuservalue(L, 1, 1);
   struct l_dev *ld = to_ldev(L, -1);
   lua_pushfstring(L, "ohm.path (%s %s.*)", ld->name, p->prefix);
+  return 1;
+}
+
+/* Arithmetic on paths: both operands as values, then the operator. */
+static int path_arith(lua_State *L, int op) {
+  path_to_value(L, 1);
+  path_to_value(L, 2);
+  lua_settop(L, op == LUA_OPUNM ? 1 : 2);
+  lua_arith(L, op);
+  return 1;
+}
+
+#define PATH_ARITH(n, op)                                                      \
+  static int l_path_##n(lua_State *L) {                                        \
+    return path_arith(L, op);                                                  \
+  }
+PATH_ARITH(add, LUA_OPADD)
+PATH_ARITH(sub, LUA_OPSUB)
+PATH_ARITH(mul, LUA_OPMUL)
+PATH_ARITH(div, LUA_OPDIV)
+PATH_ARITH(mod, LUA_OPMOD)
+PATH_ARITH(pow, LUA_OPPOW)
+PATH_ARITH(idiv, LUA_OPIDIV)
+PATH_ARITH(unm, LUA_OPUNM)
+
+static int path_compare(lua_State *L, int op) {
+  path_to_value(L, 1);
+  path_to_value(L, 2);
+  lua_pushboolean(L, lua_compare(L, 1, 2, op));
+  return 1;
+}
+
+/* Two paths of one variable of one device are equal (their values may
+ * differ between two reads); otherwise the values are compared. */
+static int l_path_eq(lua_State *L) {
+  struct l_path *a = luaL_testudata(L, 1, L_PATH_MT);
+  struct l_path *b = luaL_testudata(L, 2, L_PATH_MT);
+  if (a && b && strcmp(a->prefix, b->prefix) == 0) {
+    lua_getiuservalue(L, 1, 1);
+    lua_getiuservalue(L, 2, 1);
+    if (lua_rawequal(L, -1, -2)) return lua_pushboolean(L, 1), 1;
+    lua_pop(L, 2);
+  }
+  return path_compare(L, LUA_OPEQ);
+}
+static int l_path_lt(lua_State *L) {
+  return path_compare(L, LUA_OPLT);
+}
+static int l_path_le(lua_State *L) {
+  return path_compare(L, LUA_OPLE);
+}
+
+static int l_path_concat(lua_State *L) {
+  lua_settop(L, 2);
+  for (int i = 1; i <= 2; i++)
+    if (luaL_testudata(L, i, L_PATH_MT)) {
+      path_to_value(L, i);
+      luaL_tolstring(L, i, NULL);
+      lua_replace(L, i);
+    }
+  lua_concat(L, 2);
   return 1;
 }
 
@@ -404,8 +545,12 @@ static int values_tostring(lua_State *L) {
       lua_pop(L, 1); /* the units table anchors it */
     }
     char line[512];
-    int w = snprintf(line, sizeof line, "%-*s  %-*s  %s", (int)wn, k[i],
-                     (int)wv, val, u);
+    lua_getfield(L, 1, k[i]); /* numbers right-aligned, text left */
+    int num = lua_type(L, -1) == LUA_TNUMBER;
+    lua_pop(L, 1);
+    int w =
+        snprintf(line, sizeof line, num ? "%-*s  %*s  %s" : "%-*s  %-*s  %s",
+                 (int)wn, k[i], (int)wv, val, u);
     while (w > 0 && line[w - 1] == ' ')
       w--;
     luaL_addlstring(&b, line, (size_t)w);
@@ -414,6 +559,16 @@ static int values_tostring(lua_State *L) {
   luaL_pushresult(&b);
   return 1;
 }
+
+static const luaL_Reg path_meta[] = {
+    {"__index", l_path_index},   {"__tostring", l_path_tostring},
+    {"__call", l_path_call},     {"__add", l_path_add},
+    {"__sub", l_path_sub},       {"__mul", l_path_mul},
+    {"__div", l_path_div},       {"__mod", l_path_mod},
+    {"__pow", l_path_pow},       {"__idiv", l_path_idiv},
+    {"__unm", l_path_unm},       {"__eq", l_path_eq},
+    {"__lt", l_path_lt},         {"__le", l_path_le},
+    {"__concat", l_path_concat}, {NULL, NULL}};
 
 static const luaL_Reg dev_meta[] = {{"__gc", l_dev_close},
                                     {"__close", l_dev_close},
@@ -429,10 +584,7 @@ void l_device_register(lua_State *L) {
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
   luaL_newmetatable(L, L_PATH_MT);
-  lua_pushcfunction(L, l_path_index);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, l_path_tostring);
-  lua_setfield(L, -2, "__tostring");
+  luaL_setfuncs(L, path_meta, 0);
   lua_pop(L, 1);
   lua_pushcfunction(L, l_open);
   lua_setfield(L, -2, "open");

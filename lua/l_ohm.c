@@ -154,21 +154,47 @@ static int l_energy8(lua_State *L) {
   return 1;
 }
 
-/* ohm.drivers() -> array of driver names, array of transport schemes. */
+/* ohm.drivers() -> array of driver names (built-in, then the user's, as
+ * `ohm drivers`), array of transport schemes (with sim, the simulator). */
 static int l_drivers(lua_State *L) {
   const char *const *d = dev_driver_builtin();
+  size_t nu;
+  int n = 0;
+  char **user = dev_driver_user(&nu);
   lua_newtable(L);
   for (int i = 0; d && d[i]; i++) {
     lua_pushstring(L, d[i]);
-    lua_rawseti(L, -2, i + 1);
+    lua_rawseti(L, -2, ++n);
   }
+  for (size_t i = 0; i < nu; i++) {
+    lua_pushstring(L, user[i]);
+    lua_rawseti(L, -2, ++n);
+  }
+  dev_driver_user_free(user);
   lua_newtable(L);
-  int n = 0;
+  n = 0;
   for (const struct tp_ops *const *t = tp_all(); *t; t++) {
     lua_pushstring(L, (*t)->scheme);
     lua_rawseti(L, -2, ++n);
   }
+  lua_pushliteral(L, "sim");
+  lua_rawseti(L, -2, ++n);
   return 2;
+}
+
+/* The driver an inventory entry uses: its driver=, the DRIVER of a
+ * sim:DRIVER URI, or a driver= in the URI's query; NULL if none. */
+static void push_entry_driver(lua_State *L, const struct inv_device *d) {
+  const char *u = d->uri ? d->uri : "", *q = strstr(u, "driver=");
+  if (d->driver)
+    lua_pushstring(L, d->driver);
+  else if (strncmp(u, "sim:", 4) == 0)
+    lua_pushlstring(L, u + 4, strcspn(u + 4, "?"));
+  else if (q && (q[-1] == '?' || q[-1] == '&'))
+    lua_pushlstring(L, q + 7, strcspn(q + 7, "&#"));
+  else
+    return;
+  lua_setfield(L, -2, "driver");
 }
 
 /* ohm.devices() -> array of {name=, uri=, driver=} from the inventory
@@ -188,10 +214,7 @@ static int l_devices(lua_State *L) {
     lua_pushstring(L, u ? u : "");
     lua_setfield(L, -2, "uri");
     free(u);
-    if (d->driver) {
-      lua_pushstring(L, d->driver);
-      lua_setfield(L, -2, "driver");
-    }
+    push_entry_driver(L, d);
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
   return 1;

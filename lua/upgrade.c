@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "../devices/device.h"
+#include "../transports/suggest.h"
 
 static char *dup_or_null(const char *s) {
   return s ? strdup(s) : NULL;
@@ -108,6 +109,18 @@ static int from_uri(struct upg_batch *b, size_t i, const char *arg,
   return rc;
 }
 
+/* An unknown name, with the nearest inventory name. */
+static int no_such_target(const struct inventory *inv, const char *arg,
+                          struct ohm_error *e) {
+  struct ohm_suggest s;
+  ohm_suggest_init(&s, arg);
+  for (size_t k = 0; inv && k < inv->ndevs; k++)
+    ohm_suggest_add(&s, inv->devs[k].name);
+  return ohm_error_set(
+      e, OHM_ENOENT, "no such device in the inventory (and not a URI)%s%s%s",
+      s.best ? "; did you mean " : "", s.best ? s.best : "", s.best ? "?" : "");
+}
+
 static int resolve(struct upg_batch *b, size_t i, const char *arg,
                    struct ohm_error *e) {
   struct upg_target *t = &b->ts[i];
@@ -117,9 +130,7 @@ static int resolve(struct upg_batch *b, size_t i, const char *arg,
   if (!t->arg) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   int rc = d                  ? from_inventory(b, i, d, e)
            : strchr(arg, ':') ? from_uri(b, i, arg, e)
-                              : ohm_error_set(e, OHM_ENOENT,
-                                              "no such device in the "
-                                              "inventory (and not a URI)");
+                              : no_such_target(b->inv, arg, e);
   if (rc == 0 && b->o.push && b->xs[i].method != XFER_FTP)
     rc = ohm_error_set(e, OHM_EINVAL,
                        "a configuration push goes by FTP; "

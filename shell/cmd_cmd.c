@@ -8,6 +8,7 @@
 
 #include "output.h"
 #include "shell.h"
+#include "suggest.h"
 
 #define CMD_USAGE "cmd [OPTS] [--yes] DEVICE [COMMAND]"
 
@@ -38,7 +39,7 @@ static int run_cmd(struct dev *d, const char *device, const char *name,
   int rc;
   ohm_error_clear(&e);
   if (!c) {
-    sh_errorf(device, "no command '%s' (see ohm list %s)", name, device);
+    sh_no_cmd(device, d->map, name);
     return EXIT_FAIL;
   }
   if (c->dangerous) {

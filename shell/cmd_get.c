@@ -10,6 +10,7 @@
 
 #include "output.h"
 #include "shell.h"
+#include "suggest.h"
 
 #define GET_USAGE "get [OPTS] DEVICE [VAR...]"
 
@@ -46,7 +47,7 @@ static int pick_vars(struct dev *d, const char *device, char **names,
     }
     const struct dev_var *v = dev_map_var(m, names[k]);
     if (!v) {
-      sh_errorf(device, "no variable '%s' (see ohm list %s)", names[k], device);
+      sh_no_var(device, m, names[k]);
       return OHM_ENOENT;
     }
     if (!dev_var_available(d, v)) {

@@ -1,10 +1,197 @@
-/* ohm help [COMMAND]: the commands of sh_commands, or one's usage.
- * Hidden, for completions/ohm.bash: `ohm help --commands` (names, one a
- * line) and `ohm help --devices [--config FILE]` (inventory names). */
+/* ohm help [COMMAND] and every `ohm COMMAND --help`: for each command one
+ * page from the tables below (usage, one-line description, the URI forms
+ * it takes, two examples, the options it honours). Hidden, for
+ * completions/ohm.bash: `ohm help --commands` (names, one a line) and
+ * `ohm help --devices [--config FILE]` (inventory names). */
 #include <stdio.h>
 #include <string.h>
 
 #include "shell.h"
+#include "suggest.h"
+
+/* The common options, by key, as the pages list them. */
+static const struct {
+  const char *key, *text;
+} common_opts[] = {
+    {"d", "-d, --driver NAME      the device's driver map (see ohm drivers)"},
+    {"timeout",
+     "--timeout SECONDS      per request (default: the transport's)"},
+    {"retries", "--retries N            retries after a timeout"},
+    {"json", "--json                 JSON output"},
+    {"csv", "--csv                  CSV output with a header line"},
+    {"config", "--config FILE          the inventory (default $OHM_CONFIG, "
+               "~/.config/ohm/config.lua)"},
+    {"v", "-v, --verbose          trace requests and replies (-vv more)"},
+    {"q", "-q, --quiet            say less"},
+    {"yes", "--yes                  do it without asking"},
+    {NULL, NULL}};
+
+#define DEVICE_URIS                                                            \
+  "DEVICE: an inventory name or a URI: modbus-tcp://HOST[:PORT][?unit=N],\n"   \
+  "  modbus-rtu://TTY[?baud=N&unit=N], snmp://[COMMUNITY@]HOST[:PORT],\n"      \
+  "  telnet://[USER@]HOST[:PORT], serial://TTY, tcp://HOST:PORT, sim:DRIVER"
+#define TARGET_URIS                                                            \
+  "TARGET: an inventory name, tftp://HOST[:PORT] or ftp://USER@HOST[:PORT]"
+
+struct help_page {
+  const char *name;
+  const char *uris;   /* the URI forms it takes, or NULL */
+  const char *ex[2];  /* two examples, without "ohm " */
+  const char *common; /* keys of the common options it honours */
+  const char *own;    /* its own options, one a line, or NULL */
+};
+
+static const struct help_page pages[] = {
+    {"get",
+     DEVICE_URIS,
+     {"get sim:bps2000v2 input.L1.current input.L1.energy",
+      "get --json -d bps2000v2 modbus-tcp://10.0.0.5?unit=2"},
+     "d timeout retries json csv config v",
+     NULL},
+    {"set",
+     DEVICE_URIS,
+     {"set sim:bps2000v2 input.L1.current.high.critical=25",
+      "set pdu1 input.L1.current.high.critical=25 "
+      "input.L2.current.high.critical=25"},
+     "d timeout retries config v",
+     NULL},
+    {"cmd",
+     DEVICE_URIS,
+     {"cmd --yes sim:bps2000v2 reset.energy.L1",
+      "cmd --yes pdu1 device.restart"},
+     "d timeout retries config v yes",
+     NULL},
+    {"list",
+     DEVICE_URIS,
+     {"list sim:bps2000v2", "list --all --csv pdu1"},
+     "d timeout retries json csv config",
+     "--all                  also variables this transport cannot carry"},
+    {"drivers",
+     NULL,
+     {"drivers", "drivers --json"},
+     "json csv",
+     "--names                driver names only, one a line"},
+    {"help", NULL, {"help", "help get"}, "", NULL},
+    {"walk",
+     "DEVICE: snmp://[COMMUNITY@]HOST[:PORT][?version=1|2c], "
+     "snmp://USER@HOST?version=3&...,\n  or an inventory name of one",
+     {"walk snmp://public@127.0.0.1:1161 .1.3.6.1.2.1.33",
+      "walk --json ups1 .1.3.6.1.2.1.1"},
+     "timeout retries json csv config v",
+     NULL},
+    {"sim",
+     "ADDR: HOST:PORT to listen on (loopback, e.g. 127.0.0.1:1502); "
+     "TTY: a serial device",
+     {"sim bps2000v2 --modbus-tcp 127.0.0.1:1502",
+      "sim bps2000v2 --modbus-tcp 127.0.0.1:1502 --units 3"},
+     "q v",
+     "--modbus-tcp ADDR      serve Modbus TCP on ADDR (default "
+     "127.0.0.1:1502)\n"
+     "--modbus-rtu TTY       serve Modbus RTU on TTY\n"
+     "--telnet ADDR          serve the menu console on ADDR\n"
+     "--units N              units 1..N (default 1)"},
+    {"serve",
+     DEVICE_URIS "\nADDR: HOST:PORT to listen on",
+     {"serve --nut 127.0.0.1:3493 pdu1 ups1",
+      "serve --prometheus 127.0.0.1:9129 --interval 30"},
+     "d timeout retries config v q",
+     "--nut ADDR             NUT protocol for upsc/upsmon (one listener "
+     "needed)\n"
+     "--prometheus ADDR      Prometheus /metrics\n"
+     "--telnet ADDR          the menu console (with --user and "
+     "--password-file)\n"
+     "--user NAME            console account\n"
+     "--password-file FILE   its password, first line\n"
+     "--idle-timeout SECONDS console sessions end when idle\n"
+     "--max-sessions N       console sessions at once\n"
+     "--interval SECONDS     read every device this often (default 10)\n"
+     "--jobs N               devices read at once\n"
+     "--shard K/N            serve the K-th of N slices of the inventory\n"
+     "--syslog               log to syslog"},
+    {"poll",
+     DEVICE_URIS " (default: the whole inventory)",
+     {"poll --csv", "poll --json pdu1 pdu2"},
+     "d timeout retries json csv config v",
+     "--jobs N               devices read at once\n"
+     "--shard K/N            the K-th of N slices of the inventory"},
+    {"record",
+     DEVICE_URIS " (default: the whole inventory)",
+     {"record --every 1m --out /var/lib/ohm",
+      "record --every 10s --out data --count 6 pdu1"},
+     "d timeout retries config v",
+     "--every INTERVAL       one sample per INTERVAL (10s, 1m, 1h)\n"
+     "--out DIR              the CSV files' directory\n"
+     "--keep-days N          delete files older than N days\n"
+     "--max-size SIZE        start a new file past SIZE (e.g. 10M)\n"
+     "--count N              stop after N samples\n"
+     "--jobs N               devices read at once"},
+    {"watch",
+     DEVICE_URIS " (default: the whole inventory)",
+     {"watch sim:bps2000v2 input.L1.current input.L2.current",
+      "watch --every 5 --count 3 pdu1"},
+     "d timeout retries config v",
+     "--every SECONDS        refresh period (default 2)\n"
+     "--count N              stop after N refreshes"},
+    {"upgrade",
+     TARGET_URIS,
+     {"upgrade --file fw.bin --dry-run pdu1 pdu2",
+      "upgrade --file fw.bin --yes --jobs 4 tftp://10.0.0.5"},
+     "timeout retries json config v yes",
+     "--file FILE            the firmware (repeat for several files)\n"
+     "--jobs N               targets at once\n"
+     "--dry-run              check targets and files, send nothing\n"
+     "--wait SECONDS         how long a unit may take to come back\n"
+     "--settle SECONDS       pause before checking it again\n"
+     "--remote-name NAME     the file's name on the target\n"
+     "--blksize N            TFTP block size"},
+    {"push",
+     TARGET_URIS,
+     {"push --file pdu.cfg --dry-run pdu1 pdu2",
+      "push --file pdu.cfg --yes ftp://admin@10.0.0.5"},
+     "timeout retries json config v yes",
+     "--file CONFIG          the configuration file\n"
+     "--jobs N               targets at once\n"
+     "--dry-run              check targets and the file, send nothing\n"
+     "--wait SECONDS         how long a unit may take to come back\n"
+     "--remote-name NAME     the file's name on the target"},
+    {NULL, NULL, {NULL, NULL}, NULL, NULL}};
+
+/* Whether key is a word of the space-separated keys. */
+static int has_key(const char *keys, const char *key) {
+  size_t n = strlen(key);
+  for (const char *p = keys; p && *p; p += strcspn(p, " "), p += *p == ' ')
+    if (strncmp(p, key, n) == 0 && (p[n] == ' ' || p[n] == '\0')) return 1;
+  return 0;
+}
+
+static void print_own(const char *own) {
+  while (own && *own) {
+    size_t n = strcspn(own, "\n");
+    printf("  %.*s\n", (int)n, own);
+    own += n + (own[n] == '\n');
+  }
+}
+
+int sh_help_print(const char *name) {
+  const struct sh_command *c = sh_commands;
+  const struct help_page *p = pages;
+  while (c->name && strcmp(c->name, name) != 0)
+    c++;
+  while (p->name && strcmp(p->name, name) != 0)
+    p++;
+  if (!c->name) return 0;
+  printf("usage: ohm %s\n%s\n", c->usage, c->help);
+  if (!p->name) return 1;
+  if (p->uris) printf("%s\n", p->uris);
+  printf("examples:\n  ohm %s\n  ohm %s\n", p->ex[0], p->ex[1]);
+  printf("options:\n");
+  print_own(p->own);
+  for (int i = 0; common_opts[i].key; i++)
+    if (has_key(p->common, common_opts[i].key))
+      printf("  %s\n", common_opts[i].text);
+  printf("  -h, --help             this help\n");
+  return 1;
+}
 
 static void list_commands(int names_only) {
   if (!names_only)
@@ -55,11 +242,9 @@ int cmd_help(int argc, char **argv) {
     argv[1] = argv[0];
     return list_devices(argc - 1, argv + 1);
   }
-  for (const struct sh_command *c = sh_commands; c->name; c++)
-    if (strcmp(c->name, argv[1]) == 0) {
-      printf("usage: ohm %s\n%s\n", c->usage, c->help);
-      return EXIT_OK;
-    }
-  sh_errorf(NULL, "help: no command '%s' (see ohm help)", argv[1]);
+  if (sh_help_print(argv[1])) return EXIT_OK;
+  const char *best = sh_suggest_command(argv[1]);
+  sh_errorf(NULL, "help: no command '%s'%s%s%s (see ohm help)", argv[1],
+            best ? ", did you mean " : "", best ? best : "", best ? "?" : "");
   return EXIT_USAGE;
 }

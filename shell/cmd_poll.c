@@ -17,6 +17,7 @@
 #include "../devices/poll.h"
 #include "output.h"
 #include "serve.h"
+#include "suggest.h"
 
 int fleet_parse_shard(const char *s, int *k, int *n) {
   char tail;
@@ -166,8 +167,14 @@ int fleet_getopt(int argc, char **argv, struct sh_opts *o,
   while ((c = getopt_long(argc, argv, shorts, all, NULL)) != -1) {
     int r;
     if (c == 'h') {
-      printf("usage: ohm %s\n", usage);
+      if (!sh_help_print(argv[0])) printf("usage: ohm %s\n", usage);
       exit(EXIT_OK);
+    }
+    const char *near = c == '?' ? sh_suggest_option(all, argv[optind - 1]) : 0;
+    if (near) {
+      sh_errorf(NULL, "%s: unknown option '%s' (did you mean %s?)", argv[0],
+                argv[optind - 1], near);
+      return -1;
     }
     if (c == '?' || c == ':') {
       sh_errorf(NULL, "%s: %s '%s'; usage: ohm %s", argv[0],

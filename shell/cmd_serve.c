@@ -263,7 +263,11 @@ int cmd_serve(int argc, char **argv) {
   s.cfg.interval = 10;
   int ind = fleet_getopt(argc, argv, &s.o, own, "", serve_opt, &s, serve_usage);
   if (ind < 0) return EXIT_USAGE;
-  if (!s.nut && !s.prom && !s.telnet) return sh_usage(serve_usage);
+  if (!s.nut && !s.prom && !s.telnet) {
+    sh_errorf(NULL, "serve: no listener: give --nut ADDR, --prometheus ADDR "
+                    "or --telnet ADDR (see ohm serve --help)");
+    return EXIT_USAGE;
+  }
   s.cfg.opts = &s.o;
   serve_log_quiet(s.o.quiet);
   struct inventory *inv = sh_inventory(&s.o, &e);

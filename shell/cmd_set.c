@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "shell.h"
+#include "suggest.h"
 
 #define SET_USAGE "set [OPTS] DEVICE VAR=VALUE..."
 
@@ -42,8 +43,7 @@ static int validate(struct dev *d, const char *device, struct assign *as,
     ohm_error_clear(&e);
     as[k].var = dev_map_var(d->map, as[k].name);
     if (!as[k].var) {
-      sh_errorf(device, "no variable '%s' (see ohm list %s)", as[k].name,
-                device);
+      sh_no_var(device, d->map, as[k].name);
       return OHM_ENOENT;
     }
     if (as[k].var->access != DA_RW) {

@@ -30,13 +30,14 @@ static int parse(int argc, char **argv, struct sim_args *a, int *rc) {
       {"telnet", required_argument, NULL, O_TELNET},
       {"units", required_argument, NULL, O_UNITS},
       {"quiet", no_argument, NULL, 'q'},
+      {"verbose", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   char *end;
   int c;
   long n;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "hq", lo, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "hqv", lo, NULL)) != -1) {
     switch (c) {
     case O_TCP:
       a->tcp = optarg;
@@ -58,8 +59,11 @@ static int parse(int argc, char **argv, struct sim_args *a, int *rc) {
     case 'q':
       a->quiet = 1;
       break;
+    case 'v':
+      sh_verbose++;
+      break;
     case 'h':
-      printf("usage: ohm %s\n", usage);
+      if (!sh_help_print(argv[0])) printf("usage: ohm %s\n", usage);
       return *rc = EXIT_OK, -1;
     default:
       return *rc = sh_usage(usage), -1;

@@ -10,6 +10,7 @@
 #include "output.h"
 #include "progress.h"
 #include "shell.h"
+#include "suggest.h"
 
 #define UP_USAGE                                                               \
   "upgrade --file FILE [--file FILE...] [--jobs N] [--yes] [--dry-run] "       \
@@ -97,10 +98,16 @@ static int parse(int argc, char **argv, struct up_args *a) {
   int c;
   while ((c = getopt_long(argc, argv, ":" SH_COMMON_SHORT, all, NULL)) != -1) {
     if (c == 'h') {
-      printf("usage: ohm %s\n", a->usage);
+      if (!sh_help_print(argv[0])) printf("usage: ohm %s\n", a->usage);
       exit(EXIT_OK);
     }
     if (c == '?' || c == ':') {
+      const char *near = sh_suggest_option(all, argv[optind - 1]);
+      if (c == '?' && near) {
+        sh_errorf(argv[0], "unknown option '%s' (did you mean %s?)",
+                  argv[optind - 1], near);
+        return -1;
+      }
       sh_errorf(argv[0], "bad option '%s'; usage: ohm %s", argv[optind - 1],
                 a->usage);
       return -1;
@@ -332,7 +339,8 @@ static int upgrade_main(int argc, char **argv, int push) {
   if (rc < 0) {
     sh_error(argv[0], &e);
     upg_free(&b);
-    return rc == OHM_ENOMEM || rc == OHM_EIO ? EXIT_FAIL : EXIT_USAGE;
+    return rc == OHM_ENOMEM || rc == OHM_EIO || rc == OHM_ENOENT ? EXIT_FAIL
+                                                                 : EXIT_USAGE;
   }
   int status = run_batch(&a, &b);
   upg_free(&b);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lua/inventory.h"
 #include "../lua/ohm.h"
 #include "lua_shell.h"
 
@@ -166,7 +167,66 @@ static void complete_expr(struct cands *c, const char *text) {
     add_fields(c, base);
 }
 
-/* Inside a string argument of OBJ:get(" / set(" / cmd(": full names. */
+/* What ohm.open and .open take: inventory names, URI scheme prefixes,
+ * and sim:DRIVER for each driver. */
+static void add_open_targets(struct cands *c) {
+  struct ohm_error e;
+  const struct inventory *inv;
+  const char *const *b = dev_driver_builtin();
+  size_t nu;
+  char **user = dev_driver_user(&nu);
+  ohm_error_clear(&e);
+  if ((inv = l_ohm_inventory(cL, &e)))
+    for (size_t i = 0; i < inv->ndevs; i++)
+      add(c, inv->devs[i].name);
+  for (const struct tp_ops *const *t = tp_all(); *t; t++)
+    add2(c, (*t)->scheme, "://");
+  for (size_t i = 0; b && b[i]; i++)
+    add2(c, "sim:", b[i]);
+  for (size_t i = 0; i < nu; i++)
+    add2(c, "sim:", user[i]);
+  dev_driver_user_free(user);
+}
+
+static void add_drivers(struct cands *c) {
+  const char *const *b = dev_driver_builtin();
+  size_t nu;
+  char **user = dev_driver_user(&nu);
+  for (size_t i = 0; b && b[i]; i++)
+    add(c, b[i]);
+  for (size_t i = 0; i < nu; i++)
+    add(c, user[i]);
+  dev_driver_user_free(user);
+}
+
+/* After a bracketed segment (pdu.input["L1-N"].vo): the expression before
+ * the word with ["X"] read as .X, then the word's path segments. */
+static int complete_bracket(struct cands *c, const char *text, int start) {
+  const char *line = rl_line_buffer, *last = strrchr(text, '.');
+  char full[512], prefix[128], tbase[256];
+  size_t o = 0;
+  int b = start;
+  struct dev *d;
+  while (b > 0 && (isalnum((unsigned char)line[b - 1]) ||
+                   strchr("_.[]\"'-", line[b - 1])))
+    b--;
+  if (text[0] != '.' || !memchr(line + b, '[', (size_t)(start - b))) return 0;
+  for (int i = b; i < start && o < sizeof full - 1; i++)
+    if (line[i] == '[')
+      full[o++] = '.';
+    else if (!strchr("\"']", line[i]))
+      full[o++] = line[i];
+  snprintf(full + o, sizeof full - o, "%s", text);
+  char *sep = strrchr(full, '.');
+  *sep = '\0';
+  snprintf(tbase, sizeof tbase, "%.*s", (int)(last - text), text);
+  if (walk(full, &d, prefix, sizeof prefix) == 2)
+    add_var_paths(c, d, prefix, tbase, sep + 1);
+  return 1;
+}
+
+/* Inside a string argument of OBJ:get(" / set(" / cmd(": full names;
+ * of ohm.open(": inventory names and URI prefixes. */
 static int complete_arg(struct cands *c, int start) {
   const char *line = rl_line_buffer;
   int i = start - 1;
@@ -179,6 +239,11 @@ static int complete_arg(struct cands *c, int start) {
     i--;
   char meth[16], base[256], prefix[128];
   snprintf(meth, sizeof meth, "%.*s", e - i, line + i);
+  if (strcmp(meth, "open") == 0 && i >= 4 &&
+      strncmp(line + i - 4, "ohm.", 4) == 0 &&
+      (i == 4 || !(isalnum((unsigned char)line[i - 5]) || line[i - 5] == '_' ||
+                   line[i - 5] == '.')))
+    return add_open_targets(c), 1;
   if (i < 2 || line[i - 1] != ':' ||
       (strcmp(meth, "get") && strcmp(meth, "set") && strcmp(meth, "cmd")))
     return 0;
@@ -231,6 +296,14 @@ static char **to_matches(struct cands *c, const char *text) {
   return m;
 }
 
+/* Which word (0 = the dot-command) of line the position at is in. */
+static int dot_word(const char *line, const char *at) {
+  int w = 0;
+  for (const char *p = line; p < at; p++)
+    if ((*p == ' ' || *p == '\t') && p[1] != ' ' && p[1] != '\t') w++;
+  return w;
+}
+
 static char **attempt(const char *text, int start, int end) {
   struct cands c = {NULL, 0, 0, text};
   int top = lua_gettop(cL);
@@ -244,7 +317,12 @@ static char **attempt(const char *text, int start, int end) {
       add(&c, sh_dot_name(i));
   } else if (strncmp(line, ".mode ", 6) == 0) {
     add(&c, "table"), add(&c, "json"), add(&c, "lua");
-  } else if (line[0] != '.' && !complete_arg(&c, start))
+  } else if (strncmp(line, ".open ", 6) == 0) {
+    int w = dot_word(line, rl_line_buffer + start);
+    if (w == 2) add_open_targets(&c);
+    if (w == 3) add_drivers(&c);
+  } else if (line[0] != '.' && !complete_arg(&c, start) &&
+             !complete_bracket(&c, text, start))
     complete_expr(&c, text);
   lua_settop(cL, top);
   return to_matches(&c, text);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../lua/ohm.h"
+#include "../transports/suggest.h"
 #include "lua_shell.h"
 
 #define DOT_MAXARGS 8
@@ -175,6 +176,14 @@ int sh_dot_run(lua_State *L, const char *line) {
       fflush(stdout);
       return r;
     }
-  fprintf(stderr, "ohm: unknown command %s (try .help)\n", argv[0]);
+  struct ohm_suggest s;
+  ohm_suggest_init(&s, argv[0]);
+  for (const struct dot_cmd *c = dot_cmds; c->name; c++)
+    ohm_suggest_add(&s, c->name);
+  if (s.best)
+    fprintf(stderr, "ohm: unknown command %s (did you mean %s?)\n", argv[0],
+            s.best);
+  else
+    fprintf(stderr, "ohm: unknown command %s (try .help)\n", argv[0]);
   return 1;
 }

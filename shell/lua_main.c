@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../lua/ohm.h"
+#include "../transports/suggest.h"
 #include "lua_shell.h"
 
 /* From transports/intr.c: sets tp_interrupted and wakes blocked sockets;
@@ -28,7 +29,8 @@ static const char usage_text[] =
     "                 ~/.config/ohm/config.lua)\n"
     "  --timeout S    default timeout of ohm.open/ohm.connect (seconds)\n"
     "  --retries N    default retries after a timeout\n"
-    "  -v, --version  print the version\n"
+    "  -v, --verbose  trace device traffic (-vv more)\n"
+    "  --version      print the version\n"
     "  -h, --help     this help\n"
     "  --             stop handling options\n"
     "  -              run stdin as a script\n"
@@ -191,8 +193,12 @@ static int collect_args(int argc, char **argv, struct lopts *o) {
     }
     if (strcmp(a, "-i") == 0)
       o->has_i = 1;
-    else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0)
+    else if (strcmp(a, "--version") == 0)
       o->has_v = 1;
+    else if (strcmp(a, "--verbose") == 0)
+      o->tp.verbose++;
+    else if (a[1] == 'v' && a[strspn(a + 1, "v") + 1] == '\0')
+      o->tp.verbose += (int)strlen(a + 1); /* -v, -vv, ... */
     else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
       o->help = 1;
     else if (strcmp(a, "--config") == 0 && i + 1 < argc)
@@ -211,10 +217,18 @@ static int collect_args(int argc, char **argv, struct lopts *o) {
     } else {
       int needs =
           !strcmp(a, "-e") || !strcmp(a, "-l") || !strcmp(a, "--config");
-      fprintf(stderr,
-              needs ? "ohm: '%s' needs an argument\n"
-                    : "ohm: unrecognized option '%s'\n",
-              a);
+      static const char *const known[] = {"--config",  "--timeout", "--retries",
+                                          "--verbose", "--version", "--help",
+                                          NULL};
+      const char *near = ohm_suggest_best(a, known, 0);
+      if (!needs && near)
+        fprintf(stderr, "ohm: unrecognized option '%s' (did you mean %s?)\n", a,
+                near);
+      else
+        fprintf(stderr,
+                needs ? "ohm: '%s' needs an argument\n"
+                      : "ohm: unrecognized option '%s'\n",
+                a);
       fprintf(stderr, "usage: ohm [OPTIONS] [SCRIPT [ARG...]] "
                       "(ohm --help)\n");
       return -1;
@@ -265,6 +279,7 @@ static int pmain(lua_State *L) {
 int sh_lua_main(int argc, char **argv) {
   struct lopts o;
   if (collect_args(argc, argv, &o) < 0) return EXIT_USAGE;
+  sh_verbose = o.tp.verbose;
   if (o.help) return print_help(), EXIT_OK;
   if (o.has_v) printf("ohm %s (%s)\n", OHM_VERSION, LUA_RELEASE);
   lua_State *L = luaL_newstate();

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "shell.h"
+#include "suggest.h"
 
 static const struct sh_command *find_command(const char *name) {
   for (const struct sh_command *c = sh_commands; c->name; c++)
@@ -14,23 +15,26 @@ static const struct sh_command *find_command(const char *name) {
   return NULL;
 }
 
-/* `ohm --config FILE get pdu1`: the options the Lua side and every
- * command share (--config, --timeout, --retries) may come before a
- * command's name; they are moved after it, where the command reads them.
- * Without this the command's name was taken for a script. */
+/* -v, -vv ..., --verbose, -q, --quiet: flags every command takes. */
+static int is_flag(const char *a) {
+  if (!strcmp(a, "--verbose") || !strcmp(a, "-q") || !strcmp(a, "--quiet"))
+    return 1;
+  if (a[0] != '-' || a[1] != 'v') return 0;
+  return a[strspn(a + 1, "v") + 1] == '\0';
+}
+
+/* `ohm --config FILE get pdu1`, `ohm -v get pdu1`: the options the Lua
+ * side and every command share (--config, --timeout, --retries, -v, -q)
+ * may come before a command's name; they are moved after it, where the
+ * command reads them. Without this the command's name was taken for a
+ * script. */
 static void hoist_command(int argc, char **argv) {
   static const char *const with_arg[] = {"--config", "--timeout", "--retries",
                                          NULL};
   int i = 1;
   while (i < argc && argv[i][0] == '-') {
-    int k = 0, n = 0;
-    if ((argv[i][1] == 'v' &&
-         strspn(argv[i] + 1, "v") == strlen(argv[i] + 1)) ||
-        strcmp(argv[i], "--verbose") == 0) { /* -v, -vv: verbosity */
-      i++;
-      continue;
-    }
-    for (; with_arg[k]; k++) {
+    int k = 0, n = is_flag(argv[i]);
+    for (; !n && with_arg[k]; k++) {
       size_t len = strlen(with_arg[k]);
       if (strncmp(argv[i], with_arg[k], len) == 0)
         n = argv[i][len] == '\0' ? 2 : argv[i][len] == '=' ? 1 : 0;
@@ -60,6 +64,19 @@ static void check_stdout(void) {
   _exit(EXIT_FAIL);
 }
 
+/* `ohm gett pdu1`: a word that is no file but is close to a command's
+ * name is a mistyped command (exit 2), not a script that cannot open. */
+static int unknown_command(int argc, char **argv) {
+  int i = 1;
+  while (i < argc && is_flag(argv[i])) /* ohm -v gett */
+    i++;
+  const char *w = i < argc ? argv[i] : "", *best;
+  if (w[0] == '-' || strchr(w, '/') || access(w, F_OK) == 0) return 0;
+  if (!(best = sh_suggest_command(w))) return 0;
+  fprintf(stderr, "ohm: unknown command '%s' (did you mean %s?)\n", w, best);
+  return 1;
+}
+
 int main(int argc, char **argv) {
   atexit(check_stdout);
   hoist_command(argc, argv);
@@ -71,6 +88,7 @@ int main(int argc, char **argv) {
     }
     return c->run(argc - 1, argv + 1);
   }
+  if (unknown_command(argc, argv)) return EXIT_USAGE;
   if (!sh_lua_main) {
     fprintf(stderr, "ohm: the Lua shell is not in this build\n");
     return EXIT_USAGE;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "shell.h"
+#include "suggest.h"
 
 enum {
   OPT_TIMEOUT = 256,
@@ -19,6 +20,8 @@ enum {
   OPT_CONFIG,
   OPT_YES,
 };
+
+int sh_verbose;
 
 const struct option sh_common_long[] = {
     {"driver", required_argument, NULL, 'd'},
@@ -71,10 +74,12 @@ int sh_common_opt(struct sh_opts *o, int opt, const char *arg) {
     o->tp.retries = (int)v;
     return 1;
   case OPT_JSON:
-    o->mode = SH_JSON;
-    return 1;
   case OPT_CSV:
-    o->mode = SH_CSV;
+    if (o->mode == (opt == OPT_JSON ? SH_CSV : SH_JSON)) {
+      sh_errorf(NULL, "--json and --csv together: give one");
+      return -1;
+    }
+    o->mode = opt == OPT_JSON ? SH_JSON : SH_CSV;
     return 1;
   case OPT_CONFIG:
     o->config = arg;
@@ -82,7 +87,7 @@ int sh_common_opt(struct sh_opts *o, int opt, const char *arg) {
   case 'v':
     o->tp.verbose++;
     o->tp.trace = sh_trace;
-    sh_trace_level = o->tp.verbose;
+    sh_verbose = o->tp.verbose;
     return 1;
   case 'q':
     o->quiet = 1;
@@ -103,6 +108,9 @@ static void bad_option(int ret, char **argv, const char *usage) {
   else if (optopt && optopt < 256 && arg[0] == '-' && arg[1] != '-')
     fprintf(stderr, "ohm: %s: unknown option '-%c'; usage: ohm %s\n", argv[0],
             optopt, usage);
+  else if (sh_suggest_option(sh_common_long, arg))
+    fprintf(stderr, "ohm: %s: unknown option '%s' (did you mean %s?)\n",
+            argv[0], arg, sh_suggest_option(sh_common_long, arg));
   else
     fprintf(stderr, "ohm: %s: unknown option '%s'; usage: ohm %s\n", argv[0],
             arg, usage);
@@ -110,11 +118,8 @@ static void bad_option(int ret, char **argv, const char *usage) {
 
 /* --help prints the usage on stdout and exits 0 right here: nothing is
  * allocated yet, and every command wants the same. */
-static void help_exit(const char *usage) {
-  printf("usage: ohm %s\n", usage);
-  printf("options: -d/--driver NAME  --timeout SECONDS  --retries N  "
-         "--json  --csv\n"
-         "         --config FILE  -v  -q  --yes  -h/--help\n");
+static void help_exit(const char *name, const char *usage) {
+  if (!sh_help_print(name)) printf("usage: ohm %s\n", usage);
   fflush(stdout);
   exit(EXIT_OK);
 }
@@ -126,7 +131,7 @@ int sh_parse_common(int argc, char **argv, struct sh_opts *o,
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":" SH_COMMON_SHORT, sh_common_long,
                           NULL)) != -1) {
-    if (c == 'h') help_exit(usage);
+    if (c == 'h') help_exit(argv[0], usage);
     if (c == '?' || c == ':') {
       bad_option(c, argv, usage);
       return -1;

@@ -109,14 +109,14 @@ static int pushline(lua_State *L, int first) {
   return 1;
 }
 
+/* A syntax error at <eof>: the chunk may go on in the next line. The
+ * message stays on the stack (it is the error if no line comes). */
 static int incomplete(lua_State *L, int status) {
   static const char mark[] = "<eof>";
   size_t n;
   if (status != LUA_ERRSYNTAX) return 0;
   const char *msg = lua_tolstring(L, -1, &n);
-  if (n >= sizeof mark - 1 && strcmp(msg + n - (sizeof mark - 1), mark) == 0)
-    return lua_pop(L, 1), 1;
-  return 0;
+  return n >= sizeof mark - 1 && strcmp(msg + n - (sizeof mark - 1), mark) == 0;
 }
 
 /* `return LINE;` compiled, or the status of the failure (nothing
@@ -141,8 +141,9 @@ static int multiline(lua_State *L) {
     int status = luaL_loadbuffer(L, line, len, "=stdin");
     if (!incomplete(L, status) || !pushline(L, 0)) {
       sh_history_add(line);
-      return status;
+      return status; /* the chunk, or the message (lua.c's) */
     }
+    lua_remove(L, -2); /* the message of the incomplete chunk */
     lua_pushliteral(L, "\n");
     lua_insert(L, -2);
     lua_concat(L, 3);

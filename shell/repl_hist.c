@@ -50,11 +50,31 @@ int sh_line_has_secret(const char *line) {
   return uri_secret(line) || assign_secret(line);
 }
 
+/* line without its blank lines (caller frees), or NULL. */
+static char *drop_blank_lines(const char *line) {
+  char *out = malloc(strlen(line) + 1), *o = out;
+  if (!out) return NULL;
+  for (const char *p = line; *p;) {
+    size_t n = strcspn(p, "\n");
+    if (p[strspn(p, " \t\r")] != '\n' && p[strspn(p, " \t\r")] != '\0') {
+      if (o != out) *o++ = '\n';
+      memcpy(o, p, n);
+      o += n;
+    }
+    p += n + (p[n] == '\n');
+  }
+  *o = '\0';
+  return out;
+}
+
+/* A chunk of several lines is one entry (one Up recalls all of it). */
 void sh_history_add(const char *line) {
   if (!line || !line[strspn(line, " \t\n")] || sh_line_has_secret(line)) return;
+  char *chunk = drop_blank_lines(line);
+  if (!chunk) return;
   HIST_ENTRY *last = history_get(history_base + history_length - 1);
-  if (last && strcmp(last->line, line) == 0) return;
-  add_history(line);
+  if (!last || strcmp(last->line, chunk) != 0) add_history(chunk);
+  free(chunk);
 }
 
 /* The history file's path, making its directory (0700); 0 on success. */
@@ -81,9 +101,14 @@ static int hist_path(char *buf, size_t n, int mkdirs) {
   return (size_t)snprintf(buf, n, "%s/history", dir) < n ? 0 : -1;
 }
 
+/* The file marks each entry with a timestamp line, so that a chunk of
+ * several lines reads back as one entry. */
 void sh_history_load(void) {
   char path[PATH_MAX];
   using_history();
+  history_comment_char = '#'; /* timestamp lines are "#SECONDS" */
+  history_write_timestamps = 1;
+  history_multiline_entries = 1;
   stifle_history(HIST_MAX);
   if (hist_path(path, sizeof path, 0) == 0) read_history(path);
 }

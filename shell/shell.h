@@ -22,6 +22,12 @@ struct sh_opts {
   int yes;            /* --yes */
 };
 
+/* -v/--verbose given N times (-vv is 2), on a command's line or before
+ * its name, and on the Lua side (ohm -v SCRIPT): the tracing level that
+ * every layer above the transports reads. --version alone prints the
+ * version. */
+extern int sh_verbose;
+
 /* The common options as getopt_long entries, to splice into a command's
  * own table: -d --driver --timeout --retries --json --csv --config -v -q
  * --yes. sh_common_opt returns 1 if it handled opt, 0 if not, -1 on a bad
@@ -49,9 +55,8 @@ void sh_errorf(const char *device, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int sh_usage(const char *usage); /* prints "usage: ...", returns 2 */
 
-/* -v tracing (shell/trace.c): the level (-v 1, -vv 2) and the tracer
- * that -v puts in struct tp_opts; prints each event on one stderr line. */
-extern int sh_trace_level;
+/* -v tracing (shell/trace.c): the tracer that -v puts in struct tp_opts;
+ * prints each event on one stderr line, more of it at sh_verbose 2 (-vv). */
 void sh_trace(void *ctx, const struct tp_trace_ev *ev);
 
 /* Exit status for an OHM_E* code: 0, 1 or 2 (EINVAL/EURI -> 2). */
@@ -71,6 +76,11 @@ struct sh_command {
   const char *help;
 };
 extern const struct sh_command sh_commands[]; /* NULL-terminated */
+
+/* `ohm NAME --help` on stdout (shell/cmd_help.c): usage, description, the
+ * URI forms, two examples, the options NAME honours. 0 if no such
+ * command. */
+int sh_help_print(const char *name);
 
 /* Each command lives in shell/cmd_NAME.c (or its issue's file); weak so a
  * build without one still links and says so. */

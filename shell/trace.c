@@ -8,8 +8,6 @@
 
 #include "shell.h"
 
-int sh_trace_level;
-
 /* Text with control characters as \n, \r or ?, so a console's screen
  * stays on one line and cannot drive the terminal. */
 static void put_text(const char *s, size_t max) {
@@ -28,7 +26,7 @@ static void put_text(const char *s, size_t max) {
 
 void sh_trace(void *ctx, const struct tp_trace_ev *ev) {
   const unsigned char *b = ev->bytes;
-  size_t max = sh_trace_level > 1 ? (size_t)-1 : 32;
+  size_t max = sh_verbose > 1 ? (size_t)-1 : 32;
   (void)ctx;
   flockfile(stderr);
   fprintf(stderr, "ohm: trace: %s %c", ev->dev ? ev->dev : "-", ev->dir);
@@ -37,7 +35,7 @@ void sh_trace(void *ctx, const struct tp_trace_ev *ev) {
   if (b && ev->n > max) fputs(" ...", stderr);
   if (ev->text) {
     fputc(' ', stderr);
-    put_text(ev->text, sh_trace_level > 1 ? (size_t)-1 : 160);
+    put_text(ev->text, sh_verbose > 1 ? (size_t)-1 : 160);
   }
   if (ev->dir != '>') {
     fputs(" (", stderr);

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "suggest.h"
+
 volatile int tp_interrupted;
 
 void tp_trace(const struct tp *t, char dir, const void *bytes, size_t n,
@@ -111,14 +113,24 @@ static char *default_name(const struct ohm_uri *u) {
   return s;
 }
 
+int tp_unknown_scheme(const char *scheme, struct ohm_error *e) {
+  struct ohm_suggest s;
+  ohm_suggest_init(&s, scheme);
+  for (const struct tp_ops *const *t = tp_all(); *t; t++)
+    ohm_suggest_add(&s, (*t)->scheme);
+  ohm_suggest_add(&s, "sim");
+  return ohm_error_set(e, OHM_EURI, "unknown transport '%s'%s%s%s", scheme,
+                       s.best ? " (did you mean " : "", s.best ? s.best : "",
+                       s.best ? "?)" : "");
+}
+
 int tp_open_uri(const struct ohm_uri *u, const char *name,
                 const struct tp_opts *o, struct tp **out, struct ohm_error *e) {
   const struct tp_ops *ops = tp_find(u->scheme);
   struct tp *t;
   int rc;
   *out = NULL;
-  if (!ops)
-    return ohm_error_set(e, OHM_ENOTSUP, "unknown transport '%s'", u->scheme);
+  if (!ops) return tp_unknown_scheme(u->scheme, e);
   if ((rc = check_params(ops, u, e)) < 0) return rc;
   t = calloc(1, sizeof *t);
   if (!t) return ohm_error_set(e, OHM_ENOMEM, "out of memory");

@@ -95,6 +95,10 @@ const struct tp_ops *tp_find(const char *scheme);
 /* All transports, NULL-terminated, for `ohm drivers`. */
 const struct tp_ops *const *tp_all(void);
 
+/* OHM_EURI "unknown transport 'SCHEME'" (a usage error), with the
+ * nearest known scheme when there is one. */
+int tp_unknown_scheme(const char *scheme, struct ohm_error *e);
+
 /* Parse uri, find its transport and open it. opts may be NULL. */
 int tp_open(const char *uri, const struct tp_opts *opts, struct tp **out,
             struct ohm_error *e);

@@ -81,7 +81,7 @@ eq "piped multi-line function" "2" "$out"
 out=$(printf '.mode json\n{x = 1}\n' | $OHM)
 eq "piped dot-command" '{"x": 1}' "$out"
 
-has "-v prints the version" "ohm " "$($OHM -v)"
+has "--version prints the version" "ohm " "$($OHM --version)"
 has "--help lists subcommands" "get" "$($OHM --help)"
 has "--help lists -e" "-e CHUNK" "$($OHM --help)"
 

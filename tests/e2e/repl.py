@@ -216,4 +216,5 @@ def session(p):
     T.eq(p.wait(10), 0, ".quit exits 0")
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -128,8 +128,8 @@ try:
     T.eq(r.returncode, 1, "none succeeded: exit 1")
     r = ohm("upgrade", "--file", os.path.join(tmp, "missing.bin"), "--yes",
             targets[0])
-    T.ok(r.returncode == 2 and "missing.bin" in r.stderr,
-         "missing file: usage error naming it", r.stderr)
+    T.ok(r.returncode == 1 and "missing.bin" in r.stderr,
+         "missing file: exit 1 (it does not exist), naming it", r.stderr)
     empty = os.path.join(tmp, "empty.bin")
     open(empty, "w").close()
     r = ohm("upgrade", "--file", empty, "--yes", targets[0])

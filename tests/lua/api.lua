@@ -61,22 +61,22 @@ eq(all["input.phases"], 3, "get() has input.phases, a number as DESIGN.md says")
 ok(tostring(all):find("input.L1.current%s+[%d.]+%s+A"), "get()'s table prints as name/value/unit")
 
 -- path access
-ok(type(d.input.L1.current) == "number", "pdu.input.L1.current is a number")
+ok(type(d.input.L1.current()) == "number", "pdu.input.L1.current() is a number")
 ok(tostring(d.input.L1):find("input.L1", 1, true), "pdu.input.L1 is a path proxy")
 eq(d.device.mfr, "BKT ELEKTRONIK", "pdu.device.mfr")
 local smoke = d.ambient.smoke
 ok(smoke == "yes" or smoke == "no", "pdu.ambient.smoke is yes/no", smoke)
-eq(d.nosuch, nil, "an unknown top-level name is nil")
-eq(d.input.nosuch, nil, "an unknown path is nil")
+raises("no variable 'nosuch'", "an unknown top-level name raises", function() return d.nosuch end)
+raises("no variable 'input.nosuch'", "an unknown path raises", function() return d.input.nosuch end)
 eq(type(d.get), "function", "methods win over variables")
-ok(type(d.input["L1-N"].voltage) == "number", "path with a non-identifier segment")
+ok(type(d.input["L1-N"].voltage()) == "number", "path with a non-identifier segment")
 ok(type(d["input.L1.current.high.critical"]) == "number", "a full name as one key")
 
 -- set
 eq(d:set("input.L1.current.high.critical", 17.5), true, "set a threshold: true")
 eq(d:get("input.L1.current.high.critical"), 17.5, "set round trip")
 eq(d:set("ambient.temperature.high.critical", "41"), true, "set with a string value")
-ok(type(d.ambient.temperature) == "number", "a var with longer siblings reads as the var")
+ok(type(d.ambient.temperature()) == "number", "a var with longer siblings reads as the var")
 eq(d["ambient.temperature.high.critical"], 41, "set round trip (string value)")
 raises("read%-only", "set of a read-only variable raises", d.set, d, "input.L1.current", 3)
 raises("no variable", "set of an unknown variable raises", d.set, d, "nope", 3)
