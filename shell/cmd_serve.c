@@ -37,10 +37,12 @@ void serve_log_quiet(int on) {
 static void vlog(int level, const char *fmt, va_list ap) {
   if (use_syslog) {
     vsyslog(level, fmt, ap);
-  } else {
+  } else { /* one line under stderr's lock: threads never interleave */
+    flockfile(stderr);
     fputs("ohm: serve: ", stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+    funlockfile(stderr);
   }
 }
 

@@ -168,8 +168,13 @@ int sh_open(const char *device, const struct sh_opts *o, struct dev **out,
 /* s on stderr with control characters as '?': an error stays one line,
  * and a device's or a URI's text cannot drive the terminal. */
 static void put_clean(const char *s) {
-  for (; *s; s++)
-    fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, stderr);
+  char buf[512];
+  size_t n = 0;
+  for (; *s; s++) { /* in pieces, not a write(2) per character */
+    buf[n++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+    if (n == sizeof buf) fwrite(buf, 1, n, stderr), n = 0;
+  }
+  fwrite(buf, 1, n, stderr);
 }
 
 /* "ohm: DEVICE: " with DEVICE's secrets masked. */
@@ -183,22 +188,28 @@ static void prefix(const char *device) {
   }
 }
 
+/* Each error line is written under stderr's lock: a daemon's threads
+ * (serve's poller, its listeners) never interleave two lines. */
 void sh_error(const char *device, const struct ohm_error *e) {
+  flockfile(stderr);
   prefix(device);
   put_clean(ohm_error_text(e));
   fputc('\n', stderr);
+  funlockfile(stderr);
 }
 
 void sh_errorf(const char *device, const char *fmt, ...) {
   va_list ap;
   char *msg = NULL;
-  prefix(device);
   va_start(ap, fmt);
   int n = vasprintf(&msg, fmt, ap);
   va_end(ap);
+  flockfile(stderr);
+  prefix(device);
   put_clean(n >= 0 && msg ? msg : fmt);
-  free(msg);
   fputc('\n', stderr);
+  funlockfile(stderr);
+  free(msg);
 }
 
 int sh_usage(const char *usage) {
