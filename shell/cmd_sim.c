@@ -110,8 +110,8 @@ static void say_listening(const struct sim_args *a, const char *uri) {
     fprintf(stderr, "ohm: sim %s listening on %s (units 1-%d)\n", a->driver,
             uri, a->units);
   if (a->rtu)
-    fprintf(stderr, "ohm: sim %s listening on modbus-rtu://%s (unit 1)\n",
-            a->driver, a->rtu);
+    fprintf(stderr, "ohm: sim %s listening on modbus-rtu://%s (units 1-%d)\n",
+            a->driver, a->rtu, a->units);
 }
 
 int cmd_sim(int argc, char **argv) {
