@@ -8,7 +8,7 @@
  * stale or failed, which the menus print as an error line. Accounts come
  * from the inventory's `console` section or --user/--password-file: there
  * is no default account. Three failed logins close the connection and are
- * logged on stderr; passwords never are. */
+ * logged on stderr; passwords never are, nor echoed (not even as '*'). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -297,16 +297,17 @@ static void feed(struct tn_session *s, unsigned char c) {
   } else if (c == 8 || c == 127) {
     if (s->len > 0) {
       s->len--;
-      tn_send(s, "\b \b");
+      if (s->state != TN_PASSWORD) tn_send(s, "\b \b");
     }
   } else if (c >= 0x20 && c < 0x7f) {
-    char echo[2] = {s->state == TN_PASSWORD ? '*' : (char)c, 0};
+    char echo[2] = {(char)c, 0};
     if (s->len >= CON_LINE_MAX) {
       s->overflow = 1;
       return;
     }
     s->line[s->len++] = (char)c;
-    tn_send(s, echo);
+    /* as login(1): nothing after the password prompt, not even its length */
+    if (s->state != TN_PASSWORD) tn_send(s, echo);
   }
 }
 
@@ -541,6 +542,13 @@ static int server_accounts(struct tn_server *s, const struct sh_opts *o,
                        "no console account: add a `console` section to the "
                        "inventory, give --user and --password-file, or set "
                        "OHM_CONSOLE_USER and OHM_PASSWORD");
+  return rc;
+}
+
+int serve_telnet_accounts_check(const struct sh_opts *o, struct ohm_error *e) {
+  struct tn_server s = {0};
+  int rc = server_accounts(&s, o, e);
+  acc_free(&s);
   return rc;
 }
 

@@ -82,8 +82,10 @@ def test_screens(port):
     T.ok((WILL_ECHO := (251, 1)) in c.opts, "server offers WILL ECHO")
     c.line("bkt")
     T.eq(c.until(b"Password:"), b"bkt\r\nPassword:", "account echoed")
+    c.s.sendall(b"x\x7f")  # typed and erased: no echo, no "\\b \\b" either
     c.line("s3cret")
-    T.eq(c.until(PROMPT), b"******\r\n" + MENU, "password as * then menu")
+    T.eq(c.until(PROMPT), b"\r\n" + MENU,
+         "password not echoed (not even as *), then the menu")
     T.eq(ask(c, "1"), b"1\r\n" + SCREEN1, "screen 1 verbatim")
     r = ask_live(c, "master load")
     T.ok(re.fullmatch(rb"master load\r\nLoad Phase1:\d+\.\d\dA "
