@@ -66,6 +66,7 @@ _ohm() {
 	if [[ $cur == -* ]]; then
 		case $cmd in
 		list) COMPREPLY=($(compgen -W "$common --all" -- "$cur")) ;;
+		set) COMPREPLY=($(compgen -W "$common --force" -- "$cur")) ;;
 		drivers) COMPREPLY=($(compgen -W "--json --csv --names" -- "$cur")) ;;
 		help) COMPREPLY=() ;;
 		serve) COMPREPLY=($(compgen -W "$common --telnet --nut --prometheus \

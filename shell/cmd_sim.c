@@ -14,9 +14,9 @@
 #include "shell.h"
 
 static const char usage[] =
-    "sim DRIVER [--modbus-tcp ADDR] [--modbus-rtu TTY] [--units N] [-q]\n"
-    "       [--telnet ADDR [--user NAME --password-file FILE] "
-    "[--idle-timeout SECONDS] [--max-sessions N]]";
+    "sim DRIVER [--modbus-tcp ADDR] [--modbus-rtu TTY] [--telnet ADDR] "
+    "[--units N] [-q] [--user NAME --password-file FILE]\n"
+    "  with --telnet also: --idle-timeout SECONDS, --max-sessions N";
 
 struct sim_args {
   const char *driver, *tcp, *rtu, *telnet;

@@ -1,7 +1,10 @@
 """`ohm sim bps2000v2 --telnet ADDR` and `ohm serve --telnet` as an
 operator meets them, checked with an independent client
 (tests/telnet_client.py): the sim takes the console's own options and
-checks its accounts before anything listens."""
+checks its accounts before anything listens; thresholds are refused out of
+order on the command line and on the console, and the console's own
+defaults keep that order."""
+import re
 import os
 import socket
 import subprocess
@@ -10,7 +13,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-from lib import T, OHM, ohm, free_port, wait_port, run, procs  # noqa: E402
+from lib import (  # noqa: E402
+    T, OHM, PY, TOP, ohm, free_port, wait_port, run, procs, start_listening)
 from telnet_client import Client  # noqa: E402
 
 PROMPT = b"Please enter the command:"
@@ -93,8 +97,87 @@ def test_sim_accounts():
     p.wait(10)
 
 
+def ask(c, line, seconds=5.0):
+    c.line(line)
+    return c.until(PROMPT, seconds)
+
+
+def rows8(text):
+    """Screen 8's rows: title -> [high alarm, high warning, low warning,
+    low alarm]."""
+    rows = {}
+    for m in re.finditer(rb"^(.*?) \[.*?\]: High Alarm:([-\d.]+)\D* High "
+                         rb"Warning:([-\d.]+)\D* Low Warning:([-\d.]+)\D* "
+                         rb"Low Alarm:([-\d.]+)", text, re.M):
+        rows[m.group(1).decode()] = [float(m.group(i)) for i in range(2, 6)]
+    return rows
+
+
+def test_set_order():
+    sim = "sim:bps2000v2"
+    r = ohm("set", sim, "input.L1-N.voltage.high.critical=200")
+    T.ok(r.returncode == 1 and "input.L1-N.voltage.high.critical 200 V would"
+         " be below input.L1-N.voltage.low.critical 207 V" in r.stderr and
+         "--force" in r.stderr,
+         "set: a high alarm below the low alarm is refused with the reason",
+         r.stderr)
+    r = ohm("set", "--force", sim, "input.L1-N.voltage.high.critical=200")
+    T.eq((r.returncode, r.stderr), (0, ""), "set --force writes it anyway")
+    r = ohm("set", sim, "input.L1.current.low.critical=10",
+            "input.L1.current.high.critical=5")
+    T.ok(r.returncode == 1 and "would be" in r.stderr,
+         "set: two assignments out of order with each other are refused",
+         r.stderr)
+    r = ohm("set", sim, "input.L1.current.low.critical=10",
+            "input.L1.current.high.critical=12")
+    T.eq((r.returncode, r.stderr), (0, ""),
+         "set: assignments in order together are written")
+    # a warning beyond its alarm, over an independent console
+    port = free_port()
+    start_listening([PY, os.path.join(TOP, "tests", "console_emulator.py"),
+                     str(port), "--user", "bkt", "--password", "pa55"], port)
+    uri = f"telnet://bkt:pa55@127.0.0.1:{port}"
+    r = ohm("set", "-d", "bps2000v2", uri, "input.L1.current.high.warning=40")
+    T.ok(r.returncode == 1 and "input.L1.current.high.warning 40 A would be "
+         "above input.L1.current.high.critical 32 A" in r.stderr,
+         "set: a warning beyond its alarm is refused (telnet://)", r.stderr)
+    r = ohm("set", "-d", "bps2000v2", uri, "input.L1.current.high.warning=20")
+    T.eq(r.returncode, 0, "set: a warning inside its alarms is written")
+
+
+def test_console_thresholds():
+    tn = free_port()
+    pw = pwfile("thpw", "s3cret")
+    p = start(["sim", "bps2000v2", "--telnet", f"127.0.0.1:{tn}",
+               "--user", "bkt", "--password-file", pw], tn)
+    c, _ = login(tn, "bkt", "s3cret")
+    end = time.time() + 10
+    while True:
+        rows = rows8(ask(c, "8"))
+        if len(rows) == 8 or time.time() > end:
+            break
+        ask(c, "5")
+        time.sleep(0.3)
+    bad = {k: v for k, v in rows.items()
+           if not (v[3] <= v[2] <= v[1] <= v[0])}
+    T.ok(len(rows) == 8 and not bad,
+         "console defaults: low alarm <= low warning <= high warning <= "
+         "high alarm on every row", bad or rows)
+    r = ask(c, "voltage one:200&250&220&207")
+    T.ok(b"Error: " in r and b"would be" in r and b"nothing written" in r,
+         "console: a row out of order is refused with the reason", r)
+    r = ask(c, "voltage one:260&250&220&200")
+    T.ok(b"Set successfully" in r, "console: a row in order is written", r)
+    c.line("5")
+    c.line("11")
+    p.terminate()
+    p.wait(10)
+
+
 def main():
     test_sim_accounts()
+    test_set_order()
+    test_console_thresholds()
 
 
 run(main)
