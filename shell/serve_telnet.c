@@ -16,6 +16,7 @@
 #include <lua.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,8 @@
 #include "serve_telnet_int.h"
 
 #define TN_FAIL_DELAY_MS 1000
+
+static void clean_name(char *dst, size_t n, const char *src);
 
 static struct serve_telnet_opts g_opts;
 static struct tn_server *g_srv;
@@ -196,6 +199,19 @@ static const struct tn_account *acc_check(const struct tn_server *s,
 
 /* ---- one session --------------------------------------------------------- */
 
+void tn_audit(struct tn_session *s, int problem, const char *fmt, ...) {
+  char what[768], who[40];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  clean_name(who, sizeof who, s->who ? s->who->user : s->account);
+  if (problem)
+    serve_log("telnet: %s from %s: %s", who, s->peer, what);
+  else
+    serve_info("telnet: %s from %s: %s", who, s->peer, what);
+}
+
 void tn_send(struct tn_session *s, const char *text) {
   if (!s->dead) telnet_send(s->tn, text, strlen(text));
 }
@@ -241,6 +257,7 @@ static void login_line(struct tn_session *s, const char *line) {
   s->who = acc_check(s->srv, s->account, line);
   if (s->who) {
     char buf[1024] = "";
+    tn_audit(s, 0, "logged in");
     s->state = TN_MENU;
     con_fmt_main_menu(buf, sizeof buf);
     tn_send(s, buf);

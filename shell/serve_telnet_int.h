@@ -71,5 +71,9 @@ void tn_send(struct tn_session *s, const char *text);
 /* Handle one line typed after login (TN_MENU, TN_SCREEN, TN_CONFIRM). */
 void tn_menu_line(struct tn_session *s, const char *line);
 double tn_now(void);
+/* One log line for what a logged-in user did, naming the account and its
+ * address (problem: logged even with -q). */
+void tn_audit(struct tn_session *s, int problem, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -209,6 +209,12 @@ static int thresh_write(struct tn_session *s, const struct sv_snap *sn,
       var = &sn->map->vars[i];
   snprintf(text, sizeof text, "%g", val);
   ohm_error_clear(&e);
+  if (var && !dev_var_over(sn->scheme[0] ? sn->scheme : NULL, var)) {
+    /* no place on the device over its transport: kept, nothing tried, so
+     * no false failure in the log */
+    kept_put(s->srv, sn->name, var->name, val, 1);
+    return 1;
+  }
   if (var && sv_cache_set(s->srv->cache, sn->name, var->name, text, &e) == 0) {
     kept_put(s->srv, sn->name, var->name, val, 0);
     return 0;
@@ -250,7 +256,7 @@ static void thresh_set(struct tn_session *s, int unit,
   static const char *const names[4] = {"High Alarm", "High Warning",
                                        "Low Warning", "Low Alarm"};
   struct sv_snap sn;
-  char err[512] = "", msg[1024] = "Set successfully", kept[256] = "";
+  char err[512] = "", msg[1024] = "Set successfully", kept[256] = "", u[16];
   if (unit < 0 || (size_t)unit >= sv_cache_count(s->srv->cache) ||
       sv_cache_snap(s->srv->cache, (size_t)unit, &sn) < 0) {
     reply(s, "Error: no such unit");
@@ -268,6 +274,9 @@ static void thresh_set(struct tn_session *s, int unit,
                kept[0] ? ", " : "", names[f]);
   }
   sv_snap_free(&sn);
+  tn_audit(s, err[0] != 0, "%s: %s:%g&%g&%g&%g: %s%s%s",
+           con_unit_name(unit, u, sizeof u), r->set, v[0], v[1], v[2], v[3],
+           err[0] ? err : "done", kept[0] ? "; kept by ohm: " : "", kept);
   if (err[0])
     snprintf(msg, sizeof msg, "%s", err);
   else if (kept[0])
@@ -312,16 +321,29 @@ static void run_cmd(struct tn_session *s, int unit, const char *cmd,
                     const char *done) {
   struct sv_snap sn;
   struct ohm_error e;
+  char u[16];
   ohm_error_clear(&e);
+  con_unit_name(unit, u, sizeof u);
   if (unit < 0 || (size_t)unit >= sv_cache_count(s->srv->cache) ||
       sv_cache_snap(s->srv->cache, (size_t)unit, &sn) < 0) {
     reply(s, "Error: no such unit");
     return;
   }
-  if (sv_cache_cmd(s->srv->cache, sn.name, cmd, &e) == 0)
+  if (sv_cache_cmd(s->srv->cache, sn.name, cmd, &e) == 0) {
+    tn_audit(s, 0, "%s: %s: done", u, cmd);
     reply(s, done);
-  else
+  } else if (e.code == OHM_ENOTSUP) {
+    /* the user is on the console already: say why it cannot be done */
+    tn_audit(s, 1, "%s: %s: not possible over %s", u, cmd,
+             sn.scheme[0] ? sn.scheme : "its transport");
+    replyf(s,
+           "Error: %s cannot be done here: ohm reaches %s over %s, "
+           "which cannot carry it; do it on the unit itself",
+           cmd, u, sn.scheme[0] ? sn.scheme : "a transport");
+  } else {
+    tn_audit(s, 1, "%s: %s failed: %.300s", u, cmd, ohm_error_text(&e));
     replyf(s, "Error: %.400s", ohm_error_text(&e));
+  }
   sv_snap_free(&sn);
 }
 

@@ -174,10 +174,85 @@ def test_console_thresholds():
     p.wait(10)
 
 
+def test_console_log():
+    """`ohm serve --telnet` over a Modbus unit (a separate `ohm sim`): a
+    row write logs no false failures for the warnings Modbus has no place
+    for, every line has a time and the console's lines the account; an
+    energy reset tells the console user why it cannot be done."""
+    mb, tn = free_port(), free_port()
+    start_listening([OHM, "sim", "bps2000v2", "--modbus-tcp",
+                     f"127.0.0.1:{mb}", "-q"], mb)
+    pw = pwfile("logpw", "s3cret")
+    p = start(["serve", "--telnet", f"127.0.0.1:{tn}", "--interval", "0.5",
+               "--user", "bkt", "--password-file", pw, "-d", "bps2000v2",
+               f"modbus-tcp://127.0.0.1:{mb}"], tn)
+    c, _ = login(tn, "bkt", "s3cret")
+    ask(c, "8")
+    end = time.time() + 10
+    while True:
+        r = ask(c, "current one:20&15&1&0")
+        if b"Error" not in r or time.time() > end:
+            break
+        time.sleep(0.3)
+    T.ok(b"Set successfully" in r and b"kept by ohm" in r,
+         "console row write: alarms written, warnings kept", r)
+    ask(c, "5")
+    ask(c, "9")
+    r = ask(c, "clearp1")
+    T.ok(b"use the telnet console" not in r and b"Error: reset.energy.L1 "
+         b"cannot be done here" in r and b"over modbus-tcp" in r,
+         "energy reset over Modbus: the console says why, not 'use the "
+         "telnet console'", r)
+    c.line("2")
+    c.until(PROMPT)
+    c.line("11")
+    time.sleep(0.3)
+    log = log_of(p)
+    T.ok("warning failed" not in log and "not available" not in log,
+         "no false failures logged for the kept warnings", log)
+    T.ok(re.search(r"telnet: bkt from 127\.0\.0\.1:\d+: master: current "
+                   r"one:20&15&1&0: done", log) and
+         re.search(r"telnet: bkt from 127\.0\.0\.1:\d+: logged in", log),
+         "console lines name the account and its address", log)
+    lines = [l for l in log.splitlines() if l.startswith("ohm: serve:")]
+    T.ok(lines and all(re.match(r"ohm: serve: \d{4}-\d\d-\d\d "
+                                r"\d\d:\d\d:\d\d ", l) for l in lines),
+         "every log line has a date and time", log)
+    p.terminate()
+    p.wait(10)
+
+
+def test_sigterm_quiet():
+    """SIGTERM while a device's read is in flight: stopping is not the
+    device failing, so nothing is logged as failed."""
+    mb, nut = free_port(), free_port()
+    start_listening([OHM, "sim", "bps2000v2", "--modbus-tcp",
+                     f"127.0.0.1:{mb}", "-q"], mb)
+    mute = socket.socket()  # accepts connections (backlog), never answers
+    mute.bind(("127.0.0.1", 0))
+    mute.listen(8)
+    p = start(["serve", "--nut", f"127.0.0.1:{nut}", "--interval", "0.2",
+               "--timeout", "20", "-d", "bps2000v2",
+               f"modbus-tcp://127.0.0.1:{mb}",
+               f"modbus-tcp://127.0.0.1:{mute.getsockname()[1]}"], nut)
+    end = time.time() + 10
+    while ": ok" not in log_of(p) and time.time() < end:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    p.terminate()
+    p.wait(10)
+    log = log_of(p)
+    T.ok("SIGTERM: stopping" in log and "failed" not in log,
+         "SIGTERM logs no device as failed", log)
+    mute.close()
+
+
 def main():
     test_sim_accounts()
     test_set_order()
     test_console_thresholds()
+    test_console_log()
+    test_sigterm_quiet()
 
 
 run(main)
