@@ -98,13 +98,16 @@ static void tcp_uri(const char *addr, int port, char *buf, size_t n) {
   snprintf(buf, n, "modbus-tcp://%.*s:%d", hl, addr, port);
 }
 
-static int wait_signal(void) {
+/* Until SIGINT or SIGTERM; SIGHUP re-reads the console's accounts. */
+static int wait_signal(int telnet) {
   sigset_t set;
   int sig = 0;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  sigwait(&set, &sig);
+  sigaddset(&set, SIGHUP);
+  while (sigwait(&set, &sig) != 0 || sig == SIGHUP)
+    if (sig == SIGHUP && telnet && sim_telnet_reload) sim_telnet_reload();
   return sig;
 }
 
@@ -171,6 +174,7 @@ int cmd_sim(int argc, char **argv) {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   /* the console talks to the device over loopback Modbus TCP */
   const char *tcp = a.tcp ? a.tcp : (a.telnet ? "127.0.0.1:0" : NULL);
@@ -184,7 +188,7 @@ int cmd_sim(int argc, char **argv) {
   else if (a.rtu)
     say_listening(&a, "");
   rc = a.telnet ? start_telnet(&a, uri) : 0;
-  if (rc == 0) wait_signal();
+  if (rc == 0) wait_signal(a.telnet != NULL);
   if (a.telnet && sim_telnet_stop) sim_telnet_stop();
   sim_stop(s);
   return rc == 0 ? EXIT_OK : EXIT_FAIL;

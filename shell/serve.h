@@ -135,6 +135,10 @@ struct serve_telnet_opts {
 };
 void serve_telnet_set_opts(const struct serve_telnet_opts *t)
     __attribute__((weak));
+/* SIGHUP: take the console accounts again (inv, the reloaded inventory,
+ * borrowed during the call; --password-file read again); sessions of
+ * accounts that are gone are ended. On error the old ones stay. */
+void serve_telnet_reload(struct inventory *inv) __attribute__((weak));
 /* Load the console's accounts as serve_telnet_start would (after
  * serve_telnet_set_opts), and say what is wrong without listening. */
 int serve_telnet_accounts_check(const struct sh_opts *o, struct ohm_error *e)

@@ -247,12 +247,68 @@ def test_sigterm_quiet():
     mute.close()
 
 
+def write_accounts(path, accounts):
+    with open(path, "w") as f:
+        f.write('devices = { pdu = { uri = "sim:bps2000v2" } }\n'
+                "console = { accounts = {\n")
+        for user, pw in accounts:
+            f.write(f'  {{ user = "{user}", password = "{pw}", '
+                    f'role = "administrator" }},\n')
+        f.write("} }\n")
+
+
+def test_sighup_accounts(what):
+    """SIGHUP re-reads the console accounts: a removed account's session
+    ends and it can no longer log in; a new one can; the others stay."""
+    tn = free_port()
+    inv = os.path.join(tmp, what + "-accounts.lua")
+    write_accounts(inv, [("alice", "a1ice"), ("bob", "b0b")])
+    env = dict(NOENV, OHM_CONFIG=inv)
+    if what == "serve":
+        p = start(["serve", "--telnet", f"127.0.0.1:{tn}"], tn, env)
+    else:
+        p = start(["sim", "bps2000v2", "--telnet", f"127.0.0.1:{tn}"], tn,
+                  env)
+    bob, menu = login(tn, "bob", "b0b")
+    alice, _ = login(tn, "alice", "a1ice")
+    T.ok(menu.endswith(PROMPT), f"{what}: bob logs in before the reload", menu)
+    write_accounts(inv, [("alice", "a1ice"), ("carol", "c4rol")])
+    p.send_signal(1)  # SIGHUP
+    end = time.time() + 10
+    while "reloaded" not in log_of(p) and time.time() < end:
+        time.sleep(0.1)
+    T.ok(bob.wait_closed(5), f"{what}: the removed account's session is ended",
+         log_of(p))
+    c = Client(tn)
+    c.until(b"Telnet Account:")
+    c.line("bob")
+    c.until(b"Password:")
+    c.line("b0b")
+    r = c.until(b"Telnet Account:")
+    T.ok(b"Login failed" in r, f"{what}: the removed account can no longer log in", r)
+    c.close()
+    c, r = login(tn, "carol", "c4rol")
+    T.ok(r.endswith(b"11.Logout\r\n\r\n" + PROMPT),
+         f"{what}: an added account logs in after the reload", r)
+    c.close()
+    alice.line("1")
+    T.ok(alice.until(PROMPT).endswith(b"10.Back\r\nCommand format:master load"
+                                      b" or slave1 load\r\n" + PROMPT),
+         f"{what}: a kept account's session goes on")
+    T.ok("account removed, session ended" in log_of(p),
+         f"{what}: the ended session is logged", log_of(p))
+    p.terminate()
+    p.wait(10)
+
+
 def main():
     test_sim_accounts()
     test_set_order()
     test_console_thresholds()
     test_console_log()
     test_sigterm_quiet()
+    test_sighup_accounts("serve")
+    test_sighup_accounts("sim")
 
 
 run(main)
