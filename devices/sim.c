@@ -480,9 +480,27 @@ static int rtu_read_n(int fd, uint8_t *p, int n) {
   return 0;
 }
 
+/* The rest of a frame whose length its function does not tell: bytes
+ * until the line pauses (50 ms, far above 3.5 characters at 9600 baud),
+ * kept if the CRC says they are one frame. */
+static int rtu_rest(int fd, uint8_t *q, int have) {
+  while (have < MODBUS_RTU_MAX_ADU_LENGTH) {
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    ssize_t r;
+    if (poll(&pf, 1, 50) <= 0) break;
+    r = read(fd, q + have, (size_t)(MODBUS_RTU_MAX_ADU_LENGTH - have));
+    if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (r <= 0) return -1;
+    have += (int)r;
+  }
+  return have >= 4 && rtu_crc(q, have - 2) == (q[have - 2] | q[have - 1] << 8)
+             ? have
+             : -1;
+}
+
 /* One request frame from the line into q: its length with the CRC, or -1
- * for a frame that is garbled, truncated or of a function whose length
- * ohm cannot know (dropped, as a unit on a bus would). */
+ * for a frame that is garbled or truncated (dropped, as a unit on a bus
+ * would). */
 static int rtu_frame(int fd, uint8_t *q) {
   int have = 2, n;
   if (rtu_read_n(fd, q, 2) < 0) return -1;
@@ -494,8 +512,8 @@ static int rtu_frame(int fd, uint8_t *q) {
     if (rtu_read_n(fd, q + 2, 5) < 0) return -1;
     have = 7;
     n = 9 + q[6];
-  } else
-    return -1;
+  } else /* a function of unknown length: the frame ends at a pause */
+    return rtu_rest(fd, q, have);
   if (n > MODBUS_RTU_MAX_ADU_LENGTH || rtu_read_n(fd, q + have, n - have) < 0)
     return -1;
   return rtu_crc(q, n - 2) == (q[n - 2] | q[n - 1] << 8) ? n : -1;

@@ -47,3 +47,34 @@ else has "unit 4 (not simulated) stays silent" "timed out" "$(cat "$T/out")"; fi
 r=$("$OHM" get -d bps2000v2 --timeout 2 "modbus-rtu://$T/b?unit=2" \
 	input.L2-N.voltage 2>&1)
 has "ohm reads unit 2 over the same line" "input.L2-N.voltage: 2" "$r"
+if mb 2 -t 3 -r 0 -c 1; then nok "function 04 on unit 2: exception 01"
+else has "function 04 on unit 2: exception 01" "Illegal function" \
+	"$(cat "$T/out")"; fi
+# a function whose request length the sim cannot know (43, read device
+# identification) still gets exception 01, from the frame's CRC
+r=$($PYTHON - "$T/b" <<'PY'
+import os, select, sys, termios, tty
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_NOCTTY)
+tty.setraw(fd)
+def crc(b):
+    c = 0xFFFF
+    for x in b:
+        c ^= x
+        for _ in range(8):
+            c = (c >> 1) ^ 0xA001 if c & 1 else c >> 1
+    return bytes([c & 0xFF, c >> 8])
+q = bytes([3, 0x2B, 0x0E, 0x01, 0x00])
+os.write(fd, q + crc(q))
+got = b""
+while len(got) < 5 and select.select([fd], [], [], 3)[0]:
+    got += os.read(fd, 64)
+print(got.hex())
+PY
+)
+eq "function 43 on unit 3: exception 01 in a well-formed reply" \
+	"03ab01$(printf '%s' "$($PYTHON -c '
+c=0xFFFF
+for x in bytes([3,0xAB,1]):
+    c^=x
+    for _ in range(8): c=(c>>1)^0xA001 if c&1 else c>>1
+print("%02x%02x"%(c&0xFF,c>>8))')")" "$r"
