@@ -66,13 +66,15 @@ _ohm() {
 	if [[ $cur == -* ]]; then
 		case $cmd in
 		list) COMPREPLY=($(compgen -W "$common --all" -- "$cur")) ;;
+		set) COMPREPLY=($(compgen -W "$common --force" -- "$cur")) ;;
 		drivers) COMPREPLY=($(compgen -W "--json --csv --names" -- "$cur")) ;;
 		help) COMPREPLY=() ;;
 		serve) COMPREPLY=($(compgen -W "$common --telnet --nut --prometheus \
 			--interval --jobs --shard --syslog --user --password-file \
 			--idle-timeout --max-sessions" -- "$cur")) ;;
 		sim) COMPREPLY=($(compgen -W "--modbus-tcp --modbus-rtu --telnet \
-			--units -q --quiet" -- "$cur")) ;;
+			--units -q --quiet --user --password-file --idle-timeout \
+			--max-sessions" -- "$cur")) ;;
 		poll) COMPREPLY=($(compgen -W "$common --jobs --shard" -- "$cur")) ;;
 		record) COMPREPLY=($(compgen -W "$common --every --out --keep-days \
 			--max-size --count --jobs" -- "$cur")) ;;

@@ -5,6 +5,10 @@
  * with the BPS2000v2 console description (bps2000v2/console.h) building
  * the commands and parsing the replies leniently. A reply that is not the
  * screen expected fails the read with what was seen; no value is guessed.
+ * The manual prints only "master load": for the other screen-1 items each
+ * known spelling is tried in turn and the one a unit takes is remembered
+ * for the device; an item it refuses in every spelling leaves its
+ * variables out (per-variable errors), not the whole read.
  * Chain position: d->unit, 0 the master, N "slaveN". */
 #include <math.h>
 #include <stdio.h>
@@ -17,8 +21,9 @@
 #include "engine.h"
 
 struct ce_state {
-  int screen; /* where the console is: CON_MAIN or a sub-screen */
-  int broken; /* a send or wait failed: do not wait again on close */
+  int screen;       /* where the console is: CON_MAIN or a sub-screen */
+  int broken;       /* a send or wait failed: do not wait again on close */
+  int spelling[16]; /* per screen-1 item: 1 + the spelling the unit took */
 };
 
 static const char *const cmd_prompt[] = {CON_PROMPT, NULL};
@@ -160,26 +165,89 @@ static int ce_needs(const struct dev_map *m, int items[16]) {
   return s8;
 }
 
-static int ce_read_show(struct dev *d, const int items[16], struct con_vals *cv,
-                        struct ohm_error *e) {
-  int rc = 0;
-  for (const struct con_show_item *it = con_show_items; it->num && !rc; it++) {
-    char line[64], *txt = NULL;
-    if (!items[it->num]) continue;
-    if (d->priv && ((struct ce_state *)d->priv)->screen != CON_SHOW &&
-        (rc = ce_enter(d, CON_SHOW, NULL, e)) < 0)
-      return rc;
-    con_fmt_show_cmd(line, sizeof line, d->unit, it->cmd);
-    if ((rc = ce_say(d, line, &txt, e)) == 0 && con_parse(txt, cv) == 0) {
-      char seen[80];
-      first_line(strstr(txt, "\n") ? strstr(txt, "\n") + 1 : txt, seen,
-                 sizeof seen);
-      rc = ohm_error_set(e, OHM_EPROTO, "'%s' gave no values ('%.60s')", line,
-                         seen);
-    }
-    free(txt);
+/* The values of item it in a reply into cv; how many. A refusal's text
+ * ("Command format:master load ...") parses to keys of no item. */
+static int ce_take_item(const char *txt, const struct con_show_item *it,
+                        struct con_vals *cv) {
+  struct con_vals *got = calloc(1, sizeof *got);
+  int n = 0;
+  if (!got) return 0;
+  con_parse(txt, got);
+  for (size_t i = 0; i < got->n; i++) {
+    const struct con_kv *kv = &got->kv[i];
+    if (con_show_for_key(kv->key) != it) continue;
+    if (kv->isnum)
+      con_vals_num(cv, kv->key, kv->num);
+    else
+      con_vals_str(cv, kv->key, kv->str);
+    n++;
   }
+  free(got);
+  return n;
+}
+
+/* Ask for one screen-1 item in the spelling k: > 0 keys parsed, 0 if the
+ * unit refused it (no values came back), < 0 on a transport failure. */
+static int ce_try_item(struct dev *d, const struct con_show_item *it, int k,
+                       struct con_vals *cv, struct ohm_error *e) {
+  struct ce_state *st = d->priv;
+  char word[32], line[64], *txt = NULL;
+  int rc;
+  if (con_show_spelling(it, k, word, sizeof word) < 0) return 0;
+  if (st->screen != CON_SHOW && (rc = ce_enter(d, CON_SHOW, NULL, e)) < 0)
+    return rc;
+  con_fmt_show_cmd(line, sizeof line, d->unit, word);
+  if ((rc = ce_say(d, line, &txt, e)) < 0) return rc;
+  rc = ce_take_item(txt, it, cv);
+  if (rc == 0 && con_identify(txt) == CON_MAIN) /* refused back to the menu */
+    st->screen = CON_MAIN;
+  free(txt);
   return rc;
+}
+
+/* One screen-1 item: the spelling the unit took last time, else each in
+ * turn. 0 if one gave values, 1 if the unit refused them all (the item's
+ * variables are then absent, with a note in *why), < 0 on a failure. */
+static int ce_read_item(struct dev *d, const struct con_show_item *it,
+                        struct con_vals *cv, char *why, size_t whysz,
+                        struct ohm_error *e) {
+  struct ce_state *st = d->priv;
+  int known = st->spelling[it->num] - 1, rc;
+  if (known >= 0 && (rc = ce_try_item(d, it, known, cv, e)) != 0)
+    return rc < 0 ? rc : 0;
+  for (int k = 0; k < 8; k++) {
+    char word[32];
+    if (con_show_spelling(it, k, word, sizeof word) < 0) break;
+    if (k == known) continue;
+    if ((rc = ce_try_item(d, it, k, cv, e)) < 0) return rc;
+    if (rc > 0) {
+      st->spelling[it->num] = k + 1;
+      return 0;
+    }
+  }
+  st->spelling[it->num] = 0;
+  char tried[96] = "", word[32];
+  for (int k = 0; con_show_spelling(it, k, word, sizeof word) == 0; k++)
+    snprintf(tried + strlen(tried), sizeof tried - strlen(tried), "%s'%s'",
+             k ? ", " : "", word);
+  snprintf(why, whysz,
+           "the console refused '%s' in every spelling (%s); "
+           "left out",
+           it->title, tried);
+  return 1;
+}
+
+/* Screen-1 items the map needs into cv; an item the unit refuses gets
+ * its note in refused[N] (N its number) and the read goes on. */
+static int ce_read_show(struct dev *d, const int items[16], struct con_vals *cv,
+                        char refused[16][160], struct ohm_error *e) {
+  for (const struct con_show_item *it = con_show_items; it->num; it++) {
+    int rc;
+    if (!items[it->num]) continue;
+    rc = ce_read_item(d, it, cv, refused[it->num], sizeof refused[0], e);
+    if (rc < 0) return rc;
+  }
+  return 0;
 }
 
 /* Screen 8 for d->unit: the master's is the screen itself; a slave's is
@@ -198,22 +266,41 @@ static int ce_read_thresh(struct dev *d, struct con_vals *cv,
   return rc;
 }
 
+/* A var of a screen-1 item the unit refused: absent, with why as a
+ * per-var error (the rest of the read stands). */
+static void ce_refused_item(const char *why, struct dev_value *val) {
+  val->kind = DV_ERR;
+  val->err = OHM_ENOTSUP;
+  snprintf(val->str, sizeof val->str, "%s", why);
+}
+
 static int ce_read_all(struct dev *d, struct dev_value *vals,
                        struct ohm_error *e) {
   const struct dev_map *m = d->map;
   int items[16] = {0}, rc = 0;
   struct con_vals *cv = calloc(1, sizeof *cv);
-  if (!cv) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  char(*refused)[160] = calloc(16, sizeof *refused);
+  if (!cv || !refused) {
+    free(cv);
+    free(refused);
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  }
   if (ce_needs(m, items)) rc = ce_read_thresh(d, cv, e);
-  if (rc == 0) rc = ce_read_show(d, items, cv, e);
+  if (rc == 0) rc = ce_read_show(d, items, cv, refused, e);
   if (rc == 0) rc = ce_back(d, e);
   for (size_t i = 0; rc == 0 && i < m->nvars; i++) {
     char key[64];
     int screen;
-    if (con_menu_split(m->vars[i].menu, &screen, key, sizeof key) == 0)
+    const struct con_show_item *it;
+    if (con_menu_split(m->vars[i].menu, &screen, key, sizeof key) < 0) continue;
+    if (screen == CON_SHOW && (it = con_show_for_key(key)) &&
+        refused[it->num][0])
+      ce_refused_item(refused[it->num], &vals[i]);
+    else
       ce_value(&m->vars[i], con_vals_find(cv, key), &vals[i]);
   }
   free(cv);
+  free(refused);
   return rc;
 }
 

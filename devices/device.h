@@ -64,6 +64,9 @@ void dev_close(struct dev *d);
 
 /* Whether var v can be read over d's transport (has a location for it). */
 int dev_var_available(const struct dev *d, const struct dev_var *v);
+/* The same by transport scheme ("modbus-tcp"), for code that holds no
+ * device (serve's listeners); 1 for an unknown scheme. */
+int dev_var_over(const char *scheme, const struct dev_var *v);
 
 /* Read every var of the map available over this transport into vals
  * (indexed like d->map->vars). Returns 0 when the request(s) succeeded,

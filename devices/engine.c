@@ -29,6 +29,11 @@ int dev_var_available(const struct dev *d, const struct dev_var *v) {
   return var_has(d->tp->ops->kind, v);
 }
 
+int dev_var_over(const char *scheme, const struct dev_var *v) {
+  const struct tp_ops *ops = scheme ? tp_find(scheme) : NULL;
+  return ops ? var_has(ops->kind, v) : 1;
+}
+
 /* Whether a map reads anything (beyond fixed text) over this kind. */
 static int map_fits(const struct dev_map *m, enum tp_kind kind) {
   for (size_t i = 0; i < m->nvars; i++)

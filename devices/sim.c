@@ -5,9 +5,11 @@
  * 06 only; the rest get exception 01. Values are driven by var names and
  * units, so any map with the same vocabulary is served.
  *
- * libmodbus 3.1 filters RTU requests by one slave address in its receive
- * path, so over RTU only unit 1 answers; over TCP units 1..N answer and
- * other unit ids get exception 0B (gateway target failed to respond). */
+ * Units 1..N answer on both sides. Over TCP other unit ids get exception
+ * 0B (gateway target failed to respond); over RTU they get silence, as on
+ * a bus. libmodbus 3.1 filters RTU requests by one slave address in its
+ * receive path (and then drops the next request as that slave's reply),
+ * so RTU frames are read here and only the replies go through libmodbus. */
 #include "sim.h"
 
 #include <errno.h>
@@ -453,13 +455,77 @@ static void client_read(struct sim *s, int i) {
   modbus_set_socket(s->tcp, -1);
 }
 
+/* Modbus CRC-16 (reflected polynomial 0xA001, initial 0xFFFF). */
+static uint16_t rtu_crc(const uint8_t *p, int n) {
+  uint16_t crc = 0xffff;
+  for (int i = 0; i < n; i++) {
+    crc ^= p[i];
+    for (int b = 0; b < 8; b++)
+      crc = crc & 1 ? (uint16_t)(crc >> 1 ^ 0xa001) : (uint16_t)(crc >> 1);
+  }
+  return crc;
+}
+
+/* n more bytes of a frame into p, each within the byte timeout. */
+static int rtu_read_n(int fd, uint8_t *p, int n) {
+  for (int got = 0; got < n;) {
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    ssize_t r;
+    if (poll(&pf, 1, 500) <= 0) return -1;
+    r = read(fd, p + got, (size_t)(n - got));
+    if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (r <= 0) return -1;
+    got += (int)r;
+  }
+  return 0;
+}
+
+/* The rest of a frame whose length its function does not tell: bytes
+ * until the line pauses (50 ms, far above 3.5 characters at 9600 baud),
+ * kept if the CRC says they are one frame. */
+static int rtu_rest(int fd, uint8_t *q, int have) {
+  while (have < MODBUS_RTU_MAX_ADU_LENGTH) {
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    ssize_t r;
+    if (poll(&pf, 1, 50) <= 0) break;
+    r = read(fd, q + have, (size_t)(MODBUS_RTU_MAX_ADU_LENGTH - have));
+    if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (r <= 0) return -1;
+    have += (int)r;
+  }
+  return have >= 4 && rtu_crc(q, have - 2) == (q[have - 2] | q[have - 1] << 8)
+             ? have
+             : -1;
+}
+
+/* One request frame from the line into q: its length with the CRC, or -1
+ * for a frame that is garbled or truncated (dropped, as a unit on a bus
+ * would). */
+static int rtu_frame(int fd, uint8_t *q) {
+  int have = 2, n;
+  if (rtu_read_n(fd, q, 2) < 0) return -1;
+  if (q[1] >= 1 && q[1] <= 6)
+    n = 8;
+  else if (q[1] == 7 || q[1] == 11 || q[1] == 12 || q[1] == 17)
+    n = 4;
+  else if (q[1] == 15 || q[1] == 16) {
+    if (rtu_read_n(fd, q + 2, 5) < 0) return -1;
+    have = 7;
+    n = 9 + q[6];
+  } else /* a function of unknown length: the frame ends at a pause */
+    return rtu_rest(fd, q, have);
+  if (n > MODBUS_RTU_MAX_ADU_LENGTH || rtu_read_n(fd, q + have, n - have) < 0)
+    return -1;
+  return rtu_crc(q, n - 2) == (q[n - 2] | q[n - 1] << 8) ? n : -1;
+}
+
 static void rtu_read(struct sim *s) {
   uint8_t q[MODBUS_RTU_MAX_ADU_LENGTH];
-  int rc = modbus_receive(s->rtu, q);
-  if (rc > 0)
-    serve_one(s, s->rtu, q, rc, 0);
-  else if (rc < 0 && errno != ETIMEDOUT)
-    modbus_flush(s->rtu);
+  int n = rtu_frame(modbus_get_socket(s->rtu), q);
+  if (n > 0)
+    serve_one(s, s->rtu, q, n, 0);
+  else
+    modbus_flush(s->rtu); /* resynchronise on the next frame */
 }
 
 static void *serve_loop(void *arg) {

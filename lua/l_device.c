@@ -6,10 +6,12 @@
 
 #include <lauxlib.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../transports/suggest.h"
+#include "../devices/thresh.h"
 #include "inventory.h"
 
 struct l_dev {
@@ -233,24 +235,42 @@ static int l_get(lua_State *L) {
   return push_value(L, 1, v, &val);
 }
 
-/* dev:set(name, value) -> true, or nil, message. Map checks (unknown or
- * read-only var, bad type, out of range) raise: they are the caller's
- * mistake and nothing is sent. */
+/* dev:set(name, value [, {force = true}]) -> true, or nil, message. Map
+ * checks (unknown or read-only var, bad type, out of range) raise: they
+ * are the caller's mistake and nothing is sent. A threshold out of order
+ * with the device's others (devices/thresh.h) is nil, message unless
+ * forced. */
 static int l_set(lua_State *L) {
   struct dev *d = check_dev(L, 1);
   const struct dev_var *v = check_var(L, d, 2);
   struct ohm_error e;
   uint16_t regs[8];
-  int t = lua_type(L, 3);
+  int t = lua_type(L, 3), force = 0;
   luaL_argcheck(L, t == LUA_TNUMBER || t == LUA_TSTRING, 3,
                 "number or string expected");
   const char *text = lua_tostring(L, 3);
+  if (!lua_isnoneornil(L, 4)) {
+    luaL_checktype(L, 4, LUA_TTABLE);
+    force = lua_getfield(L, 4, "force") != LUA_TNIL && lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
   if (v->access != DA_RW)
     return luaL_argerror(L, 2,
                          lua_pushfstring(L, "'%s' is read-only", v->name));
   ohm_error_clear(&e);
   if (dev_encode(v, text, regs, &e) < 0)
     return luaL_argerror(L, 3, ohm_error_text(&e));
+  struct dev_thresh p = {v->name, lua_tonumber(L, 3)};
+  if (!force && v->type != DT_ENUM && dev_thresh_check_dev(d, &p, 1, &e) < 0) {
+    if (e.code == OHM_EINVAL) {
+      char why[400];
+      snprintf(why, sizeof why, "%s", ohm_error_text(&e));
+      ohm_error_set(&e, OHM_EINVAL,
+                    "%s; nothing written ({force = true} writes it anyway)",
+                    why);
+    }
+    return dev_fail(L, 1, &e);
+  }
   if (dev_set(d, v->name, text, &e) < 0) return dev_fail(L, 1, &e);
   lua_pushboolean(L, 1);
   return 1;

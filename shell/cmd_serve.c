@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "serve.h"
@@ -37,12 +38,13 @@ void serve_log_quiet(int on) {
 static void vlog(int level, const char *fmt, va_list ap) {
   if (use_syslog) {
     vsyslog(level, fmt, ap);
-  } else { /* one line under stderr's lock: threads never interleave */
-    flockfile(stderr);
-    fputs("ohm: serve: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    funlockfile(stderr);
+  } else { /* local time, as syslog would stamp it; one write a line */
+    char when[32], line[1024];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
+    vsnprintf(line, sizeof line, fmt, ap);
+    fprintf(stderr, "ohm: serve: %s %s\n", when, line);
   }
 }
 
@@ -216,6 +218,7 @@ static void reload(struct serve_cli *s, struct sv_cache *c,
     return;
   }
   serve_nut_reload(inv);
+  if (s->telnet && serve_telnet_reload) serve_telnet_reload(inv);
   if (sv_cache_reload(c, inv, &e) < 0)
     serve_log("reload: %s", ohm_error_text(&e));
   else

@@ -1,15 +1,19 @@
-/* ohm set [OPTS] DEVICE VAR=VALUE...: every assignment is checked against
- * the map (name, access, type, range) before anything is sent, so a typo
- * in the third assignment does not leave the first two written. Exit 2 for
- * malformed arguments, 1 for a refused value or a device failure. */
+/* ohm set [OPTS] [--force] DEVICE VAR=VALUE...: every assignment is
+ * checked against the map (name, access, type, range) and thresholds
+ * against each other and the device's current ones (devices/thresh.h),
+ * before anything is sent, so a typo in the third assignment does not
+ * leave the first two written. --force writes thresholds out of order.
+ * Exit 2 for malformed arguments, 1 for a refused value or a device
+ * failure. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../devices/thresh.h"
 #include "shell.h"
 #include "suggest.h"
 
-#define SET_USAGE "set [OPTS] DEVICE VAR=VALUE..."
+#define SET_USAGE "set [OPTS] [--force] DEVICE VAR=VALUE..."
 
 struct assign {
   char *name; /* points into a copy of the argument */
@@ -70,6 +74,50 @@ static int validate(struct dev *d, const char *device, struct assign *as,
   return 0;
 }
 
+/* The thresholds among the assignments in their order, unless forced. */
+static int check_order(struct dev *d, const char *device,
+                       const struct assign *as, int n) {
+  struct dev_thresh *p = calloc((size_t)n, sizeof *p);
+  struct ohm_error e;
+  size_t k = 0;
+  int rc;
+  if (!p) return OHM_ENOMEM;
+  for (int i = 0; i < n; i++)
+    if (as[i].var->type != DT_ENUM && dev_thresh_rank(as[i].name) >= 0) {
+      p[k].name = as[i].name;
+      p[k++].value = strtod(as[i].value, NULL);
+    }
+  ohm_error_clear(&e);
+  rc = k ? dev_thresh_check_dev(d, p, k, &e) : 0;
+  if (rc == OHM_EINVAL)
+    sh_errorf(device, "%s; nothing written (--force writes it anyway)",
+              ohm_error_text(&e));
+  else if (rc < 0)
+    sh_errorf(device, "%s; nothing written", ohm_error_text(&e));
+  free(p);
+  return rc;
+}
+
+/* Take --force out of argv (before "--"), so the common options never see
+ * it. Returns 1 if it was there. */
+static int take_force(int *argc, char **argv) {
+  int found = 0, j = 1;
+  for (int i = 1; i < *argc; i++) {
+    if (strcmp(argv[i], "--") == 0) {
+      while (i < *argc)
+        argv[j++] = argv[i++];
+      break;
+    }
+    if (strcmp(argv[i], "--force") == 0)
+      found = 1;
+    else
+      argv[j++] = argv[i];
+  }
+  *argc = j;
+  argv[j] = NULL;
+  return found;
+}
+
 static int write_all(struct dev *d, const char *device, struct assign *as,
                      int n, const struct sh_opts *o) {
   struct ohm_error e;
@@ -93,7 +141,7 @@ int cmd_set(int argc, char **argv) {
   struct sh_opts o;
   struct ohm_error e;
   struct dev *d;
-  int i, n, rc;
+  int i, n, rc, force = take_force(&argc, argv);
   sh_opts_init(&o);
   ohm_error_clear(&e);
   if ((i = sh_parse_common(argc, argv, &o, SET_USAGE)) < 0) return EXIT_USAGE;
@@ -111,6 +159,7 @@ int cmd_set(int argc, char **argv) {
     rc = sh_exit_code(rc);
   } else {
     rc = validate(d, argv[i], as, n);
+    if (rc == 0 && !force) rc = check_order(d, argv[i], as, n);
     if (rc == 0) rc = write_all(d, argv[i], as, n, &o);
     rc = rc < 0 ? EXIT_FAIL : EXIT_OK;
     dev_close(d);

@@ -1,6 +1,8 @@
 /* `ohm sim DRIVER [--modbus-tcp ADDR] [--modbus-rtu TTY] [--telnet ADDR]
  * [--units N]`: serve a driver's map as a simulated device until SIGINT or
- * SIGTERM. Loopback (127.0.0.1:1502) unless told otherwise. */
+ * SIGTERM. Loopback (127.0.0.1:1502) unless told otherwise. The console
+ * takes serve's options (--user, --password-file, --idle-timeout,
+ * --max-sessions); its accounts are checked before anything listens. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,16 +10,20 @@
 #include <string.h>
 
 #include "../devices/sim.h"
+#include "serve.h"
 #include "shell.h"
 
 static const char usage[] =
     "sim DRIVER [--modbus-tcp ADDR] [--modbus-rtu TTY] [--telnet ADDR] "
-    "[--units N] [-q]";
+    "[--units N] [-q] [--user NAME --password-file FILE]\n"
+    "  with --telnet also: --idle-timeout SECONDS, --max-sessions N";
 
 struct sim_args {
   const char *driver, *tcp, *rtu, *telnet;
   int units;
   int quiet; /* -q: no "listening" lines */
+  struct serve_telnet_opts tel;
+  int tel_set; /* a console option was given */
 };
 
 enum { O_TCP = 256, O_RTU, O_TELNET, O_UNITS };
@@ -32,6 +38,7 @@ static int parse(int argc, char **argv, struct sim_args *a, int *rc) {
       {"quiet", no_argument, NULL, 'q'},
       {"verbose", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
+      SERVE_TELNET_LONG_OPTS,
       {NULL, 0, NULL, 0}};
   char *end;
   int c;
@@ -66,10 +73,23 @@ static int parse(int argc, char **argv, struct sim_args *a, int *rc) {
       if (!sh_help_print(argv[0])) printf("usage: ohm %s\n", usage);
       return *rc = EXIT_OK, -1;
     default:
+      if (c >= 0x7401 && c <= 0x7404 && serve_telnet_opt) {
+        if (serve_telnet_opt(&a->tel, c, optarg) < 0) {
+          sh_errorf(NULL, "sim: bad value '%s'", optarg);
+          return *rc = EXIT_USAGE, -1;
+        }
+        a->tel_set = 1;
+        break;
+      }
       return *rc = sh_usage(usage), -1;
     }
   }
   if (optind != argc - 1) return *rc = sh_usage(usage), -1;
+  if (a->tel_set && !a->telnet) {
+    sh_errorf(NULL, "sim: --user, --password-file, --idle-timeout and "
+                    "--max-sessions go with --telnet ADDR");
+    return *rc = EXIT_USAGE, -1;
+  }
   a->driver = argv[optind];
   if (!a->tcp && !a->rtu && !a->telnet) a->tcp = "127.0.0.1:1502";
   return 0;
@@ -82,13 +102,16 @@ static void tcp_uri(const char *addr, int port, char *buf, size_t n) {
   snprintf(buf, n, "modbus-tcp://%.*s:%d", hl, addr, port);
 }
 
-static int wait_signal(void) {
+/* Until SIGINT or SIGTERM; SIGHUP re-reads the console's accounts. */
+static int wait_signal(int telnet) {
   sigset_t set;
   int sig = 0;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  sigwait(&set, &sig);
+  sigaddset(&set, SIGHUP);
+  while (sigwait(&set, &sig) != 0 || sig == SIGHUP)
+    if (sig == SIGHUP && telnet && sim_telnet_reload) sim_telnet_reload();
   return sig;
 }
 
@@ -108,14 +131,29 @@ static int start_telnet(const struct sim_args *a, const char *uri) {
   return 0;
 }
 
+/* The console's options and accounts, before anything listens: a sim
+ * that cannot serve its console must not announce its Modbus side. */
+static int check_console(const struct sim_args *a) {
+  struct sh_opts o;
+  struct ohm_error e;
+  sh_opts_init(&o);
+  ohm_error_clear(&e);
+  if (serve_telnet_set_opts) serve_telnet_set_opts(&a->tel);
+  if (serve_telnet_accounts_check && serve_telnet_accounts_check(&o, &e) < 0) {
+    sh_errorf("sim", "--telnet: %s", ohm_error_text(&e));
+    return e.code == OHM_EINVAL ? EXIT_USAGE : EXIT_FAIL;
+  }
+  return 0;
+}
+
 static void say_listening(const struct sim_args *a, const char *uri) {
   if (a->quiet) return;
   if (uri[0])
     fprintf(stderr, "ohm: sim %s listening on %s (units 1-%d)\n", a->driver,
             uri, a->units);
   if (a->rtu)
-    fprintf(stderr, "ohm: sim %s listening on modbus-rtu://%s (unit 1)\n",
-            a->driver, a->rtu);
+    fprintf(stderr, "ohm: sim %s listening on modbus-rtu://%s (units 1-%d)\n",
+            a->driver, a->rtu, a->units);
 }
 
 int cmd_sim(int argc, char **argv) {
@@ -135,10 +173,12 @@ int cmd_sim(int argc, char **argv) {
     sh_error(a.driver, &e);
     return EXIT_USAGE;
   }
+  if (a.telnet && (rc = check_console(&a)) != 0) return rc;
   /* only the main thread takes the signals, through sigwait */
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   /* the console talks to the device over loopback Modbus TCP */
   const char *tcp = a.tcp ? a.tcp : (a.telnet ? "127.0.0.1:0" : NULL);
@@ -152,7 +192,7 @@ int cmd_sim(int argc, char **argv) {
   else if (a.rtu)
     say_listening(&a, "");
   rc = a.telnet ? start_telnet(&a, uri) : 0;
-  if (rc == 0) wait_signal();
+  if (rc == 0) wait_signal(a.telnet != NULL);
   if (a.telnet && sim_telnet_stop) sim_telnet_stop();
   sim_stop(s);
   return rc == 0 ? EXIT_OK : EXIT_FAIL;

@@ -6,7 +6,7 @@
 const struct sh_command sh_commands[] = {
     {"get", cmd_get, "get [OPTS] DEVICE [VAR...]",
      "read variables; prints `name: value` sorted by name"},
-    {"set", cmd_set, "set [OPTS] DEVICE VAR=VALUE...",
+    {"set", cmd_set, "set [OPTS] [--force] DEVICE VAR=VALUE...",
      "write writable variables"},
     {"cmd", cmd_cmd, "cmd [OPTS] [--yes] DEVICE [COMMAND]",
      "run an instant command"},
@@ -18,7 +18,7 @@ const struct sh_command sh_commands[] = {
     {"walk", cmd_walk, "walk [OPTS] DEVICE OID", "SNMP walk, numeric OIDs"},
     {"sim", cmd_sim,
      "sim DRIVER [--modbus-tcp ADDR] [--modbus-rtu TTY] [--telnet ADDR] "
-     "[--units N] [-q]",
+     "[--units N] [-q] [--user NAME --password-file FILE]",
      "run the built-in simulator"},
     {"serve", cmd_serve,
      "serve [OPTS] [--nut ADDR] [--prometheus ADDR] [--telnet ADDR] "

@@ -135,6 +135,14 @@ struct serve_telnet_opts {
 };
 void serve_telnet_set_opts(const struct serve_telnet_opts *t)
     __attribute__((weak));
+/* SIGHUP: take the console accounts again (inv, the reloaded inventory,
+ * borrowed during the call; --password-file read again); sessions of
+ * accounts that are gone are ended. On error the old ones stay. */
+void serve_telnet_reload(struct inventory *inv) __attribute__((weak));
+/* Load the console's accounts as serve_telnet_start would (after
+ * serve_telnet_set_opts), and say what is wrong without listening. */
+int serve_telnet_accounts_check(const struct sh_opts *o, struct ohm_error *e)
+    __attribute__((weak));
 /* getopt_long entries for the four options above (values 0x7401..0x7404)
  * and their handler: returns 1 if opt was one of them, -1 if its value is
  * bad (--idle-timeout 0.1..86400 s, --max-sessions 1..1000), else 0. */

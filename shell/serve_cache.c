@@ -55,6 +55,8 @@ static void cache_done(void *ctx, size_t i, const struct poll_result *r) {
   struct sv_cache *c = ctx;
   struct sv_dev *d = &c->devs[i];
   int changed = !d->polled || d->ok != (r->rc == 0);
+  if (r->rc < 0 && tp_interrupted) /* stopping (SIGTERM): not the device's */
+    return;                        /* fault, and nobody reads it any more */
   pthread_rwlock_wrlock(&c->lock);
   d->polled = r->started;
   d->duration = r->duration;

@@ -8,7 +8,7 @@
  * stale or failed, which the menus print as an error line. Accounts come
  * from the inventory's `console` section or --user/--password-file: there
  * is no default account. Three failed logins close the connection and are
- * logged on stderr; passwords never are. */
+ * logged on stderr; passwords never are, nor echoed (not even as '*'). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +16,7 @@
 #include <lua.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,8 @@
 #include "serve_telnet_int.h"
 
 #define TN_FAIL_DELAY_MS 1000
+
+static void clean_name(char *dst, size_t n, const char *src);
 
 static struct serve_telnet_opts g_opts;
 static struct tn_server *g_srv;
@@ -196,6 +199,19 @@ static const struct tn_account *acc_check(const struct tn_server *s,
 
 /* ---- one session --------------------------------------------------------- */
 
+void tn_audit(struct tn_session *s, int problem, const char *fmt, ...) {
+  char what[768], who[40];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  clean_name(who, sizeof who, s->who ? s->who->user : s->account);
+  if (problem)
+    serve_log("telnet: %s from %s: %s", who, s->peer, what);
+  else
+    serve_info("telnet: %s from %s: %s", who, s->peer, what);
+}
+
 void tn_send(struct tn_session *s, const char *text) {
   if (!s->dead) telnet_send(s->tn, text, strlen(text));
 }
@@ -227,6 +243,23 @@ static void clean_name(char *dst, size_t n, const char *src) {
   dst[j] = 0;
 }
 
+/* Check account and password against the current accounts (SIGHUP may
+ * swap them) and keep a copy of the account: 1 if logged in. */
+static int login_check(struct tn_session *s, const char *pw) {
+  const struct tn_account *a;
+  pthread_mutex_lock(&s->srv->mu);
+  a = acc_check(s->srv, s->account, pw);
+  if (a) {
+    snprintf(s->user, sizeof s->user, "%s", a->user);
+    s->me.user = s->user;
+    s->me.password = NULL;
+    s->me.role = a->role;
+    s->who = &s->me;
+  }
+  pthread_mutex_unlock(&s->srv->mu);
+  return a != NULL;
+}
+
 static void login_line(struct tn_session *s, const char *line) {
   if (s->state == TN_ACCOUNT) {
     if (!*line) {
@@ -238,9 +271,9 @@ static void login_line(struct tn_session *s, const char *line) {
     tn_send(s, CON_PASSWORD_PROMPT);
     return;
   }
-  s->who = acc_check(s->srv, s->account, line);
-  if (s->who) {
+  if (login_check(s, line)) {
     char buf[1024] = "";
+    tn_audit(s, 0, "logged in");
     s->state = TN_MENU;
     con_fmt_main_menu(buf, sizeof buf);
     tn_send(s, buf);
@@ -297,16 +330,17 @@ static void feed(struct tn_session *s, unsigned char c) {
   } else if (c == 8 || c == 127) {
     if (s->len > 0) {
       s->len--;
-      tn_send(s, "\b \b");
+      if (s->state != TN_PASSWORD) tn_send(s, "\b \b");
     }
   } else if (c >= 0x20 && c < 0x7f) {
-    char echo[2] = {s->state == TN_PASSWORD ? '*' : (char)c, 0};
+    char echo[2] = {(char)c, 0};
     if (s->len >= CON_LINE_MAX) {
       s->overflow = 1;
       return;
     }
     s->line[s->len++] = (char)c;
-    tn_send(s, echo);
+    /* as login(1): nothing after the password prompt, not even its length */
+    if (s->state != TN_PASSWORD) tn_send(s, echo);
   }
 }
 
@@ -371,7 +405,10 @@ static void session_end(struct tn_session *s) {
   struct tn_server *srv = s->srv;
   pthread_mutex_lock(&srv->mu);
   for (int i = 0; i < srv->max_sessions; i++)
-    if (srv->fds[i] == s->fd) srv->fds[i] = -1;
+    if (srv->fds[i] == s->fd) {
+      srv->fds[i] = -1;
+      srv->sess[i] = NULL;
+    }
   srv->active--;
   pthread_cond_broadcast(&srv->idle_cv);
   pthread_mutex_unlock(&srv->mu);
@@ -480,6 +517,9 @@ static void start_session(struct tn_server *srv, int fd) {
     s->fd = fd;
     s->last_input = tn_now();
     peer_name(fd, s->peer, sizeof s->peer);
+    pthread_mutex_lock(&srv->mu);
+    srv->sess[slot] = s;
+    pthread_mutex_unlock(&srv->mu);
     pthread_attr_init(&at);
     pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
     if (pthread_create(&th, &at, session_main, s) == 0) {
@@ -487,6 +527,9 @@ static void start_session(struct tn_server *srv, int fd) {
       return;
     }
     pthread_attr_destroy(&at);
+    pthread_mutex_lock(&srv->mu);
+    srv->sess[slot] = NULL;
+    pthread_mutex_unlock(&srv->mu);
     free(s);
   }
   s = calloc(1, sizeof *s); /* release the slot the same way */
@@ -521,14 +564,16 @@ static void server_free(struct tn_server *s) {
   if (s->wake[1] >= 0) close(s->wake[1]);
   acc_free(s);
   free(s->fds);
+  free(s->sess);
   pthread_mutex_destroy(&s->mu);
   pthread_cond_destroy(&s->idle_cv);
   free(s);
 }
 
-static int server_accounts(struct tn_server *s, const struct sh_opts *o,
-                           struct ohm_error *e) {
-  struct inventory *inv = sh_inventory(o, e);
+/* Every account: the inventory's (inv may be NULL), --user with
+ * --password-file (the file read now), OHM_CONSOLE_USER + OHM_PASSWORD. */
+static int accounts_load(struct tn_server *s, struct inventory *inv,
+                         struct ohm_error *e) {
   int rc = 0;
   if (inv && inv->L) rc = acc_from_inventory(s, inv->L, e);
   if (rc == 0) rc = acc_from_file(s, e);
@@ -541,6 +586,64 @@ static int server_accounts(struct tn_server *s, const struct sh_opts *o,
                        "no console account: add a `console` section to the "
                        "inventory, give --user and --password-file, or set "
                        "OHM_CONSOLE_USER and OHM_PASSWORD");
+  return rc;
+}
+
+static int server_accounts(struct tn_server *s, const struct sh_opts *o,
+                           struct ohm_error *e) {
+  return accounts_load(s, sh_inventory(o, e), e);
+}
+
+/* End (shutdown; the session's thread then sees EOF) every session whose
+ * account is not among the current ones. Called with mu held. */
+static void end_removed(struct tn_server *srv) {
+  for (int i = 0; i < srv->max_sessions; i++) {
+    struct tn_session *s = srv->sess[i];
+    int found = 0;
+    if (!s || !s->who) continue;
+    for (size_t k = 0; k < srv->nacc && !found; k++)
+      found = strcmp(srv->acc[k].user, s->user) == 0;
+    if (!found) {
+      char who[40];
+      clean_name(who, sizeof who, s->user);
+      serve_log("telnet: %s from %s: account removed, session ended", who,
+                s->peer);
+      shutdown(s->fd, SHUT_RDWR);
+    }
+  }
+}
+
+void serve_telnet_reload(struct inventory *inv) {
+  struct tn_server *srv = g_srv, fresh = {0};
+  struct tn_account *old;
+  struct ohm_error e;
+  size_t nold, n;
+  if (!srv) return;
+  ohm_error_clear(&e);
+  if (accounts_load(&fresh, inv, &e) < 0) {
+    acc_free(&fresh);
+    serve_log("telnet: reload: %s; keeping the old accounts",
+              ohm_error_text(&e));
+    return;
+  }
+  pthread_mutex_lock(&srv->mu);
+  old = srv->acc;
+  nold = srv->nacc;
+  srv->acc = fresh.acc;
+  srv->nacc = fresh.nacc;
+  end_removed(srv);
+  n = srv->nacc;
+  pthread_mutex_unlock(&srv->mu);
+  fresh.acc = old;
+  fresh.nacc = nold;
+  acc_free(&fresh);
+  serve_info("telnet: reloaded: %zu account(s)", n);
+}
+
+int serve_telnet_accounts_check(const struct sh_opts *o, struct ohm_error *e) {
+  struct tn_server s = {0};
+  int rc = server_accounts(&s, o, e);
+  acc_free(&s);
   return rc;
 }
 
@@ -557,7 +660,8 @@ int serve_telnet_start(struct sv_cache *c, const char *addr,
   s->max_sessions = g_opts.max_sessions > 0 ? g_opts.max_sessions : 8;
   s->started = tn_now();
   s->fds = malloc((size_t)s->max_sessions * sizeof *s->fds);
-  if (!s->fds) {
+  s->sess = calloc((size_t)s->max_sessions, sizeof *s->sess);
+  if (!s->fds || !s->sess) {
     server_free(s);
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   }

@@ -39,7 +39,8 @@ struct tn_server {
   pthread_t th;
   pthread_mutex_t mu; /* sessions, active, kept */
   pthread_cond_t idle_cv;
-  int *fds; /* max_sessions slots, -1 if free */
+  int *fds;                 /* max_sessions slots, -1 if free */
+  struct tn_session **sess; /* the session in each slot, or NULL */
   int active;
   double started;
   struct tn_kept kept[TN_KEPT_MAX];
@@ -57,7 +58,9 @@ struct tn_session {
   int screen;  /* TN_SCREEN / TN_CONFIRM: which one */
   int confirm; /* TN_CONFIRM: 1 restart, 2 factory default */
   char account[32];
-  const struct tn_account *who;
+  const struct tn_account *who; /* &me once logged in, else NULL */
+  struct tn_account me;         /* a copy: accounts change on SIGHUP */
+  char user[32];                /* me.user */
   int fails;
   int dead;
   char line[CON_LINE_MAX + 1];
@@ -71,5 +74,9 @@ void tn_send(struct tn_session *s, const char *text);
 /* Handle one line typed after login (TN_MENU, TN_SCREEN, TN_CONFIRM). */
 void tn_menu_line(struct tn_session *s, const char *line);
 double tn_now(void);
+/* One log line for what a logged-in user did, naming the account and its
+ * address (problem: logged even with -q). */
+void tn_audit(struct tn_session *s, int problem, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

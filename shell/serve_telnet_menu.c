@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../devices/thresh.h"
 #include "serve_telnet_int.h"
 
 #define OUT_MAX 8192
@@ -68,12 +69,29 @@ static void kept_put(struct tn_server *srv, const char *dev, const char *var,
   pthread_mutex_unlock(&srv->mu);
 }
 
-/* The manual's defaults for the warning columns until someone sets them. */
-static double warn_default(const char *key) {
-  if (strstr(key, ".lw")) return 0;
-  if (!strncmp(key, "current.", 8)) return 16;
-  if (!strncmp(key, "voltage.", 8)) return 276;
-  return strncmp(key, "temperature.", 12) ? 80 : 40;
+/* Warning limits until someone sets them: a little inside the usual
+ * alarms, and never outside the row's own alarms (so the row keeps the
+ * order devices/thresh.h asks of it, whatever the device's alarms are). */
+static double warn_default(const struct con_vals *v, const char *row,
+                           int field) {
+  static const struct {
+    const char *row;
+    double lw, hw;
+  } t[] = {{"current.", 0, 13},
+           {"voltage.", 215, 245},
+           {"temperature", 10, 30},
+           {"humidity", 30, 70}};
+  const struct con_kv *la, *ha;
+  char key[64];
+  double x = 0;
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+    if (!strncmp(row, t[i].row, strlen(t[i].row)))
+      x = field == 1 ? t[i].hw : t[i].lw;
+  snprintf(key, sizeof key, "%s.la", row);
+  if ((la = con_vals_find(v, key)) && la->isnum && x < la->num) x = la->num;
+  snprintf(key, sizeof key, "%s.ha", row);
+  if ((ha = con_vals_find(v, key)) && ha->isnum && x > ha->num) x = ha->num;
+  return x;
 }
 
 /* Keys of screen 8 the device did not give: what ohm keeps, else the
@@ -95,7 +113,7 @@ static void overlay(struct tn_server *srv, const struct sv_snap *sn,
       if (k && (k->kept || k->when > sn->updated))
         con_vals_num(v, key, k->num);
       else if (!con_vals_find(v, key) && (f == 1 || f == 2))
-        con_vals_num(v, key, warn_default(key));
+        con_vals_num(v, key, warn_default(v, r->key, f));
     }
   pthread_mutex_unlock(&srv->mu);
 }
@@ -191,6 +209,12 @@ static int thresh_write(struct tn_session *s, const struct sv_snap *sn,
       var = &sn->map->vars[i];
   snprintf(text, sizeof text, "%g", val);
   ohm_error_clear(&e);
+  if (var && !dev_var_over(sn->scheme[0] ? sn->scheme : NULL, var)) {
+    /* no place on the device over its transport: kept, nothing tried, so
+     * no false failure in the log */
+    kept_put(s->srv, sn->name, var->name, val, 1);
+    return 1;
+  }
   if (var && sv_cache_set(s->srv->cache, sn->name, var->name, text, &e) == 0) {
     kept_put(s->srv, sn->name, var->name, val, 0);
     return 0;
@@ -203,18 +227,43 @@ static int thresh_write(struct tn_session *s, const struct sv_snap *sn,
   return -1;
 }
 
+/* The row's four values in the order thresholds must keep (the device's
+ * own rule, devices/thresh.h): 0, or -1 with the reason in err. */
+static int thresh_order(const struct sv_snap *sn,
+                        const struct con_thresh_row *r, const double v[4],
+                        char *err, size_t errsz) {
+  struct dev_thresh p[4];
+  struct ohm_error e;
+  size_t n = 0;
+  if (!sn->map) return 0;
+  for (int f = 0; f < 4; f++) {
+    char menu[72];
+    snprintf(menu, sizeof menu, "8:%s.%s", r->key, con_thresh_fields[f]);
+    for (size_t i = 0; i < sn->map->nvars; i++)
+      if (sn->map->vars[i].menu && !strcmp(sn->map->vars[i].menu, menu)) {
+        p[n].name = sn->map->vars[i].name;
+        p[n++].value = v[f];
+      }
+  }
+  ohm_error_clear(&e);
+  if (dev_thresh_check(sn->map, p, n, NULL, &e) == 0) return 0;
+  snprintf(err, errsz, "Error: %.400s; nothing written", ohm_error_text(&e));
+  return -1;
+}
+
 static void thresh_set(struct tn_session *s, int unit,
                        const struct con_thresh_row *r, const double v[4]) {
   static const char *const names[4] = {"High Alarm", "High Warning",
                                        "Low Warning", "Low Alarm"};
   struct sv_snap sn;
-  char err[512] = "", msg[1024] = "Set successfully", kept[256] = "";
+  char err[512] = "", msg[1024] = "Set successfully", kept[256] = "", u[16];
   if (unit < 0 || (size_t)unit >= sv_cache_count(s->srv->cache) ||
       sv_cache_snap(s->srv->cache, (size_t)unit, &sn) < 0) {
     reply(s, "Error: no such unit");
     return;
   }
-  for (int f = 0; f < 4; f++) {
+  int ordered = thresh_order(&sn, r, v, err, sizeof err) == 0;
+  for (int f = 0; ordered && f < 4; f++) {
     char menu[72];
     int rc;
     snprintf(menu, sizeof menu, "8:%s.%s", r->key, con_thresh_fields[f]);
@@ -225,6 +274,9 @@ static void thresh_set(struct tn_session *s, int unit,
                kept[0] ? ", " : "", names[f]);
   }
   sv_snap_free(&sn);
+  tn_audit(s, err[0] != 0, "%s: %s:%g&%g&%g&%g: %s%s%s",
+           con_unit_name(unit, u, sizeof u), r->set, v[0], v[1], v[2], v[3],
+           err[0] ? err : "done", kept[0] ? "; kept by ohm: " : "", kept);
   if (err[0])
     snprintf(msg, sizeof msg, "%s", err);
   else if (kept[0])
@@ -269,16 +321,29 @@ static void run_cmd(struct tn_session *s, int unit, const char *cmd,
                     const char *done) {
   struct sv_snap sn;
   struct ohm_error e;
+  char u[16];
   ohm_error_clear(&e);
+  con_unit_name(unit, u, sizeof u);
   if (unit < 0 || (size_t)unit >= sv_cache_count(s->srv->cache) ||
       sv_cache_snap(s->srv->cache, (size_t)unit, &sn) < 0) {
     reply(s, "Error: no such unit");
     return;
   }
-  if (sv_cache_cmd(s->srv->cache, sn.name, cmd, &e) == 0)
+  if (sv_cache_cmd(s->srv->cache, sn.name, cmd, &e) == 0) {
+    tn_audit(s, 0, "%s: %s: done", u, cmd);
     reply(s, done);
-  else
+  } else if (e.code == OHM_ENOTSUP) {
+    /* the user is on the console already: say why it cannot be done */
+    tn_audit(s, 1, "%s: %s: not possible over %s", u, cmd,
+             sn.scheme[0] ? sn.scheme : "its transport");
+    replyf(s,
+           "Error: %s cannot be done here: ohm reaches %s over %s, "
+           "which cannot carry it; do it on the unit itself",
+           cmd, u, sn.scheme[0] ? sn.scheme : "a transport");
+  } else {
+    tn_audit(s, 1, "%s: %s failed: %.300s", u, cmd, ohm_error_text(&e));
     replyf(s, "Error: %.400s", ohm_error_text(&e));
+  }
   sv_snap_free(&sn);
 }
 

@@ -110,6 +110,8 @@ int sim_telnet_start(const char *addr, const char *device_uri,
                      const char *driver, const struct sh_opts *o,
                      struct ohm_error *e) __attribute__((weak));
 void sim_telnet_stop(void) __attribute__((weak));
+/* SIGHUP: read the inventory again for the console's accounts. */
+void sim_telnet_reload(void) __attribute__((weak));
 
 /* The Lua side of main: script, -e, -, or the REPL (shell/lua_main.c). */
 int sh_lua_main(int argc, char **argv) __attribute__((weak));

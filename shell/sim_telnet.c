@@ -3,7 +3,8 @@
  * hands its URI here; a one-device serve cache polls it, and the console
  * (serve_telnet.c) serves that cache, so the simulator is reached exactly
  * as `ohm serve --telnet` reaches a real unit. Accounts as for serve: the
- * inventory's `console` section or OHM_CONSOLE_USER + OHM_PASSWORD. */
+ * inventory's `console` section, --user + --password-file, or
+ * OHM_CONSOLE_USER + OHM_PASSWORD; SIGHUP reads them again. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,19 @@ int sim_telnet_start(const char *addr, const char *device_uri,
     return rc;
   }
   return 0;
+}
+
+void sim_telnet_reload(void) {
+  struct inventory *inv = NULL;
+  struct ohm_error e;
+  ohm_error_clear(&e);
+  if (inv_load(sim_opts.config, &inv, &e) < 0) {
+    serve_log("reload failed, keeping the old accounts: %s",
+              ohm_error_text(&e));
+    return;
+  }
+  serve_telnet_reload(inv);
+  inv_free(inv);
 }
 
 void sim_telnet_stop(void) {

@@ -4,13 +4,18 @@ server. Written from the manual's screens; plain sockets, its own IAC
 handling. Run with Debian's python3:
 
   console_emulator.py PORT --user U --password P [--log FILE] [--mode M]
-                      [--slaves N]
+                      [--slaves N] [--words W]
 
 MODE: manual   the screens as the manual prints them (default)
       sloppy   the same with blank lines, odd spacing, other case and
                trailing text, as firmware variants and terminals produce
       alien    after login, screen 1 is something else entirely
       hangup   hang up after a wrong password instead of asking again
+WORDS: how screen 1 takes its items (the manual prints only "master load"):
+      joined   the words run together: "master totalenergy" (default)
+      spaced   as the menu prints them: "master total energy"
+      number   the item's number only: "master 8"
+      noenergy Total Energy refused in every spelling, the rest joined
 The log gets one line per event: "login ok", "login failed", "cmd TEXT".
 """
 import argparse
@@ -56,6 +61,27 @@ class State:
 def phases(title, vals, dec, unit):
     return title + " " + " ".join(
         "Phase%d:%.*f%s" % (i + 1, dec, v, unit) for i, v in enumerate(vals))
+
+
+ITEMS = ["load", "voltage", "activepower", "apparentpower", "reactivepower",
+         "frequency", "pf", "totalenergy", "sensor"]
+SPACED = {"totalenergy": "total energy"}
+
+
+def show_item(words, said):
+    """The item a screen 1 command names in this unit's spelling, or
+    None if the unit does not take it."""
+    if words == "number":
+        return ITEMS[int(said) - 1] if said.isdigit() and \
+            1 <= int(said) <= len(ITEMS) else None
+    if words == "spaced":
+        for item in ITEMS:
+            if said == SPACED.get(item, item):
+                return item
+        return None
+    if words == "noenergy" and said in ("totalenergy", "energy"):
+        return None
+    return said
 
 
 def show_reply(v, item):
@@ -181,7 +207,8 @@ class Session(socketserver.BaseRequestHandler):
             return True
         v = self.st.units[unit]
         if self.screen == 1:
-            r = show_reply(v, line.strip().lower())
+            item = show_item(self.st.a.words, line.strip().lower())
+            r = show_reply(v, item) if item else None
             self.out((r or ["Command format:master load or slave1 load"])
                      + [""], PROMPT)
         elif self.screen == 8:
@@ -282,6 +309,8 @@ def main():
     p.add_argument("--mode", default="manual",
                    choices=["manual", "sloppy", "alien", "hangup"])
     p.add_argument("--slaves", type=int, default=1)
+    p.add_argument("--words", default="joined",
+                   choices=["joined", "spaced", "number", "noenergy"])
     a = p.parse_args()
     srv = Server(("127.0.0.1", a.port), Session)
     srv.state = State(a)

@@ -291,6 +291,24 @@ int con_fmt_show_cmd(char *buf, size_t n, int unit, const char *cmd) {
   return snprintf(buf, n, "%s %s", con_unit_name(unit, u, sizeof u), cmd);
 }
 
+int con_show_spelling(const struct con_show_item *it, int k, char *buf,
+                      size_t n) {
+  char low[48], num[8];
+  const char *words[3];
+  int m = 0;
+  size_t i;
+  for (i = 0; it->title[i] && i + 1 < sizeof low; i++)
+    low[i] = (char)tolower((unsigned char)it->title[i]);
+  low[i] = 0;
+  snprintf(num, sizeof num, "%d", it->num);
+  words[m++] = it->cmd;
+  if (strcmp(low, it->cmd) != 0) words[m++] = low;
+  words[m++] = num;
+  if (k < 0 || k >= m) return -1;
+  snprintf(buf, n, "%s", words[k]);
+  return 0;
+}
+
 int con_fmt_thresh_cmd(char *buf, size_t n, int unit,
                        const struct con_thresh_row *r, const double v[4]) {
   char u[16];

@@ -102,6 +102,12 @@ int con_parse(const char *text, struct con_vals *v);
 
 /* The screen 1 command for unit and item ("slave2 voltage"). */
 int con_fmt_show_cmd(char *buf, size_t n, int unit, const char *cmd);
+/* The k-th way (0, 1, ...) of asking for a screen 1 item: the manual
+ * prints only "master load", so the others are guesses a unit may want:
+ * the word run together ("totalenergy"), as printed in the menu ("total
+ * energy"), the item's number ("8"). 0 with buf set, -1 when none left. */
+int con_show_spelling(const struct con_show_item *it, int k, char *buf,
+                      size_t n);
 /* The screen 8 set command ("slave1 current one:32&16&0&0"). */
 int con_fmt_thresh_cmd(char *buf, size_t n, int unit,
                        const struct con_thresh_row *r, const double v[4]);

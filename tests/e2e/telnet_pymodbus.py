@@ -74,11 +74,12 @@ def main():
          + PROMPT, "slave1 load from the second device")
     ask(c, "10")
     r = ask(c, "8")
-    T.ok(b"\r\nPhase 1 Current [A]: High Alarm:32.0A High Warning:16.0A "
+    # alarms from the registers; the warnings ohm keeps start inside them
+    T.ok(b"\r\nPhase 1 Current [A]: High Alarm:32.0A High Warning:13.0A "
          b"Low Warning:0.0A Low Alarm:0.0A\r\n" in r and
-         b"\r\nTemperature [C]: High Alarm:40C High Warning:40C Low "
-         b"Warning:0C Low Alarm:0C\r\n" in r and
-         b"\r\nHumidity [%]: High Alarm:80% High Warning:80% Low Warning:0% "
+         b"\r\nTemperature [C]: High Alarm:40C High Warning:30C Low "
+         b"Warning:10C Low Alarm:0C\r\n" in r and
+         b"\r\nHumidity [%]: High Alarm:80% High Warning:70% Low Warning:30% "
          b"Low Alarm:20%\r\n" in r, "screen 8 from the registers", r)
     r = ask(c, "current two:25.5&20&2&1")
     T.ok(b"Set successfully\r\nHigh Warning, Low Warning kept by ohm" in r,
