@@ -38,17 +38,19 @@ local function energy(name, reg, unit, desc, extra)
                desc = desc, invalid = { "0xFFFFFFFFFFFFFFFF" } }, extra)
 end
 
--- A writable alarm threshold with plausible limits.
+-- A writable alarm threshold with plausible limits (an unsigned one
+-- reading 0xFFFF is not set: absent).
 local function threshold(name, reg, scale, unit, min, max, desc, extra)
   return add({ name = name, reg = reg, scale = scale, unit = unit,
                access = "rw", min = min, max = max, desc = desc,
-               type = min < 0 and "s16" or "u16" }, extra)
+               type = min < 0 and "s16" or "u16",
+               invalid = min >= 0 and { 0xFFFF } or nil }, extra)
 end
 
 -- A state read as a small code.
 local function state(name, reg, enum, desc, extra)
   return add({ name = name, reg = reg, type = "enum", enum = enum,
-               desc = desc }, extra)
+               desc = desc, invalid = { 0xFFFF } }, extra)
 end
 
 -- A fixed value the device does not report over Modbus.
