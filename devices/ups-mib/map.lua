@@ -27,7 +27,6 @@ text("ups.firmware", "1.3.0",
      "UPS firmware version (upsIdentUPSSoftwareVersion)")
 text("ups.firmware.aux", "1.4.0",
      "agent firmware version (upsIdentAgentSoftwareVersion)")
-text("device.description", "1.5.0", "the UPS's name (upsIdentName)")
 
 -- Battery group
 obj("battery.status", "2.1.0", 1, "",
