@@ -208,10 +208,8 @@ static void int_value(const struct dev_var *v, const struct tp_snmp_val *s,
   }
 }
 
-/* One var's value from the agent's object: only of a type the map
- * accepts for it, never converted from another. */
-static void decode(const struct dev_var *v, const struct tp_snmp_val *s,
-                   struct dev_value *out) {
+void dev_snmp_decode(const struct dev_var *v, const struct tp_snmp_val *s,
+                     struct dev_value *out) {
   memset(out, 0, sizeof *out);
   if (s->type == TP_SNMP_MISSING) {
     out->kind = DV_NONE;
@@ -263,7 +261,7 @@ static int snmp_read_all(struct dev *d, struct dev_value *vals,
   }
   rc = tp_snmp_get(d->tp, (const char *const *)oids, (size_t)n, sv, e);
   for (long k = 0; rc == 0 && k < n; k++)
-    decode(&d->map->vars[idx[k]], &sv[k], &vals[idx[k]]);
+    dev_snmp_decode(&d->map->vars[idx[k]], &sv[k], &vals[idx[k]]);
   tp_snmp_vals_free(sv, (size_t)n);
   free(sv);
   free_oids(oids, idx);
@@ -318,7 +316,7 @@ static void many_done(void *ud, struct tp *t, int rc, const struct ohm_error *e,
     return;
   }
   for (size_t k = 0; k < n; k++)
-    decode(&m->d->map->vars[m->idx[k]], &sv[k], &m->vals[m->idx[k]]);
+    dev_snmp_decode(&m->d->map->vars[m->idx[k]], &sv[k], &m->vals[m->idx[k]]);
 }
 
 /* The same checks, fixed texts and hooks as dev_read_all. */
