@@ -184,6 +184,9 @@ SNMP_CASES = {
     # an enum value outside the map's list
     "enum_unknown": ("ups-mib", "battery.status",
                      _ups({"2.1.0": (2, 97)}), None),
+    "bps_enum_unknown": ("bps2000v2", "ambient.smoke",
+                         [f"{BKT}.2.34.0|2|97", f"{BKT}.2.2.0|4|230.1"],
+                         None),
     # bps2000v2: 65535 (INTEGER and text) is "not available"
     "bps_ffff": ("bps2000v2", "input.L1.current",
                  [f"{BKT}.2.1.0|2|65535", f"{BKT}.2.2.0|4|230.1"],

@@ -96,9 +96,9 @@ def snmp_corpus(port):
         uri = f"snmp://{case}@127.0.0.1:{port}"
         r = ohm("get", "-d", drv, *OPTS, uri, var)
         lr = lua_get(uri, drv, var, times=1)
-        if case == "enum_unknown":
+        if wrong is None:
             T.eq(r.stdout, f"{var}: unknown state 97\n",
-                 "snmp enum_unknown: 'unknown state 97' as over Modbus")
+                 f"snmp {case}: 'unknown state 97' as over Modbus")
             continue
         T.eq(r.returncode, 1, f"snmp {case}: get {var} exits 1")
         T.eq(r.stdout, "", f"snmp {case}: nothing on stdout")
@@ -110,6 +110,41 @@ def snmp_corpus(port):
         T.ok(not any(ln.startswith(var + ": ") for ln in
                      a.stdout.splitlines()),
              f"snmp {case}: a full get never shows {var}", a.stdout[:300])
+
+
+def enum_over_modbus():
+    """The same out-of-list state over Modbus reads the same."""
+    p = free_port()
+    start(PY, os.path.join(os.environ["OHM_TOP"], "tests", "modbus_peer.py"),
+          "tcp", str(p), "--set", "61=97", stderr=subprocess.DEVNULL)
+    wait_port(p)
+    r = ohm("get", "-d", "bps2000v2", *OPTS, f"modbus-tcp://127.0.0.1:{p}",
+            "ambient.smoke")
+    T.eq(r.stdout, "ambient.smoke: unknown state 97\n",
+         "modbus: the same out-of-list state reads 'unknown state 97'")
+
+
+def telnet_corpus():
+    """Console screens missing (alien) or garbled: exit 1, one line, no
+    value; fixed texts never make the empty read look good."""
+    emu = os.path.join(os.environ["OHM_TOP"], "tests", "console_emulator.py")
+    for mode in ("alien", "garbled"):
+        p = free_port()
+        start(PY, emu, str(p), "--user", "bkt", "--password", "pa55",
+              "--mode", mode, stdout=subprocess.DEVNULL,
+              stderr=subprocess.DEVNULL)
+        wait_port(p)
+        uri = f"telnet://bkt:pa55@127.0.0.1:{p}"
+        r = ohm("get", "-d", "bps2000v2", "--timeout", "3", uri, timeout=60)
+        T.ok(r.returncode == 1 and r.stdout == "" and one_line(r),
+             f"telnet {mode}: exit 1, one line, nothing on stdout",
+             r.stdout[:200] + r.stderr)
+        lr = ohm("-e", f'local d = assert(ohm.open("{uri}", {{driver = '
+                 '"bps2000v2", timeout = 3}))\n'
+                 'print(d:get("device.mfr"))', timeout=60)
+        T.ok(lr.stdout.startswith("nil\t"),
+             f"telnet {mode}: Lua get of a fixed text is nil + message",
+             lr.stdout + lr.stderr)
 
 
 def no_objects(snmp_port, snmpd_port):
@@ -180,6 +215,7 @@ def poll_and_serve(mports, cases):
         if 'ohm_up{device="wrong0"}' in body:
             break
         time.sleep(0.3)
+    nut_counts_failed(cfg)
     T.ok('ohm_up{device="wrong0"} 0' in body and
          'ohm_up{device="mb-wrongunit"} 0' in body and
          'ohm_up{device="mb-dup"} 1' in body,
@@ -191,7 +227,26 @@ def poll_and_serve(mports, cases):
          "\n".join(vals))
 
 
+def nut_counts_failed(cfg):
+    port = free_port()
+    start(OHM, "serve", "--config", cfg, "--nut", f"127.0.0.1:{port}",
+          "--interval", "30", *OPTS, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    r = None
+    for _ in range(40):
+        r = subprocess.run(["upsc", f"wrong0@127.0.0.1:{port}"],
+                           capture_output=True, text=True, timeout=20)
+        if "stale" in r.stderr.lower() or r.returncode == 0:
+            break
+        time.sleep(0.3)
+    T.ok(r.returncode != 0 and "stale" in r.stderr.lower() and
+         not r.stdout, "serve --nut: a wrong-driver device is DATA-STALE, "
+         "no value", r.stdout[:200] + r.stderr)
+
+
 def main():
+    enum_over_modbus()
+    telnet_corpus()
     mports = modbus_corpus()
     comms = {c: lines for c, (_, _, lines, _) in fp.SNMP_CASES.items()}
     comms["ups"] = snmplib.ups_records()
