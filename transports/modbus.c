@@ -186,10 +186,13 @@ static int mb_once_tcp(struct mb *m, const struct mb_req *r, int unit,
                          sizeof m->why);
 }
 
-/* One attempt; 0 or -1 with errno set. */
+/* One attempt over RTU (libmodbus checks the slave id, CRC, function and
+ * byte count there); stale bytes of a late reply are flushed first so
+ * they cannot answer this request. 0 or -1 with errno set. */
 static int mb_once(struct mb *m, const struct mb_req *r) {
   int rc;
   m->why[0] = 0;
+  modbus_flush(m->ctx);
   if (r->write)
     return modbus_write_register(m->ctx, r->addr, r->val) == 1 ? 0 : -1;
   rc = modbus_read_registers(m->ctx, r->addr, r->n, r->dst);
