@@ -328,20 +328,40 @@ static void decode_block(struct dev *d, const struct dev_block *b,
   }
 }
 
-/* One request per coalesced block (one for the BPS2000v2); any failed
- * request fails the whole read. */
+/* A block the device refused as not there (Modbus exception 1 illegal
+ * function or 2 illegal data address), as against a failure. */
+static int block_refused(const struct ohm_error *e) {
+  return e->code == OHM_EDEVICE && (strstr(e->msg, "(Modbus exception 1:") ||
+                                    strstr(e->msg, "(Modbus exception 2:"));
+}
+
+/* One request per coalesced block (one for the BPS2000v2). A block the
+ * device refuses leaves its vars absent; any other failed request fails
+ * the whole read, and so does every block refused (a wrong driver). */
 static int regs_read_all(struct dev *d, struct dev_value *vals,
                          struct ohm_error *e) {
-  size_t nb = dev_map_blocks(d->map, NULL, 0);
+  size_t nb = dev_map_blocks(d->map, NULL, 0), answered = 0;
   struct dev_block *b = calloc(nb ? nb : 1, sizeof *b);
+  struct ohm_error first = {0};
   uint16_t r[125];
   int rc = 0;
   if (!b) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   nb = dev_map_blocks(d->map, b, nb);
-  for (size_t i = 0; i < nb && rc == 0; i++)
-    if ((rc = tp_read_regs(d->tp, d->unit, b[i].first, b[i].count, r, e)) == 0)
+  for (size_t i = 0; i < nb && rc == 0; i++) {
+    rc = tp_read_regs(d->tp, d->unit, b[i].first, b[i].count, r, e);
+    if (rc == 0) {
       decode_block(d, &b[i], r, vals);
+      answered++;
+    } else if (block_refused(e)) {
+      if (!first.code) first = *e;
+      rc = 0;
+    }
+  }
   free(b);
+  if (rc == 0 && nb > 0 && answered == 0)
+    rc = ohm_error_set(e, OHM_EDEVICE,
+                       "no %s registers at this unit: wrong driver? (%s)",
+                       d->map->model ? d->map->model : d->map->name, first.msg);
   return rc;
 }
 

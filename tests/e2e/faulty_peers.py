@@ -82,7 +82,10 @@ def modbus_corpus():
     msgs = {"wrongunit": "unit 8, asked 1", "protoid": "protocol id 1",
             "mbaplen": "MBAP length 65535", "long": "MBAP length",
             "short": "MBAP length", "wrongfunc": "function 4",
-            "badcount": "byte count", "exception": "exception 2"}
+            "badcount": "byte count",
+            "exception": "no BPS2000v2 registers at this unit: wrong driver? "
+                         "(read registers 0-98 from unit 1 failed (Modbus "
+                         "exception 2"}
     for mode, p in ports.items():
         r = modbus_case(mode, p)
         if mode in msgs:
@@ -122,6 +125,37 @@ def enum_over_modbus():
             "ambient.smoke")
     T.eq(r.stdout, "ambient.smoke: unknown state 97\n",
          "modbus: the same out-of-list state reads 'unknown state 97'")
+
+
+def refused_blocks():
+    """A user map over two register blocks, one of which the device does
+    not have (pymodbus: exception 2 past register 99): that block's vars
+    are absent, the other's read; a map whose every block is refused is
+    the wrong driver."""
+    p = free_port()
+    start(PY, os.path.join(os.environ["OHM_TOP"], "tests", "modbus_peer.py"),
+          "tcp", str(p), "--set", "0=2301", stderr=subprocess.DEVNULL)
+    wait_port(p)
+    drv = os.path.join(TMP, "faulty-drivers")
+    os.makedirs(drv, exist_ok=True)
+    with open(os.path.join(drv, "two-blocks.lua"), "w") as f:
+        f.write('return { name = "two-blocks", model = "TB1", vars = {\n'
+                ' { name = "input.voltage", reg = 0, scale = 0.1 },\n'
+                ' { name = "input.current", reg = 500, scale = 0.01 } } }\n')
+    with open(os.path.join(drv, "far-only.lua"), "w") as f:
+        f.write('return { name = "far-only", model = "FAR", vars = {\n'
+                ' { name = "input.current", reg = 500, scale = 0.01 } } }\n')
+    env = {"OHM_DRIVERS": drv}
+    uri = f"modbus-tcp://127.0.0.1:{p}"
+    r = ohm("get", "-d", "two-blocks", *OPTS, uri, env=env)
+    T.ok(r.returncode == 0 and "input.voltage: 230.1\n" in r.stdout and
+         "input.current" not in r.stdout,
+         "modbus: a refused block's vars are absent, the rest read",
+         r.stdout + r.stderr)
+    r = ohm("get", "-d", "far-only", *OPTS, uri, env=env)
+    T.ok(r.returncode == 1 and r.stdout == "" and one_line(r) and
+         "no FAR registers at this unit: wrong driver?" in r.stderr,
+         "modbus: every block refused is 'wrong driver?', exit 1", r.stderr)
 
 
 def telnet_corpus():
@@ -246,6 +280,7 @@ def nut_counts_failed(cfg):
 
 def main():
     enum_over_modbus()
+    refused_blocks()
     telnet_corpus()
     mports = modbus_corpus()
     comms = {c: lines for c, (_, _, lines, _) in fp.SNMP_CASES.items()}
