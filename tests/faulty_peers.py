@@ -184,6 +184,8 @@ SNMP_CASES = {
     # an enum value outside the map's list
     "enum_unknown": ("ups-mib", "battery.status",
                      _ups({"2.1.0": (2, 97)}), None),
+    "source_unknown": ("ups-mib", "ups.status",
+                       _ups({"4.1.0": (2, 97)}), None),
     "bps_enum_unknown": ("bps2000v2", "ambient.smoke",
                          [f"{BKT}.2.34.0|2|97", f"{BKT}.2.2.0|4|230.1"],
                          None),

@@ -1,7 +1,8 @@
 /* ups-mib hooks: NUT's ups.status from two objects, as NUT's ietf-mib
  * does. The map's ups.status enum already holds upsOutputSource's flags
  * ("OL", "OB", "OL BYPASS", ...); here upsBatteryStatus low or depleted
- * adds "LB". A status with no flag at all is left out (DV_NONE).
+ * adds "LB". A status with no flag at all is left out (DV_NONE); a
+ * source code outside the list stays "unknown state N".
  * And NUT's choice of names by line count: the map reads each line under
  * both its single-phase name (line 1) and its Lx name; upsInputNumLines
  * (upsOutputNumLines, upsBypassNumLines) = 3 keeps the Lx names only,
@@ -67,9 +68,9 @@ static int ups_post_read(struct dev *d, struct dev_value *vals,
   for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
     choose_lines(d, vals, &groups[i]);
   if (!st) return 0;
-  /* an unknown source code is no flag (NUT shows none either) */
-  if (st->kind == DV_STR && strncmp(st->str, "unknown", 7) != 0)
-    snprintf(flags, sizeof flags, "%s", st->str);
+  /* a source code outside the MIB's list reads "unknown state N", as an
+   * out-of-list state does over every transport */
+  if (st->kind == DV_STR) snprintf(flags, sizeof flags, "%s", st->str);
   if (bat && bat->kind == DV_STR &&
       (!strcmp(bat->str, "low") || !strcmp(bat->str, "depleted")))
     snprintf(flags + strlen(flags), sizeof flags - strlen(flags), "%sLB",
