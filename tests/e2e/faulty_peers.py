@@ -181,6 +181,42 @@ def telnet_corpus():
              lr.stdout + lr.stderr)
 
 
+def missing_objects(snmp_port, snmpd_port):
+    """noSuchObject and noSuchInstance (snmpd, v2c) and v1's noSuchName
+    (snmpsim): the object is absent, the rest of the map reads, and naming
+    it is a one-line error."""
+    if snmpd_port:
+        drv = os.path.join(TMP, "faulty-drivers")
+        os.makedirs(drv, exist_ok=True)
+        with open(os.path.join(drv, "sysmap.lua"), "w") as f:
+            f.write('return { name = "sysmap", vars = {\n'
+                    ' { name = "device.description", type = "string",'
+                    ' oid = ".1.3.6.1.2.1.1.1.0" },\n'
+                    ' { name = "x.instance", oid = ".1.3.6.1.2.1.1.1.1" },\n'
+                    ' { name = "x.object", oid = ".1.3.6.1.4.1.99999.1.0" },'
+                    '\n} }\n')
+        env = {"OHM_DRIVERS": drv}
+        uri = f"snmp://public@127.0.0.1:{snmpd_port}"
+        r = ohm("get", "-d", "sysmap", *OPTS, uri, env=env)
+        T.ok(r.returncode == 0 and "device.description: ohm test agent" in
+             r.stdout and "x." not in r.stdout,
+             "snmp noSuchInstance/noSuchObject: absent, the rest read",
+             r.stdout + r.stderr)
+        for var in ("x.instance", "x.object"):
+            r = ohm("get", "-d", "sysmap", *OPTS, uri, var, env=env)
+            T.ok(r.returncode == 1 and r.stdout == "" and one_line(r) and
+                 var in r.stderr, f"snmp {var}: named, exit 1, one line",
+                 r.stderr)
+    uri = f"snmp://string_for_int@127.0.0.1:{snmp_port}?version=1"
+    r = ohm("get", "-d", "ups-mib", *OPTS, uri, "battery.runtime")
+    T.ok(r.returncode == 1 and r.stdout == "" and one_line(r) and
+         "battery.runtime" in r.stderr,
+         "snmp v1 noSuchName: the object named, exit 1", r.stderr)
+    r = ohm("get", "-d", "ups-mib", *OPTS, uri, "device.mfr")
+    T.eq(r.stdout, "device.mfr: ACME\n",
+         "snmp v1: the objects that exist still read")
+
+
 def no_objects(snmp_port, snmpd_port):
     cases = [("bps2000v2 on snmpd", "bps2000v2",
               f"snmp://public@127.0.0.1:{snmpd_port}", "BPS2000v2"),
@@ -300,6 +336,7 @@ def main():
         print(f"# snmpd: {ex}")
         dport = None
     snmp_corpus(sport)
+    missing_objects(sport, dport)
     cases = no_objects(sport, dport)
     poll_and_serve(mports, cases)
 
