@@ -121,7 +121,7 @@ static void text_value(const struct dev_var *v, const struct tp_snmp_val *s,
                        struct dev_value *out) {
   char shown[48], *end;
   const char *p = s->str;
-  double x;
+  double x, lo, hi;
   while (isspace((unsigned char)*p))
     p++;
   errno = 0;
@@ -133,13 +133,20 @@ static void text_value(const struct dev_var *v, const struct tp_snmp_val *s,
     for (char *c = shown; *c; c++)
       if (!isprint((unsigned char)*c)) *c = '?';
     set_err(out, OHM_EPROTO,
-            "agent sent \"%s\" where a number belongs "
-            "(%s)",
+            "%.60s: agent sent \"%s\" where a number belongs (%s)", v->name,
             shown, s->oid);
     return;
   }
   if (v->type == DT_ENUM) {
     enum_value(v, x, out);
+    return;
+  }
+  if (v->type != DT_ENERGY8 && dev_var_range(v, &lo, &hi) &&
+      (x / v->scale < lo - 0.5 || x / v->scale > hi + 0.5)) {
+    snprintf(shown, sizeof shown, "%.40s", s->str);
+    set_err(out, OHM_ERANGE,
+            "%.60s: agent sent \"%s\", out of range for its type (%s)", v->name,
+            shown, s->oid);
     return;
   }
   if (v->ninvalid && x / v->scale == nearbyint(x / v->scale) &&
