@@ -194,7 +194,11 @@ int dev_read_answered(struct dev *d, struct dev_value *vals, int rc,
       asked++;
       answered += vals[i].kind != DV_NONE;
     }
-  if (rc == 0 && asked > 0 && answered == 0)
+  if (rc == 0 && asked == 0)
+    rc = ohm_error_set(e, OHM_ENOTSUP,
+                       "the %s map reads nothing over %s: wrong driver?",
+                       m->name, d->tp->ops->scheme);
+  else if (rc == 0 && answered == 0)
     rc = ohm_error_set(e, OHM_ENOENT, "no %s objects at this %s: wrong driver?",
                        m->model ? m->model : m->name,
                        d->tp->ops->kind == TP_OIDS ? "agent" : "device");

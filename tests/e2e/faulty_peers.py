@@ -242,6 +242,16 @@ def no_objects(snmp_port, snmpd_port):
     return cases
 
 
+def nothing_to_read():
+    """A map with no location over the transport (ups-mib over Modbus)
+    shows no fixed text: it is the wrong driver."""
+    r = ohm("get", "-d", "ups-mib", "sim:bps2000v2")
+    T.ok(r.returncode == 1 and r.stdout == "" and one_line(r) and
+         "reads nothing over modbus-tcp: wrong driver?" in r.stderr,
+         "ups-mib over Modbus: no fixed text alone, exit 1", r.stdout +
+         r.stderr)
+
+
 def poll_and_serve(mports, cases):
     cfg = os.path.join(TMP, "faulty.lua")
     with open(cfg, "w") as f:
@@ -316,6 +326,7 @@ def nut_counts_failed(cfg):
 
 def main():
     enum_over_modbus()
+    nothing_to_read()
     refused_blocks()
     telnet_corpus()
     mports = modbus_corpus()
