@@ -86,6 +86,44 @@ static int decode_text(const struct dev_var *v, double *num, char *str,
   return 1;
 }
 
+int dev_var_invalid(const struct dev_var *v, uint64_t raw) {
+  int bits = 16 * (v->nwords > 0 && v->nwords < 4 ? v->nwords : 4);
+  uint64_t mask = bits >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << bits) - 1;
+  for (size_t i = 0; i < v->ninvalid; i++)
+    if ((v->invalid[i] & mask) == (raw & mask)) return 1;
+  return 0;
+}
+
+int dev_var_range(const struct dev_var *v, double *lo, double *hi) {
+  switch (v->type) {
+  case DT_S16:
+    *lo = -32768, *hi = 32767;
+    return 1;
+  case DT_U16:
+  case DT_ENUM:
+    *lo = 0, *hi = 65535;
+    return 1;
+  case DT_U32:
+  case DT_ENERGY8:
+    *lo = 0, *hi = 4294967295.0;
+    return 1;
+  case DT_S32:
+    *lo = -2147483648.0, *hi = 2147483647.0;
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+/* The registers' raw bits, first register highest. */
+static uint64_t regs_raw(const struct dev_var *v, const uint16_t *regs) {
+  uint64_t raw = 0;
+  if (v->nwords == 2) return words32(v, regs);
+  for (int i = 0; i < v->nwords && i < 4; i++)
+    raw = raw << 16 | regs[i];
+  return raw;
+}
+
 int dev_decode(const struct dev_var *v, const uint16_t *regs, double *num,
                char *str, size_t strsz, struct ohm_error *e) {
   double x;
@@ -93,6 +131,9 @@ int dev_decode(const struct dev_var *v, const uint16_t *regs, double *num,
   if (strsz) str[0] = 0;
   *num = 0;
   if (v->text) return decode_text(v, num, str, strsz);
+  if (v->ninvalid && v->type != DT_STRING &&
+      dev_var_invalid(v, regs_raw(v, regs)))
+    return DEV_ABSENT;
   switch (v->type) {
   case DT_U16:
     x = regs[0];

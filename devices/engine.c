@@ -185,27 +185,45 @@ static void decode_value(const struct dev_var *v, const uint16_t *regs,
     val->err = rc;
     val->num = 0;
     snprintf(val->str, sizeof val->str, "%s", ohm_error_text(&e));
+  } else if (rc == DEV_ABSENT) {
+    memset(val, 0, sizeof *val); /* a sentinel: not available */
   } else {
     val->kind = rc ? DV_STR : DV_NUM;
     val->err = 0;
   }
 }
 
-int dev_read_all(struct dev *d, struct dev_value *vals, struct ohm_error *e) {
+int dev_read_answered(struct dev *d, struct dev_value *vals, int rc,
+                      struct ohm_error *e) {
   const struct dev_map *m = d->map;
   const struct dev_hooks *h;
-  int rc;
-  for (size_t i = 0; i < m->nvars; i++) {
-    memset(&vals[i], 0, sizeof vals[i]);
-    if (m->vars[i].text) decode_value(&m->vars[i], NULL, &vals[i]);
-  }
-  if ((rc = d->engine->read_all(d, vals, e)) < 0) {
-    for (size_t i = 0; i < m->nvars; i++)
-      if (!m->vars[i].text) vals[i].kind = DV_NONE;
-    return rc;
-  }
+  size_t asked = 0, answered = 0;
+  for (size_t i = 0; rc == 0 && i < m->nvars; i++)
+    if (!m->vars[i].text && dev_var_available(d, &m->vars[i])) {
+      asked++;
+      answered += vals[i].kind != DV_NONE;
+    }
+  if (rc == 0 && asked == 0)
+    rc = ohm_error_set(e, OHM_ENOTSUP,
+                       "the %s map reads nothing over %s: wrong driver?",
+                       m->name, d->tp->ops->scheme);
+  else if (rc == 0 && answered == 0)
+    rc = ohm_error_set(e, OHM_ENOENT, "no %s objects at this %s: wrong driver?",
+                       m->model ? m->model : m->name,
+                       d->tp->ops->kind == TP_OIDS ? "agent" : "device");
+  for (size_t i = 0; i < m->nvars; i++)
+    if (m->vars[i].text && rc == 0)
+      decode_value(&m->vars[i], NULL, &vals[i]);
+    else if (rc < 0)
+      memset(&vals[i], 0, sizeof vals[i]); /* nothing shown as good */
+  if (rc < 0) return rc;
   h = dev_hooks_find(m->name);
   return h && h->post_read ? h->post_read(d, vals, e) : 0;
+}
+
+int dev_read_all(struct dev *d, struct dev_value *vals, struct ohm_error *e) {
+  memset(vals, 0, d->map->nvars * sizeof *vals);
+  return dev_read_answered(d, vals, d->engine->read_all(d, vals, e), e);
 }
 
 static int find_var(struct dev *d, const char *name, const struct dev_var **v,
@@ -323,20 +341,40 @@ static void decode_block(struct dev *d, const struct dev_block *b,
   }
 }
 
-/* One request per coalesced block (one for the BPS2000v2); any failed
- * request fails the whole read. */
+/* A block the device refused as not there (Modbus exception 1 illegal
+ * function or 2 illegal data address), as against a failure. */
+static int block_refused(const struct ohm_error *e) {
+  return e->code == OHM_EDEVICE && (strstr(e->msg, "(Modbus exception 1:") ||
+                                    strstr(e->msg, "(Modbus exception 2:"));
+}
+
+/* One request per coalesced block (one for the BPS2000v2). A block the
+ * device refuses leaves its vars absent; any other failed request fails
+ * the whole read, and so does every block refused (a wrong driver). */
 static int regs_read_all(struct dev *d, struct dev_value *vals,
                          struct ohm_error *e) {
-  size_t nb = dev_map_blocks(d->map, NULL, 0);
+  size_t nb = dev_map_blocks(d->map, NULL, 0), answered = 0;
   struct dev_block *b = calloc(nb ? nb : 1, sizeof *b);
+  struct ohm_error first = {0};
   uint16_t r[125];
   int rc = 0;
   if (!b) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   nb = dev_map_blocks(d->map, b, nb);
-  for (size_t i = 0; i < nb && rc == 0; i++)
-    if ((rc = tp_read_regs(d->tp, d->unit, b[i].first, b[i].count, r, e)) == 0)
+  for (size_t i = 0; i < nb && rc == 0; i++) {
+    rc = tp_read_regs(d->tp, d->unit, b[i].first, b[i].count, r, e);
+    if (rc == 0) {
       decode_block(d, &b[i], r, vals);
+      answered++;
+    } else if (block_refused(e)) {
+      if (!first.code) first = *e;
+      rc = 0;
+    }
+  }
   free(b);
+  if (rc == 0 && nb > 0 && answered == 0)
+    rc = ohm_error_set(e, OHM_EDEVICE,
+                       "no %s registers at this unit: wrong driver? (%s)",
+                       d->map->model ? d->map->model : d->map->name, first.msg);
   return rc;
 }
 

@@ -12,7 +12,7 @@ struct dev_engine {
   /* optional: after the transport opened (e.g. console login) */
   int (*open)(struct dev *d, struct ohm_error *e);
   /* read every available var into vals (indexed like d->map->vars);
-   * dev_read_all has zeroed vals and filled fixed-text vars (skip them) */
+   * dev_read_all has zeroed vals (fixed-text vars come after: skip them) */
   int (*read_all)(struct dev *d, struct dev_value *vals, struct ohm_error *e);
   /* write one validated var; text already checked by dev_set */
   int (*set)(struct dev *d, const struct dev_var *v, const char *text,
@@ -25,6 +25,14 @@ struct dev_engine {
 extern const struct dev_engine dev_engine_regs;
 extern const struct dev_engine dev_engine_snmp __attribute__((weak));
 extern const struct dev_engine dev_engine_console __attribute__((weak));
+
+/* After an engine's read (rc its result): a read in which no var of the
+ * map answered is an error ("no BPS2000v2 objects at this agent: wrong
+ * driver?"); fixed texts are filled in only when something answered, and
+ * on any error every value is cleared. Then the driver's post_read hook.
+ * Every reading path goes through here. */
+int dev_read_answered(struct dev *d, struct dev_value *vals, int rc,
+                      struct ohm_error *e);
 
 /* The engine for a transport kind, or NULL. */
 const struct dev_engine *dev_engine_for(enum tp_kind kind);

@@ -8,6 +8,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -183,10 +184,80 @@ static int get_enum(struct loader *ld, lua_State *L, struct dev_var *v) {
   return rc;
 }
 
+/* One sentinel: an integer, or a hex string ("0xFFFFFFFFFFFFFFFF") for
+ * values Lua's integers cannot hold. */
+static int get_sentinel(struct loader *ld, lua_State *L, uint64_t *out) {
+  int isint;
+  lua_Integer k = lua_tointegerx(L, -1, &isint);
+  const char *s;
+  char *end;
+  if (lua_type(L, -1) == LUA_TNUMBER && isint) {
+    *out = (uint64_t)k;
+    return 0;
+  }
+  if (lua_type(L, -1) != LUA_TSTRING)
+    return fail(ld, "invalid must hold integers or hex strings");
+  s = lua_tostring(L, -1);
+  errno = 0;
+  *out = strtoull(s, &end, 16);
+  if (strncmp(s, "0x", 2) != 0 || end == s + 2 || *end || errno)
+    return fail(ld, "invalid: '%.40s' is not a hex number (0x...)", s);
+  return 0;
+}
+
+/* invalid = { 0xFFFF, "0xFFFFFFFFFFFFFFFF" } */
+static int get_invalid(struct loader *ld, lua_State *L, struct dev_var *v) {
+  size_t n;
+  if (lua_type(L, -1) != LUA_TTABLE)
+    return fail(ld, "invalid must be a list of raw values");
+  n = lua_rawlen(L, -1);
+  if (n < 1 || n > 16) return fail(ld, "invalid must hold 1..16 values");
+  free(v->invalid);
+  if (!(v->invalid = calloc(n, sizeof *v->invalid)))
+    return ohm_error_set(ld->e, OHM_ENOMEM, "out of memory");
+  v->ninvalid = n;
+  for (size_t i = 0; i < n; i++) {
+    int rc;
+    lua_rawgeti(L, -1, (lua_Integer)i + 1);
+    rc = get_sentinel(ld, L, &v->invalid[i]);
+    lua_pop(L, 1);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+static const char *const accept_names[] = {
+    "integer",   "gauge32", "counter32", "counter64",
+    "timeticks", "string",  NULL};
+
+/* accept = { "integer", "string" }: SNMP types this var takes. */
+static int get_accept(struct loader *ld, lua_State *L, struct dev_var *v) {
+  size_t n;
+  if (lua_type(L, -1) != LUA_TTABLE || (n = lua_rawlen(L, -1)) < 1)
+    return fail(ld, "accept must be a list of SNMP types");
+  v->accept = 0;
+  for (size_t i = 1; i <= n; i++) {
+    const char *t;
+    size_t k;
+    lua_rawgeti(L, -1, (lua_Integer)i);
+    t = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+    for (k = 0; accept_names[k] && strcmp(accept_names[k], t); k++)
+      ;
+    lua_pop(L, 1);
+    if (!accept_names[k])
+      return fail(ld,
+                  "accept: '%.40s' is not one of integer, gauge32, "
+                  "counter32, counter64, timeticks, string",
+                  t);
+    v->accept |= 1u << k;
+  }
+  return 0;
+}
+
 static const char *const var_keys[] = {
-    "name",      "type", "scale", "unit",  "desc",       "access",
-    "min",       "max",  "reg",   "words", "word_order", "oid",
-    "oid_scale", "menu", "text",  "enum",  NULL};
+    "name", "type", "scale",   "unit",       "desc", "access",    "min",
+    "max",  "reg",  "words",   "word_order", "oid",  "oid_scale", "menu",
+    "text", "enum", "invalid", "accept",     NULL};
 
 /* One field of a var (key at -2, value at -1). */
 static int var_field(struct loader *ld, lua_State *L, struct dev_var *v,
@@ -214,8 +285,11 @@ static int var_field(struct loader *ld, lua_State *L, struct dev_var *v,
     return *has_type = 1, get_type(ld, L, &v->type);
   case 's':
     return get_num(ld, L, k, &v->scale);
+  case 'i':
+    return get_invalid(ld, L, v);
   case 'a': {
     int rw = 0;
+    if (strcmp(k, "accept") == 0) return get_accept(ld, L, v);
     rc = get_choice(ld, L, k, "ro", "rw", &rw);
     v->access = rw ? DA_RW : DA_RO;
     return rc;
@@ -261,6 +335,8 @@ static int var_finish(struct loader *ld, struct dev_var *v, int has_type,
     return fail(ld, "needs reg, oid, menu or text");
   if (v->text && v->access == DA_RW)
     return fail(ld, "a fixed text cannot be rw");
+  if (v->invalid && (v->text || v->type == DT_STRING))
+    return fail(ld, "invalid is for numbers and states, not text");
   if (v->has_min && v->has_max && v->min > v->max)
     return fail(ld, "min is above max");
   if (v->type == DT_STRING && v->reg >= 0 && !v->text && !words)
@@ -576,6 +652,7 @@ static void var_free(struct dev_var *v) {
   for (size_t i = 0; i < v->nenums; i++)
     free(v->enums[i].text);
   free(v->enums);
+  free(v->invalid);
 }
 
 void dev_map_free(struct dev_map *m) {

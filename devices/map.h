@@ -54,6 +54,22 @@ struct dev_var {
   char *text;       /* fixed value (device.mfr ...), NULL if read */
   struct dev_enum *enums;
   size_t nenums;
+  uint64_t *invalid; /* raw sentinels meaning "not available" (`invalid=`) */
+  size_t ninvalid;
+  unsigned accept; /* SNMP types taken (DEV_ACCEPT_*); 0 = by type */
+};
+
+/* SNMP varbind types a var accepts (`accept = { "integer", "string" }`).
+ * Default: the INTEGER family for numbers and enums, OCTET STRING for
+ * text; "string" on a number means decimal text in the var's unit. */
+enum {
+  DEV_ACCEPT_INTEGER = 1 << 0,
+  DEV_ACCEPT_GAUGE32 = 1 << 1, /* and Unsigned32 */
+  DEV_ACCEPT_COUNTER32 = 1 << 2,
+  DEV_ACCEPT_COUNTER64 = 1 << 3,
+  DEV_ACCEPT_TIMETICKS = 1 << 4,
+  DEV_ACCEPT_STRING = 1 << 5,
+  DEV_ACCEPT_NUMBERS = 0x1f,
 };
 
 struct dev_cmd {
@@ -93,11 +109,21 @@ int dev_var_nregs(const struct dev_var *v);
 
 /* Decode a var from its registers (regs points at v->reg; unused for a
  * fixed-text var). Returns 0 for a number (*num, scaled), 1 for text in str
- * (string, enum state, fixed text; *num then holds an enum's raw code).
+ * (string, enum state, fixed text; *num then holds an enum's raw code),
+ * DEV_ABSENT when the registers hold one of the var's `invalid` sentinels.
  * A value that the type cannot hold (energy8 byte above 255) is OHM_ERANGE
  * naming the register, never a silently wrong number. */
+#define DEV_ABSENT 2
 int dev_decode(const struct dev_var *v, const uint16_t *regs, double *num,
                char *str, size_t strsz, struct ohm_error *e);
+
+/* Whether raw (the var's raw bits; signed values two's complement) is one
+ * of the var's `invalid` sentinels, compared over the var's width. */
+int dev_var_invalid(const struct dev_var *v, uint64_t raw);
+
+/* The var's raw range over SNMP INTEGERs by type (s16 -32768..32767, u16
+ * and enum 0..65535, u32/energy8 0..4294967295, s32); 0 if unbounded. */
+int dev_var_range(const struct dev_var *v, double *lo, double *hi);
 
 /* Encode a user's text value for writing: checks access, type, limits and
  * that the scaled value fits the register, before anything is sent. */

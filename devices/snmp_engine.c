@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,12 +81,16 @@ static void free_oids(char **oids, size_t *idx) {
   free(idx);
 }
 
-static void set_err(struct dev_value *out, int code, const char *fmt,
-                    const char *a, const char *b) {
+static void set_err(struct dev_value *out, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_err(struct dev_value *out, int code, const char *fmt, ...) {
+  va_list ap;
   out->kind = DV_ERR;
   out->err = code;
   out->num = 0;
-  snprintf(out->str, sizeof out->str, fmt, a, b);
+  va_start(ap, fmt);
+  vsnprintf(out->str, sizeof out->str, fmt, ap);
+  va_end(ap);
 }
 
 /* An enum's state from its raw code, as the register decoder says it. */
@@ -98,9 +103,17 @@ static void enum_value(const struct dev_var *v, double raw,
     snprintf(out->str, sizeof out->str, "unknown state %.0f", raw);
     return;
   }
-  out->kind = dev_decode(v, &r, &out->num, out->str, sizeof out->str, &e) < 0
-                  ? DV_ERR
-                  : DV_STR;
+  switch (dev_decode(v, &r, &out->num, out->str, sizeof out->str, &e)) {
+  case DEV_ABSENT:
+    memset(out, 0, sizeof *out);
+    return;
+  case 1:
+    out->kind = DV_STR;
+    return;
+  default:
+    out->kind = DV_ERR;
+    out->err = OHM_EPROTO;
+  }
 }
 
 /* Decimal text (OCTET STRING) into out; spaces around it are allowed. */
@@ -108,7 +121,7 @@ static void text_value(const struct dev_var *v, const struct tp_snmp_val *s,
                        struct dev_value *out) {
   char shown[48], *end;
   const char *p = s->str;
-  double x;
+  double x, lo, hi;
   while (isspace((unsigned char)*p))
     p++;
   errno = 0;
@@ -120,8 +133,7 @@ static void text_value(const struct dev_var *v, const struct tp_snmp_val *s,
     for (char *c = shown; *c; c++)
       if (!isprint((unsigned char)*c)) *c = '?';
     set_err(out, OHM_EPROTO,
-            "agent sent \"%s\" where a number belongs "
-            "(%s)",
+            "%.60s: agent sent \"%s\" where a number belongs (%s)", v->name,
             shown, s->oid);
     return;
   }
@@ -129,47 +141,102 @@ static void text_value(const struct dev_var *v, const struct tp_snmp_val *s,
     enum_value(v, x, out);
     return;
   }
+  if (v->type != DT_ENERGY8 && dev_var_range(v, &lo, &hi) &&
+      (x / v->scale < lo - 0.5 || x / v->scale > hi + 0.5)) {
+    snprintf(shown, sizeof shown, "%.40s", s->str);
+    set_err(out, OHM_ERANGE,
+            "%.60s: agent sent \"%s\", out of range for its type (%s)", v->name,
+            shown, s->oid);
+    return;
+  }
+  if (v->ninvalid && x / v->scale == nearbyint(x / v->scale) &&
+      fabs(x / v->scale) < 1e18 &&
+      dev_var_invalid(v, (uint64_t)(int64_t)nearbyint(x / v->scale)))
+    return; /* a sentinel in text: not available (DV_NONE) */
   out->kind = DV_NUM;
   out->num = x;
 }
 
-/* One var's value from the agent's object. */
-static void decode(const struct dev_var *v, const struct tp_snmp_val *s,
-                   struct dev_value *out) {
+/* The DEV_ACCEPT_* bit of an agent's type; 0 for types no var takes. */
+static unsigned type_bit(enum tp_snmp_type t) {
+  switch (t) {
+  case TP_SNMP_INTEGER:
+    return DEV_ACCEPT_INTEGER;
+  case TP_SNMP_UNSIGNED:
+    return DEV_ACCEPT_GAUGE32;
+  case TP_SNMP_COUNTER32:
+    return DEV_ACCEPT_COUNTER32;
+  case TP_SNMP_COUNTER64:
+    return DEV_ACCEPT_COUNTER64;
+  case TP_SNMP_TIMETICKS:
+    return DEV_ACCEPT_TIMETICKS;
+  case TP_SNMP_STRING:
+    return DEV_ACCEPT_STRING;
+  default:
+    return 0;
+  }
+}
+
+/* What the map accepts for v: its `accept`, else by the MIB's rule. */
+static unsigned accepted(const struct dev_var *v) {
+  if (v->accept) return v->accept;
+  return v->type == DT_STRING ? DEV_ACCEPT_STRING : DEV_ACCEPT_NUMBERS;
+}
+
+/* An INTEGER-family value: checked against the var's type range and
+ * sentinels before it is scaled; enums say "unknown state N" as over
+ * Modbus. */
+static void int_value(const struct dev_var *v, const struct tp_snmp_val *s,
+                      struct dev_value *out) {
+  int neg = s->type == TP_SNMP_INTEGER && s->i < 0;
+  uint64_t bits = s->type == TP_SNMP_INTEGER ? (uint64_t)s->i : s->u;
   double raw = s->type == TP_SNMP_INTEGER ? (double)s->i : (double)s->u;
+  double lo, hi;
+  char num[32];
+  if (neg)
+    snprintf(num, sizeof num, "%lld", (long long)s->i);
+  else
+    snprintf(num, sizeof num, "%llu", (unsigned long long)bits);
+  if (v->type == DT_STRING) {
+    out->kind = DV_STR;
+    snprintf(out->str, sizeof out->str, "%s", num);
+  } else if (v->ninvalid && dev_var_invalid(v, bits)) {
+    out->kind = DV_NONE;
+  } else if (v->type == DT_ENUM) {
+    enum_value(v, raw, out);
+  } else if (dev_var_range(v, &lo, &hi) &&
+             (neg ? raw < lo : bits > (uint64_t)hi)) {
+    set_err(out, OHM_ERANGE,
+            "%.60s: agent sent %s, out of range for its type (%s)", v->name,
+            num, s->oid);
+  } else {
+    out->kind = DV_NUM;
+    out->num = raw * (v->oid_scale != 0 ? v->oid_scale : v->scale);
+  }
+}
+
+void dev_snmp_decode(const struct dev_var *v, const struct tp_snmp_val *s,
+                     struct dev_value *out) {
   memset(out, 0, sizeof *out);
-  switch (s->type) {
-  case TP_SNMP_MISSING:
+  if (s->type == TP_SNMP_MISSING) {
     out->kind = DV_NONE;
     return;
-  case TP_SNMP_INTEGER:
-  case TP_SNMP_UNSIGNED:
-  case TP_SNMP_COUNTER32:
-  case TP_SNMP_COUNTER64:
-  case TP_SNMP_TIMETICKS:
-    if (v->type == DT_STRING) {
-      out->kind = DV_STR;
-      snprintf(out->str, sizeof out->str, "%.0f", raw);
-    } else if (v->type == DT_ENUM) {
-      enum_value(v, raw, out);
-    } else {
-      out->kind = DV_NUM;
-      out->num = raw * (v->oid_scale != 0 ? v->oid_scale : v->scale);
-    }
+  }
+  if (!(type_bit(s->type) & accepted(v))) {
+    set_err(out, OHM_EPROTO, "%.60s: agent sent a %s where %s belongs (%s)",
+            v->name, tp_snmp_type_name(s->type),
+            v->type == DT_STRING ? "text" : "a number", s->oid);
     return;
-  case TP_SNMP_STRING:
-    if (v->type != DT_STRING) {
-      text_value(v, s, out);
-      return;
-    }
+  }
+  if (s->type != TP_SNMP_STRING) {
+    int_value(v, s, out);
+  } else if (v->type != DT_STRING) {
+    text_value(v, s, out);
+  } else {
     out->kind = DV_STR;
     snprintf(out->str, sizeof out->str, "%s", s->str);
     for (char *c = out->str; *c; c++)
       if (!isprint((unsigned char)*c)) *c = '?';
-    return;
-  default:
-    set_err(out, OHM_EPROTO, "agent sent a %s where a value belongs (%s)",
-            tp_snmp_type_name(s->type), s->oid);
   }
 }
 
@@ -201,7 +268,7 @@ static int snmp_read_all(struct dev *d, struct dev_value *vals,
   }
   rc = tp_snmp_get(d->tp, (const char *const *)oids, (size_t)n, sv, e);
   for (long k = 0; rc == 0 && k < n; k++)
-    decode(&d->map->vars[idx[k]], &sv[k], &vals[idx[k]]);
+    dev_snmp_decode(&d->map->vars[idx[k]], &sv[k], &vals[idx[k]]);
   tp_snmp_vals_free(sv, (size_t)n);
   free(sv);
   free_oids(oids, idx);
@@ -256,25 +323,13 @@ static void many_done(void *ud, struct tp *t, int rc, const struct ohm_error *e,
     return;
   }
   for (size_t k = 0; k < n; k++)
-    decode(&m->d->map->vars[m->idx[k]], &sv[k], &m->vals[m->idx[k]]);
+    dev_snmp_decode(&m->d->map->vars[m->idx[k]], &sv[k], &m->vals[m->idx[k]]);
 }
 
-/* Fixed text first, then (after the read) the driver's hooks. */
+/* The same checks, fixed texts and hooks as dev_read_all. */
 static void many_finish(struct many *m) {
-  const struct dev_map *map = m->d->map;
-  const struct dev_hooks *h = dev_hooks_find(map->name);
-  for (size_t i = 0; i < map->nvars; i++)
-    if (map->vars[i].text) {
-      struct dev_value *v = &m->vals[i];
-      struct ohm_error e;
-      int r =
-          dev_decode(&map->vars[i], NULL, &v->num, v->str, sizeof v->str, &e);
-      v->kind = r < 0 ? DV_ERR : r ? DV_STR : DV_NUM;
-    } else if (*m->rc < 0) {
-      m->vals[i].kind = DV_NONE;
-    }
-  if (*m->rc == 0 && h && h->post_read)
-    *m->rc = h->post_read(m->d, m->vals, m->err);
+  struct ohm_error e, *pe = m->err ? m->err : &e;
+  *m->rc = dev_read_answered(m->d, m->vals, *m->rc, pe);
 }
 
 /* Queue device i on mu; a failure is the device's, not the batch's. */

@@ -7,7 +7,15 @@
 
 #include <stddef.h>
 
+#include "../transports/snmp.h"
 #include "device.h"
+
+/* One var's value from the agent's object s: only of a type the map
+ * accepts for it (never converted from another), within its type's range,
+ * a sentinel absent (DV_NONE), an object the agent lacks DV_NONE, and
+ * anything else this var's DV_ERR naming the OID. */
+void dev_snmp_decode(const struct dev_var *v, const struct tp_snmp_val *s,
+                     struct dev_value *out);
 
 /* Read every available var of devs[0..n) (each opened on an snmp://
  * transport) at once: one request per device. vals[i] has

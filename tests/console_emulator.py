@@ -11,6 +11,8 @@ MODE: manual   the screens as the manual prints them (default)
                trailing text, as firmware variants and terminals produce
       alien    after login, screen 1 is something else entirely
       hangup   hang up after a wrong password instead of asking again
+      garbled  the menus as printed, but every reading and threshold line
+               of the screens garbled (line noise, a firmware bug)
 WORDS: how screen 1 takes its items (the manual prints only "master load"):
       joined   the words run together: "master totalenergy" (default)
       spaced   as the menu prints them: "master total energy"
@@ -104,6 +106,12 @@ def show_reply(v, item):
                 "Humidity1:50.0% Humidity2:50.0%",
                 "SensorBox Door1:Closed Door2:Open Smoke:No Water:-"]
     return None
+
+
+def garble(line):
+    """Line noise: digits and separators replaced, as a bad link shows."""
+    return "".join("#" if c.isdigit() else "~" if c in ":." else c
+                   for c in line)
 
 
 def thresh_lines(v):
@@ -209,6 +217,8 @@ class Session(socketserver.BaseRequestHandler):
         if self.screen == 1:
             item = show_item(self.st.a.words, line.strip().lower())
             r = show_reply(v, item) if item else None
+            if r and self.mode == "garbled":
+                r = [garble(x) for x in r]
             self.out((r or ["Command format:master load or slave1 load"])
                      + [""], PROMPT)
         elif self.screen == 8:
@@ -259,8 +269,10 @@ class Session(socketserver.BaseRequestHandler):
                       "Command format:master load or slave1 load"], PROMPT)
         elif line == "8":
             self.screen = 8
-            self.out(["Threshold Settings"] +
-                     thresh_lines(self.st.units[0]) +
+            lines = thresh_lines(self.st.units[0])
+            if self.mode == "garbled":
+                lines = [garble(x) for x in lines]
+            self.out(["Threshold Settings"] + lines +
                      ["Command:1.Set Current 2.Set Voltage 3.Set "
                       "Temperature 4.Set Humidity 5.Back",
                       "Command format: current one:xx&xx&xx&xx"], PROMPT)
@@ -307,7 +319,8 @@ def main():
     p.add_argument("--password", default="bkt")
     p.add_argument("--log")
     p.add_argument("--mode", default="manual",
-                   choices=["manual", "sloppy", "alien", "hangup"])
+                   choices=["manual", "sloppy", "alien", "hangup",
+                            "garbled"])
     p.add_argument("--slaves", type=int, default=1)
     p.add_argument("--words", default="joined",
                    choices=["joined", "spaced", "number", "noenergy"])

@@ -9,7 +9,10 @@
  * trickling bytes cannot stretch it), a timeout or malformed reply is
  * retried t->opts.retries times after flushing stale bytes (over TCP on a
  * new connection), and a dropped connection is reopened once and the
- * request sent again. */
+ * request sent again. Over TCP the request and its reply are framed and
+ * checked here (modbus_adu.h: what libmodbus does not check); a reply
+ * that does not match the request ends the connection. */
+#include "modbus_adu.h"
 #include "clock.h"
 #include "serial.h"
 #include "transport.h"
@@ -26,8 +29,10 @@
 struct mb {
   modbus_t *ctx;
   int rtu;
-  int up;   /* connected */
-  int slot; /* tp_intr slot of the socket, or -1 */
+  int up;       /* connected */
+  int slot;     /* tp_intr slot of the socket, or -1 */
+  uint16_t tid; /* TCP: the last transaction id sent */
+  char why[96]; /* what was wrong with the last malformed reply */
 };
 
 /* A request: read n registers at addr into dst, or write val at addr. */
@@ -139,7 +144,11 @@ static void mb_what(char *buf, size_t n, const struct mb_req *r, int unit) {
 /* Map a libmodbus errno to an OHM_E* code and a one-line message. */
 static int mb_error(const struct tp *t, int err, const char *what, int tries,
                     int unit, struct ohm_error *e) {
+  const struct mb *m = t->priv;
   int x = err - MODBUS_ENOBASE;
+  if ((err == EMBBADDATA || err == EMBBADSLAVE) && m->why[0])
+    return ohm_error_set(e, OHM_EPROTO, "%s failed (%s%s)", what,
+                         err == EMBBADSLAVE ? "" : "malformed reply: ", m->why);
   if (err == ETIMEDOUT && tries > 1)
     return ohm_error_set(e, OHM_ETIMEDOUT,
                          "%s failed (timed out after %g s, %d attempts)", what,
@@ -194,9 +203,26 @@ static void mb_trace(const struct tp *t, const struct mb_req *r, int unit,
   tp_trace(t, t0 > 0 ? '<' : '>', f, n, NULL, t0);
 }
 
-/* One attempt; 0 or -1 with errno set. */
+/* One attempt over TCP, checked whole (modbus_adu.h). */
+static int mb_once_tcp(struct mb *m, const struct mb_req *r, int unit,
+                       double timeout) {
+  struct mb_adu q = {.tid = ++m->tid,
+                     .unit = (uint8_t)unit,
+                     .fc = r->write ? 6 : 3,
+                     .addr = (uint16_t)r->addr,
+                     .arg = r->write ? r->val : (uint16_t)r->n};
+  m->why[0] = 0;
+  return mb_adu_transact(modbus_get_socket(m->ctx), &q, timeout, r->dst, m->why,
+                         sizeof m->why);
+}
+
+/* One attempt over RTU (libmodbus checks the slave id, CRC, function and
+ * byte count there); stale bytes of a late reply are flushed first so
+ * they cannot answer this request. 0 or -1 with errno set. */
 static int mb_once(struct mb *m, const struct mb_req *r) {
   int rc;
+  m->why[0] = 0;
+  modbus_flush(m->ctx);
   if (r->write)
     return modbus_write_register(m->ctx, r->addr, r->val) == 1 ? 0 : -1;
   rc = modbus_read_registers(m->ctx, r->addr, r->n, r->dst);
@@ -233,7 +259,7 @@ static int mb_request(struct tp *t, int unit, const struct mb_req *r,
     tries++;
     double t0 = ohm_mono();
     mb_trace(t, r, unit, 0, 0);
-    rc = mb_once(m, r);
+    rc = m->rtu ? mb_once(m, r) : mb_once_tcp(m, r, unit, t->opts.timeout);
     err = errno;
     mb_trace(t, r, unit, rc, t0);
     if (rc == 0) return 0;
@@ -255,7 +281,8 @@ static int mb_request(struct tp *t, int unit, const struct mb_req *r,
       if (!m->rtu) mb_down(m);
       continue;
     }
-    if (mb_is_drop(err)) mb_down(m);
+    if (mb_is_drop(err) || (!m->rtu && mb_is_malformed(err)))
+      mb_down(m); /* a TCP stream out of step: resynchronise on a new one */
     return mb_error(t, err, what, tries, unit, e);
   }
 }

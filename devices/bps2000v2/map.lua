@@ -16,36 +16,41 @@ local function add(v, extra)
   return v
 end
 
--- A read-only measurement: raw register times scale.
+-- A read-only measurement: raw register times scale. 0xFFFF is the usual
+-- "not available" of Modbus devices (no sensor, no reading): absent.
 local function measure(name, reg, scale, unit, desc, extra)
   return add({ name = name, reg = reg, scale = scale, unit = unit,
-               desc = desc }, extra)
+               desc = desc, invalid = { 0xFFFF } }, extra)
 end
 
--- A signed read-only measurement (temperatures can go below zero).
+-- A signed read-only measurement (temperatures can go below zero): there
+-- 0xFFFF is -0.1, and the sentinels are the s16 extremes.
 local function smeasure(name, reg, scale, unit, desc, extra)
   local v = measure(name, reg, scale, unit, desc, extra)
-  v.type = "s16"
+  v.type, v.invalid = "s16", { 0x7FFF, 0x8000 }
   return v
 end
 
--- An energy counter: four registers of one byte each (manual 12.1).
+-- An energy counter: four registers of one byte each (manual 12.1); all
+-- four 0xFFFF is "not available".
 local function energy(name, reg, unit, desc, extra)
   return add({ name = name, reg = reg, type = "energy8", unit = unit,
-               desc = desc }, extra)
+               desc = desc, invalid = { "0xFFFFFFFFFFFFFFFF" } }, extra)
 end
 
--- A writable alarm threshold with plausible limits.
+-- A writable alarm threshold with plausible limits (an unsigned one
+-- reading 0xFFFF is not set: absent).
 local function threshold(name, reg, scale, unit, min, max, desc, extra)
   return add({ name = name, reg = reg, scale = scale, unit = unit,
                access = "rw", min = min, max = max, desc = desc,
-               type = min < 0 and "s16" or "u16" }, extra)
+               type = min < 0 and "s16" or "u16",
+               invalid = min >= 0 and { 0xFFFF } or nil }, extra)
 end
 
 -- A state read as a small code.
 local function state(name, reg, enum, desc, extra)
   return add({ name = name, reg = reg, type = "enum", enum = enum,
-               desc = desc }, extra)
+               desc = desc, invalid = { 0xFFFF } }, extra)
 end
 
 -- A fixed value the device does not report over Modbus.
@@ -212,6 +217,7 @@ for _, v in ipairs(vars) do
   local f = FIELD[v.name]
   if f then
     v.oid = ".1.3.6.1.4.1.47394.1.%d." .. f .. ".0"
+    v.accept = { "integer", "gauge32", "counter32", "string" }
     if v.type == "energy8" then v.oid_scale = 0.001 end
   end
 end

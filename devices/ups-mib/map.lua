@@ -20,9 +20,13 @@ end
 
 -- Ident group
 text("device.mfr", "1.1.0", "manufacturer (upsIdentManufacturer)")
+text("ups.mfr", "1.1.0", "UPS manufacturer (upsIdentManufacturer)")
 text("device.model", "1.2.0", "model (upsIdentModel)")
+text("ups.model", "1.2.0", "UPS model (upsIdentModel)")
 text("ups.firmware", "1.3.0",
      "UPS firmware version (upsIdentUPSSoftwareVersion)")
+text("ups.firmware.aux", "1.4.0",
+     "agent firmware version (upsIdentAgentSoftwareVersion)")
 
 -- Battery group
 obj("battery.status", "2.1.0", 1, "",
@@ -39,10 +43,28 @@ obj("battery.current", "2.6.0", 0.1, "A", "battery current (upsBatteryCurrent)",
 obj("battery.temperature", "2.7.0", 1, "degC",
     "battery temperature (upsBatteryTemperature)", { type = "s16" })
 
--- Input group (line 1 of upsInputTable)
-obj("input.frequency", "3.3.1.2.1", 0.1, "Hz",
-    "input frequency (upsInputFrequency.1)")
-obj("input.voltage", "3.3.1.3.1", 1, "V", "input voltage (upsInputVoltage.1)")
+-- Input, output and bypass lines. NUT's rule (hooks.c applies it): with
+-- upsInputNumLines (upsOutputNumLines, upsBypassNumLines) = 3 the lines
+-- are input.Lx-N.voltage ..., never line 1 under the single-phase names;
+-- otherwise line 1 under the single-phase names and no Lx forms.
+local function lines(group, col, scale, unit, single, three, desc)
+  obj(single, group .. "." .. col .. ".1", scale, unit,
+      desc .. " (line 1)")
+  for x = 1, 3 do
+    obj(three:gsub("x", x), group .. "." .. col .. "." .. x, scale, unit,
+        desc .. " (line " .. x .. ")")
+  end
+end
+
+obj("input.phases", "3.2.0", 1, "", "input lines (upsInputNumLines)")
+lines("3.3.1", 2, 0.1, "Hz", "input.frequency", "input.Lx.frequency",
+      "input frequency, upsInputFrequency")
+lines("3.3.1", 3, 1, "V", "input.voltage", "input.Lx-N.voltage",
+      "input voltage, upsInputVoltage")
+lines("3.3.1", 4, 0.1, "A", "input.current", "input.Lx.current",
+      "input current, upsInputCurrent")
+lines("3.3.1", 5, 1, "W", "input.realpower", "input.Lx.realpower",
+      "input real power, upsInputTruePower")
 
 -- Output group
 obj("ups.status", "4.1.0", 1, "",
@@ -53,17 +75,72 @@ obj("ups.status", "4.1.0", 1, "",
                               [6] = "OL BOOST", [7] = "OL TRIM" } })
 obj("output.frequency", "4.2.0", 0.1, "Hz",
     "output frequency (upsOutputFrequency)")
-obj("output.voltage", "4.4.1.2.1", 1, "V",
-    "output voltage (upsOutputVoltage.1)")
-obj("output.current", "4.4.1.3.1", 0.1, "A",
-    "output current (upsOutputCurrent.1)")
-obj("output.realpower", "4.4.1.4.1", 1, "W",
-    "output real power (upsOutputPower.1)")
-obj("ups.load", "4.4.1.5.1", 1, "%", "load (upsOutputPercentLoad.1)")
+obj("output.phases", "4.3.0", 1, "", "output lines (upsOutputNumLines)")
+lines("4.4.1", 2, 1, "V", "output.voltage", "output.Lx-N.voltage",
+      "output voltage, upsOutputVoltage")
+lines("4.4.1", 3, 0.1, "A", "output.current", "output.Lx.current",
+      "output current, upsOutputCurrent")
+lines("4.4.1", 4, 1, "W", "output.realpower", "output.Lx.realpower",
+      "output real power, upsOutputPower")
+lines("4.4.1", 5, 1, "%", "ups.load", "output.Lx.power.percent",
+      "load, upsOutputPercentLoad")
+
+-- Bypass group
+obj("input.bypass.frequency", "5.1.0", 0.1, "Hz",
+    "bypass frequency (upsBypassFrequency)")
+obj("input.bypass.phases", "5.2.0", 1, "", "bypass lines (upsBypassNumLines)")
+lines("5.3.1", 2, 1, "V", "input.bypass.voltage", "input.bypass.Lx-N.voltage",
+      "bypass voltage, upsBypassVoltage")
+lines("5.3.1", 3, 0.1, "A", "input.bypass.current", "input.bypass.Lx.current",
+      "bypass current, upsBypassCurrent")
+lines("5.3.1", 4, 1, "W", "input.bypass.realpower",
+      "input.bypass.Lx.realpower", "bypass real power, upsBypassPower")
 
 -- Alarm group
 obj("ups.alarms.count", "6.1.0", 1, "",
     "active alarms (upsAlarmsPresent)")
+
+-- Test and control groups
+obj("ups.test.result", "7.3.0", 1, "",
+    "last battery test (upsTestResultsSummary)",
+    { type = "enum", enum = { [1] = "done and passed",
+                              [2] = "done and warning",
+                              [3] = "done and error", [4] = "aborted",
+                              [5] = "in progress",
+                              [6] = "no test initiated" } })
+obj("ups.start.auto", "8.5.0", 1, "",
+    "restart when power returns (upsAutoRestart)",
+    { type = "enum", enum = { [1] = "yes", [2] = "no" } })
+
+-- Configuration group (upsConfig)
+obj("input.voltage.nominal", "9.1.0", 1, "V",
+    "nominal input voltage (upsConfigInputVoltage)")
+obj("input.frequency.nominal", "9.2.0", 0.1, "Hz",
+    "nominal input frequency (upsConfigInputFreq)")
+obj("output.voltage.nominal", "9.3.0", 1, "V",
+    "nominal output voltage (upsConfigOutputVoltage)")
+obj("output.frequency.nominal", "9.4.0", 0.1, "Hz",
+    "nominal output frequency (upsConfigOutputFreq)")
+obj("output.power.nominal", "9.5.0", 1, "VA",
+    "nominal output apparent power (upsConfigOutputVA)")
+obj("output.realpower.nominal", "9.6.0", 1, "W",
+    "nominal output real power (upsConfigOutputPower)")
+obj("battery.runtime.low", "9.7.0", 60, "s",
+    "runtime left when the UPS calls the battery low " ..
+    "(upsConfigLowBattTime x 60)")
+obj("ups.beeper.status", "9.8.0", 1, "",
+    "beeper (upsConfigAudibleStatus)",
+    { type = "enum", enum = { [1] = "disabled", [2] = "enabled",
+                              [3] = "muted" } })
+obj("input.transfer.low", "9.9.0", 1, "V",
+    "low voltage transfer point (upsConfigLowVoltageTransferPoint)")
+obj("input.transfer.high", "9.10.0", 1, "V",
+    "high voltage transfer point (upsConfigHighVoltageTransferPoint)")
+
+-- Power can pass 65535 W on a big UPS (NonNegativeInteger in the MIB).
+for _, v in ipairs(vars) do
+  if v.unit == "W" or v.unit == "VA" then v.type = "u32" end
+end
 
 return {
   name = "ups-mib",

@@ -153,7 +153,9 @@ try:
             "output.voltage": "24", "output.current": "8.3",
             "output.realpower": "199", "output.frequency": "50",
             "ups.load": "40", "ups.status": "OB LB",
-            "ups.alarms.count": "2"}
+            "ups.alarms.count": "2", "input.phases": "1",
+            "output.phases": "1", "ups.mfr": "IEI", "ups.model": "AUPS2-B20",
+            "ups.firmware.aux": "agent 2.1"}
     T.eq((r.returncode, got), (0, want), "ups-mib on battery, low: NUT names")
     r = ohm("get", "-d", "ups-mib", URI % "upsol")
     got = parse(r.stdout)

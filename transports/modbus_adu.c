@@ -1,0 +1,148 @@
+/* Modbus TCP request/reply framing and checks; see modbus_adu.h. */
+#include "modbus_adu.h"
+
+#include <errno.h>
+#include <modbus.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "clock.h"
+
+#define STRAYS_MAX 32 /* replies of other transactions read per request */
+
+static uint16_t be16(const uint8_t *p) {
+  return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void put16(uint8_t *p, uint16_t x) {
+  p[0] = (uint8_t)(x >> 8);
+  p[1] = (uint8_t)(x & 0xff);
+}
+
+size_t mb_adu_encode(const struct mb_adu *q, uint8_t *buf) {
+  put16(buf, q->tid);
+  put16(buf + 2, 0);
+  put16(buf + 4, 6);
+  buf[6] = q->unit;
+  buf[7] = q->fc;
+  put16(buf + 8, q->addr);
+  put16(buf + 10, q->arg);
+  return 12;
+}
+
+int mb_adu_rest(const uint8_t head[7], char *why, size_t whysz) {
+  uint16_t len = be16(head + 4);
+  if (len < 3 || len > MB_ADU_MAX - 6) {
+    snprintf(why, whysz, "MBAP length %u, want 3..254", len);
+    return -1;
+  }
+  return len - 1;
+}
+
+static int bad(char *why, size_t whysz, const char *what, unsigned got,
+               unsigned want) {
+  snprintf(why, whysz, "%s %u, want %u", what, got, want);
+  errno = EMBBADDATA;
+  return -1;
+}
+
+/* The PDU after the unit id: function, then data. */
+static int check_pdu(const struct mb_adu *q, const uint8_t *p, size_t n,
+                     uint16_t *dst, char *why, size_t whysz) {
+  if (p[0] == (q->fc | 0x80)) {
+    if (n != 2) return bad(why, whysz, "exception reply of length", n, 2);
+    errno = MODBUS_ENOBASE + p[1];
+    return -1;
+  }
+  if (p[0] != q->fc) return bad(why, whysz, "function", p[0], q->fc);
+  if (q->fc == 6) {
+    if (n != 5) return bad(why, whysz, "write reply of length", n, 5);
+    if (be16(p + 1) != q->addr || be16(p + 3) != q->arg)
+      return bad(why, whysz, "write echo of register", be16(p + 1), q->addr);
+    return 0;
+  }
+  if (n < 2 || p[1] != 2 * q->arg)
+    return bad(why, whysz, "byte count", n < 2 ? 0 : p[1], 2u * q->arg);
+  if (n != 2 + 2 * (size_t)q->arg)
+    return bad(why, whysz, "MBAP length", (unsigned)n + 1, 3u + 2 * q->arg);
+  for (unsigned i = 0; i < q->arg; i++)
+    dst[i] = be16(p + 2 + 2 * i);
+  return 0;
+}
+
+int mb_adu_check(const struct mb_adu *q, const uint8_t *rsp, size_t len,
+                 uint16_t *dst, char *why, size_t whysz) {
+  if (len < 9 || len > MB_ADU_MAX || be16(rsp + 4) != len - 6)
+    return bad(why, whysz, "frame of length", (unsigned)len,
+               len >= 6 ? be16(rsp + 4) + 6u : 9u);
+  if (be16(rsp) != q->tid) return MB_ADU_STRAY;
+  if (be16(rsp + 2) != 0)
+    return bad(why, whysz, "protocol id", be16(rsp + 2), 0);
+  if (rsp[6] != q->unit) {
+    snprintf(why, whysz, "reply from unit %u, asked %u", rsp[6], q->unit);
+    errno = EMBBADSLAVE;
+    return -1;
+  }
+  return check_pdu(q, rsp + 7, len - 7, dst, why, whysz);
+}
+
+/* Discard whatever has already arrived (late and duplicate replies). */
+static void flush_fd(int fd) {
+  uint8_t junk[256];
+  while (recv(fd, junk, sizeof junk, MSG_DONTWAIT) > 0)
+    ;
+}
+
+/* Read exactly n bytes by the deadline; -1 with errno on failure. */
+static int read_full(int fd, uint8_t *buf, size_t n, double deadline) {
+  size_t got = 0;
+  while (got < n) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    double left = deadline - ohm_mono();
+    ssize_t r;
+    if (left <= 0) return errno = ETIMEDOUT, -1;
+    r = poll(&p, 1, (int)(left * 1000) + 1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return -1;
+    if (r == 0) continue; /* the loop's deadline check ends it */
+    r = recv(fd, buf + got, n - got, 0);
+    if (r == 0) return errno = ECONNRESET, -1;
+    if (r < 0 && errno != EINTR && errno != EAGAIN) return -1;
+    if (r > 0) got += (size_t)r;
+  }
+  return 0;
+}
+
+static int send_all(int fd, const uint8_t *buf, size_t n) {
+  while (n > 0) {
+    ssize_t w = send(fd, buf, n, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return -1;
+    buf += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+int mb_adu_transact(int fd, const struct mb_adu *q, double timeout,
+                    uint16_t *dst, char *why, size_t whysz) {
+  uint8_t buf[MB_ADU_MAX];
+  double deadline = ohm_mono() + timeout;
+  size_t n = mb_adu_encode(q, buf);
+  flush_fd(fd);
+  if (send_all(fd, buf, n) < 0) return -1;
+  for (int i = 0; i <= STRAYS_MAX; i++) {
+    int rest, rc;
+    if (read_full(fd, buf, 7, deadline) < 0) return -1;
+    if ((rest = mb_adu_rest(buf, why, whysz)) < 0)
+      return errno = EMBBADDATA, -1;
+    if (read_full(fd, buf + 7, (size_t)rest, deadline) < 0) return -1;
+    rc = mb_adu_check(q, buf, 7 + (size_t)rest, dst, why, whysz);
+    if (rc != MB_ADU_STRAY) return rc;
+  }
+  snprintf(why, whysz, "more than %d replies of other transactions",
+           STRAYS_MAX);
+  return errno = EMBBADDATA, -1;
+}
