@@ -200,8 +200,9 @@ int dev_read_answered(struct dev *d, struct dev_value *vals, int rc,
   size_t asked = 0, answered = 0;
   for (size_t i = 0; rc == 0 && i < m->nvars; i++)
     if (!m->vars[i].text && dev_var_available(d, &m->vars[i])) {
-      asked++;
-      answered += vals[i].kind != DV_NONE;
+      asked++; /* a var the device refused (ENOTSUP) did not answer */
+      answered += vals[i].kind != DV_NONE &&
+                  !(vals[i].kind == DV_ERR && vals[i].err == OHM_ENOTSUP);
     }
   if (rc == 0 && asked == 0)
     rc = ohm_error_set(e, OHM_ENOTSUP,
