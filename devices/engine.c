@@ -276,6 +276,8 @@ int dev_cmd(struct dev *d, const char *name, struct ohm_error *e) {
   if (!c) return ohm_error_set(e, OHM_ENOENT, "unknown command '%.100s'", name);
   if (d->sim && strncmp(name, "reset.energy.L", 14) == 0)
     return sim_reset_energy(d->sim, d->unit, atoi(name + 14), e);
+  if (d->sim && strcmp(name, "device.factory_reset") == 0)
+    return sim_factory_reset(d->sim, d->unit, e);
   if (!d->engine->cmd)
     return ohm_error_set(e, OHM_ENOTSUP, "%s: not supported over %s", name,
                          d->tp->ops->scheme);

@@ -315,12 +315,17 @@ static int total_of(const struct sim *s, size_t i) {
   return -1;
 }
 
+#define SIM_FACTORY (1u << 8) /* in resets[]: thresholds back to defaults */
+
 /* Apply the energy resets asked for by sim_reset_energy (server thread):
  * a phase's counters go to zero and leave the totals, which stay the sum
  * of the phases as on a unit; bit 0 clears everything. Nonzero if any. */
+static void factory_defaults(struct sim *s, int u);
+
 static unsigned apply_resets(struct sim *s, int u) {
   unsigned mask = atomic_exchange(&s->resets[u], 0);
   double *en = &s->energy[(size_t)u * s->m->nvars];
+  if (mask & SIM_FACTORY) factory_defaults(s, u);
   for (size_t i = 0; mask && i < s->m->nvars; i++) {
     const struct vrole *ro = &s->roles[i];
     int t;
@@ -356,6 +361,13 @@ int sim_reset_energy(struct sim *s, int unit, int phase, struct ohm_error *e) {
   return 0;
 }
 
+int sim_factory_reset(struct sim *s, int unit, struct ohm_error *e) {
+  if (unit < 1 || unit > s->units)
+    return ohm_error_set(e, OHM_EINVAL, "no unit %d in the simulator", unit);
+  atomic_fetch_or(&s->resets[unit - 1], SIM_FACTORY);
+  return 0;
+}
+
 /* Starting values: thresholds a little outside normal readings, so every
  * .status starts good; energy counters at plausible totals. */
 static double threshold_default(const struct dev_var *v) {
@@ -372,20 +384,26 @@ static double threshold_default(const struct dev_var *v) {
   return x;
 }
 
+/* Unit u's thresholds as the simulator starts them (a factory reset). */
+static void factory_defaults(struct sim *s, int u) {
+  for (size_t i = 0; i < s->m->nvars; i++)
+    if (s->roles[i].r == R_THRESH)
+      put(&s->m->vars[i], threshold_default(&s->m->vars[i]),
+          s->maps[u]->tab_registers + (s->m->vars[i].reg - s->base));
+}
+
 static void init_values(struct sim *s) {
   static const double wh[4] = {3170900, 1800120, 950480, 420300};
-  for (int u = 0; u < s->units; u++)
+  for (int u = 0; u < s->units; u++) {
+    factory_defaults(s, u);
     for (size_t i = 0; i < s->m->nvars; i++) {
-      const struct dev_var *v = &s->m->vars[i];
       const struct vrole *ro = &s->roles[i];
       double *e = &s->energy[(size_t)u * s->m->nvars + i];
       int k = ro->idx <= 3 ? ro->idx : 0;
       if (ro->r == R_EACT || ro->r == R_EAPP)
         *e = wh[k] * (1 + 0.5 * u) * (ro->r == R_EAPP ? 1.08 : 1);
-      else if (ro->r == R_THRESH)
-        put(v, threshold_default(v),
-            s->maps[u]->tab_registers + (v->reg - s->base));
     }
+  }
   s->t0 = s->last = ohm_mono();
   update_all(s);
 }

@@ -36,6 +36,10 @@ int sim_reset_energy(struct sim *s, int unit, int phase, struct ohm_error *e);
  * (dropped by sim_stop), so a device reaching an in-process simulator over
  * Modbus (the console of `ohm sim --telnet`) can act on it for what Modbus
  * cannot carry, like energy resets. */
+/* device.factory_reset on a simulated unit (1..units): its thresholds go
+ * back to the simulator's defaults before the next request is answered. */
+int sim_factory_reset(struct sim *s, int unit, struct ohm_error *e);
+
 struct sim *sim_local(const char *host, int port);
 
 /* Drop a reference (sim_start gives one); the last one stops the server
