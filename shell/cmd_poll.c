@@ -406,8 +406,7 @@ static int poll_exec(struct poll_cli *p) {
   }
   const char *bad = p->ok ? fleet_unmatched(&p->f) : NULL;
   if (bad) {
-    sh_errorf(NULL, "poll: no variable matches '%s' (see ohm list DEVICE)",
-              bad);
+    sh_no_match("poll", bad);
     return EXIT_FAIL;
   }
   if (!p->bad) return EXIT_OK;

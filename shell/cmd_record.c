@@ -28,6 +28,7 @@
 #include "../devices/poll.h"
 #include "output.h"
 #include "serve.h"
+#include "suggest.h"
 
 static const char record_usage[] =
     "record --every INTERVAL --out DIR [--keep-days N] [--max-size SIZE] "
@@ -415,8 +416,7 @@ static int record_loop(struct rec *r) {
     failures += r->failed;
     const char *bad = r->failed < r->f.n ? fleet_unmatched(&r->f) : NULL;
     if (bad) {
-      sh_errorf(NULL, "record: no variable matches '%s' (see ohm list DEVICE)",
-                bad);
+      sh_no_match("record", bad);
       return EXIT_FAIL;
     }
     retention(r, now);

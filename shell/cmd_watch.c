@@ -21,6 +21,7 @@
 
 #include "../devices/poll.h"
 #include "serve.h"
+#include "suggest.h"
 
 #define HIST 24
 
@@ -383,8 +384,7 @@ static int show(struct watch *w, int *checked) {
     const char *bad = fleet_unmatched(&w->f);
     *checked = 1;
     if (bad) {
-      sh_errorf(NULL, "watch: no variable matches '%s' (see ohm list DEVICE)",
-                bad);
+      sh_no_match("watch", bad);
       return -1;
     }
   }

@@ -61,3 +61,31 @@ void sh_no_var(const char *device, const struct dev_map *m, const char *name) {
   else
     sh_errorf(device, "no variable '%s' (see ohm list %s)", name, device);
 }
+
+/* The nearest variable of any built-in driver's map: for a VAR of poll,
+ * record or watch, which read several devices (maps are cached, so this
+ * costs nothing after the read). */
+static const char *suggest_var_any(const char *name) {
+  struct ohm_suggest s;
+  struct ohm_error e;
+  ohm_suggest_init(&s, name);
+  for (const char *const *d = dev_driver_builtin(); *d; d++) {
+    const struct dev_map *m;
+    if (dev_driver_find(*d, &m, &e) == 0)
+      for (size_t i = 0; i < m->nvars; i++)
+        ohm_suggest_add(&s, m->vars[i].name);
+  }
+  return s.best;
+}
+
+void sh_no_match(const char *cmd, const char *pat) {
+  const char *best = strpbrk(pat, "*?[") ? NULL : suggest_var_any(pat);
+  if (best)
+    sh_errorf(NULL,
+              "%s: no variable matches '%s' (did you mean %s? "
+              "see ohm list DEVICE)",
+              cmd, pat, best);
+  else
+    sh_errorf(NULL, "%s: no variable matches '%s' (see ohm list DEVICE)", cmd,
+              pat);
+}

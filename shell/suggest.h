@@ -28,4 +28,8 @@ void sh_no_cmd(const char *device, const struct dev_map *m, const char *name);
  * DEVICE)" on stderr. */
 void sh_no_var(const char *device, const struct dev_map *m, const char *name);
 
+/* "ohm: CMD: no variable matches 'PAT' (did you mean X? ...)" on stderr,
+ * X the nearest variable of any built-in driver (poll, record, watch). */
+void sh_no_match(const char *cmd, const char *pat);
+
 #endif

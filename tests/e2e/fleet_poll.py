@@ -129,7 +129,7 @@ def main():
          "poll DEVICE... VAR...: only the variables named or matched")
     r = ohm("poll", "--config", cfg, "pdu-a", "input.L1.curent")
     T.ok(r.returncode == 1 and
-         "no variable matches 'input.L1.curent'" in r.stderr,
+         "no variable matches 'input.L1.curent' (did you mean input.L1.current?" in r.stderr,
          "poll: a VAR that matches nothing is an error", r.stderr)
 
     r = ohm("poll", "--config", cfg, "--jobs", "1", "pdu-a")

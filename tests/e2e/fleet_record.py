@@ -151,8 +151,9 @@ def main():
          "record DEVICE VAR...: columns are the variables selected")
     r = ohm("record", "--config", cfg, "--out", vout, "--every", "1",
             "--count", "1", "pdu1", "input.L1.curent")
-    T.ok(r.returncode == 1 and "no variable matches 'input.L1.curent'"
-         in r.stderr, "record: a VAR that matches nothing is an error",
+    T.ok(r.returncode == 1 and "no variable matches 'input.L1.curent' "
+         "(did you mean input.L1.current?" in r.stderr,
+         "record: a VAR that matches nothing is an error, with a suggestion",
          r.stderr)
 
     for bad in (["--every", "0"], ["--every", "5x"], ["--max-size", "-1"]):

@@ -91,7 +91,7 @@ def main():
         r = ohm("watch", "--config", cfg, "--count", "2", "--every", "0.1",
                 "pdu1", "input.L1.curent", timeout=30)
         T.ok(r.returncode == 1 and r.stdout == "" and
-             "no variable matches 'input.L1.curent'" in r.stderr,
+             "no variable matches 'input.L1.curent' (did you mean input.L1.current?" in r.stderr,
              "a VAR that matches nothing is an error, not silence",
              r.stdout + r.stderr)
 
