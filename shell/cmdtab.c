@@ -45,4 +45,10 @@ const struct sh_command sh_commands[] = {
      "push --file CONFIG [--jobs N] [--yes] [--dry-run] [--wait SECONDS] "
      "[--remote-name NAME] [--json] TARGET...",
      "upload a configuration file to many units by FTP"},
+    {"events", cmd_events,
+     "events [--since T] [--device D] [--follow] [--json|--csv] "
+     "[--events-log FILE]",
+     "read the event log"},
+    {"rules", cmd_rules, "rules test [--dry-run] FILE EVENT DEVICE",
+     "fire one event through a rules file"},
     {NULL, NULL, NULL, NULL}};
