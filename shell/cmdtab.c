@@ -24,7 +24,8 @@ const struct sh_command sh_commands[] = {
      "serve [OPTS] [--nut ADDR] [--prometheus ADDR] [--telnet ADDR] "
      "[--interval SECONDS] [--jobs N] [--shard K/N] [--syslog] "
      "[--user NAME --password-file FILE] [--idle-timeout SECONDS] "
-     "[--max-sessions N] [DEVICE...]",
+     "[--max-sessions N] [--rules FILE [--check]] [--events-log FILE] "
+     "[DEVICE...]",
      "serve devices to Telnet, NUT and Prometheus clients"},
     {"poll", cmd_poll,
      "poll [OPTS] [--json|--csv] [--jobs N] [--shard K/N] [DEVICE...] [VAR...]",
