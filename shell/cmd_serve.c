@@ -285,7 +285,8 @@ int cmd_serve(int argc, char **argv) {
   if (ind < 0) return EXIT_USAGE;
   if (!s.nut && !s.prom && !s.telnet && !s.rules && !s.check) {
     sh_errorf(NULL, "serve: no listener: give --nut ADDR, --prometheus ADDR "
-                    "--telnet ADDR or --rules FILE (see ohm serve --help)");
+                    "or --telnet ADDR, or --rules FILE (see ohm serve "
+                    "--help)");
     return EXIT_USAGE;
   }
   s.cfg.opts = &s.o;
