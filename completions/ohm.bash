@@ -44,7 +44,7 @@ _ohm() {
 			--interval | --nut | --prometheus | --telnet) ((i++)) ;;
 		--user | --password-file | --idle-timeout | --max-sessions | \
 			--modbus-tcp | --modbus-rtu | --units) ((i++)) ;;
-		--rules | --events-log | --since | --device) ((i++)) ;;
+		--rules | --events-log | --since | --device | --traps) ((i++)) ;;
 		-*) ;;
 		*) [[ -z $device ]] && device=${words[i]}; ((npos++)) ;;
 		esac
@@ -62,7 +62,7 @@ _ohm() {
 		--remote-name | --blksize | --every | --count | --keep-days | \
 		--max-size | --shard | --interval | --nut | --prometheus | --telnet | \
 		--modbus-tcp | --user | --idle-timeout | --max-sessions | --since | \
-		--device)
+		--device | --traps)
 		return ;;
 	esac
 
@@ -73,7 +73,8 @@ _ohm() {
 		help) COMPREPLY=() ;;
 		serve) COMPREPLY=($(compgen -W "$common --telnet --nut --prometheus \
 			--interval --jobs --shard --syslog --user --password-file \
-			--idle-timeout --max-sessions --rules --check --events-log" \
+			--idle-timeout --max-sessions --rules --check --events-log \
+			--traps" \
 			-- "$cur")) ;;
 		events) COMPREPLY=($(compgen -W "$common --since --device --follow \
 			--events-log" -- "$cur")) ;;

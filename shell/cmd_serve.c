@@ -23,7 +23,7 @@ static const char serve_usage[] =
     "[--interval SECONDS] [--jobs N] [--shard K/N] [--syslog] "
     "[--user NAME --password-file FILE] [--idle-timeout SECONDS] "
     "[--max-sessions N] [--rules FILE [--check]] [--events-log FILE] "
-    "[DEVICE...]";
+    "[--traps ADDR] [DEVICE...]";
 
 static int use_syslog, quiet;
 
@@ -115,8 +115,8 @@ struct serve_cli {
   struct sh_opts o;
   struct sv_config cfg;
   const char *nut, *prom, *telnet;
-  const char *rules, *evlog; /* --rules, --events-log */
-  int check;                 /* --check: print what the rules would do */
+  const char *rules, *evlog, *traps; /* --rules, --events-log, --traps */
+  int check; /* --check: print what the rules would do */
   struct serve_telnet_opts tel;
   int telnet_opts;
 };
@@ -131,7 +131,8 @@ enum {
   OPT_SYSLOG,
   OPT_RULES,
   OPT_CHECK,
-  OPT_EVLOG
+  OPT_EVLOG,
+  OPT_TRAPS
 };
 
 static int serve_opt(void *ctx, int opt, const char *arg) {
@@ -159,6 +160,9 @@ static int serve_opt(void *ctx, int opt, const char *arg) {
     return 0;
   case OPT_EVLOG:
     s->evlog = arg;
+    return 0;
+  case OPT_TRAPS:
+    s->traps = arg;
     return 0;
   case OPT_INTERVAL:
     v = strtod(arg, &end);
@@ -272,6 +276,7 @@ int cmd_serve(int argc, char **argv) {
       {"rules", required_argument, NULL, OPT_RULES},
       {"check", no_argument, NULL, OPT_CHECK},
       {"events-log", required_argument, NULL, OPT_EVLOG},
+      {"traps", required_argument, NULL, OPT_TRAPS},
       SERVE_TELNET_LONG_OPTS,
       {NULL, 0, NULL, 0}};
   struct serve_cli s;
@@ -316,7 +321,8 @@ int cmd_serve(int argc, char **argv) {
     return sh_exit_code(e.code) == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL;
   }
   int rc = start_listeners(&s, c);
-  if (rc == 0 && serve_rules_attach(c, &e) < 0) {
+  if (rc == 0 && (serve_rules_attach(c, &e) < 0 ||
+                  (s.traps && serve_rules_traps(s.traps, inv, &e) < 0))) {
     sh_error(NULL, &e);
     rc = e.code;
   }

@@ -25,7 +25,7 @@ const struct sh_command sh_commands[] = {
      "[--interval SECONDS] [--jobs N] [--shard K/N] [--syslog] "
      "[--user NAME --password-file FILE] [--idle-timeout SECONDS] "
      "[--max-sessions N] [--rules FILE [--check]] [--events-log FILE] "
-     "[DEVICE...]",
+     "[--traps ADDR] [DEVICE...]",
      "serve devices to Telnet, NUT and Prometheus clients"},
     {"poll", cmd_poll,
      "poll [OPTS] [--json|--csv] [--jobs N] [--shard K/N] [DEVICE...] [VAR...]",

@@ -21,6 +21,7 @@ extern char **environ;
 
 int job_curl_http(const struct job *j, struct ohm_error *e);
 int job_curl_mail(const struct job *j, struct ohm_error *e);
+int job_snmp_trap(const struct job *j, struct ohm_error *e);
 
 const char *job_get(const struct job *j, const char *key) {
   for (size_t i = 0; i < j->nkv; i++)
@@ -224,6 +225,7 @@ int job_run(const struct job *j, const struct job_host *h,
   if (!strcmp(j->kind, "syslog")) return job_syslog(j, e);
   if (!strcmp(j->kind, "http")) return job_curl_http(j, e);
   if (!strcmp(j->kind, "mail")) return job_curl_mail(j, e);
+  if (!strcmp(j->kind, "trap")) return job_snmp_trap(j, e);
   if (!strcmp(j->kind, "cmd") || !strcmp(j->kind, "set"))
     return job_device(j, h, e);
   if (!strcmp(j->kind, "log")) return 0;

@@ -64,7 +64,8 @@ int rules_fire(struct rules *r, const char *dev, const char *event, size_t n,
 
 /* Queue a trap event from another thread (ohm serve --traps). */
 void rules_trap(struct rules *r, const char *dev, const char *event, size_t n,
-                const char *const *names, const char *const *texts);
+                const char *const *names, const char *const *texts,
+                const unsigned char *isnum);
 
 /* Wait until no job is running, or seconds pass; how many failed so far. */
 int rules_wait_jobs(struct rules *r, double seconds);

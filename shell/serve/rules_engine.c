@@ -444,8 +444,9 @@ void rules_feed(struct rules *r, const char *dev, int ok, size_t n,
 }
 
 void rules_trap(struct rules *r, const char *dev, const char *event, size_t n,
-                const char *const *names, const char *const *texts) {
-  rq_push(r, rq_new(dev, event, n, names, texts, NULL));
+                const char *const *names, const char *const *texts,
+                const unsigned char *isnum) {
+  rq_push(r, rq_new(dev, event, n, names, texts, isnum));
 }
 
 int rules_fire(struct rules *r, const char *dev, const char *event, size_t n,

@@ -112,7 +112,15 @@ void serve_rules_on_read(void *ctx, const char *name, const struct dev_map *m,
   if (sr_rules) rules_feed_map(sr_rules, name, ok, m, vals);
 }
 
+int serve_rules_traps(const char *addr, const struct inventory *inv,
+                      struct ohm_error *e) {
+  if (!sr_rules)
+    return ohm_error_set(e, OHM_EINVAL, "--traps needs rules (--rules FILE)");
+  return serve_traps_start(addr, sr_rules, inv, e);
+}
+
 void serve_rules_close(void) {
+  serve_traps_stop();
   rules_free(sr_rules);
   sr_rules = NULL;
   evlog_close(sr_log);

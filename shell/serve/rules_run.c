@@ -160,9 +160,11 @@ static char *rl_expand(lua_State *L, int ev, const char *s) {
     char key[200];
     snprintf(key, sizeof key, "%.*s", (int)(c - o - 1), o + 1);
     int t = LUA_TNIL;
-    if (!strncmp(key, "var:", 4)) {
-      lua_getfield(L, ev, "values");
-      t = lua_getfield(L, -1, key + 4);
+    if (!strncmp(key, "var:", 4) || !strncmp(key, "trap:", 5)) {
+      int var = key[0] == 'v';
+      lua_getfield(L, ev, var ? "values" : "trap");
+      t = lua_istable(L, -1) ? lua_getfield(L, -1, key + (var ? 4 : 5))
+                             : (lua_pushnil(L), LUA_TNIL);
       lua_remove(L, -2);
     } else if (!strcmp(key, "time")) {
       char ts[40];
@@ -173,10 +175,12 @@ static char *rl_expand(lua_State *L, int ev, const char *s) {
       t = LUA_TSTRING;
     } else if (!strcmp(key, "device") || !strcmp(key, "event")) {
       t = lua_getfield(L, ev, key);
+    } else {
+      lua_pushnil(L); /* not a placeholder: kept as written */
     }
     if (t == LUA_TSTRING || t == LUA_TNUMBER)
       evbuf_add(&b, lua_tostring(L, -1), strlen(lua_tostring(L, -1)));
-    else if (t == LUA_TNIL && (!strncmp(key, "var:", 4) || !lua_isnil(L, -1)))
+    else if (t == LUA_TNIL && strchr(key, ':'))
       ; /* an unknown variable expands to nothing */
     else
       evbuf_add(&b, o, (size_t)(c - o + 1));
@@ -273,6 +277,13 @@ static struct job *rl_build(struct rules *r, int t, int ev) {
   rl_build_list(L, t, ev, j);
   if (!strcmp(j->kind, "exec") || !strcmp(j->kind, "shutdown"))
     rl_build_env(L, ev, j);
+  if (!strcmp(j->kind, "trap")) {
+    lua_getfield(L, ev, "device");
+    lua_getfield(L, ev, "event");
+    job_add_kv(j, "device", lua_tostring(L, -2));
+    job_add_kv(j, "event", lua_tostring(L, -1));
+    lua_pop(L, 2);
+  }
   for (size_t i = 0; r->smtp && !strcmp(j->kind, "mail") && i < r->smtp->nkv;
        i++)
     if (!job_get(j, r->smtp->kv[i].key))

@@ -20,7 +20,14 @@ int serve_rules_attach(struct sv_cache *c, struct ohm_error *e);
 /* sv_config.on_read: hand a reading to the rules (never blocks). */
 void serve_rules_on_read(void *ctx, const char *name, const struct dev_map *m,
                          const struct dev_value *vals, int ok);
-/* Stop the rules, wait for running jobs, close the log. */
+/* --traps ADDR: receive SNMP v1/v2c traps for the rules (traps.c). */
+int serve_rules_traps(const char *addr, const struct inventory *inv,
+                      struct ohm_error *e);
+int serve_traps_start(const char *addr, struct rules *r,
+                      const struct inventory *inv, struct ohm_error *e);
+void serve_traps_stop(void);
+
+/* Stop the rules (and traps), wait for running jobs, close the log. */
 void serve_rules_close(void);
 
 /* A reading (m NULL: no values) handed to rules_feed, or event fired on
