@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "jobs.h"
+#include "nut_fsd.h"
 #include "transports/clock.h"
 
 extern char **environ;
@@ -218,6 +219,20 @@ static int job_device(const struct job *j, const struct job_host *h,
   return h->cmd(h->ctx, dev, job_get(j, "command"), e);
 }
 
+/* shutdown{command = {...}, hostsync = S}: FSD on the device for NUT
+ * clients, wait until they have logged out (or hostsync, default 15 s,
+ * passes), then the command if one is given. */
+static int job_shutdown(const struct job *j, struct ohm_error *e) {
+  const char *dev = job_get(j, "device"), *hs = job_get(j, "hostsync");
+  double end = ohm_mono() + (hs ? atof(hs) : 15);
+  if (!dev) return ohm_error_set(e, OHM_EINVAL, "shutdown: no device");
+  nutf_set_fsd(dev);
+  while (nutf_numlogins(dev) > 0 && ohm_mono() < end)
+    nanosleep(&(struct timespec){0, 50000000}, NULL);
+  if (!j->nlist) return 0; /* FSD set and waited: nothing else to run */
+  return job_exec(j, e);
+}
+
 int job_run(const struct job *j, const struct job_host *h,
             struct ohm_error *e) {
   ohm_error_clear(e);
@@ -229,6 +244,7 @@ int job_run(const struct job *j, const struct job_host *h,
   if (!strcmp(j->kind, "cmd") || !strcmp(j->kind, "set"))
     return job_device(j, h, e);
   if (!strcmp(j->kind, "log")) return 0;
+  if (!strcmp(j->kind, "shutdown")) return job_shutdown(j, e);
   return ohm_error_set(e, OHM_ENOTSUP, "%s jobs are not in this build",
                        j->kind);
 }

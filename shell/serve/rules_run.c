@@ -270,14 +270,14 @@ static struct job *rl_build(struct rules *r, int t, int ev) {
       j->retries = (int)lua_tonumber(L, -1);
     else if (k && !strcmp(k, "retry_delay") && lua_isnumber(L, -1))
       j->retry_delay = lua_tonumber(L, -1);
-    else if (k && strcmp(k, "job") && lua_type(L, -1) == LUA_TSTRING)
+    else if (k && strcmp(k, "job") && lua_isstring(L, -1))
       rl_add_expanded(L, ev, j, k, 0);
     lua_pop(L, 1);
   }
   rl_build_list(L, t, ev, j);
   if (!strcmp(j->kind, "exec") || !strcmp(j->kind, "shutdown"))
     rl_build_env(L, ev, j);
-  if (!strcmp(j->kind, "trap")) {
+  if (!strcmp(j->kind, "trap") || !strcmp(j->kind, "shutdown")) {
     lua_getfield(L, ev, "device");
     lua_getfield(L, ev, "event");
     job_add_kv(j, "device", lua_tostring(L, -2));
