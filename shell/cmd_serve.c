@@ -288,12 +288,6 @@ int cmd_serve(int argc, char **argv) {
   s.cfg.interval = 10;
   int ind = fleet_getopt(argc, argv, &s.o, own, "", serve_opt, &s, serve_usage);
   if (ind < 0) return EXIT_USAGE;
-  if (!s.nut && !s.prom && !s.telnet && !s.rules && !s.check) {
-    sh_errorf(NULL, "serve: no listener: give --nut ADDR, --prometheus ADDR "
-                    "or --telnet ADDR, or --rules FILE (see ohm serve "
-                    "--help)");
-    return EXIT_USAGE;
-  }
   s.cfg.opts = &s.o;
   serve_log_quiet(s.o.quiet);
   struct inventory *inv = sh_inventory(&s.o, &e);
@@ -305,6 +299,12 @@ int cmd_serve(int argc, char **argv) {
   if (nrules < 0 || s.check) {
     if (nrules < 0) sh_errorf(NULL, "serve: rules: %s", ohm_error_text(&e));
     return nrules < 0 ? EXIT_FAIL : EXIT_OK;
+  }
+  if (!s.nut && !s.prom && !s.telnet && !nrules) {
+    sh_errorf(NULL, "serve: no listener: give --nut ADDR, --prometheus ADDR "
+                    "or --telnet ADDR, or --rules FILE (see ohm serve "
+                    "--help)");
+    return EXIT_USAGE;
   }
   if (nrules) s.cfg.on_read = serve_rules_on_read;
   /* signals go to signal_loop only: block them before any thread starts */

@@ -63,11 +63,14 @@ int rules_fire_map(struct rules *r, const char *dev, const char *event,
   return sr_values(r, dev, 1, m, vals, event);
 }
 
-/* The rules file: --rules, else the inventory's `rules = "FILE"`. */
+/* The rules file: --rules, else the inventory's `rules = "FILE"` or
+ * `rules = { file = "FILE" }`. */
 static const char *sr_file(const char *opt, const struct inventory *inv) {
   lua_State *L = inv ? inv->L : NULL;
   const char *f = opt;
-  if (!f && L && lua_getglobal(L, "rules") == LUA_TSTRING)
+  int t = f || !L ? LUA_TNIL : lua_getglobal(L, "rules");
+  if (t == LUA_TTABLE) t = lua_getfield(L, -1, "file");
+  if (t == LUA_TSTRING)
     f = lua_tostring(L, -1); /* held by the inventory's globals */
   if (L) lua_settop(L, 0);
   return f;

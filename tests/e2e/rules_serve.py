@@ -130,7 +130,10 @@ on("ups1", "LOWBATT", exec{{"/bin/sh", "-c", "echo $NOTIFYTYPE >> {execf}"}},
 on("ups1", "ONBATT", after(4, "ob4", http{{url = "{hook}/after4"}}))
 on("ups1", "ONLINE", cancel("ob"), cancel("ob4"), log())
 on("ups1", when(function(v) return v["battery.charge"] < 30 end,
-                {{hold = 0.5}}), "CHARGELOW", http{{url = "{hook}/chargelow"}})
+                {{hold = 0.5, clear = function(v)
+                  return v["battery.charge"] > 50 end}}),
+   "CHARGELOW", http{{url = "{hook}/chargelow"}})
+on("ups1", "NOTCHARGELOW", http{{url = "{hook}/chargeok"}})
 on("ups1", {{"ONBATT", "ONLINE"}}, http{{url = "{hook}/storm"}},
    {{limit = 3, per = 2}})
 """
@@ -166,8 +169,9 @@ def main():
                 ' driver = "ups-mib" } }\n'
                 f'smtp = {{ url = "smtp://127.0.0.1:{sport}", from = "ohm@x" }}\n'
                 f'events = {{ log = "{EVLOG}" }}\n')
-    ohm = start(OHM, "serve", "--config", cfg, "--rules",
-                rules_file(hport, uport, execf), "--interval", "0.1", "-q")
+    with open(cfg, "a") as f:  # the inventory names the rules file
+        f.write(f'rules = {{ file = "{rules_file(hport, uport, execf)}" }}\n')
+    ohm = start(OHM, "serve", "--config", cfg, "--interval", "0.1", "-q")
     time.sleep(1.5)
     T.eq(events(), [], "on line at start: no event")
 
@@ -226,13 +230,15 @@ def main():
     T.eq(len(posted("/after4", t_back)), 0,
          "ONLINE cancels the after() timer ONBATT started")
     T.eq(len(posted("/chargelow")), 1, "the condition fired once")
+    T.eq(len(posted("/chargeok")), 1,
+         "its clear() ended it once (NOTCHARGELOW)")
 
     t_storm = time.time()
     ups(flap=True)
     time.sleep(8)
     ups(flap=False, source=3)
     time.sleep(2.5)
-    mine = [e for e in events() if e.get("rule") == 6]  # the storm rule
+    mine = [e for e in events() if e.get("rule") == 7]  # the storm rule
     sent = [e for e in mine if "jobs" in e and iso(e["time"]) >= t_storm]
     held = sum(e["count"] for e in mine if e["event"] == "SUPPRESSED")
     storm = posted("/storm", t_storm)
