@@ -318,6 +318,7 @@ static void rl_schedules(struct rules *r, double now) {
       rl_push_ev(r, lua_tostring(L, -1), "SCHEDULE", now, 0);
       int ev = lua_gettop(L);
       lua_getfield(L, t, "jobs");
+      rl_log_event(r, ev, 0, ev + 1);
       rl_run_jobs(r, ev + 1, ev, 0);
     }
     lua_settop(L, t - 1);

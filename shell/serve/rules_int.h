@@ -49,6 +49,9 @@ int rl_dispatch(struct rules *r);
 /* Run a list of jobs (table at index jobs) for ev (at index ev). */
 void rl_run_jobs(struct rules *r, int jobs, int ev, int rule);
 
+/* The event line for ev (index) and the jobs (index) rule will run. */
+void rl_log_event(struct rules *r, int ev, int rule, int jobs);
+
 /* Write one line to the event log (NULL log: nothing). */
 void rl_log(struct rules *r, struct evbuf *b);
 

@@ -94,7 +94,7 @@ static const char *rl_job_name(lua_State *L, int i) {
 }
 
 /* The event line for a matching rule, with the jobs it will run. */
-static void rl_log_event(struct rules *r, int ev, int rule, int jobs) {
+void rl_log_event(struct rules *r, int ev, int rule, int jobs) {
   lua_State *L = r->L;
   struct evbuf b = {0};
   lua_getfield(L, ev, "device");

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
 from lib import T, OHM, PY, TOP, free_port, start, run  # noqa: E402
@@ -142,6 +143,25 @@ on("ups1", {{"ONBATT", "ONLINE"}}, http{{url = "{hook}/storm"}},
     return path
 
 
+def poll_times(port, seconds):
+    """ups1's distinct last-update times seen on /metrics for seconds."""
+    seen, end = [], time.time() + seconds
+    while time.time() < end:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics",
+                                        timeout=2) as r:
+                for line in r.read().decode().splitlines():
+                    if line.startswith("ohm_last_update_timestamp_seconds{"
+                                       'device="ups1"'):
+                        t = float(line.split()[-1])
+                        if not seen or t != seen[-1]:
+                            seen.append(t)
+        except OSError:
+            pass
+        time.sleep(0.03)
+    return seen
+
+
 def posted(path, after=0):
     return [p for p in posts if p[1] == path and p[0] >= after]
 
@@ -171,7 +191,9 @@ def main():
                 f'events = {{ log = "{EVLOG}" }}\n')
     with open(cfg, "a") as f:  # the inventory names the rules file
         f.write(f'rules = {{ file = "{rules_file(hport, uport, execf)}" }}\n')
-    ohm = start(OHM, "serve", "--config", cfg, "--interval", "0.1", "-q")
+    pport = free_port()
+    ohm = start(OHM, "serve", "--config", cfg, "--interval", "0.1", "-q",
+                "--prometheus", f"127.0.0.1:{pport}")
     time.sleep(1.5)
     T.eq(events(), [], "on line at start: no event")
 
@@ -197,7 +219,12 @@ def main():
     T.ok(wait_for(lambda: os.path.exists(execf) and
                   open(execf).read() == "ONBATT\n"), "exec job ran")
 
-    time.sleep(0.3)
+    polls = poll_times(pport, 1.5)  # while the hung job runs
+    gaps = [b - a for a, b in zip(polls, polls[1:])]
+    T.ok(len(polls) >= 5 and max(gaps) < 1.0,
+         "polling goes on every interval while a job hangs "
+         f"({len(polls)} polls in 1.5 s, longest gap "
+         f"{max(gaps) if gaps else 0:.2f} s)", polls)
     t_lb = time.time()
     ups(battery=3)  # low battery, while the hung job still runs
     lb = wait_for(lambda: posted("/lowbatt"), 4)
