@@ -100,7 +100,9 @@ on("ups*", "ONBATT", log(),
    mail{{to = {{"ops@example.com", "noc@example.com"}},
         subject = "{{device}} on battery"}},
    function(ev) print("lua saw", ev.device, ev.event,
-                      type(ev.values["input.L1-N.voltage"])) end)
+                      type(ev.values["input.L1-N.voltage"])) end,
+   function(ev) print("other device", type(values("ups1")["input.L1-N.voltage"]),
+                      values("nope")) end)
 """)
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     udp.bind(("127.0.0.1", uport))
@@ -114,6 +116,9 @@ on("ups*", "ONBATT", log(),
              r.stderr)
     T.ok("lua saw\tups1\tONBATT\tnumber" in r.stdout,
          "a Lua job sees the device's values as numbers", r.stdout)
+    T.ok("other device\tnumber\tnil" in r.stdout,
+         "values(DEVICE) reads a device's latest values (nil if none)",
+         r.stdout)
     T.ok(os.path.exists(literal), "exec: argv as given, no shell")
     env = open(envf).read().splitlines()
     T.ok("NOTIFYTYPE=ONBATT" in env and "UPSNAME=ups1" in env,
@@ -138,11 +143,11 @@ on("ups*", "ONBATT", log(),
     ev = [l for l in lines if "jobs" in l]
     T.ok(len(ev) == 1 and ev[0]["device"] == "ups1"
          and ev[0]["jobs"] == ["log", "exec", "exec", "http", "syslog",
-                               "mail", "function"]
+                               "mail", "function", "function"]
          and "input.L1-N.voltage" in ev[0]["values"],
          "the event log: the event with its values and jobs", ev)
     outs = [l for l in lines if "outcome" in l]
-    T.ok(len(outs) == 7 and all(l["outcome"] == "ok" and l["id"] == ev[0]["id"]
+    T.ok(len(outs) == 8 and all(l["outcome"] == "ok" and l["id"] == ev[0]["id"]
                                 for l in outs),
          "the event log: each job's outcome, pointing at the event", outs)
 
