@@ -89,6 +89,19 @@ static void rl_copy_smtp(struct rules *r, const struct inventory *inv) {
   lua_settop(I, 0);
 }
 
+/* The inventory's shutdown = { command = {...} }: shutdown{}'s default. */
+static void rl_copy_shutdown(struct rules *r, const struct inventory *inv) {
+  lua_State *I = inv ? inv->L : NULL;
+  if (I && lua_getglobal(I, "shutdown") == LUA_TTABLE &&
+      lua_getfield(I, -1, "command") == LUA_TTABLE &&
+      (r->down = calloc(1, sizeof *r->down)))
+    for (lua_Integer i = 1; lua_rawgeti(I, -1, i) == LUA_TSTRING; i++) {
+      job_add_list(r->down, lua_tostring(I, -1));
+      lua_pop(I, 1);
+    }
+  if (I) lua_settop(I, 0);
+}
+
 static int rl_newref(lua_State *L) {
   lua_newtable(L);
   return luaL_ref(L, LUA_REGISTRYINDEX);
@@ -117,6 +130,7 @@ int rules_load(const char *file, const struct rules_cfg *cfg,
   r->ref_values = rl_newref(L);
   rl_open_api(r);
   rl_copy_smtp(r, cfg->inv);
+  rl_copy_shutdown(r, cfg->inv);
   static const char proxy[] =
       "local setmetatable, next = setmetatable, next\n"
       "return function(values, touched)\n"

@@ -24,6 +24,7 @@ struct rules {
   lua_State *L;
   struct rules_cfg cfg;
   struct job *smtp; /* the inventory's smtp settings, copied at load */
+  struct job *down; /* the inventory's shutdown.command, copied at load */
   int ref_rules, ref_every, ref_timers, ref_prev, ref_values;
   pthread_t thread;
   int started, stop;

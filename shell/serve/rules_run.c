@@ -275,6 +275,9 @@ static struct job *rl_build(struct rules *r, int t, int ev) {
     lua_pop(L, 1);
   }
   rl_build_list(L, t, ev, j);
+  if (!strcmp(j->kind, "shutdown") && !j->nlist && r->down)
+    for (size_t i = 0; i < r->down->nlist; i++) /* the inventory's */
+      job_add_list(j, r->down->list[i]);
   if (!strcmp(j->kind, "exec") || !strcmp(j->kind, "shutdown"))
     rl_build_env(L, ev, j);
   if (!strcmp(j->kind, "trap") || !strcmp(j->kind, "shutdown")) {

@@ -54,7 +54,9 @@ def main():
         'driver = "ups-mib" } }\n'
         'nut = { users = {\n'
         '  mon = { password = "pw1", upsmon = "primary" },\n'
-        '  sec = { password = "pw2", upsmon = "secondary" } } }\n')
+        '  sec = { password = "pw2", upsmon = "secondary" } } }\n'
+        'shutdown = { command = { "/bin/sh", "-c", '
+        f'"echo $NOTIFYTYPE $UPSNAME > {TMP}/down" }} }}\n')
     rules = os.path.join(TMP, "rules.lua")
     open(rules, "w").write('on("ups2", "ONBATT", shutdown{hostsync = 1})\n')
     srv = start(OHM, "serve", "--config", cfg, "--nut", f"127.0.0.1:{nport}",
@@ -101,6 +103,10 @@ def main():
     T.ok(wait_for(lambda: anon.ask("GET VAR ups2 ups.status") ==
                   'VAR ups2 ups.status "FSD OB"', 8),
          "a rule's shutdown{} sets FSD on ups2 when it goes on battery")
+    down = os.path.join(TMP, "down")
+    T.ok(wait_for(lambda: os.path.exists(down) and
+                  open(down).read() == "ONBATT ups2\n", 5),
+         "then runs the inventory's shutdown command")
     anon.close()
 
 
