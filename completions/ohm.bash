@@ -44,6 +44,7 @@ _ohm() {
 			--interval | --nut | --prometheus | --telnet) ((i++)) ;;
 		--user | --password-file | --idle-timeout | --max-sessions | \
 			--modbus-tcp | --modbus-rtu | --units) ((i++)) ;;
+		--rules | --events-log | --since | --device | --traps) ((i++)) ;;
 		-*) ;;
 		*) [[ -z $device ]] && device=${words[i]}; ((npos++)) ;;
 		esac
@@ -53,13 +54,15 @@ _ohm() {
 	-d | --driver)
 		COMPREPLY=($(compgen -W "$(_ohm_run drivers --names)" -- "$cur"))
 		return ;;
-	--config | --file | --out | --password-file | --modbus-rtu)
+	--config | --file | --out | --password-file | --modbus-rtu | --rules | \
+		--events-log)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
 	--timeout | --retries | --jobs | --units | --wait | --settle | \
 		--remote-name | --blksize | --every | --count | --keep-days | \
 		--max-size | --shard | --interval | --nut | --prometheus | --telnet | \
-		--modbus-tcp | --user | --idle-timeout | --max-sessions)
+		--modbus-tcp | --user | --idle-timeout | --max-sessions | --since | \
+		--device | --traps)
 		return ;;
 	esac
 
@@ -71,7 +74,13 @@ _ohm() {
 		help) COMPREPLY=() ;;
 		serve) COMPREPLY=($(compgen -W "$common --telnet --nut --prometheus \
 			--interval --jobs --shard --syslog --user --password-file \
-			--idle-timeout --max-sessions" -- "$cur")) ;;
+			--idle-timeout --max-sessions --rules --check --events-log \
+			--traps" \
+			-- "$cur")) ;;
+		events) COMPREPLY=($(compgen -W "$common --since --device --follow \
+			--events-log" -- "$cur")) ;;
+		rules) COMPREPLY=($(compgen -W "$common --dry-run --events-log" \
+			-- "$cur")) ;;
 		sim) COMPREPLY=($(compgen -W "--modbus-tcp --modbus-rtu --telnet \
 			--units -q --quiet --user --password-file --idle-timeout \
 			--max-sessions" -- "$cur")) ;;
@@ -97,7 +106,19 @@ _ohm() {
 		[[ $npos -eq 0 ]] &&
 			COMPREPLY=($(compgen -W "$(_ohm_run drivers --names)" -- "$cur"))
 		return ;;
-	drivers) return ;;
+	drivers | events) return ;;
+	rules)
+		# rules test FILE EVENT DEVICE
+		case $npos in
+		0) COMPREPLY=($(compgen -W "test" -- "$cur")) ;;
+		1) COMPREPLY=($(compgen -f -- "$cur")) ;;
+		2) COMPREPLY=($(compgen -W "ONLINE ONBATT LOWBATT FSD COMMOK COMMBAD \
+			REPLBATT BYPASS NOTBYPASS OVER NOTOVER CAL NOTCAL OFF NOTOFF \
+			ALARM NOTALARM TRAP" -- "$cur")) ;;
+		3) COMPREPLY=($(compgen -W "$(_ohm_run help --devices "${config[@]}")" \
+			-- "$cur")) ;;
+		esac
+		return ;;
 	esac
 
 	# DEVICE: inventory names, URI schemes, sim:DRIVER

@@ -107,7 +107,12 @@ static const struct help_page pages[] = {
      "--interval SECONDS     read every device this often (default 10)\n"
      "--jobs N               devices read at once\n"
      "--shard K/N            serve the K-th of N slices of the inventory\n"
-     "--syslog               log to syslog"},
+     "--syslog               log to syslog\n"
+     "--rules FILE           run these rules over what is read\n"
+     "--check                print what the rules would do and exit\n"
+     "--traps ADDR           receive SNMP v1/v2c traps for the rules\n"
+     "--events-log FILE      the event log (default "
+     "~/.local/state/ohm/...)"},
     {"poll",
      DEVICE_URIS " (default: the whole inventory)",
      {"poll --csv", "poll --json pdu1 pdu2"},
@@ -154,6 +159,23 @@ static const struct help_page pages[] = {
      "--dry-run              check targets and the file, send nothing\n"
      "--wait SECONDS         how long a unit may take to come back\n"
      "--remote-name NAME     the file's name on the target"},
+    {"events",
+     "FILE: the event log (default $XDG_STATE_HOME/ohm/events.jsonl; the\n"
+     "inventory's events = { log = FILE }); DEVICE: a name, URI or pattern",
+     {"events --since 1h --device 'ups*'", "events --follow --json"},
+     "json csv config",
+     "--since T              from T: 2026-11-30[ 22:00], @UNIXTIME, 10m, 2h\n"
+     "--device D             one device, or a pattern (ups*)\n"
+     "--follow               keep printing new lines\n"
+     "--events-log FILE      another log file"},
+    {"rules",
+     "FILE: a rules file (on, when, every; see man ohm, EVENTS AND JOBS);\n"
+     "DEVICE: an inventory name or a URI (read first), or any name",
+     {"rules test --dry-run rules.lua ONBATT ups1",
+      "rules test rules.lua LOWBATT ups1"},
+     "config v",
+     "--dry-run              print the jobs, run nothing\n"
+     "--events-log FILE      the event log to write"},
     {NULL, NULL, {NULL, NULL}, NULL, NULL}};
 
 /* Whether key is a word of the space-separated keys. */

@@ -17,12 +17,14 @@
 #include <unistd.h>
 
 #include "serve.h"
+#include "serve/serve_rules.h"
 
 static const char serve_usage[] =
     "serve [OPTS] [--nut ADDR] [--prometheus ADDR] [--telnet ADDR] "
     "[--interval SECONDS] [--jobs N] [--shard K/N] [--syslog] "
     "[--user NAME --password-file FILE] [--idle-timeout SECONDS] "
-    "[--max-sessions N] [DEVICE...]";
+    "[--max-sessions N] [--rules FILE [--check]] [--events-log FILE] "
+    "[--traps ADDR] [DEVICE...]";
 
 static int use_syslog, quiet;
 
@@ -117,6 +119,8 @@ struct serve_cli {
   struct sh_opts o;
   struct sv_config cfg;
   const char *nut, *prom, *telnet;
+  const char *rules, *evlog, *traps; /* --rules, --events-log, --traps */
+  int check; /* --check: print what the rules would do */
   struct serve_telnet_opts tel;
   int telnet_opts;
 };
@@ -128,7 +132,11 @@ enum {
   OPT_INTERVAL,
   OPT_JOBS,
   OPT_SHARD,
-  OPT_SYSLOG
+  OPT_SYSLOG,
+  OPT_RULES,
+  OPT_CHECK,
+  OPT_EVLOG,
+  OPT_TRAPS
 };
 
 static int serve_opt(void *ctx, int opt, const char *arg) {
@@ -147,6 +155,18 @@ static int serve_opt(void *ctx, int opt, const char *arg) {
     return 0;
   case OPT_SYSLOG:
     serve_log_syslog(1);
+    return 0;
+  case OPT_RULES:
+    s->rules = arg;
+    return 0;
+  case OPT_CHECK:
+    s->check = 1;
+    return 0;
+  case OPT_EVLOG:
+    s->evlog = arg;
+    return 0;
+  case OPT_TRAPS:
+    s->traps = arg;
     return 0;
   case OPT_INTERVAL:
     v = strtod(arg, &end);
@@ -244,6 +264,7 @@ static void signal_loop(struct serve_cli *s, struct sv_cache *c,
   tp_interrupt(); /* first: wake a poll or a client's write blocked on a
                    * dead device, which the listeners' stop waits for */
   stop_listeners(s);
+  serve_rules_close(); /* its jobs may still use the cache */
   sv_cache_free(c);
   inv_free(mine);
 }
@@ -257,6 +278,10 @@ int cmd_serve(int argc, char **argv) {
       {"jobs", required_argument, NULL, OPT_JOBS},
       {"shard", required_argument, NULL, OPT_SHARD},
       {"syslog", no_argument, NULL, OPT_SYSLOG},
+      {"rules", required_argument, NULL, OPT_RULES},
+      {"check", no_argument, NULL, OPT_CHECK},
+      {"events-log", required_argument, NULL, OPT_EVLOG},
+      {"traps", required_argument, NULL, OPT_TRAPS},
       SERVE_TELNET_LONG_OPTS,
       {NULL, 0, NULL, 0}};
   struct serve_cli s;
@@ -268,11 +293,6 @@ int cmd_serve(int argc, char **argv) {
   s.cfg.interval = 10;
   int ind = fleet_getopt(argc, argv, &s.o, own, "", serve_opt, &s, serve_usage);
   if (ind < 0) return EXIT_USAGE;
-  if (!s.nut && !s.prom && !s.telnet) {
-    sh_errorf(NULL, "serve: no listener: give --nut ADDR, --prometheus ADDR "
-                    "or --telnet ADDR (see ohm serve --help)");
-    return EXIT_USAGE;
-  }
   s.cfg.opts = &s.o;
   serve_log_quiet(s.o.quiet);
   struct inventory *inv = sh_inventory(&s.o, &e);
@@ -280,6 +300,18 @@ int cmd_serve(int argc, char **argv) {
     sh_error(NULL, &e);
     return EXIT_FAIL;
   }
+  int nrules = serve_rules_open(s.rules, s.evlog, inv, s.check, stdout, &e);
+  if (nrules < 0 || s.check) {
+    if (nrules < 0) sh_errorf(NULL, "serve: rules: %s", ohm_error_text(&e));
+    return nrules < 0 ? EXIT_FAIL : EXIT_OK;
+  }
+  if (!s.nut && !s.prom && !s.telnet && !nrules) {
+    sh_errorf(NULL, "serve: no listener: give --nut ADDR, --prometheus ADDR "
+                    "or --telnet ADDR, or --rules FILE (see ohm serve "
+                    "--help)");
+    return EXIT_USAGE;
+  }
+  if (nrules) s.cfg.on_read = serve_rules_on_read;
   /* signals go to signal_loop only: block them before any thread starts */
   sigemptyset(&set);
   sigaddset(&set, SIGHUP);
@@ -289,12 +321,19 @@ int cmd_serve(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   if (sv_cache_new(&s.cfg, inv, argv + ind, (size_t)(argc - ind), &c, &e) < 0) {
     sh_error(NULL, &e);
+    serve_rules_close();
     sv_cache_free(c);
     return sh_exit_code(e.code) == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL;
   }
   int rc = start_listeners(&s, c);
+  if (rc == 0 && (serve_rules_attach(c, &e) < 0 ||
+                  (s.traps && serve_rules_traps(s.traps, inv, &e) < 0))) {
+    sh_error(NULL, &e);
+    rc = e.code;
+  }
   if (rc < 0) {
     stop_listeners(&s);
+    serve_rules_close();
     sv_cache_free(c);
     return sh_exit_code(rc) == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL;
   }

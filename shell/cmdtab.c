@@ -24,7 +24,8 @@ const struct sh_command sh_commands[] = {
      "serve [OPTS] [--nut ADDR] [--prometheus ADDR] [--telnet ADDR] "
      "[--interval SECONDS] [--jobs N] [--shard K/N] [--syslog] "
      "[--user NAME --password-file FILE] [--idle-timeout SECONDS] "
-     "[--max-sessions N] [DEVICE...]",
+     "[--max-sessions N] [--rules FILE [--check]] [--events-log FILE] "
+     "[--traps ADDR] [DEVICE...]",
      "serve devices to Telnet, NUT and Prometheus clients"},
     {"poll", cmd_poll,
      "poll [OPTS] [--json|--csv] [--jobs N] [--shard K/N] [DEVICE...] [VAR...]",
@@ -45,4 +46,10 @@ const struct sh_command sh_commands[] = {
      "push --file CONFIG [--jobs N] [--yes] [--dry-run] [--wait SECONDS] "
      "[--remote-name NAME] [--json] TARGET...",
      "upload a configuration file to many units by FTP"},
+    {"events", cmd_events,
+     "events [--since T] [--device D] [--follow] [--json|--csv] "
+     "[--events-log FILE]",
+     "read the event log"},
+    {"rules", cmd_rules, "rules test [--dry-run] FILE EVENT DEVICE",
+     "fire one event through a rules file"},
     {NULL, NULL, NULL, NULL}};

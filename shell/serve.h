@@ -73,6 +73,11 @@ struct sv_config {
   double interval;            /* default seconds between polls */
   int jobs;                   /* poller threads */
   int shard_k, shard_n;       /* --shard K/N; shard_n 0: all */
+  /* Called after every poll of a device (from the poller, serialised):
+   * its name, map and values (NULL unless ok); must not block. */
+  void (*on_read)(void *ctx, const char *name, const struct dev_map *m,
+                  const struct dev_value *vals, int ok);
+  void *on_read_ctx;
 };
 
 /* One log line to stderr, or syslog after serve_log_syslog(1): serve_log

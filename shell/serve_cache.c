@@ -82,6 +82,9 @@ static void cache_done(void *ctx, size_t i, const struct poll_result *r) {
     serve_info("%s: ok", c->f.names[i]);
   else if (changed)
     serve_log("%s: failed (%s)", c->f.names[i], ohm_error_text(&r->err));
+  if (c->cfg.on_read)
+    c->cfg.on_read(c->cfg.on_read_ctx, c->f.names[i], r->map,
+                   r->rc == 0 ? r->vals : NULL, r->rc == 0);
   pthread_mutex_lock(&c->mu);
   d->next_due = ohm_mono() + d->interval;
   pthread_mutex_unlock(&c->mu);

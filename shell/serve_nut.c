@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "serve.h"
+#include "serve/nut_fsd.h"
 
 #define NUT_MAX_CLIENTS 64
 #define NUT_LINE_MAX 1024
@@ -30,6 +31,7 @@
 struct nut_user {
   char *name, *password;
   int can_set;
+  int primary;    /* upsmon = "primary": may PRIMARY/MASTER and FSD */
   char *instcmds; /* " a b c " or " all " */
 };
 
@@ -56,6 +58,9 @@ struct nut_client {
   char *user, *pass;
   char login[128]; /* UPS after LOGIN, "" if none */
   int dead;        /* a reply could not be sent: close */
+  int login_id;    /* nutf_login's, -1 if none */
+  int primary;     /* did PRIMARY / MASTER */
+  char addr[64];   /* the client's address, for LIST CLIENT */
 };
 
 /* ---- users from the inventory's `nut.users` table ---- */
@@ -90,6 +95,11 @@ static void load_user(lua_State *L, const char *name) {
   lua_pop(L, 1);
   u->can_set = acts && (strcasestr(acts, " set ") != NULL);
   free(acts);
+  lua_getfield(L, -1, "upsmon");
+  u->primary =
+      lua_isstring(L, -1) && (!strcmp(lua_tostring(L, -1), "primary") ||
+                              !strcmp(lua_tostring(L, -1), "master"));
+  lua_pop(L, 1);
   lua_getfield(L, -1, "instcmds");
   u->instcmds = list_of(L, lua_gettop(L));
   lua_pop(L, 1);
@@ -148,7 +158,7 @@ static void free_users(void) {
 /* What the client's user may do, copied out under the users lock (a
  * SIGHUP may replace the users meanwhile). */
 struct nut_grant {
-  int can_set;
+  int can_set, primary;
   char instcmds[1024];
 };
 
@@ -161,6 +171,7 @@ static int auth(const struct nut_client *cl, struct nut_grant *g) {
     if (strcmp(nut.users[i].name, cl->user) == 0) {
       if (strcmp(nut.users[i].password, cl->pass) == 0) {
         g->can_set = nut.users[i].can_set;
+        g->primary = nut.users[i].primary;
         snprintf(g->instcmds, sizeof g->instcmds, "%s", nut.users[i].instcmds);
         rc = 0;
       }
@@ -261,7 +272,10 @@ static const struct dev_var *var_of(const struct sv_snap *s, const char *name,
 
 static void value_text(const struct sv_snap *s, size_t k, char *out, size_t n) {
   char raw[256], q[600];
-  dev_value_format(&s->map->vars[k], &s->vals[k], raw, sizeof raw);
+  int fsd = !strcmp(s->map->vars[k].name, "ups.status") && nutf_is_fsd(s->name);
+  dev_value_format(&s->map->vars[k], &s->vals[k], raw + 4 * fsd,
+                   sizeof raw - 4);
+  if (fsd) memcpy(raw, "FSD ", 4); /* latched, as upsd shows it */
   snprintf(out, n, "%s", quote(raw, q, sizeof q));
 }
 
@@ -339,6 +353,16 @@ static void list_enum_range(struct nut_client *cl, const char *what,
   sv_snap_free(&s);
 }
 
+struct client_line {
+  struct nut_client *cl;
+  const char *ups;
+};
+
+static void say_client(void *ctx, const char *addr) {
+  struct client_line *c = ctx;
+  say(c->cl, "CLIENT %s %s\n", c->ups, addr);
+}
+
 static void do_list(struct nut_client *cl, int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "UPS") == 0)
     list_ups(cl);
@@ -354,7 +378,10 @@ static void do_list(struct nut_client *cl, int argc, char **argv) {
   else if (argc == 3 && strcmp(argv[1], "CLIENT") == 0) {
     struct sv_snap s;
     if (get_ups(cl, argv[2], &s, 0) < 0) return;
-    say(cl, "BEGIN LIST CLIENT %s\nEND LIST CLIENT %s\n", argv[2], argv[2]);
+    say(cl, "BEGIN LIST CLIENT %s\n", argv[2]);
+    struct client_line cli = {cl, argv[2]};
+    nutf_clients(argv[2], say_client, &cli);
+    say(cl, "END LIST CLIENT %s\n", argv[2]);
     sv_snap_free(&s);
   } else
     ERR(cl, "INVALID-ARGUMENT");
@@ -432,7 +459,7 @@ static void do_get(struct nut_client *cl, int argc, char **argv) {
     say(cl, "UPSDESC %s \"%s\"\n", s.name,
         quote(s.map && s.map->desc ? s.map->desc : "ohm device", q, sizeof q));
   else
-    say(cl, "NUMLOGINS %s 0\n", s.name);
+    say(cl, "NUMLOGINS %s %d\n", s.name, nutf_numlogins(s.name));
   sv_snap_free(&s);
 }
 
@@ -554,9 +581,32 @@ static void do_login(struct nut_client *cl, int argc, char **argv) {
   sv_snap_free(&s);
   if (strcmp(argv[0], "LOGIN") == 0) {
     snprintf(cl->login, sizeof cl->login, "%s", argv[1]);
+    cl->login_id = nutf_login(argv[1], cl->addr);
     say(cl, "OK\n");
-  } else
+  } else if (!g.primary) {
+    ERR(cl, "ACCESS-DENIED"); /* only upsmon = "primary" users, as upsd */
+  } else {
+    cl->primary = 1;
     say(cl, "OK %s-GRANTED\n", argv[0]);
+  }
+}
+
+/* FSD ups: a primary's forced shutdown, latched (secondaries see FSD in
+ * ups.status and shut down first). */
+static void do_fsd(struct nut_client *cl, int argc, char **argv) {
+  struct sv_snap s;
+  if (argc != 2) {
+    ERR(cl, "INVALID-ARGUMENT");
+    return;
+  }
+  if (!cl->primary) {
+    ERR(cl, "ACCESS-DENIED");
+    return;
+  }
+  if (get_ups(cl, argv[1], &s, 0) < 0) return;
+  sv_snap_free(&s);
+  nutf_set_fsd(argv[1]);
+  say(cl, "OK FSD-SET\n");
 }
 
 /* One request line; returns 0 to go on, -1 to close (LOGOUT). */
@@ -592,7 +642,7 @@ static int handle_line(struct nut_client *cl, char *line) {
   else if (strcmp(c, "STARTTLS") == 0)
     ERR(cl, "FEATURE-NOT-CONFIGURED");
   else if (strcmp(c, "FSD") == 0)
-    ERR(cl, "FEATURE-NOT-SUPPORTED");
+    do_fsd(cl, argc, argv);
   else if (strcmp(c, "LOGOUT") == 0) {
     say(cl, "OK Goodbye\n");
     return -1;
@@ -634,9 +684,10 @@ static int stopping(void) {
 
 static void *client_main(void *arg) {
   struct conn cn = *(struct conn *)arg;
-  struct nut_client cl = {.fd = cn.fd};
+  struct nut_client cl = {.fd = cn.fd, .login_id = -1};
   char line[NUT_LINE_MAX];
   free(arg);
+  nutf_peer_addr(cn.fd, cl.addr, sizeof cl.addr);
   cl.in = fdopen(dup(cn.fd), "r");
   /* lines already buffered are dropped once stop begins */
   while (cl.in && fgets(line, sizeof line, cl.in) && !cl.dead && !stopping()) {
@@ -649,6 +700,7 @@ static void *client_main(void *arg) {
     if (handle_line(&cl, line) < 0) break;
   }
   if (cl.in) fclose(cl.in);
+  nutf_logout(cl.login_id);
   free(cl.user);
   if (cl.pass) memset(cl.pass, 0, strlen(cl.pass));
   free(cl.pass);

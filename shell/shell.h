@@ -99,6 +99,8 @@ SH_CMD(poll);
 SH_CMD(record);
 SH_CMD(watch);
 SH_CMD(help);
+SH_CMD(events);
+SH_CMD(rules);
 #undef SH_CMD
 
 /* `ohm sim --telnet ADDR`: the BPS2000v2 Telnet console on the simulated

@@ -1,0 +1,321 @@
+/* `ohm serve --traps ADDR`: SNMP v1 and v2c traps in (a UDP socket and a
+ * small BER reader: a trap is one datagram, and reading it needs none of
+ * net-snmp's session machinery). A trap's source address names the
+ * device (the inventory device whose URI has that host, else the address
+ * itself); its OID, varbinds and, for a CyberPower BM100 (enterprise
+ * 3808, traps 600-605), the event id, text, string and battery index go
+ * to the rules as event TRAP with ev.trap. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "rules.h"
+#include "serve_rules.h"
+
+#define TR_MAX 32 /* fields kept from one trap */
+
+struct tr_field {
+  char name[48], text[256];
+  unsigned char num;
+};
+
+struct tr_trap {
+  struct tr_field f[TR_MAX];
+  size_t n;
+};
+
+/* One TLV at *p (< end): tag, value start and length; advances *p. */
+static int ber_tlv(const unsigned char **p, const unsigned char *end, int *tag,
+                   const unsigned char **val, size_t *len) {
+  const unsigned char *q = *p;
+  if (end - q < 2) return -1;
+  *tag = *q++;
+  size_t l = *q++;
+  if (l & 0x80) {
+    int k = (int)(l & 0x7f);
+    if (k < 1 || k > 3 || end - q < k) return -1;
+    for (l = 0; k-- > 0;)
+      l = (l << 8) | *q++;
+  }
+  if ((size_t)(end - q) < l) return -1;
+  *val = q;
+  *len = l;
+  *p = q + l;
+  return 0;
+}
+
+static long long ber_int(const unsigned char *v, size_t n) {
+  long long x = n && (v[0] & 0x80) ? -1 : 0;
+  for (size_t i = 0; i < n && i < 8; i++)
+    x = (long long)((unsigned long long)x << 8) | v[i];
+  return x;
+}
+
+static void ber_oid(const unsigned char *v, size_t n, char *out, size_t cap) {
+  size_t o = 0;
+  unsigned long long x = 0;
+  out[0] = 0;
+  for (size_t i = 0; i < n && o + 24 < cap; i++) {
+    x = (x << 7) | (v[i] & 0x7f);
+    if (v[i] & 0x80) continue;
+    if (o == 0)
+      o += (size_t)snprintf(out, cap, "%llu.%llu", x < 80 ? x / 40 : 2,
+                            x < 80 ? x % 40 : x - 80);
+    else
+      o += (size_t)snprintf(out + o, cap - o, ".%llu", x);
+    x = 0;
+  }
+}
+
+/* A value as text; num set for the numeric types. */
+static void ber_value(int tag, const unsigned char *v, size_t n, char *out,
+                      size_t cap, unsigned char *num) {
+  *num =
+      tag == 0x02 || tag == 0x41 || tag == 0x42 || tag == 0x43 || tag == 0x46;
+  if (*num) {
+    snprintf(out, cap, "%lld", ber_int(v, n));
+  } else if (tag == 0x06) {
+    ber_oid(v, n, out, cap);
+  } else if (tag == 0x40 && n == 4) {
+    snprintf(out, cap, "%u.%u.%u.%u", v[0], v[1], v[2], v[3]);
+  } else if (tag == 0x04) {
+    size_t k = n < cap - 1 ? n : cap - 1;
+    for (size_t i = 0; i < k; i++)
+      out[i] = v[i] >= 0x20 && v[i] < 0x7f ? (char)v[i] : '?';
+    out[k] = 0;
+  } else {
+    out[0] = 0;
+  }
+}
+
+static void tr_add(struct tr_trap *t, const char *name, const char *text,
+                   int num) {
+  if (t->n >= TR_MAX) return;
+  snprintf(t->f[t->n].name, sizeof t->f[t->n].name, "%.47s", name);
+  snprintf(t->f[t->n].text, sizeof t->f[t->n].text, "%.255s", text);
+  t->f[t->n++].num = (unsigned char)num;
+}
+
+/* The BM100's varbinds by OID prefix (DESIGN.md "Driver cps-bm100"). */
+static const char *tr_bm100_name(const char *oid) {
+  static const struct {
+    const char *prefix, *name;
+  } m[] = {{"1.3.6.1.4.1.3808.2.2.6", "event_id"},
+           {"1.3.6.1.4.1.3808.2.2.3", "text"},
+           {"1.3.6.1.4.1.3808.1.1.7.1.7", "serial"},
+           {"1.3.6.1.4.1.3808.1.1.7.1.8", "name"},
+           {"1.3.6.1.4.1.3808.1.1.7.1.9", "location"},
+           {"1.3.6.1.4.1.3808.1.1.7.5.3.1.3", "string"},
+           {"1.3.6.1.4.1.3808.1.1.7.5.3.1.4", "battery"}};
+  for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+    size_t k = strlen(m[i].prefix);
+    if (!strncmp(oid, m[i].prefix, k) && (oid[k] == 0 || oid[k] == '.'))
+      return m[i].name;
+  }
+  return NULL;
+}
+
+static int tr_varbinds(const unsigned char *p, const unsigned char *end,
+                       struct tr_trap *t) {
+  while (p < end) {
+    const unsigned char *vb, *v, *q;
+    size_t vbl, l;
+    int tag;
+    char oid[256], text[256];
+    unsigned char num;
+    if (ber_tlv(&p, end, &tag, &vb, &vbl) < 0 || tag != 0x30) return -1;
+    q = vb;
+    if (ber_tlv(&q, vb + vbl, &tag, &v, &l) < 0 || tag != 0x06) return -1;
+    ber_oid(v, l, oid, sizeof oid);
+    if (ber_tlv(&q, vb + vbl, &tag, &v, &l) < 0) return -1;
+    ber_value(tag, v, l, text, sizeof text, &num);
+    const char *name = tr_bm100_name(oid);
+    if (!strcmp(oid, "1.3.6.1.6.3.1.1.4.1.0")) name = "oid";
+    if (!strcmp(oid, "1.3.6.1.2.1.1.3.0")) name = "uptime";
+    tr_add(t, name ? name : oid, text, num);
+  }
+  return 0;
+}
+
+/* Version, community (checked only for being there) and the PDU. */
+static int tr_parse(const unsigned char *buf, size_t n, struct tr_trap *t) {
+  const unsigned char *p = buf, *end = buf + n, *v, *pdu;
+  size_t l, pl;
+  int tag;
+  if (ber_tlv(&p, end, &tag, &v, &l) < 0 || tag != 0x30) return -1;
+  p = v;
+  end = v + l;
+  if (ber_tlv(&p, end, &tag, &v, &l) < 0 || tag != 0x02) return -1;
+  long long version = ber_int(v, l);
+  if (ber_tlv(&p, end, &tag, &v, &l) < 0 || tag != 0x04) return -1;
+  if (ber_tlv(&p, end, &tag, &pdu, &pl) < 0) return -1;
+  tr_add(t, "version", version == 0 ? "1" : "2c", 0);
+  const unsigned char *q = pdu, *qe = pdu + pl;
+  char text[256];
+  unsigned char num;
+  if (tag == 0xa4 && version == 0) { /* v1: enterprise, agent, generic... */
+    static const char *const names[] = {"enterprise", "agent", "generic",
+                                        "specific", "uptime"};
+    for (int i = 0; i < 5; i++) {
+      if (ber_tlv(&q, qe, &tag, &v, &l) < 0) return -1;
+      ber_value(tag, v, l, text, sizeof text, &num);
+      tr_add(t, names[i], text, num);
+    }
+  } else if (tag == 0xa7 && version == 1) { /* v2c: id, status, index */
+    for (int i = 0; i < 3; i++)
+      if (ber_tlv(&q, qe, &tag, &v, &l) < 0) return -1;
+  } else {
+    return -1;
+  }
+  if (ber_tlv(&q, qe, &tag, &v, &l) < 0 || tag != 0x30) return -1;
+  return tr_varbinds(v, v + l, t);
+}
+
+static const char *tr_field(const struct tr_trap *t, const char *name) {
+  for (size_t i = 0; i < t->n; i++)
+    if (!strcmp(t->f[i].name, name)) return t->f[i].text;
+  return NULL;
+}
+
+/* The trap OID of either version (RFC 3584 for v1), and for the BM100
+ * (enterprise 3808, 600-605) the trap's kind. */
+static void tr_normalise(struct tr_trap *t) {
+  const char *ent = tr_field(t, "enterprise"), *spec = tr_field(t, "specific");
+  char oid[300];
+  if (ent && spec && !tr_field(t, "oid")) {
+    snprintf(oid, sizeof oid, "%s.0.%s", ent, spec);
+    tr_add(t, "oid", oid, 0);
+  }
+  const char *o = tr_field(t, "oid");
+  static const char bm[] = "1.3.6.1.4.1.3808.0.";
+  if (!o || strncmp(o, bm, sizeof bm - 1)) return;
+  long n = strtol(o + sizeof bm - 1, NULL, 10);
+  static const char *const kinds[] = {"system alarm",  "system warning",
+                                      "system info",   "probe alarm",
+                                      "probe warning", "probe info"};
+  if (!spec) {
+    snprintf(oid, sizeof oid, "%ld", n);
+    tr_add(t, "specific", oid, 1);
+  }
+  if (n >= 600 && n <= 605) tr_add(t, "kind", kinds[n - 600], 0);
+}
+
+struct tr_state {
+  int fd;
+  struct rules *r;
+  const struct inventory *inv;
+  pthread_t thread;
+  volatile int stop;
+};
+
+static struct tr_state tr;
+
+/* The inventory device whose URI's host is ip, else ip itself. */
+static const char *tr_device(const char *ip) {
+  for (size_t i = 0; tr.inv && i < tr.inv->ndevs; i++) {
+    struct ohm_uri u;
+    const struct inv_device *d = &tr.inv->devs[i];
+    if (!d->uri || ohm_uri_parse(d->uri, &u, NULL) < 0) continue;
+    int hit = u.host && !strcmp(u.host, ip);
+    ohm_uri_free(&u);
+    if (hit) return d->name;
+  }
+  return ip;
+}
+
+static void tr_handle(const unsigned char *buf, size_t n, const char *ip) {
+  struct tr_trap t = {.n = 0};
+  if (tr_parse(buf, n, &t) < 0) return; /* not a v1/v2c trap: dropped */
+  tr_normalise(&t);
+  tr_add(&t, "source", ip, 0);
+  const char *names[TR_MAX], *texts[TR_MAX];
+  unsigned char isnum[TR_MAX];
+  for (size_t i = 0; i < t.n; i++) {
+    names[i] = t.f[i].name;
+    texts[i] = t.f[i].text;
+    isnum[i] = t.f[i].num;
+  }
+  rules_trap(tr.r, tr_device(ip), "TRAP", t.n, names, texts, isnum);
+}
+
+static void *tr_main(void *arg) {
+  unsigned char buf[65536];
+  (void)arg;
+  while (!tr.stop) {
+    struct pollfd pfd = {tr.fd, POLLIN, 0};
+    if (poll(&pfd, 1, 200) <= 0) continue;
+    struct sockaddr_storage from;
+    socklen_t fl = sizeof from;
+    ssize_t k =
+        recvfrom(tr.fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+    char ip[INET6_ADDRSTRLEN] = "";
+    if (k <= 0) continue;
+    if (from.ss_family == AF_INET)
+      inet_ntop(AF_INET, &((struct sockaddr_in *)&from)->sin_addr, ip,
+                sizeof ip);
+    else
+      inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&from)->sin6_addr, ip,
+                sizeof ip);
+    tr_handle(buf, (size_t)k, ip);
+  }
+  return NULL;
+}
+
+/* A UDP socket on HOST:PORT, [V6]:PORT or PORT (127.0.0.1). */
+static int serve_listen_udp(const char *addr, struct ohm_error *e) {
+  char host[256] = "127.0.0.1", port[16];
+  const char *c = strrchr(addr, ':');
+  if (c && addr[0] == '[' && c > addr && c[-1] == ']')
+    snprintf(host, sizeof host, "%.*s", (int)(c - addr - 2), addr + 1);
+  else if (c)
+    snprintf(host, sizeof host, "%.*s", (int)(c - addr), addr);
+  snprintf(port, sizeof port, "%s", c ? c + 1 : addr);
+  struct addrinfo hints = {.ai_socktype = SOCK_DGRAM,
+                           .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
+                  *res;
+  if (!*port || getaddrinfo(host, port, &hints, &res))
+    return ohm_error_set(e, OHM_EINVAL,
+                         "--traps: bad address '%s' "
+                         "(HOST:PORT)",
+                         addr);
+  int fd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0 && bind(fd, res->ai_addr, res->ai_addrlen) < 0) {
+    int err = errno;
+    close(fd);
+    fd = -1;
+    errno = err;
+  }
+  freeaddrinfo(res);
+  if (fd < 0)
+    return ohm_error_set(e, OHM_EIO, "cannot receive traps on %s (%s)", addr,
+                         strerror(errno));
+  return fd;
+}
+
+int serve_traps_start(const char *addr, struct rules *r,
+                      const struct inventory *inv, struct ohm_error *e) {
+  int fd = serve_listen_udp(addr, e);
+  if (fd < 0) return fd;
+  tr = (struct tr_state){.fd = fd, .r = r, .inv = inv};
+  if (pthread_create(&tr.thread, NULL, tr_main, NULL) != 0) {
+    close(fd);
+    tr.fd = -1;
+    return ohm_error_set(e, OHM_ENOMEM, "cannot start the trap receiver");
+  }
+  return 0;
+}
+
+void serve_traps_stop(void) {
+  if (tr.fd <= 0) return;
+  tr.stop = 1;
+  pthread_join(tr.thread, NULL);
+  close(tr.fd);
+  tr.fd = -1;
+}
