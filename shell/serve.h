@@ -160,7 +160,8 @@ struct poll_target;
 struct fleet {
   const struct sh_opts *o; /* borrowed */
   struct inventory *inv;   /* borrowed (sh_inventory) */
-  char **names;            /* n names, owned */
+  char **names;            /* n names as shown (inv_redact), owned */
+  char **opens;            /* n names as given, to open; never print */
   char **buses;            /* n RS485 lines or NULL, owned */
   struct poll_target *t;   /* n targets over names/buses, owned */
   size_t n;
