@@ -166,6 +166,7 @@ static int repair_tail(int fd) {
   struct stat st;
   char buf[4096];
   if (fstat(fd, &st) < 0) return -1;
+  if (!S_ISREG(st.st_mode)) return 0; /* a device (/dev/full): nothing to cut */
   off_t end = st.st_size;
   while (end > 0) {
     size_t n = end > (off_t)sizeof buf ? sizeof buf : (size_t)end;
@@ -195,6 +196,27 @@ static void fsync_dir(const char *dir) {
   }
 }
 
+/* Append n bytes at the end of fd; on failure (a full disk, an I/O error,
+ * the file size limit) the file is cut back at once to where it ended, so
+ * no torn line is left for later runs, and errno says why (a short write
+ * is retried, so it is the error that stopped it). */
+static int append_all(int fd, const char *s, size_t n) {
+  struct stat st;
+  if (fstat(fd, &st) < 0) return -1;
+  for (size_t done = 0; done < n;) {
+    ssize_t w = write(fd, s + done, n - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      int err = w < 0 ? errno : EIO, cut = ftruncate(fd, st.st_size);
+      (void)cut; /* the write's error is the one to report */
+      errno = err;
+      return -1;
+    }
+    done += (size_t)w;
+  }
+  return 0;
+}
+
 /* Open today's file for name whose header is header (the first hlen bytes
  * of lines), making it (header written) if new; an existing file with
  * another header (the map changed) moves on to NAME-DAY-2.csv, ... */
@@ -216,8 +238,10 @@ static int open_day_file(const struct rec *r, const char *name,
     }
     struct stat st;
     if (fstat(fd, &st) == 0 && st.st_size == 0) {
-      if (write(fd, lines, hlen) != (ssize_t)hlen) {
+      if (append_all(fd, lines, hlen) < 0) {
+        int err = errno;
         close(fd);
+        errno = err;
         return -1;
       }
       fsync_dir(r->dir);
@@ -232,7 +256,7 @@ static int open_day_file(const struct rec *r, const char *name,
 
 /* Append one device's row (one write, then fsync). */
 static void record_one(struct rec *r, size_t i, const struct poll_result *res) {
-  char path[4096];
+  char path[4096] = "";
   const char *name = r->f.names[i];
   char *lines = NULL;
   size_t len = 0;
@@ -245,8 +269,8 @@ static void record_one(struct rec *r, size_t i, const struct poll_result *res) {
   }
   size_t hlen = (size_t)(nl - lines) + 1, rlen = strlen(nl + 1);
   int fd = open_day_file(r, name, lines, hlen, path, sizeof path);
-  if (fd < 0 || write(fd, nl + 1, rlen) != (ssize_t)rlen || fsync(fd) < 0) {
-    sh_errorf(name, "record: %s: %s", fd < 0 ? r->dir : path, strerror(errno));
+  if (fd < 0 || append_all(fd, nl + 1, rlen) < 0 || fsync(fd) < 0) {
+    sh_errorf(name, "record: %s: %s", *path ? path : r->dir, strerror(errno));
     r->failed++;
   }
   if (fd >= 0) close(fd);
@@ -409,6 +433,39 @@ static int record_loop(struct rec *r) {
   return failures ? EXIT_PARTIAL : EXIT_OK;
 }
 
+struct base {
+  char name[200];
+  size_t i;
+};
+
+static int cmp_base(const void *a, const void *b) {
+  return strcmp(((const struct base *)a)->name, ((const struct base *)b)->name);
+}
+
+/* Two devices whose names make one file name ("x y" and "x_y") would mix
+ * their rows: refuse, naming both. Sorted, so thousands of devices are
+ * cheap. */
+static int distinct_files(const struct fleet *f) {
+  struct base *b = calloc(f->n + 1, sizeof *b);
+  int rc = 0;
+  if (!b) return 0; /* out of memory: the first write will say so */
+  for (size_t i = 0; i < f->n; i++) {
+    file_base(f->names[i], b[i].name, sizeof b[i].name);
+    b[i].i = i;
+  }
+  qsort(b, f->n, sizeof *b, cmp_base);
+  for (size_t k = 1; k < f->n && !rc; k++)
+    if (strcmp(b[k - 1].name, b[k].name) == 0) {
+      sh_errorf(NULL,
+                "record: '%s' and '%s' would share the file %s-DAY.csv "
+                "(rename one in the inventory)",
+                f->names[b[k - 1].i], f->names[b[k].i], b[k].name);
+      rc = -1;
+    }
+  free(b);
+  return rc;
+}
+
 int cmd_record(int argc, char **argv) {
   static const struct option own[] = {
       {"every", required_argument, NULL, OPT_EVERY},
@@ -435,8 +492,13 @@ int cmd_record(int argc, char **argv) {
     fleet_free(&r.f);
     return EXIT_FAIL;
   }
+  if (distinct_files(&r.f) < 0) {
+    fleet_free(&r.f);
+    return EXIT_USAGE;
+  }
   signal(SIGTERM, on_stop);
   signal(SIGINT, on_stop);
+  signal(SIGXFSZ, SIG_IGN); /* over the file size limit: an error, not death */
   int rc = record_loop(&r);
   fleet_free(&r.f);
   return rc;
