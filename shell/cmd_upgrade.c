@@ -33,7 +33,7 @@ static const struct option own_long[] = {
 
 struct up_args {
   struct sh_opts so;
-  char *files[16];
+  char *files[UPG_MAX_FILES];
   size_t nfiles;
   struct upg_opts uo;
   const char *usage;
@@ -57,7 +57,7 @@ static int own_opt(struct up_args *a, int c, const char *arg) {
   switch (c) {
   case O_FILE:
     if (a->nfiles == sizeof a->files / sizeof a->files[0]) {
-      sh_errorf(NULL, "too many --file options");
+      sh_errorf(NULL, "too many files (at most %d)", UPG_MAX_FILES);
       return -1;
     }
     a->files[a->nfiles++] = (char *)arg;
