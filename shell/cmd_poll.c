@@ -74,6 +74,8 @@ int fleet_init_inv(struct fleet *f, const struct sh_opts *o,
   if (o->driver && dev_driver_find(o->driver, &m, e) < 0) return e->code;
   if (fleet_names(f, args, nargs, shard_k, shard_n) < 0)
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  for (size_t i = 0; i < f->n; i++) /* before the workers start */
+    sh_ask_secrets(f->inv, f->opens[i]);
   if (!nargs && !f->inv->ndevs)
     return ohm_error_set(e, OHM_ECONFIG,
                          "no devices: name some, or list "

@@ -326,6 +326,8 @@ static int upgrade_main(int argc, char **argv, int push) {
     sh_error(NULL, &e);
     return EXIT_FAIL;
   }
+  for (int i = first; i < argc; i++)
+    sh_ask_secrets(inv, argv[i]); /* ftp://USER@ without a password */
   struct upg_batch b;
   int rc = upg_prepare(&b, inv, argv + first, (size_t)(argc - first), a.files,
                        a.nfiles, &a.uo, &e);

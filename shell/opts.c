@@ -155,6 +155,7 @@ int sh_open(const char *device, const struct sh_opts *o, struct dev **out,
   struct inventory *inv = sh_inventory(o, e);
   *out = NULL;
   if (!inv) return e->code ? e->code : OHM_ECONFIG;
+  sh_ask_secrets(inv, device);
   return inv_open(inv, device, o->driver, &o->tp, out, e);
 }
 
