@@ -52,29 +52,41 @@ static void on_stop(int sig) {
   rec_stop = 1;
 }
 
-/* "90", "30s", "20m", "1h", "1d", "500ms" -> seconds; -1 if malformed. */
-static double parse_duration(const char *s) {
-  char *end;
-  double v = strtod(s, &end);
-  if (end == s || !isfinite(v) || v <= 0) return -1;
-  if (!strcmp(end, "") || !strcmp(end, "s")) return v;
-  if (!strcmp(end, "ms")) return v / 1000;
-  if (!strcmp(end, "m")) return v * 60;
-  if (!strcmp(end, "h")) return v * 3600;
-  if (!strcmp(end, "d")) return v * 86400;
-  return -1;
+/* A plain decimal number (digits and one point, no sign, exponent, hex,
+ * inf or nan) at the start of s; *end after it. -1 if there is none. */
+static double decimal(const char *s, char **end) {
+  size_t n = strspn(s, "0123456789.");
+  *end = (char *)s;
+  const char *dot = memchr(s, '.', n);
+  if (n == 0 || (dot && memchr(dot + 1, '.', n - (size_t)(dot + 1 - s))))
+    return -1;
+  double v = strtod(s, end);
+  return *end == s + n ? v : -1;
 }
 
-/* "100M", "5G", "4096" -> bytes; -1 if malformed. */
-static long long parse_size(const char *s) {
+double record_parse_duration(const char *s) {
   char *end;
-  double v = strtod(s, &end);
+  double v = decimal(s, &end), mul = -1;
+  if (!(v > 0)) return -1;
+  if (!strcmp(end, "") || !strcmp(end, "s")) mul = 1;
+  if (!strcmp(end, "ms")) mul = 0.001;
+  if (!strcmp(end, "m")) mul = 60;
+  if (!strcmp(end, "h")) mul = 3600;
+  if (!strcmp(end, "d")) mul = 86400;
+  v *= mul;
+  return mul > 0 && v <= RECORD_EVERY_MAX ? v : -1;
+}
+
+long long record_parse_size(const char *s) {
+  char *end;
+  double v = decimal(s, &end);
   double mul = !*end                                    ? 1
                : !strcmp(end, "K") || !strcmp(end, "k") ? 1024
                : !strcmp(end, "M")                      ? 1048576
                : !strcmp(end, "G")                      ? 1073741824.0
                                                         : -1;
-  if (end == s || mul < 0 || !(v > 0)) return -1;
+  if (!(v > 0) || mul < 0 || v * mul > RECORD_SIZE_MAX || v * mul < 1)
+    return -1;
   return (long long)(v * mul);
 }
 
@@ -85,7 +97,7 @@ static int record_opt(void *ctx, int opt, const char *arg) {
   char *end;
   switch (opt) {
   case OPT_EVERY:
-    if ((r->every = parse_duration(arg)) > 0) return 0;
+    if ((r->every = record_parse_duration(arg)) > 0) return 0;
     break;
   case OPT_OUT:
     r->dir = arg;
@@ -95,7 +107,7 @@ static int record_opt(void *ctx, int opt, const char *arg) {
     if (!*end && r->keep_days > 0) return 0;
     break;
   case OPT_MAXSIZE:
-    if ((r->max_size = parse_size(arg)) > 0) return 0;
+    if ((r->max_size = record_parse_size(arg)) > 0) return 0;
     break;
   case OPT_COUNT:
     r->count = strtol(arg, &end, 10);

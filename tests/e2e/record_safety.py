@@ -71,6 +71,17 @@ def main():
         data = f.read()
     T.ok(len(data) == size and data.endswith(b"\n"),
          "the torn row is cut back at once", f"{size} -> {len(data)}")
+    for opt, bad in (("--every", "0x10"), ("--every", "1e9d"),
+                     ("--every", "inf"), ("--every", " 5"),
+                     ("--max-size", "0x100"), ("--max-size", "nan"),
+                     ("--max-size", "1e30G"), ("--max-size", "-1")):
+        r = subprocess.run([OHM, "record", "--config", cfg, "--out", out,
+                            "--count", "1", opt, bad, "pdu"] +
+                           ([] if opt == "--every" else ["--every", "1"]),
+                           capture_output=True, text=True, timeout=30)
+        T.ok(r.returncode == 2 and "bad value" in r.stderr,
+             f"{opt} '{bad}': refused (decimal and in range only)",
+             r.returncode)
     r = rec(cfg, out, "pdu")
     with open(path) as f:
         lines = f.read().splitlines()
