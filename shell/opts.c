@@ -206,9 +206,8 @@ int sh_exit_code(int code) {
   return EXIT_FAIL;
 }
 
-int sh_confirm(const struct sh_opts *o, const char *prompt) {
+static int confirm(const char *prompt) {
   char line[64];
-  if (o->yes) return 1;
   if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
     fprintf(stderr,
             "ohm: %s: refused: no terminal to confirm on "
@@ -220,4 +219,12 @@ int sh_confirm(const struct sh_opts *o, const char *prompt) {
   fflush(stderr);
   if (!fgets(line, sizeof line, stdin)) return 0;
   return line[0] == 'y' || line[0] == 'Y';
+}
+
+int sh_confirm(const struct sh_opts *o, const char *shown) {
+  if (o->yes) return 1;
+  char *prompt = inv_redact(shown); /* "telnet://u:***@h: device.restart" */
+  int ok = prompt && confirm(prompt);
+  free(prompt);
+  return ok;
 }

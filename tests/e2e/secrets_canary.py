@@ -50,6 +50,15 @@ def cli(tel, ftp, snmp):
         r = ohm("get", *quick, u)
         T.ok(r.returncode != 0, "get " + u.split(":")[0] + " fails")
         clean("output", r.stdout + r.stderr, "get " + u.split(":")[0])
+    r = ohm("set", "-v", *quick, tel, "input.L1.current.high.warning=12.5")
+    T.ok(r.returncode == 0 and "bkt:***@" in r.stderr,
+         "set -v: the device named redacted", r.stderr)
+    clean("output", r.stdout + r.stderr, "set -v")
+    r = ohm("cmd", *quick, tel, "reset.energy.L1")
+    T.ok(r.returncode == 2 and "bkt:***@" in r.stderr,
+         "cmd without a terminal: refused, the device named redacted",
+         r.stderr)
+    clean("output", r.stdout + r.stderr, "cmd (refused)")
     for mode in ([], ["--json"], ["--csv"]):
         r = ohm("poll", *quick, *mode, tel, ftp, snmp)
         T.ok("12.34" in r.stdout and "bkt:***@" in r.stdout,
@@ -116,6 +125,8 @@ def serve(tel, ftp, snmp):
     T.ok('bkt:***@' in met, "/metrics labels it redacted", met[:300])
     clean("/metrics", met, "serve --prometheus")
     scr = talk(con, b"admin\r\ns3cr3t-console\r\n", b"command:", 4)
+    T.ok("command:" in scr, "the console logs in and shows its menu",
+         scr[-300:])
     clean("the console screens", scr, "serve --telnet")
     srv.terminate()
     srv.wait(10)
