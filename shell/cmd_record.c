@@ -238,10 +238,13 @@ static int open_day_file(const struct rec *r, const char *name,
   char base[200];
   file_base(name, base, sizeof base);
   for (int k = 1; k < 100; k++) {
-    if (k == 1)
-      snprintf(path, pn, "%s/%s-%s.csv", r->dir, base, r->day);
-    else
-      snprintf(path, pn, "%s/%s-%s-%d.csv", r->dir, base, r->day, k);
+    int n =
+        k == 1 ? snprintf(path, pn, "%s/%s-%s.csv", r->dir, base, r->day)
+               : snprintf(path, pn, "%s/%s-%s-%d.csv", r->dir, base, r->day, k);
+    if (n < 0 || (size_t)n >= pn) { /* never a cut path: another file */
+      errno = ENAMETOOLONG;
+      return -1;
+    }
     int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return -1;
     if (repair_tail(fd) < 0) {

@@ -82,6 +82,15 @@ def main():
         T.ok(r.returncode == 2 and "bad value" in r.stderr,
              f"{opt} '{bad}': refused (decimal and in range only)",
              r.returncode)
+    deep = tmp
+    while len(deep) < 4085:  # the path of its file is longer than 4095
+        deep = os.path.join(deep, "d" * min(200, 4084 - len(deep)))
+    os.makedirs(deep)
+    r = rec(cfg, deep, "pdu")
+    T.ok(r.returncode == 3 and "File name too long" in r.stderr and
+         not os.listdir(deep),
+         "a path too long for the buffer is refused, never cut to another",
+         (r.returncode, os.listdir(deep), r.stderr[-200:]))
     r = rec(cfg, out, "pdu")
     with open(path) as f:
         lines = f.read().splitlines()
