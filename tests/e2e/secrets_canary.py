@@ -31,7 +31,9 @@ def uris():
     snmp = (f"snmp://u:{CANARY}@127.0.0.1:{free_port('udp')}?version=3"
             f"&level=authPriv&auth=SHA&priv=AES&priv_pass={CANARY}x"
             "&driver=ups-mib")
-    return tel, ftp, snmp
+    # and an SNMP v2c community, a secret too: the same canary
+    v2c = f"snmp://{CANARY}@127.0.0.1:{free_port('udp')}?driver=ups-mib"
+    return tel, ftp, snmp + " " + v2c
 
 
 def clean(what, text, name):
@@ -39,14 +41,15 @@ def clean(what, text, name):
          text[:400] if CANARY in text else "")
 
 
-def cli(tel, ftp, snmp):
+def cli(tel, ftp, snmps):
+    snmp, v2c = snmps.split(" ")
     quick = ["--timeout", "1", "--retries", "0"]
     r = ohm("get", *quick, tel)
     T.ok(r.returncode == 0 and "input.L1.current: 12.34" in r.stdout,
          "get: the telnet:// device answers with the canary password",
          r.stderr)
     clean("output", r.stdout + r.stderr, "get telnet://")
-    for u in (ftp, snmp):
+    for u in (ftp, snmp, v2c):
         r = ohm("get", *quick, u)
         T.ok(r.returncode != 0, "get " + u.split(":")[0] + " fails")
         clean("output", r.stdout + r.stderr, "get " + u.split(":")[0])
@@ -60,17 +63,19 @@ def cli(tel, ftp, snmp):
          r.stderr)
     clean("output", r.stdout + r.stderr, "cmd (refused)")
     for mode in ([], ["--json"], ["--csv"]):
-        r = ohm("poll", *quick, *mode, tel, ftp, snmp)
-        T.ok("12.34" in r.stdout and "bkt:***@" in r.stdout,
+        r = ohm("poll", *quick, *mode, tel, ftp, snmp, v2c)
+        T.ok("12.34" in r.stdout and "bkt:***@" in r.stdout and
+             "snmp://***@" in r.stdout + r.stderr,
              f"poll {' '.join(mode)}: the device shown redacted", r.stdout)
         clean("output", r.stdout + r.stderr, f"poll {' '.join(mode)}")
-    r = ohm("watch", *quick, "--every", "1", "--count", "1", tel, ftp, snmp)
+    r = ohm("watch", *quick, "--every", "1", "--count", "1", tel, ftp, snmp,
+            v2c)
     T.ok("bkt:***@" in r.stdout, "watch (no terminal) names it redacted",
          r.stdout + r.stderr)
     clean("output", r.stdout + r.stderr, "watch")
     out = os.path.join(tmp, "rec")
     r = ohm("record", *quick, "--every", "1", "--count", "1", "--out", out,
-            tel, ftp, snmp)
+            tel, ftp, snmp, v2c)
     files = os.listdir(out) if os.path.isdir(out) else []
     T.ok(len(files) == 1, "record: one file for the device that answered",
          files)
@@ -98,7 +103,7 @@ def talk(port, send, until, seconds=5):
     return data.decode("latin-1")
 
 
-def serve(tel, ftp, snmp):
+def serve(tel, ftp, snmps):
     nut, prom, con = free_port(), free_port(), free_port()
     pwf = os.path.join(tmp, "pw")
     with open(pwf, "w") as f:
@@ -108,7 +113,7 @@ def serve(tel, ftp, snmp):
                 "--interval", "1", "--nut", f"127.0.0.1:{nut}",
                 "--prometheus", f"127.0.0.1:{prom}",
                 "--telnet", f"127.0.0.1:{con}", "--user", "admin",
-                "--password-file", pwf, tel, ftp, snmp,
+                "--password-file", pwf, tel, ftp, *snmps.split(" "),
                 stdout=log, stderr=subprocess.STDOUT)
     T.ok(wait_port(nut) and wait_port(prom) and wait_port(con),
          "serve listens")
@@ -119,7 +124,9 @@ def serve(tel, ftp, snmp):
     clean("/proc/PID/cmdline", cmdline, "serve")
     time.sleep(3)  # a few polls, so the log has lines about every device
     lst = talk(nut, b"LIST UPS\n", b"END LIST UPS")
-    T.ok("bkt:***@" in lst, "NUT LIST UPS names the device redacted", lst)
+    T.ok("bkt:***@" in lst and "snmp://***@" in lst,
+         "NUT LIST UPS names the devices redacted (password, community)",
+         lst)
     clean("LIST UPS", lst, "serve --nut")
     met = talk(prom, b"GET /metrics HTTP/1.0\r\n\r\n", b"\x00")
     T.ok('bkt:***@' in met, "/metrics labels it redacted", met[:300])
