@@ -3,8 +3,11 @@
  * parser): a loopback server thread plays the console, sending the input
  * as everything the device prints (option negotiation, login prompts,
  * screens) and then closing; ohm opens telnet://bkt:pw@ with the bps2000v2
- * driver and reads every variable. Whatever arrives, the client must end
- * (EOF or its deadline) without a crash, a leak or a value past its
+ * driver and reads every variable. The input's parts (split at \x01\x02) go
+ * out one per line the client sends, so the fuzzer reaches the screens
+ * behind the login; tests/fuzz/corpus/telnet/session is a whole session
+ * recorded from tests/console_emulator.py. Whatever arrives, the client must
+ * end (EOF or its deadline) without a crash, a leak or a value past its
  * buffers; a successful read has only DV_ERR or well-formed values. */
 #include <netinet/in.h>
 #include <pthread.h>
@@ -27,19 +30,32 @@ struct feed {
   size_t size;
 };
 
-/* Accept one client, send it the input, then drain what it says until it
- * closes (so the close is not a reset that loses data in flight). */
+/* Read from c until the client ends a line (or goes quiet or away). */
+static int await_line(int c) {
+  char ch;
+  ssize_t r;
+  while ((r = recv(c, &ch, 1, 0)) == 1)
+    if (ch == '\n') return 0;
+  return -1;
+}
+
+/* Accept one client and play the input as the console: its parts (split
+ * at \x01\x02) one after another, the next when the client has sent a line,
+ * as a console answers each command; then drain what the client says
+ * until it closes (so the close is not a reset that loses data). */
 static void *serve_one(void *arg) {
   struct feed *f = arg;
   char buf[512];
   int c = accept(lfd, NULL, NULL);
   if (c < 0) return NULL;
-  struct timeval tv = {1, 0};
+  struct timeval tv = {0, 300000};
   setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  for (size_t off = 0; off < f->size;) {
-    ssize_t w = send(c, f->data + off, f->size - off, MSG_NOSIGNAL);
-    if (w <= 0) break;
-    off += (size_t)w;
+  for (size_t off = 0; off <= f->size;) {
+    const uint8_t *end = memmem(f->data + off, f->size - off, "\1\2", 2);
+    size_t n = end ? (size_t)(end - f->data) - off : f->size - off;
+    if (n && send(c, f->data + off, n, MSG_NOSIGNAL) != (ssize_t)n) break;
+    off += n + 2;
+    if (off <= f->size && await_line(c) < 0) break;
   }
   shutdown(c, SHUT_WR);
   while (recv(c, buf, sizeof buf, 0) > 0) {
