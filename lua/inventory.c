@@ -49,12 +49,14 @@ static void inv_hook(lua_State *L, lua_Debug *ar) {
     luaL_error(L, "the configuration runs too long");
 }
 
-/* Safe libraries only; then remove what reaches files or other code. */
-static void inv_sandbox(lua_State *L) {
+/* Safe libraries only; then remove what reaches files or other code.
+ * Called through inv_call: a memory error here is an error, not a panic. */
+static int inv_sandbox(lua_State *L, void *ud) {
   static const char *const drop[] = {"dofile",  "loadfile",       "load",
                                      "require", "collectgarbage", NULL};
   static const char *const os_drop[] = {
       "execute", "exit", "remove", "rename", "tmpname", "setlocale", NULL};
+  (void)ud;
   luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
   luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
   luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
@@ -72,6 +74,60 @@ static void inv_sandbox(lua_State *L) {
     lua_setfield(L, -2, os_drop[i]);
   }
   lua_pop(L, 1);
+  return 0;
+}
+
+struct inv_thunk {
+  int (*f)(lua_State *L, void *ud);
+  void *ud;
+  int rc;
+};
+
+static int inv_trampoline(lua_State *L) {
+  struct inv_thunk *t = lua_touserdata(L, 1);
+  lua_pop(L, 1);
+  t->rc = t->f(L, t->ud);
+  return 0;
+}
+
+/* The error at the top of L as "FILE: message" in e; pops it. */
+static int inv_fail(lua_State *L, const char *file, struct ohm_error *e) {
+  const char *m = lua_tostring(L, -1);
+  if (!m) m = "error in configuration";
+  if (!file) file = "configuration";
+  if (strncmp(m, file, strlen(file)) == 0)
+    ohm_error_set(e, OHM_ECONFIG, "%s", m);
+  else
+    ohm_error_set(e, OHM_ECONFIG, "%s: %s", file, m);
+  lua_pop(L, 1);
+  return OHM_ECONFIG;
+}
+
+static int inv_pcall(lua_State *L, const char *file,
+                     int (*f)(lua_State *L, void *ud), void *ud,
+                     struct ohm_error *e) {
+  struct inv_alloc *a;
+  struct inv_thunk t = {f, ud, 0};
+  int top = lua_gettop(L);
+  lua_getallocf(L, (void **)&a);
+  a->steps = 0; /* every call gets the whole step budget, and no more */
+  if (!lua_checkstack(L, 4))
+    return ohm_error_set(e, OHM_ENOMEM, "%s: out of memory", file);
+  lua_pushcfunction(L, inv_trampoline);
+  lua_pushlightuserdata(L, &t);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    int rc = inv_fail(L, file, e);
+    lua_settop(L, top);
+    return rc;
+  }
+  lua_settop(L, top);
+  return t.rc;
+}
+
+int inv_call(const struct inventory *inv, int (*f)(lua_State *L, void *ud),
+             void *ud, struct ohm_error *e) {
+  if (!inv || !inv->L) return 0;
+  return inv_pcall(inv->L, inv->path, f, ud, e);
 }
 
 static void dev_entry_free(struct inv_device *d) {
@@ -198,9 +254,16 @@ static int cmp_dev(const void *a, const void *b) {
                 ((const struct inv_device *)b)->name);
 }
 
-/* The global `devices` table into inv->devs, sorted by name. */
-static int read_devices(struct inventory *inv, struct ohm_error *e) {
-  lua_State *L = inv->L;
+struct inv_read {
+  struct inventory *inv;
+  struct ohm_error *e;
+};
+
+/* The global `devices` table into inv->devs, sorted by name. Runs under
+ * inv_pcall: `devices` may be found through a metatable on _G. */
+static int read_devices(lua_State *L, void *ud) {
+  struct inventory *inv = ((struct inv_read *)ud)->inv;
+  struct ohm_error *e = ((struct inv_read *)ud)->e;
   int rc = 0;
   int t = lua_getglobal(L, "devices");
   if (t == LUA_TNIL) {
@@ -257,21 +320,15 @@ static int run_config(struct inventory *inv, struct ohm_error *e) {
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   }
   inv->L = L;
-  inv_sandbox(L);
+  if (inv_pcall(L, inv->path, inv_sandbox, NULL, e) < 0) return e->code;
+  /* the hook stays: the step limit holds for every later call too */
   lua_sethook(L, inv_hook, LUA_MASKCOUNT, 10000);
+  a->steps = 0;
   if (luaL_loadfilex(L, inv->path, "t") != LUA_OK ||
-      lua_pcall(L, 0, 0, 0) != LUA_OK) {
-    const char *m = lua_tostring(L, -1);
-    if (!m) m = "error in configuration";
-    if (strncmp(m, inv->path, strlen(inv->path)) == 0)
-      ohm_error_set(e, OHM_ECONFIG, "%s", m);
-    else
-      ohm_error_set(e, OHM_ECONFIG, "%s: %s", inv->path, m);
-    lua_pop(L, 1);
-    return OHM_ECONFIG;
-  }
-  lua_sethook(L, NULL, 0, 0);
-  return read_devices(inv, e);
+      lua_pcall(L, 0, 0, 0) != LUA_OK)
+    return inv_fail(L, inv->path, e);
+  struct inv_read r = {inv, e};
+  return inv_pcall(L, inv->path, read_devices, &r, e);
 }
 
 int inv_load(const char *path, struct inventory **out, struct ohm_error *e) {

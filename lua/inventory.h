@@ -46,6 +46,17 @@ int inv_open(const struct inventory *inv, const char *name_or_uri,
              const char *driver, const struct tp_opts *o, struct dev **out,
              struct ohm_error *e);
 
+/* Call f(L, ud) on the inventory's Lua state (for sections other than
+ * `devices`, e.g. `nut`, `console`) under lua_pcall, with the sandbox's
+ * step and memory limits fresh for this call: a hostile metatable or a
+ * runaway config raises instead of hanging or aborting. f may raise; its
+ * stack is reset afterwards. Returns f's result, 0 without an inventory
+ * state, or OHM_ECONFIG with e = "FILE: what went wrong". */
+struct lua_State;
+int inv_call(const struct inventory *inv,
+             int (*f)(struct lua_State *L, void *ud), void *ud,
+             struct ohm_error *e);
+
 /* A copy of a device name or URI safe to show: the user-info password and
  * the values of query parameters whose name contains "pass" become "***".
  * Caller frees; NULL only when out of memory. */

@@ -9,15 +9,22 @@
 #include "ohm.h"
 #include "upgrade.h"
 
-#define MAX_ITEMS 1024
+/* How many strings t[key] holds (a string: 1, an array: its length). */
+static size_t list_len(lua_State *L, const char *key) {
+  int ty = lua_getfield(L, 1, key);
+  size_t n = ty == LUA_TSTRING ? 1 : ty == LUA_TTABLE ? lua_rawlen(L, -1) : 0;
+  lua_pop(L, 1);
+  return n;
+}
 
-/* Strings of t[key] (a string or an array of strings) into out; they stay
- * alive as long as the argument table does. */
+/* Strings of t[key] (a string or an array of strings) into out, at most
+ * max (the caller sized out by list_len); they stay alive as long as the
+ * argument table does. */
 static size_t str_list(lua_State *L, const char *key, const char **out,
                        size_t max) {
   size_t n = 0;
   int ty = lua_getfield(L, 1, key);
-  if (ty == LUA_TSTRING)
+  if (ty == LUA_TSTRING && max > 0)
     out[n++] = lua_tostring(L, -1);
   else if (ty == LUA_TTABLE)
     for (lua_Integer i = 1; n < max && lua_rawgeti(L, -1, i) != LUA_TNIL; i++) {
@@ -27,8 +34,9 @@ static size_t str_list(lua_State *L, const char *key, const char **out,
       lua_pop(L, 1);
     }
   else
-    luaL_argcheck(L, ty == LUA_TNIL, 1, "file/targets: string or array");
-  lua_pop(L, ty == LUA_TTABLE ? 2 : 1);
+    luaL_argcheck(L, ty == LUA_TNIL || ty == LUA_TSTRING, 1,
+                  "file/targets: string or array");
+  lua_pop(L, ty == LUA_TTABLE && n < max ? 2 : 1);
   return n;
 }
 
@@ -140,11 +148,16 @@ static void push_report(lua_State *L, const struct upg_batch *b) {
 static int l_upgrade(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  const char **files = lua_newuserdatauv(L, 16 * sizeof *files, 0);
-  const char **targets = lua_newuserdatauv(L, MAX_ITEMS * sizeof *targets, 0);
-  size_t nf = str_list(L, "file", files, 16);
-  nf += str_list(L, "files", files + nf, 16 - nf);
-  size_t nt = str_list(L, "targets", targets, MAX_ITEMS);
+  size_t mf = list_len(L, "file") + list_len(L, "files");
+  size_t mt = list_len(L, "targets");
+  luaL_argcheck(L, mf <= UPG_MAX_FILES, 1,
+                lua_pushfstring(L, "too many files (%d; at most %d)", (int)mf,
+                                UPG_MAX_FILES));
+  const char **files = lua_newuserdatauv(L, (mf + 1) * sizeof *files, 0);
+  const char **targets = lua_newuserdatauv(L, (mt + 1) * sizeof *targets, 0);
+  size_t nf = str_list(L, "file", files, mf);
+  nf += str_list(L, "files", files + nf, mf - nf);
+  size_t nt = str_list(L, "targets", targets, mt);
   luaL_argcheck(L, nf > 0, 1, "file (or files) is required");
   luaL_argcheck(L, nt > 0, 1, "targets is required");
   struct upg_opts o;

@@ -141,6 +141,9 @@ static int resolve(struct upg_batch *b, size_t i, const char *arg,
 static int load_files(struct upg_batch *b, char *const *files, size_t n,
                       struct ohm_error *e) {
   if (n == 0) return ohm_error_set(e, OHM_EINVAL, "no --file given");
+  if (n > UPG_MAX_FILES)
+    return ohm_error_set(e, OHM_EINVAL, "too many files (%zu; at most %d)", n,
+                         UPG_MAX_FILES);
   if (b->o.remote && n > 1)
     return ohm_error_set(e, OHM_EINVAL, "--remote-name needs a single file");
   b->files = calloc(n, sizeof *b->files);

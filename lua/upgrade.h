@@ -11,6 +11,10 @@
 
 struct tp_opts;
 
+/* Files one batch sends (--file / file=, files=): the CLI and Lua refuse
+ * more, saying so. Targets have no fixed limit. */
+#define UPG_MAX_FILES 16
+
 struct upg_target {
   char *arg;    /* as given, redacted */
   char *device; /* inventory name or device URI to check, or NULL */

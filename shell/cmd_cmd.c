@@ -50,7 +50,7 @@ static int run_cmd(struct dev *d, const char *device, const char *name,
     sh_error(device, &e);
     return EXIT_FAIL;
   }
-  if (o->tp.verbose) fprintf(stderr, "ohm: %s: %s done\n", device, name);
+  if (o->tp.verbose) sh_errorf(device, "%s done", name); /* redacted */
   return EXIT_OK;
 }
 

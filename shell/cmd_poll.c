@@ -31,16 +31,20 @@ static int fleet_names(struct fleet *f, char **args, size_t nargs, int k,
                        int nsh) {
   size_t max = nargs ? nargs : (f->inv ? f->inv->ndevs : 0);
   f->names = calloc(max + 1, sizeof *f->names);
+  f->opens = calloc(max + 1, sizeof *f->opens);
   f->buses = calloc(max + 1, sizeof *f->buses);
   f->t = calloc(max + 1, sizeof *f->t);
-  if (!f->names || !f->buses || !f->t) return OHM_ENOMEM;
+  if (!f->names || !f->opens || !f->buses || !f->t) return OHM_ENOMEM;
   for (size_t i = 0; i < max; i++) {
     const char *name = nargs ? args[i] : f->inv->devs[i].name;
     const struct inv_device *d = f->inv ? inv_find(f->inv, name) : NULL;
     const char *uri = d ? d->uri : name;
     char bus[256];
     if (nsh && !poll_in_shard(name, k, nsh)) continue;
-    if (!(f->names[f->n] = strdup(name))) return OHM_ENOMEM;
+    /* shown redacted everywhere: output, JSON keys, files, logs, NUT */
+    if (!(f->opens[f->n] = strdup(name)) ||
+        !(f->names[f->n] = inv_redact(name)))
+      return OHM_ENOMEM;
     if (poll_bus_of(uri, bus, sizeof bus) && !(f->buses[f->n] = strdup(bus)))
       return OHM_ENOMEM;
     f->t[f->n].name = f->names[f->n];
@@ -72,6 +76,8 @@ int fleet_init_inv(struct fleet *f, const struct sh_opts *o,
   if (o->driver && dev_driver_find(o->driver, &m, e) < 0) return e->code;
   if (fleet_names(f, args, nargs, shard_k, shard_n) < 0)
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  for (size_t i = 0; i < f->n; i++) /* before the workers start */
+    sh_ask_secrets(f->inv, f->opens[i]);
   if (!nargs && !f->inv->ndevs)
     return ohm_error_set(e, OHM_ECONFIG,
                          "no devices: name some, or list "
@@ -132,6 +138,9 @@ const char *fleet_unmatched(const struct fleet *f) {
 void fleet_free(struct fleet *f) {
   for (size_t i = 0; f->names && f->names[i]; i++)
     free(f->names[i]);
+  for (size_t i = 0; f->opens && f->opens[i]; i++)
+    free(f->opens[i]);
+  free(f->opens);
   for (size_t i = 0; f->buses && i < f->n; i++)
     free(f->buses[i]);
   free(f->names);
@@ -144,7 +153,7 @@ void fleet_free(struct fleet *f) {
 
 int fleet_open(void *ctx, size_t i, struct dev **out, struct ohm_error *e) {
   struct fleet *f = ctx;
-  return inv_open(f->inv, f->names[i], f->o->driver, &f->o->tp, out, e);
+  return inv_open(f->inv, f->opens[i], f->o->driver, &f->o->tp, out, e);
 }
 
 int fleet_getopt(int argc, char **argv, struct sh_opts *o,

@@ -53,29 +53,41 @@ static void on_stop(int sig) {
   rec_stop = 1;
 }
 
-/* "90", "30s", "20m", "1h", "1d", "500ms" -> seconds; -1 if malformed. */
-static double parse_duration(const char *s) {
-  char *end;
-  double v = strtod(s, &end);
-  if (end == s || !isfinite(v) || v <= 0) return -1;
-  if (!strcmp(end, "") || !strcmp(end, "s")) return v;
-  if (!strcmp(end, "ms")) return v / 1000;
-  if (!strcmp(end, "m")) return v * 60;
-  if (!strcmp(end, "h")) return v * 3600;
-  if (!strcmp(end, "d")) return v * 86400;
-  return -1;
+/* A plain decimal number (digits and one point, no sign, exponent, hex,
+ * inf or nan) at the start of s; *end after it. -1 if there is none. */
+static double decimal(const char *s, char **end) {
+  size_t n = strspn(s, "0123456789.");
+  *end = (char *)s;
+  const char *dot = memchr(s, '.', n);
+  if (n == 0 || (dot && memchr(dot + 1, '.', n - (size_t)(dot + 1 - s))))
+    return -1;
+  double v = strtod(s, end);
+  return *end == s + n ? v : -1;
 }
 
-/* "100M", "5G", "4096" -> bytes; -1 if malformed. */
-static long long parse_size(const char *s) {
+double record_parse_duration(const char *s) {
   char *end;
-  double v = strtod(s, &end);
+  double v = decimal(s, &end), mul = -1;
+  if (!(v > 0)) return -1;
+  if (!strcmp(end, "") || !strcmp(end, "s")) mul = 1;
+  if (!strcmp(end, "ms")) mul = 0.001;
+  if (!strcmp(end, "m")) mul = 60;
+  if (!strcmp(end, "h")) mul = 3600;
+  if (!strcmp(end, "d")) mul = 86400;
+  v *= mul;
+  return mul > 0 && v <= RECORD_EVERY_MAX ? v : -1;
+}
+
+long long record_parse_size(const char *s) {
+  char *end;
+  double v = decimal(s, &end);
   double mul = !*end                                    ? 1
                : !strcmp(end, "K") || !strcmp(end, "k") ? 1024
                : !strcmp(end, "M")                      ? 1048576
                : !strcmp(end, "G")                      ? 1073741824.0
                                                         : -1;
-  if (end == s || mul < 0 || !(v > 0)) return -1;
+  if (!(v > 0) || mul < 0 || v * mul > RECORD_SIZE_MAX || v * mul < 1)
+    return -1;
   return (long long)(v * mul);
 }
 
@@ -86,7 +98,7 @@ static int record_opt(void *ctx, int opt, const char *arg) {
   char *end;
   switch (opt) {
   case OPT_EVERY:
-    if ((r->every = parse_duration(arg)) > 0) return 0;
+    if ((r->every = record_parse_duration(arg)) > 0) return 0;
     break;
   case OPT_OUT:
     r->dir = arg;
@@ -96,7 +108,7 @@ static int record_opt(void *ctx, int opt, const char *arg) {
     if (!*end && r->keep_days > 0) return 0;
     break;
   case OPT_MAXSIZE:
-    if ((r->max_size = parse_size(arg)) > 0) return 0;
+    if ((r->max_size = record_parse_size(arg)) > 0) return 0;
     break;
   case OPT_COUNT:
     r->count = strtol(arg, &end, 10);
@@ -169,6 +181,7 @@ static int repair_tail(int fd) {
   struct stat st;
   char buf[4096];
   if (fstat(fd, &st) < 0) return -1;
+  if (!S_ISREG(st.st_mode)) return 0; /* a device (/dev/full): nothing to cut */
   off_t end = st.st_size;
   while (end > 0) {
     size_t n = end > (off_t)sizeof buf ? sizeof buf : (size_t)end;
@@ -198,6 +211,27 @@ static void fsync_dir(const char *dir) {
   }
 }
 
+/* Append n bytes at the end of fd; on failure (a full disk, an I/O error,
+ * the file size limit) the file is cut back at once to where it ended, so
+ * no torn line is left for later runs, and errno says why (a short write
+ * is retried, so it is the error that stopped it). */
+static int append_all(int fd, const char *s, size_t n) {
+  struct stat st;
+  if (fstat(fd, &st) < 0) return -1;
+  for (size_t done = 0; done < n;) {
+    ssize_t w = write(fd, s + done, n - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      int err = w < 0 ? errno : EIO, cut = ftruncate(fd, st.st_size);
+      (void)cut; /* the write's error is the one to report */
+      errno = err;
+      return -1;
+    }
+    done += (size_t)w;
+  }
+  return 0;
+}
+
 /* Open today's file for name whose header is header (the first hlen bytes
  * of lines), making it (header written) if new; an existing file with
  * another header (the map changed) moves on to NAME-DAY-2.csv, ... */
@@ -207,10 +241,13 @@ static int open_day_file(const struct rec *r, const char *name,
   char base[200];
   file_base(name, base, sizeof base);
   for (int k = 1; k < 100; k++) {
-    if (k == 1)
-      snprintf(path, pn, "%s/%s-%s.csv", r->dir, base, r->day);
-    else
-      snprintf(path, pn, "%s/%s-%s-%d.csv", r->dir, base, r->day, k);
+    int n =
+        k == 1 ? snprintf(path, pn, "%s/%s-%s.csv", r->dir, base, r->day)
+               : snprintf(path, pn, "%s/%s-%s-%d.csv", r->dir, base, r->day, k);
+    if (n < 0 || (size_t)n >= pn) { /* never a cut path: another file */
+      errno = ENAMETOOLONG;
+      return -1;
+    }
     int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return -1;
     if (repair_tail(fd) < 0) {
@@ -219,8 +256,10 @@ static int open_day_file(const struct rec *r, const char *name,
     }
     struct stat st;
     if (fstat(fd, &st) == 0 && st.st_size == 0) {
-      if (write(fd, lines, hlen) != (ssize_t)hlen) {
+      if (append_all(fd, lines, hlen) < 0) {
+        int err = errno;
         close(fd);
+        errno = err;
         return -1;
       }
       fsync_dir(r->dir);
@@ -235,7 +274,7 @@ static int open_day_file(const struct rec *r, const char *name,
 
 /* Append one device's row (one write, then fsync). */
 static void record_one(struct rec *r, size_t i, const struct poll_result *res) {
-  char path[4096];
+  char path[4096] = "";
   const char *name = r->f.names[i];
   char *lines = NULL;
   size_t len = 0;
@@ -248,8 +287,8 @@ static void record_one(struct rec *r, size_t i, const struct poll_result *res) {
   }
   size_t hlen = (size_t)(nl - lines) + 1, rlen = strlen(nl + 1);
   int fd = open_day_file(r, name, lines, hlen, path, sizeof path);
-  if (fd < 0 || write(fd, nl + 1, rlen) != (ssize_t)rlen || fsync(fd) < 0) {
-    sh_errorf(name, "record: %s: %s", fd < 0 ? r->dir : path, strerror(errno));
+  if (fd < 0 || append_all(fd, nl + 1, rlen) < 0 || fsync(fd) < 0) {
+    sh_errorf(name, "record: %s: %s", *path ? path : r->dir, strerror(errno));
     r->failed++;
   }
   if (fd >= 0) close(fd);
@@ -427,6 +466,39 @@ static int record_loop(struct rec *r) {
   return failures ? EXIT_PARTIAL : EXIT_OK;
 }
 
+struct base {
+  char name[200];
+  size_t i;
+};
+
+static int cmp_base(const void *a, const void *b) {
+  return strcmp(((const struct base *)a)->name, ((const struct base *)b)->name);
+}
+
+/* Two devices whose names make one file name ("x y" and "x_y") would mix
+ * their rows: refuse, naming both. Sorted, so thousands of devices are
+ * cheap. */
+static int distinct_files(const struct fleet *f) {
+  struct base *b = calloc(f->n + 1, sizeof *b);
+  int rc = 0;
+  if (!b) return 0; /* out of memory: the first write will say so */
+  for (size_t i = 0; i < f->n; i++) {
+    file_base(f->names[i], b[i].name, sizeof b[i].name);
+    b[i].i = i;
+  }
+  qsort(b, f->n, sizeof *b, cmp_base);
+  for (size_t k = 1; k < f->n && !rc; k++)
+    if (strcmp(b[k - 1].name, b[k].name) == 0) {
+      sh_errorf(NULL,
+                "record: '%s' and '%s' would share the file %s-DAY.csv "
+                "(rename one in the inventory)",
+                f->names[b[k - 1].i], f->names[b[k].i], b[k].name);
+      rc = -1;
+    }
+  free(b);
+  return rc;
+}
+
 int cmd_record(int argc, char **argv) {
   static const struct option own[] = {
       {"every", required_argument, NULL, OPT_EVERY},
@@ -454,8 +526,13 @@ int cmd_record(int argc, char **argv) {
     fleet_free(&r.f);
     return EXIT_FAIL;
   }
+  if (distinct_files(&r.f) < 0) {
+    fleet_free(&r.f);
+    return EXIT_USAGE;
+  }
   signal(SIGTERM, on_stop);
   signal(SIGINT, on_stop);
+  signal(SIGXFSZ, SIG_IGN); /* over the file size limit: an error, not death */
   int rc = record_loop(&r);
   fleet_free(&r.f);
   return rc;

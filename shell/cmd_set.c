@@ -131,8 +131,7 @@ static int write_all(struct dev *d, const char *device, struct assign *as,
       return rc;
     }
     if (o->tp.verbose)
-      fprintf(stderr, "ohm: %s: %s=%s written\n", device, as[k].name,
-              as[k].value);
+      sh_errorf(device, "%s=%s written", as[k].name, as[k].value);
   }
   return 0;
 }

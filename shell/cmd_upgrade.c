@@ -34,7 +34,7 @@ static const struct option own_long[] = {
 
 struct up_args {
   struct sh_opts so;
-  char *files[16];
+  char *files[UPG_MAX_FILES];
   size_t nfiles;
   struct upg_opts uo;
   const char *usage;
@@ -58,7 +58,7 @@ static int own_opt(struct up_args *a, int c, const char *arg) {
   switch (c) {
   case O_FILE:
     if (a->nfiles == sizeof a->files / sizeof a->files[0]) {
-      sh_errorf(NULL, "too many --file options");
+      sh_errorf(NULL, "too many files (at most %d)", UPG_MAX_FILES);
       return -1;
     }
     a->files[a->nfiles++] = (char *)arg;
@@ -333,6 +333,8 @@ static int upgrade_main(int argc, char **argv, int push) {
     sh_error(NULL, &e);
     return EXIT_FAIL;
   }
+  for (int i = first; i < argc; i++)
+    sh_ask_secrets(inv, argv[i]); /* ftp://USER@ without a password */
   struct upg_batch b;
   int rc = upg_prepare(&b, inv, argv + first, (size_t)(argc - first), a.files,
                        a.nfiles, &a.uo, &e);

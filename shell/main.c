@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../transports/uri.h"
 #include "shell.h"
 #include "suggest.h"
 
@@ -77,8 +78,40 @@ static int unknown_command(int argc, char **argv) {
   return 1;
 }
 
+/* Secrets given on the command line (a URI's password, passphrase
+ * parameters) are overwritten in the process's own argv memory, so `ps` and
+ * /proc/PID/cmdline show the redacted text from here on; the program works
+ * on private copies. The redacted text may be cut to the original length:
+ * it is the secret that was replaced, so what is left still shows none. */
+static char **argv_owned; /* the copies, for freeing: commands may permute
+                           * or overwrite the pointers of the argv they get */
+
+static void free_argv_copy(void) {
+  for (size_t i = 0; argv_owned && argv_owned[i]; i++)
+    free(argv_owned[i]);
+  free(argv_owned);
+}
+
+static char **scrub_argv(int argc, char **argv) {
+  static char **copy;
+  copy = calloc((size_t)argc + 1, sizeof *copy);
+  argv_owned = calloc((size_t)argc + 1, sizeof *argv_owned);
+  if (!copy || !argv_owned) return argv; /* out of memory: as is */
+  atexit(free_argv_copy);
+  for (int i = 0; i < argc; i++)
+    if (!(copy[i] = argv_owned[i] = strdup(argv[i]))) return argv;
+  for (int i = 0; i < argc; i++) {
+    char *red = ohm_uri_redact(argv[i]);
+    if (red && strcmp(red, argv[i]) != 0)
+      strncpy(argv[i], red, strlen(argv[i]));
+    free(red);
+  }
+  return copy; /* kept for the whole run */
+}
+
 int main(int argc, char **argv) {
   atexit(check_stdout);
+  argv = scrub_argv(argc, argv);
   hoist_command(argc, argv);
   const struct sh_command *c = argc > 1 ? find_command(argv[1]) : NULL;
   if (c) {

@@ -162,6 +162,7 @@ int sh_open(const char *device, const struct sh_opts *o, struct dev **out,
   struct inventory *inv = sh_inventory(o, e);
   *out = NULL;
   if (!inv) return e->code ? e->code : OHM_ECONFIG;
+  sh_ask_secrets(inv, device);
   return inv_open(inv, device, o->driver, &o->tp, out, e);
 }
 
@@ -223,9 +224,8 @@ int sh_exit_code(int code) {
   return EXIT_FAIL;
 }
 
-int sh_confirm(const struct sh_opts *o, const char *prompt) {
+static int confirm(const char *prompt) {
   char line[64];
-  if (o->yes) return 1;
   if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
     fprintf(stderr,
             "ohm: %s: refused: no terminal to confirm on "
@@ -237,4 +237,12 @@ int sh_confirm(const struct sh_opts *o, const char *prompt) {
   fflush(stderr);
   if (!fgets(line, sizeof line, stdin)) return 0;
   return line[0] == 'y' || line[0] == 'Y';
+}
+
+int sh_confirm(const struct sh_opts *o, const char *shown) {
+  if (o->yes) return 1;
+  char *prompt = inv_redact(shown); /* "telnet://u:***@h: device.restart" */
+  int ok = prompt && confirm(prompt);
+  free(prompt);
+  return ok;
 }

@@ -2,6 +2,8 @@
  * written at exit never holds a secret. */
 #include "repl_hist.h"
 
+#include "../transports/uri.h"
+
 #include <ctype.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -46,8 +48,17 @@ static int assign_secret(const char *line) {
   return 0;
 }
 
+/* Whatever ohm_uri_redact would hide anywhere else (one redaction for
+ * every path): a "u v:pw@h" the tokenising above misses included. */
+static int redacts(const char *line) {
+  char *r = ohm_uri_redact(line);
+  int changed = !r || strcmp(r, line) != 0;
+  free(r);
+  return changed;
+}
+
 int sh_line_has_secret(const char *line) {
-  return uri_secret(line) || assign_secret(line);
+  return uri_secret(line) || assign_secret(line) || redacts(line);
 }
 
 /* line without its blank lines (caller frees), or NULL. */

@@ -173,7 +173,8 @@ struct poll_target;
 struct fleet {
   const struct sh_opts *o; /* borrowed */
   struct inventory *inv;   /* borrowed (sh_inventory) */
-  char **names;            /* n names, owned */
+  char **names;            /* n names as shown (inv_redact), owned */
+  char **opens;            /* n names as given, to open; never print */
   char **buses;            /* n RS485 lines or NULL, owned */
   struct poll_target *t;   /* n targets over names/buses, owned */
   size_t n;
@@ -214,6 +215,15 @@ int fleet_getopt(int argc, char **argv, struct sh_opts *o,
                  const struct option *own, const char *own_short,
                  int (*handle)(void *ctx, int opt, const char *arg), void *ctx,
                  const char *usage);
+
+/* `ohm record`'s --every ("90", "30s", "20m", "1h", "1d", "500ms" ->
+ * seconds, at most a year) and --max-size ("100M", "5G", "4096" -> bytes,
+ * at least 1, at most 2^50): decimal only; -1 if malformed or out of
+ * range. */
+#define RECORD_EVERY_MAX (366 * 86400.0)
+#define RECORD_SIZE_MAX 1125899906842624.0
+double record_parse_duration(const char *s);
+long long record_parse_size(const char *s);
 
 /* "K/N" with 1 <= K <= N; -1 if malformed. */
 int fleet_parse_shard(const char *s, int *k, int *n);

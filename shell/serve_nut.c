@@ -65,45 +65,50 @@ struct nut_client {
 
 /* ---- users from the inventory's `nut.users` table ---- */
 
-static char *list_of(lua_State *L, int idx) {
-  char buf[2048] = " ";
+/* A string or an array of strings at idx as " a b c " into buf. Called
+ * under inv_call: a metamethod may raise, so nothing here is allocated. */
+static void list_of(lua_State *L, int idx, char *buf, size_t size) {
+  snprintf(buf, size, " ");
   if (lua_type(L, idx) == LUA_TSTRING) {
-    snprintf(buf, sizeof buf, " %s ", lua_tostring(L, idx));
-    return strdup(buf);
+    snprintf(buf, size, " %s ", lua_tostring(L, idx));
+    return;
   }
   for (lua_Integer k = 1;
        lua_istable(L, idx) && lua_geti(L, idx, k) == LUA_TSTRING; k++) {
     size_t n = strlen(buf);
-    snprintf(buf + n, sizeof buf - n, "%s ", lua_tostring(L, -1));
+    snprintf(buf + n, size - n, "%s ", lua_tostring(L, -1));
     lua_pop(L, 1);
   }
   if (lua_istable(L, idx)) lua_pop(L, 1);
-  return strdup(buf);
 }
 
+/* Every Lua access first (they may raise), then the copies. */
 static void load_user(lua_State *L, const char *name) {
+  char acts[2048], cmds[2048];
+  lua_getfield(L, -1, "password");
+  lua_getfield(L, -2, "actions");
+  list_of(L, lua_gettop(L), acts, sizeof acts);
+  lua_getfield(L, -3, "instcmds");
+  list_of(L, lua_gettop(L), cmds, sizeof cmds);
+  lua_getfield(L, -4, "upsmon"); /* "primary" (or "master") may set FSD */
+  const char *mon = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
+  int primary = !strcmp(mon, "primary") || !strcmp(mon, "master");
+  lua_pop(L, 1);
+  const char *pw = lua_isstring(L, -3) ? lua_tostring(L, -3) : NULL;
   struct nut_user *u = realloc(nut.users, (nut.nusers + 1) * sizeof *u);
-  if (!u) return;
-  nut.users = u;
+  if (u) nut.users = u;
+  if (!u || !pw) {
+    lua_pop(L, 3);
+    return;
+  }
   u = &nut.users[nut.nusers];
   memset(u, 0, sizeof *u);
-  lua_getfield(L, -1, "password");
-  u->password = lua_isstring(L, -1) ? strdup(lua_tostring(L, -1)) : NULL;
-  lua_pop(L, 1);
-  lua_getfield(L, -1, "actions");
-  char *acts = list_of(L, lua_gettop(L));
-  lua_pop(L, 1);
-  u->can_set = acts && (strcasestr(acts, " set ") != NULL);
-  free(acts);
-  lua_getfield(L, -1, "upsmon");
-  u->primary =
-      lua_isstring(L, -1) && (!strcmp(lua_tostring(L, -1), "primary") ||
-                              !strcmp(lua_tostring(L, -1), "master"));
-  lua_pop(L, 1);
-  lua_getfield(L, -1, "instcmds");
-  u->instcmds = list_of(L, lua_gettop(L));
-  lua_pop(L, 1);
+  u->password = strdup(pw);
+  u->can_set = strcasestr(acts, " set ") != NULL;
+  u->primary = primary;
+  u->instcmds = strdup(cmds);
   u->name = strdup(name);
+  lua_pop(L, 3);
   if (u->name && u->password && u->instcmds)
     nut.nusers++;
   else {
@@ -115,16 +120,8 @@ static void load_user(lua_State *L, const char *name) {
 
 static void free_users(void);
 
-/* Replace the users by inv's `nut.users` (under the users lock). */
-static void load_users(struct inventory *inv) {
-  lua_State *L = inv ? inv->L : NULL;
-  pthread_rwlock_wrlock(&users_lock);
-  free_users();
-  if (!L) {
-    pthread_rwlock_unlock(&users_lock);
-    return;
-  }
-  int top = lua_gettop(L);
+static int read_users(lua_State *L, void *ud) {
+  (void)ud;
   if (lua_getglobal(L, "nut") == LUA_TTABLE &&
       lua_getfield(L, -1, "users") == LUA_TTABLE) {
     lua_pushnil(L);
@@ -134,12 +131,24 @@ static void load_users(struct inventory *inv) {
       lua_pop(L, 1);
     }
   }
-  lua_settop(L, top);
+  return 0;
+}
+
+/* Replace the users by inv's `nut.users` (under the users lock); on an
+ * error in the config, none (no login until it is fixed). */
+static int load_users(struct inventory *inv, struct ohm_error *e) {
+  pthread_rwlock_wrlock(&users_lock);
+  free_users();
+  int rc = inv_call(inv, read_users, NULL, e);
+  if (rc < 0) free_users();
   pthread_rwlock_unlock(&users_lock);
+  return rc;
 }
 
 void serve_nut_reload(struct inventory *inv) {
-  if (nut.fd >= 0) load_users(inv);
+  struct ohm_error e;
+  if (nut.fd >= 0 && load_users(inv, &e) < 0)
+    serve_log("reload: NUT users: %s", ohm_error_text(&e));
 }
 
 static void free_users(void) {
@@ -756,14 +765,14 @@ int serve_nut_start(struct sv_cache *c, const char *addr,
   for (int i = 0; i < NUT_MAX_CLIENTS; i++)
     nut.clients[i] = -1;
   nut.c = c;
+  struct inventory *inv = sh_inventory(o, e);
+  if (!inv || load_users(inv, e) < 0) return e->code ? e->code : OHM_ECONFIG;
   if ((nut.fd = serve_listen(addr, e)) < 0) return nut.fd;
   if (pipe(nut.stop_pipe) < 0) {
     close(nut.fd);
     nut.fd = -1;
     return ohm_error_set(e, OHM_EIO, "pipe: %s", strerror(errno));
   }
-  struct ohm_error ie;
-  load_users(sh_inventory(o, &ie));
   if (pthread_create(&nut.thread, NULL, accept_main, NULL) != 0) {
     serve_nut_stop();
     return ohm_error_set(e, OHM_ENOMEM, "cannot start the NUT listener");

@@ -124,8 +124,15 @@ static const char *lfield(lua_State *L, int t, const char *k) {
 
 /* console = { accounts = { {user=, password=, role=}, ... } }, or
  * console = { accounts = { NAME = {password=, role=} } }. */
-static int acc_from_inventory(struct tn_server *s, lua_State *L,
-                              struct ohm_error *e) {
+struct acc_read {
+  struct tn_server *s;
+  struct ohm_error *e;
+};
+
+/* Under inv_call (memory and step limits, pcall). */
+static int acc_from_inventory(lua_State *L, void *ud) {
+  struct tn_server *s = ((struct acc_read *)ud)->s;
+  struct ohm_error *e = ((struct acc_read *)ud)->e;
   int rc = 0, top = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
   lua_pushstring(L, "console");
@@ -575,7 +582,8 @@ static void server_free(struct tn_server *s) {
 static int accounts_load(struct tn_server *s, struct inventory *inv,
                          struct ohm_error *e) {
   int rc = 0;
-  if (inv && inv->L) rc = acc_from_inventory(s, inv->L, e);
+  struct acc_read ar = {s, e};
+  if (inv && inv->L) rc = inv_call(inv, acc_from_inventory, &ar, e);
   if (rc == 0) rc = acc_from_file(s, e);
   if (rc == 0 && getenv("OHM_CONSOLE_USER") && getenv("OHM_PASSWORD") &&
       *getenv("OHM_PASSWORD"))

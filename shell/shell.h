@@ -49,6 +49,10 @@ struct inventory *sh_inventory(const struct sh_opts *o, struct ohm_error *e);
 int sh_open(const char *device, const struct sh_opts *o, struct dev **out,
             struct ohm_error *e);
 
+/* On a terminal, ask for a secret DEVICE's URI needs and nothing gives
+ * (shell/secret.c); it goes into OHM_PASSWORD / OHM_SNMP_*PASS. */
+void sh_ask_secrets(const struct inventory *inv, const char *name_or_uri);
+
 /* "ohm: DEVICE: message" on stderr (DEVICE may be NULL). */
 void sh_error(const char *device, const struct ohm_error *e);
 void sh_errorf(const char *device, const char *fmt, ...)

@@ -325,6 +325,17 @@ static char *redact_query(const char *q, const char **rest, char *o) {
   return o;
 }
 
+/* An snmp:// URI of version 1 or 2c (no version=3 in its query): its user
+ * info is the community, a secret like a password (DESIGN.md "Security"). */
+static int snmp_community(const char *s, const char *auth) {
+  const char *q = strchr(s, '?');
+  if (auth != s + 7 || strncasecmp(s, "snmp", 4) != 0) return 0;
+  for (; q && *q && *q != '#'; q += strcspn(q + 1, "&#") + 1)
+    if (strncmp(q + 1, "version=3", 9) == 0 && strchr("&#", q[10]))
+      return 0; /* v3: the user name is no secret */
+  return 1;
+}
+
 char *ohm_uri_redact(const char *s) {
   const char *auth = strstr(s, "://"), *p = s, *at = NULL, *colon = NULL;
   char *out = malloc(4 * strlen(s) + 4), *o = out; /* "***" per byte, max */
@@ -341,6 +352,12 @@ char *ohm_uri_redact(const char *s) {
   if (colon) { /* user:password@ -> user:***@ */
     memcpy(o, s, (size_t)(colon + 1 - s));
     o += colon + 1 - s;
+    memcpy(o, "***", 3);
+    o += 3;
+    p = at;
+  } else if (at && snmp_community(s, auth)) { /* community@ -> ***@ */
+    memcpy(o, s, (size_t)(auth - s));
+    o += auth - s;
     memcpy(o, "***", 3);
     o += 3;
     p = at;

@@ -81,21 +81,20 @@ void evlog_time(double t, char *out, size_t n) {
   snprintf(out, n, "%s.%03dZ", base, (int)((t - (double)s) * 1000) % 1000);
 }
 
-/* The inventory's events.log, if it is a string. */
-static const char *inv_events_log(const struct inventory *inv) {
-  lua_State *L = inv ? inv->L : NULL;
-  const char *r = NULL;
-  if (!L) return NULL;
+/* The inventory's events.log, if it is a string (under inv_call). */
+static int events_log_read(lua_State *L, void *ud) {
+  const char **r = ud;
   if (lua_getglobal(L, "events") == LUA_TTABLE &&
       lua_getfield(L, -1, "log") == LUA_TSTRING)
-    r = lua_tostring(L, -1); /* stays valid: the inventory holds it */
-  lua_settop(L, 0);
-  return r;
+    *r = lua_tostring(L, -1); /* stays valid: the inventory holds it */
+  return 0;
 }
 
 int evlog_path(const char *opt, const struct inventory *inv, char *out,
                size_t n, struct ohm_error *e) {
-  const char *p = opt ? opt : inv_events_log(inv);
+  const char *p = opt;
+  int rc = !p && inv && inv->L ? inv_call(inv, events_log_read, &p, e) : 0;
+  if (rc < 0) return rc;
   const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
   int w;
   if (p)

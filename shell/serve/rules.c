@@ -68,38 +68,50 @@ static int rl_check_events(struct rules *r, struct ohm_error *e) {
   return 0;
 }
 
-/* The inventory's smtp = { url, from, user, password, starttls }. */
-static void rl_copy_smtp(struct rules *r, const struct inventory *inv) {
+/* The inventory's smtp = { url, from, user, password, starttls } (read
+ * under inv_call, as every read of the config). */
+static int rl_read_smtp(lua_State *I, void *ud) {
   static const char *const keys[] = {"url",      "from",     "user",
                                      "password", "starttls", NULL};
-  lua_State *I = inv ? inv->L : NULL;
-  if (!I || lua_getglobal(I, "smtp") != LUA_TTABLE) {
-    if (I) lua_settop(I, 0);
-    return;
+  struct rules *r = ud;
+  if (lua_getglobal(I, "smtp") != LUA_TTABLE) return 0;
+  int tab = lua_gettop(I);
+  for (int i = 0; keys[i]; i++) { /* every access first: they may raise */
+    int t = lua_getfield(I, tab, keys[i]);
+    if (t != LUA_TSTRING && t != LUA_TNUMBER && t != LUA_TBOOLEAN)
+      lua_pushnil(I), lua_replace(I, -2);
   }
-  r->smtp = calloc(1, sizeof *r->smtp);
-  for (int i = 0; r->smtp && keys[i]; i++) {
-    int t = lua_getfield(I, -1, keys[i]);
-    if (t == LUA_TSTRING || t == LUA_TNUMBER)
-      job_add_kv(r->smtp, keys[i], lua_tostring(I, -1));
-    else if (t == LUA_TBOOLEAN)
-      job_add_kv(r->smtp, keys[i], lua_toboolean(I, -1) ? "true" : "false");
-    lua_pop(I, 1);
+  if (!(r->smtp = calloc(1, sizeof *r->smtp))) return 0;
+  for (int i = 0; keys[i]; i++) {
+    int idx = tab + 1 + i;
+    if (lua_type(I, idx) == LUA_TBOOLEAN)
+      job_add_kv(r->smtp, keys[i], lua_toboolean(I, idx) ? "true" : "false");
+    else if (!lua_isnil(I, idx))
+      job_add_kv(r->smtp, keys[i], lua_tostring(I, idx));
   }
-  lua_settop(I, 0);
+  return 0;
 }
 
 /* The inventory's shutdown = { command = {...} }: shutdown{}'s default. */
-static void rl_copy_shutdown(struct rules *r, const struct inventory *inv) {
-  lua_State *I = inv ? inv->L : NULL;
-  if (I && lua_getglobal(I, "shutdown") == LUA_TTABLE &&
+static int rl_read_shutdown(lua_State *I, void *ud) {
+  struct rules *r = ud;
+  if (lua_getglobal(I, "shutdown") == LUA_TTABLE &&
       lua_getfield(I, -1, "command") == LUA_TTABLE &&
       (r->down = calloc(1, sizeof *r->down)))
     for (lua_Integer i = 1; lua_rawgeti(I, -1, i) == LUA_TSTRING; i++) {
       job_add_list(r->down, lua_tostring(I, -1));
       lua_pop(I, 1);
     }
-  if (I) lua_settop(I, 0);
+  return 0;
+}
+
+static int rl_copy_inv(struct rules *r, const struct inventory *inv,
+                       struct ohm_error *e) {
+  int rc = 0;
+  if (!inv || !inv->L) return 0;
+  if ((rc = inv_call(inv, rl_read_smtp, r, e)) == 0)
+    rc = inv_call(inv, rl_read_shutdown, r, e);
+  return rc;
 }
 
 static int rl_newref(lua_State *L) {
@@ -129,8 +141,11 @@ int rules_load(const char *file, const struct rules_cfg *cfg,
   r->ref_prev = rl_newref(L);
   r->ref_values = rl_newref(L);
   rl_open_api(r);
-  rl_copy_smtp(r, cfg->inv);
-  rl_copy_shutdown(r, cfg->inv);
+  int irc = rl_copy_inv(r, cfg->inv, e);
+  if (irc < 0) {
+    rules_free(r);
+    return irc;
+  }
   static const char proxy[] =
       "local setmetatable, next = setmetatable, next\n"
       "return function(values, touched)\n"

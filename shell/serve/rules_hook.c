@@ -64,16 +64,21 @@ int rules_fire_map(struct rules *r, const char *dev, const char *event,
 }
 
 /* The rules file: --rules, else the inventory's `rules = "FILE"` or
- * `rules = { file = "FILE" }`. */
-static const char *sr_file(const char *opt, const struct inventory *inv) {
-  lua_State *L = inv ? inv->L : NULL;
-  const char *f = opt;
-  int t = f || !L ? LUA_TNIL : lua_getglobal(L, "rules");
+ * `rules = { file = "FILE" }` (read under inv_call: the config may be
+ * hostile). */
+static int sr_file_read(lua_State *L, void *ud) {
+  const char **f = ud;
+  int t = lua_getglobal(L, "rules");
   if (t == LUA_TTABLE) t = lua_getfield(L, -1, "file");
   if (t == LUA_TSTRING)
-    f = lua_tostring(L, -1); /* held by the inventory's globals */
-  if (L) lua_settop(L, 0);
-  return f;
+    *f = lua_tostring(L, -1); /* held by the inventory's globals */
+  return 0;
+}
+
+static int sr_file(const char **file, const struct inventory *inv,
+                   struct ohm_error *e) {
+  if (*file || !inv || !inv->L) return 0;
+  return inv_call(inv, sr_file_read, file, e);
 }
 
 int serve_rules_open(const char *file, const char *log_path,
@@ -81,7 +86,8 @@ int serve_rules_open(const char *file, const char *log_path,
                      struct ohm_error *e) {
   char path[4096];
   struct rules_cfg cfg = {.inv = inv, .out = check ? out : stderr};
-  file = sr_file(file, inv);
+  int frc = sr_file(&file, inv, e);
+  if (frc < 0) return frc;
   if (!file) {
     if (!check) return 0;
     return ohm_error_set(e, OHM_EINVAL,

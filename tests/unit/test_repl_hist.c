@@ -15,6 +15,8 @@ static const char *const secret[] = {
     "secret = 42",
     "community: x",
     "t[\"password\"] = 1",
+    ".open pdu telnet://admin x:pw@h", /* redaction hides it: so here */
+    "ohm.open(\"ftp://u:p\\\"w@h\")",  /* a quote inside the password */
     NULL};
 
 static const char *const plain[] = {

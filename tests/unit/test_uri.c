@@ -251,6 +251,14 @@ static void test_redact(void) {
          "password with a raw '/' hidden");
   redact("tftp://h:69/fw@2.bin", "tftp://h:69/fw@2.bin",
          "'@' in the path after a port: unchanged");
+  redact("snmp://public@h:161", "snmp://***@h:161", "v2c community hidden");
+  redact("SNMP://c0m@[::1]?version=1&unit=2",
+         "SNMP://***@[::1]?version=1&unit=2", "v1 community hidden");
+  redact("snmp://ops@h?version=3&level=authNoPriv",
+         "snmp://ops@h?version=3&level=authNoPriv", "v3 user name shown");
+  redact("snmp://h?version=2c", "snmp://h?version=2c", "no community: same");
+  redact("snmp://c@h?version=30", "snmp://***@h?version=30",
+         "version=30 is no v3");
   redact("not a uri", "not a uri", "malformed input copied");
   redact("", "", "empty copied");
   char *r = ohm_uri_redact("telnet://u:topsecret@h?authpass=hunter2");
