@@ -20,6 +20,8 @@ static int var_has(enum tp_kind kind, const struct dev_var *v) {
     return v->oid != NULL;
   case TP_CONSOLE:
     return v->menu != NULL;
+  case TP_STREAM:
+    return v->frame != NULL;
   default:
     return 0;
   }

@@ -25,6 +25,7 @@ struct dev_engine {
 extern const struct dev_engine dev_engine_regs;
 extern const struct dev_engine dev_engine_snmp __attribute__((weak));
 extern const struct dev_engine dev_engine_console __attribute__((weak));
+extern const struct dev_engine dev_engine_frame __attribute__((weak));
 
 /* The engine for a transport kind, or NULL. */
 const struct dev_engine *dev_engine_for(enum tp_kind kind);
