@@ -69,6 +69,22 @@ static int fe_await(struct tp *t, const struct tp_stream_ops *ops, int adr,
   return rc;
 }
 
+/* A reply taken after a timeout may be the late answer to the first
+ * attempt; the retry's answer is then still coming: wait for it one
+ * timeout and discard it, so it is never taken for the next request's. */
+static void fe_drain(struct tp *t, const struct tp_stream_ops *ops,
+                     double end) {
+  char buf[256];
+  struct ohm_error e;
+  double keep = t->opts.timeout;
+  while (ohm_mono() < end) {
+    t->opts.timeout = end - ohm_mono();
+    long n = ops->read(t, buf, sizeof buf, &e);
+    t->opts.timeout = keep;
+    if (n < 0) break;
+  }
+}
+
 int fe_xfer(struct dev *d, int pack, int cid2, const uint8_t *info,
             size_t ninfo, struct frm *rep, struct ohm_error *e) {
   const struct dev_frame *f = d->map->frame;
@@ -79,7 +95,8 @@ int fe_xfer(struct dev *d, int pack, int cid2, const uint8_t *info,
                   .cid2 = (uint8_t)cid2,
                   .ninfo = ninfo};
   char wire[FRM_WIRE_MAX + 1];
-  int rc = 0;
+  /* analog and alarm replies name their pack: one for another is skipped */
+  int want = cid2 == f->analog || cid2 == f->alarms ? pack : -1, rc = 0;
   memcpy(q.info, info, ninfo);
   size_t n = frm_encode(&q, wire, sizeof wire);
   for (int a = 0; a <= d->tp->opts.retries; a++) {
@@ -87,7 +104,10 @@ int fe_xfer(struct dev *d, int pack, int cid2, const uint8_t *info,
     ops->flush(d->tp);
     tp_trace(d->tp, '>', wire, n, NULL, 0);
     if ((rc = ops->write(d->tp, wire, n, e)) == 0)
-      rc = fe_await(d->tp, ops, q.adr, info && ninfo ? pack : -1, rep, e);
+      rc = fe_await(d->tp, ops, q.adr, want, rep, e);
+    /* the retry's own reply comes as late after it as the first did */
+    if (rc == 0 && a > 0)
+      fe_drain(d->tp, ops, ohm_mono() + a * d->tp->opts.timeout + 0.2);
     ops->unlock(d->tp);
     if (rc != OHM_ETIMEDOUT && rc != OHM_EPROTO) break;
   }

@@ -110,6 +110,11 @@ int fp_parse_analog(const struct dev_frame *f, const struct frm *r,
   p->full = take(&c, 2) * f->capacity_scale;
   p->cycles = (int)take(&c, 2);
   extras(f, &c, np, p);
+  if (!c.short_ && c.at != c.n) /* not an analog reply for these counts */
+    return ohm_error_set(e, OHM_EPROTO,
+                         "analog reply of %zu bytes, want %zu for %d cells, "
+                         "%d temperatures",
+                         r->ninfo, c.at, p->ncells, p->ntemps);
   if (c.short_)
     return ohm_error_set(e, OHM_EPROTO,
                          "analog reply cut short (%zu bytes for %d cells, %d "
@@ -138,6 +143,9 @@ int fp_parse_alarms(const struct dev_frame *f, const struct frm *r,
   left = (int)(c.n - c.at);
   /* a unit that adds a count byte before its status bytes: skip it */
   if (left == f->nstatus + 1 && c.p[c.at] == f->nstatus) c.at++, left--;
+  if (left > f->nstatus + 1)
+    return ohm_error_set(e, OHM_EPROTO, "alarm reply of %zu bytes, want %zu",
+                         r->ninfo, c.at + (size_t)f->nstatus);
   p->nstatus = left < f->nstatus ? left : f->nstatus;
   for (int i = 0; i < p->nstatus; i++)
     p->status[i] = c.p[c.at + (size_t)i];

@@ -12,7 +12,7 @@ test can compare every variable ohm shows. Faults, each for one pack:
 chksum, lchksum, truncate, split, junk, late, collide, rtn=NN, ver,
 other (a valid reply from another address first), silent.
 """
-import argparse, json, os, sys, time
+import argparse, json, os, sys, threading, time
 
 import serial
 
@@ -183,7 +183,8 @@ class Bank:
         for p in self.packs.values():
             s.update(p.state())
         live = [p for a, p in self.packs.items()
-                if self.faults.get(a) in (None, "split", "junk", "other")]
+                if self.faults.get(a) in (None, "split", "junk", "other",
+                                          "late")]
         if live:
             full = sum(p.full for p in live) * self.d["cap"]
             rem = sum(p.remaining for p in live) * self.d["cap"]
@@ -272,6 +273,13 @@ class Bank:
 
 def serve(bank, port, args):
     buf = b""
+    lock = threading.Lock()
+
+    def send(chunk):
+        with lock:
+            port.write(chunk)
+            port.flush()
+
     while True:
         data = port.read(256)
         if not data:
@@ -286,12 +294,15 @@ def serve(bank, port, args):
             if args.log:
                 with open(args.log, "a") as f:
                     f.write(raw[i:].decode("ascii", "replace") + "\n")
+            late = False
             for chunk in bank.answer(raw[i:] + b"\r"):
                 if chunk == b"SLEEP":
-                    time.sleep(0.9)
+                    late = True
                     continue
-                port.write(chunk)
-                port.flush()
+                if late:  # answers after the 500 ms, without blocking others
+                    threading.Timer(0.9, send, (chunk,)).start()
+                    continue
+                send(chunk)
                 if len(chunk) <= 3:
                     time.sleep(0.002)
             if args.state:
@@ -318,9 +329,9 @@ def main():
         kind, pack = f.rsplit(":", 1)
         faults[int(pack)] = kind
     bank = Bank(args.dialect, [int(a) for a in args.packs.split(",")], faults)
-    if args.state:
-        write_state(bank, args.state)
     port = serial.Serial(args.pty, 9600, timeout=0.05)
+    if args.state:  # after the open, which drops what came before it
+        write_state(bank, args.state)
     serve(bank, port, args)
 
 
