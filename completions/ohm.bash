@@ -72,7 +72,8 @@ _ohm() {
 			--interval --jobs --shard --syslog --user --password-file \
 			--idle-timeout --max-sessions" -- "$cur")) ;;
 		sim) COMPREPLY=($(compgen -W "--modbus-tcp --modbus-rtu --telnet \
-			--units -q --quiet" -- "$cur")) ;;
+			--units --serial --tcp --packs --runaway -q --quiet" \
+			-- "$cur")) ;;
 		poll) COMPREPLY=($(compgen -W "$common --jobs --shard" -- "$cur")) ;;
 		record) COMPREPLY=($(compgen -W "$common --every --out --keep-days \
 			--max-size --count --jobs" -- "$cur")) ;;
