@@ -98,6 +98,7 @@ SH_CMD(walk);
 SH_CMD(poll);
 SH_CMD(record);
 SH_CMD(watch);
+SH_CMD(scan);
 SH_CMD(help);
 #undef SH_CMD
 

@@ -123,6 +123,21 @@ def one_pack_and_gap():
          "bank with a gap (1, 2, 4): three packs, nothing of pack 3",
          r.stdout[:300] + r.stderr)
     compare("gap bank", r, state)
+    r = ohm("scan", "--timeout", "0.3", f"serial://{dev}?driver=pace")
+    T.ok(r.returncode == 0 and
+         "3 packs answered (pace): 1 (PACE00001001) 2 (PACE00001002) "
+         "4 (PACE00001004)" in r.stdout and
+         f'uri = "serial://{dev}?packs=1,2,4", driver = "pace"' in r.stdout,
+         "scan finds exactly the packs that answer, with serials, as an "
+         "inventory entry", r.stdout + r.stderr)
+    r = ohm("scan", "--json", "--timeout", "0.3",
+            f"serial://{dev}?driver=pace")
+    try:
+        j = json.loads(r.stdout)
+    except ValueError:
+        j = {}
+    T.eq([p.get("address") for p in j.get("packs", [])], [1, 2, 4],
+         "scan --json lists the packs")
     r = ohm("get", f"serial://{dev}?driver=pace&unit=2",
             "battery.pack.2.cell.16.voltage")
     with open(state) as f:
