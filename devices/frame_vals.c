@@ -220,7 +220,7 @@ void fp_fill(const struct dev_map *m, const struct fpack *packs, int n,
       else if ((explicit || packs[k].rc) && strcmp(v->frame, "state") == 0) {
         vals[i].kind = DV_ERR;
         vals[i].err = packs[k].rc ? packs[k].rc : OHM_ETIMEDOUT;
-        snprintf(vals[i].str, sizeof vals[i].str, "%s", packs[k].err);
+        snprintf(vals[i].str, sizeof vals[i].str, "%.127s", packs[k].err);
       }
     }
   }
