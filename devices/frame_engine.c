@@ -179,6 +179,25 @@ static void fe_read_pack(struct dev *d, int adr, int discover,
   free(rep);
 }
 
+/* A read where no pack answered is the device's error (nothing would look
+ * like a good, empty bank): the one asked for, or what the first said;
+ * the next read of the range looks at every address again. */
+static int fe_none(struct dev *d, const struct fpack *packs, int n,
+                   int explicit, struct ohm_error *e) {
+  const struct dev_frame *f = d->map->frame;
+  struct fstate *s = d->priv;
+  for (int i = 0; i < n; i++)
+    if (packs[i].present) return 0;
+  for (int i = 0; i < n; i++)
+    if (packs[i].rc && (explicit || packs[i].rc != OHM_ETIMEDOUT))
+      return ohm_error_set(e, packs[i].rc, "%s", packs[i].err);
+  memset(s->known, 0, sizeof s->known);
+  return ohm_error_set(e, OHM_ETIMEDOUT,
+                       "no pack answered at addresses %d-%d (%s): wrong "
+                       "driver, line settings or wiring?",
+                       f->first, f->last, d->map->name);
+}
+
 static int fe_read_all(struct dev *d, struct dev_value *vals,
                        struct ohm_error *e) {
   struct fstate *s = d->priv;
@@ -198,12 +217,8 @@ static int fe_read_all(struct dev *d, struct dev_value *vals,
     else if (!explicit && !*k && packs[i].rc == OHM_ETIMEDOUT)
       *k = -1, packs[i].rc = 0; /* no pack at this address: absent */
   }
-  int rc = 0;
-  if (single && !packs[0].present)
-    rc = ohm_error_set(e, packs[0].rc ? packs[0].rc : OHM_EIO, "%s",
-                       packs[0].err);
-  else
-    fp_fill(d->map, packs, n, explicit, vals);
+  int rc = fe_none(d, packs, n, explicit, e);
+  if (rc == 0) fp_fill(d->map, packs, n, explicit, vals);
   free(packs);
   return rc;
 }

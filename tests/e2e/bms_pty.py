@@ -144,6 +144,22 @@ def one_pack_and_gap():
         want = json.load(f)["battery.pack.2.cell.16.voltage"]
     T.ok(r.returncode == 0 and same("v", r.stdout.split(": ")[-1].strip(),
                                     want), "?unit=2 reads one pack", r.stdout)
+    r = ohm("get", "--retries", "0", f"serial://{dev}?driver=pace&packs=5-6")
+    T.ok(r.returncode == 1 and r.stdout == "" and
+         r.stderr.count("\n") == 1 and "pack 5" in r.stderr,
+         "packs=5-6, none answering: exit 1, one line, no empty bank",
+         r.stdout + r.stderr)
+    a, b = os.path.join(TMP, "empty-a"), os.path.join(TMP, "empty-b")
+    procs.append(subprocess.Popen(
+        ["socat", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    wait_file(a) and wait_file(b)
+    r = ohm("get", "--timeout", "0.05", f"serial://{a}?driver=pace")
+    T.ok(r.returncode == 1 and r.stdout == "" and
+         "no pack answered at addresses 0-15" in r.stderr and
+         r.stderr.count("\n") == 1,
+         "a line where nothing answers: exit 1, one line, no empty bank",
+         r.stdout + r.stderr)
     r = ohm("get", "--retries", "0", f"serial://{dev}?driver=pace&unit=3")
     T.ok(r.returncode == 1 and r.stdout == "" and
          r.stderr.count("\n") == 1 and "pack 3" in r.stderr and
