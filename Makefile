@@ -112,6 +112,8 @@ demo: deps
 man: $(BUILD)/ohm
 	sh scripts/gen-man-vars.sh $(BUILD)/ohm bps2000v2 --update man/ohm.1
 	sh scripts/gen-man-vars.sh $(BUILD)/ohm ups-mib --update man/ohm.1
+	sh scripts/gen-man-vars.sh $(BUILD)/ohm pace --update man/ohm.1
+	sh scripts/gen-man-vars.sh $(BUILD)/ohm pylontech --update man/ohm.1
 
 bench: deps
 	$(MAKE) all bench-bins
@@ -145,6 +147,8 @@ install: all
 	  $(DESTDIR)$(PREFIX)/share/ohm/scripts
 	install -m 755 $(BUILD)/ohm $(DESTDIR)$(PREFIX)/bin/ohm
 	install -m 644 man/ohm.1 $(DESTDIR)$(PREFIX)/share/man/man1/ohm.1
+	install -d $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 644 man/ohm-maps.5 $(DESTDIR)$(PREFIX)/share/man/man5/ohm-maps.5
 	install -m 644 completions/ohm.bash \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ohm
 	install -m 755 scripts/*.lua $(DESTDIR)$(PREFIX)/share/ohm/scripts/

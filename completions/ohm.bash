@@ -82,8 +82,8 @@ _ohm() {
 		rules) COMPREPLY=($(compgen -W "$common --dry-run --events-log" \
 			-- "$cur")) ;;
 		sim) COMPREPLY=($(compgen -W "--modbus-tcp --modbus-rtu --telnet \
-			--units -q --quiet --user --password-file --idle-timeout \
-			--max-sessions" -- "$cur")) ;;
+			--units --serial --tcp --packs --runaway -q --quiet --user \
+			--password-file --idle-timeout --max-sessions" -- "$cur")) ;;
 		poll) COMPREPLY=($(compgen -W "$common --jobs --shard" -- "$cur")) ;;
 		record) COMPREPLY=($(compgen -W "$common --every --out --keep-days \
 			--max-size --count --jobs" -- "$cur")) ;;

@@ -30,8 +30,9 @@ struct dev {
   struct tp *tp;                   /* owned */
   int unit;                        /* Modbus slave address or chain position */
   const struct dev_engine *engine; /* chosen by the transport's kind */
-  void *sim;  /* simulator handle for sim:DRIVER, or NULL */
-  void *priv; /* engine state (e.g. console session) */
+  void *sim;               /* simulator handle for sim:DRIVER, or NULL */
+  struct sim_bms *sim_bms; /* the BMS simulator of sim:DRIVER, or NULL */
+  void *priv;              /* engine state (e.g. console session) */
 };
 
 /* Driver maps by name: built-in first, then the user's directory

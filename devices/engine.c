@@ -9,6 +9,8 @@
 
 #include "engine.h"
 #include "sim.h"
+#include "frame_map.h"
+#include "sim_bms.h"
 
 /* Whether a var has a location over transports of this kind. */
 static int var_has(enum tp_kind kind, const struct dev_var *v) {
@@ -20,6 +22,8 @@ static int var_has(enum tp_kind kind, const struct dev_var *v) {
     return v->oid != NULL;
   case TP_CONSOLE:
     return v->menu != NULL;
+  case TP_STREAM:
+    return v->frame != NULL;
   default:
     return 0;
   }
@@ -109,6 +113,49 @@ int dev_open_uri(const struct ohm_uri *u, const char *name, const char *driver,
   return 0;
 }
 
+/* sim:DRIVER[?packs=N&unit=P&runaway=C] for a driver with a frame
+ * dialect: the BMS simulator in process on a loopback TCP port, reached
+ * over tcp:// with the bank's addresses as packs=. */
+static int sim_bms_open(const struct ohm_uri *u, const struct dev_map *m,
+                        const char *driver, const struct tp_opts *o,
+                        struct dev **out, struct ohm_error *e) {
+  struct sim_bms_opts so = {.tcp = "127.0.0.1:0"};
+  struct sim_bms *s;
+  struct ohm_uri tu;
+  long packs, runaway, unit = -1;
+  char uri[160], name[96];
+  int rc;
+  for (size_t i = 0; i < u->nquery; i++)
+    if (strcmp(u->query[i].key, "unit") && strcmp(u->query[i].key, "packs") &&
+        strcmp(u->query[i].key, "runaway") && strcmp(u->query[i].key, "driver"))
+      return ohm_error_set(e, OHM_EURI,
+                           "unknown parameter '%.40s' in a sim URI (known: "
+                           "packs, unit, runaway, driver)",
+                           u->query[i].key);
+  if ((rc = ohm_uri_param_long(u, "packs", 3, 1, 16, &packs, e)) < 0 ||
+      (rc = ohm_uri_param_long(u, "runaway", 0, 0, 16, &runaway, e)) < 0 ||
+      (ohm_uri_param(u, "unit") &&
+       (rc = ohm_uri_param_long(u, "unit", 0, 0, 255, &unit, e)) < 0))
+    return rc;
+  so.packs = (int)packs;
+  so.runaway = (int)runaway;
+  if ((rc = sim_bms_start(m, &so, &s, e)) < 0) return rc;
+  int n = snprintf(uri, sizeof uri, "tcp://127.0.0.1:%d?packs=%d-%d",
+                   sim_bms_port(s), m->frame->first,
+                   m->frame->first + so.packs - 1);
+  if (unit >= 0) snprintf(uri + n, sizeof uri - (size_t)n, "&unit=%ld", unit);
+  snprintf(name, sizeof name, "sim:%s", u->path);
+  if ((rc = ohm_uri_parse(uri, &tu, e)) == 0) {
+    rc = dev_open_uri(&tu, name, driver ? driver : u->path, o, out, e);
+    ohm_uri_free(&tu);
+  }
+  if (rc < 0)
+    sim_bms_stop(s);
+  else
+    (*out)->sim_bms = s;
+  return rc;
+}
+
 /* sim:DRIVER[?unit=N&units=N]: the simulator in process on an ephemeral
  * loopback port, reached over real Modbus TCP. */
 static int open_sim(const struct ohm_uri *u, const char *driver,
@@ -121,6 +168,8 @@ static int open_sim(const struct ohm_uri *u, const char *driver,
   int rc;
   if (!u->path[0])
     return ohm_error_set(e, OHM_EURI, "sim: needs a driver (sim:bps2000v2)");
+  if (dev_driver_find(u->path, &m, NULL) == 0 && m->frame)
+    return sim_bms_open(u, m, driver, o, out, e);
   for (size_t i = 0; i < u->nquery; i++)
     if (strcmp(u->query[i].key, "unit") && strcmp(u->query[i].key, "units") &&
         strcmp(u->query[i].key, "driver"))
@@ -171,6 +220,7 @@ void dev_close(struct dev *d) {
   if (d->engine && d->engine->close) d->engine->close(d);
   tp_free(d->tp);
   sim_stop(d->sim);
+  sim_bms_stop(d->sim_bms);
   free(d);
 }
 

@@ -25,6 +25,7 @@ struct dev_engine {
 extern const struct dev_engine dev_engine_regs;
 extern const struct dev_engine dev_engine_snmp __attribute__((weak));
 extern const struct dev_engine dev_engine_console __attribute__((weak));
+extern const struct dev_engine dev_engine_frame __attribute__((weak));
 
 /* After an engine's read (rc its result): a read in which no var of the
  * map answered is an error ("no BPS2000v2 objects at this agent: wrong

@@ -5,6 +5,8 @@
  * dev_map. Every error names the entry and the field at fault. */
 #include "map.h"
 
+#include "frame_map.h"
+
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -255,16 +257,34 @@ static int get_accept(struct loader *ld, lua_State *L, struct dev_var *v) {
 }
 
 static const char *const var_keys[] = {
-    "name", "type", "scale",   "unit",       "desc", "access",    "min",
-    "max",  "reg",  "words",   "word_order", "oid",  "oid_scale", "menu",
-    "text", "enum", "invalid", "accept",     NULL};
+    "name",      "type", "scale", "unit",  "desc",       "access",
+    "min",       "max",  "reg",   "words", "word_order", "oid",
+    "oid_scale", "menu", "text",  "enum",  "invalid",    "accept",
+    "frame",     "bit",  "index", NULL};
+
+/* The frame location keys (devices/frame_map.h): 1 if k is none of them. */
+static int frame_var_field(struct loader *ld, lua_State *L, const char *k,
+                           struct dev_var *v) {
+  if (strcmp(k, "frame") == 0) return get_str(ld, L, k, &v->frame);
+  if (strcmp(k, "bit") == 0) return get_int(ld, L, k, 0, 31, &v->bit);
+  if (strcmp(k, "index") != 0) return 1;
+  if (lua_type(L, -1) != LUA_TTABLE) return fail(ld, "index must be a list");
+  for (v->nindex = 0; v->nindex < 4; v->nindex++) {
+    int isint, t = lua_rawgeti(L, -1, v->nindex + 1);
+    v->index[v->nindex] = (int)lua_tointegerx(L, -1, &isint);
+    lua_pop(L, 1);
+    if (t == LUA_TNIL) break;
+    if (!isint) return fail(ld, "index must hold integers");
+  }
+  return 0;
+}
 
 /* One field of a var (key at -2, value at -1). */
 static int var_field(struct loader *ld, lua_State *L, struct dev_var *v,
                      int *has_type, int *words) {
   const char *k;
   int rc = check_key(ld, L, var_keys, &k);
-  if (rc) return rc;
+  if (rc || (rc = frame_var_field(ld, L, k, v)) != 1) return rc;
   switch (k[0]) {
   case 'n':
     return get_str(ld, L, k, &v->name);
@@ -331,8 +351,8 @@ static int var_finish(struct loader *ld, struct dev_var *v, int has_type,
   if (v->enums && v->type != DT_ENUM)
     return fail(ld, "enum needs type \"enum\"");
   if (v->scale == 0) return fail(ld, "scale must not be 0");
-  if (v->reg < 0 && !v->oid && !v->menu && !v->text)
-    return fail(ld, "needs reg, oid, menu or text");
+  if (v->reg < 0 && !v->oid && !v->menu && !v->text && !v->frame)
+    return fail(ld, "needs reg, oid, menu, frame or text");
   if (v->text && v->access == DA_RW)
     return fail(ld, "a fixed text cannot be rw");
   if (v->invalid && (v->text || v->type == DT_STRING))
@@ -355,6 +375,7 @@ static int read_var(struct loader *ld, lua_State *L, size_t i) {
   struct dev_var *v = &ld->m->vars[i];
   int has_type = 0, words = 0, rc = 0;
   v->reg = -1;
+  v->bit = -1;
   v->scale = 1;
   snprintf(ld->where, sizeof ld->where, "vars[%zu]", i + 1);
   if (lua_type(L, -1) != LUA_TTABLE) return fail(ld, "must be a table");
@@ -396,7 +417,12 @@ static int read_array(struct loader *ld, lua_State *L, const char *what,
 
 static int read_vars(struct loader *ld, lua_State *L) {
   size_t n;
-  int rc = read_array(ld, L, "vars", &n);
+  char msg[200];
+  int rc;
+  if (lua_type(L, -1) == LUA_TTABLE &&
+      dev_map_expand_each(L, MAP_VARS_MAX, msg, sizeof msg) < 0)
+    return fail(ld, "%s", msg);
+  rc = read_array(ld, L, "vars", &n);
   if (rc) return rc;
   if (!(ld->m->vars = calloc(n ? n : 1, sizeof *ld->m->vars)))
     return ohm_error_set(ld->e, OHM_ENOMEM, "out of memory");
@@ -410,8 +436,8 @@ static int read_vars(struct loader *ld, lua_State *L) {
   return rc;
 }
 
-static const char *const cmd_keys[] = {"name",  "desc", "dangerous", "reg",
-                                       "value", "via",  NULL};
+static const char *const cmd_keys[] = {
+    "name", "desc", "dangerous", "reg", "value", "via", "cid2", "data", NULL};
 
 static int cmd_field(struct loader *ld, lua_State *L, struct dev_cmd *c) {
   const char *k;
@@ -420,6 +446,8 @@ static int cmd_field(struct loader *ld, lua_State *L, struct dev_cmd *c) {
   if (strcmp(k, "name") == 0) return get_str(ld, L, k, &c->name);
   if (strcmp(k, "desc") == 0) return get_str(ld, L, k, &c->desc);
   if (strcmp(k, "via") == 0) return get_str(ld, L, k, &c->via);
+  if (strcmp(k, "data") == 0) return get_str(ld, L, k, &c->data);
+  if (strcmp(k, "cid2") == 0) return get_int(ld, L, k, 1, 255, &c->cid2);
   if (strcmp(k, "dangerous") == 0) return get_bool(ld, L, k, &c->dangerous);
   if (strcmp(k, "reg") == 0) return get_int(ld, L, k, 0, 65535, &c->reg);
   return get_int(ld, L, k, -32768, 65535, &c->value);
@@ -445,7 +473,8 @@ static int read_cmd(struct loader *ld, lua_State *L, size_t i) {
   if (!c->name || !c->name[0]) return fail(ld, "name missing");
   if (!c->desc && !(c->desc = strdup("")))
     return ohm_error_set(ld->e, OHM_ENOMEM, "out of memory");
-  if (c->reg < 0 && !c->via) return fail(ld, "needs reg or via");
+  if (c->reg < 0 && !c->via && !c->cid2)
+    return fail(ld, "needs reg, cid2 or via");
   return 0;
 }
 
@@ -466,8 +495,8 @@ static int read_cmds(struct loader *ld, lua_State *L) {
 }
 
 static const char *const map_keys[] = {
-    "name",        "desc",     "mfr",  "model",    "type", "upgrade",
-    "version_var", "max_read", "vars", "commands", NULL};
+    "name",        "desc",     "mfr",  "model",    "type",  "upgrade",
+    "version_var", "max_read", "vars", "commands", "frame", NULL};
 
 static int map_field(struct loader *ld, lua_State *L, int *seen_vars) {
   struct dev_map *m = ld->m;
@@ -485,6 +514,13 @@ static int map_field(struct loader *ld, lua_State *L, int *seen_vars) {
     return get_int(ld, L, k, 1, 125, &m->max_read);
   if (strcmp(k, "vars") == 0)
     return *seen_vars = 1, 0; /* after max_read is known */
+  if (strcmp(k, "frame") == 0) {
+    char msg[200];
+    dev_frame_free(m->frame);
+    return dev_frame_load(L, &m->frame, msg, sizeof msg) < 0
+               ? fail(ld, "%s", msg)
+               : 0;
+  }
   return read_cmds(ld, L);
 }
 
@@ -649,6 +685,7 @@ static void var_free(struct dev_var *v) {
   free(v->oid);
   free(v->menu);
   free(v->text);
+  free(v->frame);
   for (size_t i = 0; i < v->nenums; i++)
     free(v->enums[i].text);
   free(v->enums);
@@ -663,7 +700,9 @@ void dev_map_free(struct dev_map *m) {
     free(m->cmds[i].name);
     free(m->cmds[i].desc);
     free(m->cmds[i].via);
+    free(m->cmds[i].data);
   }
+  dev_frame_free(m->frame);
   free(m->vars);
   free(m->cmds);
   free(m->name);

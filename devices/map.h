@@ -57,6 +57,14 @@ struct dev_var {
   uint64_t *invalid; /* raw sentinels meaning "not available" (`invalid=`) */
   size_t ninvalid;
   unsigned accept; /* SNMP types taken (DEV_ACCEPT_*); 0 = by type */
+  /* Frame (YD/T 1363.3) location: the field of a pack's reply
+   * (devices/frame_engine.c), NULL if none; bit of a status byte or -1. */
+  char *frame;
+  int bit;
+  /* Repeated groups (`each`, ohm-maps(5)): this instance's numbers in the
+   * order of the group's letters (pack, cell ...); nindex 0 if none. */
+  int index[4];
+  int nindex;
 };
 
 /* SNMP varbind types a var accepts (`accept = { "integer", "string" }`).
@@ -79,7 +87,11 @@ struct dev_cmd {
   int reg;       /* register to write, -1 if the register map has none */
   int value;     /* value written to reg */
   char *via;     /* transports that can carry it ("telnet"), NULL = map's */
+  int cid2;      /* frame command (YD/T 1363.3), 0 if none */
+  char *data;    /* hex INFO bytes after the pack address, or NULL */
 };
+
+struct dev_frame; /* a YD/T 1363.3 dialect (devices/frame_map.h) */
 
 struct dev_map {
   char *name; /* driver name, "bps2000v2" */
@@ -92,6 +104,7 @@ struct dev_map {
   size_t nvars;
   struct dev_cmd *cmds;
   size_t ncmds;
+  struct dev_frame *frame; /* `frame = {...}`, NULL if none */
 };
 
 /* Load a map from Lua source (name used in messages). Caller frees with

@@ -229,6 +229,8 @@ const struct dev_engine *dev_engine_for(enum tp_kind kind) {
     return &dev_engine_snmp ? &dev_engine_snmp : NULL;
   case TP_CONSOLE:
     return &dev_engine_console ? &dev_engine_console : NULL;
+  case TP_STREAM:
+    return &dev_engine_frame ? &dev_engine_frame : NULL;
   default:
     return NULL;
   }

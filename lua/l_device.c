@@ -404,8 +404,13 @@ static int l_dev_index(lua_State *L) {
   return resolve(L, 1, "", lua_tostring(L, 2));
 }
 
+/* An integer key is a name part too: bank.battery.pack[1].cell[5]. */
 static int l_path_index(lua_State *L) {
   struct l_path *p = luaL_checkudata(L, 1, L_PATH_MT);
+  if (lua_isinteger(L, 2)) {
+    lua_pushfstring(L, "%I", lua_tointeger(L, 2));
+    lua_replace(L, 2);
+  }
   if (lua_type(L, 2) != LUA_TSTRING) return 0;
   lua_getiuservalue(L, 1, 1);
   return resolve(L, lua_gettop(L), p->prefix, lua_tostring(L, 2));

@@ -1,6 +1,7 @@
 #!/bin/sh
 # `make demo`: ohm's main job on the built-in BPS2000v2 simulator, start to
-# end over real loopback Modbus TCP. Usage: scripts/demo.sh [PATH/TO/ohm]
+# end over real loopback Modbus TCP, then a battery bank (sim:pace).
+# Usage: scripts/demo.sh [PATH/TO/ohm]
 # Exits non-zero if any step that should succeed fails (or a step that
 # should fail succeeds).
 set -u
@@ -116,6 +117,19 @@ fi
 kill "$sim_pid" 2>/dev/null
 wait "$sim_pid" 2>/dev/null
 sim_pid=""
+
+say "A LiFePO4 battery bank: three PACE packs, one cell running away"
+show get "sim:pace?packs=3&runaway=5" battery.packs battery.charge "'battery.pack.0.cell.*.voltage'" \
+	"'battery.pack.*.alarms'" "| head -24"
+"$OHM" get "sim:pace?packs=3&runaway=5" battery.packs battery.charge \
+	'battery.pack.0.cell.*.voltage' 'battery.pack.*.alarms' > "$tmp/bank" ||
+	{ echo "demo: FAILED: the bank" >&2; failed=1; }
+head -24 "$tmp/bank"
+say "The cell-balance audit (cron) flags the runaway pack: exit 3"
+show scripts/cell-balance-audit.lua "sim:pace?packs=3&runaway=5"
+"$OHM" scripts/cell-balance-audit.lua "sim:pace?packs=3&runaway=5" < /dev/null
+[ $? -eq 3 ] || { echo "demo: the audit should exit 3" >&2; failed=1; }
+
 if [ "$failed" -ne 0 ]; then
 	printf '\ndemo: some steps FAILED\n' >&2
 	exit 1

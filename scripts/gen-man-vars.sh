@@ -16,8 +16,20 @@ py=/usr/bin/python3
 table() {
 	OHM_CONFIG=/nonexistent "$ohm" list --all --json -d "$drv" "sim:$drv" |
 		"$py" -c '
-import json, sys
+import json, re, sys
 rows = json.load(sys.stdin)
+# repeated groups (`each`, ohm-maps(5)) once, with their letters: pack P,
+# cell C; the instances differ only in those numbers
+seen, once = set(), []
+for r in rows:
+    n = re.sub(r"\.pack\.\d+\.", ".pack.P.", r["name"])
+    n = re.sub(r"\.cell\.\d+\.", ".cell.C.", n)
+    if n != r["name"]:
+        r = dict(r, name=n, desc=re.sub(r"\bcell \d+\b", "cell C", r["desc"]))
+    if n not in seen:
+        seen.add(n)
+        once.append(r)
+rows = once
 def esc(s):
     s = str(s).replace("\\", "\\e")
     return "\\&" + s if s[:1] in ".\x27" else s
@@ -32,7 +44,7 @@ for r in rows:
         continue
     reg = r["reg"] if r["reg"] != "" else "\\(em"
     over = r["over"]
-    desc = r["desc"] + ("" if "modbus" in over or over == "all"
+    desc = r["desc"] + ("" if "modbus" in over or over in ("all", "stream")
                         else " (" + over.replace(",", ", ") + " only)")
     print("@".join([esc(r["name"]), esc(r["unit"]) if r["unit"] else "\\(em", r["access"],
                     str(reg), "T{\n" + esc(desc) + "\nT}"]))

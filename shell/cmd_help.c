@@ -89,7 +89,19 @@ static const struct help_page pages[] = {
      "127.0.0.1:1502)\n"
      "--modbus-rtu TTY       serve Modbus RTU on TTY\n"
      "--telnet ADDR          serve the menu console on ADDR\n"
-     "--units N              units 1..N (default 1)"},
+     "--units N              units 1..N (default 1)\n"
+     "--serial TTY           a battery bank (pace, pylontech) on TTY\n"
+     "--tcp ADDR             a battery bank on a TCP listener\n"
+     "--packs N              packs of the bank (default 3)\n"
+     "--runaway CELL         that cell of the first pack climbs past its "
+     "limit"},
+    {"scan",
+     "URI: serial://TTY[?baud=N] or tcp://HOST:PORT of a battery bank, with "
+     "-d pace\n  or -d pylontech (or driver= in the URI)",
+     {"scan -d pace serial:///dev/ttyUSB0",
+      "scan --json 'tcp://192.0.2.7:8899?driver=pylontech'"},
+     "d timeout retries json config v",
+     NULL},
     {"serve",
      DEVICE_URIS "\nADDR: HOST:PORT to listen on",
      {"serve --nut 127.0.0.1:3493 pdu1 ups1",

@@ -32,6 +32,8 @@ static int var_over(const struct dev_var *v, enum tp_kind kind) {
     return v->oid != NULL;
   case TP_CONSOLE:
     return v->menu != NULL;
+  case TP_STREAM:
+    return v->frame != NULL;
   default:
     return 0;
   }
@@ -78,7 +80,8 @@ static void over_text(const struct dev_var *v, char *buf, size_t n) {
   snprintf(buf, n, "%s%s%s%s%s", v->text ? "all" : "",
            !v->text && v->reg >= 0 ? "modbus," : "",
            !v->text && v->oid ? "snmp," : "",
-           !v->text && v->menu ? "telnet," : "", "");
+           !v->text && v->menu ? "telnet," : "",
+           !v->text && v->frame ? "stream," : ""); /* serial, tcp */
   size_t len = strlen(buf);
   if (len && buf[len - 1] == ',') buf[len - 1] = '\0';
 }

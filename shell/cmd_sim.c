@@ -11,11 +11,13 @@
 
 #include "../devices/sim.h"
 #include "serve.h"
+#include "../devices/sim_bms.h"
 #include "shell.h"
 
 static const char usage[] =
     "sim DRIVER [--modbus-tcp ADDR] [--modbus-rtu TTY] [--telnet ADDR] "
-    "[--units N] [-q] [--user NAME --password-file FILE]\n"
+    "[--units N] [--serial TTY] [--tcp ADDR] [--packs N] [--runaway CELL] "
+    "[-q] [--user NAME --password-file FILE]\n"
     "  with --telnet also: --idle-timeout SECONDS, --max-sessions N";
 
 struct sim_args {
@@ -23,10 +25,32 @@ struct sim_args {
   int units;
   int quiet; /* -q: no "listening" lines */
   struct serve_telnet_opts tel;
-  int tel_set; /* a console option was given */
+  int tel_set;             /* a console option was given */
+  struct sim_bms_opts bms; /* --serial, --tcp, --packs, --runaway */
 };
 
-enum { O_TCP = 256, O_RTU, O_TELNET, O_UNITS };
+enum {
+  O_TCP = 256,
+  O_RTU,
+  O_TELNET,
+  O_UNITS,
+  O_SERIAL,
+  O_RAW,
+  O_PACKS,
+  O_RUNAWAY
+};
+
+/* --packs N and --runaway CELL; -1 after a usage error. */
+static int bms_num(const char *opt, const char *arg, int lo, int hi, int *out) {
+  char *end;
+  long n = strtol(arg, &end, 10);
+  if (*end || end == arg || n < lo || n > hi) {
+    sh_errorf(NULL, "bad --%s '%s' (%d to %d)", opt, arg, lo, hi);
+    return -1;
+  }
+  *out = (int)n;
+  return 0;
+}
 
 /* Returns -1 to exit with *rc (usage error printed, or --help). */
 static int parse(int argc, char **argv, struct sim_args *a, int *rc) {
@@ -35,6 +59,10 @@ static int parse(int argc, char **argv, struct sim_args *a, int *rc) {
       {"modbus-rtu", required_argument, NULL, O_RTU},
       {"telnet", required_argument, NULL, O_TELNET},
       {"units", required_argument, NULL, O_UNITS},
+      {"serial", required_argument, NULL, O_SERIAL},
+      {"tcp", required_argument, NULL, O_RAW},
+      {"packs", required_argument, NULL, O_PACKS},
+      {"runaway", required_argument, NULL, O_RUNAWAY},
       {"quiet", no_argument, NULL, 'q'},
       {"verbose", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
@@ -62,6 +90,19 @@ static int parse(int argc, char **argv, struct sim_args *a, int *rc) {
         return *rc = EXIT_USAGE, -1;
       }
       a->units = (int)n;
+      break;
+    case O_SERIAL:
+      a->bms.tty = optarg;
+      break;
+    case O_RAW:
+      a->bms.tcp = optarg;
+      break;
+    case O_PACKS:
+    case O_RUNAWAY:
+      if (bms_num(c == O_PACKS ? "packs" : "runaway", optarg,
+                  c == O_PACKS ? 1 : 0, 16,
+                  c == O_PACKS ? &a->bms.packs : &a->bms.runaway) < 0)
+        return *rc = EXIT_USAGE, -1;
       break;
     case 'q':
       a->quiet = 1;
@@ -91,7 +132,8 @@ static int parse(int argc, char **argv, struct sim_args *a, int *rc) {
     return *rc = EXIT_USAGE, -1;
   }
   a->driver = argv[optind];
-  if (!a->tcp && !a->rtu && !a->telnet) a->tcp = "127.0.0.1:1502";
+  if (!a->tcp && !a->rtu && !a->telnet && !a->bms.tty && !a->bms.tcp)
+    a->tcp = "127.0.0.1:1502";
   return 0;
 }
 
@@ -156,8 +198,38 @@ static void say_listening(const struct sim_args *a, const char *uri) {
             a->driver, a->rtu, a->units);
 }
 
+/* A driver with a frame dialect: the BMS simulator on --serial or --tcp. */
+static int run_bms(struct sim_args *a, const struct dev_map *m) {
+  struct sim_bms *s;
+  struct ohm_error e;
+  int rc;
+  if (a->tcp || a->rtu || a->telnet) {
+    sh_errorf(NULL,
+              "sim %s: a BMS bank is served with --serial TTY or "
+              "--tcp ADDR",
+              a->driver);
+    return EXIT_USAGE;
+  }
+  if (!a->bms.tty && !a->bms.tcp) a->bms.tcp = "127.0.0.1:8899";
+  if ((rc = sim_bms_start(m, &a->bms, &s, &e)) < 0) {
+    sh_error(a->driver, &e);
+    return sh_exit_code(rc);
+  }
+  if (!a->quiet && a->bms.tty)
+    fprintf(stderr, "ohm: sim %s: %d packs listening on serial://%s\n",
+            a->driver, a->bms.packs, a->bms.tty);
+  else if (!a->quiet)
+    fprintf(stderr, "ohm: sim %s: %d packs listening on tcp://%.*s:%d\n",
+            a->driver, a->bms.packs,
+            (int)(strrchr(a->bms.tcp, ':') - a->bms.tcp), a->bms.tcp,
+            sim_bms_port(s));
+  wait_signal(0);
+  sim_bms_stop(s);
+  return EXIT_OK;
+}
+
 int cmd_sim(int argc, char **argv) {
-  struct sim_args a = {.units = 1};
+  struct sim_args a = {.units = 1, .bms = {.packs = 3}};
   const struct dev_map *m;
   struct ohm_error e;
   struct sim *s;
@@ -180,6 +252,14 @@ int cmd_sim(int argc, char **argv) {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
+  if (m->frame) return run_bms(&a, m);
+  if (a.bms.tty || a.bms.tcp) {
+    sh_errorf(NULL,
+              "sim %s: --serial and --tcp serve BMS drivers (pace, "
+              "pylontech)",
+              a.driver);
+    return EXIT_USAGE;
+  }
   /* the console talks to the device over loopback Modbus TCP */
   const char *tcp = a.tcp ? a.tcp : (a.telnet ? "127.0.0.1:0" : NULL);
   if ((rc = sim_start(m, tcp, a.rtu, a.units, &s, &e)) < 0) {

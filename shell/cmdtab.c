@@ -18,8 +18,11 @@ const struct sh_command sh_commands[] = {
     {"walk", cmd_walk, "walk [OPTS] DEVICE OID", "SNMP walk, numeric OIDs"},
     {"sim", cmd_sim,
      "sim DRIVER [--modbus-tcp ADDR] [--modbus-rtu TTY] [--telnet ADDR] "
-     "[--units N] [-q] [--user NAME --password-file FILE]",
+     "[--units N] [--serial TTY] [--tcp ADDR] [--packs N] [--runaway CELL] "
+     "[-q] [--user NAME --password-file FILE]",
      "run the built-in simulator"},
+    {"scan", cmd_scan, "scan [OPTS] [--json] URI",
+     "find the packs of a battery bank; print an inventory entry"},
     {"serve", cmd_serve,
      "serve [OPTS] [--nut ADDR] [--prometheus ADDR] [--telnet ADDR] "
      "[--interval SECONDS] [--jobs N] [--shard K/N] [--syslog] "

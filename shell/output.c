@@ -300,6 +300,8 @@ int sh_cmd_carried(const struct dev_cmd *c, enum tp_kind kind, int sim) {
     return c->via && strstr(c->via, "snmp");
   case TP_CONSOLE:
     return c->via && strstr(c->via, "telnet");
+  case TP_STREAM:
+    return c->cid2 != 0;
   default:
     return 0;
   }

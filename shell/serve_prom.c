@@ -7,6 +7,9 @@
  *   input.L1.current   -> ohm_input_current_amperes{device,phase="L1"}
  *   input.L1-N.voltage -> ohm_input_voltage_volts{device,phase="L1-N"}
  *   ambient.1.humidity -> ohm_ambient_humidity_ratio{device,ambient="1"}
+ *   battery.pack.1.temperature.3 (a sensor; .temperature is the highest)
+ *                      -> ohm_battery_pack_temperature_sensor_celsius{
+ *                         device,pack="1",temperature="3"}
  *   input.energy (kWh) -> ohm_input_energy_joules_total (counter)
  * Enumerated states are one series per state (1 for the current one);
  * device.* strings go to ohm_device_info. Per device: ohm_up,
@@ -112,6 +115,8 @@ static void metric_of(const char *var, const char *dev, char *name, size_t nn,
   for (const char *p = var; *p && k < nn;) {
     size_t n = strcspn(p, ".");
     int num = strspn(p, "0123456789") >= n;
+    if (num && !p[n]) /* a sensor of a thing that has its own aggregate: */
+      k += (size_t)snprintf(name + k, nn - k, "_sensor"); /* another metric */
     if (is_phase(p, n) || num) {
       if (l < ln)
         l += (size_t)snprintf(labels + l, ln - l, ",%s=\"%.*s\"",

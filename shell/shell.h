@@ -102,6 +102,7 @@ SH_CMD(walk);
 SH_CMD(poll);
 SH_CMD(record);
 SH_CMD(watch);
+SH_CMD(scan);
 SH_CMD(help);
 SH_CMD(events);
 SH_CMD(rules);

@@ -32,13 +32,15 @@ TP(tp_modbus_rtu_ops)
 TP(tp_snmp_ops)
 TP(tp_telnet_ops)
 TP(tp_serial_ops)
+TP(tp_tcp_ops)
 #undef TP
 
 static const struct tp_ops *registry[8];
 
 static void registry_init(void) {
   const struct tp_ops *all[] = {&tp_modbus_tcp_ops, &tp_modbus_rtu_ops,
-                                &tp_snmp_ops, &tp_telnet_ops, &tp_serial_ops};
+                                &tp_snmp_ops,       &tp_telnet_ops,
+                                &tp_serial_ops,     &tp_tcp_ops};
   size_t n = 0;
   if (registry[0]) return;
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
@@ -88,7 +90,8 @@ static int set_defaults(struct tp *t, const struct tp_opts *o,
     t->opts = *o;
   else
     t->opts.retries = -1;
-  if (t->opts.timeout <= 0) t->opts.timeout = 2.0;
+  if (t->opts.timeout <= 0) /* YD/T 1363.3 buses answer within 500 ms */
+    t->opts.timeout = t->ops->kind == TP_STREAM ? 0.5 : 2.0;
   if (t->opts.retries < 0) t->opts.retries = 1;
   rc = ohm_uri_param_long(&t->uri, "unit", t->ops->kind == TP_REGS ? 1 : 0, 0,
                           255, &unit, e);

@@ -70,7 +70,7 @@ struct tp_ops {
   const char *const *params;
 };
 
-/* TP_STREAM (serial://): ops->ext points at one of these. Both wait at
+/* TP_STREAM (serial://, tcp://): ops->ext points at one of these. Both wait at
  * most t->opts.timeout. */
 struct tp_stream_ops {
   /* Read 1..n bytes: returns the count, 0 if nothing came within the
@@ -78,6 +78,12 @@ struct tp_stream_ops {
   long (*read)(struct tp *t, void *buf, size_t n, struct ohm_error *e);
   /* Write all n bytes; 0, or OHM_ETIMEDOUT / OHM_EIO. */
   int (*write)(struct tp *t, const void *buf, size_t n, struct ohm_error *e);
+  /* Discard bytes that came unasked (a late reply) before a request. */
+  void (*flush)(struct tp *t);
+  /* Exclusive use of the line for one request and its reply (other
+   * threads and other ohm processes wait); 0 or a negative OHM_E*. */
+  int (*lock)(struct tp *t, struct ohm_error *e);
+  void (*unlock)(struct tp *t);
 };
 
 struct tp {

@@ -18,6 +18,22 @@ if sh scripts/gen-man-vars.sh "$OHM" ups-mib --check man/ohm.1 \
 else
 	nok "man page ups-mib table matches the map"; cat "$T/gen.err"
 fi
+for d in pace pylontech; do
+	if sh scripts/gen-man-vars.sh "$OHM" $d --check man/ohm.1 \
+		2> "$T/gen.err"; then
+		ok "man page $d table matches the map"
+	else
+		nok "man page $d table matches the map"; cat "$T/gen.err"
+	fi
+done
+eq "the pace table shows each repeated group once" 1 \
+	"$(sed -n '/@VARS pace BEGIN@/,/@VARS pace END@/p' man/ohm.1 |
+		grep -c '^battery.pack.P.cell.C.voltage@')"
+LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l man/ohm-maps.5 > "$T/maps.txt" \
+	2> "$T/maps.err"
+eq "ohm-maps(5) renders without warnings" "" "$(cat "$T/maps.err")"
+has "ohm-maps(5) documents repeated groups" "REPEATED GROUPS" \
+	"$(cat "$T/maps.txt")"
 # a changed map must make the check fail: fake one with an extra var
 mkdir -p "$T/drivers"
 cat > "$T/drivers/bps2000v2x.lua" <<'EOF'

@@ -251,7 +251,7 @@ static void test_loader_errors(void) {
            "duplicate var 'a'", "loader: duplicate name");
   load_err("return {vars={{reg=0}}}", "vars[1]: name missing",
            "loader: missing name");
-  load_err("return {vars={{name='a'}}}", "needs reg, oid, menu or text",
+  load_err("return {vars={{name='a'}}}", "needs reg, oid, menu, frame or text",
            "loader: a var without a location");
   load_err("return {vars={{name='a',reg=0,type='u64'}}}", "type must be",
            "loader: unknown type");
@@ -262,7 +262,7 @@ static void test_loader_errors(void) {
   load_err("return {vars={}, colour='red'}", "unknown key 'colour'",
            "loader: unknown top-level key");
   load_err("return {vars={}, commands={{name='x'}}}",
-           "commands[1] (x): needs reg or via", "loader: bad command");
+           "commands[1] (x): needs reg, cid2 or via", "loader: bad command");
   load_err("return 5", "must return a table", "loader: not a table");
   load_err("return {vars={{name='a',reg=0}",
            "map t:", "loader: Lua syntax error reported");

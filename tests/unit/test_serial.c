@@ -1,6 +1,7 @@
 /* Unit tests of the serial line settings (transports/serial.c) shared by
  * serial:// and modbus-rtu://, and of serial:// open errors. (libserialport
- * 0.1.1 does not open ptys, so no data test runs here without hardware.) */
+ * 0.1.1 does not open ptys: serial:// opens them through termios, tested
+ * with real bytes in test_stream.c.) */
 #include "transports/serial.h"
 #include "transports/transport.h"
 
