@@ -12,13 +12,35 @@
 
 static char dir[256];
 
+/* The whole file (a killed writer may leave megabytes), or NULL. The
+ * buffer is reused by the next call and freed at exit. */
+static char *slurp_buf;
+static void slurp_free(void) {
+  free(slurp_buf);
+}
+
 static char *slurp(const char *path) {
-  static char buf[1 << 20];
+  struct stat st;
   int fd = open(path, O_RDONLY);
-  ssize_t k = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-  if (fd >= 0) close(fd);
-  buf[k > 0 ? k : 0] = 0;
-  return k < 0 ? NULL : buf;
+  if (fd < 0 || fstat(fd, &st) < 0) {
+    if (fd >= 0) close(fd);
+    return NULL;
+  }
+  if (!slurp_buf) atexit(slurp_free);
+  char *b = realloc(slurp_buf, (size_t)st.st_size + 1);
+  if (!b) {
+    close(fd);
+    return NULL;
+  }
+  slurp_buf = b;
+  size_t got = 0;
+  ssize_t k;
+  while (got < (size_t)st.st_size &&
+         (k = read(fd, b + got, (size_t)st.st_size - got)) > 0)
+    got += (size_t)k;
+  close(fd);
+  b[got] = 0;
+  return b;
 }
 
 static void spit(const char *path, const char *text) {
