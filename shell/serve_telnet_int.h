@@ -8,6 +8,7 @@
 
 #include "../devices/bps2000v2/console.h"
 #include "serve.h"
+#include "serve/listen.h"
 
 enum tn_role { TN_ADMIN = 0, TN_USER1 = 1, TN_USER2 = 2 };
 
@@ -34,13 +35,9 @@ struct tn_server {
   size_t nacc;
   double idle;
   int max_sessions;
-  int lfd;
-  int wake[2]; /* stop pipe for the accept thread */
-  pthread_t th;
-  pthread_mutex_t mu; /* sessions, active, kept */
-  pthread_cond_t idle_cv;
-  int *fds; /* max_sessions slots, -1 if free */
-  int active;
+  struct ls_server *ls; /* the one listener (serve/listen.h) */
+  pthread_mutex_t mu;   /* kept, logged */
+  int logged;           /* sessions logged in */
   double started;
   struct tn_kept kept[TN_KEPT_MAX];
   size_t nkept;
@@ -50,9 +47,11 @@ enum tn_state { TN_ACCOUNT, TN_PASSWORD, TN_MENU, TN_SCREEN, TN_CONFIRM };
 
 struct tn_session {
   struct tn_server *srv;
+  struct ls_conn *conn; /* NULL when fuzzing */
   int fd;
-  char peer[64];
-  void *tn; /* telnet_t */
+  char peer[80];      /* address:port, for logs */
+  char peer_addr[64]; /* address alone: failed logins are counted by it */
+  void *tn;           /* telnet_t */
   enum tn_state state;
   int screen;  /* TN_SCREEN / TN_CONFIRM: which one */
   int confirm; /* TN_CONFIRM: 1 restart, 2 factory default */
