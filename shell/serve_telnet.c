@@ -239,9 +239,9 @@ static void login_line(struct tn_session *s, const char *line) {
     tn_send(s, CON_PASSWORD_PROMPT);
     return;
   }
-  s->who = lg_before("console", s->peer_addr, session_stopping, s) < 0
-               ? NULL /* locked out: not even checked */
-               : acc_check(s->srv, s->account, line);
+  int locked = lg_before("console", s->peer_addr, session_stopping, s) < 0;
+  s->who = locked ? NULL /* not even checked */
+                  : acc_check(s->srv, s->account, line);
   if (s->who && !session_count(s, 1)) {
     tn_send(s, "Too many sessions, try again later\r\n");
     s->dead = 1;
@@ -257,7 +257,8 @@ static void login_line(struct tn_session *s, const char *line) {
   }
   /* As login(1)'s FAIL_DELAY, growing per address, so guessing is slow
    * even across reconnects (only this session's thread waits). */
-  lg_failed("console", s->peer_addr, s->account, session_stopping, s);
+  if (!locked)
+    lg_failed("console", s->peer_addr, s->account, session_stopping, s);
   if (++s->fails >= 3) {
     tn_send(s, "Login failed\r\nToo many failed logins\r\n");
     serve_log("console: %s: 3 failed logins, connection closed", s->peer);
