@@ -441,22 +441,21 @@ static void do_get(struct nut_client *cl, int argc, char **argv) {
   char q[600];
   const char *what = argc > 1 ? argv[1] : "";
   int per_var = strcmp(what, "VAR") == 0 || strcmp(what, "TYPE") == 0 ||
-                strcmp(what, "DESC") == 0;
-  if (per_var ? argc != 4
-              : (argc != 3 && !(argc == 4 && !strcmp(what, "CMDDESC")))) {
+                strcmp(what, "DESC") == 0 || strcmp(what, "CMDDESC") == 0;
+  if (argc != (per_var ? 4 : 3)) { /* CMDDESC names its command too */
     ERR(cl, "INVALID-ARGUMENT");
     return;
   }
-  if (!per_var && strcmp(what, "CMDDESC") && strcmp(what, "UPSDESC") &&
-      strcmp(what, "NUMLOGINS")) {
+  if (!per_var && strcmp(what, "UPSDESC") && strcmp(what, "NUMLOGINS")) {
     ERR(cl, "INVALID-ARGUMENT");
     return;
   }
-  if (get_ups(cl, argv[2], &s, per_var) < 0) return;
-  if (per_var)
-    get_var(cl, what, &s, argv[3]);
-  else if (strcmp(what, "CMDDESC") == 0)
+  int cmddesc = strcmp(what, "CMDDESC") == 0;
+  if (get_ups(cl, argv[2], &s, per_var && !cmddesc) < 0) return;
+  if (cmddesc)
     get_cmddesc(cl, &s, argv[3]);
+  else if (per_var)
+    get_var(cl, what, &s, argv[3]);
   else if (strcmp(what, "UPSDESC") == 0)
     say(cl, "UPSDESC %s \"%s\"\n", s.name,
         quote(s.map && s.map->desc ? s.map->desc : "ohm device", q, sizeof q));

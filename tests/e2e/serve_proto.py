@@ -71,6 +71,9 @@ def nut_lines(port):
     r = talk(port, b"GET\x1bVAR pdu1 " + VAR.encode() + b"\nVER\n")
     T.ok(r.startswith(b"ERR INVALID-ARGUMENT\nNetwork UPS Tools"),
          "NUT: a control byte is refused, the next line still served", r)
+    r = talk(port, b"GET CMDDESC pdu1 reset.energy.L1\nGET CMDDESC pdu1\n")
+    T.eq(r.decode(errors="replace").splitlines()[1:], ["ERR INVALID-ARGUMENT"],
+         "NUT: GET CMDDESC without a command is INVALID-ARGUMENT")
     r = talk(port, b"X\x00" + b"A" * 1021 + b"LIST UPS\n")
     T.ok(b"BEGIN LIST UPS" not in r and b"ERR TOO-LONG" in r,
          "NUT: the tail of an over-long line with a NUL never runs", r)
