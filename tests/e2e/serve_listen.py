@@ -16,7 +16,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-from lib import T, OHM, free_port, wait_port, start, run  # noqa: E402
+from lib import T, OHM, free_port, wait_port, start, run, stop_all  # noqa: E402,E501
 from telnet_client import login, Closed  # noqa: E402
 import snmplib as S  # noqa: E402
 
@@ -232,6 +232,7 @@ def main():
     err.seek(0)
     log = err.read()
     T.ok("too many connections" in log, "refusals are logged", log[-800:])
+    stop_all(check_ohm=True)  # SIGTERM: clean exit, no leak
 
 
 run(main)

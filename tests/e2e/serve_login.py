@@ -13,7 +13,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-from lib import T, OHM, free_port, wait_port, start, run  # noqa: E402
+from lib import T, OHM, free_port, wait_port, start, run, stop_all  # noqa: E402,E501
 from telnet_client import Client, Closed, login  # noqa: E402
 
 CANARY = "wr0ng-Canary"
@@ -134,6 +134,7 @@ def main():
          == 5 and "locked out" in log,
          "console: each failure logged with user and address", log[-1500:])
     T.ok(CANARY not in log, "console: no password in the log")
+    stop_all(check_ohm=True)  # SIGTERM: clean exit, no leak
 
 
 run(main)

@@ -15,7 +15,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-from lib import T, OHM, free_port, wait_port, start, run  # noqa: E402
+from lib import T, OHM, free_port, wait_port, start, run, stop_all  # noqa: E402,E501
 from telnet_client import login, Closed  # noqa: E402
 
 VAR = "input.L1.current.high.critical"
@@ -198,6 +198,7 @@ def main():
     console_decimal(tel)
     nut_deadlines(nut)
     bad_options()
+    stop_all(check_ohm=True)  # SIGTERM: clean exit, no leak
 
 
 run(main)
