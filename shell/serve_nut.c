@@ -480,7 +480,8 @@ static int need_user(struct nut_client *cl, struct nut_grant *g) {
     ERR(cl, "PASSWORD-REQUIRED");
     return -1;
   }
-  if (lg_before("NUT", cl->addr, stop_of, cl) < 0) {
+  /* a client already logged in is not held up by others' failures */
+  if (!cl->authed && lg_before("NUT", cl->addr, stop_of, cl) < 0) {
     ERR(cl, "ACCESS-DENIED"); /* locked out: not even checked */
     return -1;
   }

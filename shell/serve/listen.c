@@ -315,18 +315,17 @@ static void accept_one(struct ls_server *s) {
 static void linger_step(struct ls_server *s, const struct pollfd *p) {
   long long now = ls_now_ms();
   char junk[512];
-  for (int i = 0; i < s->nlinger;) {
+  /* backwards: the last entry, moved into a closed one's place, is done */
+  for (int i = s->nlinger - 1; i >= 0; i--) {
     int done = now >= s->linger[i].until;
     if (!done && p[i].revents) {
       ssize_t r = recv(s->linger[i].fd, junk, sizeof junk, MSG_DONTWAIT);
       done = r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR);
     }
-    if (!done) {
-      i++;
-      continue;
+    if (done) {
+      close(s->linger[i].fd);
+      s->linger[i] = s->linger[--s->nlinger];
     }
-    close(s->linger[i].fd);
-    s->linger[i] = s->linger[--s->nlinger];
   }
 }
 

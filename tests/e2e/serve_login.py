@@ -52,12 +52,24 @@ def nut_guesses(work, res):
     port = free_port()
     err = serve(work, ["--nut", f"127.0.0.1:{port}"])
     wait_port(port)
+    held = socket.create_connection(("127.0.0.1", port), 5)
+    held.settimeout(10)
+    held.sendall(b"USERNAME admin\nPASSWORD s3cret\nLOGIN pdu1\n")
     t0 = time.time()
     replies = [nut_login(port, f"{CANARY}{i}") for i in range(50)]
     res["nut_time"] = time.time() - t0
     res["nut_replies"] = replies
     res["nut_locked"] = nut_login(port, "s3cret")
     res["nut_other"] = nut_login(port, "s3cret", "127.0.0.2")
+    held.sendall(b'SET VAR pdu1 input.L1.current.high.critical "20"\n')
+    got = b""
+    while got.count(b"\n") < 4:
+        d = held.recv(4096)
+        if not d:
+            break
+        got += d
+    res["nut_held"] = got.decode(errors="replace").splitlines()
+    held.close()
     time.sleep(0.3)
     res["nut_log"] = text_of(err)
 
@@ -100,7 +112,8 @@ def main():
     work = tempfile.mkdtemp()
     with open(os.path.join(work, "config.lua"), "w") as f:
         f.write('devices = { pdu1 = { uri = "sim:bps2000v2" } }\n'
-                'nut = { users = { admin = { password = "s3cret" } } }\n')
+                'nut = { users = { admin = { password = "s3cret",'
+                ' actions = {"set"} } } }\n')
     with open(os.path.join(work, "pw"), "w") as f:
         f.write("s3cret\n")
     res = {}
@@ -119,6 +132,8 @@ def main():
     T.ok(locked, "NUT: the right password is refused from a locked address",
          res["nut_locked"])
     T.eq(res["nut_other"], "OK", "NUT: another address still logs in")
+    T.eq(res["nut_held"], ["OK"] * 4,
+         "NUT: a client logged in before the lock-out may still write")
     log = res["nut_log"]
     n = log.count("NUT: login failed for user 'admin' from 127.0.0.1")
     T.ok(n >= 5 and "locked out" in log,

@@ -37,8 +37,8 @@ static void decimals(void) {
   CHECK(ls_decimal("-3", &v) == 0 && v == -3, "-3");
   CHECK(ls_decimal("+.5", &v) == 0 && v == 0.5, "+.5");
   CHECK(ls_decimal("7.", &v) == 0 && v == 7, "7.");
-  static const char *bad[] = {"0x10", "1e3", "inf", "nan", " 1", "1 ", "",
-                              "-", ".", "1.2.3", "0X1p3", NULL};
+  static const char *bad[] = {"0x10", "1e3", "inf", "nan",   " 1",    "1 ",
+                              "",     "-",   ".",   "1.2.3", "0X1p3", NULL};
   int ok = 1;
   for (int i = 0; bad[i]; i++)
     ok &= ls_decimal(bad[i], &v) < 0;
@@ -59,8 +59,7 @@ static void lines(void) {
             strcmp(line, "VER") == 0 && used == 5,
         "CR LF line");
   memcpy(buf, "LIST UPS\0x\n", 11);
-  CHECK(ls_line_next(buf, 11, 1024, &line, &used) == LS_LINE_BAD &&
-            used == 11,
+  CHECK(ls_line_next(buf, 11, 1024, &line, &used) == LS_LINE_BAD && used == 11,
         "NUL refused, whole line skipped");
   memcpy(buf, "A\x1b[2J\n", 6);
   CHECK(ls_line_next(buf, 6, 1024, &line, &used) == LS_LINE_BAD,
