@@ -198,10 +198,24 @@ void tn_send(struct tn_session *s, const char *text) {
   if (!s->dead) telnet_send(s->tn, text, strlen(text));
 }
 
+/* Send what the session has gathered, whole. */
+static void session_flush(struct tn_session *s) {
+  if (s->nout && !s->broken && s->conn &&
+      ls_send(s->conn, s->out, s->nout, ls_now_ms() + TN_REPLY_MS) < 0)
+    s->broken = s->dead = 1; /* peer gone, or not reading */
+  s->nout = 0;
+}
+
+/* libtelnet's output: gathered, so a reply leaves in one piece. */
 static void send_all(struct tn_session *s, const char *p, size_t n) {
-  if (!s->dead && s->conn &&
-      ls_send(s->conn, p, n, ls_now_ms() + TN_REPLY_MS) < 0)
-    s->dead = 1; /* peer gone, or not reading */
+  while (n && !s->broken) {
+    if (s->nout == sizeof s->out) session_flush(s);
+    size_t k = n < sizeof s->out - s->nout ? n : sizeof s->out - s->nout;
+    memcpy(s->out + s->nout, p, k);
+    s->nout += k;
+    p += k;
+    n -= k;
+  }
 }
 
 static int session_stopping(void *ctx) {
@@ -370,11 +384,13 @@ static void session_loop(struct tn_session *s) {
     ssize_t n = ls_recv(s->conn, buf, sizeof buf, dl);
     if (n < 0 && !ls_stopping(s->conn) && ls_now_ms() >= dl) {
       tn_send(s, "\r\nIdle timeout, logged out\r\n");
+      session_flush(s);
       return;
     }
     if (n <= 0) /* closed, half-closed or stopping */
       return;
     telnet_recv(s->tn, buf, (size_t)n);
+    session_flush(s);
   }
 }
 
@@ -382,6 +398,7 @@ static void session_run(struct tn_session *s) {
   s->tn = telnet_init(telopts, on_event, 0, s);
   if (s->tn) {
     session_greet(s);
+    session_flush(s);
     session_loop(s);
     telnet_free(s->tn);
   }

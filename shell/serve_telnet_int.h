@@ -63,6 +63,9 @@ struct tn_session {
   size_t len;
   int overflow, last_cr;
   double last_input;
+  char out[8192]; /* the reply being gathered (serve_telnet.c) */
+  size_t nout;
+  int broken; /* a reply could not be sent */
 };
 
 /* Send text as is (CRLF already in it). */

@@ -126,6 +126,26 @@ def nut_deadlines(port):
          "NUT: a logged-in client may stay quiet", res.get("logged"))
 
 
+def whole_replies(nut, tel):
+    """A reply leaves in one piece: the first recv holds all of it."""
+    with socket.create_connection(("127.0.0.1", nut), 2) as c:
+        c.settimeout(5)
+        c.sendall(b"LIST VAR pdu1\n")
+        r = c.recv(1 << 20)
+    T.ok(r.startswith(b"BEGIN LIST VAR") and r.endswith(b"END LIST VAR pdu1\n"),
+         "NUT: LIST VAR is written whole", r[:100])
+    try:
+        c = login(tel, "bkt", "s3cret")
+        c.s.settimeout(5)
+        c.s.sendall(b"1\r\n")
+        r = c.s.recv(1 << 20)
+        c.close()
+    except (Closed, OSError) as e:
+        r = repr(e).encode()
+    T.ok(b"Command:1.Load" in r and r.endswith(b"Please enter the command:"),
+         "console: a screen is written whole", r)
+
+
 def http_lf(port):
     r = talk(port, b"GET /metrics HTTP/1.1\nHost: x\n\n")
     T.ok(r.startswith(b"HTTP/1.1 200") and b"ohm_up" in r,
@@ -195,6 +215,7 @@ def main():
     nut_lines(nut)
     nut_decimal(nut)
     http_lf(http)
+    whole_replies(nut, tel)
     console_decimal(tel)
     nut_deadlines(nut)
     bad_options()
