@@ -36,7 +36,7 @@
 #define NUT_ARGS_MAX 8
 #define NUT_FIRST_MS 10000
 #define NUT_LINE_MS 10000
-#define NUT_IDLE_MS 60000
+#define NUT_IDLE_MS 300000 /* Home Assistant polls every 60 s */
 #define NUT_REPLY_MS 10000
 #define NUT_REPLY_MAX (4 << 20)
 
