@@ -238,8 +238,11 @@ static int slot_take(struct ls_server *s, int fd, const char *addr) {
   return free_slot;
 }
 
+/* Close the slot's connection under the lock, so ls_stop never shuts
+ * down a descriptor number already reused elsewhere. */
 static void slot_release(struct ls_server *s, int slot) {
   pthread_mutex_lock(&s->mu);
+  close(s->slots[slot].fd);
   s->slots[slot].fd = -1;
   s->active--;
   pthread_cond_broadcast(&s->cv);
@@ -251,7 +254,6 @@ static void *conn_main(void *arg) {
   struct ls_server *s = c->srv;
   s->conf.serve(c, s->conf.ctx);
   int slot = c->slot;
-  close(c->fd);
   free(c);
   slot_release(s, slot);
   return NULL;
@@ -305,7 +307,6 @@ static void accept_one(struct ls_server *s) {
   pthread_attr_setstacksize(&a, 512 * 1024);
   if (pthread_create(&t, &a, conn_main, c) != 0) {
     free(c);
-    close(fd);
     slot_release(s, slot);
   }
   pthread_attr_destroy(&a);
