@@ -94,7 +94,9 @@ format-check:
 
 # Recursive after deps (here and in demo, bench, fuzz): the sub-make
 # evaluates pkg-config after the packages are installed, and -j cannot run
-# the build before them.
+# the build before them. tests/run.sh also runs every fuzz target for a
+# fixed number of runs (tests/e2e/fuzz_runs.sh, FUZZ_RUNS); `make fuzz`
+# runs them for FUZZ_SECONDS each.
 check: deps
 	$(MAKE) format-check
 	$(MAKE) werror
