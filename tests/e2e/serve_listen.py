@@ -143,13 +143,17 @@ def under_attack(name, port, byte, request, refused, seconds):
     worst, bad = 0.0, None
     time.sleep(1.5)  # let the attack fill the caps
     end = time.time() + seconds
+    asked = 0
     while time.time() < end:
+        asked += 1
         ok, took = timed(lambda: request(port))
         worst = max(worst, took)
         if ok is not True and bad is None:
             bad = ok
         time.sleep(1)
     said = a.stop()
+    print(f"# {name}: {asked} requests from {OTHER}, worst {worst:.3f} s,"
+          f" {said.count(refused)} refusals seen", flush=True)
     T.ok(bad is None and worst < 2.0,
          f"{name}: a client from {OTHER} is served within 2 s under attack",
          f"worst {worst:.2f} s, failure {bad!r}")
