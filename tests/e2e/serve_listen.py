@@ -7,6 +7,7 @@ a protocol error or a 503 instead of a silent close, and a real upsmon
 Peers: snmpsimd (an RFC 1628 UPS), upsmon, Python sockets."""
 import os
 import select
+import signal
 import shutil
 import socket
 import subprocess
@@ -172,8 +173,9 @@ def start_upsmon(work, port):
     os.symlink("/lib/nut/upsmon", argv0)
     out = open(os.path.join(work, "upsmon.out"), "w+")
     env = dict(os.environ, NUT_CONFPATH=work, NUT_STATEPATH=work)
+    # its own session: upsmon forks, and the child must go with it
     p = start(argv0, "-D", "-u", "root", env=env, stdout=out,
-              stderr=subprocess.STDOUT)
+              stderr=subprocess.STDOUT, start_new_session=True)
     p.out, p.pidfile = out, f"/run/nut/{os.path.basename(argv0)}.pid"
     return p
 
@@ -227,8 +229,16 @@ def main():
              "failed" not in text and "unavailable" not in text,
              "upsmon stayed logged in through the attack", text[-2000:])
     finally:
-        um.terminate()
+        try:
+            os.killpg(um.pid, signal.SIGTERM)
+        except OSError:
+            pass
         um.wait()
+        time.sleep(0.5)
+        try:
+            os.killpg(um.pid, signal.SIGKILL)  # a child still there
+        except OSError:
+            pass
         if os.path.exists(um.pidfile):
             os.unlink(um.pidfile)
     under_attack("Prometheus", http, b"G", prom_get, b"HTTP/1.1 503", 8)
