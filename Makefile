@@ -24,7 +24,8 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) \
              -I. -I$(BUILD)/gen $(EXTRA_CFLAGS)
 
 LIB_SRC  := $(wildcard transports/*.c devices/*.c devices/*/*.c lua/*.c) \
-            $(filter-out shell/main.c,$(wildcard shell/*.c)) $(wildcard shell/serve/*.c)
+            $(filter-out shell/main.c,$(wildcard shell/*.c)) \
+            $(wildcard shell/serve/*.c)
 MAPS     := $(sort $(wildcard devices/*/map.lua))
 LUA_LIB  := $(sort $(wildcard lua/*.lua))
 GEN_SRC  := $(BUILD)/gen/embedded.c
@@ -93,7 +94,9 @@ format-check:
 
 # Recursive after deps (here and in demo, bench, fuzz): the sub-make
 # evaluates pkg-config after the packages are installed, and -j cannot run
-# the build before them.
+# the build before them. tests/run.sh also runs every fuzz target for a
+# fixed number of runs (tests/e2e/fuzz_runs.sh, FUZZ_RUNS); `make fuzz`
+# runs them for FUZZ_SECONDS each.
 check: deps
 	$(MAKE) format-check
 	$(MAKE) werror

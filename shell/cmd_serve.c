@@ -18,6 +18,7 @@
 
 #include "serve.h"
 #include "serve/serve_rules.h"
+#include "serve/listen.h"
 
 static const char serve_usage[] =
     "serve [OPTS] [--nut ADDR] [--prometheus ADDR] [--telnet ADDR] "
@@ -65,56 +66,6 @@ void serve_info(const char *fmt, ...) {
   va_end(ap);
 }
 
-/* HOST:PORT, [V6]:PORT, or PORT alone (127.0.0.1). */
-static int split_addr(const char *addr, char *host, size_t hn, char *port,
-                      size_t pn) {
-  const char *colon = strrchr(addr, ':');
-  if (!colon) {
-    snprintf(host, hn, "127.0.0.1");
-    snprintf(port, pn, "%s", addr);
-  } else if (addr[0] == '[') {
-    const char *end = strchr(addr, ']');
-    if (!end || end[1] != ':') return -1;
-    snprintf(host, hn, "%.*s", (int)(end - addr - 1), addr + 1);
-    snprintf(port, pn, "%s", end + 2);
-  } else {
-    snprintf(host, hn, "%.*s", (int)(colon - addr), addr);
-    snprintf(port, pn, "%s", colon + 1);
-  }
-  /* in range here: getaddrinfo takes "99999" and wraps it to 34463 */
-  return *port && strspn(port, "0123456789") == strlen(port) &&
-                 strlen(port) <= 5 && atol(port) <= 65535
-             ? 0
-             : -1;
-}
-
-int serve_listen(const char *addr, struct ohm_error *e) {
-  char host[256], port[16];
-  struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                           .ai_socktype = SOCK_STREAM,
-                           .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
-                  *res;
-  if (split_addr(addr, host, sizeof host, port, sizeof port) < 0)
-    return ohm_error_set(e, OHM_EINVAL, "bad address '%s' (HOST:PORT)", addr);
-  int rc = getaddrinfo(*host ? host : NULL, port, &hints, &res);
-  if (rc) return ohm_error_set(e, OHM_EINVAL, "%s: %s", addr, gai_strerror(rc));
-  int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-  if (fd >= 0) {
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 64) < 0) {
-      rc = errno;
-      close(fd);
-      fd = -1;
-      errno = rc;
-    }
-  }
-  freeaddrinfo(res);
-  if (fd < 0)
-    return ohm_error_set(e, OHM_EIO, "cannot listen on %s (%s)", addr,
-                         strerror(errno));
-  return fd;
-}
-
 struct serve_cli {
   struct sh_opts o;
   struct sv_config cfg;
@@ -141,8 +92,8 @@ enum {
 
 static int serve_opt(void *ctx, int opt, const char *arg) {
   struct serve_cli *s = ctx;
-  char *end;
   double v;
+  long n;
   switch (opt) {
   case OPT_NUT:
     s->nut = arg;
@@ -168,15 +119,13 @@ static int serve_opt(void *ctx, int opt, const char *arg) {
   case OPT_TRAPS:
     s->traps = arg;
     return 0;
-  case OPT_INTERVAL:
-    v = strtod(arg, &end);
-    if (*end || !(v >= 0.05 && v <= 86400)) break;
+  case OPT_INTERVAL: /* decimal only: no hex, exponent, inf */
+    if (ls_decimal(arg, &v) < 0 || !(v >= 0.05 && v <= 86400)) break;
     s->cfg.interval = v;
     return 0;
   case OPT_JOBS:
-    v = strtod(arg, &end);
-    if (*end || !(v >= 1 && v <= 1024)) break;
-    s->cfg.jobs = (int)v;
+    if (ls_decimal_int(arg, 1, 1024, &n) < 0) break;
+    s->cfg.jobs = (int)n;
     return 0;
   case OPT_SHARD:
     if (fleet_parse_shard(arg, &s->cfg.shard_k, &s->cfg.shard_n) < 0) break;

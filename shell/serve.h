@@ -107,7 +107,8 @@ void sv_cache_wait_first(struct sv_cache *c, double seconds);
 
 /* ---- listeners: start on their own threads, stop on SIGTERM ---- */
 
-/* ADDR is HOST:PORT, [V6]:PORT or PORT (127.0.0.1). Each start returns
+/* ADDR is HOST:PORT, [V6]:PORT, PORT or :PORT (127.0.0.1): a wildcard
+ * must be written out (serve/listen.h). Each start returns
  * once the socket listens (so tests can connect at once) or fails with e
  * set. stop closes the listener and its clients; safe if not started. */
 int serve_nut_start(struct sv_cache *c, const char *addr,
@@ -116,6 +117,13 @@ void serve_nut_stop(void);
 /* SIGHUP: take the NUT users from the reloaded inventory (borrowed only
  * during the call). */
 void serve_nut_reload(struct inventory *inv);
+/* Tests and fuzzing: the NUT session over cache c on raw bytes in[0..n)
+ * (changed) as from one client, without a socket. The replies go to
+ * *reply (caller frees; NULL if none); returns their length. */
+size_t serve_nut_feed(struct sv_cache *c, char *in, size_t n, char **reply);
+/* Tests and fuzzing: the answer to one HTTP request head req[0..n)
+ * (NUL-terminated), status line to body, in *reply (caller frees). */
+size_t serve_prom_answer(struct sv_cache *c, char *req, size_t n, char **reply);
 int serve_prom_start(struct sv_cache *c, const char *addr, struct ohm_error *e);
 void serve_prom_stop(void);
 
@@ -148,6 +156,11 @@ void serve_telnet_reload(struct inventory *inv) __attribute__((weak));
  * serve_telnet_set_opts), and say what is wrong without listening. */
 int serve_telnet_accounts_check(const struct sh_opts *o, struct ohm_error *e)
     __attribute__((weak));
+/* Tests and fuzzing: one console session over cache c, fed data[0..n) as
+ * from a client (telnet protocol, line editing, login as fuzz/fuzz, menus),
+ * its output dropped. (Fuzzers call lg_no_delays(1) first.) */
+void serve_telnet_feed(struct sv_cache *c, const char *data, size_t n)
+    __attribute__((weak));
 /* getopt_long entries for the four options above (values 0x7401..0x7404)
  * and their handler: returns 1 if opt was one of them, -1 if its value is
  * bad (--idle-timeout 0.1..86400 s, --max-sessions 1..1000), else 0. */
@@ -159,10 +172,6 @@ int serve_telnet_accounts_check(const struct sh_opts *o, struct ohm_error *e)
   }
 int serve_telnet_opt(struct serve_telnet_opts *t, int opt, const char *arg)
     __attribute__((weak));
-
-/* Parse ADDR as above into a listening TCP socket (SO_REUSEADDR). Returns
- * the fd or a negative OHM_E* code with e set. Shared by the listeners. */
-int serve_listen(const char *addr, struct ohm_error *e);
 
 /* ---- shared by poll, record, watch and serve (shell/cmd_poll.c) ---- */
 

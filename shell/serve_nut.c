@@ -6,7 +6,12 @@
  * USERNAME and PASSWORD of a user the inventory grants it:
  *   nut = { users = { admin = { password = "...", actions = {"set"},
  *                               instcmds = {"all"} } } }
- * No users: read-only. One thread per client, at most NUT_MAX_CLIENTS. */
+ * No users: read-only. Connections come through the one listener
+ * (serve/listen.c): at most NUT_MAX_CLIENTS, NUT_MAX_PER_ADDR from one
+ * address. A client must send its first line within NUT_FIRST_MS, each
+ * line within NUT_LINE_MS of its first byte, and, until it has logged in,
+ * its next line within NUT_IDLE_MS; a logged-in client (upsmon) may stay
+ * quiet as long as it likes. Failed logins go through serve/login.c. */
 #include <errno.h>
 #include <lauxlib.h>
 #include <lua.h>
@@ -23,10 +28,18 @@
 
 #include "serve.h"
 #include "serve/nut_fsd.h"
+#include "serve/listen.h"
+#include "serve/login.h"
 
-#define NUT_MAX_CLIENTS 64
-#define NUT_LINE_MAX 1024
+#define NUT_MAX_CLIENTS 128
+#define NUT_MAX_PER_ADDR 32
+#define NUT_LINE_MAX 1024 /* raw bytes with the LF */
 #define NUT_ARGS_MAX 8
+#define NUT_FIRST_MS 10000
+#define NUT_LINE_MS 10000
+#define NUT_IDLE_MS 300000 /* Home Assistant polls every 60 s */
+#define NUT_REPLY_MS 10000
+#define NUT_REPLY_MAX (4 << 20)
 
 struct nut_user {
   char *name, *password;
@@ -37,30 +50,25 @@ struct nut_user {
 
 static struct {
   struct sv_cache *c;
-  int fd, stop_pipe[2];
-  pthread_t thread;
-  int running;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  int clients[NUT_MAX_CLIENTS]; /* fds, -1 free */
-  int nclients;
-  int stopping; /* under mu: clients handle no further line */
+  struct ls_server *ls;
+  int loaded; /* users were loaded: reloads replace them */
   struct nut_user *users;
   size_t nusers;
-} nut = {
-    .fd = -1, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+} nut;
 
 static pthread_rwlock_t users_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 struct nut_client {
-  int fd;
-  FILE *in;
+  struct ls_conn *conn; /* NULL when fuzzing */
+  const char *addr;     /* client address, for the login checks */
   char *user, *pass;
   char login[128]; /* UPS after LOGIN, "" if none */
+  int authed;      /* gave a right username and password */
   int dead;        /* a reply could not be sent: close */
   int login_id;    /* nutf_login's, -1 if none */
   int primary;     /* did PRIMARY / MASTER */
-  char addr[64];   /* the client's address, for LIST CLIENT */
+  char *out;       /* this request's reply, sent whole */
+  size_t nout, capout;
 };
 
 /* ---- users from the inventory's `nut.users` table ---- */
@@ -147,7 +155,7 @@ static int load_users(struct inventory *inv, struct ohm_error *e) {
 
 void serve_nut_reload(struct inventory *inv) {
   struct ohm_error e;
-  if (nut.fd >= 0 && load_users(inv, &e) < 0)
+  if (nut.loaded && load_users(inv, &e) < 0)
     serve_log("reload: NUT users: %s", ohm_error_text(&e));
 }
 
@@ -172,20 +180,21 @@ struct nut_grant {
 };
 
 /* Fill g for the user whose name and password the client gave; -1 if
- * there is none. */
+ * there is none. Every password is compared, in constant time, so the
+ * time says nothing about which user exists. */
 static int auth(const struct nut_client *cl, struct nut_grant *g) {
   int rc = -1;
   pthread_rwlock_rdlock(&users_lock);
-  for (size_t i = 0; cl->user && cl->pass && i < nut.nusers; i++)
-    if (strcmp(nut.users[i].name, cl->user) == 0) {
-      if (strcmp(nut.users[i].password, cl->pass) == 0) {
-        g->can_set = nut.users[i].can_set;
-        g->primary = nut.users[i].primary;
-        snprintf(g->instcmds, sizeof g->instcmds, "%s", nut.users[i].instcmds);
-        rc = 0;
-      }
-      break;
+  for (size_t i = 0; cl->user && cl->pass && i < nut.nusers; i++) {
+    int pw = lg_equal(nut.users[i].password, cl->pass);
+    int nm = lg_equal(nut.users[i].name, cl->user);
+    if ((pw & nm) && rc < 0) {
+      g->can_set = nut.users[i].can_set;
+      g->primary = nut.users[i].primary;
+      snprintf(g->instcmds, sizeof g->instcmds, "%s", nut.users[i].instcmds);
+      rc = 0;
     }
+  }
   pthread_rwlock_unlock(&users_lock);
   return rc;
 }
@@ -206,11 +215,30 @@ static void say(struct nut_client *cl, const char *fmt, ...) {
   va_start(ap, fmt);
   int n = vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
-  if (n < 0) return;
+  if (n < 0 || cl->dead) return;
   if ((size_t)n >= sizeof buf) n = sizeof buf - 1;
-  for (ssize_t off = 0, w; off < n && !cl->dead; off += w)
-    if ((w = send(cl->fd, buf + off, (size_t)(n - off), MSG_NOSIGNAL)) <= 0)
-      cl->dead = 1; /* gone, or not reading for SO_SNDTIMEO */
+  if (cl->nout + (size_t)n > cl->capout) {
+    size_t cap = cl->capout ? cl->capout * 2 : 4096;
+    while (cap < cl->nout + (size_t)n)
+      cap *= 2;
+    char *p = cap <= NUT_REPLY_MAX ? realloc(cl->out, cap) : NULL;
+    if (!p) {
+      cl->dead = 1;
+      return;
+    }
+    cl->out = p;
+    cl->capout = cap;
+  }
+  memcpy(cl->out + cl->nout, buf, (size_t)n);
+  cl->nout += (size_t)n;
+}
+
+/* Send the reply gathered by say() in one piece. */
+static void flush(struct nut_client *cl) {
+  if (cl->nout && !cl->dead && cl->conn &&
+      ls_send(cl->conn, cl->out, cl->nout, ls_now_ms() + NUT_REPLY_MS) < 0)
+    cl->dead = 1; /* gone, or not reading */
+  cl->nout = 0;
 }
 
 #define ERR(cl, what) say(cl, "ERR %s\n", what)
@@ -448,28 +476,32 @@ static void do_get(struct nut_client *cl, int argc, char **argv) {
   char q[600];
   const char *what = argc > 1 ? argv[1] : "";
   int per_var = strcmp(what, "VAR") == 0 || strcmp(what, "TYPE") == 0 ||
-                strcmp(what, "DESC") == 0;
-  if (per_var ? argc != 4
-              : (argc != 3 && !(argc == 4 && !strcmp(what, "CMDDESC")))) {
+                strcmp(what, "DESC") == 0 || strcmp(what, "CMDDESC") == 0;
+  if (argc != (per_var ? 4 : 3)) { /* CMDDESC names its command too */
     ERR(cl, "INVALID-ARGUMENT");
     return;
   }
-  if (!per_var && strcmp(what, "CMDDESC") && strcmp(what, "UPSDESC") &&
-      strcmp(what, "NUMLOGINS")) {
+  if (!per_var && strcmp(what, "UPSDESC") && strcmp(what, "NUMLOGINS")) {
     ERR(cl, "INVALID-ARGUMENT");
     return;
   }
-  if (get_ups(cl, argv[2], &s, per_var) < 0) return;
-  if (per_var)
-    get_var(cl, what, &s, argv[3]);
-  else if (strcmp(what, "CMDDESC") == 0)
+  int cmddesc = strcmp(what, "CMDDESC") == 0;
+  if (get_ups(cl, argv[2], &s, per_var && !cmddesc) < 0) return;
+  if (cmddesc)
     get_cmddesc(cl, &s, argv[3]);
+  else if (per_var)
+    get_var(cl, what, &s, argv[3]);
   else if (strcmp(what, "UPSDESC") == 0)
     say(cl, "UPSDESC %s \"%s\"\n", s.name,
         quote(s.map && s.map->desc ? s.map->desc : "ohm device", q, sizeof q));
   else
     say(cl, "NUMLOGINS %s %d\n", s.name, nutf_numlogins(s.name));
   sv_snap_free(&s);
+}
+
+static int stop_of(void *ctx) {
+  struct nut_client *cl = ctx;
+  return cl->conn && ls_stopping(cl->conn);
 }
 
 /* Username and password given and right (g filled, 0); else the error
@@ -483,7 +515,17 @@ static int need_user(struct nut_client *cl, struct nut_grant *g) {
     ERR(cl, "PASSWORD-REQUIRED");
     return -1;
   }
-  if (auth(cl, g) == 0) return 0;
+  /* a client already logged in is not held up by others' failures */
+  if (!cl->authed && lg_before("NUT", cl->addr, stop_of, cl) < 0) {
+    ERR(cl, "ACCESS-DENIED"); /* locked out: not even checked */
+    return -1;
+  }
+  if (auth(cl, g) == 0) {
+    if (!cl->authed) lg_ok(cl->addr);
+    cl->authed = 1;
+    return 0;
+  }
+  lg_failed("NUT", cl->addr, cl->user, stop_of, cl);
   ERR(cl, "ACCESS-DENIED");
   return -1;
 }
@@ -504,6 +546,16 @@ static const char *write_err(int code, int is_set) {
   }
 }
 
+/* A value for v as NUT clients may write it: a number is decimal only
+ * ("0x10", "1e3", "inf" are refused), a state is its text or a number. */
+static int value_ok(const struct dev_var *v, const char *text) {
+  double x;
+  if (v->type == DT_STRING) return 1;
+  for (size_t i = 0; v->type == DT_ENUM && i < v->nenums; i++)
+    if (strcmp(v->enums[i].text, text) == 0) return 1;
+  return ls_decimal(text, &x) == 0;
+}
+
 /* SET VAR ups var "value". */
 static void do_set(struct nut_client *cl, int argc, char **argv) {
   struct nut_grant g, *u = &g;
@@ -520,10 +572,10 @@ static void do_set(struct nut_client *cl, int argc, char **argv) {
   }
   if (get_ups(cl, argv[2], &s, 0) < 0) return;
   const struct dev_var *v = s.map ? dev_map_var(s.map, argv[3]) : NULL;
-  int ro = v && v->access != DA_RW;
+  int ro = v && v->access != DA_RW, bad = v && !value_ok(v, argv[4]);
   sv_snap_free(&s);
-  if (!v || ro) {
-    ERR(cl, v ? "READONLY" : "VAR-NOT-SUPPORTED");
+  if (!v || ro || bad) {
+    ERR(cl, !v ? "VAR-NOT-SUPPORTED" : ro ? "READONLY" : "INVALID-VALUE");
     return;
   }
   int rc = sv_cache_set(nut.c, argv[2], argv[3], argv[4], &e);
@@ -662,151 +714,102 @@ static int handle_line(struct nut_client *cl, char *line) {
 
 /* ---- connections ---- */
 
-static int client_add(int fd) {
-  int slot = -1;
-  pthread_mutex_lock(&nut.mu);
-  for (int i = 0; i < NUT_MAX_CLIENTS && slot < 0; i++)
-    if (nut.clients[i] < 0) nut.clients[slot = i] = fd;
-  if (slot >= 0) nut.nclients++;
-  pthread_mutex_unlock(&nut.mu);
-  return slot;
+/* When the next bytes must have come: a line begun (its first byte at
+ * begun) NUT_LINE_MS after that; else, before login, NUT_FIRST_MS after
+ * connecting and NUT_IDLE_MS after each request; logged in, never. */
+static long long next_deadline(const struct nut_client *cl, size_t pending,
+                               long long begun, long long last, int first) {
+  if (pending) return begun + NUT_LINE_MS;
+  if (cl->authed) return LS_FOREVER;
+  return last + (first ? NUT_FIRST_MS : NUT_IDLE_MS);
 }
 
-static void client_del(int slot) {
-  pthread_mutex_lock(&nut.mu);
-  nut.clients[slot] = -1;
-  nut.nclients--;
-  pthread_cond_broadcast(&nut.cv);
-  pthread_mutex_unlock(&nut.mu);
-}
-
-struct conn {
-  int fd, slot;
-};
-
-static int stopping(void) {
-  pthread_mutex_lock(&nut.mu);
-  int s = nut.stopping;
-  pthread_mutex_unlock(&nut.mu);
-  return s;
-}
-
-static void *client_main(void *arg) {
-  struct conn cn = *(struct conn *)arg;
-  struct nut_client cl = {.fd = cn.fd, .login_id = -1};
-  char line[NUT_LINE_MAX];
-  free(arg);
-  nutf_peer_addr(cn.fd, cl.addr, sizeof cl.addr);
-  cl.in = fdopen(dup(cn.fd), "r");
-  /* lines already buffered are dropped once stop begins */
-  while (cl.in && fgets(line, sizeof line, cl.in) && !cl.dead && !stopping()) {
-    size_t n = strlen(line);
-    if (n && line[n - 1] != '\n' && n == sizeof line - 1) {
-      ERR(&cl, "TOO-LONG");
-      break;
-    }
-    line[strcspn(line, "\r\n")] = 0;
-    if (handle_line(&cl, line) < 0) break;
-  }
-  if (cl.in) fclose(cl.in);
-  nutf_logout(cl.login_id);
-  free(cl.user);
-  if (cl.pass) memset(cl.pass, 0, strlen(cl.pass));
-  free(cl.pass);
-  client_del(cn.slot);
-  close(cn.fd);
-  return NULL;
-}
-
-static void accept_one(void) {
-  int fd = accept4(nut.fd, NULL, NULL, SOCK_CLOEXEC);
-  struct timeval tv = {10, 0}; /* a client that does not read */
-  if (fd < 0) {
-    if (errno == EMFILE || errno == ENFILE || errno == ENOMEM)
-      poll(NULL, 0, 100); /* out of descriptors: do not spin */
-    return;
-  }
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  int slot = client_add(fd);
-  struct conn *cn = slot >= 0 ? malloc(sizeof *cn) : NULL;
-  pthread_t t;
-  pthread_attr_t a;
-  if (!cn) {
-    if (slot >= 0) client_del(slot);
-    close(fd);
-    return;
-  }
-  cn->fd = fd;
-  cn->slot = slot;
-  pthread_attr_init(&a);
-  pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&a, 256 * 1024);
-  if (pthread_create(&t, &a, client_main, cn) != 0) {
-    free(cn);
-    client_del(slot);
-    close(fd);
-  }
-  pthread_attr_destroy(&a);
-}
-
-static void *accept_main(void *arg) {
-  struct pollfd p[2] = {{nut.fd, POLLIN, 0}, {nut.stop_pipe[0], POLLIN, 0}};
-  (void)arg;
+/* Handle the complete lines in in[0..*n): -1 to close. */
+static int take_lines(struct nut_client *cl, char *in, size_t *n) {
+  char *line;
+  size_t used;
   for (;;) {
-    if (poll(p, 2, -1) < 0 && errno != EINTR) break;
-    if (p[1].revents) break;
-    if (p[0].revents & POLLIN) accept_one();
+    int r = ls_line_next(in, *n, NUT_LINE_MAX, &line, &used);
+    if (r == LS_LINE_MORE) return 0;
+    if (r == LS_LINE_LONG) {
+      ERR(cl, "TOO-LONG");
+      flush(cl);
+      return -1;
+    }
+    int quit = r == LS_LINE_OK ? handle_line(cl, line) < 0 : 0;
+    if (r == LS_LINE_BAD) ERR(cl, "INVALID-ARGUMENT"); /* NUL, control byte */
+    flush(cl);
+    memmove(in, in + used, *n - used);
+    *n -= used;
+    if (quit || cl->dead || (cl->conn && ls_stopping(cl->conn))) return -1;
   }
-  return NULL;
+}
+
+static void client_free(struct nut_client *cl) {
+  nutf_logout(cl->login_id);
+  free(cl->user);
+  if (cl->pass) memset(cl->pass, 0, strlen(cl->pass));
+  free(cl->pass);
+  free(cl->out);
+}
+
+static void client_serve(struct ls_conn *conn, void *ctx) {
+  struct nut_client cl = {.conn = conn, .addr = conn->addr, .login_id = -1};
+  char in[NUT_LINE_MAX];
+  size_t n = 0;
+  long long begun = 0, last = ls_now_ms();
+  int first = 1;
+  (void)ctx;
+  for (;;) {
+    long long dl = next_deadline(&cl, n, begun, last, first);
+    ssize_t k = ls_recv(conn, in + n, sizeof in - n, dl);
+    if (k <= 0) break; /* closed, too slow, or stopping */
+    if (n == 0) begun = ls_now_ms();
+    size_t had = n;
+    n += (size_t)k;
+    if (take_lines(&cl, in, &n) < 0) break;
+    if (n < had + (size_t)k) { /* at least one line done */
+      first = 0;
+      last = begun = ls_now_ms();
+    }
+  }
+  client_free(&cl);
+}
+
+size_t serve_nut_feed(struct sv_cache *c, char *in, size_t n, char **reply) {
+  struct nut_client cl = {.addr = "fuzz", .login_id = -1};
+  nut.c = c;
+  take_lines(&cl, in, &n);
+  *reply = cl.out;
+  cl.out = NULL;
+  size_t len = cl.nout;
+  client_free(&cl);
+  return len;
 }
 
 int serve_nut_start(struct sv_cache *c, const char *addr,
                     const struct sh_opts *o, struct ohm_error *e) {
-  for (int i = 0; i < NUT_MAX_CLIENTS; i++)
-    nut.clients[i] = -1;
+  struct ls_conf conf = {.name = "NUT",
+                         .max_total = NUT_MAX_CLIENTS,
+                         .max_per_addr = NUT_MAX_PER_ADDR,
+                         .busy = "ERR ACCESS-DENIED\n",
+                         .serve = client_serve};
   nut.c = c;
   struct inventory *inv = sh_inventory(o, e);
   if (!inv || load_users(inv, e) < 0) return e->code ? e->code : OHM_ECONFIG;
-  if ((nut.fd = serve_listen(addr, e)) < 0) return nut.fd;
-  if (pipe(nut.stop_pipe) < 0) {
-    close(nut.fd);
-    nut.fd = -1;
-    return ohm_error_set(e, OHM_EIO, "pipe: %s", strerror(errno));
-  }
-  if (pthread_create(&nut.thread, NULL, accept_main, NULL) != 0) {
-    serve_nut_stop();
-    return ohm_error_set(e, OHM_ENOMEM, "cannot start the NUT listener");
-  }
-  nut.running = 1;
-  return 0;
+  nut.loaded = 1;
+  int rc = ls_start(addr, &conf, &nut.ls, e);
+  if (rc < 0) serve_nut_stop();
+  return rc;
 }
 
 void serve_nut_stop(void) {
-  if (nut.fd < 0) return;
-  if (nut.running) {
-    if (write(nut.stop_pipe[1], "x", 1) < 0) {
-      /* the listener then stops at exit anyway */
-    }
-    pthread_join(nut.thread, NULL);
-    nut.running = 0;
-  }
-  /* Wait for every client: the caller frees the cache next. Each ends
+  /* Waits for every client: the caller frees the cache next. Each ends
    * soon: its socket is shut down, and a device write in progress ends
    * by the device's timeout. */
-  pthread_mutex_lock(&nut.mu);
-  nut.stopping = 1;
-  for (int i = 0; i < NUT_MAX_CLIENTS; i++)
-    if (nut.clients[i] >= 0) shutdown(nut.clients[i], SHUT_RDWR);
-  while (nut.nclients > 0)
-    pthread_cond_wait(&nut.cv, &nut.mu);
-  nut.stopping = 0;
-  pthread_mutex_unlock(&nut.mu);
-  if (nut.fd >= 0) {
-    close(nut.fd);
-    close(nut.stop_pipe[0]);
-    close(nut.stop_pipe[1]);
-    nut.fd = -1;
-  }
+  ls_stop(nut.ls);
+  nut.ls = NULL;
+  nut.loaded = 0;
   pthread_rwlock_wrlock(&users_lock);
   free_users();
   pthread_rwlock_unlock(&users_lock);

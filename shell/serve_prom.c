@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "serve.h"
+#include "serve/listen.h"
 
 struct sample {
   char name[160];
@@ -43,21 +44,19 @@ struct samples {
   size_t n, cap;
 };
 
-/* One thread per connection, at most PROM_MAX_CLIENTS at once; each has
- * PROM_DEADLINE_MS to send its request and take the answer, so a client
- * that trickles bytes (or never reads) cannot hold the exporter or stop. */
-#define PROM_MAX_CLIENTS 16
+/* Connections come through the one listener (serve/listen.c): at most
+ * PROM_MAX_CLIENTS, PROM_MAX_PER_ADDR from one address, the others get a
+ * 503. Each has PROM_DEADLINE_MS to send its request head and as long to
+ * take the answer, so a client that trickles bytes (or never reads)
+ * cannot hold the exporter or stop. */
+#define PROM_MAX_CLIENTS 32
+#define PROM_MAX_PER_ADDR 8
 #define PROM_DEADLINE_MS 5000
 
 static struct {
   struct sv_cache *c;
-  int fd, stop_pipe[2], running;
-  pthread_t thread;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  int active; /* connection threads running */
-} prom = {
-    .fd = -1, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+  struct ls_server *ls;
+} prom;
 
 /* Unit -> base-unit suffix and the factor to get there. */
 static const char *unit_suffix(const char *unit, double *f, int *counter) {
@@ -299,167 +298,102 @@ static char *render(size_t *len) {
 
 /* ---- HTTP ---- */
 
-static long long now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wait until fd is ready for ev, the deadline passes or stop is asked:
- * 1 if ready, else 0. */
-static int wait_fd(int fd, short ev, long long deadline) {
-  struct pollfd p[2] = {{fd, ev, 0}, {prom.stop_pipe[0], POLLIN, 0}};
-  long long left = deadline - now_ms();
-  if (left <= 0 || poll(p, 2, (int)left) <= 0 || p[1].revents) return 0;
-  return (p[0].revents & (ev | POLLHUP | POLLERR)) != 0;
-}
-
-static void send_all(int fd, const char *p, size_t n, long long deadline) {
-  while (n && wait_fd(fd, POLLOUT, deadline)) {
-    ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (w < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (w <= 0) return;
-    p += w;
-    n -= (size_t)w;
-  }
-}
-
-static void respond(int fd, const char *status, const char *type,
-                    const char *body, size_t n, int head, long long deadline) {
+/* The whole answer, head and body, in one buffer (caller frees). */
+static size_t respond(char **out, const char *status, const char *type,
+                      const char *body, size_t n, int head) {
   char hdr[256];
   int k = snprintf(hdr, sizeof hdr,
                    "HTTP/1.1 %s\r\nContent-Type: %s\r\n"
                    "Content-Length: %zu\r\nConnection: close\r\n\r\n",
                    status, type, n);
-  send_all(fd, hdr, (size_t)k, deadline);
-  if (!head) send_all(fd, body, n, deadline);
+  size_t len = (size_t)k + (head ? 0 : n);
+  if (!(*out = malloc(len ? len : 1))) return 0;
+  memcpy(*out, hdr, (size_t)k);
+  if (!head) memcpy(*out + k, body, n);
+  return len;
+}
+
+/* Where the head ends: after an empty line, CRLF or bare LF (HTTP/1.1
+ * lets a server take LF alone); 0 if not yet. */
+static size_t head_end(const char *req, size_t n) {
+  for (size_t i = 0; i + 1 < n; i++)
+    if (req[i] == '\n') {
+      if (req[i + 1] == '\n') return i + 2;
+      if (req[i + 1] == '\r' && i + 2 < n && req[i + 2] == '\n') return i + 3;
+    }
+  return 0;
 }
 
 /* The request head into req (NUL-terminated); -1 if the client closes,
- * is too slow or the server stops. */
-static int read_head(int fd, char *req, size_t cap, long long deadline) {
+ * is too slow or the server stops. A head too long for req is answered
+ * as it stands (a 400 unless its request line is whole). */
+static int read_head(struct ls_conn *c, char *req, size_t cap,
+                     long long deadline) {
   size_t n = 0;
-  while (n < cap - 1 && !memmem(req, n, "\r\n\r\n", 4)) {
-    if (!wait_fd(fd, POLLIN, deadline)) return -1;
-    ssize_t r = recv(fd, req + n, cap - 1 - n, MSG_DONTWAIT);
-    if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+  while (n < cap - 1 && !head_end(req, n)) {
+    ssize_t r = ls_recv(c, req + n, cap - 1 - n, deadline);
     if (r <= 0) return -1;
     n += (size_t)r;
   }
   req[n] = 0;
-  return 0;
+  return (int)n;
 }
 
-/* One request per connection: read the head, answer, close. */
-static void serve_http(int fd) {
-  char req[8192];
-  long long end = now_ms() + PROM_DEADLINE_MS;
-  if (read_head(fd, req, sizeof req, end) < 0) return;
+size_t serve_prom_answer(struct sv_cache *c, char *req, size_t n,
+                         char **reply) {
   char method[8], path[256];
+  prom.c = c;
+  req[n] = 0;
   if (sscanf(req, "%7s %255s", method, path) != 2)
-    return respond(fd, "400 Bad Request", "text/plain", "bad request\n", 12, 0,
-                   end);
+    return respond(reply, "400 Bad Request", "text/plain", "bad request\n", 12,
+                   0);
   int head = strcmp(method, "HEAD") == 0;
   if (strcmp(method, "GET") && !head)
-    return respond(fd, "405 Method Not Allowed", "text/plain", "GET only\n", 9,
-                   0, end);
+    return respond(reply, "405 Method Not Allowed", "text/plain", "GET only\n",
+                   9, 0);
   path[strcspn(path, "?")] = 0;
   if (strcmp(path, "/metrics") == 0) {
-    size_t len = 0;
+    size_t len = 0, k;
     char *body = render(&len);
-    respond(fd, body ? "200 OK" : "500 Internal Server Error",
-            "text/plain; version=0.0.4; charset=utf-8", body ? body : "",
-            body ? len : 0, head, end);
+    k = respond(reply, body ? "200 OK" : "500 Internal Server Error",
+                "text/plain; version=0.0.4; charset=utf-8", body ? body : "",
+                body ? len : 0, head);
     free(body);
-  } else if (strcmp(path, "/") == 0) {
+    return k;
+  }
+  if (strcmp(path, "/") == 0) {
     static const char idx[] = "ohm exporter: see /metrics\n";
-    respond(fd, "200 OK", "text/plain", idx, sizeof idx - 1, head, end);
-  } else {
-    respond(fd, "404 Not Found", "text/plain", "not found\n", 10, head, end);
+    return respond(reply, "200 OK", "text/plain", idx, sizeof idx - 1, head);
   }
+  return respond(reply, "404 Not Found", "text/plain", "not found\n", 10, head);
 }
 
-static void *conn_main(void *arg) {
-  int fd = (int)(intptr_t)arg;
-  serve_http(fd);
-  close(fd);
-  pthread_mutex_lock(&prom.mu);
-  prom.active--;
-  pthread_cond_broadcast(&prom.cv);
-  pthread_mutex_unlock(&prom.mu);
-  return NULL;
-}
-
-/* A thread for fd, or close it when PROM_MAX_CLIENTS are busy. */
-static void start_conn(int fd) {
-  pthread_attr_t a;
-  pthread_t t;
-  int ok = 0;
-  pthread_mutex_lock(&prom.mu);
-  if (prom.active < PROM_MAX_CLIENTS) {
-    prom.active++;
-    ok = 1;
-  }
-  pthread_mutex_unlock(&prom.mu);
-  if (!ok) {
-    close(fd);
-    return;
-  }
-  pthread_attr_init(&a);
-  pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&a, 256 * 1024);
-  if (pthread_create(&t, &a, conn_main, (void *)(intptr_t)fd) != 0) {
-    close(fd);
-    pthread_mutex_lock(&prom.mu);
-    prom.active--;
-    pthread_mutex_unlock(&prom.mu);
-  }
-  pthread_attr_destroy(&a);
-}
-
-static void *prom_main(void *arg) {
-  struct pollfd p[2] = {{prom.fd, POLLIN, 0}, {prom.stop_pipe[0], POLLIN, 0}};
-  (void)arg;
-  for (;;) {
-    if (poll(p, 2, -1) < 0 && errno != EINTR) break;
-    if (p[1].revents) break;
-    if (!(p[0].revents & POLLIN)) continue;
-    int fd = accept4(prom.fd, NULL, NULL, SOCK_CLOEXEC);
-    if (fd >= 0)
-      start_conn(fd);
-    else if (errno == EMFILE || errno == ENFILE || errno == ENOMEM)
-      poll(NULL, 0, 100); /* out of descriptors: do not spin */
-  }
-  return NULL;
+/* One request per connection: read the head, answer whole, close. */
+static void serve_http(struct ls_conn *c, void *ctx) {
+  char req[8192], *reply = NULL;
+  (void)ctx;
+  int n = read_head(c, req, sizeof req, ls_now_ms() + PROM_DEADLINE_MS);
+  if (n < 0) return;
+  size_t len = serve_prom_answer(prom.c, req, (size_t)n, &reply);
+  if (reply) ls_send(c, reply, len, ls_now_ms() + PROM_DEADLINE_MS);
+  free(reply);
 }
 
 int serve_prom_start(struct sv_cache *c, const char *addr,
                      struct ohm_error *e) {
+  struct ls_conf conf = {
+      .name = "Prometheus",
+      .max_total = PROM_MAX_CLIENTS,
+      .max_per_addr = PROM_MAX_PER_ADDR,
+      .busy = "HTTP/1.1 503 Service Unavailable\r\n"
+              "Content-Type: text/plain\r\nContent-Length: 5\r\n"
+              "Retry-After: 1\r\nConnection: close\r\n\r\nbusy\n",
+      .serve = serve_http};
   prom.c = c;
-  if ((prom.fd = serve_listen(addr, e)) < 0) return prom.fd;
-  if (pipe(prom.stop_pipe) < 0 ||
-      pthread_create(&prom.thread, NULL, prom_main, NULL) != 0) {
-    close(prom.fd);
-    prom.fd = -1;
-    return ohm_error_set(e, OHM_EIO, "cannot start the Prometheus listener");
-  }
-  prom.running = 1;
-  return 0;
+  return ls_start(addr, &conf, &prom.ls, e);
 }
 
 void serve_prom_stop(void) {
-  if (!prom.running) return;
-  if (write(prom.stop_pipe[1], "x", 1) < 0) {
-    /* cannot happen with a fresh pipe; the join below would then hang */
-  }
-  pthread_join(prom.thread, NULL);
-  pthread_mutex_lock(&prom.mu); /* each ends by its deadline at the latest */
-  while (prom.active > 0)
-    pthread_cond_wait(&prom.cv, &prom.mu);
-  pthread_mutex_unlock(&prom.mu);
-  close(prom.fd);
-  close(prom.stop_pipe[0]);
-  close(prom.stop_pipe[1]);
-  prom.fd = -1;
-  prom.running = 0;
+  ls_stop(prom.ls); /* each client ends by its deadline at the latest */
+  prom.ls = NULL;
 }

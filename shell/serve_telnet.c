@@ -1,14 +1,18 @@
 /* `ohm serve --telnet ADDR`: the BPS2000v2 console (manual section 9) for
  * the devices of the serve cache (first the master, then slave1, ...).
  *
- * One thread per session, at most max_sessions of them; libtelnet does the
+ * Sessions come through the one listener (serve/listen.c): at most
+ * max_sessions logged in, and as many connections from one address (twice
+ * that in all); a connection must log in within TN_LOGIN_MS, then may idle
+ * for the idle timeout. libtelnet does the
  * protocol (negotiation, IAC escaping), so option floods and binary garbage
  * are its input, not ours. Each session waits in poll() with the idle
  * timeout; a device that does not answer only makes the cache's values
  * stale or failed, which the menus print as an error line. Accounts come
  * from the inventory's `console` section or --user/--password-file: there
- * is no default account. Three failed logins close the connection and are
- * logged on stderr; passwords never are, nor echoed (not even as '*'). */
+ * is no default account. Failed logins cost a growing delay per address
+ * and lock it out after a few (serve/login.c); three close the connection;
+ * each is logged, passwords never are. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,11 +30,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "serve/login.h"
 #include "serve_telnet_int.h"
 
-#define TN_FAIL_DELAY_MS 1000
-
-static void clean_name(char *dst, size_t n, const char *src);
+#define TN_LOGIN_MS 60000 /* connect to logged in */
+#define TN_REPLY_MS 10000 /* a screen written */
 
 static struct serve_telnet_opts g_opts;
 static struct tn_server *g_srv;
@@ -48,9 +52,8 @@ void serve_telnet_set_opts(const struct serve_telnet_opts *t) {
 /* 1 if arg is a number in [min, max] (stored in *v), else -1 and *v is
  * left alone. */
 static int number_opt(const char *arg, double min, double max, double *v) {
-  char *end;
-  double x = strtod(arg, &end);
-  if (end == arg || *end || !(x >= min && x <= max)) return -1;
+  double x;
+  if (ls_decimal(arg, &x) < 0 || !(x >= min && x <= max)) return -1;
   *v = x;
   return 1;
 }
@@ -186,25 +189,26 @@ static void acc_free(struct tn_server *s) {
   free(s->acc);
 }
 
-/* Compare without leaking the length of the common prefix. */
-static int pw_equal(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  unsigned diff = (unsigned)(la ^ lb);
-  for (size_t i = 0; i < la; i++)
-    diff |= (unsigned char)a[i] ^ (unsigned char)b[i % (lb ? lb : 1)];
-  return diff == 0;
-}
-
+/* Every account compared, in constant time (serve/login.c). */
 static const struct tn_account *acc_check(const struct tn_server *s,
                                           const char *user, const char *pw) {
   const struct tn_account *found = NULL;
-  for (size_t i = 0; i < s->nacc; i++)
-    if (strcmp(s->acc[i].user, user) == 0 && pw_equal(pw, s->acc[i].password))
-      found = &s->acc[i];
+  for (size_t i = 0; i < s->nacc; i++) {
+    int u = lg_equal(s->acc[i].user, user);
+    if ((u & lg_equal(pw, s->acc[i].password)) && !found) found = &s->acc[i];
+  }
   return found;
 }
 
 /* ---- one session --------------------------------------------------------- */
+
+/* A user name for a log line: control bytes and blanks as '?'. */
+static void clean_name(char *dst, size_t n, const char *src) {
+  size_t j = 0;
+  for (size_t i = 0; src[i] && j + 1 < n; i++)
+    dst[j++] = src[i] > 0x20 && src[i] < 0x7f ? src[i] : '?';
+  dst[j] = 0;
+}
 
 void tn_audit(struct tn_session *s, int problem, const char *fmt, ...) {
   char what[768], who[40];
@@ -223,17 +227,29 @@ void tn_send(struct tn_session *s, const char *text) {
   if (!s->dead) telnet_send(s->tn, text, strlen(text));
 }
 
+/* Send what the session has gathered, whole. */
+static void session_flush(struct tn_session *s) {
+  if (s->nout && !s->broken && s->conn &&
+      ls_send(s->conn, s->out, s->nout, ls_now_ms() + TN_REPLY_MS) < 0)
+    s->broken = s->dead = 1; /* peer gone, or not reading */
+  s->nout = 0;
+}
+
+/* libtelnet's output: gathered, so a reply leaves in one piece. */
 static void send_all(struct tn_session *s, const char *p, size_t n) {
-  while (n > 0 && !s->dead) {
-    ssize_t w = send(s->fd, p, n, MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) { /* peer gone, or not reading for SO_SNDTIMEO */
-      s->dead = 1;
-      return;
-    }
-    p += w;
-    n -= (size_t)w;
+  while (n && !s->broken) {
+    if (s->nout == sizeof s->out) session_flush(s);
+    size_t k = n < sizeof s->out - s->nout ? n : sizeof s->out - s->nout;
+    memcpy(s->out + s->nout, p, k);
+    s->nout += k;
+    p += k;
+    n -= k;
   }
+}
+
+static int session_stopping(void *ctx) {
+  struct tn_session *s = ctx;
+  return s->conn && ls_stopping(s->conn);
 }
 
 static const char *state_prompt(const struct tn_session *s) {
@@ -242,17 +258,22 @@ static const char *state_prompt(const struct tn_session *s) {
   return CON_PROMPT;
 }
 
-/* Account names go to the log: printable, short. */
-static void clean_name(char *dst, size_t n, const char *src) {
-  size_t j = 0;
-  for (size_t i = 0; src[i] && j + 1 < n; i++)
-    dst[j++] = src[i] > 0x20 && src[i] < 0x7f ? src[i] : '?';
-  dst[j] = 0;
+/* Count the session in (in = 1: 0 if max_sessions are logged in) or out. */
+static int session_count(struct tn_session *s, int in) {
+  struct tn_server *srv = s->srv;
+  int ok = 1;
+  pthread_mutex_lock(&srv->mu);
+  if (in && srv->logged >= srv->max_sessions)
+    ok = 0;
+  else
+    srv->logged += in ? 1 : -1;
+  pthread_mutex_unlock(&srv->mu);
+  return ok;
 }
 
 /* Check account and password against the current accounts (SIGHUP may
- * swap them) and keep a copy of the account: 1 if logged in. */
-static int login_check(struct tn_session *s, const char *pw) {
+ * swap them) and keep a copy of the account in s->me (s->who). */
+static void login_check(struct tn_session *s, const char *pw) {
   const struct tn_account *a;
   pthread_mutex_lock(&s->srv->mu);
   a = acc_check(s->srv, s->account, pw);
@@ -264,7 +285,6 @@ static int login_check(struct tn_session *s, const char *pw) {
     s->who = &s->me;
   }
   pthread_mutex_unlock(&s->srv->mu);
-  return a != NULL;
 }
 
 static void login_line(struct tn_session *s, const char *line) {
@@ -278,25 +298,30 @@ static void login_line(struct tn_session *s, const char *line) {
     tn_send(s, CON_PASSWORD_PROMPT);
     return;
   }
-  if (login_check(s, line)) {
+  int locked = lg_before("console", s->peer_addr, session_stopping, s) < 0;
+  if (!locked) /* else not even checked */
+    login_check(s, line);
+  if (s->who && !session_count(s, 1)) {
+    tn_send(s, "Too many sessions, try again later\r\n");
+    s->dead = 1;
+    return;
+  }
+  if (s->who) {
     char buf[1024] = "";
+    lg_ok(s->peer_addr);
     tn_audit(s, 0, "logged in");
     s->state = TN_MENU;
     con_fmt_main_menu(buf, sizeof buf);
     tn_send(s, buf);
     return;
   }
-  /* As login(1)'s FAIL_DELAY: a wrong password costs a second, so guessing
-   * is slow even across reconnects (only this session's thread waits). */
-  poll(NULL, 0, TN_FAIL_DELAY_MS);
+  /* As login(1)'s FAIL_DELAY, growing per address, so guessing is slow
+   * even across reconnects (only this session's thread waits). */
+  if (!locked)
+    lg_failed("console", s->peer_addr, s->account, session_stopping, s);
   if (++s->fails >= 3) {
-    char who[40];
-    clean_name(who, sizeof who, s->account);
     tn_send(s, "Login failed\r\nToo many failed logins\r\n");
-    fprintf(stderr,
-            "ohm: telnet: %s: 3 failed logins (last account '%s'), "
-            "connection closed\n",
-            s->peer, who);
+    serve_log("console: %s: 3 failed logins, connection closed", s->peer);
     s->dead = 1;
     return;
   }
@@ -386,194 +411,86 @@ static void session_greet(struct tn_session *s) {
   tn_send(s, CON_ACCOUNT_PROMPT);
 }
 
+/* Until logged in, TN_LOGIN_MS from connecting; then the idle timeout
+ * from the last input. */
+static long long session_deadline(const struct tn_session *s,
+                                  long long opened) {
+  long long idle =
+      (long long)((s->last_input - tn_now() + s->srv->idle) * 1000) +
+      ls_now_ms();
+  if (s->state == TN_ACCOUNT || s->state == TN_PASSWORD)
+    return idle < opened + TN_LOGIN_MS ? idle : opened + TN_LOGIN_MS;
+  return idle;
+}
+
 static void session_loop(struct tn_session *s) {
   char buf[1024];
+  long long opened = ls_now_ms();
   while (!s->dead) {
-    double left = s->srv->idle - (tn_now() - s->last_input);
-    struct pollfd p = {s->fd, POLLIN, 0};
-    ssize_t n;
-    int r;
-    if (left <= 0) {
+    long long dl = session_deadline(s, opened);
+    ssize_t n = ls_recv(s->conn, buf, sizeof buf, dl);
+    if (n < 0 && !ls_stopping(s->conn) && ls_now_ms() >= dl) {
       tn_send(s, "\r\nIdle timeout, logged out\r\n");
+      session_flush(s);
       return;
     }
-    r = poll(&p, 1, left > 1 ? 1000 : (int)(left * 1000) + 1);
-    if (r < 0 && errno != EINTR) return;
-    if (r <= 0) continue;
-    n = recv(s->fd, buf, sizeof buf, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) /* closed or half-closed: nothing more will come */
+    if (n <= 0) /* closed, half-closed or stopping */
       return;
     telnet_recv(s->tn, buf, (size_t)n);
+    session_flush(s);
   }
 }
 
-static void session_end(struct tn_session *s) {
-  struct tn_server *srv = s->srv;
-  pthread_mutex_lock(&srv->mu);
-  for (int i = 0; i < srv->max_sessions; i++)
-    if (srv->fds[i] == s->fd) {
-      srv->fds[i] = -1;
-      srv->sess[i] = NULL;
-    }
-  srv->active--;
-  pthread_cond_broadcast(&srv->idle_cv);
-  pthread_mutex_unlock(&srv->mu);
-  close(s->fd);
-  memset(s->line, 0, sizeof s->line);
-  free(s);
-}
-
-static void *session_main(void *arg) {
-  struct tn_session *s = arg;
+static void session_run(struct tn_session *s) {
   s->tn = telnet_init(telopts, on_event, 0, s);
   if (s->tn) {
     session_greet(s);
+    session_flush(s);
     session_loop(s);
     telnet_free(s->tn);
   }
-  session_end(s);
-  return NULL;
+  if (s->state != TN_ACCOUNT && s->state != TN_PASSWORD) session_count(s, 0);
+  memset(s->line, 0, sizeof s->line);
 }
 
-/* ---- listener ------------------------------------------------------------ */
-
-static int tn_listen(const char *addr, struct ohm_error *e) {
-  char host[128] = "127.0.0.1", port[16];
-  const char *colon = strrchr(addr, ':');
-  struct addrinfo hints = {0}, *res = NULL;
-  int fd = -1, one = 1;
-  if (colon) {
-    const char *h = addr;
-    size_t hl = (size_t)(colon - addr);
-    if (*h == '[' && hl >= 2 && h[hl - 1] == ']') h++, hl -= 2;
-    if (hl >= sizeof host)
-      return ohm_error_set(e, OHM_EINVAL, "bad address '%.100s'", addr);
-    if (hl) {
-      memcpy(host, h, hl);
-      host[hl] = 0;
-    }
-  }
-  snprintf(port, sizeof port, "%s", colon ? colon + 1 : addr);
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  /* in range first: getaddrinfo takes "99999" and wraps it to 34463 */
-  if (!*port || strlen(port) > 5 || atol(port) > 65535 ||
-      getaddrinfo(host, port, &hints, &res) != 0 || !res)
-    return ohm_error_set(e, OHM_EINVAL, "bad address '%.100s' (HOST:PORT)",
-                         addr);
-  fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) < 0 ||
-      listen(fd, 16) < 0) {
-    int err = errno;
-    if (fd >= 0) close(fd);
-    freeaddrinfo(res);
-    return ohm_error_set(e, OHM_EIO, "cannot listen on %.100s (%s)", addr,
-                         strerror(err));
-  }
-  freeaddrinfo(res);
-  return fd;
-}
-
-static void peer_name(int fd, char *buf, size_t n) {
-  struct sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-  char h[INET6_ADDRSTRLEN] = "?";
-  int port = 0;
-  if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
-    if (ss.ss_family == AF_INET) {
-      struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-      inet_ntop(AF_INET, &a->sin_addr, h, sizeof h);
-      port = ntohs(a->sin_port);
-    } else if (ss.ss_family == AF_INET6) {
-      struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-      inet_ntop(AF_INET6, &a->sin6_addr, h, sizeof h);
-      port = ntohs(a->sin6_port);
-    }
-  }
-  snprintf(buf, n, "%s:%d", h, port);
-}
-
-/* Take a slot for fd, or refuse the connection when all are taken. */
-static void start_session(struct tn_server *srv, int fd) {
-  struct tn_session *s;
-  struct timeval tv = {5, 0};
-  pthread_attr_t at;
-  pthread_t th;
-  int slot = -1;
+/* The server's list of sessions (for SIGHUP: end those of removed
+ * accounts): in = 1 adds s, 0 takes it out. */
+static void session_link(struct tn_session *s, int in) {
+  struct tn_server *srv = s->srv;
   pthread_mutex_lock(&srv->mu);
-  for (int i = 0; i < srv->max_sessions && slot < 0; i++)
-    if (srv->fds[i] < 0) slot = i;
-  if (slot >= 0) {
-    srv->fds[slot] = fd;
-    srv->active++;
+  if (in) {
+    s->next = srv->sessions;
+    if (s->next) s->next->prev = s;
+    srv->sessions = s;
+  } else {
+    if (s->prev)
+      s->prev->next = s->next;
+    else
+      srv->sessions = s->next;
+    if (s->next) s->next->prev = s->prev;
   }
   pthread_mutex_unlock(&srv->mu);
-  if (slot < 0) {
-    static const char busy[] = "Too many sessions, try again later\r\n";
-    if (send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-      (void)0;
-    close(fd);
-    return;
-  }
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  s = calloc(1, sizeof *s);
-  if (s) {
-    s->srv = srv;
-    s->fd = fd;
-    s->last_input = tn_now();
-    peer_name(fd, s->peer, sizeof s->peer);
-    pthread_mutex_lock(&srv->mu);
-    srv->sess[slot] = s;
-    pthread_mutex_unlock(&srv->mu);
-    pthread_attr_init(&at);
-    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&th, &at, session_main, s) == 0) {
-      pthread_attr_destroy(&at);
-      return;
-    }
-    pthread_attr_destroy(&at);
-    pthread_mutex_lock(&srv->mu);
-    srv->sess[slot] = NULL;
-    pthread_mutex_unlock(&srv->mu);
-    free(s);
-  }
-  s = calloc(1, sizeof *s); /* release the slot the same way */
-  if (s) {
-    s->srv = srv;
-    s->fd = fd;
-    session_end(s);
-  }
 }
 
-static void *accept_main(void *arg) {
-  struct tn_server *srv = arg;
-  for (;;) {
-    struct pollfd p[2] = {{srv->lfd, POLLIN, 0}, {srv->wake[0], POLLIN, 0}};
-    int fd;
-    if (poll(p, 2, -1) < 0 && errno != EINTR) break;
-    if (p[1].revents) break;
-    if (!(p[0].revents & POLLIN)) continue;
-    fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
-    if (fd >= 0)
-      start_session(srv, fd);
-    else if (errno == EMFILE || errno == ENFILE || errno == ENOMEM)
-      poll(NULL, 0, 100); /* out of descriptors: do not spin */
-  }
-  return NULL;
+static void session_serve(struct ls_conn *c, void *ctx) {
+  struct tn_session *s = calloc(1, sizeof *s);
+  if (!s) return;
+  s->srv = ctx;
+  s->conn = c;
+  s->fd = c->fd;
+  s->last_input = tn_now();
+  snprintf(s->peer, sizeof s->peer, "%s", c->peer);
+  snprintf(s->peer_addr, sizeof s->peer_addr, "%s", c->addr);
+  session_link(s, 1);
+  session_run(s);
+  session_link(s, 0);
+  free(s);
 }
 
 static void server_free(struct tn_server *s) {
   if (!s) return;
-  if (s->lfd >= 0) close(s->lfd);
-  if (s->wake[0] >= 0) close(s->wake[0]);
-  if (s->wake[1] >= 0) close(s->wake[1]);
   acc_free(s);
-  free(s->fds);
-  free(s->sess);
   pthread_mutex_destroy(&s->mu);
-  pthread_cond_destroy(&s->idle_cv);
   free(s);
 }
 
@@ -602,13 +519,12 @@ static int server_accounts(struct tn_server *s, const struct sh_opts *o,
   return accounts_load(s, sh_inventory(o, e), e);
 }
 
-/* End (shutdown; the session's thread then sees EOF) every session whose
- * account is not among the current ones. Called with mu held. */
+/* End (shutdown: the session's thread then sees EOF) every logged-in
+ * session whose account is not among the current ones. mu held. */
 static void end_removed(struct tn_server *srv) {
-  for (int i = 0; i < srv->max_sessions; i++) {
-    struct tn_session *s = srv->sess[i];
+  for (struct tn_session *s = srv->sessions; s; s = s->next) {
     int found = 0;
-    if (!s || !s->who) continue;
+    if (!s->who || s->fd < 0) continue;
     for (size_t k = 0; k < srv->nacc && !found; k++)
       found = strcmp(srv->acc[k].user, s->user) == 0;
     if (!found) {
@@ -655,31 +571,30 @@ int serve_telnet_accounts_check(const struct sh_opts *o, struct ohm_error *e) {
   return rc;
 }
 
-int serve_telnet_start(struct sv_cache *c, const char *addr,
-                       const struct sh_opts *o, struct ohm_error *e) {
+static struct tn_server *server_new(struct sv_cache *c) {
   struct tn_server *s = calloc(1, sizeof *s);
-  int rc;
-  if (!s) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
-  s->lfd = s->wake[0] = s->wake[1] = -1;
+  if (!s) return NULL;
   pthread_mutex_init(&s->mu, NULL);
-  pthread_cond_init(&s->idle_cv, NULL);
   s->cache = c;
   s->idle = g_opts.idle_timeout > 0 ? g_opts.idle_timeout : 300;
   s->max_sessions = g_opts.max_sessions > 0 ? g_opts.max_sessions : 8;
   s->started = tn_now();
-  s->fds = malloc((size_t)s->max_sessions * sizeof *s->fds);
-  s->sess = calloc((size_t)s->max_sessions, sizeof *s->sess);
-  if (!s->fds || !s->sess) {
-    server_free(s);
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
-  }
-  for (int i = 0; i < s->max_sessions; i++)
-    s->fds[i] = -1;
+  return s;
+}
+
+int serve_telnet_start(struct sv_cache *c, const char *addr,
+                       const struct sh_opts *o, struct ohm_error *e) {
+  struct tn_server *s = server_new(c);
+  int rc;
+  if (!s) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  struct ls_conf conf = {.name = "console",
+                         .max_total = 2 * s->max_sessions,
+                         .max_per_addr = s->max_sessions,
+                         .busy = "Too many sessions, try again later\r\n",
+                         .serve = session_serve,
+                         .ctx = s};
   if ((rc = server_accounts(s, o, e)) < 0 ||
-      (rc = s->lfd = tn_listen(addr, e)) < 0 || pipe2(s->wake, O_CLOEXEC) ||
-      pthread_create(&s->th, NULL, accept_main, s)) {
-    if (rc >= 0)
-      rc = ohm_error_set(e, OHM_EIO, "cannot start: %s", strerror(errno));
+      (rc = ls_start(addr, &conf, &s->ls, e)) < 0) {
     server_free(s);
     return rc;
   }
@@ -691,13 +606,25 @@ void serve_telnet_stop(void) {
   struct tn_server *s = g_srv;
   if (!s) return;
   g_srv = NULL;
-  if (write(s->wake[1], "x", 1) < 0) (void)0;
-  pthread_join(s->th, NULL);
-  pthread_mutex_lock(&s->mu);
-  for (int i = 0; i < s->max_sessions; i++)
-    if (s->fds[i] >= 0) shutdown(s->fds[i], SHUT_RDWR);
-  while (s->active > 0)
-    pthread_cond_wait(&s->idle_cv, &s->mu);
-  pthread_mutex_unlock(&s->mu);
+  ls_stop(s->ls);
   server_free(s);
+}
+
+void serve_telnet_feed(struct sv_cache *c, const char *data, size_t n) {
+  struct tn_server *srv = server_new(c);
+  struct tn_session *s = srv ? calloc(1, sizeof *s) : NULL;
+  struct ohm_error e;
+  if (s && acc_add(srv, "fuzz", "fuzz", "administrator", &e) == 0) {
+    s->srv = srv;
+    s->fd = -1;
+    s->last_input = tn_now();
+    snprintf(s->peer_addr, sizeof s->peer_addr, "fuzz");
+    s->tn = telnet_init(telopts, on_event, 0, s);
+    if (s->tn) {
+      telnet_recv(s->tn, data, n);
+      telnet_free(s->tn);
+    }
+  }
+  free(s);
+  server_free(srv);
 }

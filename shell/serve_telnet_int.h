@@ -8,6 +8,7 @@
 
 #include "../devices/bps2000v2/console.h"
 #include "serve.h"
+#include "serve/listen.h"
 
 enum tn_role { TN_ADMIN = 0, TN_USER1 = 1, TN_USER2 = 2 };
 
@@ -34,14 +35,10 @@ struct tn_server {
   size_t nacc;
   double idle;
   int max_sessions;
-  int lfd;
-  int wake[2]; /* stop pipe for the accept thread */
-  pthread_t th;
-  pthread_mutex_t mu; /* sessions, active, kept */
-  pthread_cond_t idle_cv;
-  int *fds;                 /* max_sessions slots, -1 if free */
-  struct tn_session **sess; /* the session in each slot, or NULL */
-  int active;
+  struct ls_server *ls;        /* the one listener (serve/listen.h) */
+  pthread_mutex_t mu;          /* kept, logged, acc, sessions */
+  int logged;                  /* sessions logged in */
+  struct tn_session *sessions; /* every session (SIGHUP ends removed ones) */
   double started;
   struct tn_kept kept[TN_KEPT_MAX];
   size_t nkept;
@@ -51,22 +48,28 @@ enum tn_state { TN_ACCOUNT, TN_PASSWORD, TN_MENU, TN_SCREEN, TN_CONFIRM };
 
 struct tn_session {
   struct tn_server *srv;
+  struct ls_conn *conn; /* NULL when fuzzing */
   int fd;
-  char peer[64];
-  void *tn; /* telnet_t */
+  char peer[80];      /* address:port, for logs */
+  char peer_addr[64]; /* address alone: failed logins are counted by it */
+  void *tn;           /* telnet_t */
   enum tn_state state;
   int screen;  /* TN_SCREEN / TN_CONFIRM: which one */
   int confirm; /* TN_CONFIRM: 1 restart, 2 factory default */
   char account[32];
-  const struct tn_account *who; /* &me once logged in, else NULL */
-  struct tn_account me;         /* a copy: accounts change on SIGHUP */
-  char user[32];                /* me.user */
+  const struct tn_account *who;   /* &me once logged in, else NULL */
+  struct tn_account me;           /* a copy: accounts change on SIGHUP */
+  char user[32];                  /* me.user */
+  struct tn_session *next, *prev; /* in srv->sessions */
   int fails;
   int dead;
   char line[CON_LINE_MAX + 1];
   size_t len;
   int overflow, last_cr;
   double last_input;
+  char out[8192]; /* the reply being gathered (serve_telnet.c) */
+  size_t nout;
+  int broken; /* a reply could not be sent */
 };
 
 /* Send text as is (CRLF already in it). */

@@ -287,6 +287,27 @@ static void thresh_set(struct tn_session *s, int unit,
   reply(s, msg);
 }
 
+/* The values after the colon of a threshold line are decimal numbers
+ * (serve/listen.h): "0x10", "1e1", "inf" are not taken. */
+static int values_decimal(const char *line) {
+  const char *p = strchr(line, ':');
+  char v[64];
+  double x;
+  while (p) {
+    const char *end = strchr(++p, '&');
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    while (n && (*p == ' ' || *p == '\t'))
+      p++, n--;
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+      n--;
+    if (n && (n >= sizeof v || (snprintf(v, sizeof v, "%.*s", (int)n, p),
+                                ls_decimal(v, &x) < 0)))
+      return 0;
+    p = end;
+  }
+  return 1;
+}
+
 static void screen8_line(struct tn_session *s, const char *line) {
   static const char *const fmts[] = {
       "current one:xx&xx&xx&xx", "voltage one:xx&xx&xx&xx",
@@ -310,7 +331,8 @@ static void screen8_line(struct tn_session *s, const char *line) {
       reply(s, buf);
     }
     free(cv);
-  } else if (con_parse_thresh_cmd(line, &unit, &r, v) == 0) {
+  } else if (values_decimal(line) &&
+             con_parse_thresh_cmd(line, &unit, &r, v) == 0) {
     thresh_set(s, unit, r, v);
   } else {
     reply(s, "Command format: current one:xx&xx&xx&xx");

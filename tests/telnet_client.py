@@ -15,8 +15,9 @@ class Closed(Exception):
 
 
 class Client:
-    def __init__(self, port, host="127.0.0.1", timeout=5.0):
-        self.s = socket.create_connection((host, port), timeout)
+    def __init__(self, port, host="127.0.0.1", timeout=5.0, source=None):
+        self.s = socket.create_connection(
+            (host, port), timeout, (source, 0) if source else None)
         self.raw = b""      # every byte received, IAC sequences included
         self.text = b""     # console text not yet consumed
         self.opts = []      # (cmd, option) negotiations received
@@ -110,9 +111,10 @@ class Client:
             pass
 
 
-def login(port, user, password, host="127.0.0.1"):
-    """A client logged in and at the main menu's prompt."""
-    c = Client(port, host)
+def login(port, user, password, host="127.0.0.1", source=None):
+    """A client logged in and at the main menu's prompt (connecting from
+    the source address if given)."""
+    c = Client(port, host, source=source)
     c.until(b"Telnet Account:")
     c.line(user)
     c.until(b"Password:")
