@@ -24,7 +24,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) \
              -I. -I$(BUILD)/gen $(EXTRA_CFLAGS)
 
 LIB_SRC  := $(wildcard transports/*.c devices/*.c devices/*/*.c lua/*.c) \
-            $(filter-out shell/main.c,$(wildcard shell/*.c))
+            $(filter-out shell/main.c,$(wildcard shell/*.c shell/serve/*.c))
 MAPS     := $(sort $(wildcard devices/*/map.lua))
 LUA_LIB  := $(sort $(wildcard lua/*.lua))
 GEN_SRC  := $(BUILD)/gen/embedded.c

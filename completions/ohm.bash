@@ -41,7 +41,7 @@ _ohm() {
 		--timeout | --retries) ((i++)) ;;
 		--file | --jobs | --wait | --settle | --remote-name | --blksize) ((i++)) ;;
 		--every | --count | --out | --keep-days | --max-size | --shard | \
-			--interval | --nut | --prometheus | --telnet) ((i++)) ;;
+			--interval | --nut | --prometheus | --telnet | --snmp | --agentx) ((i++)) ;;
 		--user | --password-file | --idle-timeout | --max-sessions | \
 			--modbus-tcp | --modbus-rtu | --units) ((i++)) ;;
 		-*) ;;
@@ -59,7 +59,8 @@ _ohm() {
 	--timeout | --retries | --jobs | --units | --wait | --settle | \
 		--remote-name | --blksize | --every | --count | --keep-days | \
 		--max-size | --shard | --interval | --nut | --prometheus | --telnet | \
-		--modbus-tcp | --user | --idle-timeout | --max-sessions)
+		--modbus-tcp | --user | --idle-timeout | --max-sessions | --snmp | \
+		--agentx)
 		return ;;
 	esac
 
@@ -70,10 +71,10 @@ _ohm() {
 		drivers) COMPREPLY=($(compgen -W "--json --csv --names" -- "$cur")) ;;
 		help) COMPREPLY=() ;;
 		serve) COMPREPLY=($(compgen -W "$common --telnet --nut --prometheus \
-			--interval --jobs --shard --syslog --user --password-file \
+			--snmp --agentx --interval --jobs --shard --syslog --user --password-file \
 			--idle-timeout --max-sessions" -- "$cur")) ;;
 		sim) COMPREPLY=($(compgen -W "--modbus-tcp --modbus-rtu --telnet \
-			--units -q --quiet --user --password-file --idle-timeout \
+			--snmp --units -q --quiet --user --password-file --idle-timeout \
 			--max-sessions" -- "$cur")) ;;
 		poll) COMPREPLY=($(compgen -W "$common --jobs --shard" -- "$cur")) ;;
 		record) COMPREPLY=($(compgen -W "$common --every --out --keep-days \

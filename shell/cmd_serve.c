@@ -20,7 +20,8 @@
 
 static const char serve_usage[] =
     "serve [OPTS] [--nut ADDR] [--prometheus ADDR] [--telnet ADDR] "
-    "[--interval SECONDS] [--jobs N] [--shard K/N] [--syslog] "
+    "[--snmp ADDR | --agentx SOCKET] [--interval SECONDS] [--jobs N] [--shard "
+    "K/N] [--syslog] "
     "[--user NAME --password-file FILE] [--idle-timeout SECONDS] "
     "[--max-sessions N] [DEVICE...]";
 
@@ -116,7 +117,7 @@ int serve_listen(const char *addr, struct ohm_error *e) {
 struct serve_cli {
   struct sh_opts o;
   struct sv_config cfg;
-  const char *nut, *prom, *telnet;
+  const char *nut, *prom, *telnet, *snmp, *agentx;
   struct serve_telnet_opts tel;
   int telnet_opts;
 };
@@ -128,7 +129,9 @@ enum {
   OPT_INTERVAL,
   OPT_JOBS,
   OPT_SHARD,
-  OPT_SYSLOG
+  OPT_SYSLOG,
+  OPT_SNMP,
+  OPT_AGENTX
 };
 
 static int serve_opt(void *ctx, int opt, const char *arg) {
@@ -147,6 +150,12 @@ static int serve_opt(void *ctx, int opt, const char *arg) {
     return 0;
   case OPT_SYSLOG:
     serve_log_syslog(1);
+    return 0;
+  case OPT_SNMP:
+    s->snmp = arg;
+    return 0;
+  case OPT_AGENTX:
+    s->agentx = arg;
     return 0;
   case OPT_INTERVAL:
     v = strtod(arg, &end);
@@ -189,10 +198,15 @@ static int start_listeners(struct serve_cli *s, struct sv_cache *c) {
   if (s->telnet && serve_telnet_set_opts) serve_telnet_set_opts(&s->tel);
   if ((s->nut && serve_nut_start(c, s->nut, &s->o, &e) < 0) ||
       (s->prom && serve_prom_start(c, s->prom, &e) < 0) ||
-      (s->telnet && serve_telnet_start(c, s->telnet, &s->o, &e) < 0)) {
+      (s->telnet && serve_telnet_start(c, s->telnet, &s->o, &e) < 0) ||
+      ((s->snmp || s->agentx) &&
+       serve_snmp_start(c, s->snmp, s->agentx, &e) < 0)) {
     sh_errorf(NULL, "serve: %s", ohm_error_text(&e));
     return e.code < 0 ? e.code : -1;
   }
+  if (s->snmp || s->agentx)
+    serve_info("SNMP %s %s", s->snmp ? "agent on" : "subagent of",
+               s->snmp ? s->snmp : s->agentx);
   serve_info("serving %zu device(s)%s%s%s%s%s%s", sv_cache_count(c),
              s->nut ? "; NUT on " : "", s->nut ? s->nut : "",
              s->prom ? "; Prometheus on " : "", s->prom ? s->prom : "",
@@ -201,6 +215,7 @@ static int start_listeners(struct serve_cli *s, struct sv_cache *c) {
 }
 
 static void stop_listeners(struct serve_cli *s) {
+  if (s->snmp || s->agentx) serve_snmp_stop();
   if (s->telnet && serve_telnet_stop) serve_telnet_stop();
   serve_prom_stop();
   serve_nut_stop();
@@ -257,6 +272,8 @@ int cmd_serve(int argc, char **argv) {
       {"jobs", required_argument, NULL, OPT_JOBS},
       {"shard", required_argument, NULL, OPT_SHARD},
       {"syslog", no_argument, NULL, OPT_SYSLOG},
+      {"snmp", required_argument, NULL, OPT_SNMP},
+      {"agentx", required_argument, NULL, OPT_AGENTX},
       SERVE_TELNET_LONG_OPTS,
       {NULL, 0, NULL, 0}};
   struct serve_cli s;
@@ -268,9 +285,13 @@ int cmd_serve(int argc, char **argv) {
   s.cfg.interval = 10;
   int ind = fleet_getopt(argc, argv, &s.o, own, "", serve_opt, &s, serve_usage);
   if (ind < 0) return EXIT_USAGE;
-  if (!s.nut && !s.prom && !s.telnet) {
+  if (!s.nut && !s.prom && !s.telnet && !s.snmp && !s.agentx) {
     sh_errorf(NULL, "serve: no listener: give --nut ADDR, --prometheus ADDR "
                     "or --telnet ADDR (see ohm serve --help)");
+    return EXIT_USAGE;
+  }
+  if (s.snmp && s.agentx) {
+    sh_errorf(NULL, "serve: --snmp ADDR or --agentx SOCKET, not both");
     return EXIT_USAGE;
   }
   s.cfg.opts = &s.o;

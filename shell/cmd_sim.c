@@ -11,22 +11,24 @@
 
 #include "../devices/sim.h"
 #include "serve.h"
+#include "serve/snmp_agent.h"
+#include "serve/snmp_sim.h"
 #include "shell.h"
 
 static const char usage[] =
     "sim DRIVER [--modbus-tcp ADDR] [--modbus-rtu TTY] [--telnet ADDR] "
-    "[--units N] [-q] [--user NAME --password-file FILE]\n"
+    "[--snmp ADDR] [--units N] [-q] [--user NAME --password-file FILE]\n"
     "  with --telnet also: --idle-timeout SECONDS, --max-sessions N";
 
 struct sim_args {
-  const char *driver, *tcp, *rtu, *telnet;
+  const char *driver, *tcp, *rtu, *telnet, *snmp;
   int units;
   int quiet; /* -q: no "listening" lines */
   struct serve_telnet_opts tel;
   int tel_set; /* a console option was given */
 };
 
-enum { O_TCP = 256, O_RTU, O_TELNET, O_UNITS };
+enum { O_TCP = 256, O_RTU, O_TELNET, O_UNITS, O_SNMP };
 
 /* Returns -1 to exit with *rc (usage error printed, or --help). */
 static int parse(int argc, char **argv, struct sim_args *a, int *rc) {
@@ -35,6 +37,7 @@ static int parse(int argc, char **argv, struct sim_args *a, int *rc) {
       {"modbus-rtu", required_argument, NULL, O_RTU},
       {"telnet", required_argument, NULL, O_TELNET},
       {"units", required_argument, NULL, O_UNITS},
+      {"snmp", required_argument, NULL, O_SNMP},
       {"quiet", no_argument, NULL, 'q'},
       {"verbose", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
@@ -54,6 +57,9 @@ static int parse(int argc, char **argv, struct sim_args *a, int *rc) {
       break;
     case O_TELNET:
       a->telnet = optarg;
+      break;
+    case O_SNMP:
+      a->snmp = optarg;
       break;
     case O_UNITS:
       n = strtol(optarg, &end, 10);
@@ -91,7 +97,7 @@ static int parse(int argc, char **argv, struct sim_args *a, int *rc) {
     return *rc = EXIT_USAGE, -1;
   }
   a->driver = argv[optind];
-  if (!a->tcp && !a->rtu && !a->telnet) a->tcp = "127.0.0.1:1502";
+  if (!a->tcp && !a->rtu && !a->telnet && !a->snmp) a->tcp = "127.0.0.1:1502";
   return 0;
 }
 
@@ -156,6 +162,25 @@ static void say_listening(const struct sim_args *a, const char *uri) {
             a->driver, a->rtu, a->units);
 }
 
+/* --snmp alone: the map's OIDs through the agent, until a signal. */
+static int sim_snmp(const struct sim_args *a, const struct dev_map *m) {
+  struct snmp_sim *s;
+  struct ohm_error e;
+  int port = 0;
+  if (snmp_sim_start(m, a->snmp, "public", &port, &s, &e) < 0) {
+    sh_error(a->driver, &e);
+    return e.code == OHM_EINVAL ? EXIT_USAGE : EXIT_FAIL;
+  }
+  if (!a->quiet)
+    fprintf(stderr, "ohm: sim %s listening on snmp://%.*s:%d\n", a->driver,
+            strrchr(a->snmp, ':') ? (int)(strrchr(a->snmp, ':') - a->snmp) : 9,
+            strrchr(a->snmp, ':') ? a->snmp : "127.0.0.1", port);
+  wait_signal(0);
+  sa_stop();
+  snmp_sim_stop(s);
+  return EXIT_OK;
+}
+
 int cmd_sim(int argc, char **argv) {
   struct sim_args a = {.units = 1};
   const struct dev_map *m;
@@ -174,12 +199,17 @@ int cmd_sim(int argc, char **argv) {
     return EXIT_USAGE;
   }
   if (a.telnet && (rc = check_console(&a)) != 0) return rc;
+  if (a.snmp && (a.tcp || a.rtu || a.telnet)) {
+    sh_errorf(NULL, "sim: --snmp goes alone (one device per simulator)");
+    return EXIT_USAGE;
+  }
   /* only the main thread takes the signals, through sigwait */
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
+  if (a.snmp) return sim_snmp(&a, m);
   /* the console talks to the device over loopback Modbus TCP */
   const char *tcp = a.tcp ? a.tcp : (a.telnet ? "127.0.0.1:0" : NULL);
   if ((rc = sim_start(m, tcp, a.rtu, a.units, &s, &e)) < 0) {

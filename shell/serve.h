@@ -112,6 +112,11 @@ void serve_nut_stop(void);
  * during the call). */
 void serve_nut_reload(struct inventory *inv);
 int serve_prom_start(struct sv_cache *c, const char *addr, struct ohm_error *e);
+/* The SNMP agent (shell/serve/snmp_serve.c): its own on UDP addr, or a
+ * subagent of the snmpd at AgentX socket agentx (one of the two). */
+int serve_snmp_start(struct sv_cache *c, const char *addr, const char *agentx,
+                     struct ohm_error *e);
+void serve_snmp_stop(void);
 void serve_prom_stop(void);
 
 /* The BPS2000v2 console (shell/serve_telnet.c, the telnet helper's): reads
