@@ -41,7 +41,8 @@ _ohm() {
 		--timeout | --retries) ((i++)) ;;
 		--file | --jobs | --wait | --settle | --remote-name | --blksize) ((i++)) ;;
 		--every | --count | --out | --keep-days | --max-size | --shard | \
-			--interval | --nut | --prometheus | --telnet | --snmp | --agentx) ((i++)) ;;
+			--interval | --nut | --prometheus | --telnet | --snmp | --agentx | \
+			--mqtt) ((i++)) ;;
 		--user | --password-file | --idle-timeout | --max-sessions | \
 			--modbus-tcp | --modbus-rtu | --units) ((i++)) ;;
 		-*) ;;
@@ -60,7 +61,7 @@ _ohm() {
 		--remote-name | --blksize | --every | --count | --keep-days | \
 		--max-size | --shard | --interval | --nut | --prometheus | --telnet | \
 		--modbus-tcp | --user | --idle-timeout | --max-sessions | --snmp | \
-		--agentx)
+		--agentx | --mqtt)
 		return ;;
 	esac
 
@@ -71,7 +72,7 @@ _ohm() {
 		drivers) COMPREPLY=($(compgen -W "--json --csv --names" -- "$cur")) ;;
 		help) COMPREPLY=() ;;
 		serve) COMPREPLY=($(compgen -W "$common --telnet --nut --prometheus \
-			--snmp --agentx --interval --jobs --shard --syslog --user --password-file \
+			--mqtt --snmp --agentx --interval --jobs --shard --syslog --user --password-file \
 			--idle-timeout --max-sessions" -- "$cur")) ;;
 		sim) COMPREPLY=($(compgen -W "--modbus-tcp --modbus-rtu --telnet \
 			--snmp --units -q --quiet --user --password-file --idle-timeout \

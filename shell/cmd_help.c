@@ -89,6 +89,8 @@ static const struct help_page pages[] = {
      "127.0.0.1:1502)\n"
      "--modbus-rtu TTY       serve Modbus RTU on TTY\n"
      "--telnet ADDR          serve the menu console on ADDR\n"
+     "--snmp ADDR            serve the map's OIDs over SNMP (UDP, "
+     "community public)\n"
      "--units N              units 1..N (default 1)"},
     {"serve",
      DEVICE_URIS "\nADDR: HOST:PORT to listen on",
@@ -98,6 +100,10 @@ static const struct help_page pages[] = {
      "--nut ADDR             NUT protocol for upsc/upsmon (one listener "
      "needed)\n"
      "--prometheus ADDR      Prometheus /metrics\n"
+     "--mqtt URI             publish to an MQTT broker, Home Assistant "
+     "discovery\n"
+     "--snmp ADDR            SNMP agent: UPS-MIB, BKT OIDs (UDP)\n"
+     "--agentx SOCKET        the same as a subagent of snmpd\n"
      "--telnet ADDR          the menu console (with --user and "
      "--password-file)\n"
      "--user NAME            console account\n"

@@ -20,7 +20,8 @@
 
 static const char serve_usage[] =
     "serve [OPTS] [--nut ADDR] [--prometheus ADDR] [--telnet ADDR] "
-    "[--snmp ADDR | --agentx SOCKET] [--interval SECONDS] [--jobs N] [--shard "
+    "[--mqtt URI] [--snmp ADDR | --agentx SOCKET] [--interval SECONDS] [--jobs "
+    "N] [--shard "
     "K/N] [--syslog] "
     "[--user NAME --password-file FILE] [--idle-timeout SECONDS] "
     "[--max-sessions N] [DEVICE...]";
@@ -117,7 +118,7 @@ int serve_listen(const char *addr, struct ohm_error *e) {
 struct serve_cli {
   struct sh_opts o;
   struct sv_config cfg;
-  const char *nut, *prom, *telnet, *snmp, *agentx;
+  const char *nut, *prom, *telnet, *snmp, *agentx, *mqtt;
   struct serve_telnet_opts tel;
   int telnet_opts;
 };
@@ -131,7 +132,8 @@ enum {
   OPT_SHARD,
   OPT_SYSLOG,
   OPT_SNMP,
-  OPT_AGENTX
+  OPT_AGENTX,
+  OPT_MQTT
 };
 
 static int serve_opt(void *ctx, int opt, const char *arg) {
@@ -156,6 +158,9 @@ static int serve_opt(void *ctx, int opt, const char *arg) {
     return 0;
   case OPT_AGENTX:
     s->agentx = arg;
+    return 0;
+  case OPT_MQTT:
+    s->mqtt = arg;
     return 0;
   case OPT_INTERVAL:
     v = strtod(arg, &end);
@@ -200,7 +205,8 @@ static int start_listeners(struct serve_cli *s, struct sv_cache *c) {
       (s->prom && serve_prom_start(c, s->prom, &e) < 0) ||
       (s->telnet && serve_telnet_start(c, s->telnet, &s->o, &e) < 0) ||
       ((s->snmp || s->agentx) &&
-       serve_snmp_start(c, s->snmp, s->agentx, &e) < 0)) {
+       serve_snmp_start(c, s->snmp, s->agentx, &e) < 0) ||
+      (s->mqtt && serve_mqtt_start(c, s->mqtt, &e) < 0)) {
     sh_errorf(NULL, "serve: %s", ohm_error_text(&e));
     return e.code < 0 ? e.code : -1;
   }
@@ -216,6 +222,7 @@ static int start_listeners(struct serve_cli *s, struct sv_cache *c) {
 
 static void stop_listeners(struct serve_cli *s) {
   if (s->snmp || s->agentx) serve_snmp_stop();
+  if (s->mqtt) serve_mqtt_stop();
   if (s->telnet && serve_telnet_stop) serve_telnet_stop();
   serve_prom_stop();
   serve_nut_stop();
@@ -274,6 +281,7 @@ int cmd_serve(int argc, char **argv) {
       {"syslog", no_argument, NULL, OPT_SYSLOG},
       {"snmp", required_argument, NULL, OPT_SNMP},
       {"agentx", required_argument, NULL, OPT_AGENTX},
+      {"mqtt", required_argument, NULL, OPT_MQTT},
       SERVE_TELNET_LONG_OPTS,
       {NULL, 0, NULL, 0}};
   struct serve_cli s;
@@ -285,7 +293,7 @@ int cmd_serve(int argc, char **argv) {
   s.cfg.interval = 10;
   int ind = fleet_getopt(argc, argv, &s.o, own, "", serve_opt, &s, serve_usage);
   if (ind < 0) return EXIT_USAGE;
-  if (!s.nut && !s.prom && !s.telnet && !s.snmp && !s.agentx) {
+  if (!s.nut && !s.prom && !s.telnet && !s.snmp && !s.agentx && !s.mqtt) {
     sh_errorf(NULL, "serve: no listener: give --nut ADDR, --prometheus ADDR "
                     "or --telnet ADDR (see ohm serve --help)");
     return EXIT_USAGE;

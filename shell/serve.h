@@ -117,6 +117,9 @@ int serve_prom_start(struct sv_cache *c, const char *addr, struct ohm_error *e);
 int serve_snmp_start(struct sv_cache *c, const char *addr, const char *agentx,
                      struct ohm_error *e);
 void serve_snmp_stop(void);
+/* MQTT (shell/serve/mqtt.c): --mqtt mqtt://[USER@]BROKER[:PORT][?...]. */
+int serve_mqtt_start(struct sv_cache *c, const char *uri, struct ohm_error *e);
+void serve_mqtt_stop(void);
 void serve_prom_stop(void);
 
 /* The BPS2000v2 console (shell/serve_telnet.c, the telnet helper's): reads

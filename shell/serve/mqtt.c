@@ -1,0 +1,371 @@
+/* `ohm serve --mqtt mqtt://[USER[:PASS]@]BROKER[:PORT][?tls=1&prefix=ohm&
+ * discovery=homeassistant|0&every=N]`: one thread of its own runs the
+ * client (libmosquitto, loaded on first use) and publishes from the cache:
+ *   PREFIX/status                 online, and the last will offline
+ *   PREFIX/DEV/availability       online while the device's values are good
+ *   PREFIX/DEV/VAR                each value, on change and every N polls
+ *   PREFIX/DEV/state              a JSON object name -> value
+ *   homeassistant/device/ohm_DEV/config   discovery, again when Home
+ *                                 Assistant's status says online
+ * all retained. PREFIX/DEV/VAR/set writes through the cache (validated by
+ * the map; a refused value is logged, nothing written); PREFIX/DEV/cmd runs
+ * a command that is not dangerous. A broker that goes away is retried with
+ * a backoff up to 30 s; the poller never waits for it. The password comes
+ * from the URI or $OHM_MQTT_PASSWORD and is never logged. */
+#include <mosquitto.h>
+
+#include "../../transports/lazy_mosquitto.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../lua/inventory.h"
+#include "../../transports/uri.h"
+#include "mqtt.h"
+
+struct mq_dev {
+  char *name;      /* cache name */
+  char topic[128]; /* topic-safe */
+  double updated;  /* of the values last published */
+  int avail;       /* -1 never said, 0 offline, 1 online */
+  int announced;   /* discovery sent since the last (re)connect */
+  char **last;     /* per var: the text last published */
+  size_t nlast;
+  double full; /* time of the last full publish */
+};
+
+static struct {
+  struct mosquitto *m;
+  struct sv_cache *c;
+  struct ohm_uri u;
+  char prefix[64], disc[64];
+  int port, tls, every;
+  struct mq_dev *devs;
+  size_t n;
+  pthread_t th;
+  volatile int stop;
+  int started, linked, connected, was_connected;
+  double backoff, next_try;
+} mq;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Retained; values go at QoS 0 (the next one replaces a lost one and no
+ * in-flight window holds back what follows), the rest at QoS 1. */
+static void pub_q(const char *topic, const char *payload, size_t len, int qos) {
+  mosquitto_publish(mq.m, NULL, topic, (int)len, payload, qos, true);
+}
+
+static void pub(const char *topic, const char *payload, size_t len) {
+  pub_q(topic, payload, len, 1);
+}
+
+static void pub_str(const char *topic, const char *s) {
+  pub(topic, s, strlen(s));
+}
+
+static struct mq_dev *dev_by_topic(const char *t, size_t len) {
+  for (size_t i = 0; i < mq.n; i++)
+    if (strlen(mq.devs[i].topic) == len && !strncmp(mq.devs[i].topic, t, len))
+      return &mq.devs[i];
+  return NULL;
+}
+
+/* PREFIX/DEV/VAR/set and PREFIX/DEV/cmd. */
+static void on_command(const char *rest, const char *payload) {
+  const char *slash = strchr(rest, '/');
+  struct mq_dev *d = slash ? dev_by_topic(rest, (size_t)(slash - rest)) : 0;
+  struct ohm_error e;
+  char var[160];
+  size_t vl;
+  if (!d) return;
+  ohm_error_clear(&e);
+  if (!strcmp(slash + 1, "cmd")) {
+    struct sv_snap s;
+    const struct dev_cmd *c = NULL;
+    if (sv_cache_snap_name(mq.c, d->name, &s) == 0 && s.map)
+      c = dev_map_cmd(s.map, payload);
+    int dangerous = c && c->dangerous;
+    sv_snap_free(&s);
+    if (!c || dangerous)
+      serve_log("mqtt: %s: command '%.60s' refused (%s)", d->name, payload,
+                c ? "dangerous" : "unknown");
+    else if (sv_cache_cmd(mq.c, d->name, payload, &e) < 0)
+      serve_log("mqtt: %s: %s failed: %s", d->name, payload,
+                ohm_error_text(&e));
+    else
+      serve_info("mqtt: %s: %s done", d->name, payload);
+    return;
+  }
+  vl = strlen(slash + 1);
+  if (vl < 5 || strcmp(slash + 1 + vl - 4, "/set") || vl - 4 >= sizeof var)
+    return;
+  snprintf(var, sizeof var, "%.*s", (int)(vl - 4), slash + 1);
+  if (sv_cache_set(mq.c, d->name, var, payload, &e) < 0)
+    serve_log("mqtt: %s: %s=%.60s refused: %s", d->name, var, payload,
+              ohm_error_text(&e));
+  else
+    serve_info("mqtt: %s: %s=%.60s written", d->name, var, payload);
+}
+
+static void on_message(struct mosquitto *m, void *obj,
+                       const struct mosquitto_message *msg) {
+  char payload[256];
+  size_t pl = strlen(mq.prefix);
+  (void)m, (void)obj;
+  if (msg->retain) return; /* an old retained command is not a command */
+  snprintf(payload, sizeof payload, "%.*s",
+           msg->payloadlen > 255 ? 255 : msg->payloadlen,
+           msg->payload ? (const char *)msg->payload : "");
+  if (!strcmp(msg->topic, "homeassistant/status")) {
+    if (!strcmp(payload, "online"))
+      for (size_t i = 0; i < mq.n; i++) /* Home Assistant restarted */
+        mq.devs[i].announced = 0;
+    return;
+  }
+  if (!strncmp(msg->topic, mq.prefix, pl) && msg->topic[pl] == '/')
+    on_command(msg->topic + pl + 1, payload);
+}
+
+static void on_connect(struct mosquitto *m, void *obj, int rc) {
+  char t[160];
+  (void)obj;
+  if (rc != 0) {
+    serve_log("mqtt: broker refused the connection (%s)",
+              mosquitto_connack_string(rc));
+    return;
+  }
+  mq.connected = 1;
+  mq.backoff = 1;
+  serve_info("mqtt: connected to %s:%d", mq.u.host, mq.port);
+  snprintf(t, sizeof t, "%s/status", mq.prefix);
+  pub_str(t, "online");
+  snprintf(t, sizeof t, "%s/+/+/set", mq.prefix);
+  mosquitto_subscribe(m, NULL, t, 1);
+  snprintf(t, sizeof t, "%s/+/cmd", mq.prefix);
+  mosquitto_subscribe(m, NULL, t, 1);
+  mosquitto_subscribe(m, NULL, "homeassistant/status", 1);
+  for (size_t i = 0; i < mq.n; i++) { /* a new broker knows nothing */
+    mq.devs[i].announced = 0, mq.devs[i].avail = -1;
+    mq.devs[i].updated = -1;
+  }
+}
+
+/* Publish one device's availability, changed values and state. */
+static void publish_dev(struct mq_dev *d) {
+  struct sv_snap s;
+  char t[512], text[160];
+  if (sv_cache_snap_name(mq.c, d->name, &s) < 0) return;
+  int good = s.vals && (s.state == SV_OK || s.state == SV_STALE);
+  if (good != d->avail) {
+    snprintf(t, sizeof t, "%s/%s/availability", mq.prefix, d->topic);
+    pub_str(t, good ? "online" : "offline");
+    d->avail = good;
+  }
+  if (good && mq.disc[0] && !d->announced) {
+    struct mq_buf b = {0};
+    mq_ha_config(&b, mq.prefix, d->topic, &s);
+    snprintf(t, sizeof t, "%s/device/ohm_%s/config", mq.disc, d->topic);
+    if (!b.bad) pub(t, b.s, b.len);
+    free(b.s);
+    d->announced = 1;
+  }
+  double interval = s.interval > 0 ? s.interval : 10, now = now_s();
+  int full = now - d->full >= interval * mq.every;
+  if (good && (s.updated != d->updated || full)) {
+    struct mq_buf st = {0};
+    if (!d->last) d->last = calloc(s.map->nvars, sizeof *d->last);
+    d->nlast = d->last ? s.map->nvars : 0;
+    mq_buf_printf(&st, "{");
+    for (size_t i = 0; i < s.map->nvars; i++) {
+      const struct dev_value *x = &s.vals[i];
+      if (x->kind != DV_NUM && x->kind != DV_STR) continue;
+      dev_value_format(&s.map->vars[i], x, text, sizeof text);
+      mq_buf_printf(&st, "%s", st.len > 1 ? "," : "");
+      mq_buf_json(&st, s.map->vars[i].name);
+      if (x->kind == DV_NUM)
+        mq_buf_printf(&st, ":%s", text);
+      else
+        mq_buf_printf(&st, ":"), mq_buf_json(&st, text);
+      if (!full && i < d->nlast && d->last[i] && !strcmp(d->last[i], text))
+        continue;
+      snprintf(t, sizeof t, "%s/%s/%s", mq.prefix, d->topic,
+               s.map->vars[i].name);
+      pub_q(t, text, strlen(text), 0);
+      if (i < d->nlast) free(d->last[i]), d->last[i] = strdup(text);
+    }
+    mq_buf_printf(&st, "}");
+    snprintf(t, sizeof t, "%s/%s/state", mq.prefix, d->topic);
+    if (!st.bad) pub_q(t, st.s, st.len, 0);
+    free(st.s);
+    d->updated = s.updated;
+    if (full) d->full = now;
+  }
+  sv_snap_free(&s);
+}
+
+/* Connect or reconnect when the backoff allows; 1 when connected. */
+static int ensure_connected(void) {
+  double now = now_s();
+  if (mq.linked) return 1;
+  if (now < mq.next_try) return 0;
+  int rc = mq.was_connected ? mosquitto_reconnect(mq.m)
+                            : mosquitto_connect(mq.m, mq.u.host, mq.port, 30);
+  if (rc == MOSQ_ERR_SUCCESS) {
+    mq.was_connected = mq.linked = 1;
+    return 1; /* CONNACK comes through the loop (on_connect) */
+  }
+  serve_log("mqtt: cannot reach %s:%d (%s); again in %.0f s", mq.u.host,
+            mq.port, mosquitto_strerror(rc), mq.backoff);
+  mq.next_try = now + mq.backoff;
+  mq.backoff = mq.backoff * 2 > 30 ? 30 : mq.backoff * 2;
+  return 0;
+}
+
+static void *mq_thread(void *arg) {
+  (void)arg;
+  while (!mq.stop) {
+    if (!ensure_connected()) {
+      usleep(100000);
+      continue;
+    }
+    int rc = mosquitto_loop(mq.m, 100, 1);
+    if (rc == MOSQ_ERR_ERRNO &&
+        errno == EINTR) /* serve's stop (tp_interrupt) */
+      continue;
+    if (rc != MOSQ_ERR_SUCCESS) {
+      if (mq.connected)
+        serve_log("mqtt: broker lost (%s); reconnecting",
+                  mosquitto_strerror(rc));
+      mq.connected = mq.linked = 0;
+      mq.next_try = now_s() + mq.backoff;
+      mq.backoff = mq.backoff * 2 > 30 ? 30 : mq.backoff * 2;
+      continue;
+    }
+    for (size_t i = 0; mq.connected && i < mq.n; i++)
+      publish_dev(&mq.devs[i]);
+  }
+  return NULL;
+}
+
+/* The URI's settings; OHM_EINVAL with e set when one is bad. */
+static int parse(const char *uri, struct ohm_error *e) {
+  int rc;
+  long tls, every;
+  const char *p, *d;
+  if ((rc = ohm_uri_parse(uri, &mq.u, e)) < 0) return rc;
+  if (strcmp(mq.u.scheme, "mqtt") && strcmp(mq.u.scheme, "mqtts"))
+    return ohm_error_set(e, OHM_EINVAL, "--mqtt wants mqtt://BROKER[:PORT]");
+  if (!mq.u.host || !mq.u.host[0])
+    return ohm_error_set(e, OHM_EINVAL, "--mqtt: no broker in the URI");
+  for (size_t i = 0; i < mq.u.nquery; i++)
+    if (!strstr(" tls prefix discovery every ", mq.u.query[i].key) ||
+        strlen(mq.u.query[i].key) < 3)
+      return ohm_error_set(e, OHM_EINVAL,
+                           "--mqtt: unknown parameter '%.40s' (known: tls, "
+                           "prefix, discovery, every)",
+                           mq.u.query[i].key);
+  if ((rc = ohm_uri_param_long(&mq.u, "tls", !strcmp(mq.u.scheme, "mqtts"), 0,
+                               1, &tls, e)) < 0 ||
+      (rc = ohm_uri_param_long(&mq.u, "every", 10, 1, 1000, &every, e)) < 0)
+    return rc;
+  p = ohm_uri_param(&mq.u, "prefix");
+  d = ohm_uri_param(&mq.u, "discovery");
+  if (!p) p = "ohm";
+  if (!d || !strcmp(d, "1")) d = "homeassistant";
+  if (!strcmp(d, "0")) d = "";
+  if (!p[0] || strlen(p) >= sizeof mq.prefix || strpbrk(p, "+#") ||
+      strlen(d) >= sizeof mq.disc || strpbrk(d, "+#"))
+    return ohm_error_set(e, OHM_EINVAL, "--mqtt: bad prefix or discovery");
+  snprintf(mq.prefix, sizeof mq.prefix, "%s", p);
+  snprintf(mq.disc, sizeof mq.disc, "%s", d);
+  mq.tls = (int)tls, mq.every = (int)every;
+  mq.port = mq.u.port > 0 ? mq.u.port : tls ? 8883 : 1883;
+  return 0;
+}
+
+static int make_client(struct ohm_error *e) {
+  char will[160], id[64];
+  const char *pw = mq.u.password ? mq.u.password : getenv("OHM_MQTT_PASSWORD");
+  mosquitto_lib_init();
+  snprintf(id, sizeof id, "ohm-%ld", (long)getpid());
+  if (!(mq.m = mosquitto_new(id, true, NULL)))
+    return ohm_error_set(e, OHM_ENOMEM, "mqtt: cannot make a client");
+  snprintf(will, sizeof will, "%s/status", mq.prefix);
+  mosquitto_will_set(mq.m, will, 7, "offline", 1, true);
+  if (mq.u.user) mosquitto_username_pw_set(mq.m, mq.u.user, pw);
+  if (mq.tls && mosquitto_tls_set(mq.m, NULL, "/etc/ssl/certs", NULL, NULL,
+                                  NULL) != MOSQ_ERR_SUCCESS)
+    return ohm_error_set(e, OHM_EINVAL, "mqtt: cannot set up TLS");
+  mosquitto_connect_callback_set(mq.m, on_connect);
+  mosquitto_message_callback_set(mq.m, on_message);
+  return 0;
+}
+
+int serve_mqtt_start(struct sv_cache *c, const char *uri, struct ohm_error *e) {
+  int rc;
+  struct sv_snap s;
+  if ((rc = parse(uri, e)) < 0 || (rc = lazy_mosquitto_load(e)) < 0 ||
+      (rc = make_client(e)) < 0)
+    return rc;
+  mq.c = c, mq.n = sv_cache_count(c), mq.backoff = 1;
+  if (!(mq.devs = calloc(mq.n + 1, sizeof *mq.devs)))
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  for (size_t i = 0; i < mq.n; i++) {
+    if (sv_cache_snap(c, i, &s) < 0) continue;
+    char *red = strstr(s.name, "://") ? inv_redact(s.name) : NULL;
+    mq.devs[i].name = strdup(s.name);
+    mq_topic_name(red ? red : s.name, mq.devs[i].topic,
+                  sizeof mq.devs[i].topic);
+    mq.devs[i].avail = -1;
+    free(red);
+    sv_snap_free(&s);
+  }
+  if (pthread_create(&mq.th, NULL, mq_thread, NULL) != 0)
+    return ohm_error_set(e, OHM_ENOMEM, "mqtt: cannot start");
+  mq.started = 1;
+  return 0;
+}
+
+/* A clean stop says offline itself: the broker sends no will then. */
+void serve_mqtt_stop(void) {
+  char t[512];
+  if (!mq.started) return;
+  mq.stop = 1;
+  pthread_join(mq.th, NULL);
+  if (mq.connected) {
+    for (size_t i = 0; i < mq.n; i++) {
+      snprintf(t, sizeof t, "%s/%s/availability", mq.prefix, mq.devs[i].topic);
+      pub_str(t, "offline");
+    }
+    snprintf(t, sizeof t, "%s/status", mq.prefix);
+    pub_str(t, "offline");
+    /* let them out before DISCONNECT (which also cancels the will) */
+    for (int i = 0; i < 100 && mosquitto_want_write(mq.m); i++)
+      mosquitto_loop(mq.m, 20, 1);
+    mosquitto_disconnect(mq.m);
+    for (int i = 0; i < 20 && mosquitto_loop(mq.m, 20, 1) == MOSQ_ERR_SUCCESS;
+         i++)
+      ;
+  }
+  mosquitto_destroy(mq.m);
+  mosquitto_lib_cleanup();
+  for (size_t i = 0; i < mq.n; i++) {
+    for (size_t k = 0; k < mq.devs[i].nlast; k++)
+      free(mq.devs[i].last[k]);
+    free(mq.devs[i].last);
+    free(mq.devs[i].name);
+  }
+  free(mq.devs);
+  ohm_uri_free(&mq.u);
+  mq.started = 0;
+}
