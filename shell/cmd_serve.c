@@ -205,7 +205,8 @@ static int start_listeners(struct serve_cli *s, struct sv_cache *c) {
       (s->prom && serve_prom_start(c, s->prom, &e) < 0) ||
       (s->telnet && serve_telnet_start(c, s->telnet, &s->o, &e) < 0) ||
       ((s->snmp || s->agentx) &&
-       serve_snmp_start(c, s->snmp, s->agentx, &e) < 0) ||
+       serve_snmp_start(c, s->snmp, s->agentx, sh_inventory(&s->o, &e), &e) <
+           0) ||
       (s->mqtt && serve_mqtt_start(c, s->mqtt, &e) < 0)) {
     sh_errorf(NULL, "serve: %s", ohm_error_text(&e));
     return e.code < 0 ? e.code : -1;

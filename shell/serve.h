@@ -113,9 +113,10 @@ void serve_nut_stop(void);
 void serve_nut_reload(struct inventory *inv);
 int serve_prom_start(struct sv_cache *c, const char *addr, struct ohm_error *e);
 /* The SNMP agent (shell/serve/snmp_serve.c): its own on UDP addr, or a
- * subagent of the snmpd at AgentX socket agentx (one of the two). */
+ * subagent of the snmpd at AgentX socket agentx (one of the two); inv
+ * (borrowed during the call) gives the `agent` section. */
 int serve_snmp_start(struct sv_cache *c, const char *addr, const char *agentx,
-                     struct ohm_error *e);
+                     struct inventory *inv, struct ohm_error *e);
 void serve_snmp_stop(void);
 /* MQTT (shell/serve/mqtt.c): --mqtt mqtt://[USER@]BROKER[:PORT][?...]. */
 int serve_mqtt_start(struct sv_cache *c, const char *uri, struct ohm_error *e);

@@ -24,7 +24,8 @@
   X(snmp_set_var_typed_value)                                                  \
   X(snmp_timeout)                                                              \
   X(subagent_init)                                                             \
-  X(subagent_open_master_session)
+  X(subagent_open_master_session)                                              \
+  X(usm_parse_create_usmUser)
 
 struct lazy_netsnmpagent {
   LAZY_netsnmpagent_SYMS(LAZY_FIELD)
@@ -81,5 +82,7 @@ int lazy_netsnmpagent_load(struct ohm_error *e);
 #undef subagent_open_master_session
 #define subagent_open_master_session                                           \
   (*lazy_netsnmpagent.p_subagent_open_master_session)
+#undef usm_parse_create_usmUser
+#define usm_parse_create_usmUser (*lazy_netsnmpagent.p_usm_parse_create_usmUser)
 #endif
 #endif

@@ -44,6 +44,11 @@ static struct sa_dev *devs;
 static size_t ndevs;
 static struct sa_reg *regs;
 static size_t nregs;
+static struct sa_user {
+  char name[64];
+  int can_set;
+} users[32];
+static size_t nusers;
 
 /* ---- finding the device a request is for ---- */
 
@@ -140,6 +145,16 @@ static void answer_read(netsnmp_agent_request_info *ri,
   }
 }
 
+/* Whether the PDU's v3 user was granted SET. */
+static int user_can_set(const netsnmp_pdu *pdu) {
+  if (pdu->version != SNMP_VERSION_3 || !pdu->securityName) return 0;
+  for (size_t i = 0; i < nusers; i++)
+    if (strlen(users[i].name) == pdu->securityNameLen &&
+        !memcmp(users[i].name, pdu->securityName, pdu->securityNameLen))
+      return users[i].can_set;
+  return 0;
+}
+
 /* A received value as an object (type and num or str). */
 static int received(const netsnmp_variable_list *vb, struct sa_obj *v) {
   memset(v, 0, sizeof *v);
@@ -172,7 +187,8 @@ static void answer_set(netsnmp_agent_request_info *ri, netsnmp_request_info *rq,
       continue;
     if (!o)
       err = SNMP_ERR_NOCREATION;
-    else if (!d->can_set || !o->writable || !d->src->set)
+    else if (!(d->can_set || user_can_set(ri->asp->pdu)) || !o->writable ||
+             !d->src->set)
       err = SNMP_ERR_NOTWRITABLE;
     else if ((err = received(vb, &v)) == SNMP_ERR_NOERROR &&
              ri->mode == MODE_SET_RESERVE2 &&
@@ -265,6 +281,31 @@ void sa_device_del(void *ctx) {
       i++;
     }
   pthread_mutex_unlock(&lock);
+}
+
+int sa_user_add(const char *name, const char *auth, const char *auth_pass,
+                const char *priv, const char *priv_pass, int can_set,
+                struct ohm_error *e) {
+  char line[512];
+  if (!name[0] || strlen(name) >= sizeof users[0].name || nusers >= 32 ||
+      strpbrk(name, " \t\"") || !auth_pass || strlen(auth_pass) < 8 ||
+      strpbrk(auth_pass, " \t\"") ||
+      (priv_pass && (strlen(priv_pass) < 8 || strpbrk(priv_pass, " \t\""))))
+    return ohm_error_set(e, OHM_EINVAL,
+                         "agent user '%.40s': a name and passphrases of 8 "
+                         "characters or more, without spaces",
+                         name);
+  snprintf(line, sizeof line, "%s %s %s%s%s%s%s", name, auth ? auth : "SHA",
+           auth_pass, priv_pass ? " " : "",
+           priv_pass ? (priv ? priv : "AES") : "", priv_pass ? " " : "",
+           priv_pass ? priv_pass : "");
+  pthread_mutex_lock(&lock);
+  usm_parse_create_usmUser(NULL, line);
+  snprintf(users[nusers].name, sizeof users[0].name, "%s", name);
+  users[nusers++].can_set = can_set;
+  pthread_mutex_unlock(&lock);
+  memset(line, 0, sizeof line);
+  return 0;
 }
 
 int sa_device_has(const char *name) {

@@ -61,6 +61,12 @@ int sa_device_add(const char *name, const unsigned long *root, size_t root_len,
                   struct ohm_error *e);
 /* Forget every device served under ctx. */
 void sa_device_del(void *ctx);
+/* A v3 user (USM, as snmpd's createUser: auth "SHA" when NULL, priv
+ * "AES"; no privacy without priv_pass); can_set grants SETs. The agent
+ * must run. Passphrases are not kept here. */
+int sa_user_add(const char *name, const char *auth, const char *auth_pass,
+                const char *priv, const char *priv_pass, int can_set,
+                struct ohm_error *e);
 /* Whether name is served (as a community) already. */
 int sa_device_has(const char *name);
 

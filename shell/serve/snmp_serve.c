@@ -2,12 +2,19 @@
  * the agent (snmp_agent.h). Every UPS- or battery-like device in RFC 1628
  * UPS-MIB, every device whose own map holds OIDs (bps2000v2) under them;
  * community (v1/v2c) and context (v3, AgentX) = the device's name,
- * read-only. Values are the cache's: a device not read yet, or failed,
+ * read-only. The inventory's `agent = { communities = { NAME = { device =
+ * "ups1", set = true } }, users = { NAME = { auth = "SHA", auth_pass =
+ * "...", priv = "AES", priv_pass = "...", set = true } } }` adds
+ * communities (one device each) and v3 users (any device by context), and
+ * grants SET (validated by the map, then written to the device). Values
+ * are the cache's: a device not read yet, or failed,
  * shows no object at all, never a stale value as good. */
+#include <lua.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../lua/inventory.h"
 #include "../serve.h"
 #include "snmp_agent.h"
 #include "snmp_map.h"
@@ -78,8 +85,76 @@ static int add_device(struct sv_cache *c, size_t i, struct ohm_error *e) {
   return rc;
 }
 
+static const char *field(lua_State *L, const char *k) {
+  lua_getfield(L, -1, k);
+  const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+  lua_pop(L, 1); /* the string stays in the table, which stays */
+  return v;
+}
+
+static int flag(lua_State *L, const char *k) {
+  lua_getfield(L, -1, k);
+  int v = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* One more community for a device already served (found by name). */
+static int add_community(const char *community, const char *dev, int set,
+                         struct ohm_error *e) {
+  for (size_t i = 0; i < ndevs; i++) {
+    struct sv_snmp_dev *d = &devs[i];
+    struct sv_snap s;
+    unsigned long root[SA_OID_MAX];
+    size_t len;
+    int rc = -1;
+    if (strcmp(d->name, dev) || sv_cache_snap_name(d->c, dev, &s) < 0) continue;
+    const struct dev_map *tm = s.map ? sa_map_target(s.map) : NULL;
+    if (tm && sa_map_root(tm, root, &len) == 0)
+      rc = sa_device_add(community, root, len, &serve_source, d, set, e);
+    sv_snap_free(&s);
+    return rc < 0 && e->code ? rc : 0;
+  }
+  return ohm_error_set(e, OHM_EINVAL,
+                       "agent: community for unknown device "
+                       "'%.40s'",
+                       dev);
+}
+
+/* The inventory's agent section (see the top of this file). */
+static int load_agent(struct inventory *inv, struct ohm_error *e) {
+  lua_State *L = inv ? inv->L : NULL;
+  int rc = 0;
+  if (!L) return 0;
+  int top = lua_gettop(L);
+  if (lua_getglobal(L, "agent") == LUA_TTABLE) {
+    if (lua_getfield(L, -1, "communities") == LUA_TTABLE)
+      for (lua_pushnil(L); rc == 0 && lua_next(L, -2); lua_pop(L, 1)) {
+        const char *dev = lua_istable(L, -1) ? field(L, "device") : NULL;
+        if (lua_type(L, -2) != LUA_TSTRING || !dev)
+          rc = ohm_error_set(e, OHM_EINVAL,
+                             "agent.communities: each is "
+                             "NAME = { device = \"...\" }");
+        else
+          rc = add_community(lua_tostring(L, -2), dev, flag(L, "set"), e);
+      }
+    lua_settop(L, top + 1);
+    if (rc == 0 && lua_getfield(L, -1, "users") == LUA_TTABLE)
+      for (lua_pushnil(L); rc == 0 && lua_next(L, -2); lua_pop(L, 1)) {
+        if (lua_type(L, -2) != LUA_TSTRING || !lua_istable(L, -1))
+          rc = ohm_error_set(e, OHM_EINVAL, "agent.users: NAME = { ... }");
+        else
+          rc = sa_user_add(lua_tostring(L, -2), field(L, "auth"),
+                           field(L, "auth_pass"), field(L, "priv"),
+                           field(L, "priv_pass"), flag(L, "set"), e);
+      }
+  }
+  lua_settop(L, top);
+  return rc;
+}
+
 int serve_snmp_start(struct sv_cache *c, const char *addr, const char *agentx,
-                     struct ohm_error *e) {
+                     struct inventory *inv, struct ohm_error *e) {
   size_t n = sv_cache_count(c);
   int rc, port = 0;
   if (!(devs = calloc(n + 1, sizeof *devs)))
@@ -88,6 +163,7 @@ int serve_snmp_start(struct sv_cache *c, const char *addr, const char *agentx,
   if ((rc = sa_start(agentx, e)) < 0) return rc;
   for (size_t i = 0; i < n && rc == 0; i++)
     rc = add_device(c, i, e);
+  if (rc == 0) rc = load_agent(inv, e);
   if (rc == 0 && addr) rc = sa_listen(addr, &port, e);
   return rc;
 }

@@ -211,6 +211,80 @@ def agentx(work, fromnut):
          "serve --agentx: snmpwalk through snmpd shows the UPS-MIB groups", w)
 
 
+ACME = ".1.3.6.1.4.1.99999.1."
+
+
+def serve_grants(work):
+    """The inventory's agent section: a community that may SET, v3 users;
+    SETs validated by the map and written to the device."""
+    drivers = os.path.join(work, "drivers")
+    os.makedirs(drivers, exist_ok=True)
+    with open(os.path.join(drivers, "acme.lua"), "w") as f:
+        f.write('return { name = "acme", mfr = "ACME", model = "M1",\n'
+                ' type = "meter", vars = {\n'
+                ' { name = "input.voltage", reg = 0, scale = 0.1,'
+                ' unit = "V", oid = "%s1.0" },\n'
+                ' { name = "input.current.high.critical", reg = 1,'
+                ' scale = 0.1, unit = "A", access = "rw", min = 0,'
+                ' max = 63, oid = "%s2.0" } } }\n' % (ACME, ACME))
+    inv = os.path.join(work, "grants.lua")
+    with open(inv, "w") as f:
+        f.write('devices = { m1 = { uri = "sim:acme" } }\n'
+                'agent = { communities = { opsrw = { device = "m1",'
+                ' set = true } },\n users = {'
+                ' admin = { auth_pass = "authpass123", priv_pass ='
+                ' "privpass123", set = true },\n'
+                ' viewer = { auth_pass = "viewpass123" } } }\n')
+    port = free_port("udp")
+    start(OHM, "--config", inv, "serve", "--snmp", str(port), "--interval",
+          "60", "-q", stderr=subprocess.DEVNULL,
+          env=dict(os.environ, OHM_DRIVERS=drivers))
+    T.ok(wait_port(port, "udp", 15), "serve --snmp with an agent section")
+    oid = ACME + "2.0"
+    rc, out, err = snmp("snmpset", port, "m1", oid, "s", "12.5")
+    T.ok(rc != 0 and "notWritable" in err,
+         "agent: the device-name community is read-only", err)
+    rc, out, err = snmp("snmpset", port, "opsrw", oid, "s", "12.5")
+    T.eq((rc, err), (0, ""), "agent: a community granted SET writes")
+    got = None
+    for _ in range(30):
+        rc, out, err = snmp("snmpget", port, "m1", oid)
+        got = out.strip()
+        if got.endswith('"12.5"'):
+            break
+        time.sleep(0.2)
+    T.ok(got.endswith('"12.5"'), "agent: the device holds the new value", got)
+    rc, out, err = snmp("snmpset", port, "opsrw", oid, "s", "99")
+    T.ok(rc != 0 and "wrongValue" in err,
+         "agent: a value the map refuses (above 63 A) is wrongValue", err)
+    rc, out, err = snmp("snmpget", port, "m1", oid)
+    T.ok(out.strip().endswith('"12.5"'), "agent: nothing written", out)
+    v3 = ["-v3", "-l", "authPriv", "-a", "SHA", "-x", "AES", "-n", "m1",
+          "-t", "2", "-r", "0", "-On", f"127.0.0.1:{port}"]
+    r = subprocess.run(["snmpset", "-u", "admin", "-A", "authpass123", "-X",
+                        "privpass123", *v3, oid, "s", "20"],
+                       capture_output=True, text=True, timeout=20)
+    T.eq((r.returncode, r.stderr), (0, ""), "agent: v3 user with SET, context"
+         " = device name")
+    r = subprocess.run(["snmpget", "-u", "viewer", "-l", "authNoPriv", "-a",
+                        "SHA", "-A", "viewpass123", "-n", "m1", "-On",
+                        f"127.0.0.1:{port}", oid], capture_output=True,
+                       text=True, timeout=20)
+    T.ok(r.returncode == 0 and r.stdout.strip().endswith('"20"'),
+         "agent: a v3 read-only user reads it", r.stdout + r.stderr)
+    r = subprocess.run(["snmpset", "-u", "viewer", "-l", "authNoPriv", "-a",
+                        "SHA", "-A", "viewpass123", "-n", "m1", "-On",
+                        f"127.0.0.1:{port}", oid, "s", "30"],
+                       capture_output=True, text=True, timeout=20)
+    T.ok(r.returncode != 0 and "notWritable" in r.stderr,
+         "agent: a v3 user without SET is refused", r.stderr)
+    r = subprocess.run(["snmpget", "-u", "admin", "-A", "wrongpass99", "-X",
+                        "privpass123", *v3, oid], capture_output=True,
+                       text=True, timeout=20)
+    T.ok(r.returncode != 0, "agent: a wrong passphrase gets nothing",
+         r.stdout)
+
+
 def main():
     if not shutil.which("snmpwalk"):
         T.skip("snmp_agent", "snmpwalk not installed")
@@ -221,6 +295,7 @@ def main():
     work = tempfile.mkdtemp()
     fromnut = serve_agent(work)
     agentx(work, fromnut)
+    serve_grants(work)
     stop_all(check_ohm=True)
 
 
