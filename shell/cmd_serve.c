@@ -207,7 +207,8 @@ static int start_listeners(struct serve_cli *s, struct sv_cache *c) {
       ((s->snmp || s->agentx) &&
        serve_snmp_start(c, s->snmp, s->agentx, sh_inventory(&s->o, &e), &e) <
            0) ||
-      (s->mqtt && serve_mqtt_start(c, s->mqtt, &e) < 0)) {
+      (s->mqtt &&
+       serve_mqtt_start(c, s->mqtt, sh_inventory(&s->o, &e), &e) < 0)) {
     sh_errorf(NULL, "serve: %s", ohm_error_text(&e));
     return e.code < 0 ? e.code : -1;
   }

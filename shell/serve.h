@@ -118,8 +118,10 @@ int serve_prom_start(struct sv_cache *c, const char *addr, struct ohm_error *e);
 int serve_snmp_start(struct sv_cache *c, const char *addr, const char *agentx,
                      struct inventory *inv, struct ohm_error *e);
 void serve_snmp_stop(void);
-/* MQTT (shell/serve/mqtt.c): --mqtt mqtt://[USER@]BROKER[:PORT][?...]. */
-int serve_mqtt_start(struct sv_cache *c, const char *uri, struct ohm_error *e);
+/* MQTT (shell/serve/mqtt.c): --mqtt mqtt://[USER@]BROKER[:PORT][?...];
+ * inv (borrowed during the call) gives the `mqtt` section. */
+int serve_mqtt_start(struct sv_cache *c, const char *uri, struct inventory *inv,
+                     struct ohm_error *e);
 void serve_mqtt_stop(void);
 void serve_prom_stop(void);
 

@@ -10,8 +10,10 @@
  * all retained. PREFIX/DEV/VAR/set writes through the cache (validated by
  * the map; a refused value is logged, nothing written); PREFIX/DEV/cmd runs
  * a command that is not dangerous. A broker that goes away is retried with
- * a backoff up to 30 s; the poller never waits for it. The password comes
- * from the URI or $OHM_MQTT_PASSWORD and is never logged. */
+ * a backoff up to 30 s; the poller never waits for it. The user, password
+ * and TLS CA file come from the URI or the inventory's `mqtt = { user =,
+ * password =, cafile = }` (or $OHM_MQTT_PASSWORD); never logged. */
+#include <lua.h>
 #include <mosquitto.h>
 
 #include "../../transports/lazy_mosquitto.h"
@@ -293,29 +295,46 @@ static int parse(const char *uri, struct ohm_error *e) {
   return 0;
 }
 
-static int make_client(struct ohm_error *e) {
+/* The inventory's mqtt.KEY (a string), or NULL. Borrowed from L. */
+static const char *inv_mqtt(struct inventory *inv, const char *key) {
+  lua_State *L = inv ? inv->L : NULL;
+  const char *v = NULL;
+  if (!L) return NULL;
+  int top = lua_gettop(L);
+  if (lua_getglobal(L, "mqtt") == LUA_TTABLE &&
+      lua_getfield(L, -1, key) == LUA_TSTRING)
+    v = lua_tostring(L, -1); /* kept alive by the table */
+  lua_settop(L, top);
+  return v;
+}
+
+static int make_client(struct inventory *inv, struct ohm_error *e) {
   char will[160], id[64];
-  const char *pw = mq.u.password ? mq.u.password : getenv("OHM_MQTT_PASSWORD");
+  const char *user = mq.u.user ? mq.u.user : inv_mqtt(inv, "user");
+  const char *pw = mq.u.password ? mq.u.password : inv_mqtt(inv, "password");
+  const char *ca = inv_mqtt(inv, "cafile");
+  if (!pw) pw = getenv("OHM_MQTT_PASSWORD");
   mosquitto_lib_init();
   snprintf(id, sizeof id, "ohm-%ld", (long)getpid());
   if (!(mq.m = mosquitto_new(id, true, NULL)))
     return ohm_error_set(e, OHM_ENOMEM, "mqtt: cannot make a client");
   snprintf(will, sizeof will, "%s/status", mq.prefix);
   mosquitto_will_set(mq.m, will, 7, "offline", 1, true);
-  if (mq.u.user) mosquitto_username_pw_set(mq.m, mq.u.user, pw);
-  if (mq.tls && mosquitto_tls_set(mq.m, NULL, "/etc/ssl/certs", NULL, NULL,
-                                  NULL) != MOSQ_ERR_SUCCESS)
+  if (user) mosquitto_username_pw_set(mq.m, user, pw);
+  if (mq.tls && mosquitto_tls_set(mq.m, ca, ca ? NULL : "/etc/ssl/certs", NULL,
+                                  NULL, NULL) != MOSQ_ERR_SUCCESS)
     return ohm_error_set(e, OHM_EINVAL, "mqtt: cannot set up TLS");
   mosquitto_connect_callback_set(mq.m, on_connect);
   mosquitto_message_callback_set(mq.m, on_message);
   return 0;
 }
 
-int serve_mqtt_start(struct sv_cache *c, const char *uri, struct ohm_error *e) {
+int serve_mqtt_start(struct sv_cache *c, const char *uri, struct inventory *inv,
+                     struct ohm_error *e) {
   int rc;
   struct sv_snap s;
   if ((rc = parse(uri, e)) < 0 || (rc = lazy_mosquitto_load(e)) < 0 ||
-      (rc = make_client(e)) < 0)
+      (rc = make_client(inv, e)) < 0)
     return rc;
   mq.c = c, mq.n = sv_cache_count(c), mq.backoff = 1;
   if (!(mq.devs = calloc(mq.n + 1, sizeof *mq.devs)))

@@ -184,4 +184,54 @@ def main():
          ("offline", "offline"), "SIGTERM: status and devices offline")
 
 
-run(main)
+def auth():
+    """A broker that wants a password: ohm takes it from the inventory and
+    never logs it."""
+    if not shutil.which("mosquitto_passwd"):
+        return T.skip("mqtt auth", "mosquitto_passwd not installed")
+    work = tempfile.mkdtemp()
+    pwf, conf = os.path.join(work, "passwd"), os.path.join(work, "m.conf")
+    subprocess.run(["mosquitto_passwd", "-c", "-b", pwf, "ohmuser",
+                    "s3cretpw1"], check=True, capture_output=True)
+    os.chmod(pwf, 0o644)
+    port = free_port()
+    with open(conf, "w") as f:
+        # root keeps root: the test directory is private
+        f.write(f"user root\nlistener {port} 127.0.0.1\n"
+                "allow_anonymous false\n"
+                f"password_file {pwf}\n")
+    start("mosquitto", "-c", conf, stdout=subprocess.DEVNULL,
+          stderr=subprocess.DEVNULL)
+    T.ok(wait_port(port), "mosquitto with a password file starts")
+    inv = os.path.join(work, "inv.lua")
+    with open(inv, "w") as f:
+        f.write('devices = { ups1 = { uri = "sim:ups-mib" } }\n'
+                'mqtt = { password = "s3cretpw1" }\n')
+    log = os.path.join(work, "serve.log")
+    start(OHM, "--config", inv, "serve", "--mqtt",
+          f"mqtt://ohmuser@127.0.0.1:{port}", "--interval", "1",
+          stderr=open(log, "w"))
+    sub = ["mosquitto_sub", "-p", str(port), "-u", "ohmuser", "-P",
+           "s3cretpw1", "-t", "ohm/ups1/ups.status", "-C", "1", "-W", "10"]
+    r = subprocess.run(sub, capture_output=True, text=True, timeout=30)
+    T.eq(r.stdout.strip(), "OL", "the inventory's MQTT password logs in")
+    time.sleep(0.5)
+    T.ok("s3cretpw1" not in open(log).read(), "the password is never logged")
+    with open(inv, "w") as f:
+        f.write('devices = { ups1 = { uri = "sim:ups-mib" } }\n')
+    log2 = os.path.join(work, "serve2.log")
+    start(OHM, "--config", inv, "serve", "--mqtt",
+          f"mqtt://ohmuser@127.0.0.1:{port}", "--interval", "1",
+          stderr=open(log2, "w"))
+    time.sleep(3)
+    T.ok("refused" in open(log2).read(),
+         "without the password the broker's refusal is logged",
+         open(log2).read())
+
+
+def both():
+    main()
+    auth()
+
+
+run(both)

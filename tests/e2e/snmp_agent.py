@@ -285,10 +285,24 @@ def serve_grants(work):
          r.stdout)
 
 
+def lazy():
+    """The agent and MQTT libraries are loaded on first use only."""
+    r = ohm("get", "sim:bps2000v2", "device.mfr",
+            env={"LD_DEBUG": "files"})
+    T.ok(r.returncode == 0 and "libnetsnmp" not in r.stderr and
+         "libmosquitto" not in r.stderr,
+         "ohm get over Modbus loads neither net-snmp's agent nor mosquitto",
+         [l for l in r.stderr.splitlines() if "calling init" in l][:20])
+    r = ohm("get", "sim:ups-mib", "device.mfr", env={"LD_DEBUG": "files"})
+    T.ok(r.returncode == 0 and "libnetsnmpagent" in r.stderr,
+         "sim:ups-mib loads the agent library when it needs it")
+
+
 def main():
     if not shutil.which("snmpwalk"):
         T.skip("snmp_agent", "snmpwalk not installed")
         return
+    lazy()
     ups_sim()
     bps_sim()
     in_process()
