@@ -4,6 +4,7 @@
 #include "lazy.h"
 #define LAZY_netsnmpagent_SONAME "libnetsnmpagent.so.40"
 #define LAZY_netsnmpagent_SYMS(X)                                              \
+  X(create_trap_session2)                                                      \
   X(init_agent)                                                                \
   X(main_session)                                                              \
   X(netsnmp_check_outstanding_agent_requests)                                  \
@@ -15,6 +16,8 @@
   X(netsnmp_set_request_error)                                                 \
   X(netsnmp_transport_open_server)                                             \
   X(run_alarms)                                                                \
+  X(send_v2trap)                                                               \
+  X(snmp_free_varbind)                                                         \
   X(snmp_oid_compare)                                                          \
   X(snmp_oidtree_compare)                                                      \
   X(snmp_read)                                                                 \
@@ -23,6 +26,7 @@
   X(snmp_set_var_objid)                                                        \
   X(snmp_set_var_typed_value)                                                  \
   X(snmp_timeout)                                                              \
+  X(snmp_varlist_add_variable)                                                 \
   X(subagent_init)                                                             \
   X(subagent_open_master_session)                                              \
   X(usm_parse_create_usmUser)
@@ -34,6 +38,8 @@ extern struct lazy_netsnmpagent lazy_netsnmpagent;
 /* Load the library once; OHM_ENOTSUP if it is missing. */
 int lazy_netsnmpagent_load(struct ohm_error *e);
 #ifndef LAZY_netsnmpagent_IMPL
+#undef create_trap_session2
+#define create_trap_session2 (*lazy_netsnmpagent.p_create_trap_session2)
 #undef init_agent
 #define init_agent (*lazy_netsnmpagent.p_init_agent)
 #undef main_session
@@ -61,6 +67,10 @@ int lazy_netsnmpagent_load(struct ohm_error *e);
   (*lazy_netsnmpagent.p_netsnmp_transport_open_server)
 #undef run_alarms
 #define run_alarms (*lazy_netsnmpagent.p_run_alarms)
+#undef send_v2trap
+#define send_v2trap (*lazy_netsnmpagent.p_send_v2trap)
+#undef snmp_free_varbind
+#define snmp_free_varbind (*lazy_netsnmpagent.p_snmp_free_varbind)
 #undef snmp_oid_compare
 #define snmp_oid_compare (*lazy_netsnmpagent.p_snmp_oid_compare)
 #undef snmp_oidtree_compare
@@ -77,6 +87,9 @@ int lazy_netsnmpagent_load(struct ohm_error *e);
 #define snmp_set_var_typed_value (*lazy_netsnmpagent.p_snmp_set_var_typed_value)
 #undef snmp_timeout
 #define snmp_timeout (*lazy_netsnmpagent.p_snmp_timeout)
+#undef snmp_varlist_add_variable
+#define snmp_varlist_add_variable                                              \
+  (*lazy_netsnmpagent.p_snmp_varlist_add_variable)
 #undef subagent_init
 #define subagent_init (*lazy_netsnmpagent.p_subagent_init)
 #undef subagent_open_master_session

@@ -308,6 +308,61 @@ int sa_user_add(const char *name, const char *auth, const char *auth_pass,
   return 0;
 }
 
+int sa_trap_sink(const char *host, int port, const char *community,
+                 struct ohm_error *e) {
+  char h[300], c[128];
+  snprintf(h, sizeof h, strchr(host, ':') ? "udp6:[%s]:%d" : "udp:%s:%d", host,
+           port);
+  snprintf(c, sizeof c, "%s", community);
+  pthread_mutex_lock(&lock);
+  int ok = role >= 0 && port > 0 && port < 65536 &&
+           create_trap_session2(h, NULL, c, SNMP_VERSION_2c, SNMP_MSG_TRAP2);
+  pthread_mutex_unlock(&lock);
+  return ok ? 0
+            : ohm_error_set(e, OHM_EINVAL, "cannot send traps to %.60s:%d",
+                            host, port);
+}
+
+/* Dotted text into arcs; the count, 0 if bad. */
+static size_t arcs_of(const char *t, oid *o) {
+  size_t n = 0;
+  for (const char *p = *t == '.' ? t + 1 : t; *p && n < SA_OID_MAX;) {
+    char *end;
+    o[n++] = strtoul(p, &end, 10);
+    if (end == p) return 0;
+    p = *end == '.' ? end + 1 : end;
+  }
+  return n;
+}
+
+void sa_trap_send(const char *trap_oid, const struct sa_obj *vbs, size_t n) {
+  static const oid trap_name[] = {1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0};
+  netsnmp_variable_list *l = NULL;
+  oid o[SA_OID_MAX];
+  size_t k = arcs_of(trap_oid, o);
+  pthread_mutex_lock(&lock);
+  snmp_varlist_add_variable(&l, trap_name, 11, ASN_OBJECT_ID, o,
+                            k * sizeof(oid));
+  for (size_t i = 0; i < n; i++) {
+    const struct sa_obj *v = &vbs[i];
+    long num = v->num;
+    if (v->type == SA_STR && v->var == -2) { /* an OID value */
+      k = arcs_of(v->str, o);
+      snmp_varlist_add_variable(&l, v->oid, v->len, ASN_OBJECT_ID, o,
+                                k * sizeof(oid));
+    } else if (v->type == SA_STR) {
+      snmp_varlist_add_variable(&l, v->oid, v->len, ASN_OCTET_STR, v->str,
+                                strlen(v->str));
+    } else {
+      snmp_varlist_add_variable(&l, v->oid, v->len, ASN_INTEGER, &num,
+                                sizeof num);
+    }
+  }
+  send_v2trap(l);
+  snmp_free_varbind(l);
+  pthread_mutex_unlock(&lock);
+}
+
 int sa_device_has(const char *name) {
   pthread_mutex_lock(&lock);
   int r = known_name(name, strlen(name));

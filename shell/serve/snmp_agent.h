@@ -67,6 +67,12 @@ void sa_device_del(void *ctx);
 int sa_user_add(const char *name, const char *auth, const char *auth_pass,
                 const char *priv, const char *priv_pass, int can_set,
                 struct ohm_error *e);
+/* Send v2c traps to host:port with community too (the agent must run). */
+int sa_trap_sink(const char *host, int port, const char *community,
+                 struct ohm_error *e);
+/* A v2c trap trap_oid (dotted text) with varbinds vbs (oid and value;
+ * an SA_STR whose var is -2 carries an OID value in str) to every sink. */
+void sa_trap_send(const char *trap_oid, const struct sa_obj *vbs, size_t n);
 /* Whether name is served (as a community) already. */
 int sa_device_has(const char *name);
 

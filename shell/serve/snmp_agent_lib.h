@@ -13,5 +13,8 @@
 int subagent_open_master_session(void);
 int subagent_init(void);
 extern netsnmp_session *main_session;
+/* agent_trap.c, not in agent_trap.h: a v1/v2c sink as "udp:HOST:PORT" */
+int create_trap_session2(const char *sink, const char *sinkport, char *com,
+                         int version, int pdutype);
 
 #endif

@@ -6,13 +6,19 @@
  * "ups1", set = true } }, users = { NAME = { auth = "SHA", auth_pass =
  * "...", priv = "AES", priv_pass = "...", set = true } } }` adds
  * communities (one device each) and v3 users (any device by context), and
- * grants SET (validated by the map, then written to the device). Values
+ * grants SET (validated by the map, then written to the device);
+ * `traps = { "HOST:PORT", ... }` (community `trap_community`, default
+ * public) receive RFC 1628 traps: upsTrapOnBattery when a UPS goes on
+ * battery, upsTrapAlarmEntryAdded / Removed for on-battery and low-battery.
+ * Values
  * are the cache's: a device not read yet, or failed,
  * shows no object at all, never a stale value as good. */
 #include <lua.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../lua/inventory.h"
 #include "../serve.h"
@@ -22,10 +28,14 @@
 struct sv_snmp_dev {
   struct sv_cache *c;
   char *name;
+  int ob, lb, known;       /* the UPS's flags last seen, for traps */
+  long alarm_ob, alarm_lb; /* their upsAlarmId while present */
 };
 
 static struct sv_snmp_dev *devs;
 static size_t ndevs;
+static pthread_t trap_thread;
+static volatile int traps_on, traps_stop;
 
 static int serve_objects(void *ctx, struct sa_obj **tab, size_t *n) {
   struct sv_snmp_dev *d = ctx;
@@ -121,6 +131,8 @@ static int add_community(const char *community, const char *dev, int set,
                        dev);
 }
 
+static int load_traps(lua_State *L, struct ohm_error *e);
+
 /* The inventory's agent section (see the top of this file). */
 static int load_agent(struct inventory *inv, struct ohm_error *e) {
   lua_State *L = inv ? inv->L : NULL;
@@ -139,6 +151,7 @@ static int load_agent(struct inventory *inv, struct ohm_error *e) {
           rc = add_community(lua_tostring(L, -2), dev, flag(L, "set"), e);
       }
     lua_settop(L, top + 1);
+    if (rc == 0) rc = load_traps(L, e);
     if (rc == 0 && lua_getfield(L, -1, "users") == LUA_TTABLE)
       for (lua_pushnil(L); rc == 0 && lua_next(L, -2); lua_pop(L, 1)) {
         if (lua_type(L, -2) != LUA_TSTRING || !lua_istable(L, -1))
@@ -150,6 +163,93 @@ static int load_agent(struct inventory *inv, struct ohm_error *e) {
       }
   }
   lua_settop(L, top);
+  return rc;
+}
+
+#define UPS ".1.3.6.1.2.1.33."
+
+static void obj_at(struct sa_obj *o, const char *oid, long idx) {
+  char t[96];
+  memset(o, 0, sizeof *o);
+  snprintf(t, sizeof t, idx ? "%s.%ld" : "%s", oid, idx);
+  sa_oid_parse(t, 0, o->oid, &o->len);
+}
+
+/* upsTrapAlarmEntryAdded / Removed for alarm descr (upsWellKnownAlarms). */
+static void alarm_trap(long *id, int added, const char *descr) {
+  static long next = 1;
+  struct sa_obj v[2];
+  if (added) *id = next++;
+  obj_at(&v[0], UPS "1.6.2.1.1", *id);
+  v[0].num = *id;
+  obj_at(&v[1], UPS "1.6.2.1.2", *id);
+  v[1].type = SA_STR, v[1].var = -2;
+  snprintf(v[1].str, sizeof v[1].str, "%s", descr);
+  sa_trap_send(added ? UPS "2.3" : UPS "2.4", v, 2);
+}
+
+static int has_word(const char *s, const char *w) {
+  size_t n = strlen(w);
+  for (const char *p = s; (p = strstr(p, w)); p += n)
+    if ((p == s || p[-1] == ' ') && (p[n] == ' ' || !p[n])) return 1;
+  return 0;
+}
+
+/* One UPS's flags against those last seen; traps for what changed. */
+static void watch(struct sv_snmp_dev *d) {
+  struct sv_snap s;
+  if (sv_cache_snap_name(d->c, d->name, &s) < 0) return;
+  const struct dev_var *v = s.map ? dev_map_var(s.map, "ups.status") : NULL;
+  const struct dev_value *x = v && s.vals ? &s.vals[v - s.map->vars] : NULL;
+  if (x && x->kind == DV_STR && s.state == SV_OK) {
+    int ob = has_word(x->str, "OB"), lb = has_word(x->str, "LB");
+    if (d->known && ob && !d->ob) {
+      const struct dev_var *rt = dev_map_var(s.map, "battery.runtime");
+      const struct dev_value *r = rt ? &s.vals[rt - s.map->vars] : NULL;
+      struct sa_obj t[2];
+      obj_at(&t[0], UPS "1.2.3.0", 0);
+      t[0].num = r && r->kind == DV_NUM ? (long)(r->num / 60) : 0;
+      obj_at(&t[1], UPS "1.2.2.0", 0);
+      sa_trap_send(UPS "2.1", t, 2);
+    }
+    if (d->known && ob != d->ob) alarm_trap(&d->alarm_ob, ob, UPS "1.6.3.2");
+    if (d->known && lb != d->lb) alarm_trap(&d->alarm_lb, lb, UPS "1.6.3.3");
+    d->ob = ob, d->lb = lb, d->known = 1;
+  }
+  sv_snap_free(&s);
+}
+
+static void *trap_loop(void *arg) {
+  (void)arg;
+  while (!traps_stop) {
+    for (size_t i = 0; i < ndevs; i++)
+      watch(&devs[i]);
+    usleep(250000);
+  }
+  return NULL;
+}
+
+/* agent.traps: "HOST:PORT" strings; starts the watcher if any. */
+static int load_traps(lua_State *L, struct ohm_error *e) {
+  const char *com = field(L, "trap_community");
+  int rc = 0, n = 0;
+  if (lua_getfield(L, -1, "traps") == LUA_TTABLE)
+    for (lua_pushnil(L); rc == 0 && lua_next(L, -2); lua_pop(L, 1)) {
+      const char *t = lua_tostring(L, -1), *colon = t ? strrchr(t, ':') : 0;
+      char host[256];
+      if (!colon || colon == t)
+        rc = ohm_error_set(e, OHM_EINVAL, "agent.traps: \"HOST:PORT\" each");
+      else {
+        snprintf(host, sizeof host, "%.*s", (int)(colon - t), t);
+        rc = sa_trap_sink(host, atoi(colon + 1), com ? com : "public", e);
+        n++;
+      }
+    }
+  lua_pop(L, 1);
+  if (rc == 0 && n && !traps_on) {
+    traps_stop = 0;
+    if (pthread_create(&trap_thread, NULL, trap_loop, NULL) == 0) traps_on = 1;
+  }
   return rc;
 }
 
@@ -169,6 +269,11 @@ int serve_snmp_start(struct sv_cache *c, const char *addr, const char *agentx,
 }
 
 void serve_snmp_stop(void) {
+  if (traps_on) {
+    traps_stop = 1;
+    pthread_join(trap_thread, NULL);
+    traps_on = 0;
+  }
   sa_stop();
   for (size_t i = 0; i < ndevs; i++)
     free(devs[i].name);

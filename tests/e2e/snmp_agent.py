@@ -298,6 +298,50 @@ def lazy():
          "sim:ups-mib loads the agent library when it needs it")
 
 
+def traps(work):
+    """A UPS going on battery becomes RFC 1628 traps at snmptrapd."""
+    if not shutil.which("snmptrapd"):
+        return T.skip("traps", "snmptrapd not installed")
+    tport, log = free_port("udp"), os.path.join(work, "traps.log")
+    conf = os.path.join(work, "snmptrapd.conf")
+    with open(conf, "w") as f:
+        f.write("disableAuthorization yes\n")
+    start("snmptrapd", "-f", "-On", "-Lf", log, "-C", "-c", conf,
+          f"udp:127.0.0.1:{tport}", stdout=subprocess.DEVNULL,
+          stderr=subprocess.DEVNULL)
+    T.ok(wait_port(tport, "udp", 10), "snmptrapd starts")
+    sim_port = sim("ups-mib")
+    inv = os.path.join(work, "traps.lua")
+    with open(inv, "w") as f:
+        f.write('devices = { ups9 = { uri = "snmp://public@127.0.0.1:%d",'
+                ' driver = "ups-mib" } }\n'
+                'agent = { traps = { "127.0.0.1:%d" } }\n' % (sim_port, tport))
+    port = free_port("udp")
+    start(OHM, "--config", inv, "serve", "--snmp", str(port), "--interval",
+          "0.3", "-q", stderr=subprocess.DEVNULL)
+    wait_port(port, "udp", 15)
+    time.sleep(1)
+    snmp("snmpset", sim_port, "public", UPS + "4.1.0", "i", "5")
+    text = ""
+    for _ in range(50):
+        text = open(log).read() if os.path.exists(log) else ""
+        if ".1.3.6.1.2.1.33.2.3" in text:
+            break
+        time.sleep(0.2)
+    T.ok(".1.3.6.1.2.1.33.2.1" in text,
+         "on battery: upsTrapOnBattery reaches snmptrapd", text)
+    T.ok(".1.3.6.1.2.1.33.2.3" in text and ".1.3.6.1.2.1.33.1.6.3.2" in text,
+         "on battery: upsTrapAlarmEntryAdded upsAlarmOnBattery", text)
+    snmp("snmpset", sim_port, "public", UPS + "4.1.0", "i", "3")
+    for _ in range(50):
+        text = open(log).read()
+        if ".1.3.6.1.2.1.33.2.4" in text:
+            break
+        time.sleep(0.2)
+    T.ok(".1.3.6.1.2.1.33.2.4" in text,
+         "back on line: upsTrapAlarmEntryRemoved", text)
+
+
 def main():
     if not shutil.which("snmpwalk"):
         T.skip("snmp_agent", "snmpwalk not installed")
@@ -310,6 +354,7 @@ def main():
     fromnut = serve_agent(work)
     agentx(work, fromnut)
     serve_grants(work)
+    traps(work)
     stop_all(check_ohm=True)
 
 
