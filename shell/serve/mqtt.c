@@ -9,10 +9,11 @@
  *                                 Assistant's status says online
  * all retained. PREFIX/DEV/VAR/set writes through the cache (validated by
  * the map; a refused value is logged, nothing written); PREFIX/DEV/cmd runs
- * a command that is not dangerous. A broker that goes away is retried with
- * a backoff up to 30 s; the poller never waits for it. The user, password
- * and TLS CA file come from the URI or the inventory's `mqtt = { user =,
- * password =, cafile = }` (or $OHM_MQTT_PASSWORD); never logged. */
+ * a command that is not dangerous, or that the inventory's `mqtt = {
+ * commands = { DEV = { "cmd", ... } } }` allows. A broker that goes away is
+ * retried with a backoff up to 30 s; the poller never waits for it. The user,
+ * password and TLS CA file come from the URI or the inventory's `mqtt = { user
+ * =, password =, cafile = }` (or $OHM_MQTT_PASSWORD); never logged. */
 #include <lua.h>
 #include <mosquitto.h>
 
@@ -38,7 +39,8 @@ struct mq_dev {
   int announced;   /* discovery sent since the last (re)connect */
   char **last;     /* per var: the text last published */
   size_t nlast;
-  double full; /* time of the last full publish */
+  double full;       /* time of the last full publish */
+  char allowed[512]; /* " cmd cmd ": dangerous commands allowed */
 };
 
 static struct {
@@ -96,7 +98,9 @@ static void on_command(const char *rest, const char *payload) {
     const struct dev_cmd *c = NULL;
     if (sv_cache_snap_name(mq.c, d->name, &s) == 0 && s.map)
       c = dev_map_cmd(s.map, payload);
-    int dangerous = c && c->dangerous;
+    char w[300];
+    snprintf(w, sizeof w, " %s ", payload);
+    int dangerous = c && c->dangerous && !strstr(d->allowed, w);
     sv_snap_free(&s);
     if (!c || dangerous)
       serve_log("mqtt: %s: command '%.60s' refused (%s)", d->name, payload,
@@ -175,7 +179,7 @@ static void publish_dev(struct mq_dev *d) {
   }
   if (good && mq.disc[0] && !d->announced) {
     struct mq_buf b = {0};
-    mq_ha_config(&b, mq.prefix, d->topic, &s);
+    mq_ha_config(&b, mq.prefix, d->topic, d->allowed, &s);
     snprintf(t, sizeof t, "%s/device/ohm_%s/config", mq.disc, d->topic);
     if (!b.bad) pub(t, b.s, b.len);
     free(b.s);
@@ -308,6 +312,26 @@ static const char *inv_mqtt(struct inventory *inv, const char *key) {
   return v;
 }
 
+/* The inventory's mqtt.commands.DEVICE = { "cmd", ... } into d->allowed. */
+static void load_allowed(struct inventory *inv, struct mq_dev *d) {
+  lua_State *L = inv ? inv->L : NULL;
+  size_t len = 1;
+  snprintf(d->allowed, sizeof d->allowed, " ");
+  if (!L) return;
+  int top = lua_gettop(L);
+  if (lua_getglobal(L, "mqtt") == LUA_TTABLE &&
+      lua_getfield(L, -1, "commands") == LUA_TTABLE &&
+      lua_getfield(L, -1, d->name) == LUA_TTABLE)
+    for (lua_Integer i = 1; lua_geti(L, -1, i) == LUA_TSTRING; i++) {
+      const char *c = lua_tostring(L, -1);
+      if (len + strlen(c) + 2 < sizeof d->allowed)
+        len += (size_t)snprintf(d->allowed + len, sizeof d->allowed - len,
+                                "%s ", c);
+      lua_pop(L, 1);
+    }
+  lua_settop(L, top);
+}
+
 static int make_client(struct inventory *inv, struct ohm_error *e) {
   char will[160], id[64];
   const char *user = mq.u.user ? mq.u.user : inv_mqtt(inv, "user");
@@ -346,6 +370,7 @@ int serve_mqtt_start(struct sv_cache *c, const char *uri, struct inventory *inv,
     mq_topic_name(red ? red : s.name, mq.devs[i].topic,
                   sizeof mq.devs[i].topic);
     mq.devs[i].avail = -1;
+    load_allowed(inv, &mq.devs[i]);
     free(red);
     sv_snap_free(&s);
   }

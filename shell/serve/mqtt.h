@@ -26,8 +26,9 @@ void mq_topic_name(const char *in, char *out, size_t n);
  * snapshot with its map and values) whose topics start with prefix/dev.
  * Only variables the device has are components. Writable numbers are
  * number entities with PREFIX/DEV/VAR/set; commands that are not
- * dangerous are buttons on PREFIX/DEV/cmd. */
+ * dangerous, or are in allowed (" cmd cmd "), are buttons on
+ * PREFIX/DEV/cmd. */
 void mq_ha_config(struct mq_buf *b, const char *prefix, const char *dev,
-                  const struct sv_snap *s);
+                  const char *allowed, const struct sv_snap *s);
 
 #endif

@@ -163,10 +163,12 @@ static void component(struct mq_buf *b, const char *prefix, const char *dev,
 }
 
 static void buttons(struct mq_buf *b, const char *prefix, const char *dev,
-                    const struct dev_map *m) {
+                    const char *allowed, const struct dev_map *m) {
   for (size_t i = 0; i < m->ncmds; i++) {
-    char obj[160];
-    if (m->cmds[i].dangerous) continue; /* never a one-click dangerous act */
+    char obj[160], w[160];
+    snprintf(w, sizeof w, " %s ", m->cmds[i].name);
+    if (m->cmds[i].dangerous && !strstr(allowed, w))
+      continue; /* a dangerous one-click act only where allowed */
     mq_topic_name(m->cmds[i].name, obj, sizeof obj);
     for (char *p = obj; *p; p++)
       if (*p == '.' || *p == '-') *p = '_';
@@ -189,7 +191,7 @@ static const char *text_of(const struct sv_snap *s, const char *name,
 }
 
 void mq_ha_config(struct mq_buf *b, const char *prefix, const char *dev,
-                  const struct sv_snap *s) {
+                  const char *allowed, const struct sv_snap *s) {
   int first = 1;
   mq_buf_printf(b, "{\"dev\":{\"ids\":[\"ohm_%s\"],\"name\":", dev);
   mq_buf_json(b, dev);
@@ -211,6 +213,6 @@ void mq_ha_config(struct mq_buf *b, const char *prefix, const char *dev,
     first = 0;
     component(b, prefix, dev, &s->map->vars[i], x);
   }
-  if (!first) buttons(b, prefix, dev, s->map);
+  if (!first) buttons(b, prefix, dev, allowed, s->map);
   mq_buf_printf(b, "}}");
 }
