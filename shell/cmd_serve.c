@@ -245,6 +245,8 @@ static void reload(struct serve_cli *s, struct sv_cache *c,
   if (s->telnet && serve_telnet_reload) serve_telnet_reload(inv);
   if (sv_cache_reload(c, inv, &e) < 0)
     serve_log("reload: %s", ohm_error_text(&e));
+  else if (s->mqtt)
+    serve_mqtt_reload(inv);
   else
     serve_info("reloaded: %zu device(s)", sv_cache_count(c));
   inv_free(*mine);

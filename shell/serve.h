@@ -123,6 +123,9 @@ void serve_snmp_stop(void);
 int serve_mqtt_start(struct sv_cache *c, const char *uri, struct inventory *inv,
                      struct ohm_error *e);
 void serve_mqtt_stop(void);
+/* SIGHUP, after the cache's reload: the new device list (inv borrowed
+ * during the call); devices gone are published offline. */
+void serve_mqtt_reload(struct inventory *inv);
 void serve_prom_stop(void);
 
 /* The BPS2000v2 console (shell/serve_telnet.c, the telnet helper's): reads

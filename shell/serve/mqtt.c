@@ -237,6 +237,8 @@ static int ensure_connected(void) {
   return 0;
 }
 
+static void swap_devs(void);
+
 static void *mq_thread(void *arg) {
   (void)arg;
   while (!mq.stop) {
@@ -257,6 +259,7 @@ static void *mq_thread(void *arg) {
       mq.backoff = mq.backoff * 2 > 30 ? 30 : mq.backoff * 2;
       continue;
     }
+    swap_devs();
     for (size_t i = 0; mq.connected && i < mq.n; i++)
       publish_dev(&mq.devs[i]);
   }
@@ -353,27 +356,89 @@ static int make_client(struct inventory *inv, struct ohm_error *e) {
   return 0;
 }
 
-int serve_mqtt_start(struct sv_cache *c, const char *uri, struct inventory *inv,
-                     struct ohm_error *e) {
-  int rc;
+/* The cache's devices now, as mq_devs (topics, allowed commands). */
+static int build_devs(struct inventory *inv, struct mq_dev **out, size_t *n) {
   struct sv_snap s;
-  if ((rc = parse(uri, e)) < 0 || (rc = lazy_mosquitto_load(e)) < 0 ||
-      (rc = make_client(inv, e)) < 0)
-    return rc;
-  mq.c = c, mq.n = sv_cache_count(c), mq.backoff = 1;
-  if (!(mq.devs = calloc(mq.n + 1, sizeof *mq.devs)))
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
-  for (size_t i = 0; i < mq.n; i++) {
-    if (sv_cache_snap(c, i, &s) < 0) continue;
+  *n = sv_cache_count(mq.c);
+  if (!(*out = calloc(*n + 1, sizeof **out))) return OHM_ENOMEM;
+  for (size_t i = 0; i < *n; i++) {
+    struct mq_dev *d = &(*out)[i];
+    if (sv_cache_snap(mq.c, i, &s) < 0) continue;
     char *red = strstr(s.name, "://") ? inv_redact(s.name) : NULL;
-    mq.devs[i].name = strdup(s.name);
-    mq_topic_name(red ? red : s.name, mq.devs[i].topic,
-                  sizeof mq.devs[i].topic);
-    mq.devs[i].avail = -1;
-    load_allowed(inv, &mq.devs[i]);
+    d->name = strdup(s.name);
+    mq_topic_name(red ? red : s.name, d->topic, sizeof d->topic);
+    d->avail = -1;
+    load_allowed(inv, d);
     free(red);
     sv_snap_free(&s);
   }
+  return 0;
+}
+
+static void free_dev(struct mq_dev *d) {
+  for (size_t k = 0; k < d->nlast; k++)
+    free(d->last[k]);
+  free(d->last);
+  free(d->name);
+}
+
+/* SIGHUP's new device list, taken over by the client's thread. */
+static pthread_mutex_t pend_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mq_dev *pend;
+static size_t npend;
+static int has_pend;
+
+void serve_mqtt_reload(struct inventory *inv) {
+  struct mq_dev *d;
+  size_t n;
+  if (!mq.started || build_devs(inv, &d, &n) < 0) return;
+  pthread_mutex_lock(&pend_lock);
+  for (size_t i = 0; has_pend && i < npend; i++)
+    free_dev(&pend[i]);
+  if (has_pend) free(pend);
+  pend = d, npend = n, has_pend = 1;
+  pthread_mutex_unlock(&pend_lock);
+}
+
+/* Devices kept keep what was published; gone ones go offline and their
+ * discovery config is removed. */
+static void swap_devs(void) {
+  char t[512];
+  pthread_mutex_lock(&pend_lock);
+  struct mq_dev *nd = has_pend ? pend : NULL;
+  size_t nn = npend;
+  has_pend = 0;
+  pthread_mutex_unlock(&pend_lock);
+  if (!nd) return;
+  for (size_t i = 0; i < mq.n; i++) {
+    struct mq_dev *o = &mq.devs[i], *k = NULL;
+    for (size_t j = 0; j < nn && !k; j++)
+      if (nd[j].name && o->name && !strcmp(nd[j].name, o->name)) k = &nd[j];
+    if (k) { /* announced again: its commands may have changed */
+      k->updated = o->updated, k->avail = o->avail, k->full = o->full;
+      k->last = o->last, k->nlast = o->nlast;
+      o->last = NULL, o->nlast = 0;
+    } else if (mq.connected) {
+      snprintf(t, sizeof t, "%s/%s/availability", mq.prefix, o->topic);
+      pub_str(t, "offline");
+      snprintf(t, sizeof t, "%s/device/ohm_%s/config", mq.disc, o->topic);
+      if (mq.disc[0]) pub(t, "", 0);
+    }
+    free_dev(o);
+  }
+  free(mq.devs);
+  mq.devs = nd, mq.n = nn;
+}
+
+int serve_mqtt_start(struct sv_cache *c, const char *uri, struct inventory *inv,
+                     struct ohm_error *e) {
+  int rc;
+  if ((rc = parse(uri, e)) < 0 || (rc = lazy_mosquitto_load(e)) < 0 ||
+      (rc = make_client(inv, e)) < 0)
+    return rc;
+  mq.c = c, mq.backoff = 1;
+  if (build_devs(inv, &mq.devs, &mq.n) < 0)
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   if (pthread_create(&mq.th, NULL, mq_thread, NULL) != 0)
     return ohm_error_set(e, OHM_ENOMEM, "mqtt: cannot start");
   mq.started = 1;
@@ -403,13 +468,15 @@ void serve_mqtt_stop(void) {
   }
   mosquitto_destroy(mq.m);
   mosquitto_lib_cleanup();
-  for (size_t i = 0; i < mq.n; i++) {
-    for (size_t k = 0; k < mq.devs[i].nlast; k++)
-      free(mq.devs[i].last[k]);
-    free(mq.devs[i].last);
-    free(mq.devs[i].name);
-  }
+  for (size_t i = 0; i < mq.n; i++)
+    free_dev(&mq.devs[i]);
   free(mq.devs);
+  pthread_mutex_lock(&pend_lock);
+  for (size_t i = 0; has_pend && i < npend; i++)
+    free_dev(&pend[i]);
+  if (has_pend) free(pend);
+  has_pend = 0;
+  pthread_mutex_unlock(&pend_lock);
   ohm_uri_free(&mq.u);
   mq.started = 0;
 }

@@ -176,6 +176,19 @@ def main():
     time.sleep(1.5)
     T.ok("homeassistant/device/ohm_ups1/config" in retained(port),
          "discovery re-announced when homeassistant/status says online")
+    # SIGHUP: a device gone from the inventory goes offline, its config
+    # is removed; a new one is published
+    with open(inv, "w") as f:
+        f.write('devices = { pdu1 = { uri = "sim:bps2000v2" },\n'
+                '  ups2 = { uri = "sim:ups-mib" } }\n')
+    ohm.send_signal(signal.SIGHUP)
+    T.ok(wait_for(port, "ohm/ups2/availability", "online", 15) is True,
+         "SIGHUP: a new device is published")
+    m = retained(port)
+    T.ok(m.get("ohm/ups1/availability") == "offline" and
+         "homeassistant/device/ohm_ups1/config" not in m,
+         "SIGHUP: a device gone is offline, its discovery config removed",
+         {k: v for k, v in m.items() if "ups1" in k and "/" in k[4:9]})
     # the broker restarts (its retained messages gone): all republished
     mosq.terminate()
     mosq.wait()
