@@ -243,12 +243,13 @@ static void reload(struct serve_cli *s, struct sv_cache *c,
   }
   serve_nut_reload(inv);
   if (s->telnet && serve_telnet_reload) serve_telnet_reload(inv);
-  if (sv_cache_reload(c, inv, &e) < 0)
+  if (sv_cache_reload(c, inv, &e) < 0) {
     serve_log("reload: %s", ohm_error_text(&e));
-  else if (s->mqtt)
-    serve_mqtt_reload(inv);
-  else
+  } else {
     serve_info("reloaded: %zu device(s)", sv_cache_count(c));
+    if (s->mqtt) serve_mqtt_reload(inv);
+    if (s->snmp || s->agentx) serve_snmp_reload(c);
+  }
   inv_free(*mine);
   *mine = inv;
 }

@@ -118,6 +118,8 @@ int serve_prom_start(struct sv_cache *c, const char *addr, struct ohm_error *e);
 int serve_snmp_start(struct sv_cache *c, const char *addr, const char *agentx,
                      struct inventory *inv, struct ohm_error *e);
 void serve_snmp_stop(void);
+/* SIGHUP, after the cache's reload: serve the new device list. */
+void serve_snmp_reload(struct sv_cache *c);
 /* MQTT (shell/serve/mqtt.c): --mqtt mqtt://[USER@]BROKER[:PORT][?...];
  * inv (borrowed during the call) gives the `mqtt` section. */
 int serve_mqtt_start(struct sv_cache *c, const char *uri, struct inventory *inv,

@@ -32,8 +32,9 @@ struct sv_snmp_dev {
   long alarm_ob, alarm_lb; /* their upsAlarmId while present */
 };
 
-static struct sv_snmp_dev *devs;
-static size_t ndevs;
+static struct sv_snmp_dev **devs; /* each its own: the agent holds them */
+static size_t ndevs, cap;
+static pthread_mutex_t devs_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t trap_thread;
 static volatile int traps_on, traps_stop;
 
@@ -71,7 +72,7 @@ static int serve_set(void *ctx, const struct sa_obj *o, const struct sa_obj *v,
 static const struct sa_source serve_source = {serve_objects, serve_set};
 
 /* Serve device i under its map's subtree; a device whose map is not
- * known (never opened) is said so and left out. */
+ * known (never opened) is said so and left out. Under devs_lock. */
 static int add_device(struct sv_cache *c, size_t i, struct ohm_error *e) {
   unsigned long root[SA_OID_MAX];
   size_t len;
@@ -79,20 +80,61 @@ static int add_device(struct sv_cache *c, size_t i, struct ohm_error *e) {
   int rc = 0;
   if (sv_cache_snap(c, i, &s) < 0) return 0;
   const struct dev_map *tm = s.map ? sa_map_target(s.map) : NULL;
-  struct sv_snmp_dev *d = &devs[ndevs];
+  struct sv_snmp_dev *d = NULL;
+  if (ndevs == cap) {
+    struct sv_snmp_dev **nd = realloc(devs, (cap * 2 + 8) * sizeof *nd);
+    if (!nd) return sv_snap_free(&s), OHM_ENOMEM;
+    devs = nd, cap = cap * 2 + 8;
+  }
   if (!tm || sa_map_root(tm, root, &len) < 0) {
     serve_log("snmp: %s: not served (%s)", s.name,
               s.map ? "no UPS-MIB or own OIDs" : "not opened yet");
-  } else if ((d->name = strdup(s.name))) {
+  } else if ((d = calloc(1, sizeof *d)) && (d->name = strdup(s.name))) {
     d->c = c;
     rc = sa_device_add(s.name, root, len, &serve_source, d, 0, e);
-    if (rc == 0)
-      ndevs++;
-    else
-      free(d->name);
+    if (rc == 0) devs[ndevs++] = d, d = NULL;
   }
+  if (d) free(d->name), free(d);
   sv_snap_free(&s);
   return rc;
+}
+
+/* SIGHUP, after the cache's reload: devices gone are no longer served,
+ * new ones are (the agent section is read at start only). */
+void serve_snmp_reload(struct sv_cache *c) {
+  struct ohm_error e;
+  size_t n = sv_cache_count(c);
+  struct sv_snap s;
+  for (int tries = 0; tries < 50; tries++) { /* maps: known once opened */
+    size_t done = 0;
+    for (size_t i = 0; i < n; i++)
+      if (sv_cache_snap(c, i, &s) == 0) done += s.polled > 0, sv_snap_free(&s);
+    if (done == n) break;
+    usleep(100000);
+  }
+  pthread_mutex_lock(&devs_lock);
+  for (size_t i = 0; i < ndevs;) {
+    int keep = sv_cache_snap_name(c, devs[i]->name, &s) == 0;
+    if (keep) sv_snap_free(&s);
+    if (keep) {
+      i++;
+      continue;
+    }
+    sa_device_del(devs[i]);
+    free(devs[i]->name);
+    free(devs[i]);
+    devs[i] = devs[--ndevs];
+  }
+  for (size_t i = 0; i < n; i++) {
+    int have = 0;
+    if (sv_cache_snap(c, i, &s) < 0) continue;
+    for (size_t k = 0; k < ndevs && !have; k++)
+      have = !strcmp(devs[k]->name, s.name);
+    sv_snap_free(&s);
+    if (!have && add_device(c, i, &e) < 0)
+      serve_log("snmp: reload: %s", ohm_error_text(&e));
+  }
+  pthread_mutex_unlock(&devs_lock);
 }
 
 static const char *field(lua_State *L, const char *k) {
@@ -113,7 +155,7 @@ static int flag(lua_State *L, const char *k) {
 static int add_community(const char *community, const char *dev, int set,
                          struct ohm_error *e) {
   for (size_t i = 0; i < ndevs; i++) {
-    struct sv_snmp_dev *d = &devs[i];
+    struct sv_snmp_dev *d = devs[i];
     struct sv_snap s;
     unsigned long root[SA_OID_MAX];
     size_t len;
@@ -222,8 +264,10 @@ static void watch(struct sv_snmp_dev *d) {
 static void *trap_loop(void *arg) {
   (void)arg;
   while (!traps_stop) {
+    pthread_mutex_lock(&devs_lock);
     for (size_t i = 0; i < ndevs; i++)
-      watch(&devs[i]);
+      watch(devs[i]);
+    pthread_mutex_unlock(&devs_lock);
     usleep(250000);
   }
   return NULL;
@@ -257,12 +301,12 @@ int serve_snmp_start(struct sv_cache *c, const char *addr, const char *agentx,
                      struct inventory *inv, struct ohm_error *e) {
   size_t n = sv_cache_count(c);
   int rc, port = 0;
-  if (!(devs = calloc(n + 1, sizeof *devs)))
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   sv_cache_wait_first(c, 10); /* the maps are known once opened */
   if ((rc = sa_start(agentx, e)) < 0) return rc;
+  pthread_mutex_lock(&devs_lock);
   for (size_t i = 0; i < n && rc == 0; i++)
     rc = add_device(c, i, e);
+  pthread_mutex_unlock(&devs_lock);
   if (rc == 0) rc = load_agent(inv, e);
   if (rc == 0 && addr) rc = sa_listen(addr, &port, e);
   return rc;
@@ -276,7 +320,7 @@ void serve_snmp_stop(void) {
   }
   sa_stop();
   for (size_t i = 0; i < ndevs; i++)
-    free(devs[i].name);
+    free(devs[i]->name), free(devs[i]);
   free(devs);
-  devs = NULL, ndevs = 0;
+  devs = NULL, ndevs = cap = 0;
 }

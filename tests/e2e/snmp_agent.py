@@ -4,7 +4,7 @@ SNMP (`ohm sim DRIVER --snmp`, sim:DRIVER in process), `ohm serve --snmp`
 (its own agent) and `--agentx` (a subagent of snmpd), and NUT's snmp-ups
 reading ohm's agent: the same NUT variables as upsc reading `serve --nut`
 (the loop closes)."""
-import os, re, shutil, subprocess, sys, tempfile, time
+import os, re, shutil, signal, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
 from lib import T, ohm, free_port, start, wait_port, run, stop_all, OHM
 
@@ -139,8 +139,9 @@ def serve_agent(work):
         f.write('devices = { ups1 = { uri = "sim:ups-mib" },\n'
                 '  pdu1 = { uri = "sim:bps2000v2" } }\n')
     port, nut = free_port("udp"), free_port()
-    start(OHM, "--config", inv, "serve", "--snmp", str(port), "--nut",
-          str(nut), "--interval", "60", "-q", stderr=subprocess.DEVNULL)
+    serve = start(OHM, "--config", inv, "serve", "--snmp", str(port),
+                  "--nut", str(nut), "--interval", "60", "-q",
+                  stderr=subprocess.DEVNULL)
     T.ok(wait_port(port, "udp", 15) and wait_port(nut),
          "serve --snmp and --nut listen")
     w = walk(port, "ups1", ".1.3.6.1.2.1.33")
@@ -172,6 +173,23 @@ def serve_agent(work):
     rc, out, err = snmp("snmpset", port, "ups1", UPS + "4.1.0", "i", "5")
     T.ok(rc != 0 and "notWritable" in err,
          "serve --snmp: read-only unless granted", err)
+    # SIGHUP: pdu1 gone, ups3 new
+    with open(inv, "w") as f:
+        f.write('devices = { ups1 = { uri = "sim:ups-mib" },\n'
+                '  ups3 = { uri = "sim:ups-mib" } }\n')
+    serve.send_signal(signal.SIGHUP)
+    w = {}
+    for _ in range(50):
+        w = walk(port, "ups3", ".1.3.6.1.2.1.33")
+        if w.get(UPS + "1.1.0"):
+            break
+        time.sleep(0.2)
+    T.eq(w.get(UPS + "1.1.0"), 'STRING: "ohm"', "SIGHUP: a new device served")
+    rc, out, err = snmp("snmpget", port, "pdu1", BKT + "1.0")
+    T.ok(rc != 0, "SIGHUP: a device gone is no longer served", out)
+    with open(inv, "w") as f:  # as it was, for the AgentX test
+        f.write('devices = { ups1 = { uri = "sim:ups-mib" },\n'
+                '  pdu1 = { uri = "sim:bps2000v2" } }\n')
     return fromnut
 
 
