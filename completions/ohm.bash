@@ -41,7 +41,8 @@ _ohm() {
 		--timeout | --retries) ((i++)) ;;
 		--file | --jobs | --wait | --settle | --remote-name | --blksize) ((i++)) ;;
 		--every | --count | --out | --keep-days | --max-size | --shard | \
-			--interval | --nut | --prometheus | --telnet) ((i++)) ;;
+			--interval | --nut | --prometheus | --telnet | --snmp | --agentx | \
+			--mqtt) ((i++)) ;;
 		--user | --password-file | --idle-timeout | --max-sessions | \
 			--modbus-tcp | --modbus-rtu | --units) ((i++)) ;;
 		--rules | --events-log | --since | --device | --traps) ((i++)) ;;
@@ -62,7 +63,7 @@ _ohm() {
 		--remote-name | --blksize | --every | --count | --keep-days | \
 		--max-size | --shard | --interval | --nut | --prometheus | --telnet | \
 		--modbus-tcp | --user | --idle-timeout | --max-sessions | --since | \
-		--device | --traps)
+		--device | --traps | --snmp | --agentx | --mqtt)
 		return ;;
 	esac
 
@@ -73,7 +74,7 @@ _ohm() {
 		drivers) COMPREPLY=($(compgen -W "--json --csv --names" -- "$cur")) ;;
 		help) COMPREPLY=() ;;
 		serve) COMPREPLY=($(compgen -W "$common --telnet --nut --prometheus \
-			--interval --jobs --shard --syslog --user --password-file \
+			--mqtt --snmp --agentx --interval --jobs --shard --syslog --user --password-file \
 			--idle-timeout --max-sessions --rules --check --events-log \
 			--traps" \
 			-- "$cur")) ;;
@@ -82,7 +83,7 @@ _ohm() {
 		rules) COMPREPLY=($(compgen -W "$common --dry-run --events-log" \
 			-- "$cur")) ;;
 		sim) COMPREPLY=($(compgen -W "--modbus-tcp --modbus-rtu --telnet \
-			--units --serial --tcp --packs --runaway -q --quiet --user \
+			--snmp --units --serial --tcp --packs --runaway -q --quiet --user \
 			--password-file --idle-timeout --max-sessions" -- "$cur")) ;;
 		poll) COMPREPLY=($(compgen -W "$common --jobs --shard" -- "$cur")) ;;
 		record) COMPREPLY=($(compgen -W "$common --every --out --keep-days \

@@ -156,6 +156,20 @@ static int sim_bms_open(const struct ohm_uri *u, const struct dev_map *m,
   return rc;
 }
 
+/* sim:DRIVER for a map with OIDs only, through the SNMP simulator. */
+static int open_sim_snmp(const struct ohm_uri *u, const struct dev_map *m,
+                         const char *driver, const struct tp_opts *o,
+                         struct dev **out, struct ohm_error *e) {
+  char uri[96], name[96];
+  struct ohm_uri su;
+  int rc = sim_snmp_hook(m, uri, sizeof uri, e);
+  if (rc < 0 || (rc = ohm_uri_parse(uri, &su, e)) < 0) return rc;
+  snprintf(name, sizeof name, "sim:%s", u->path);
+  rc = dev_open_uri(&su, name, driver ? driver : u->path, o, out, e);
+  ohm_uri_free(&su);
+  return rc;
+}
+
 /* sim:DRIVER[?unit=N&units=N]: the simulator in process on an ephemeral
  * loopback port, reached over real Modbus TCP. */
 static int open_sim(const struct ohm_uri *u, const char *driver,
@@ -179,8 +193,12 @@ static int open_sim(const struct ohm_uri *u, const char *driver,
                            u->query[i].key);
   if ((rc = ohm_uri_param_long(u, "unit", 1, 1, 247, &unit, e)) < 0 ||
       (rc = ohm_uri_param_long(u, "units", unit, unit, 247, &units, e)) < 0 ||
-      (rc = dev_driver_find(u->path, &m, e)) < 0 ||
-      (rc = sim_start(m, "127.0.0.1:0", NULL, (int)units, &s, e)) < 0)
+      (rc = dev_driver_find(u->path, &m, e)) < 0)
+    return rc;
+  if (!dev_map_blocks(m, NULL, 0) && m->nvars && m->vars[0].oid &&
+      sim_snmp_hook) /* OIDs only: the SNMP simulator */
+    return open_sim_snmp(u, m, driver, o, out, e);
+  if ((rc = sim_start(m, "127.0.0.1:0", NULL, (int)units, &s, e)) < 0)
     return rc;
   snprintf(uri, sizeof uri, "modbus-tcp://127.0.0.1:%d?unit=%ld", sim_port(s),
            unit);

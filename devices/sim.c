@@ -75,6 +75,9 @@ struct sim {
   struct sim *next; /* in the list of running simulators */
 };
 
+int (*sim_snmp_hook)(const struct dev_map *m, char *uri, size_t n,
+                     struct ohm_error *e);
+
 /* Running simulators with a TCP port, for sim_local. */
 static pthread_mutex_t sims_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sim *sims;

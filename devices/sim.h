@@ -46,4 +46,10 @@ struct sim *sim_local(const char *host, int port);
  * thread, closes every socket and frees. Safe on NULL. */
 void sim_stop(struct sim *s);
 
+/* sim:DRIVER for a map that only SNMP reaches (OIDs, no registers): set
+ * by the SNMP agent's simulator (shell/serve/snmp_sim.c) when linked in,
+ * else NULL. Writes the snmp:// URI of the simulated device into uri. */
+extern int (*sim_snmp_hook)(const struct dev_map *m, char *uri, size_t n,
+                            struct ohm_error *e);
+
 #endif

@@ -5,11 +5,12 @@ set -eu
 
 BUILD="gcc make pkg-config clang clang-format libclang-rt-14-dev
   liblua5.4-dev lua5.4 libmodbus-dev libsnmp-dev libserialport-dev
-  libtelnet-dev libcurl4-openssl-dev libreadline-dev"
+  libtelnet-dev libcurl4-openssl-dev libreadline-dev libmosquitto-dev"
 TEST="python3 python3-pymodbus python3-serial python3-serial-asyncio mbpoll socat expect
-  snmp snmpd snmpsim tftpd-hpa tftp-hpa python3-pyftpdlib curl
-  nut-client nut-server nut-snmp python3-prometheus-client hyperfine valgrind
-  iproute2 tmux man-db python3-aiosmtpd snmptrapd"
+  snmp snmpd snmpsim mosquitto mosquitto-clients tftpd-hpa tftp-hpa
+  python3-pyftpdlib curl nut-client nut-server nut-snmp
+  python3-prometheus-client hyperfine valgrind iproute2 tmux man-db
+  python3-aiosmtpd snmptrapd"
 
 missing=""
 for p in $BUILD $TEST; do

@@ -22,7 +22,9 @@
 
 static const char serve_usage[] =
     "serve [OPTS] [--nut ADDR] [--prometheus ADDR] [--telnet ADDR] "
-    "[--interval SECONDS] [--jobs N] [--shard K/N] [--syslog] "
+    "[--mqtt URI] [--snmp ADDR | --agentx SOCKET] [--interval SECONDS] [--jobs "
+    "N] [--shard "
+    "K/N] [--syslog] "
     "[--user NAME --password-file FILE] [--idle-timeout SECONDS] "
     "[--max-sessions N] [--rules FILE [--check]] [--events-log FILE] "
     "[--traps ADDR] [DEVICE...]";
@@ -69,7 +71,7 @@ void serve_info(const char *fmt, ...) {
 struct serve_cli {
   struct sh_opts o;
   struct sv_config cfg;
-  const char *nut, *prom, *telnet;
+  const char *nut, *prom, *telnet, *snmp, *agentx, *mqtt;
   const char *rules, *evlog, *traps; /* --rules, --events-log, --traps */
   int check; /* --check: print what the rules would do */
   struct serve_telnet_opts tel;
@@ -87,7 +89,10 @@ enum {
   OPT_RULES,
   OPT_CHECK,
   OPT_EVLOG,
-  OPT_TRAPS
+  OPT_TRAPS,
+  OPT_SNMP,
+  OPT_AGENTX,
+  OPT_MQTT
 };
 
 static int serve_opt(void *ctx, int opt, const char *arg) {
@@ -106,6 +111,15 @@ static int serve_opt(void *ctx, int opt, const char *arg) {
     return 0;
   case OPT_SYSLOG:
     serve_log_syslog(1);
+    return 0;
+  case OPT_SNMP:
+    s->snmp = arg;
+    return 0;
+  case OPT_AGENTX:
+    s->agentx = arg;
+    return 0;
+  case OPT_MQTT:
+    s->mqtt = arg;
     return 0;
   case OPT_RULES:
     s->rules = arg;
@@ -158,10 +172,18 @@ static int start_listeners(struct serve_cli *s, struct sv_cache *c) {
   if (s->telnet && serve_telnet_set_opts) serve_telnet_set_opts(&s->tel);
   if ((s->nut && serve_nut_start(c, s->nut, &s->o, &e) < 0) ||
       (s->prom && serve_prom_start(c, s->prom, &e) < 0) ||
-      (s->telnet && serve_telnet_start(c, s->telnet, &s->o, &e) < 0)) {
+      (s->telnet && serve_telnet_start(c, s->telnet, &s->o, &e) < 0) ||
+      ((s->snmp || s->agentx) &&
+       serve_snmp_start(c, s->snmp, s->agentx, sh_inventory(&s->o, &e), &e) <
+           0) ||
+      (s->mqtt &&
+       serve_mqtt_start(c, s->mqtt, sh_inventory(&s->o, &e), &e) < 0)) {
     sh_errorf(NULL, "serve: %s", ohm_error_text(&e));
     return e.code < 0 ? e.code : -1;
   }
+  if (s->snmp || s->agentx)
+    serve_info("SNMP %s %s", s->snmp ? "agent on" : "subagent of",
+               s->snmp ? s->snmp : s->agentx);
   serve_info("serving %zu device(s)%s%s%s%s%s%s", sv_cache_count(c),
              s->nut ? "; NUT on " : "", s->nut ? s->nut : "",
              s->prom ? "; Prometheus on " : "", s->prom ? s->prom : "",
@@ -170,6 +192,8 @@ static int start_listeners(struct serve_cli *s, struct sv_cache *c) {
 }
 
 static void stop_listeners(struct serve_cli *s) {
+  if (s->snmp || s->agentx) serve_snmp_stop();
+  if (s->mqtt) serve_mqtt_stop();
   if (s->telnet && serve_telnet_stop) serve_telnet_stop();
   serve_prom_stop();
   serve_nut_stop();
@@ -188,10 +212,13 @@ static void reload(struct serve_cli *s, struct sv_cache *c,
   }
   serve_nut_reload(inv);
   if (s->telnet && serve_telnet_reload) serve_telnet_reload(inv);
-  if (sv_cache_reload(c, inv, &e) < 0)
+  if (sv_cache_reload(c, inv, &e) < 0) {
     serve_log("reload: %s", ohm_error_text(&e));
-  else
+  } else {
     serve_info("reloaded: %zu device(s)", sv_cache_count(c));
+    if (s->mqtt) serve_mqtt_reload(inv);
+    if (s->snmp || s->agentx) serve_snmp_reload(c);
+  }
   inv_free(*mine);
   *mine = inv;
 }
@@ -231,6 +258,9 @@ int cmd_serve(int argc, char **argv) {
       {"check", no_argument, NULL, OPT_CHECK},
       {"events-log", required_argument, NULL, OPT_EVLOG},
       {"traps", required_argument, NULL, OPT_TRAPS},
+      {"snmp", required_argument, NULL, OPT_SNMP},
+      {"agentx", required_argument, NULL, OPT_AGENTX},
+      {"mqtt", required_argument, NULL, OPT_MQTT},
       SERVE_TELNET_LONG_OPTS,
       {NULL, 0, NULL, 0}};
   struct serve_cli s;
@@ -242,6 +272,10 @@ int cmd_serve(int argc, char **argv) {
   s.cfg.interval = 10;
   int ind = fleet_getopt(argc, argv, &s.o, own, "", serve_opt, &s, serve_usage);
   if (ind < 0) return EXIT_USAGE;
+  if (s.snmp && s.agentx) {
+    sh_errorf(NULL, "serve: --snmp ADDR or --agentx SOCKET, not both");
+    return EXIT_USAGE;
+  }
   s.cfg.opts = &s.o;
   serve_log_quiet(s.o.quiet);
   struct inventory *inv = sh_inventory(&s.o, &e);
@@ -254,10 +288,11 @@ int cmd_serve(int argc, char **argv) {
     if (nrules < 0) sh_errorf(NULL, "serve: rules: %s", ohm_error_text(&e));
     return nrules < 0 ? EXIT_FAIL : EXIT_OK;
   }
-  if (!s.nut && !s.prom && !s.telnet && !nrules) {
-    sh_errorf(NULL, "serve: no listener: give --nut ADDR, --prometheus ADDR "
-                    "or --telnet ADDR, or --rules FILE (see ohm serve "
-                    "--help)");
+  if (!s.nut && !s.prom && !s.telnet && !s.snmp && !s.agentx && !s.mqtt &&
+      !nrules) {
+    sh_errorf(NULL, "serve: no listener: give --nut ADDR, --prometheus ADDR, "
+                    "--telnet ADDR, --snmp ADDR, --agentx SOCKET or --mqtt "
+                    "URI, or --rules FILE (see ohm serve --help)");
     return EXIT_USAGE;
   }
   if (nrules) s.cfg.on_read = serve_rules_on_read;

@@ -12,16 +12,18 @@
 #include "../devices/sim.h"
 #include "serve.h"
 #include "../devices/sim_bms.h"
+#include "serve/snmp_agent.h"
+#include "serve/snmp_sim.h"
 #include "shell.h"
 
 static const char usage[] =
     "sim DRIVER [--modbus-tcp ADDR] [--modbus-rtu TTY] [--telnet ADDR] "
     "[--units N] [--serial TTY] [--tcp ADDR] [--packs N] [--runaway CELL] "
-    "[-q] [--user NAME --password-file FILE]\n"
+    "[--snmp ADDR] [-q] [--user NAME --password-file FILE]\n"
     "  with --telnet also: --idle-timeout SECONDS, --max-sessions N";
 
 struct sim_args {
-  const char *driver, *tcp, *rtu, *telnet;
+  const char *driver, *tcp, *rtu, *telnet, *snmp;
   int units;
   int quiet; /* -q: no "listening" lines */
   struct serve_telnet_opts tel;
@@ -37,7 +39,8 @@ enum {
   O_SERIAL,
   O_RAW,
   O_PACKS,
-  O_RUNAWAY
+  O_RUNAWAY,
+  O_SNMP
 };
 
 /* --packs N and --runaway CELL; -1 after a usage error. */
@@ -63,6 +66,7 @@ static int parse(int argc, char **argv, struct sim_args *a, int *rc) {
       {"tcp", required_argument, NULL, O_RAW},
       {"packs", required_argument, NULL, O_PACKS},
       {"runaway", required_argument, NULL, O_RUNAWAY},
+      {"snmp", required_argument, NULL, O_SNMP},
       {"quiet", no_argument, NULL, 'q'},
       {"verbose", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
@@ -82,6 +86,9 @@ static int parse(int argc, char **argv, struct sim_args *a, int *rc) {
       break;
     case O_TELNET:
       a->telnet = optarg;
+      break;
+    case O_SNMP:
+      a->snmp = optarg;
       break;
     case O_UNITS:
       n = strtol(optarg, &end, 10);
@@ -132,7 +139,8 @@ static int parse(int argc, char **argv, struct sim_args *a, int *rc) {
     return *rc = EXIT_USAGE, -1;
   }
   a->driver = argv[optind];
-  if (!a->tcp && !a->rtu && !a->telnet && !a->bms.tty && !a->bms.tcp)
+  if (!a->tcp && !a->rtu && !a->telnet && !a->snmp && !a->bms.tty &&
+      !a->bms.tcp)
     a->tcp = "127.0.0.1:1502";
   return 0;
 }
@@ -228,6 +236,25 @@ static int run_bms(struct sim_args *a, const struct dev_map *m) {
   return EXIT_OK;
 }
 
+/* --snmp alone: the map's OIDs through the agent, until a signal. */
+static int sim_snmp(const struct sim_args *a, const struct dev_map *m) {
+  struct snmp_sim *s;
+  struct ohm_error e;
+  int port = 0;
+  if (snmp_sim_start(m, a->snmp, "public", &port, &s, &e) < 0) {
+    sh_error(a->driver, &e);
+    return e.code == OHM_EINVAL ? EXIT_USAGE : EXIT_FAIL;
+  }
+  if (!a->quiet)
+    fprintf(stderr, "ohm: sim %s listening on snmp://%.*s:%d\n", a->driver,
+            strrchr(a->snmp, ':') ? (int)(strrchr(a->snmp, ':') - a->snmp) : 9,
+            strrchr(a->snmp, ':') ? a->snmp : "127.0.0.1", port);
+  wait_signal(0);
+  sa_stop();
+  snmp_sim_stop(s);
+  return EXIT_OK;
+}
+
 int cmd_sim(int argc, char **argv) {
   struct sim_args a = {.units = 1, .bms = {.packs = 3}};
   const struct dev_map *m;
@@ -246,6 +273,10 @@ int cmd_sim(int argc, char **argv) {
     return EXIT_USAGE;
   }
   if (a.telnet && (rc = check_console(&a)) != 0) return rc;
+  if (a.snmp && (a.tcp || a.rtu || a.telnet)) {
+    sh_errorf(NULL, "sim: --snmp goes alone (one device per simulator)");
+    return EXIT_USAGE;
+  }
   /* only the main thread takes the signals, through sigwait */
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
@@ -260,6 +291,7 @@ int cmd_sim(int argc, char **argv) {
               a.driver);
     return EXIT_USAGE;
   }
+  if (a.snmp) return sim_snmp(&a, m);
   /* the console talks to the device over loopback Modbus TCP */
   const char *tcp = a.tcp ? a.tcp : (a.telnet ? "127.0.0.1:0" : NULL);
   if ((rc = sim_start(m, tcp, a.rtu, a.units, &s, &e)) < 0) {

@@ -102,14 +102,20 @@ static void export_secrets(const struct inv_device *d) {
   if (p) setenv("OHM_SNMP_PRIVPASS", p, 1);
 }
 
-/* DEVICE as an inventory name, else as a URI. */
+/* DEVICE as an inventory name, else as a URI; sim:DRIVER starts the
+ * simulator (*dv then owns the transport). */
 static int walk_open(const char *device, const struct sh_opts *o, struct tp **t,
-                     struct ohm_error *e) {
+                     struct dev **dv, struct ohm_error *e) {
   struct inventory *inv = sh_inventory(o, e);
   const struct inv_device *d = inv ? inv_find(inv, device) : NULL;
   struct ohm_uri u;
   int rc;
   if (!inv) return e->code ? e->code : OHM_ECONFIG;
+  if (!d && !strncmp(device, "sim:", 4)) {
+    rc = dev_open(device, o->driver, &o->tp, dv, e);
+    *t = rc == 0 ? (*dv)->tp : NULL;
+    return rc;
+  }
   if (!d) return tp_open(device, &o->tp, t, e);
   if (inv_entry_error(d, e) < 0) return e->code;
   if ((rc = ohm_uri_parse(d->uri, &u, e)) < 0) return rc;
@@ -128,18 +134,19 @@ int cmd_walk(int argc, char **argv) {
   struct ohm_error e;
   struct walk_out w;
   struct tp *t = NULL;
+  struct dev *dv = NULL;
   int i, rc;
   sh_opts_init(&o);
   ohm_error_clear(&e);
   if ((i = sh_parse_common(argc, argv, &o, WALK_USAGE)) < 0) return EXIT_USAGE;
   if (argc - i != 2) return sh_usage(WALK_USAGE);
-  if ((rc = walk_open(argv[i], &o, &t, &e)) < 0) {
+  if ((rc = walk_open(argv[i], &o, &t, &dv, &e)) < 0) {
     sh_error(argv[i], &e);
     return sh_exit_code(rc);
   }
   if (t->ops->kind != TP_OIDS) {
     sh_errorf(argv[i], "walk needs an snmp:// device");
-    tp_free(t);
+    dv ? dev_close(dv) : tp_free(t);
     return EXIT_USAGE;
   }
   memset(&w, 0, sizeof w);
@@ -152,6 +159,6 @@ int cmd_walk(int argc, char **argv) {
     sh_error(argv[i], &e);
   else if (!w.n)
     sh_errorf(argv[i], "no object under %s", argv[i + 1]);
-  tp_free(t);
+  dv ? dev_close(dv) : tp_free(t);
   return rc < 0 ? sh_exit_code(rc) : w.n ? EXIT_OK : EXIT_FAIL;
 }

@@ -125,6 +125,22 @@ size_t serve_nut_feed(struct sv_cache *c, char *in, size_t n, char **reply);
  * (NUL-terminated), status line to body, in *reply (caller frees). */
 size_t serve_prom_answer(struct sv_cache *c, char *req, size_t n, char **reply);
 int serve_prom_start(struct sv_cache *c, const char *addr, struct ohm_error *e);
+/* The SNMP agent (shell/serve/snmp_serve.c): its own on UDP addr, or a
+ * subagent of the snmpd at AgentX socket agentx (one of the two); inv
+ * (borrowed during the call) gives the `agent` section. */
+int serve_snmp_start(struct sv_cache *c, const char *addr, const char *agentx,
+                     struct inventory *inv, struct ohm_error *e);
+void serve_snmp_stop(void);
+/* SIGHUP, after the cache's reload: serve the new device list. */
+void serve_snmp_reload(struct sv_cache *c);
+/* MQTT (shell/serve/mqtt.c): --mqtt mqtt://[USER@]BROKER[:PORT][?...];
+ * inv (borrowed during the call) gives the `mqtt` section. */
+int serve_mqtt_start(struct sv_cache *c, const char *uri, struct inventory *inv,
+                     struct ohm_error *e);
+void serve_mqtt_stop(void);
+/* SIGHUP, after the cache's reload: the new device list (inv borrowed
+ * during the call); devices gone are published offline. */
+void serve_mqtt_reload(struct inventory *inv);
 void serve_prom_stop(void);
 
 /* The BPS2000v2 console (shell/serve_telnet.c, the telnet helper's): reads

@@ -1,0 +1,230 @@
+/* Driver maps as SNMP objects (see snmp_map.h). */
+#include "snmp_map.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define UPS_MIB ".1.3.6.1.2.1.33.1."
+
+int sa_oid_parse(const char *text, int chain, unsigned long *arcs,
+                 size_t *len) {
+  const char *p = text;
+  *len = 0;
+  if (*p == '.') p++;
+  while (*p) {
+    char *end;
+    unsigned long v;
+    if (*len >= SA_OID_MAX) return -1;
+    if (p[0] == '%' && p[1] == 'd') {
+      v = (unsigned long)chain, end = (char *)p + 2;
+    } else {
+      v = strtoul(p, &end, 10);
+      if (end == p) return -1;
+    }
+    arcs[(*len)++] = v;
+    p = end;
+    if (*p == '.')
+      p++;
+    else if (*p)
+      return -1;
+  }
+  return *len >= 2 ? 0 : -1;
+}
+
+static int obj_cmp(const void *a, const void *b) {
+  const struct sa_obj *x = a, *y = b;
+  for (size_t i = 0; i < x->len && i < y->len; i++)
+    if (x->oid[i] != y->oid[i]) return x->oid[i] < y->oid[i] ? -1 : 1;
+  return (x->len > y->len) - (x->len < y->len);
+}
+
+static const struct dev_value *value_of(const struct dev_map *dm,
+                                        const struct dev_value *vals,
+                                        const char *name) {
+  const struct dev_var *v = dev_map_var(dm, name);
+  if (!v) return NULL;
+  const struct dev_value *x = &vals[v - dm->vars];
+  return x->kind == DV_NUM || x->kind == DV_STR ? x : NULL;
+}
+
+/* Whether the word w is one of the space-separated flags of s. */
+static int has_flag(const char *s, const char *w) {
+  size_t n = strlen(w);
+  for (const char *p = s; (p = strstr(p, w)); p += n)
+    if ((p == s || p[-1] == ' ') && (p[n] == ' ' || !p[n])) return 1;
+  return 0;
+}
+
+/* upsOutputSource from NUT's ups.status flags (RFC 1628 codes). */
+static long output_source(const char *st) {
+  if (has_flag(st, "OFF")) return 2;
+  if (has_flag(st, "OB")) return 5;
+  if (has_flag(st, "BYPASS")) return 4;
+  if (has_flag(st, "BOOST")) return 6;
+  if (has_flag(st, "TRIM")) return 7;
+  if (has_flag(st, "OL")) return 3;
+  return 1;
+}
+
+static int enum_code(const struct dev_var *tv, const char *text, long *raw) {
+  for (size_t i = 0; i < tv->nenums; i++)
+    if (!strcmp(tv->enums[i].text, text)) return *raw = tv->enums[i].raw, 0;
+  return -1;
+}
+
+/* One object for target var tv from value x (of device var dv); 0 if
+ * made, -1 if the value cannot be said there. */
+static int encode(const struct dev_map *tm, const struct dev_var *tv,
+                  const struct dev_var *dv, const struct dev_value *x,
+                  struct sa_obj *o) {
+  int ups = !strcmp(tm->name, "ups-mib");
+  if (ups && !strcmp(tv->name, "ups.status"))
+    return x->kind == DV_STR ? (o->num = output_source(x->str), 0) : -1;
+  if (tv->type == DT_ENUM) {
+    if (x->kind == DV_STR) return enum_code(tv, x->str, &o->num);
+    o->num = lround(x->num);
+    return 0;
+  }
+  if (tv->type == DT_STRING || x->kind == DV_STR) {
+    if (x->kind != DV_STR) return -1;
+    o->type = SA_STR;
+    snprintf(o->str, sizeof o->str, "%s", x->str);
+    return 0;
+  }
+  if (!ups) { /* BKT agents send decimal text in the var's unit */
+    o->type = SA_STR;
+    dev_value_format(dv, x, o->str, sizeof o->str);
+    return 0;
+  }
+  double scale = tv->oid_scale != 0 ? tv->oid_scale : tv->scale;
+  o->num = lround(x->num / (scale != 0 ? scale : 1));
+  if (!strcmp(tv->name, "ups.alarms.count")) o->type = SA_GAUGE;
+  return 0;
+}
+
+static int add(struct sa_obj **tab, size_t *n, size_t *cap,
+               const struct sa_obj *o) {
+  if (*n == *cap) {
+    size_t nc = *cap ? *cap * 2 : 64;
+    struct sa_obj *t = realloc(*tab, nc * sizeof *t);
+    if (!t) return OHM_ENOMEM;
+    *tab = t, *cap = nc;
+  }
+  (*tab)[(*n)++] = *o;
+  return 0;
+}
+
+/* The UPS-MIB objects no NUT variable names: line counts, line indexes,
+ * and upsBatteryStatus when the device has no battery.status. */
+static int ups_extras(const struct dev_map *dm, const struct dev_value *vals,
+                      struct sa_obj **tab, size_t *n, size_t *cap) {
+  static const char *const fixed[] = {"3.2.0", "4.3.0", "3.3.1.1.1",
+                                      "4.4.1.1.1"};
+  const struct dev_value *st = value_of(dm, vals, "ups.status");
+  struct sa_obj o;
+  char oid[64];
+  int rc = 0;
+  for (size_t i = 0; i < 4 && rc == 0; i++) {
+    memset(&o, 0, sizeof o);
+    snprintf(oid, sizeof oid, UPS_MIB "%s", fixed[i]);
+    sa_oid_parse(oid, 0, o.oid, &o.len);
+    o.num = 1, o.var = -1;
+    rc = add(tab, n, cap, &o);
+  }
+  if (rc == 0 && st && st->kind == DV_STR &&
+      !value_of(dm, vals, "battery.status")) {
+    memset(&o, 0, sizeof o);
+    sa_oid_parse(UPS_MIB "2.1.0", 0, o.oid, &o.len);
+    o.num = has_flag(st->str, "LB") ? 3 : 2, o.var = -1;
+    rc = add(tab, n, cap, &o);
+  }
+  return rc;
+}
+
+int sa_map_objects(const struct dev_map *tm, const struct dev_map *dm,
+                   const struct dev_value *vals, struct sa_obj **tab,
+                   size_t *n) {
+  size_t cap = 0;
+  int rc = 0;
+  *tab = NULL, *n = 0;
+  for (size_t i = 0; i < tm->nvars && rc == 0; i++) {
+    const struct dev_var *tv = &tm->vars[i], *dv;
+    const struct dev_value *x;
+    struct sa_obj o;
+    if (!tv->oid || !(dv = dev_map_var(dm, tv->name)) ||
+        !(x = value_of(dm, vals, tv->name)))
+      continue;
+    memset(&o, 0, sizeof o);
+    o.var = (int)i;
+    o.writable = tv->access == DA_RW && dv->access == DA_RW;
+    if (sa_oid_parse(tv->oid, 2, o.oid, &o.len) < 0 ||
+        encode(tm, tv, dv, x, &o) < 0)
+      continue;
+    rc = add(tab, n, &cap, &o);
+  }
+  if (rc == 0 && !strcmp(tm->name, "ups-mib"))
+    rc = ups_extras(dm, vals, tab, n, &cap);
+  if (rc < 0) {
+    free(*tab);
+    *tab = NULL, *n = 0;
+    return rc;
+  }
+  qsort(*tab, *n, sizeof **tab, obj_cmp);
+  return 0;
+}
+
+int sa_map_text(const struct dev_map *tm, const struct sa_obj *o,
+                const struct sa_obj *v, char *text, size_t n,
+                struct ohm_error *e) {
+  const struct dev_var *tv =
+      o->var >= 0 && (size_t)o->var < tm->nvars ? &tm->vars[o->var] : NULL;
+  if (!tv) return ohm_error_set(e, OHM_EINVAL, "not writable");
+  if (v->type == SA_STR) {
+    snprintf(text, n, "%s", v->str);
+    return 0;
+  }
+  if (tv->type == DT_ENUM) {
+    for (size_t i = 0; i < tv->nenums; i++)
+      if (tv->enums[i].raw == v->num) {
+        snprintf(text, n, "%s", tv->enums[i].text);
+        return 0;
+      }
+    return ohm_error_set(e, OHM_EINVAL, "%s: no state %ld", tv->name, v->num);
+  }
+  double scale = tv->oid_scale != 0 ? tv->oid_scale : tv->scale;
+  snprintf(text, n, "%.10g", (double)v->num * (scale != 0 ? scale : 1));
+  return 0;
+}
+
+/* The map's OID subtree: the common prefix of its OIDs. */
+int sa_map_root(const struct dev_map *m, unsigned long *root, size_t *len) {
+  size_t n = 0, k;
+  unsigned long a[SA_OID_MAX];
+  *len = 0;
+  for (size_t i = 0; i < m->nvars; i++) {
+    if (!m->vars[i].oid || sa_oid_parse(m->vars[i].oid, 2, a, &k) < 0) continue;
+    if (!n++) {
+      memcpy(root, a, k * sizeof *a), *len = k - 1;
+      continue;
+    }
+    size_t j = 0;
+    while (j < *len && j < k && root[j] == a[j])
+      j++;
+    *len = j;
+  }
+  return *len >= 4 ? 0 : -1;
+}
+
+const struct dev_map *sa_map_target(const struct dev_map *dm) {
+  const struct dev_map *ups = NULL;
+  struct ohm_error e;
+  int own = 0;
+  for (size_t i = 0; i < dm->nvars; i++)
+    own |= dm->vars[i].oid != NULL;
+  if (!strcmp(dm->name, "ups-mib") || (dm->type && !strcmp(dm->type, "ups")) ||
+      dev_map_var(dm, "ups.status") || dev_map_var(dm, "battery.charge"))
+    return dev_driver_find("ups-mib", &ups, &e) == 0 ? ups : NULL;
+  return own ? dm : NULL;
+}
