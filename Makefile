@@ -6,7 +6,7 @@ PREFIX  ?= /usr/local
 BUILD   ?= build
 CC      ?= cc
 # libcurl and libnetsnmp are not linked: they are loaded on first use
-# (transports/lazy.h, scripts/gen-lazy.sh), so that `ohm get` over Modbus
+# (util/lazy.h, scripts/gen-lazy.sh), so that `ohm get` over Modbus
 # does not pay their start-up cost. Their headers are still needed.
 # Evaluated when a make that builds is parsed: the top-level targets that
 # install packages first (check, demo, bench, fuzz) recurse after `deps`, so
@@ -23,7 +23,7 @@ WARN     = -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes \
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) \
              -I. -I$(BUILD)/gen $(EXTRA_CFLAGS)
 
-LIB_SRC  := $(wildcard transports/*.c devices/*.c devices/*/*.c lua/*.c) \
+LIB_SRC  := $(wildcard util/*.c transports/*.c devices/*.c devices/*/*.c lua/*.c) \
             $(filter-out shell/main.c,$(wildcard shell/*.c))
 MAPS     := $(sort $(wildcard devices/*/map.lua))
 LUA_LIB  := $(sort $(wildcard lua/*.lua))

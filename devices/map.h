@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../transports/err.h"
+#include "../util/err.h"
 
 enum dev_type {
   DT_U16,

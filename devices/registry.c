@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../transports/embedded.h"
-#include "../transports/suggest.h"
+#include "../util/embedded.h"
+#include "../util/suggest.h"
 #include "engine.h"
 
 #define MAP_FILE_MAX (1u << 20)

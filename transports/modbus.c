@@ -13,7 +13,7 @@
  * checked here (modbus_adu.h: what libmodbus does not check); a reply
  * that does not match the request ends the connection. */
 #include "modbus_adu.h"
-#include "clock.h"
+#include "../util/clock.h"
 #include "serial.h"
 #include "transport.h"
 

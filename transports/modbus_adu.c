@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "clock.h"
+#include "../util/clock.h"
 
 #define STRAYS_MAX 32 /* replies of other transactions read per request */
 

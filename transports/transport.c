@@ -1,14 +1,14 @@
 /* The transport registry and the generic open/free/wrappers. */
 #include "transport.h"
 
-#include "clock.h"
+#include "../util/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "suggest.h"
+#include "../util/suggest.h"
 
 volatile int tp_interrupted;
 

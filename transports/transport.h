@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "../util/err.h"
 #include "uri.h"
 
 enum tp_kind {
