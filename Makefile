@@ -141,10 +141,12 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_OBJ)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man5 \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 	  $(DESTDIR)$(PREFIX)/share/ohm/scripts
 	install -m 755 $(BUILD)/ohm $(DESTDIR)$(PREFIX)/bin/ohm
 	install -m 644 man/ohm.1 $(DESTDIR)$(PREFIX)/share/man/man1/ohm.1
+	install -m 644 man/ohm-maps.5 $(DESTDIR)$(PREFIX)/share/man/man5/ohm-maps.5
 	install -m 644 completions/ohm.bash \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ohm
 	install -m 755 scripts/*.lua $(DESTDIR)$(PREFIX)/share/ohm/scripts/

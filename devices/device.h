@@ -75,6 +75,12 @@ int dev_var_over(const char *scheme, const struct dev_var *v);
 int dev_read_all(struct dev *d, struct dev_value *vals, struct ohm_error *e);
 
 /* Read one var by name. */
+/* Like dev_read_all, but reading over the wire only the requests that
+ * hold the vars marked in want (indexed like d->map->vars; NULL: all);
+ * the others are left absent. */
+int dev_read_some(struct dev *d, const unsigned char *want,
+                  struct dev_value *vals, struct ohm_error *e);
+
 int dev_get(struct dev *d, const char *name, struct dev_value *val,
             struct ohm_error *e);
 

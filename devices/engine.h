@@ -18,6 +18,10 @@ struct dev_engine {
   int (*set)(struct dev *d, const struct dev_var *v, const char *text,
              struct ohm_error *e);
   int (*cmd)(struct dev *d, const struct dev_cmd *c, struct ohm_error *e);
+  /* optional: read only what holds the vars marked in want (indexed like
+   * d->map->vars; vals as for read_all) */
+  int (*read_some)(struct dev *d, const unsigned char *want,
+                   struct dev_value *vals, struct ohm_error *e);
   /* optional: free engine state in d->priv-like fields */
   void (*close)(struct dev *d);
 };

@@ -191,3 +191,12 @@ int tp_write_reg(struct tp *t, int unit, int addr, uint16_t val,
     return ohm_error_set(e, OHM_EINVAL, "bad register address %d", addr);
   return t->ops->write_reg(t, unit, addr, val, e);
 }
+
+int tp_modbus(struct tp *t, int unit, int fc, int addr, int n, uint16_t *data,
+              struct ohm_error *e) {
+  if (t->ops->modbus) return t->ops->modbus(t, unit, fc, addr, n, data, e);
+  if (fc == 3) return tp_read_regs(t, unit, addr, n, data, e);
+  if (fc == 6 && n == 1) return tp_write_reg(t, unit, addr, data[0], e);
+  return ohm_error_set(e, OHM_ENOTSUP, "%s cannot carry Modbus function %d",
+                       t->ops->scheme, fc);
+}
