@@ -28,7 +28,9 @@ LIB_SRC  := $(wildcard util/*.c transports/*.c devices/*.c devices/*/*.c lua/*.c
 MAPS     := $(sort $(wildcard devices/*/map.lua))
 LUA_LIB  := $(sort $(wildcard lua/*.lua))
 GEN_SRC  := $(BUILD)/gen/embedded.c
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/embedded.o
+GEN_REG  := $(BUILD)/gen/registry.c
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/embedded.o \
+            $(BUILD)/gen/registry.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -58,6 +60,14 @@ $(BUILD)/%.o: %.c $(BUILD)/flags
 
 $(BUILD)/gen/embedded.o: $(GEN_SRC) $(BUILD)/flags
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# Transports, engines and driver hooks: whatever the sources define.
+$(BUILD)/gen/registry.o: $(GEN_REG) $(BUILD)/flags
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(GEN_REG): scripts/gen-registry.sh $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	sh scripts/gen-registry.sh $(LIB_SRC) > $@.tmp && mv $@.tmp $@
 
 $(GEN_SRC): scripts/embed.sh $(MAPS) $(LUA_LIB)
 	@mkdir -p $(dir $@)

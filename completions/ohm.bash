@@ -105,7 +105,7 @@ _ohm() {
 		$cmd == record || $cmd == serve ]]; then
 		local names schemes sims
 		names=$(_ohm_run help --devices "${config[@]}")
-		schemes="modbus-tcp:// modbus-rtu:/// snmp:// telnet:// serial:///"
+		schemes=$(_ohm_run drivers --schemes)
 		[[ $cmd == upgrade || $cmd == push ]] && schemes="$schemes tftp:// ftp://"
 		sims=$(_ohm_run drivers --names | sed 's/^/sim:/')
 		compopt -o nospace 2>/dev/null

@@ -2,7 +2,7 @@
  * then the user's own maps in $OHM_DRIVERS or ~/.config/ohm/drivers. Each
  * map is loaded once (one loader for both) and kept for the process's life,
  * so the struct dev_map pointers handed out stay valid. Also the engine per
- * transport kind and the table of driver hooks. */
+ * transport kind and the driver hooks, from the generated registries. */
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -222,31 +222,15 @@ int dev_driver_find(const char *name, const struct dev_map **out,
 }
 
 const struct dev_engine *dev_engine_for(enum tp_kind kind) {
-  switch (kind) {
-  case TP_REGS:
-    return &dev_engine_regs;
-  case TP_OIDS:
-    return &dev_engine_snmp ? &dev_engine_snmp : NULL;
-  case TP_CONSOLE:
-    return &dev_engine_console ? &dev_engine_console : NULL;
-  default:
-    return NULL;
-  }
+  for (const struct dev_engine *const *g = dev_engine_registry; *g; g++)
+    if ((*g)->kind == kind) return *g;
+  return NULL;
 }
 
-/* Hooks live beside their drivers (devices/<driver>/hooks.c) and are
- * found here by weak symbols, so a build without one still links. Add a
- * driver's hooks with one line in each list. */
-#define HOOKS(n) extern const struct dev_hooks n __attribute__((weak));
-HOOKS(dev_hooks_ups_mib)
-HOOKS(dev_hooks_bps2000v2)
-#undef HOOKS
-
+/* Hooks live beside their drivers (devices/<driver>/hooks.c), found in the
+ * generated registry by the driver name they declare. */
 const struct dev_hooks *dev_hooks_find(const char *driver) {
-  const struct dev_hooks *all[] = {&dev_hooks_ups_mib, &dev_hooks_bps2000v2};
-  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-    if (all[i] && all[i]->driver && driver &&
-        strcmp(all[i]->driver, driver) == 0)
-      return all[i];
+  for (const struct dev_hooks *const *h = dev_hooks_registry; *h; h++)
+    if ((*h)->driver && driver && strcmp((*h)->driver, driver) == 0) return *h;
   return NULL;
 }

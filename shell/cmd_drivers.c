@@ -79,7 +79,7 @@ static int drivers_print(const struct sh_opts *o, int names_only) {
     nb++;
   while (tps[nt])
     nt++;
-  size_t rows = nb + nu + (names_only ? 0 : nt + 1);
+  size_t rows = nb + nu + nt + 1;
   struct sh_cell *c = calloc(rows * 4 + 1, sizeof *c);
   char(*errs)[200] = calloc(nb + nu + 1, sizeof *errs);
   struct sh_out out;
@@ -101,8 +101,12 @@ static int drivers_print(const struct sh_opts *o, int names_only) {
         "sim:DRIVER, the built-in simulator over loopback Modbus TCP", 0};
   }
   sh_out_init(&out, o->mode, stdout);
-  for (size_t i = 0; c && names_only && i < r; i++)
+  for (size_t i = 0; c && names_only == 1 && i < r; i++)
     printf("%s\n", c[i * 4].text);
+  for (size_t i = 0; names_only == 2 && i < nt; i++) /* --schemes */
+    printf("%s://%s\n", tps[i]->scheme,
+           tps[i]->kind == TP_STREAM || strstr(tps[i]->scheme, "rtu") ? "/"
+                                                                      : "");
   if (c && !names_only) sh_out_table(&out, cols, 4, c, r);
   for (size_t i = 0; i < nu; i++)
     free(user[i]);
@@ -119,6 +123,8 @@ int cmd_drivers(int argc, char **argv) {
   for (i = 1; i < argc; i++) /* --names is ours: take it out */
     if (strcmp(argv[i], "--names") == 0)
       names_only = 1;
+    else if (strcmp(argv[i], "--schemes") == 0) /* for completion */
+      names_only = 2;
     else
       argv[n++] = argv[i];
   argc = n;

@@ -427,7 +427,7 @@ static int mb_rtu_open(struct tp *t, struct ohm_error *e) {
 
 const struct tp_ops tp_modbus_tcp_ops = {
     .scheme = "modbus-tcp",
-    .desc = "Modbus TCP through libmodbus (functions 03 and 06)",
+    .desc = "Modbus TCP through libmodbus (functions 01-06, 15, 16)",
     .kind = TP_REGS,
     .default_port = 502,
     .open = mb_tcp_open,
@@ -443,7 +443,7 @@ static const char *const line_params[] = {"baud", "parity", "data", "stop",
 
 const struct tp_ops tp_modbus_rtu_ops = {
     .scheme = "modbus-rtu",
-    .desc = "Modbus RTU on a serial line through libmodbus (03 and 06)",
+    .desc = "Modbus RTU on a serial line through libmodbus (01-06, 15, 16)",
     .kind = TP_REGS,
     .default_port = 0,
     .open = mb_rtu_open,

@@ -24,30 +24,12 @@ static void rc_ignore(int rc) {
   (void)rc;
 }
 
-/* Weak, so a build without one transport's file still links; the registry
- * skips what is missing. */
-#define TP(n) extern const struct tp_ops n __attribute__((weak));
-TP(tp_modbus_tcp_ops)
-TP(tp_modbus_rtu_ops)
-TP(tp_snmp_ops)
-TP(tp_telnet_ops)
-TP(tp_serial_ops)
-#undef TP
-
-static const struct tp_ops *registry[8];
-
-static void registry_init(void) {
-  const struct tp_ops *all[] = {&tp_modbus_tcp_ops, &tp_modbus_rtu_ops,
-                                &tp_snmp_ops, &tp_telnet_ops, &tp_serial_ops};
-  size_t n = 0;
-  if (registry[0]) return;
-  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-    if (all[i]) registry[n++] = all[i];
-}
+/* Every transport of the build, NULL-terminated: generated from the
+ * source files by scripts/gen-registry.sh. */
+extern const struct tp_ops *const tp_registry[];
 
 const struct tp_ops *const *tp_all(void) {
-  registry_init();
-  return registry;
+  return tp_registry;
 }
 
 const struct tp_ops *tp_find(const char *scheme) {
