@@ -44,6 +44,7 @@ _ohm() {
 			--interval | --nut | --prometheus | --telnet) ((i++)) ;;
 		--user | --password-file | --idle-timeout | --max-sessions | \
 			--modbus-tcp | --modbus-rtu | --units) ((i++)) ;;
+		--function | --type | --order | --unit | --watch) ((i++)) ;;
 		-*) ;;
 		*) [[ -z $device ]] && device=${words[i]}; ((npos++)) ;;
 		esac
@@ -53,6 +54,12 @@ _ohm() {
 	-d | --driver)
 		COMPREPLY=($(compgen -W "$(_ohm_run drivers --names)" -- "$cur"))
 		return ;;
+	--type)
+		COMPREPLY=($(compgen -W "u16 s16 u32 s32 u64 s64 float32 float64 \
+			bool string" -- "$cur"))
+		return ;;
+	--order) COMPREPLY=($(compgen -W "ABCD CDAB BADC DCBA" -- "$cur")); return ;;
+	--function) COMPREPLY=($(compgen -W "1 2 3 4 5 6 15 16" -- "$cur")); return ;;
 	--config | --file | --out | --password-file | --modbus-rtu)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
@@ -76,6 +83,8 @@ _ohm() {
 			--units -q --quiet --user --password-file --idle-timeout \
 			--max-sessions" -- "$cur")) ;;
 		poll) COMPREPLY=($(compgen -W "$common --jobs --shard" -- "$cur")) ;;
+		modbus) COMPREPLY=($(compgen -W "$common --function --type --order \
+			--unit --watch" -- "$cur")) ;;
 		record) COMPREPLY=($(compgen -W "$common --every --out --keep-days \
 			--max-size --count --jobs" -- "$cur")) ;;
 		watch) COMPREPLY=($(compgen -W "$common --every --count" -- "$cur")) ;;
@@ -98,6 +107,12 @@ _ohm() {
 			COMPREPLY=($(compgen -W "$(_ohm_run drivers --names)" -- "$cur"))
 		return ;;
 	drivers) return ;;
+	modbus)
+		if [[ $npos -eq 0 ]]; then
+			COMPREPLY=($(compgen -W "read write" -- "$cur"))
+			return
+		fi
+		((npos--)) ;; # then DEVICE, as for the others
 	esac
 
 	# DEVICE: inventory names, URI schemes, sim:DRIVER

@@ -72,6 +72,20 @@ static const struct help_page pages[] = {
      "json csv",
      "--names                driver names only, one a line"},
     {"help", NULL, {"help", "help get"}, "", NULL},
+    {"modbus",
+     "DEVICE: modbus-tcp://HOST[:PORT][?unit=N], "
+     "modbus-rtu://TTY[?baud=N&unit=N],\n  or an inventory name of one; "
+     "ADDR and COUNT decimal or 0x hex",
+     {"modbus read --type float32 --order CDAB modbus-tcp://127.0.0.1:1502 "
+      "0 2",
+      "modbus write --yes --function 16 meter1 0x10 230 231"},
+     "timeout retries json csv config v yes",
+     "--function N           1-4 to read (default 3), 5, 6, 15, 16 to write\n"
+     "--type T               u16 s16 u32 s32 u64 s64 float32 float64 bool "
+     "string\n"
+     "--order O              ABCD (default) CDAB BADC DCBA\n"
+     "--unit N               the unit id (default the URI's)\n"
+     "--watch N              read again every N seconds"},
     {"walk",
      "DEVICE: snmp://[COMMUNITY@]HOST[:PORT][?version=1|2c], "
      "snmp://USER@HOST?version=3&...,\n  or an inventory name of one",

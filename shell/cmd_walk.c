@@ -103,8 +103,8 @@ static void export_secrets(const struct inv_device *d) {
 }
 
 /* DEVICE as an inventory name, else as a URI. */
-static int walk_open(const char *device, const struct sh_opts *o, struct tp **t,
-                     struct ohm_error *e) {
+int sh_open_tp(const char *device, const struct sh_opts *o, struct tp **t,
+               struct ohm_error *e) {
   struct inventory *inv = sh_inventory(o, e);
   const struct inv_device *d = inv ? inv_find(inv, device) : NULL;
   struct ohm_uri u;
@@ -133,7 +133,7 @@ int cmd_walk(int argc, char **argv) {
   ohm_error_clear(&e);
   if ((i = sh_parse_common(argc, argv, &o, WALK_USAGE)) < 0) return EXIT_USAGE;
   if (argc - i != 2) return sh_usage(WALK_USAGE);
-  if ((rc = walk_open(argv[i], &o, &t, &e)) < 0) {
+  if ((rc = sh_open_tp(argv[i], &o, &t, &e)) < 0) {
     sh_error(argv[i], &e);
     return sh_exit_code(rc);
   }

@@ -16,6 +16,10 @@ const struct sh_command sh_commands[] = {
      "drivers and transports this build has"},
     {"help", cmd_help, "help [COMMAND]", "the commands, or one's usage"},
     {"walk", cmd_walk, "walk [OPTS] DEVICE OID", "SNMP walk, numeric OIDs"},
+    {"modbus", cmd_modbus,
+     "modbus read|write [OPTS] [--function N] [--type T] [--order O] "
+     "[--unit N] [--watch N] DEVICE ADDR [COUNT | VALUE...]",
+     "raw Modbus requests, decoded (like mbpoll)"},
     {"sim", cmd_sim,
      "sim DRIVER [--modbus-tcp ADDR] [--modbus-rtu TTY] [--telnet ADDR] "
      "[--units N] [-q] [--user NAME --password-file FILE]",

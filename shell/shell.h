@@ -49,6 +49,11 @@ struct inventory *sh_inventory(const struct sh_opts *o, struct ohm_error *e);
 int sh_open(const char *device, const struct sh_opts *o, struct dev **out,
             struct ohm_error *e);
 
+/* Open DEVICE's transport alone (no driver): an inventory name (its
+ * options and secrets applied) or a URI. For raw commands (walk, modbus). */
+int sh_open_tp(const char *device, const struct sh_opts *o, struct tp **t,
+               struct ohm_error *e);
+
 /* "ohm: DEVICE: message" on stderr (DEVICE may be NULL). */
 void sh_error(const char *device, const struct ohm_error *e);
 void sh_errorf(const char *device, const char *fmt, ...)
@@ -98,6 +103,7 @@ SH_CMD(walk);
 SH_CMD(poll);
 SH_CMD(record);
 SH_CMD(watch);
+SH_CMD(modbus);
 SH_CMD(help);
 #undef SH_CMD
 
