@@ -44,7 +44,8 @@ _ohm() {
 			--interval | --nut | --prometheus | --telnet) ((i++)) ;;
 		--user | --password-file | --idle-timeout | --max-sessions | \
 			--modbus-tcp | --modbus-rtu | --units) ((i++)) ;;
-		--function | --type | --order | --unit | --watch) ((i++)) ;;
+		--function | --type | --order | --unit | --watch | --units | \
+			--port) ((i++)) ;;
 		-*) ;;
 		*) [[ -z $device ]] && device=${words[i]}; ((npos++)) ;;
 		esac
@@ -85,6 +86,7 @@ _ohm() {
 		poll) COMPREPLY=($(compgen -W "$common --jobs --shard" -- "$cur")) ;;
 		modbus) COMPREPLY=($(compgen -W "$common --function --type --order \
 			--unit --watch" -- "$cur")) ;;
+		scan) COMPREPLY=($(compgen -W "$common --units --port" -- "$cur")) ;;
 		record) COMPREPLY=($(compgen -W "$common --every --out --keep-days \
 			--max-size --count --jobs" -- "$cur")) ;;
 		watch) COMPREPLY=($(compgen -W "$common --every --count" -- "$cur")) ;;

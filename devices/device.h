@@ -75,6 +75,16 @@ int dev_var_over(const char *scheme, const struct dev_var *v);
 int dev_read_all(struct dev *d, struct dev_value *vals, struct ohm_error *e);
 
 /* Read one var by name. */
+/* The driver whose map's `signature` answers at the SNMP agent t (user
+ * maps first, then built-in), or OHM_ENOENT; OHM_ENOTSUP over other
+ * transports (devices/detect.c). */
+int dev_driver_detect(struct tp *t, const struct dev_map **out,
+                      struct ohm_error *e);
+
+/* The agent's sysObjectID and sysDescr (one line), "" when absent. */
+int dev_snmp_ident(struct tp *t, char *objid, size_t objsz, char *descr,
+                   size_t descrsz, struct ohm_error *e);
+
 /* Like dev_read_all, but reading over the wire only the requests that
  * hold the vars marked in want (indexed like d->map->vars; NULL: all);
  * the others are left absent. */

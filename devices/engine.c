@@ -42,7 +42,8 @@ static int map_fits(const struct dev_map *m, enum tp_kind kind) {
 }
 
 /* Explicit driver, else the URI's driver=, else the only built-in map that
- * reads anything over this transport kind. */
+ * reads anything over this transport kind. NULL in *out: detect it once
+ * the transport is open (driver "auto", or several over SNMP). */
 static int choose_driver(const struct ohm_uri *u, const char *name,
                          const char *driver, const struct dev_map **out,
                          struct ohm_error *e) {
@@ -50,6 +51,7 @@ static int choose_driver(const struct ohm_uri *u, const char *name,
   const struct dev_map *m, *found = NULL;
   int n = 0;
   if (!driver) driver = ohm_uri_param(u, "driver");
+  if (driver && strcmp(driver, "auto") == 0) return *out = NULL, 0;
   if (driver) return dev_driver_find(driver, out, e);
   if (!ops) return tp_unknown_scheme(u->scheme, e);
   for (const char *const *b = dev_driver_builtin(); *b; b++)
@@ -57,6 +59,7 @@ static int choose_driver(const struct ohm_uri *u, const char *name,
       found = m;
       n++;
     }
+  if (n > 1 && ops->kind == TP_OIDS) return *out = NULL, 0; /* detect */
   if (n > 1)
     return ohm_error_set(e, OHM_EINVAL,
                          "several drivers read over %s: choose one with "
@@ -94,6 +97,10 @@ int dev_open_uri(const struct ohm_uri *u, const char *name, const char *driver,
   if ((rc = choose_driver(u, name ? name : u->scheme, driver, &m, e)) < 0)
     return rc;
   if ((rc = tp_open_uri(u, name, o, &t, e)) < 0) return rc;
+  if (!m && (rc = dev_driver_detect(t, &m, e)) < 0) { /* -d auto */
+    tp_free(t);
+    return rc;
+  }
   if (!(d = calloc(1, sizeof *d))) {
     tp_free(t);
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");

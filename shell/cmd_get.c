@@ -139,6 +139,9 @@ static void trace_driver(struct dev *d, const char *device,
                          const struct sh_opts *o) {
   const char *why = driver_origin(device, o);
   char *safe = inv_redact(device);
+  if ((o->driver && strcmp(o->driver, "auto") == 0) ||
+      (!why && d->tp->ops->kind == TP_OIDS))
+    why = "its map's signature, detected";
   if (o->tp.verbose)
     fprintf(stderr, "ohm: %s: driver %s (%s%s)\n", safe ? safe : device,
             d->map->name, why ? "from " : "the only built-in driver for ",

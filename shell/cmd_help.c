@@ -86,6 +86,16 @@ static const struct help_page pages[] = {
      "--order O              ABCD (default) CDAB BADC DCBA\n"
      "--unit N               the unit id (default the URI's)\n"
      "--watch N              read again every N seconds"},
+    {"scan",
+     "URI: modbus-rtu://TTY[?baud=N], modbus-tcp://HOST[:PORT], "
+     "snmp://[COMMUNITY@]HOST[:PORT],\n  or snmp://[COMMUNITY@]NET/PREFIX"
+     "[:PORT] for a range (prefix 20..32)",
+     {"scan --units 1-10 'modbus-rtu:///dev/ttyUSB0?baud=9600'",
+      "scan --json snmp://public@10.0.0.0/28"},
+     "d timeout retries json config v",
+     "--units LIST           Modbus units to probe: 1-50, 1,7,42 (default "
+     "1-247)\n"
+     "--port N               SNMP port for every address"},
     {"walk",
      "DEVICE: snmp://[COMMUNITY@]HOST[:PORT][?version=1|2c], "
      "snmp://USER@HOST?version=3&...,\n  or an inventory name of one",

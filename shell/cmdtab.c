@@ -20,6 +20,10 @@ const struct sh_command sh_commands[] = {
      "modbus read|write [OPTS] [--function N] [--type T] [--order O] "
      "[--unit N] [--watch N] DEVICE ADDR [COUNT | VALUE...]",
      "raw Modbus requests, decoded (like mbpoll)"},
+    {"scan", cmd_scan,
+     "scan [OPTS] [--units LIST] [--port N] "
+     "URI|snmp://[COMMUNITY@]NET/PREFIX",
+     "find units and agents; print an inventory snippet"},
     {"sim", cmd_sim,
      "sim DRIVER [--modbus-tcp ADDR] [--modbus-rtu TTY] [--telnet ADDR] "
      "[--units N] [-q] [--user NAME --password-file FILE]",

@@ -104,6 +104,7 @@ SH_CMD(poll);
 SH_CMD(record);
 SH_CMD(watch);
 SH_CMD(modbus);
+SH_CMD(scan);
 SH_CMD(help);
 #undef SH_CMD
 

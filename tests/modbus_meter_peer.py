@@ -1,6 +1,9 @@
 """A Modbus TCP energy meter for ohm's map tests (Debian's python3-pymodbus).
 
   modbus_meter_peer.py PORT LOG
+  modbus_meter_peer.py rtu TTY UNIT[,UNIT...]
+      a pymodbus RTU server on TTY answering only those unit ids (each
+      with 10 holding registers), for `ohm scan`.
 
 Unit 1 holds input registers 0-8 and 11-16 (9 and 10 are missing: a read
 across them answers exception 02), holding registers 0-9, coils 0-1 and
@@ -75,5 +78,18 @@ def main():
     StartTcpServer(context=ctx, address=("127.0.0.1", int(sys.argv[1])))
 
 
+def rtu():
+    from pymodbus.datastore import (ModbusSequentialDataBlock,
+                                    ModbusServerContext, ModbusSlaveContext)
+    from pymodbus.server import StartSerialServer
+    from pymodbus.transaction import ModbusRtuFramer
+    units = [int(u) for u in sys.argv[3].split(",")]
+    slaves = {u: ModbusSlaveContext(hr=ModbusSequentialDataBlock(0, [u] * 10),
+                                    zero_mode=True) for u in units}
+    ctx = ModbusServerContext(slaves=slaves, single=False)
+    StartSerialServer(context=ctx, framer=ModbusRtuFramer, port=sys.argv[2],
+                      baudrate=9600, timeout=0.05)
+
+
 if __name__ == "__main__":
-    main()
+    rtu() if sys.argv[1] == "rtu" else main()

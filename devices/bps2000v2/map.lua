@@ -224,6 +224,8 @@ end
 
 return {
   name = "bps2000v2",
+  -- what `ohm scan` and -d auto probe: the master's L1 current (manual 10.1)
+  signature = { oid = ".1.3.6.1.4.1.47394.1.2.1.0" },
   desc = "BKT BPS2000v2 metered PDU (3 phases, sensors, Modbus/SNMP/Telnet)",
   mfr = "BKT ELEKTRONIK",
   model = "BPS2000v2",
