@@ -61,7 +61,7 @@ _ohm() {
 		return ;;
 	--order) COMPREPLY=($(compgen -W "ABCD CDAB BADC DCBA" -- "$cur")); return ;;
 	--function) COMPREPLY=($(compgen -W "1 2 3 4 5 6 15 16" -- "$cur")); return ;;
-	--config | --file | --out | --password-file | --modbus-rtu)
+	--config | --file | --out | --password-file | --modbus-rtu | --check)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
 	--timeout | --retries | --jobs | --units | --wait | --settle | \
@@ -75,7 +75,7 @@ _ohm() {
 		case $cmd in
 		list) COMPREPLY=($(compgen -W "$common --all" -- "$cur")) ;;
 		set) COMPREPLY=($(compgen -W "$common --force" -- "$cur")) ;;
-		drivers) COMPREPLY=($(compgen -W "--json --csv --names" -- "$cur")) ;;
+		drivers) COMPREPLY=($(compgen -W "--json --csv --names --check" -- "$cur")) ;;
 		help) COMPREPLY=() ;;
 		serve) COMPREPLY=($(compgen -W "$common --telnet --nut --prometheus \
 			--interval --jobs --shard --syslog --user --password-file \

@@ -44,6 +44,10 @@ int dev_driver_find(const char *name, const struct dev_map **out,
  * ~/.config/ohm/drivers), sorted, NULL-terminated (NULL when there are
  * none; *n their count). Free with dev_driver_user_free. */
 char **dev_driver_user(size_t *n);
+
+/* Where the registry's notes go ("the user map X.lua replaces the
+ * built-in driver X"): the shell prints them; NULL (default) drops them. */
+void dev_set_note(void (*fn)(const char *msg));
 void dev_driver_user_free(char **names);
 /* Names of the built-in drivers, NULL-terminated. */
 const char *const *dev_driver_builtin(void);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../util/embedded.h"
 #include "../util/suggest.h"
@@ -179,13 +180,37 @@ static int load_user(const char *name, struct dev_map **m,
   return rc;
 }
 
+static void (*note_fn)(const char *msg);
+
+void dev_set_note(void (*fn)(const char *msg)) {
+  note_fn = fn;
+}
+
+/* Whether the user's directory holds NAME.lua. */
+static int user_has(const char *name) {
+  char *dir = user_dir(), *path = NULL;
+  int has = dir && asprintf(&path, "%s/%s.lua", dir, name) >= 0 &&
+            access(path, F_OK) == 0;
+  free(path);
+  free(dir);
+  return has;
+}
+
+/* A user map named like a built-in replaces it (said once: maps load once
+ * per process). */
 static int load_driver(const char *name, struct dev_map **m,
                        struct ohm_error *e) {
-  char path[128];
+  char path[128], msg[200];
   const struct ohm_embedded *f;
   int rc;
   snprintf(path, sizeof path, "%s%s%s", prefix, name, suffix);
   f = ohm_embedded_find(path);
+  if (f && user_has(name)) {
+    snprintf(msg, sizeof msg,
+             "the user map %s.lua replaces the built-in driver %s", name, name);
+    if (note_fn) note_fn(msg);
+    f = NULL;
+  }
   rc = f ? dev_map_load(f->data, f->size, name, m, e) : load_user(name, m, e);
   if (rc == 0 && strcmp((*m)->name, name) != 0) {
     rc = ohm_error_set(e, OHM_ECONFIG, "map %s: names itself '%s'", name,

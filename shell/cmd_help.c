@@ -70,7 +70,9 @@ static const struct help_page pages[] = {
      NULL,
      {"drivers", "drivers --json"},
      "json csv",
-     "--names                driver names only, one a line"},
+     "--names                driver names only, one a line\n"
+     "--check FILE           validate a map (ohm-maps(5)) and show where "
+     "each variable lives"},
     {"help", NULL, {"help", "help get"}, "", NULL},
     {"modbus",
      "DEVICE: modbus-tcp://HOST[:PORT][?unit=N], "

@@ -12,7 +12,7 @@ const struct sh_command sh_commands[] = {
      "run an instant command"},
     {"list", cmd_list, "list [OPTS] [--all] DEVICE",
      "variables with unit, access and description"},
-    {"drivers", cmd_drivers, "drivers [--json|--csv] [--names]",
+    {"drivers", cmd_drivers, "drivers [--json|--csv] [--names] [--check FILE]",
      "drivers and transports this build has"},
     {"help", cmd_help, "help [COMMAND]", "the commands, or one's usage"},
     {"walk", cmd_walk, "walk [OPTS] DEVICE OID", "SNMP walk, numeric OIDs"},

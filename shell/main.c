@@ -77,8 +77,13 @@ static int unknown_command(int argc, char **argv) {
   return 1;
 }
 
+static void print_note(const char *msg) {
+  fprintf(stderr, "ohm: note: %s\n", msg);
+}
+
 int main(int argc, char **argv) {
   atexit(check_stdout);
+  dev_set_note(print_note);
   hoist_command(argc, argv);
   const struct sh_command *c = argc > 1 ? find_command(argv[1]) : NULL;
   if (c) {

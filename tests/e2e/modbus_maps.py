@@ -99,6 +99,37 @@ def main():
         r = ohm("get", "-d", "meter", uri, var, env=env)
         T.eq(r.stdout, "%s: %s\n" % (var, val), "%s read back" % var)
 
+    r = ohm("drivers", "--check", os.path.join(d, "meter.lua"))
+    rows = {x.split()[0]: x.split()[1:] for x in r.stdout.splitlines()}
+    T.ok(r.returncode == 0 and rows.get("input.current", [])[:4] ==
+         ["input", "2-3", "CDAB", "float32"] and
+         rows.get("outlet.relay", [])[:4] == ["coil", "0", "bool", "rw"] and
+         rows.get("input.energy", [])[:4] == ["input", "4-7", "ABCD", "u64"] and
+         "valid" in r.stderr,
+         "drivers --check: each variable's location", r.stdout + r.stderr)
+    with open(os.path.join(d, "bad.lua"), "w") as f:
+        f.write('return { vars = { { name = "x", table = "inputs", reg = 0 '
+                '} } }')
+    r = ohm("drivers", "--check", os.path.join(d, "bad.lua"))
+    T.ok(r.returncode == 1 and r.stdout == "" and
+         r.stderr.count("\n") == 1 and "vars[1] (x): table must be" in
+         r.stderr, "drivers --check: a bad map, one line naming the entry",
+         r.stderr)
+
+    # a user map named like a built-in replaces it, with one note
+    over = os.path.join(d, "over")
+    os.makedirs(over, exist_ok=True)
+    with open(os.path.join(over, "bps2000v2.lua"), "w") as f:
+        f.write(man_example().replace('name = "meter"', 'name = "bps2000v2"'))
+    r = ohm("get", "-d", "bps2000v2", uri, "input.voltage", "input.current",
+            env={"OHM_DRIVERS": over})
+    T.ok(r.returncode == 0 and
+         r.stdout == "input.current: 12.25\ninput.voltage: 230.5\n" and
+         r.stderr == "ohm: note: the user map bps2000v2.lua replaces the "
+         "built-in driver bps2000v2\n",
+         "a user map replaces the built-in of its name, said once",
+         r.stdout + r.stderr)
+
     r = ohm("set", "-d", "meter", uri, "input.voltage=1", env=env)
     T.ok(r.returncode != 0 and "read-only" in r.stderr,
          "an input register is read-only", r.stderr)
