@@ -109,9 +109,10 @@ _ohm() {
 			COMPREPLY=($(compgen -W "$(_ohm_run drivers --names)" -- "$cur"))
 		return ;;
 	drivers) return ;;
-	modbus)
+	modbus | snmp)
 		if [[ $npos -eq 0 ]]; then
-			COMPREPLY=($(compgen -W "read write" -- "$cur"))
+			[[ $cmd == snmp ]] && COMPREPLY=($(compgen -W "get set" -- "$cur")) ||
+				COMPREPLY=($(compgen -W "read write" -- "$cur"))
 			return
 		fi
 		((npos--)) ;; # then DEVICE, as for the others

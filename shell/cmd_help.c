@@ -88,6 +88,14 @@ static const struct help_page pages[] = {
      "--order O              ABCD (default) CDAB BADC DCBA\n"
      "--unit N               the unit id (default the URI's)\n"
      "--watch N              read again every N seconds"},
+    {"snmp",
+     "DEVICE: snmp://[COMMUNITY@]HOST[:PORT][?version=1|2c], "
+     "snmp://USER@HOST?version=3&...,\n  or an inventory name of one; "
+     "TYPE: snmpset's letter (i u t a o s x d n c C U I F D)",
+     {"snmp get snmp://public@127.0.0.1:1161 .1.3.6.1.2.1.1.1.0",
+      "snmp set --yes pdu1 .1.3.6.1.4.1.47394.1.1.2.0 s rack-7"},
+     "timeout retries json csv config v yes",
+     NULL},
     {"scan",
      "URI: modbus-rtu://TTY[?baud=N], modbus-tcp://HOST[:PORT], "
      "snmp://[COMMUNITY@]HOST[:PORT],\n  or snmp://[COMMUNITY@]NET/PREFIX"

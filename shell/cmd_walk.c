@@ -9,15 +9,12 @@
 #include "../lua/inv_fields.h"
 #include "../transports/snmp.h"
 #include "output.h"
+#include "snmp_out.h"
 #include "shell.h"
 
 #define WALK_USAGE "walk [OPTS] DEVICE OID"
 
-struct walk_out {
-  struct sh_out out;
-  enum sh_mode mode;
-  size_t n;
-};
+#define walk_out sh_snmp_out
 
 /* The bare value: text as is, numbers as numbers (Timeticks in
  * hundredths), else the value part of snmpwalk's text. buf >= 32. */
@@ -56,7 +53,7 @@ static int is_number(const struct tp_snmp_val *v) {
   }
 }
 
-static int print_one(void *ud, const struct tp_snmp_val *v) {
+int sh_snmp_print(void *ud, const struct tp_snmp_val *v) {
   struct walk_out *w = ud;
   char buf[32];
   if (w->mode == SH_CSV && w->n == 0) sh_out_str(&w->out, "oid,type,value\n");
@@ -145,7 +142,7 @@ int cmd_walk(int argc, char **argv) {
   memset(&w, 0, sizeof w);
   w.mode = o.mode;
   sh_out_init(&w.out, o.mode, stdout);
-  rc = tp_snmp_walk(t, argv[i + 1], print_one, &w, &e);
+  rc = tp_snmp_walk(t, argv[i + 1], sh_snmp_print, &w, &e);
   if (w.mode == SH_JSON && w.n) sh_out_str(&w.out, "\n]\n");
   fflush(stdout);
   if (rc < 0)

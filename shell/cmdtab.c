@@ -20,6 +20,8 @@ const struct sh_command sh_commands[] = {
      "modbus read|write [OPTS] [--function N] [--type T] [--order O] "
      "[--unit N] [--watch N] DEVICE ADDR [COUNT | VALUE...]",
      "raw Modbus requests, decoded (like mbpoll)"},
+    {"snmp", cmd_snmp, "snmp get|set [OPTS] DEVICE OID... | OID TYPE VALUE...",
+     "raw SNMP GET and SET, as snmpget/snmpset -On"},
     {"scan", cmd_scan,
      "scan [OPTS] [--units LIST] [--port N] "
      "URI|snmp://[COMMUNITY@]NET/PREFIX",

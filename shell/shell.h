@@ -105,6 +105,7 @@ SH_CMD(record);
 SH_CMD(watch);
 SH_CMD(modbus);
 SH_CMD(scan);
+SH_CMD(snmp);
 SH_CMD(help);
 #undef SH_CMD
 
