@@ -470,9 +470,9 @@ static int read_cmds(struct loader *ld, lua_State *L) {
 }
 
 static const char *const map_keys[] = {
-    "name",    "desc",        "mfr",       "model", "type",
-    "upgrade", "version_var", "max_read",  "vars",  "commands",
-    "max_gap", "write",       "signature", NULL};
+    "name",    "desc",        "mfr",       "model",    "type",
+    "upgrade", "version_var", "max_read",  "vars",     "commands",
+    "max_gap", "write",       "signature", "oid_unit", NULL};
 
 static int map_field(struct loader *ld, lua_State *L, int *seen_vars) {
   struct dev_map *m = ld->m;
@@ -501,6 +501,7 @@ static int map_field(struct loader *ld, lua_State *L, int *seen_vars) {
     return rc;
   }
   if (strcmp(k, "signature") == 0) return map_get_signature(ld, L);
+  if (strcmp(k, "oid_unit") == 0) return map_get_oid_unit(ld, L);
   return read_cmds(ld, L);
 }
 

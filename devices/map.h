@@ -117,6 +117,8 @@ struct dev_map {
   int max_read;             /* registers per read request, <= 125 */
   int max_gap;              /* unused registers a read may bridge (8) */
   int write16;              /* map-wide `write = 16` */
+  int oid_unit_base;        /* `oid_unit`: "%d" in an OID = unit + base */
+  int oid_unit_max;         /* units 0..max (0: no chain) */
   char *sig_oid;            /* signature: an OID that answers, or NULL */
   char *sig_sysoid;         /* and a sysObjectID prefix, or NULL */
   struct dev_block *blocks; /* read plan, computed once at load */

@@ -31,5 +31,6 @@ int map_get_modbus_key(struct loader *ld, lua_State *L, const char *k,
 int map_var_modbus(struct loader *ld, struct dev_var *v, int has_type,
                    int *words);
 int map_get_signature(struct loader *ld, lua_State *L);
+int map_get_oid_unit(struct loader *ld, lua_State *L);
 
 #endif

@@ -93,3 +93,21 @@ int map_get_signature(struct loader *ld, lua_State *L) {
   if (rc == 0 && !ld->m->sig_oid) rc = map_fail(ld, "signature needs an oid");
   return rc;
 }
+
+/* oid_unit = { base = 2, max = 5 }: a chain of units behind one agent, the
+ * "%d" of an OID being unit + base for units 0 (master) .. max. */
+int map_get_oid_unit(struct loader *ld, lua_State *L) {
+  static const char *const keys[] = {"base", "max", NULL};
+  int rc = 0;
+  const char *k;
+  if (lua_type(L, -1) != LUA_TTABLE)
+    return map_fail(ld, "oid_unit must be a table { base = N, max = N }");
+  lua_pushnil(L);
+  while (rc == 0 && lua_next(L, -2)) {
+    if ((rc = map_check_key(ld, L, keys, &k)) == 0)
+      rc = k[0] == 'b' ? map_get_int(ld, L, k, 0, 100000, &ld->m->oid_unit_base)
+                       : map_get_int(ld, L, k, 0, 255, &ld->m->oid_unit_max);
+    lua_pop(L, rc ? 2 : 1);
+  }
+  return rc;
+}

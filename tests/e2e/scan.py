@@ -94,7 +94,8 @@ def snmp_part(d):
     ups = sysrecs("1.3.6.1.4.1.2254.2.4", "IEI AUPS2-B20") + \
         snmplib.ups_records()[1:]
     bm = sysrecs(BM, "BM100 battery manager") + \
-        [BM + ".1.1.0|4|BM100", BM + ".2.1.0|2|1275"]
+        [BM + ".1.1.0|4|BM100", BM + ".2.1.0|2|1275",
+         BM + ".10.1.0|2|100", BM + ".12.1.0|2|120"]
     for host, lines in (("127.0.0.1", bkt), ("127.0.0.2", ups),
                         ("127.0.0.3", bm)):
         agent(d, host, port, sorted(lines, key=lambda l: [
@@ -134,6 +135,20 @@ def snmp_part(d):
              "driver bm100-like (from its map's signature, detected)" in
              r.stderr, "get %s: the driver detected, -v says so" %
              (" ".join(args) or "without -d"), r.stdout + r.stderr)
+
+    # a chain of units behind one agent is map data (oid_unit), not code
+    with open(os.path.join(drv, "chain-test.lua"), "w") as f:
+        f.write('return { name = "chain-test", oid_unit = { base = 10, '
+                'max = 2 }, vars = { { name = "x", oid = ".%s.%%d.1.0" } } }'
+                % BM)
+    r = ohm("get", "-d", "chain-test",
+            "snmp://public@127.0.0.3:%d?unit=2" % port, "x", env=env)
+    r2 = ohm("get", "-d", "chain-test",
+             "snmp://public@127.0.0.3:%d?unit=3" % port, "x", env=env)
+    T.ok(r.stdout == "x: 120\n" and r2.returncode != 0 and
+         "unit 3 out of range" in r2.stderr,
+         "a user map's oid_unit chain: unit 2 is subtree 12, 3 is refused",
+         r.stdout + r.stderr + r2.stderr)
 
     # the snippet is an inventory ohm reads: get through it
     r = ohm("scan", "--port", str(port), "snmp://public@127.0.0.2", env=env)
