@@ -130,6 +130,26 @@ def main():
          "a user map replaces the built-in of its name, said once",
          r.stdout + r.stderr)
 
+    # the split of the refused block is kept for the session: a second
+    # read in the same process sends only the requests that answered
+    pport, count = free_port(), os.path.join(d, "count")
+    start(PY, os.path.join(TOP, "bench", "modbus_count_proxy.py"),
+          str(pport), str(port), count, stdout=open(os.devnull, "w"),
+          stderr=open(os.devnull, "w"))
+    T.ok(wait_port(pport), "counting proxy listens")
+    lua = ("local function n() for _ = 1, 100000 do local f = io.open(%r) "
+           "local c = f and f:read('n') if f then f:close() end "
+           "if c then return c end end return -1 end "
+           "local d = assert(ohm.open('modbus-tcp://127.0.0.1:%d', "
+           "{driver = 'meter'})) d:get() local a = n() d:get() "
+           "print(a, n() - a)" % (count, pport))
+    r = ohm("-e", lua, env=env)
+    nums = r.stdout.split()
+    T.ok(r.returncode == 0 and len(nums) == 2 and
+         int(nums[1]) == 7 and int(nums[0]) > 7,
+         "the split is remembered: the second read is 7 requests, none "
+         "refused", r.stdout + r.stderr)
+
     r = ohm("set", "-d", "meter", uri, "input.voltage=1", env=env)
     T.ok(r.returncode != 0 and "read-only" in r.stderr,
          "an input register is read-only", r.stderr)
