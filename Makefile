@@ -65,11 +65,18 @@ $(BUILD)/gen/embedded.o: $(GEN_SRC) $(BUILD)/flags
 $(BUILD)/gen/registry.o: $(GEN_REG) $(BUILD)/flags
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(GEN_REG): scripts/gen-registry.sh $(LIB_SRC)
+# The list of sources and maps: a file added or removed regenerates the
+# registry and the embedded maps (their prerequisites alone miss a removal).
+$(BUILD)/srclist: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(LIB_SRC) $(MAPS) $(LUA_LIB)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(GEN_REG): scripts/gen-registry.sh $(LIB_SRC) $(BUILD)/srclist
 	@mkdir -p $(dir $@)
 	sh scripts/gen-registry.sh $(LIB_SRC) > $@.tmp && mv $@.tmp $@
 
-$(GEN_SRC): scripts/embed.sh $(MAPS) $(LUA_LIB)
+$(GEN_SRC): scripts/embed.sh $(MAPS) $(LUA_LIB) $(BUILD)/srclist
 	@mkdir -p $(dir $@)
 	sh scripts/embed.sh $(MAPS) $(LUA_LIB) > $@.tmp && mv $@.tmp $@
 
