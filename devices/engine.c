@@ -72,12 +72,17 @@ static int choose_driver(const struct ohm_uri *u, const char *name,
 }
 
 static int attach(struct dev *d, struct tp *t, struct ohm_error *e) {
+  const struct dev_hooks *h = dev_hooks_find(d->map->name);
   d->tp = t;
   d->unit = t->unit;
-  d->engine = dev_engine_for(t->ops->kind);
+  d->engine = h && h->engine && h->engine->kind == t->ops->kind
+                  ? h->engine
+                  : dev_engine_for(t->ops->kind);
   if (!d->engine)
-    return ohm_error_set(e, OHM_ENOTSUP, "no %s device engine in this build",
-                         t->ops->scheme);
+    return ohm_error_set(e, OHM_ENOTSUP,
+                         "no %s engine for driver %s (a menu console needs "
+                         "the driver's own, devices/%s/hooks.c)",
+                         t->ops->scheme, d->map->name, d->map->name);
   return d->engine->open ? d->engine->open(d, e) : 0;
 }
 

@@ -49,6 +49,9 @@ struct dev_hooks {
   const char *driver;
   /* after read_all: derive vars from others (vals indexed like vars) */
   int (*post_read)(struct dev *d, struct dev_value *vals, struct ohm_error *e);
+  /* an engine of the driver's own for its transport kind (a menu
+   * console's dialect), used instead of the generic one of that kind */
+  const struct dev_engine *engine;
 };
 const struct dev_hooks *dev_hooks_find(const char *driver);
 
