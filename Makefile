@@ -6,7 +6,7 @@ PREFIX  ?= /usr/local
 BUILD   ?= build
 CC      ?= cc
 # libcurl and libnetsnmp are not linked: they are loaded on first use
-# (transports/lazy.h, scripts/gen-lazy.sh), so that `ohm get` over Modbus
+# (util/lazy.h, scripts/gen-lazy.sh), so that `ohm get` over Modbus
 # does not pay their start-up cost. Their headers are still needed.
 # Evaluated when a make that builds is parsed: the top-level targets that
 # install packages first (check, demo, bench, fuzz) recurse after `deps`, so
@@ -23,13 +23,16 @@ WARN     = -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes \
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) \
              -I. -I$(BUILD)/gen $(EXTRA_CFLAGS)
 
-LIB_SRC  := $(wildcard transports/*.c devices/*.c devices/*/*.c lua/*.c) \
+LIB_SRC  := $(wildcard util/*.c transports/*.c devices/*.c devices/*/*.c \
+              lua/*.c) \
             $(filter-out shell/main.c,$(wildcard shell/*.c)) \
             $(wildcard shell/serve/*.c)
 MAPS     := $(sort $(wildcard devices/*/map.lua))
 LUA_LIB  := $(sort $(wildcard lua/*.lua))
 GEN_SRC  := $(BUILD)/gen/embedded.c
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/embedded.o
+GEN_REG  := $(BUILD)/gen/registry.c
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/embedded.o \
+            $(BUILD)/gen/registry.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -60,7 +63,22 @@ $(BUILD)/%.o: %.c $(BUILD)/flags
 $(BUILD)/gen/embedded.o: $(GEN_SRC) $(BUILD)/flags
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(GEN_SRC): scripts/embed.sh $(MAPS) $(LUA_LIB)
+# Transports, engines and driver hooks: whatever the sources define.
+$(BUILD)/gen/registry.o: $(GEN_REG) $(BUILD)/flags
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The list of sources and maps: a file added or removed regenerates the
+# registry and the embedded maps (their prerequisites alone miss a removal).
+$(BUILD)/srclist: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(LIB_SRC) $(MAPS) $(LUA_LIB)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(GEN_REG): scripts/gen-registry.sh $(LIB_SRC) $(BUILD)/srclist
+	@mkdir -p $(dir $@)
+	sh scripts/gen-registry.sh $(LIB_SRC) > $@.tmp && mv $@.tmp $@
+
+$(GEN_SRC): scripts/embed.sh $(MAPS) $(LUA_LIB) $(BUILD)/srclist
 	@mkdir -p $(dir $@)
 	sh scripts/embed.sh $(MAPS) $(LUA_LIB) > $@.tmp && mv $@.tmp $@
 
@@ -146,11 +164,11 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_OBJ)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man5 \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 	  $(DESTDIR)$(PREFIX)/share/ohm/scripts
 	install -m 755 $(BUILD)/ohm $(DESTDIR)$(PREFIX)/bin/ohm
 	install -m 644 man/ohm.1 $(DESTDIR)$(PREFIX)/share/man/man1/ohm.1
-	install -d $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 644 man/ohm-maps.5 $(DESTDIR)$(PREFIX)/share/man/man5/ohm-maps.5
 	install -m 644 completions/ohm.bash \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ohm

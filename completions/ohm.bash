@@ -45,7 +45,8 @@ _ohm() {
 			--mqtt) ((i++)) ;;
 		--user | --password-file | --idle-timeout | --max-sessions | \
 			--modbus-tcp | --modbus-rtu | --units) ((i++)) ;;
-		--rules | --events-log | --since | --device | --traps) ((i++)) ;;
+		--rules | --events-log | --since | --device | --traps | --function | \
+			--type | --order | --unit | --watch | --units | --port) ((i++)) ;;
 		-*) ;;
 		*) [[ -z $device ]] && device=${words[i]}; ((npos++)) ;;
 		esac
@@ -55,8 +56,14 @@ _ohm() {
 	-d | --driver)
 		COMPREPLY=($(compgen -W "$(_ohm_run drivers --names)" -- "$cur"))
 		return ;;
-	--config | --file | --out | --password-file | --modbus-rtu | --rules | \
-		--events-log)
+	--type)
+		COMPREPLY=($(compgen -W "u16 s16 u32 s32 u64 s64 float32 float64 \
+			bool string" -- "$cur"))
+		return ;;
+	--order) COMPREPLY=($(compgen -W "ABCD CDAB BADC DCBA" -- "$cur")); return ;;
+	--function) COMPREPLY=($(compgen -W "1 2 3 4 5 6 15 16" -- "$cur")); return ;;
+	--config | --file | --out | --password-file | --modbus-rtu | --check | \
+		--rules | --events-log)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
 	--timeout | --retries | --jobs | --units | --wait | --settle | \
@@ -71,7 +78,7 @@ _ohm() {
 		case $cmd in
 		list) COMPREPLY=($(compgen -W "$common --all" -- "$cur")) ;;
 		set) COMPREPLY=($(compgen -W "$common --force" -- "$cur")) ;;
-		drivers) COMPREPLY=($(compgen -W "--json --csv --names" -- "$cur")) ;;
+		drivers) COMPREPLY=($(compgen -W "--json --csv --names --check" -- "$cur")) ;;
 		help) COMPREPLY=() ;;
 		serve) COMPREPLY=($(compgen -W "$common --telnet --nut --prometheus \
 			--mqtt --snmp --agentx --interval --jobs --shard --syslog --user --password-file \
@@ -86,6 +93,9 @@ _ohm() {
 			--snmp --units --serial --tcp --packs --runaway -q --quiet --user \
 			--password-file --idle-timeout --max-sessions" -- "$cur")) ;;
 		poll) COMPREPLY=($(compgen -W "$common --jobs --shard" -- "$cur")) ;;
+		modbus) COMPREPLY=($(compgen -W "$common --function --type --order \
+			--unit --watch" -- "$cur")) ;;
+		scan) COMPREPLY=($(compgen -W "$common --units --port" -- "$cur")) ;;
 		record) COMPREPLY=($(compgen -W "$common --every --out --keep-days \
 			--max-size --count --jobs" -- "$cur")) ;;
 		watch) COMPREPLY=($(compgen -W "$common --every --count" -- "$cur")) ;;
@@ -120,6 +130,13 @@ _ohm() {
 			-- "$cur")) ;;
 		esac
 		return ;;
+	modbus | snmp)
+		if [[ $npos -eq 0 ]]; then
+			[[ $cmd == snmp ]] && COMPREPLY=($(compgen -W "get set" -- "$cur")) ||
+				COMPREPLY=($(compgen -W "read write" -- "$cur"))
+			return
+		fi
+		((npos--)) ;; # then DEVICE, as for the others
 	esac
 
 	# DEVICE: inventory names, URI schemes, sim:DRIVER
@@ -127,7 +144,7 @@ _ohm() {
 		$cmd == record || $cmd == serve ]]; then
 		local names schemes sims
 		names=$(_ohm_run help --devices "${config[@]}")
-		schemes="modbus-tcp:// modbus-rtu:/// snmp:// telnet:// serial:///"
+		schemes=$(_ohm_run drivers --schemes)
 		[[ $cmd == upgrade || $cmd == push ]] && schemes="$schemes tftp:// ftp://"
 		sims=$(_ohm_run drivers --names | sed 's/^/sim:/')
 		compopt -o nospace 2>/dev/null

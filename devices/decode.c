@@ -9,10 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Registers between two vars that a read may bridge rather than start a new
- * request: one more round trip costs more than a few unused registers. */
-#define DEV_GAP_MAX 8
-
 int dev_var_nregs(const struct dev_var *v) {
   return v->text ? 0 : v->nwords;
 }
@@ -30,15 +26,34 @@ int dev_energy8(const uint16_t r[4], double *kwh, int *bad) {
   return 0;
 }
 
-static uint32_t words32(const struct dev_var *v, const uint16_t *regs) {
-  uint16_t hi = v->word_swap ? regs[1] : regs[0];
-  uint16_t lo = v->word_swap ? regs[0] : regs[1];
-  return (uint32_t)hi << 16 | lo;
+static uint16_t swab16(uint16_t x) {
+  return (uint16_t)(x << 8 | x >> 8);
+}
+
+/* n registers (1, 2 or 4) as one number in the var's byte order: CDAB and
+ * DCBA put the low word first, BADC and DCBA swap each word's bytes. */
+static uint64_t words_n(const struct dev_var *v, const uint16_t *regs, int n) {
+  uint64_t x = 0;
+  int rev = v->order == DO_CDAB || v->order == DO_DCBA;
+  int sw = v->order == DO_BADC || v->order == DO_DCBA;
+  for (int i = 0; i < n; i++) {
+    uint16_t w = regs[rev ? n - 1 - i : i];
+    x = x << 16 | (sw ? swab16(w) : w);
+  }
+  return x;
+}
+
+static void put_n(const struct dev_var *v, uint64_t x, uint16_t *regs, int n) {
+  int rev = v->order == DO_CDAB || v->order == DO_DCBA;
+  int sw = v->order == DO_BADC || v->order == DO_DCBA;
+  for (int i = n - 1; i >= 0; i--, x >>= 16) {
+    uint16_t w = (uint16_t)(x & 0xffff);
+    regs[rev ? n - 1 - i : i] = sw ? swab16(w) : w;
+  }
 }
 
 static void put32(const struct dev_var *v, uint32_t x, uint16_t *regs) {
-  regs[v->word_swap ? 1 : 0] = (uint16_t)(x >> 16);
-  regs[v->word_swap ? 0 : 1] = (uint16_t)(x & 0xffff);
+  put_n(v, x, regs, 2);
 }
 
 /* Registers of two characters each, high byte first; stops at NUL; drops
@@ -60,17 +75,44 @@ done:
   if (sz) str[k] = 0;
 }
 
-static int decode_enum(const struct dev_var *v, uint16_t raw, double *num,
+static int decode_enum(const struct dev_var *v, long long raw, double *num,
                        char *str, size_t sz) {
-  *num = raw;
+  *num = (double)raw;
   for (size_t i = 0; i < v->nenums; i++)
-    if ((uint16_t)v->enums[i].raw == raw) {
+    if (v->enums[i].raw == raw || (uint16_t)v->enums[i].raw == raw) {
       snprintf(str, sz, "%s", v->enums[i].text);
       return 1;
     }
   /* not silently a wrong state: say what came */
-  snprintf(str, sz, "unknown state %u", raw);
+  snprintf(str, sz, "unknown state %lld", raw);
   return 1;
+}
+
+/* Named flags: the names of the bits set, space-separated; a set bit with
+ * no name shows as bitN; none set is "". */
+static int decode_bits(const struct dev_var *v, uint64_t raw, double *num,
+                       char *str, size_t sz) {
+  size_t k = 0;
+  *num = (double)raw;
+  if (sz) str[0] = 0;
+  for (int b = 0; b < 16 * v->nwords && b < 64; b++) {
+    const char *name = NULL;
+    char tmp[8];
+    if (!(raw >> b & 1)) continue;
+    for (size_t i = 0; i < v->nenums; i++)
+      if (v->enums[i].raw == b) name = v->enums[i].text;
+    if (!name) snprintf(tmp, sizeof tmp, "bit%d", b), name = tmp;
+    if (k < sz)
+      k += (size_t)snprintf(str + k, sz - k, "%s%s", k ? " " : "", name);
+  }
+  return 1;
+}
+
+/* An integer raw value with an enum table: its state. */
+static int maybe_enum(const struct dev_var *v, long long raw, double *num,
+                      char *str, size_t sz) {
+  if (!v->nenums) return 0;
+  return decode_enum(v, raw, num, str, sz);
 }
 
 /* Fixed text: a number if the type is numeric ("3" phases), else text. */
@@ -115,13 +157,20 @@ int dev_var_range(const struct dev_var *v, double *lo, double *hi) {
   }
 }
 
-/* The registers' raw bits, first register highest. */
+/* The registers' raw bits in the var's byte order. */
 static uint64_t regs_raw(const struct dev_var *v, const uint16_t *regs) {
-  uint64_t raw = 0;
-  if (v->nwords == 2) return words32(v, regs);
-  for (int i = 0; i < v->nwords && i < 4; i++)
-    raw = raw << 16 | regs[i];
-  return raw;
+  if (v->type == DT_ENERGY8) {
+    uint64_t raw = 0;
+    for (int i = 0; i < 4; i++)
+      raw = raw << 16 | regs[i];
+    return raw;
+  }
+  return words_n(v, regs, v->nwords < 4 ? v->nwords : 4);
+}
+
+static int no_number(const struct dev_var *v, struct ohm_error *e) {
+  return ohm_error_set(e, OHM_ERANGE, "%s: register %d holds no number",
+                       v->name, v->reg);
 }
 
 int dev_decode(const struct dev_var *v, const uint16_t *regs, double *num,
@@ -134,26 +183,45 @@ int dev_decode(const struct dev_var *v, const uint16_t *regs, double *num,
   if (v->ninvalid && v->type != DT_STRING &&
       dev_var_invalid(v, regs_raw(v, regs)))
     return DEV_ABSENT;
+  uint64_t raw = regs_raw(v, regs);
   switch (v->type) {
   case DT_U16:
+    if (maybe_enum(v, regs[0], num, str, strsz)) return 1;
     x = regs[0];
     break;
   case DT_S16:
+    if (maybe_enum(v, (int16_t)regs[0], num, str, strsz)) return 1;
     x = (int16_t)regs[0];
     break;
   case DT_U32:
-    x = words32(v, regs);
+  case DT_U64:
+    if (maybe_enum(v, (long long)raw, num, str, strsz)) return 1;
+    x = (double)raw;
     break;
   case DT_S32:
-    x = (int32_t)words32(v, regs);
+  case DT_S64:
+    if (v->type == DT_S32) raw = (uint64_t)(int64_t)(int32_t)raw;
+    if (maybe_enum(v, (long long)raw, num, str, strsz)) return 1;
+    x = (double)(int64_t)raw;
     break;
+  case DT_BOOL:
+    if (maybe_enum(v, regs[0] != 0, num, str, strsz)) return 1;
+    x = regs[0] != 0;
+    break;
+  case DT_BITS:
+    return decode_bits(v, raw, num, str, strsz);
   case DT_FLOAT32: {
-    uint32_t u = words32(v, regs);
+    uint32_t u = (uint32_t)raw;
     float f;
     memcpy(&f, &u, sizeof f);
-    if (!isfinite(f))
-      return ohm_error_set(e, OHM_ERANGE, "%s: register %d holds no number",
-                           v->name, v->reg);
+    if (!isfinite(f)) return no_number(v, e);
+    x = f;
+    break;
+  }
+  case DT_FLOAT64: {
+    double f;
+    memcpy(&f, &raw, sizeof f);
+    if (!isfinite(f)) return no_number(v, e);
     x = f;
     break;
   }
@@ -168,7 +236,8 @@ int dev_decode(const struct dev_var *v, const uint16_t *regs, double *num,
     regs_text(regs, v->nwords, str, strsz);
     return 1;
   case DT_ENUM:
-    return decode_enum(v, regs[0], num, str, strsz);
+    return decode_enum(v, v->table >= DTAB_COIL ? regs[0] != 0 : regs[0], num,
+                       str, strsz);
   default:
     return ohm_error_set(e, OHM_EINVAL, "%s: unknown type", v->name);
   }
@@ -180,7 +249,7 @@ int dev_decode(const struct dev_var *v, const uint16_t *regs, double *num,
 static int parse_value(const struct dev_var *v, const char *text, double *x,
                        struct ohm_error *e) {
   char *end;
-  if (v->type == DT_ENUM)
+  if (v->nenums && !v->is_bits)
     for (size_t i = 0; i < v->nenums; i++)
       if (strcmp(v->enums[i].text, text) == 0) {
         *x = v->enums[i].raw * v->scale;
@@ -233,7 +302,7 @@ int dev_encode(const struct dev_var *v, const char *text, uint16_t *regs,
   int rc;
   if (v->access != DA_RW || v->text)
     return ohm_error_set(e, OHM_EACCES, "%s is read-only", v->name);
-  if (v->type == DT_ENERGY8 || v->type == DT_STRING)
+  if (v->type == DT_ENERGY8 || v->type == DT_STRING || v->type == DT_BITS)
     return ohm_error_set(e, OHM_ENOTSUP, "%s: this type cannot be written",
                          v->name);
   if ((rc = parse_value(v, text, &x, e)) < 0 ||
@@ -258,6 +327,24 @@ int dev_encode(const struct dev_var *v, const char *text, uint16_t *regs,
     rc = to_raw(v, text, x, -2147483648.0, 2147483647.0, &raw, e);
     put32(v, (uint32_t)(int32_t)raw, regs);
     return rc;
+  case DT_FLOAT64: {
+    double f = x / v->scale;
+    uint64_t u;
+    memcpy(&u, &f, sizeof u);
+    put_n(v, u, regs, 4);
+    return 0;
+  }
+  case DT_U64:
+    rc = to_raw(v, text, x, 0, 9007199254740992.0, &raw, e);
+    put_n(v, (uint64_t)raw, regs, 4);
+    return rc;
+  case DT_S64:
+    rc = to_raw(v, text, x, -9007199254740992.0, 9007199254740992.0, &raw, e);
+    put_n(v, (uint64_t)raw, regs, 4);
+    return rc;
+  case DT_BOOL:
+    rc = to_raw(v, text, x, 0, 1, &raw, e);
+    break;
   case DT_S16:
     rc = to_raw(v, text, x, -32768, 32767, &raw, e);
     break;
@@ -270,11 +357,19 @@ int dev_encode(const struct dev_var *v, const char *text, uint16_t *regs,
 }
 
 struct span {
+  int table;
   int first, end; /* [first, end) */
 };
 
+int dev_table_fc(enum dev_table t) {
+  static const int fc[] = {3, 4, 1, 2};
+  return fc[t];
+}
+
 static int span_cmp(const void *a, const void *b) {
   const struct span *x = a, *y = b;
+  if (x->table != y->table)
+    return (x->table > y->table) - (x->table < y->table);
   return x->first != y->first ? (x->first > y->first) - (x->first < y->first)
                               : (x->end > y->end) - (x->end < y->end);
 }
@@ -286,21 +381,23 @@ size_t dev_map_blocks(const struct dev_map *m, struct dev_block *blocks,
                       size_t max) {
   struct span *s = malloc((m->nvars ? m->nvars : 1) * sizeof *s);
   size_t n = 0, nb = 0;
-  int lim = m->max_read > 0 && m->max_read <= 125 ? m->max_read : 125;
+  int rlim = m->max_read > 0 && m->max_read <= 125 ? m->max_read : 125;
   if (!s) return 0;
   for (size_t i = 0; i < m->nvars; i++)
     if (m->vars[i].reg >= 0 && dev_var_nregs(&m->vars[i]) > 0)
-      s[n++] = (struct span){m->vars[i].reg,
+      s[n++] = (struct span){(int)m->vars[i].table, m->vars[i].reg,
                              m->vars[i].reg + dev_var_nregs(&m->vars[i])};
   qsort(s, n, sizeof *s, span_cmp);
   for (size_t i = 0; i < n;) {
-    int first = s[i].first, end = s[i].end;
-    for (i++; i < n; i++) {
+    int first = s[i].first, end = s[i].end, t = s[i].table;
+    int lim = t >= DTAB_COIL ? 2000 : rlim;
+    for (i++; i < n && s[i].table == t; i++) {
       int e2 = s[i].end > end ? s[i].end : end;
-      if (s[i].first - end > DEV_GAP_MAX || e2 - first > lim) break;
+      if (s[i].first - end > m->max_gap || e2 - first > lim) break;
       end = e2;
     }
-    if (nb < max) blocks[nb] = (struct dev_block){first, end - first};
+    if (nb < max)
+      blocks[nb] = (struct dev_block){first, end - first, (enum dev_table)t};
     nb++;
   }
   free(s);

@@ -45,6 +45,10 @@ int dev_driver_find(const char *name, const struct dev_map **out,
  * ~/.config/ohm/drivers), sorted, NULL-terminated (NULL when there are
  * none; *n their count). Free with dev_driver_user_free. */
 char **dev_driver_user(size_t *n);
+
+/* Where the registry's notes go ("the user map X.lua replaces the
+ * built-in driver X"): the shell prints them; NULL (default) drops them. */
+void dev_set_note(void (*fn)(const char *msg));
 void dev_driver_user_free(char **names);
 /* Names of the built-in drivers, NULL-terminated. */
 const char *const *dev_driver_builtin(void);
@@ -76,6 +80,22 @@ int dev_var_over(const char *scheme, const struct dev_var *v);
 int dev_read_all(struct dev *d, struct dev_value *vals, struct ohm_error *e);
 
 /* Read one var by name. */
+/* The driver whose map's `signature` answers at the SNMP agent t (user
+ * maps first, then built-in), or OHM_ENOENT; OHM_ENOTSUP over other
+ * transports (devices/detect.c). */
+int dev_driver_detect(struct tp *t, const struct dev_map **out,
+                      struct ohm_error *e);
+
+/* The agent's sysObjectID and sysDescr (one line), "" when absent. */
+int dev_snmp_ident(struct tp *t, char *objid, size_t objsz, char *descr,
+                   size_t descrsz, struct ohm_error *e);
+
+/* Like dev_read_all, but reading over the wire only the requests that
+ * hold the vars marked in want (indexed like d->map->vars; NULL: all);
+ * the others are left absent. */
+int dev_read_some(struct dev *d, const unsigned char *want,
+                  struct dev_value *vals, struct ohm_error *e);
+
 int dev_get(struct dev *d, const char *name, struct dev_value *val,
             struct ohm_error *e);
 

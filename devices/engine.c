@@ -46,7 +46,8 @@ static int map_fits(const struct dev_map *m, enum tp_kind kind) {
 }
 
 /* Explicit driver, else the URI's driver=, else the only built-in map that
- * reads anything over this transport kind. */
+ * reads anything over this transport kind. NULL in *out: detect it once
+ * the transport is open (driver "auto", or several over SNMP). */
 static int choose_driver(const struct ohm_uri *u, const char *name,
                          const char *driver, const struct dev_map **out,
                          struct ohm_error *e) {
@@ -54,6 +55,7 @@ static int choose_driver(const struct ohm_uri *u, const char *name,
   const struct dev_map *m, *found = NULL;
   int n = 0;
   if (!driver) driver = ohm_uri_param(u, "driver");
+  if (driver && strcmp(driver, "auto") == 0) return *out = NULL, 0;
   if (driver) return dev_driver_find(driver, out, e);
   if (!ops) return tp_unknown_scheme(u->scheme, e);
   for (const char *const *b = dev_driver_builtin(); *b; b++)
@@ -61,6 +63,7 @@ static int choose_driver(const struct ohm_uri *u, const char *name,
       found = m;
       n++;
     }
+  if (n > 1 && ops->kind == TP_OIDS) return *out = NULL, 0; /* detect */
   if (n > 1)
     return ohm_error_set(e, OHM_EINVAL,
                          "several drivers read over %s: choose one with "
@@ -73,12 +76,17 @@ static int choose_driver(const struct ohm_uri *u, const char *name,
 }
 
 static int attach(struct dev *d, struct tp *t, struct ohm_error *e) {
+  const struct dev_hooks *h = dev_hooks_find(d->map->name);
   d->tp = t;
   d->unit = t->unit;
-  d->engine = dev_engine_for(t->ops->kind);
+  d->engine = h && h->engine && h->engine->kind == t->ops->kind
+                  ? h->engine
+                  : dev_engine_for(t->ops->kind);
   if (!d->engine)
-    return ohm_error_set(e, OHM_ENOTSUP, "no %s device engine in this build",
-                         t->ops->scheme);
+    return ohm_error_set(e, OHM_ENOTSUP,
+                         "no %s engine for driver %s (a menu console needs "
+                         "the driver's own, devices/%s/hooks.c)",
+                         t->ops->scheme, d->map->name, d->map->name);
   return d->engine->open ? d->engine->open(d, e) : 0;
 }
 
@@ -98,6 +106,10 @@ int dev_open_uri(const struct ohm_uri *u, const char *name, const char *driver,
   if ((rc = choose_driver(u, name ? name : u->scheme, driver, &m, e)) < 0)
     return rc;
   if ((rc = tp_open_uri(u, name, o, &t, e)) < 0) return rc;
+  if (!m && (rc = dev_driver_detect(t, &m, e)) < 0) { /* -d auto */
+    tp_free(t);
+    return rc;
+  }
   if (!(d = calloc(1, sizeof *d))) {
     tp_free(t);
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
@@ -295,6 +307,19 @@ int dev_read_all(struct dev *d, struct dev_value *vals, struct ohm_error *e) {
   return dev_read_answered(d, vals, d->engine->read_all(d, vals, e), e);
 }
 
+int dev_read_some(struct dev *d, const unsigned char *want,
+                  struct dev_value *vals, struct ohm_error *e) {
+  const struct dev_hooks *h = dev_hooks_find(d->map->name);
+  size_t wire = 0; /* wanted vars read over the wire */
+  for (size_t i = 0; want && i < d->map->nvars; i++)
+    wire += want[i] && !d->map->vars[i].text &&
+            dev_var_available(d, &d->map->vars[i]);
+  if (!wire || !d->engine->read_some || (h && h->post_read))
+    return dev_read_all(d, vals, e);
+  memset(vals, 0, d->map->nvars * sizeof *vals);
+  return dev_read_answered(d, vals, d->engine->read_some(d, want, vals, e), e);
+}
+
 static int find_var(struct dev *d, const char *name, const struct dev_var **v,
                     struct ohm_error *e) {
   if (!(*v = dev_map_var(d->map, name)))
@@ -308,13 +333,17 @@ static int find_var(struct dev *d, const char *name, const struct dev_var **v,
 int dev_get(struct dev *d, const char *name, struct dev_value *val,
             struct ohm_error *e) {
   const struct dev_var *v;
+  unsigned char *want;
   struct dev_value *all;
   int rc;
   memset(val, 0, sizeof *val);
   if ((rc = find_var(d, name, &v, e)) < 0) return rc;
   if (!(all = calloc(d->map->nvars, sizeof *all)))
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
-  if ((rc = dev_read_all(d, all, e)) == 0) {
+  if ((want = calloc(d->map->nvars, 1))) want[v - d->map->vars] = 1;
+  rc = want ? dev_read_some(d, want, all, e) : dev_read_all(d, all, e);
+  free(want);
+  if (rc == 0) {
     *val = all[v - d->map->vars];
     if (val->kind == DV_ERR)
       rc = ohm_error_set(e, val->err, "%s", val->str);
@@ -357,7 +386,7 @@ int dev_cmd(struct dev *d, const char *name, struct ohm_error *e) {
 static int decimals(const struct dev_var *v) {
   double res = fabs(v->scale) * (v->type == DT_ENERGY8 ? 0.001 : 1);
   double p = 1;
-  if (v->type == DT_FLOAT32) return -1;
+  if (v->type == DT_FLOAT32 || v->type == DT_FLOAT64) return -1;
   for (int d = 0; d <= 9; d++, p *= 10) {
     double x = res * p;
     if (fabs(x - nearbyint(x)) < 1e-6 * (x > 1 ? x : 1)) return d;
@@ -398,18 +427,58 @@ void dev_value_format(const struct dev_var *v, const struct dev_value *val,
 
 /* ---- the register engine (Modbus) ---- */
 
+/* The session's read plan: the map's blocks, split where the device
+ * refused a block (exception 1 or 2) and remembered for the session; a
+ * refused block of one var is dead (its var absent) and not asked again. */
+struct regs_plan {
+  struct dev_block *b;
+  unsigned char *dead;
+  size_t n;
+};
+
+static int regs_open(struct dev *d, struct ohm_error *e) {
+  struct regs_plan *p = calloc(1, sizeof *p);
+  size_t n = d->map->nblocks;
+  if (p) p->b = calloc(n ? n : 1, sizeof *p->b);
+  if (p) p->dead = calloc(n ? n : 1, 1);
+  if (!p || !p->b || !p->dead) {
+    if (p) free(p->b), free(p->dead);
+    free(p);
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  }
+  memcpy(p->b, d->map->blocks, n * sizeof *p->b);
+  p->n = n;
+  d->priv = p;
+  return 0;
+}
+
+static void regs_close(struct dev *d) {
+  struct regs_plan *p = d->priv;
+  if (p) free(p->b), free(p->dead);
+  free(p);
+  d->priv = NULL;
+}
+
+static int var_in(const struct dev_var *v, const struct dev_block *b) {
+  return !v->text && v->reg >= 0 && v->table == b->table &&
+         v->reg >= b->first && v->reg + dev_var_nregs(v) <= b->first + b->count;
+}
+
+/* Whether block b holds a var marked in want. */
+static int block_wanted(const struct dev *d, const unsigned char *want,
+                        const struct dev_block *b) {
+  for (size_t i = 0; i < d->map->nvars; i++)
+    if (want[i] && var_in(&d->map->vars[i], b)) return 1;
+  return 0;
+}
+
 /* Decode every register var inside block b from its registers r. */
 static void decode_block(struct dev *d, const struct dev_block *b,
                          const uint16_t *r, struct dev_value *vals) {
   const struct dev_map *m = d->map;
-  for (size_t i = 0; i < m->nvars; i++) {
-    const struct dev_var *v = &m->vars[i];
-    int n = dev_var_nregs(v);
-    if (v->text || v->reg < 0 || v->reg < b->first ||
-        v->reg + n > b->first + b->count)
-      continue;
-    decode_value(v, r + (v->reg - b->first), &vals[i]);
-  }
+  for (size_t i = 0; i < m->nvars; i++)
+    if (var_in(&m->vars[i], b))
+      decode_value(&m->vars[i], r + (m->vars[i].reg - b->first), &vals[i]);
 }
 
 /* A block the device refused as not there (Modbus exception 1 illegal
@@ -419,44 +488,131 @@ static int block_refused(const struct ohm_error *e) {
                                     strstr(e->msg, "(Modbus exception 2:"));
 }
 
-/* One request per coalesced block (one for the BPS2000v2). A block the
- * device refuses leaves its vars absent; any other failed request fails
- * the whole read, and so does every block refused (a wrong driver). */
-static int regs_read_all(struct dev *d, struct dev_value *vals,
-                         struct ohm_error *e) {
-  size_t nb = dev_map_blocks(d->map, NULL, 0), answered = 0;
-  struct dev_block *b = calloc(nb ? nb : 1, sizeof *b);
-  struct ohm_error first = {0};
-  uint16_t r[125];
-  int rc = 0;
-  if (!b) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
-  nb = dev_map_blocks(d->map, b, nb);
-  for (size_t i = 0; i < nb && rc == 0; i++) {
-    rc = tp_read_regs(d->tp, d->unit, b[i].first, b[i].count, r, e);
-    if (rc == 0) {
-      decode_block(d, &b[i], r, vals);
-      answered++;
-    } else if (block_refused(e)) {
-      if (!first.code) first = *e;
-      rc = 0;
-    }
+/* Split refused block i in two at a var boundary near its middle; 0 if it
+ * holds one var only (then it is dead). */
+static int plan_split(struct regs_plan *p, size_t i, const struct dev_map *m) {
+  struct dev_block b = p->b[i], *nb;
+  int cut = -1, mid = b.first + b.count / 2, end = b.first + b.count;
+  int lo_end = b.first, hi_first = end;
+  unsigned char *nd;
+  for (size_t k = 0; k < m->nvars; k++) {
+    const struct dev_var *v = &m->vars[k];
+    if (!var_in(v, &b) || v->reg == b.first) continue;
+    if (cut < 0 || abs(v->reg - mid) < abs(cut - mid)) cut = v->reg;
   }
-  free(b);
-  if (rc == 0 && nb > 0 && answered == 0)
-    rc = ohm_error_set(e, OHM_EDEVICE,
-                       "no %s registers at this unit: wrong driver? (%s)",
-                       d->map->model ? d->map->model : d->map->name, first.msg);
-  return rc;
+  if (cut < 0) return 0;
+  for (size_t k = 0; k < m->nvars; k++) { /* tight ends of both halves */
+    const struct dev_var *v = &m->vars[k];
+    if (!var_in(v, &b)) continue;
+    if (v->reg < cut && v->reg + dev_var_nregs(v) > lo_end)
+      lo_end = v->reg + dev_var_nregs(v);
+    if (v->reg >= cut && v->reg < hi_first) hi_first = v->reg;
+  }
+  if (!(nb = realloc(p->b, (p->n + 1) * sizeof *nb))) return 0;
+  p->b = nb;
+  if (!(nd = realloc(p->dead, p->n + 1))) return 0;
+  p->dead = nd;
+  memmove(nb + i + 2, nb + i + 1, (p->n - i - 1) * sizeof *nb);
+  memmove(nd + i + 2, nd + i + 1, p->n - i - 1);
+  nb[i] = (struct dev_block){b.first, lo_end - b.first, b.table};
+  nb[i + 1] = (struct dev_block){hi_first, end - hi_first, b.table};
+  nd[i] = nd[i + 1] = 0;
+  p->n++;
+  return 1;
 }
 
-/* Already validated by dev_set; one function-06 write per register. */
+enum { PLAN_OK, PLAN_DEAD, PLAN_SPLIT, PLAN_RETRY };
+
+/* Read block i of the plan into vals: 1 read, 0 refused, <0 failed. */
+static int plan_read(struct dev *d, size_t i, struct dev_value *vals,
+                     struct ohm_error *e) {
+  const struct dev_block *b = &((struct regs_plan *)d->priv)->b[i];
+  uint16_t r[2000];
+  int rc = tp_modbus(d->tp, d->unit, dev_table_fc(b->table), b->first, b->count,
+                     r, e);
+  if (rc == 0) decode_block(d, b, r, vals);
+  return rc == 0 ? 1 : block_refused(e) ? 0 : rc;
+}
+
+/* The blocks refused in the first pass, split and retried smaller until
+ * each refused part holds one var (absent from then on). The number of
+ * blocks that answered, or a negative OHM_E*. */
+static int plan_retry(struct dev *d, const unsigned char *only,
+                      struct dev_value *vals, struct ohm_error *e) {
+  struct regs_plan *p = d->priv;
+  size_t answered = 0;
+  int rc = 0;
+  for (size_t i = 0; i < p->n && rc >= 0; i++) {
+    if (p->dead[i] == PLAN_SPLIT) {
+      if (!plan_split(p, i, d->map)) {
+        p->dead[i] = PLAN_DEAD;
+        continue;
+      }
+      p->dead[i] = p->dead[i + 1] = PLAN_RETRY;
+    }
+    if (p->dead[i] != PLAN_RETRY) continue;
+    p->dead[i] = PLAN_OK;
+    if (only && !block_wanted(d, only, &p->b[i])) continue;
+    if ((rc = plan_read(d, i, vals, e)) == 0) {
+      p->dead[i] = PLAN_SPLIT;
+      i--; /* split it next */
+    }
+    answered += rc > 0;
+  }
+  return rc < 0 ? rc : (int)answered;
+}
+
+/* One request per block of the plan (one for the BPS2000v2), only those
+ * holding a var marked in `want` when it is set. Any failed request fails the
+ * whole read, and so does every block of a whole read refused (a wrong driver);
+ * else the refused ones are split and retried (plan_retry). */
+static int regs_read(struct dev *d, const unsigned char *only,
+                     struct dev_value *vals, struct ohm_error *e) {
+  struct regs_plan *p = d->priv;
+  struct ohm_error first = {0};
+  size_t answered = 0, refused = 0;
+  int rc = 0;
+  for (size_t i = 0; p && i < p->n && rc >= 0; i++) {
+    if (p->dead[i] || (only && !block_wanted(d, only, &p->b[i]))) continue;
+    if ((rc = plan_read(d, i, vals, e)) > 0) answered++;
+    if (rc == 0 && !refused++) first = *e;
+    if (rc == 0) p->dead[i] = PLAN_SPLIT;
+  }
+  if (rc >= 0 && refused && (answered || only) &&
+      (rc = plan_retry(d, only, vals, e)) > 0)
+    answered += (size_t)rc;
+  if (rc < 0 || (refused && !answered)) {
+    for (size_t i = 0; p && i < p->n; i++)
+      if (p->dead[i] == PLAN_SPLIT) p->dead[i] = PLAN_OK;
+    if (rc < 0) return rc;
+    return ohm_error_set(
+        e, OHM_EDEVICE, "no %s registers at this unit: wrong driver? (%s)",
+        d->map->model ? d->map->model : d->map->name, first.msg);
+  }
+  return 0;
+}
+
+static int regs_read_all(struct dev *d, struct dev_value *vals,
+                         struct ohm_error *e) {
+  return regs_read(d, NULL, vals, e);
+}
+
+static int regs_read_some(struct dev *d, const unsigned char *want,
+                          struct dev_value *vals, struct ohm_error *e) {
+  return regs_read(d, want, vals, e);
+}
+
+/* Already validated by dev_set. A coil is written with 05; one register
+ * with 06 unless the map says `write = 16`; several registers with 16. */
 static int regs_set(struct dev *d, const struct dev_var *v, const char *text,
                     struct ohm_error *e) {
   uint16_t regs[4];
-  int rc = dev_encode(v, text, regs, e);
-  for (int i = 0; i < dev_var_nregs(v) && rc == 0; i++)
-    rc = tp_write_reg(d->tp, d->unit, v->reg + i, regs[i], e);
-  return rc;
+  int n = dev_var_nregs(v), rc = dev_encode(v, text, regs, e);
+  if (rc < 0) return rc;
+  if (v->table == DTAB_COIL)
+    return tp_modbus(d->tp, d->unit, v->write16 ? 15 : 5, v->reg, 1, regs, e);
+  return tp_modbus(d->tp, d->unit, n > 1 || v->write16 ? 16 : 6, v->reg, n,
+                   regs, e);
 }
 
 /* A command with a register writes its value there; one only the console
@@ -479,7 +635,10 @@ static int regs_cmd(struct dev *d, const struct dev_cmd *c,
 
 const struct dev_engine dev_engine_regs = {
     .kind = TP_REGS,
+    .open = regs_open,
     .read_all = regs_read_all,
+    .read_some = regs_read_some,
     .set = regs_set,
     .cmd = regs_cmd,
+    .close = regs_close,
 };

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../transports/err.h"
+#include "../util/err.h"
 
 #define FRM_INFO_MAX 2048 /* INFO bytes (LENID is 12 bits: 4095 chars) */
 #define FRM_WIRE_MAX (18 + 2 * FRM_INFO_MAX)

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../transports/clock.h"
+#include "../util/clock.h"
 #include "engine.h"
 #include "frame.h"
 #include "frame_eng.h"

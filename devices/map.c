@@ -4,6 +4,7 @@
  * hang or exhaust the process) and read the table it returns into a struct
  * dev_map. Every error names the entry and the field at fault. */
 #include "map.h"
+#include "map_int.h"
 
 #include "frame_map.h"
 
@@ -20,15 +21,6 @@
 #define MAP_MEM_MAX (32u << 20) /* bytes a map chunk may allocate */
 #define MAP_STEPS_MAX 20000000L /* VM instructions a map chunk may run */
 #define MAP_VARS_MAX 4096
-
-struct loader {
-  const char *name; /* for messages */
-  struct dev_map *m;
-  struct ohm_error *e;
-  size_t mem;
-  long steps;
-  char where[160]; /* "vars[12] (input.L1.current)" */
-};
 
 /* Allocator with a ceiling: a chunk's string.rep(s, 1e12) fails cleanly. */
 static void *l_alloc(void *ud, void *p, size_t osize, size_t nsize) {
@@ -54,9 +46,7 @@ static void l_hook(lua_State *L, lua_Debug *ar) {
     luaL_error(L, "runs too long (an endless loop?)");
 }
 
-static int fail(struct loader *ld, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int fail(struct loader *ld, const char *fmt, ...) {
+int map_fail(struct loader *ld, const char *fmt, ...) {
   char msg[400];
   va_list ap;
   va_start(ap, fmt);
@@ -80,20 +70,20 @@ static char *dup_top(lua_State *L) {
 }
 
 /* Field key (at -2) is a string naming one of keys[]; else an error. */
-static int check_key(struct loader *ld, lua_State *L, const char *const *keys,
-                     const char **key) {
-  if (lua_type(L, -2) != LUA_TSTRING) return fail(ld, "keys must be strings");
+int map_check_key(struct loader *ld, lua_State *L, const char *const *keys,
+                  const char **key) {
+  if (lua_type(L, -2) != LUA_TSTRING)
+    return map_fail(ld, "keys must be strings");
   *key = lua_tostring(L, -2);
   for (const char *const *k = keys; *k; k++)
     if (strcmp(*k, *key) == 0) return 0;
-  return fail(ld, "unknown key '%.40s'", *key);
+  return map_fail(ld, "unknown key '%.40s'", *key);
 }
 
-static int get_str(struct loader *ld, lua_State *L, const char *key,
-                   char **out) {
+int map_get_str(struct loader *ld, lua_State *L, const char *key, char **out) {
   int t = lua_type(L, -1);
   if (t != LUA_TSTRING && t != LUA_TNUMBER)
-    return fail(ld, "%s must be a string", key);
+    return map_fail(ld, "%s must be a string", key);
   if (t == LUA_TNUMBER) { /* convert a copy, never the table's own value */
     lua_pushvalue(L, -1);
     lua_tostring(L, -1);
@@ -107,20 +97,21 @@ static int get_str(struct loader *ld, lua_State *L, const char *key,
 static int get_num(struct loader *ld, lua_State *L, const char *key,
                    double *out) {
   if (lua_type(L, -1) != LUA_TNUMBER)
-    return fail(ld, "%s must be a number", key);
+    return map_fail(ld, "%s must be a number", key);
   *out = lua_tonumber(L, -1);
-  if (!isfinite(*out)) return fail(ld, "%s must be finite", key);
+  if (!isfinite(*out)) return map_fail(ld, "%s must be finite", key);
   return 0;
 }
 
-static int get_int(struct loader *ld, lua_State *L, const char *key, long lo,
-                   long hi, int *out) {
+int map_get_int(struct loader *ld, lua_State *L, const char *key, long lo,
+                long hi, int *out) {
   int isint;
   lua_Integer v = lua_tointegerx(L, -1, &isint);
   if (lua_type(L, -1) != LUA_TNUMBER || !isint)
-    return fail(ld, "%s must be an integer", key);
+    return map_fail(ld, "%s must be an integer", key);
   if (v < lo || v > hi)
-    return fail(ld, "%s %lld out of range %ld..%ld", key, (long long)v, lo, hi);
+    return map_fail(ld, "%s %lld out of range %ld..%ld", key, (long long)v, lo,
+                    hi);
   *out = (int)v;
   return 0;
 }
@@ -128,13 +119,14 @@ static int get_int(struct loader *ld, lua_State *L, const char *key, long lo,
 static int get_bool(struct loader *ld, lua_State *L, const char *key,
                     int *out) {
   if (lua_type(L, -1) != LUA_TBOOLEAN)
-    return fail(ld, "%s must be true or false", key);
+    return map_fail(ld, "%s must be true or false", key);
   *out = lua_toboolean(L, -1);
   return 0;
 }
 
 static const char *const type_names[] = {
-    "u16", "s16", "u32", "s32", "float32", "energy8", "string", "enum", NULL};
+    "u16",  "s16", "u32", "s32",     "float32", "energy8", "string",
+    "enum", "u64", "s64", "float64", "bool",    "bits",    NULL};
 
 static int get_type(struct loader *ld, lua_State *L, enum dev_type *t) {
   const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
@@ -143,8 +135,8 @@ static int get_type(struct loader *ld, lua_State *L, enum dev_type *t) {
       *t = (enum dev_type)i;
       return 0;
     }
-  return fail(ld, "type must be one of u16, s16, u32, s32, float32, "
-                  "energy8, string, enum");
+  return map_fail(ld, "type must be one of u16, s16, u32, s32, u64, s64, "
+                      "float32, float64, energy8, string, enum, bool, bits");
 }
 
 static int get_choice(struct loader *ld, lua_State *L, const char *key,
@@ -154,23 +146,23 @@ static int get_choice(struct loader *ld, lua_State *L, const char *key,
     *out = strcmp(s, b) == 0;
     return 0;
   }
-  return fail(ld, "%s must be \"%s\" or \"%s\"", key, a, b);
+  return map_fail(ld, "%s must be \"%s\" or \"%s\"", key, a, b);
 }
 
 /* enum = { [1] = "open", [2] = "closed" } */
 static int get_enum(struct loader *ld, lua_State *L, struct dev_var *v) {
   int rc = 0;
   if (lua_type(L, -1) != LUA_TTABLE)
-    return fail(ld, "enum must be a table of code = \"state\"");
+    return map_fail(ld, "enum must be a table of code = \"state\"");
   lua_pushnil(L);
   while (rc == 0 && lua_next(L, -2)) {
     int isint;
     lua_Integer k = lua_tointegerx(L, -2, &isint);
     struct dev_enum *n;
     if (lua_type(L, -2) != LUA_TNUMBER || !isint || k < -32768 || k > 65535)
-      rc = fail(ld, "enum keys must be register values (integers)");
+      rc = map_fail(ld, "enum keys must be register values (integers)");
     else if (lua_type(L, -1) != LUA_TSTRING)
-      rc = fail(ld, "enum[%lld] must be a string", (long long)k);
+      rc = map_fail(ld, "enum[%lld] must be a string", (long long)k);
     else if (!(n = realloc(v->enums, (v->nenums + 1) * sizeof *n)))
       rc = ohm_error_set(ld->e, OHM_ENOMEM, "out of memory");
     else {
@@ -198,12 +190,12 @@ static int get_sentinel(struct loader *ld, lua_State *L, uint64_t *out) {
     return 0;
   }
   if (lua_type(L, -1) != LUA_TSTRING)
-    return fail(ld, "invalid must hold integers or hex strings");
+    return map_fail(ld, "invalid must hold integers or hex strings");
   s = lua_tostring(L, -1);
   errno = 0;
   *out = strtoull(s, &end, 16);
   if (strncmp(s, "0x", 2) != 0 || end == s + 2 || *end || errno)
-    return fail(ld, "invalid: '%.40s' is not a hex number (0x...)", s);
+    return map_fail(ld, "invalid: '%.40s' is not a hex number (0x...)", s);
   return 0;
 }
 
@@ -211,9 +203,9 @@ static int get_sentinel(struct loader *ld, lua_State *L, uint64_t *out) {
 static int get_invalid(struct loader *ld, lua_State *L, struct dev_var *v) {
   size_t n;
   if (lua_type(L, -1) != LUA_TTABLE)
-    return fail(ld, "invalid must be a list of raw values");
+    return map_fail(ld, "invalid must be a list of raw values");
   n = lua_rawlen(L, -1);
-  if (n < 1 || n > 16) return fail(ld, "invalid must hold 1..16 values");
+  if (n < 1 || n > 16) return map_fail(ld, "invalid must hold 1..16 values");
   free(v->invalid);
   if (!(v->invalid = calloc(n, sizeof *v->invalid)))
     return ohm_error_set(ld->e, OHM_ENOMEM, "out of memory");
@@ -236,7 +228,7 @@ static const char *const accept_names[] = {
 static int get_accept(struct loader *ld, lua_State *L, struct dev_var *v) {
   size_t n;
   if (lua_type(L, -1) != LUA_TTABLE || (n = lua_rawlen(L, -1)) < 1)
-    return fail(ld, "accept must be a list of SNMP types");
+    return map_fail(ld, "accept must be a list of SNMP types");
   v->accept = 0;
   for (size_t i = 1; i <= n; i++) {
     const char *t;
@@ -247,34 +239,35 @@ static int get_accept(struct loader *ld, lua_State *L, struct dev_var *v) {
       ;
     lua_pop(L, 1);
     if (!accept_names[k])
-      return fail(ld,
-                  "accept: '%.40s' is not one of integer, gauge32, "
-                  "counter32, counter64, timeticks, string",
-                  t);
+      return map_fail(ld,
+                      "accept: '%.40s' is not one of integer, gauge32, "
+                      "counter32, counter64, timeticks, string",
+                      t);
     v->accept |= 1u << k;
   }
   return 0;
 }
 
 static const char *const var_keys[] = {
-    "name",      "type", "scale", "unit",  "desc",       "access",
-    "min",       "max",  "reg",   "words", "word_order", "oid",
-    "oid_scale", "menu", "text",  "enum",  "invalid",    "accept",
-    "frame",     "bit",  "index", NULL};
+    "name",  "type", "scale",   "unit",       "desc",  "access",    "min",
+    "max",   "reg",  "words",   "word_order", "oid",   "oid_scale", "menu",
+    "text",  "enum", "invalid", "accept",     "table", "write",     "bits",
+    "frame", "bit",  "index",   NULL};
 
 /* The frame location keys (devices/frame_map.h): 1 if k is none of them. */
 static int frame_var_field(struct loader *ld, lua_State *L, const char *k,
                            struct dev_var *v) {
-  if (strcmp(k, "frame") == 0) return get_str(ld, L, k, &v->frame);
-  if (strcmp(k, "bit") == 0) return get_int(ld, L, k, 0, 31, &v->bit);
+  if (strcmp(k, "frame") == 0) return map_get_str(ld, L, k, &v->frame);
+  if (strcmp(k, "bit") == 0) return map_get_int(ld, L, k, 0, 31, &v->bit);
   if (strcmp(k, "index") != 0) return 1;
-  if (lua_type(L, -1) != LUA_TTABLE) return fail(ld, "index must be a list");
+  if (lua_type(L, -1) != LUA_TTABLE)
+    return map_fail(ld, "index must be a list");
   for (v->nindex = 0; v->nindex < 4; v->nindex++) {
     int isint, t = lua_rawgeti(L, -1, v->nindex + 1);
     v->index[v->nindex] = (int)lua_tointegerx(L, -1, &isint);
     lua_pop(L, 1);
     if (t == LUA_TNIL) break;
-    if (!isint) return fail(ld, "index must hold integers");
+    if (!isint) return map_fail(ld, "index must hold integers");
   }
   return 0;
 }
@@ -283,25 +276,26 @@ static int frame_var_field(struct loader *ld, lua_State *L, const char *k,
 static int var_field(struct loader *ld, lua_State *L, struct dev_var *v,
                      int *has_type, int *words) {
   const char *k;
-  int rc = check_key(ld, L, var_keys, &k);
+  int rc = map_check_key(ld, L, var_keys, &k);
   if (rc || (rc = frame_var_field(ld, L, k, v)) != 1) return rc;
   switch (k[0]) {
   case 'n':
-    return get_str(ld, L, k, &v->name);
+    return map_get_str(ld, L, k, &v->name);
   case 'u':
-    return get_str(ld, L, k, &v->unit);
+    return map_get_str(ld, L, k, &v->unit);
   case 'd':
-    return get_str(ld, L, k, &v->desc);
+    return map_get_str(ld, L, k, &v->desc);
   case 'o':
-    if (strcmp(k, "oid") == 0) return get_str(ld, L, k, &v->oid);
+    if (strcmp(k, "oid") == 0) return map_get_str(ld, L, k, &v->oid);
     return get_num(ld, L, k, &v->oid_scale);
   case 'm':
-    if (strcmp(k, "menu") == 0) return get_str(ld, L, k, &v->menu);
+    if (strcmp(k, "menu") == 0) return map_get_str(ld, L, k, &v->menu);
     if (strcmp(k, "min") == 0)
       return v->has_min = 1, get_num(ld, L, k, &v->min);
     return v->has_max = 1, get_num(ld, L, k, &v->max);
   case 't':
-    if (strcmp(k, "text") == 0) return get_str(ld, L, k, &v->text);
+    if (strcmp(k, "text") == 0) return map_get_str(ld, L, k, &v->text);
+    if (strcmp(k, "table") == 0) return map_get_modbus_key(ld, L, k, v);
     return *has_type = 1, get_type(ld, L, &v->type);
   case 's':
     return get_num(ld, L, k, &v->scale);
@@ -315,14 +309,18 @@ static int var_field(struct loader *ld, lua_State *L, struct dev_var *v,
     return rc;
   }
   case 'r':
-    return get_int(ld, L, k, 0, 65535, &v->reg);
+    return map_get_int(ld, L, k, 0, 65535, &v->reg);
   case 'w':
-    if (strcmp(k, "words") == 0) return get_int(ld, L, k, 1, 125, words);
-    return get_choice(ld, L, k, "high", "low", &v->word_swap);
+    if (strcmp(k, "words") == 0) return map_get_int(ld, L, k, 1, 125, words);
+    if (strcmp(k, "write") == 0) return map_get_modbus_key(ld, L, k, v);
+    return map_get_order(ld, L, v);
   case 'e':
     return get_enum(ld, L, v);
+  case 'b': /* bits = { [0] = "overload", ... }: flags named by bit */
+    v->is_bits = 1;
+    return get_enum(ld, L, v);
   }
-  return fail(ld, "unknown key '%s'", k);
+  return map_fail(ld, "unknown key '%s'", k);
 }
 
 static int type_words(enum dev_type t) {
@@ -332,6 +330,9 @@ static int type_words(enum dev_type t) {
   case DT_FLOAT32:
     return 2;
   case DT_ENERGY8:
+  case DT_U64:
+  case DT_S64:
+  case DT_FLOAT64:
     return 4;
   default:
     return 1;
@@ -341,33 +342,35 @@ static int type_words(enum dev_type t) {
 /* Defaults and consistency once every field of a var is read. */
 static int var_finish(struct loader *ld, struct dev_var *v, int has_type,
                       int words) {
+  int rc;
   if (!has_type) v->type = v->enums ? DT_ENUM : v->text ? DT_STRING : DT_U16;
   if (!v->unit && !(v->unit = strdup("")))
     return ohm_error_set(ld->e, OHM_ENOMEM, "out of memory");
   if (!v->desc && !(v->desc = strdup("")))
     return ohm_error_set(ld->e, OHM_ENOMEM, "out of memory");
   if (v->type == DT_ENUM && !v->enums)
-    return fail(ld, "type enum needs an enum table");
-  if (v->enums && v->type != DT_ENUM)
-    return fail(ld, "enum needs type \"enum\"");
-  if (v->scale == 0) return fail(ld, "scale must not be 0");
+    return map_fail(ld, "type enum needs an enum table");
+  if ((rc = map_var_modbus(ld, v, has_type, &words)) < 0) return rc;
+  if (v->scale == 0) return map_fail(ld, "scale must not be 0");
   if (v->reg < 0 && !v->oid && !v->menu && !v->text && !v->frame)
-    return fail(ld, "needs reg, oid, menu, frame or text");
+    return map_fail(ld, "needs reg, oid, menu, frame or text");
   if (v->text && v->access == DA_RW)
-    return fail(ld, "a fixed text cannot be rw");
+    return map_fail(ld, "a fixed text cannot be rw");
   if (v->invalid && (v->text || v->type == DT_STRING))
-    return fail(ld, "invalid is for numbers and states, not text");
+    return map_fail(ld, "invalid is for numbers and states, not text");
   if (v->has_min && v->has_max && v->min > v->max)
-    return fail(ld, "min is above max");
+    return map_fail(ld, "min is above max");
   if (v->type == DT_STRING && v->reg >= 0 && !v->text && !words)
-    return fail(ld, "a string register needs words");
-  if (words && v->type != DT_STRING && words != type_words(v->type))
-    return fail(ld, "words must be %d for this type", type_words(v->type));
+    return map_fail(ld, "a string register needs words");
+  if (v->type == DT_BITS && words == 2) {
+  } else if (words && v->type != DT_STRING && words != type_words(v->type))
+    return map_fail(ld, "words must be %d for this type", type_words(v->type));
   v->nwords = v->text ? 0 : words ? words : type_words(v->type);
   if (v->nwords > ld->m->max_read)
-    return fail(ld, "%d words exceed max_read %d", v->nwords, ld->m->max_read);
+    return map_fail(ld, "%d words exceed max_read %d", v->nwords,
+                    ld->m->max_read);
   if (v->reg >= 0 && v->reg + v->nwords > 65536)
-    return fail(ld, "registers run past 65535");
+    return map_fail(ld, "registers run past 65535");
   return 0;
 }
 
@@ -378,7 +381,7 @@ static int read_var(struct loader *ld, lua_State *L, size_t i) {
   v->bit = -1;
   v->scale = 1;
   snprintf(ld->where, sizeof ld->where, "vars[%zu]", i + 1);
-  if (lua_type(L, -1) != LUA_TTABLE) return fail(ld, "must be a table");
+  if (lua_type(L, -1) != LUA_TTABLE) return map_fail(ld, "must be a table");
   lua_getfield(L, -1, "name"); /* raw enough: a plain table has no meta */
   if (lua_type(L, -1) == LUA_TSTRING)
     snprintf(ld->where, sizeof ld->where, "vars[%zu] (%.100s)", i + 1,
@@ -390,19 +393,19 @@ static int read_var(struct loader *ld, lua_State *L, size_t i) {
     lua_pop(L, rc ? 2 : 1);
   }
   if (rc) return rc;
-  if (!v->name) return fail(ld, "name missing");
+  if (!v->name) return map_fail(ld, "name missing");
   if (!v->name[0] || strlen(v->name) > 100)
-    return fail(ld, "name must be 1..100 characters");
+    return map_fail(ld, "name must be 1..100 characters");
   return var_finish(ld, v, has_type, words);
 }
 
 static int read_array(struct loader *ld, lua_State *L, const char *what,
                       size_t *n) {
   if (lua_type(L, -1) != LUA_TTABLE)
-    return fail(ld, "%s must be a table (array)", what);
+    return map_fail(ld, "%s must be a table (array)", what);
   lua_Unsigned len = lua_rawlen(L, -1);
   if (len > MAP_VARS_MAX)
-    return fail(ld, "too many %s (%llu)", what, (unsigned long long)len);
+    return map_fail(ld, "too many %s (%llu)", what, (unsigned long long)len);
   /* no holes, no other keys: a typo'd key would be silently ignored */
   size_t count = 0;
   lua_pushnil(L);
@@ -410,7 +413,8 @@ static int read_array(struct loader *ld, lua_State *L, const char *what,
     count++;
     lua_pop(L, 1);
   }
-  if (count != len) return fail(ld, "%s must be an array without holes", what);
+  if (count != len)
+    return map_fail(ld, "%s must be an array without holes", what);
   *n = len;
   return 0;
 }
@@ -421,7 +425,7 @@ static int read_vars(struct loader *ld, lua_State *L) {
   int rc;
   if (lua_type(L, -1) == LUA_TTABLE &&
       dev_map_expand_each(L, MAP_VARS_MAX, msg, sizeof msg) < 0)
-    return fail(ld, "%s", msg);
+    return map_fail(ld, "%s", msg);
   rc = read_array(ld, L, "vars", &n);
   if (rc) return rc;
   if (!(ld->m->vars = calloc(n ? n : 1, sizeof *ld->m->vars)))
@@ -441,16 +445,16 @@ static const char *const cmd_keys[] = {
 
 static int cmd_field(struct loader *ld, lua_State *L, struct dev_cmd *c) {
   const char *k;
-  int rc = check_key(ld, L, cmd_keys, &k);
+  int rc = map_check_key(ld, L, cmd_keys, &k);
   if (rc) return rc;
-  if (strcmp(k, "name") == 0) return get_str(ld, L, k, &c->name);
-  if (strcmp(k, "desc") == 0) return get_str(ld, L, k, &c->desc);
-  if (strcmp(k, "via") == 0) return get_str(ld, L, k, &c->via);
-  if (strcmp(k, "data") == 0) return get_str(ld, L, k, &c->data);
-  if (strcmp(k, "cid2") == 0) return get_int(ld, L, k, 1, 255, &c->cid2);
+  if (strcmp(k, "name") == 0) return map_get_str(ld, L, k, &c->name);
+  if (strcmp(k, "desc") == 0) return map_get_str(ld, L, k, &c->desc);
+  if (strcmp(k, "via") == 0) return map_get_str(ld, L, k, &c->via);
+  if (strcmp(k, "data") == 0) return map_get_str(ld, L, k, &c->data);
+  if (strcmp(k, "cid2") == 0) return map_get_int(ld, L, k, 1, 255, &c->cid2);
   if (strcmp(k, "dangerous") == 0) return get_bool(ld, L, k, &c->dangerous);
-  if (strcmp(k, "reg") == 0) return get_int(ld, L, k, 0, 65535, &c->reg);
-  return get_int(ld, L, k, -32768, 65535, &c->value);
+  if (strcmp(k, "reg") == 0) return map_get_int(ld, L, k, 0, 65535, &c->reg);
+  return map_get_int(ld, L, k, -32768, 65535, &c->value);
 }
 
 static int read_cmd(struct loader *ld, lua_State *L, size_t i) {
@@ -458,7 +462,7 @@ static int read_cmd(struct loader *ld, lua_State *L, size_t i) {
   int rc = 0;
   c->reg = -1;
   snprintf(ld->where, sizeof ld->where, "commands[%zu]", i + 1);
-  if (lua_type(L, -1) != LUA_TTABLE) return fail(ld, "must be a table");
+  if (lua_type(L, -1) != LUA_TTABLE) return map_fail(ld, "must be a table");
   lua_getfield(L, -1, "name");
   if (lua_type(L, -1) == LUA_TSTRING)
     snprintf(ld->where, sizeof ld->where, "commands[%zu] (%.100s)", i + 1,
@@ -470,11 +474,11 @@ static int read_cmd(struct loader *ld, lua_State *L, size_t i) {
     lua_pop(L, rc ? 2 : 1);
   }
   if (rc) return rc;
-  if (!c->name || !c->name[0]) return fail(ld, "name missing");
+  if (!c->name || !c->name[0]) return map_fail(ld, "name missing");
   if (!c->desc && !(c->desc = strdup("")))
     return ohm_error_set(ld->e, OHM_ENOMEM, "out of memory");
   if (c->reg < 0 && !c->via && !c->cid2)
-    return fail(ld, "needs reg, cid2 or via");
+    return map_fail(ld, "needs reg, cid2 or via");
   return 0;
 }
 
@@ -495,32 +499,45 @@ static int read_cmds(struct loader *ld, lua_State *L) {
 }
 
 static const char *const map_keys[] = {
-    "name",        "desc",     "mfr",  "model",    "type",  "upgrade",
-    "version_var", "max_read", "vars", "commands", "frame", NULL};
+    "name",        "desc",     "mfr",   "model",    "type",    "upgrade",
+    "version_var", "max_read", "vars",  "commands", "max_gap", "write",
+    "signature",   "oid_unit", "frame", NULL};
 
 static int map_field(struct loader *ld, lua_State *L, int *seen_vars) {
   struct dev_map *m = ld->m;
   const char *k;
-  int rc = check_key(ld, L, map_keys, &k);
+  int rc = map_check_key(ld, L, map_keys, &k);
   if (rc) return rc;
-  if (strcmp(k, "name") == 0) return get_str(ld, L, k, &m->name);
-  if (strcmp(k, "desc") == 0) return get_str(ld, L, k, &m->desc);
-  if (strcmp(k, "mfr") == 0) return get_str(ld, L, k, &m->mfr);
-  if (strcmp(k, "model") == 0) return get_str(ld, L, k, &m->model);
-  if (strcmp(k, "type") == 0) return get_str(ld, L, k, &m->type);
-  if (strcmp(k, "upgrade") == 0) return get_str(ld, L, k, &m->upgrade);
-  if (strcmp(k, "version_var") == 0) return get_str(ld, L, k, &m->version_var);
+  if (strcmp(k, "name") == 0) return map_get_str(ld, L, k, &m->name);
+  if (strcmp(k, "desc") == 0) return map_get_str(ld, L, k, &m->desc);
+  if (strcmp(k, "mfr") == 0) return map_get_str(ld, L, k, &m->mfr);
+  if (strcmp(k, "model") == 0) return map_get_str(ld, L, k, &m->model);
+  if (strcmp(k, "type") == 0) return map_get_str(ld, L, k, &m->type);
+  if (strcmp(k, "upgrade") == 0) return map_get_str(ld, L, k, &m->upgrade);
+  if (strcmp(k, "version_var") == 0)
+    return map_get_str(ld, L, k, &m->version_var);
   if (strcmp(k, "max_read") == 0)
-    return get_int(ld, L, k, 1, 125, &m->max_read);
+    return map_get_int(ld, L, k, 1, 125, &m->max_read);
   if (strcmp(k, "vars") == 0)
     return *seen_vars = 1, 0; /* after max_read is known */
   if (strcmp(k, "frame") == 0) {
     char msg[200];
     dev_frame_free(m->frame);
     return dev_frame_load(L, &m->frame, msg, sizeof msg) < 0
-               ? fail(ld, "%s", msg)
+               ? map_fail(ld, "%s", msg)
                : 0;
   }
+  if (strcmp(k, "max_gap") == 0)
+    return map_get_int(ld, L, k, 0, 125, &m->max_gap);
+  if (strcmp(k, "write") == 0) {
+    int w = 0;
+    if ((rc = map_get_int(ld, L, k, 6, 16, &w)) == 0 && w != 6 && w != 16)
+      return map_fail(ld, "write must be 6 or 16");
+    m->write16 = w == 16;
+    return rc;
+  }
+  if (strcmp(k, "signature") == 0) return map_get_signature(ld, L);
+  if (strcmp(k, "oid_unit") == 0) return map_get_oid_unit(ld, L);
   return read_cmds(ld, L);
 }
 
@@ -565,15 +582,21 @@ static int finish_map(struct loader *ld) {
   qsort(m->vars, m->nvars, sizeof *m->vars, var_cmp);
   for (size_t i = 1; i < m->nvars; i++)
     if (strcmp(m->vars[i - 1].name, m->vars[i].name) == 0)
-      return fail(ld, "duplicate var '%s'", m->vars[i].name);
+      return map_fail(ld, "duplicate var '%s'", m->vars[i].name);
   for (size_t i = 0; i < m->ncmds; i++)
     for (size_t j = 0; j < i; j++)
       if (strcmp(m->cmds[i].name, m->cmds[j].name) == 0)
-        return fail(ld, "duplicate command '%s'", m->cmds[i].name);
+        return map_fail(ld, "duplicate command '%s'", m->cmds[i].name);
   if (m->version_var && !dev_map_var(m, m->version_var))
-    return fail(ld, "version_var '%s' is not a var", m->version_var);
+    return map_fail(ld, "version_var '%s' is not a var", m->version_var);
   if (!m->desc && !(m->desc = strdup("")))
     return ohm_error_set(ld->e, OHM_ENOMEM, "out of memory");
+  for (size_t i = 0; i < m->nvars; i++)
+    m->vars[i].write16 |= m->write16;
+  m->nblocks = dev_map_blocks(m, NULL, 0);
+  if (!(m->blocks = calloc(m->nblocks ? m->nblocks : 1, sizeof *m->blocks)))
+    return ohm_error_set(ld->e, OHM_ENOMEM, "out of memory");
+  dev_map_blocks(m, m->blocks, m->nblocks);
   return 0;
 }
 
@@ -584,7 +607,7 @@ static int read_map(lua_State *L) {
   int rc = 0, seen_vars = 0;
   lua_settop(L, 1);
   if (lua_type(L, 1) != LUA_TTABLE)
-    rc = fail(ld, "the chunk must return a table");
+    rc = map_fail(ld, "the chunk must return a table");
   lua_pushnil(L);
   while (rc == 0 && lua_next(L, 1)) {
     rc = map_field(ld, L, &seen_vars);
@@ -592,7 +615,7 @@ static int read_map(lua_State *L) {
   }
   if (rc == 0 && !ld->m->name && !(ld->m->name = strdup(ld->name)))
     rc = ohm_error_set(ld->e, OHM_ENOMEM, "out of memory");
-  if (rc == 0 && !seen_vars) rc = fail(ld, "vars missing");
+  if (rc == 0 && !seen_vars) rc = map_fail(ld, "vars missing");
   if (rc == 0) {
     lua_getfield(L, 1, "vars");
     rc = read_vars(ld, L);
@@ -644,14 +667,15 @@ static int load_in(lua_State *L, struct loader *ld, const char *src,
     const char *msg = lua_tostring(L, -1);
     if (msg && strncmp(msg, chunk + 1, strlen(chunk + 1)) == 0)
       return ohm_error_set(ld->e, OHM_ECONFIG, "%s", msg); /* has line */
-    return fail(ld, "%s", msg ? msg : "failed to load (error is no string)");
+    return map_fail(ld, "%s",
+                    msg ? msg : "failed to load (error is no string)");
   }
   lua_pushcfunction(L, read_map);
   lua_insert(L, -2);
   lua_pushlightuserdata(L, ld);
   if (lua_pcall(L, 2, 1, 0) != LUA_OK)
-    return fail(ld, "%s",
-                lua_tostring(L, -1) ? lua_tostring(L, -1) : "out of memory");
+    return map_fail(
+        ld, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "out of memory");
   return (int)lua_tointeger(L, -1);
 }
 
@@ -664,6 +688,7 @@ int dev_map_load(const char *src, size_t len, const char *name,
   if (!(ld.m = calloc(1, sizeof *ld.m)))
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   ld.m->max_read = 125;
+  ld.m->max_gap = 8;
   if (!(L = lua_newstate(l_alloc, &ld))) {
     free(ld.m);
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
@@ -704,6 +729,9 @@ void dev_map_free(struct dev_map *m) {
   }
   dev_frame_free(m->frame);
   free(m->vars);
+  free(m->blocks);
+  free(m->sig_oid);
+  free(m->sig_sysoid);
   free(m->cmds);
   free(m->name);
   free(m->desc);

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../transports/err.h"
+#include "../util/err.h"
 
 enum dev_type {
   DT_U16,
@@ -27,7 +27,25 @@ enum dev_type {
   DT_ENERGY8, /* four registers of one byte each (BPS2000v2 manual 12.1) */
   DT_STRING,  /* fixed text (`text=`) or registers of two chars each */
   DT_ENUM,    /* u16 raw value mapped to a state string */
+  DT_U64,     /* four registers */
+  DT_S64,     /* four registers */
+  DT_FLOAT64, /* four registers, IEEE 754 */
+  DT_BOOL,    /* a coil or discrete input, or a register's 0 / non-zero */
+  DT_BITS,    /* a u16 (or `words=2` u32) of named flags (`bits=`) */
 };
+
+/* Modbus tables (`table=`): which read and write functions reach a var. */
+enum dev_table {
+  DTAB_HOLDING = 0, /* read 03, written 06 (or 16) */
+  DTAB_INPUT,       /* read 04, read-only */
+  DTAB_COIL,        /* read 01, written 05 (or 15) */
+  DTAB_DISCRETE,    /* read 02, read-only */
+};
+
+/* Byte order of multi-register values (`word_order=`), A the most
+ * significant byte: ABCD big-endian, CDAB low word first, BADC bytes
+ * swapped in each word, DCBA little-endian. "high"/"low" = ABCD/CDAB. */
+enum dev_order { DO_ABCD = 0, DO_CDAB, DO_BADC, DO_DCBA };
 
 enum dev_access { DA_RO = 0, DA_RW = 1 };
 
@@ -45,10 +63,13 @@ struct dev_var {
   enum dev_access access;
   int has_min, has_max; /* write limits in scaled units */
   double min, max;
-  int word_swap; /* u32/s32/float32: 1 = low word first; default high first */
-  int nwords;    /* registers it spans (derived from type, or `words=`) */
-  int reg;       /* first register, -1 if this map has none */
-  char *oid;     /* SNMP location, NULL if none ("%d" = chain subtree) */
+  int word_swap;        /* 1 = low word first (CDAB, DCBA); kept for the sim */
+  enum dev_order order; /* multi-register values; default ABCD */
+  enum dev_table table; /* Modbus table; default holding registers */
+  int write16;          /* `write = 16`: single registers with 16, not 06 */
+  int nwords;       /* registers it spans (derived from type, or `words=`) */
+  int reg;          /* first register, -1 if this map has none */
+  char *oid;        /* SNMP location, NULL if none ("%d" = chain subtree) */
   double oid_scale; /* scale for INTEGER values over SNMP; 0 = `scale` */
   char *menu;       /* console location, NULL if none */
   char *text;       /* fixed value (device.mfr ...), NULL if read */
@@ -57,6 +78,7 @@ struct dev_var {
   uint64_t *invalid; /* raw sentinels meaning "not available" (`invalid=`) */
   size_t ninvalid;
   unsigned accept; /* SNMP types taken (DEV_ACCEPT_*); 0 = by type */
+  int is_bits;     /* enums name bits (`bits=`), type bits */
   /* Frame (YD/T 1363.3) location: the field of a pack's reply
    * (devices/frame_engine.c), NULL if none; bit of a status byte or -1. */
   char *frame;
@@ -92,6 +114,10 @@ struct dev_cmd {
 };
 
 struct dev_frame; /* a YD/T 1363.3 dialect (devices/frame_map.h) */
+struct dev_block {
+  int first, count;
+  enum dev_table table;
+};
 
 struct dev_map {
   char *name; /* driver name, "bps2000v2" */
@@ -100,7 +126,15 @@ struct dev_map {
   char *upgrade;            /* "tftp" or "ftp": how firmware goes up; NULL */
   char *version_var;        /* var holding the firmware version, or NULL */
   int max_read;             /* registers per read request, <= 125 */
-  struct dev_var *vars;     /* sorted by name */
+  int max_gap;              /* unused registers a read may bridge (8) */
+  int write16;              /* map-wide `write = 16` */
+  int oid_unit_base;        /* `oid_unit`: "%d" in an OID = unit + base */
+  int oid_unit_max;         /* units 0..max (0: no chain) */
+  char *sig_oid;            /* signature: an OID that answers, or NULL */
+  char *sig_sysoid;         /* and a sysObjectID prefix, or NULL */
+  struct dev_block *blocks; /* read plan, computed once at load */
+  size_t nblocks;
+  struct dev_var *vars; /* sorted by name */
   size_t nvars;
   struct dev_cmd *cmds;
   size_t ncmds;
@@ -147,14 +181,14 @@ int dev_encode(const struct dev_var *v, const char *text, uint16_t *regs,
  * 1000. OHM_ERANGE if any r > 255 (index of the bad one in *bad). */
 int dev_energy8(const uint16_t r[4], double *kwh, int *bad);
 
-/* Coalesce the map's register vars into the fewest read blocks, each at
- * most max_read registers, bridging gaps of a few registers. blocks[i] =
- * {first, count}. Returns the number of blocks needed (like snprintf, only
- * the first max are stored). */
-struct dev_block {
-  int first, count;
-};
+/* Coalesce the map's register vars into the fewest read blocks per table,
+ * each at most max_read registers (2000 bits), bridging gaps of max_gap.
+ * blocks[i] = {first, count, table}. Returns the number of blocks needed (like
+ * snprintf, only the first max are stored). */
 size_t dev_map_blocks(const struct dev_map *m, struct dev_block *blocks,
                       size_t max);
+
+/* The Modbus read function of a table (01-04). */
+int dev_table_fc(enum dev_table t);
 
 #endif

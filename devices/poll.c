@@ -6,7 +6,7 @@
 #include "poll.h"
 
 #include "snmp_engine.h"
-#include "../transports/clock.h"
+#include "../util/clock.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

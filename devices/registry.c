@@ -2,16 +2,17 @@
  * then the user's own maps in $OHM_DRIVERS or ~/.config/ohm/drivers. Each
  * map is loaded once (one loader for both) and kept for the process's life,
  * so the struct dev_map pointers handed out stay valid. Also the engine per
- * transport kind and the table of driver hooks. */
+ * transport kind and the driver hooks, from the generated registries. */
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "../transports/embedded.h"
-#include "../transports/suggest.h"
+#include "../util/embedded.h"
+#include "../util/suggest.h"
 #include "engine.h"
 
 #define MAP_FILE_MAX (1u << 20)
@@ -179,13 +180,37 @@ static int load_user(const char *name, struct dev_map **m,
   return rc;
 }
 
+static void (*note_fn)(const char *msg);
+
+void dev_set_note(void (*fn)(const char *msg)) {
+  note_fn = fn;
+}
+
+/* Whether the user's directory holds NAME.lua. */
+static int user_has(const char *name) {
+  char *dir = user_dir(), *path = NULL;
+  int has = dir && asprintf(&path, "%s/%s.lua", dir, name) >= 0 &&
+            access(path, F_OK) == 0;
+  free(path);
+  free(dir);
+  return has;
+}
+
+/* A user map named like a built-in replaces it (said once: maps load once
+ * per process). */
 static int load_driver(const char *name, struct dev_map **m,
                        struct ohm_error *e) {
-  char path[128];
+  char path[128], msg[200];
   const struct ohm_embedded *f;
   int rc;
   snprintf(path, sizeof path, "%s%s%s", prefix, name, suffix);
   f = ohm_embedded_find(path);
+  if (f && user_has(name)) {
+    snprintf(msg, sizeof msg,
+             "the user map %s.lua replaces the built-in driver %s", name, name);
+    if (note_fn) note_fn(msg);
+    f = NULL;
+  }
   rc = f ? dev_map_load(f->data, f->size, name, m, e) : load_user(name, m, e);
   if (rc == 0 && strcmp((*m)->name, name) != 0) {
     rc = ohm_error_set(e, OHM_ECONFIG, "map %s: names itself '%s'", name,
@@ -222,33 +247,15 @@ int dev_driver_find(const char *name, const struct dev_map **out,
 }
 
 const struct dev_engine *dev_engine_for(enum tp_kind kind) {
-  switch (kind) {
-  case TP_REGS:
-    return &dev_engine_regs;
-  case TP_OIDS:
-    return &dev_engine_snmp ? &dev_engine_snmp : NULL;
-  case TP_CONSOLE:
-    return &dev_engine_console ? &dev_engine_console : NULL;
-  case TP_STREAM:
-    return &dev_engine_frame ? &dev_engine_frame : NULL;
-  default:
-    return NULL;
-  }
+  for (const struct dev_engine *const *g = dev_engine_registry; *g; g++)
+    if ((*g)->kind == kind) return *g;
+  return NULL;
 }
 
-/* Hooks live beside their drivers (devices/<driver>/hooks.c) and are
- * found here by weak symbols, so a build without one still links. Add a
- * driver's hooks with one line in each list. */
-#define HOOKS(n) extern const struct dev_hooks n __attribute__((weak));
-HOOKS(dev_hooks_ups_mib)
-HOOKS(dev_hooks_bps2000v2)
-#undef HOOKS
-
+/* Hooks live beside their drivers (devices/<driver>/hooks.c), found in the
+ * generated registry by the driver name they declare. */
 const struct dev_hooks *dev_hooks_find(const char *driver) {
-  const struct dev_hooks *all[] = {&dev_hooks_ups_mib, &dev_hooks_bps2000v2};
-  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-    if (all[i] && all[i]->driver && driver &&
-        strcmp(all[i]->driver, driver) == 0)
-      return all[i];
+  for (const struct dev_hooks *const *h = dev_hooks_registry; *h; h++)
+    if ((*h)->driver && driver && strcmp((*h)->driver, driver) == 0) return *h;
   return NULL;
 }

@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "../transports/uri.h"
-#include "../transports/clock.h"
+#include "../util/clock.h"
 
 #define SIM_CLIENTS_MAX 64
 #define SIM_TICK_MS 250

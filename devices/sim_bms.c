@@ -14,7 +14,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "../transports/clock.h"
+#include "../util/clock.h"
 #include "frame.h"
 #include "frame_map.h"
 

@@ -4,7 +4,8 @@
  * OCTET STRINGs already in the var's unit (BKT agents); a string where a
  * number belongs is that var's DV_ERR, an object the agent lacks is
  * DV_NONE (left out, never shown as zero). "%d" in an OID is the chain
- * subtree: unit 0 master -> 2, slaves 1..5 -> 3..7 (BPS2000v2). */
+ * subtree, unit + the map's `oid_unit` base (bps2000v2: master 0 -> 2,
+ * slaves 1..5 -> 3..7). */
 #include "snmp_engine.h"
 
 #include <ctype.h>
@@ -18,12 +19,13 @@
 #include "../transports/snmp.h"
 #include "engine.h"
 
-#define UNIT_MAX 5 /* a chain is a master and five slaves */
-
-/* v's OID for unit into buf: "%d" becomes unit + 2; any other '%' is a
- * map error (user maps are data, never a format string). */
-static int var_oid(const struct dev_var *v, int unit, char *buf, size_t n,
-                   struct ohm_error *e) {
+/* v's OID for unit into buf: "%d" becomes unit + the map's oid_unit base
+ * (units 0..max); any other '%' is a map error (user maps are data, never
+ * a format string). */
+static int var_oid(const struct dev_map *m, const struct dev_var *v, int unit,
+                   char *buf, size_t n, struct ohm_error *e) {
+  char num[16];
+  int len;
   const char *p = strstr(v->oid, "%d");
   if (strchr(v->oid, '%') != p || (p && strchr(p + 1, '%')))
     return ohm_error_set(e, OHM_ECONFIG,
@@ -36,16 +38,17 @@ static int var_oid(const struct dev_var *v, int unit, char *buf, size_t n,
     strcpy(buf, v->oid);
     return 0;
   }
-  if (unit < 0 || unit > UNIT_MAX)
+  if (unit < 0 || unit > m->oid_unit_max)
     return ohm_error_set(e, OHM_EINVAL,
                          "unit %d out of range (0 master, "
                          "1..%d slaves)",
-                         unit, UNIT_MAX);
-  if ((size_t)(p - v->oid) + strlen(p + 2) + 2 > n)
+                         unit, m->oid_unit_max);
+  len = snprintf(num, sizeof num, "%d", unit + m->oid_unit_base);
+  if ((size_t)(p - v->oid) + strlen(p + 2) + (size_t)len + 1 > n)
     return ohm_error_set(e, OHM_ECONFIG, "%s: oid too long", v->name);
   memcpy(buf, v->oid, (size_t)(p - v->oid)); /* hot in fleet polls */
-  buf[p - v->oid] = (char)('0' + unit + 2);
-  strcpy(buf + (p - v->oid) + 1, p + 2);
+  memcpy(buf + (p - v->oid), num, (size_t)len);
+  strcpy(buf + (p - v->oid) + len, p + 2);
   return 0;
 }
 
@@ -66,7 +69,8 @@ static long collect(const struct dev *d, char ***oids, size_t **idx,
   for (size_t i = 0; i < m->nvars; i++) {
     int rc;
     if (!reads_over_snmp(&m->vars[i])) continue;
-    if ((rc = var_oid(&m->vars[i], d->unit, buf, sizeof buf, e)) < 0) return rc;
+    if ((rc = var_oid(m, &m->vars[i], d->unit, buf, sizeof buf, e)) < 0)
+      return rc;
     if (!((*oids)[n] = strdup(buf)))
       return ohm_error_set(e, OHM_ENOMEM, "out of memory");
     (*idx)[n++] = i;
@@ -245,7 +249,8 @@ static int snmp_open(struct dev *d, struct ohm_error *e) {
   for (size_t i = 0; i < d->map->nvars; i++) {
     int rc;
     if (reads_over_snmp(&d->map->vars[i]) &&
-        (rc = var_oid(&d->map->vars[i], d->unit, buf, sizeof buf, e)) < 0)
+        (rc = var_oid(d->map, &d->map->vars[i], d->unit, buf, sizeof buf, e)) <
+            0)
       return rc;
   }
   return 0;
@@ -283,7 +288,7 @@ static int snmp_set(struct dev *d, const struct dev_var *v, const char *text,
   double scale = v->oid_scale != 0 ? v->oid_scale : v->scale;
   uint16_t regs[4];
   int rc;
-  if ((rc = var_oid(v, d->unit, oid, sizeof oid, e)) < 0) return rc;
+  if ((rc = var_oid(d->map, v, d->unit, oid, sizeof oid, e)) < 0) return rc;
   if (v->type == DT_STRING) return tp_snmp_set(d->tp, oid, 's', text, e);
   if (v->type == DT_ENUM) {
     if ((rc = dev_encode(v, text, regs, e)) < 0) return rc;

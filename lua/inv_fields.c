@@ -1,7 +1,7 @@
 /* Device fields of the inventory: a table of known names and their value
  * checks, and the per-device transport options. */
 #include "inv_fields.h"
-#include "../transports/suggest.h"
+#include "../util/suggest.h"
 
 #include <errno.h>
 #include <math.h>
@@ -22,7 +22,7 @@ static const struct field fields[] = {
     {"upgrade_uri", F_TEXT}, {"interval", F_SECONDS}, {"timeout", F_SECONDS},
     {"retries", F_COUNT},    {NULL, F_TEXT}};
 
-/* The nearest known field to a misspelt one (transports/suggest.h). */
+/* The nearest known field to a misspelt one (util/suggest.h). */
 static const char *nearest(const char *key) {
   struct ohm_suggest sg;
   ohm_suggest_init(&sg, key);

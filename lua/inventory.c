@@ -15,7 +15,7 @@
 
 #include "../devices/device.h"
 #include "inv_fields.h"
-#include "../transports/suggest.h"
+#include "../util/suggest.h"
 
 #define INV_MEM_MAX (64u << 20) /* bytes a config file may allocate */
 #define INV_STEPS_MAX 1000      /* x 10000 VM instructions */

@@ -5,7 +5,7 @@
 #ifndef OHM_LUA_INVENTORY_H
 #define OHM_LUA_INVENTORY_H
 
-#include "../transports/err.h"
+#include "../util/err.h"
 #include "../transports/uri.h"
 
 struct inv_device {

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../transports/suggest.h"
+#include "../util/suggest.h"
 #include "../devices/thresh.h"
 #include "inventory.h"
 

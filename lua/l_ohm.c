@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../transports/embedded.h"
+#include "../util/embedded.h"
 #include "inventory.h"
 
 #define CTX_KEY "ohm.ctx"

@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "../devices/device.h"
-#include "../transports/suggest.h"
+#include "../util/suggest.h"
 
 static char *dup_or_null(const char *s) {
   return s ? strdup(s) : NULL;

@@ -139,11 +139,26 @@ static void trace_driver(struct dev *d, const char *device,
                          const struct sh_opts *o) {
   const char *why = driver_origin(device, o);
   char *safe = inv_redact(device);
+  if ((o->driver && strcmp(o->driver, "auto") == 0) ||
+      (!why && d->tp->ops->kind == TP_OIDS))
+    why = "its map's signature, detected";
   if (o->tp.verbose)
     fprintf(stderr, "ohm: %s: driver %s (%s%s)\n", safe ? safe : device,
             d->map->name, why ? "from " : "the only built-in driver for ",
             why ? why : d->tp->ops->scheme);
   free(safe);
+}
+
+/* Read the picked vars only (idx[0..n), all when idx is NULL). */
+static int read_picked(struct dev *d, const size_t *idx, size_t n,
+                       struct dev_value *vals, struct ohm_error *e) {
+  unsigned char *want = idx ? calloc(d->map->nvars + 1, 1) : NULL;
+  int rc;
+  for (size_t i = 0; want && i < n; i++)
+    want[idx[i]] = 1;
+  rc = dev_read_some(d, want, vals, e);
+  free(want);
+  return rc;
 }
 
 /* Read and print; d is open. */
@@ -166,7 +181,7 @@ static int get_run(struct dev *d, const char *device, const struct sh_opts *o,
   }
   if ((rc = pick_vars(d, device, names, nnames, idx, &n)) < 0)
     rc = EXIT_FAIL;
-  else if ((rc = dev_read_all(d, vals, &e)) < 0) {
+  else if ((rc = read_picked(d, nnames ? idx : NULL, n, vals, &e)) < 0) {
     read_error(d, device, o, &e);
     rc = EXIT_FAIL;
   } else

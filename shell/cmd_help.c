@@ -70,8 +70,42 @@ static const struct help_page pages[] = {
      NULL,
      {"drivers", "drivers --json"},
      "json csv",
-     "--names                driver names only, one a line"},
+     "--names                driver names only, one a line\n"
+     "--check FILE           validate a map (ohm-maps(5)) and show where "
+     "each variable lives"},
     {"help", NULL, {"help", "help get"}, "", NULL},
+    {"modbus",
+     "DEVICE: modbus-tcp://HOST[:PORT][?unit=N], "
+     "modbus-rtu://TTY[?baud=N&unit=N],\n  or an inventory name of one; "
+     "ADDR and COUNT decimal or 0x hex",
+     {"modbus read --type float32 --order CDAB modbus-tcp://127.0.0.1:1502 "
+      "0 2",
+      "modbus write --yes --function 16 meter1 0x10 230 231"},
+     "timeout retries json csv config v yes",
+     "--function N           1-4 to read (default 3), 5, 6, 15, 16 to write\n"
+     "--type T               u16 s16 u32 s32 u64 s64 float32 float64 bool "
+     "string\n"
+     "--order O              ABCD (default) CDAB BADC DCBA\n"
+     "--unit N               the unit id (default the URI's)\n"
+     "--watch N              read again every N seconds"},
+    {"snmp",
+     "DEVICE: snmp://[COMMUNITY@]HOST[:PORT][?version=1|2c], "
+     "snmp://USER@HOST?version=3&...,\n  or an inventory name of one; "
+     "TYPE: snmpset's letter (i u t a o s x d n c C U I F D)",
+     {"snmp get snmp://public@127.0.0.1:1161 .1.3.6.1.2.1.1.1.0",
+      "snmp set --yes pdu1 .1.3.6.1.4.1.47394.1.1.2.0 s rack-7"},
+     "timeout retries json csv config v yes",
+     NULL},
+    {"scan",
+     "URI: modbus-rtu://TTY[?baud=N], modbus-tcp://HOST[:PORT], "
+     "snmp://[COMMUNITY@]HOST[:PORT],\n  or snmp://[COMMUNITY@]NET/PREFIX"
+     "[:PORT] for a range (prefix 20..32)",
+     {"scan --units 1-10 'modbus-rtu:///dev/ttyUSB0?baud=9600'",
+      "scan --json snmp://public@10.0.0.0/28"},
+     "d timeout retries json config v",
+     "--units LIST           Modbus units to probe: 1-50, 1,7,42 (default "
+     "1-247)\n"
+     "--port N               SNMP port for every address"},
     {"walk",
      "DEVICE: snmp://[COMMUNITY@]HOST[:PORT][?version=1|2c], "
      "snmp://USER@HOST?version=3&...,\n  or an inventory name of one",

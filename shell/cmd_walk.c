@@ -9,15 +9,12 @@
 #include "../lua/inv_fields.h"
 #include "../transports/snmp.h"
 #include "output.h"
+#include "snmp_out.h"
 #include "shell.h"
 
 #define WALK_USAGE "walk [OPTS] DEVICE OID"
 
-struct walk_out {
-  struct sh_out out;
-  enum sh_mode mode;
-  size_t n;
-};
+#define walk_out sh_snmp_out
 
 /* The bare value: text as is, numbers as numbers (Timeticks in
  * hundredths), else the value part of snmpwalk's text. buf >= 32. */
@@ -56,7 +53,7 @@ static int is_number(const struct tp_snmp_val *v) {
   }
 }
 
-static int print_one(void *ud, const struct tp_snmp_val *v) {
+int sh_snmp_print(void *ud, const struct tp_snmp_val *v) {
   struct walk_out *w = ud;
   char buf[32];
   if (w->mode == SH_CSV && w->n == 0) sh_out_str(&w->out, "oid,type,value\n");
@@ -102,20 +99,14 @@ static void export_secrets(const struct inv_device *d) {
   if (p) setenv("OHM_SNMP_PRIVPASS", p, 1);
 }
 
-/* DEVICE as an inventory name, else as a URI; sim:DRIVER starts the
- * simulator (*dv then owns the transport). */
-static int walk_open(const char *device, const struct sh_opts *o, struct tp **t,
-                     struct dev **dv, struct ohm_error *e) {
+/* DEVICE as an inventory name, else as a URI. */
+int sh_open_tp(const char *device, const struct sh_opts *o, struct tp **t,
+               struct ohm_error *e) {
   struct inventory *inv = sh_inventory(o, e);
   const struct inv_device *d = inv ? inv_find(inv, device) : NULL;
   struct ohm_uri u;
   int rc;
   if (!inv) return e->code ? e->code : OHM_ECONFIG;
-  if (!d && !strncmp(device, "sim:", 4)) {
-    rc = dev_open(device, o->driver, &o->tp, dv, e);
-    *t = rc == 0 ? (*dv)->tp : NULL;
-    return rc;
-  }
   if (!d) return tp_open(device, &o->tp, t, e);
   if (inv_entry_error(d, e) < 0) return e->code;
   if ((rc = ohm_uri_parse(d->uri, &u, e)) < 0) return rc;
@@ -127,6 +118,20 @@ static int walk_open(const char *device, const struct sh_opts *o, struct tp **t,
   rc = tp_open_uri(&u, d->name, &own, t, e);
   ohm_uri_free(&u);
   return rc;
+}
+
+/* walk's DEVICE: sim:DRIVER starts the simulator (*dv then owns the
+ * transport), anything else is sh_open_tp's. */
+static int walk_open(const char *device, const struct sh_opts *o, struct tp **t,
+                     struct dev **dv, struct ohm_error *e) {
+  struct inventory *inv = sh_inventory(o, e);
+  if (!inv) return e->code ? e->code : OHM_ECONFIG;
+  if (!inv_find(inv, device) && !strncmp(device, "sim:", 4)) {
+    int rc = dev_open(device, o->driver, &o->tp, dv, e);
+    *t = rc == 0 ? (*dv)->tp : NULL;
+    return rc;
+  }
+  return sh_open_tp(device, o, t, e);
 }
 
 int cmd_walk(int argc, char **argv) {
@@ -152,7 +157,7 @@ int cmd_walk(int argc, char **argv) {
   memset(&w, 0, sizeof w);
   w.mode = o.mode;
   sh_out_init(&w.out, o.mode, stdout);
-  rc = tp_snmp_walk(t, argv[i + 1], print_one, &w, &e);
+  rc = tp_snmp_walk(t, argv[i + 1], sh_snmp_print, &w, &e);
   if (w.mode == SH_JSON && w.n) sh_out_str(&w.out, "\n]\n");
   fflush(stdout);
   if (rc < 0)

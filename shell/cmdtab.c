@@ -12,10 +12,20 @@ const struct sh_command sh_commands[] = {
      "run an instant command"},
     {"list", cmd_list, "list [OPTS] [--all] DEVICE",
      "variables with unit, access and description"},
-    {"drivers", cmd_drivers, "drivers [--json|--csv] [--names]",
+    {"drivers", cmd_drivers, "drivers [--json|--csv] [--names] [--check FILE]",
      "drivers and transports this build has"},
     {"help", cmd_help, "help [COMMAND]", "the commands, or one's usage"},
     {"walk", cmd_walk, "walk [OPTS] DEVICE OID", "SNMP walk, numeric OIDs"},
+    {"modbus", cmd_modbus,
+     "modbus read|write [OPTS] [--function N] [--type T] [--order O] "
+     "[--unit N] [--watch N] DEVICE ADDR [COUNT | VALUE...]",
+     "raw Modbus requests, decoded (like mbpoll)"},
+    {"snmp", cmd_snmp, "snmp get|set [OPTS] DEVICE OID... | OID TYPE VALUE...",
+     "raw SNMP GET and SET, as snmpget/snmpset -On"},
+    {"scan", cmd_scan,
+     "scan [OPTS] [--units LIST] [--port N] "
+     "URI|snmp://[COMMUNITY@]NET/PREFIX",
+     "find units and agents; print an inventory snippet"},
     {"sim", cmd_sim,
      "sim DRIVER [--modbus-tcp ADDR] [--modbus-rtu TTY] [--telnet ADDR] "
      "[--units N] [--serial TTY] [--tcp ADDR] [--packs N] [--runaway CELL] "

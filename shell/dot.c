@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "../lua/ohm.h"
-#include "../transports/suggest.h"
+#include "../util/suggest.h"
 #include "lua_shell.h"
 
 #define DOT_MAXARGS 8

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "../lua/ohm.h"
-#include "../transports/suggest.h"
+#include "../util/suggest.h"
 #include "lua_shell.h"
 
 /* From transports/intr.c: sets tp_interrupted and wakes blocked sockets;

@@ -109,9 +109,14 @@ static char **scrub_argv(int argc, char **argv) {
   return copy; /* kept for the whole run */
 }
 
+static void print_note(const char *msg) {
+  fprintf(stderr, "ohm: note: %s\n", msg);
+}
+
 int main(int argc, char **argv) {
   atexit(check_stdout);
   argv = scrub_argv(argc, argv);
+  dev_set_note(print_note);
   hoist_command(argc, argv);
   const struct sh_command *c = argc > 1 ? find_command(argv[1]) : NULL;
   if (c) {

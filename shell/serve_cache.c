@@ -14,7 +14,7 @@
 
 #include "../devices/poll.h"
 #include "serve.h"
-#include "../transports/clock.h"
+#include "../util/clock.h"
 
 #define SV_STALE_INTERVALS 3
 

@@ -52,6 +52,10 @@ int sh_open(const char *device, const struct sh_opts *o, struct dev **out,
 /* On a terminal, ask for a secret DEVICE's URI needs and nothing gives
  * (shell/secret.c); it goes into OHM_PASSWORD / OHM_SNMP_*PASS. */
 void sh_ask_secrets(const struct inventory *inv, const char *name_or_uri);
+/* Open DEVICE's transport alone (no driver): an inventory name (its
+ * options and secrets applied) or a URI. For raw commands (walk, modbus). */
+int sh_open_tp(const char *device, const struct sh_opts *o, struct tp **t,
+               struct ohm_error *e);
 
 /* "ohm: DEVICE: message" on stderr (DEVICE may be NULL). */
 void sh_error(const char *device, const struct ohm_error *e);
@@ -102,7 +106,11 @@ SH_CMD(walk);
 SH_CMD(poll);
 SH_CMD(record);
 SH_CMD(watch);
+SH_CMD(modbus);
 SH_CMD(scan);
+/* ohm scan of a battery bank (shell/scan_bank.c), from cmd_scan. */
+int sh_scan_bank(int argc, char **argv);
+SH_CMD(snmp);
 SH_CMD(help);
 SH_CMD(events);
 SH_CMD(rules);

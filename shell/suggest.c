@@ -1,11 +1,11 @@
 /* The shell's "did you mean": variables, options and commands (see
- * suggest.h); the nearest-name rule is transports/suggest.c's. */
+ * suggest.h); the nearest-name rule is util/suggest.c's. */
 #include "suggest.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "../transports/suggest.h"
+#include "../util/suggest.h"
 #include "shell.h"
 
 const char *sh_suggest_var(const struct dev_map *m, const char *name) {

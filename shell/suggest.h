@@ -1,6 +1,6 @@
 /* "Did you mean ...?" for the shell's commands: the nearest variable of a
  * map, command-line option, or command name to what the user typed. The
- * distance itself is transports/suggest.h's, shared by every layer; these
+ * distance itself is util/suggest.h's, shared by every layer; these
  * wrappers know the shell's lists. Results are borrowed (from the map,
  * the option table or a static buffer): use them before the next call. */
 #ifndef OHM_SHELL_SUGGEST_H

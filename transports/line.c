@@ -12,7 +12,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "clock.h"
+#include "../util/clock.h"
 #include "transport.h"
 
 struct tp_busy {

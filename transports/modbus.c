@@ -13,7 +13,7 @@
  * checked here (modbus_adu.h: what libmodbus does not check); a reply
  * that does not match the request ends the connection. */
 #include "modbus_adu.h"
-#include "clock.h"
+#include "../util/clock.h"
 #include "serial.h"
 #include "transport.h"
 
@@ -35,9 +35,10 @@ struct mb {
   char why[96]; /* what was wrong with the last malformed reply */
 };
 
-/* A request: read n registers at addr into dst, or write val at addr. */
+/* A request of function fc (modbus_adu.h): read n registers or bits at
+ * addr into dst, write val at addr (05, 06) or n values from dst (15, 16). */
 struct mb_req {
-  int write;
+  int fc;
   int addr;
   int n;
   uint16_t *dst;
@@ -132,12 +133,19 @@ static int mb_is_malformed(int err) {
          err == EMBUNKEXC || err == EMBMDATA || err == EMBBADSLAVE;
 }
 
+static const char *const mb_objs[] = {
+    "",     "coils",   "discrete inputs", "registers", "input registers",
+    "coil", "register"};
+
 /* "read registers 0-98 from unit 1" / "write register 70 on unit 1" */
 static void mb_what(char *buf, size_t n, const struct mb_req *r, int unit) {
-  if (r->write)
-    snprintf(buf, n, "write register %d on unit %d", r->addr, unit);
+  if (r->fc == 5 || r->fc == 6)
+    snprintf(buf, n, "write %s %d on unit %d", mb_objs[r->fc], r->addr, unit);
+  else if (r->fc > 6)
+    snprintf(buf, n, "write %s %d-%d on unit %d", mb_objs[r->fc == 15 ? 1 : 3],
+             r->addr, r->addr + r->n - 1, unit);
   else
-    snprintf(buf, n, "read registers %d-%d from unit %d", r->addr,
+    snprintf(buf, n, "read %s %d-%d from unit %d", mb_objs[r->fc], r->addr,
              r->addr + r->n - 1, unit);
 }
 
@@ -180,15 +188,22 @@ static void mb_trace(const struct tp *t, const struct mb_req *r, int unit,
                      int rc, double t0) {
   uint8_t f[3 + 2 * 125];
   size_t n = 0;
-  uint16_t w = r->write ? r->val : (uint16_t)r->n;
+  int rd = r->fc <= 4;
+  uint16_t w = r->fc == 5 || r->fc == 6 ? r->val : (uint16_t)r->n;
   if (!t->opts.trace) return;
   f[n++] = (uint8_t)unit;
-  f[n++] = r->write ? 6 : 3;
+  f[n++] = (uint8_t)r->fc;
   if (t0 > 0 && rc < 0) {
     tp_trace(t, '!', NULL, 0, modbus_strerror(errno), t0);
     return;
   }
-  if (t0 > 0 && !r->write) {
+  if (t0 > 0 && rd && r->fc <= 2) {
+    f[n++] = (uint8_t)((r->n + 7) / 8);
+    memset(f + n, 0, (size_t)(r->n + 7) / 8);
+    for (int i = 0; i < r->n; i++)
+      f[n + i / 8] |= (uint8_t)((r->dst[i] & 1) << (i % 8));
+    n += (size_t)(r->n + 7) / 8;
+  } else if (t0 > 0 && rd) {
     f[n++] = (uint8_t)(2 * r->n);
     for (int i = 0; i < r->n; i++) {
       f[n++] = (uint8_t)(r->dst[i] >> 8);
@@ -208,9 +223,10 @@ static int mb_once_tcp(struct mb *m, const struct mb_req *r, int unit,
                        double timeout) {
   struct mb_adu q = {.tid = ++m->tid,
                      .unit = (uint8_t)unit,
-                     .fc = r->write ? 6 : 3,
+                     .fc = (uint8_t)r->fc,
                      .addr = (uint16_t)r->addr,
-                     .arg = r->write ? r->val : (uint16_t)r->n};
+                     .arg = r->fc == 5 || r->fc == 6 ? r->val : (uint16_t)r->n,
+                     .data = r->dst};
   m->why[0] = 0;
   return mb_adu_transact(modbus_get_socket(m->ctx), &q, timeout, r->dst, m->why,
                          sizeof m->why);
@@ -220,12 +236,36 @@ static int mb_once_tcp(struct mb *m, const struct mb_req *r, int unit,
  * byte count there); stale bytes of a late reply are flushed first so
  * they cannot answer this request. 0 or -1 with errno set. */
 static int mb_once(struct mb *m, const struct mb_req *r) {
-  int rc;
+  uint8_t bits[2000];
+  int rc = -1;
   m->why[0] = 0;
   modbus_flush(m->ctx);
-  if (r->write)
+  switch (r->fc) {
+  case 1:
+  case 2:
+    rc = (r->fc == 1 ? modbus_read_bits
+                     : modbus_read_input_bits)(m->ctx, r->addr, r->n, bits);
+    for (int i = 0; rc == r->n && i < r->n; i++)
+      r->dst[i] = bits[i] & 1;
+    break;
+  case 3:
+  case 4:
+    rc = (r->fc == 3 ? modbus_read_registers : modbus_read_input_registers)(
+        m->ctx, r->addr, r->n, r->dst);
+    break;
+  case 5:
+    return modbus_write_bit(m->ctx, r->addr, r->val != 0) == 1 ? 0 : -1;
+  case 6:
     return modbus_write_register(m->ctx, r->addr, r->val) == 1 ? 0 : -1;
-  rc = modbus_read_registers(m->ctx, r->addr, r->n, r->dst);
+  case 15:
+    for (int i = 0; i < r->n; i++)
+      bits[i] = r->dst[i] != 0;
+    rc = modbus_write_bits(m->ctx, r->addr, r->n, bits);
+    break;
+  case 16:
+    rc = modbus_write_registers(m->ctx, r->addr, r->n, r->dst);
+    break;
+  }
   if (rc == r->n) return 0;
   if (rc >= 0) errno = EMBBADDATA;
   return -1;
@@ -287,20 +327,47 @@ static int mb_request(struct tp *t, int unit, const struct mb_req *r,
   }
 }
 
+/* The most values one request of function fc carries (Modbus spec). */
+static int mb_max(int fc) {
+  switch (fc) {
+  case 1:
+  case 2:
+    return MODBUS_MAX_READ_BITS;
+  case 3:
+  case 4:
+    return MODBUS_MAX_READ_REGISTERS;
+  case 15:
+    return MODBUS_MAX_WRITE_BITS;
+  case 16:
+    return MODBUS_MAX_WRITE_REGISTERS;
+  default:
+    return 1;
+  }
+}
+
+static int mb_call(struct tp *t, int unit, int fc, int addr, int n,
+                   uint16_t *data, struct ohm_error *e) {
+  struct mb_req r = {.fc = fc, .addr = addr, .n = n, .dst = data};
+  if (fc < 1 || (fc > 6 && fc != 15 && fc != 16))
+    return ohm_error_set(e, OHM_EINVAL,
+                         "Modbus function %d not supported "
+                         "(1-6, 15, 16)",
+                         fc);
+  if (n < 1 || n > mb_max(fc) || addr < 0 || addr + n > 65536)
+    return ohm_error_set(e, OHM_EINVAL, "bad range %d+%d for function %d", addr,
+                         n, fc);
+  if (fc == 5 || fc == 6) r.val = fc == 5 && data[0] ? 0xff00 : data[0];
+  return mb_request(t, unit, &r, e);
+}
+
 static int mb_read_regs(struct tp *t, int unit, int addr, int n, uint16_t *dst,
                         struct ohm_error *e) {
-  struct mb_req r = {.addr = addr, .n = n, .dst = dst};
-  if (n < 1 || n > MODBUS_MAX_READ_REGISTERS || addr < 0 || addr + n > 65536)
-    return ohm_error_set(e, OHM_EINVAL, "bad register range %d+%d", addr, n);
-  return mb_request(t, unit, &r, e);
+  return mb_call(t, unit, 3, addr, n, dst, e);
 }
 
 static int mb_write_reg(struct tp *t, int unit, int addr, uint16_t val,
                         struct ohm_error *e) {
-  struct mb_req r = {.write = 1, .addr = addr, .n = 1, .val = val};
-  if (addr < 0 || addr > 65535)
-    return ohm_error_set(e, OHM_EINVAL, "bad register address %d", addr);
-  return mb_request(t, unit, &r, e);
+  return mb_call(t, unit, 6, addr, 1, &val, e);
 }
 
 static void mb_close(struct tp *t) {
@@ -360,13 +427,14 @@ static int mb_rtu_open(struct tp *t, struct ohm_error *e) {
 
 const struct tp_ops tp_modbus_tcp_ops = {
     .scheme = "modbus-tcp",
-    .desc = "Modbus TCP through libmodbus (functions 03 and 06)",
+    .desc = "Modbus TCP through libmodbus (functions 01-06, 15, 16)",
     .kind = TP_REGS,
     .default_port = 502,
     .open = mb_tcp_open,
     .close = mb_close,
     .read_regs = mb_read_regs,
     .write_reg = mb_write_reg,
+    .modbus = mb_call,
 };
 
 /* The serial line settings (tp_line_parse). */
@@ -375,12 +443,13 @@ static const char *const line_params[] = {"baud", "parity", "data", "stop",
 
 const struct tp_ops tp_modbus_rtu_ops = {
     .scheme = "modbus-rtu",
-    .desc = "Modbus RTU on a serial line through libmodbus (03 and 06)",
+    .desc = "Modbus RTU on a serial line through libmodbus (01-06, 15, 16)",
     .kind = TP_REGS,
     .default_port = 0,
     .open = mb_rtu_open,
     .close = mb_close,
     .read_regs = mb_read_regs,
     .write_reg = mb_write_reg,
+    .modbus = mb_call,
     .params = line_params,
 };

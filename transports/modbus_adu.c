@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "clock.h"
+#include "../util/clock.h"
 
 #define STRAYS_MAX 32 /* replies of other transactions read per request */
 
@@ -21,15 +21,31 @@ static void put16(uint8_t *p, uint16_t x) {
   p[1] = (uint8_t)(x & 0xff);
 }
 
+/* Bytes that n coils (15) or registers (16) take. */
+static size_t data_bytes(uint8_t fc, unsigned n) {
+  return fc == 15 ? (n + 7) / 8 : fc == 16 ? 2 * (size_t)n : 0;
+}
+
 size_t mb_adu_encode(const struct mb_adu *q, uint8_t *buf) {
+  size_t n = 12, nb = data_bytes(q->fc, q->arg);
   put16(buf, q->tid);
   put16(buf + 2, 0);
-  put16(buf + 4, 6);
   buf[6] = q->unit;
   buf[7] = q->fc;
   put16(buf + 8, q->addr);
   put16(buf + 10, q->arg);
-  return 12;
+  if (q->fc == 15 || q->fc == 16) {
+    buf[n++] = (uint8_t)nb;
+    memset(buf + n, 0, nb);
+    for (unsigned i = 0; i < q->arg; i++)
+      if (q->fc == 16)
+        put16(buf + n + 2 * i, q->data[i]);
+      else if (q->data[i])
+        buf[n + i / 8] |= (uint8_t)(1u << (i % 8));
+    n += nb;
+  }
+  put16(buf + 4, (uint16_t)(n - 6));
+  return n;
 }
 
 int mb_adu_rest(const uint8_t head[7], char *why, size_t whysz) {
@@ -57,18 +73,19 @@ static int check_pdu(const struct mb_adu *q, const uint8_t *p, size_t n,
     return -1;
   }
   if (p[0] != q->fc) return bad(why, whysz, "function", p[0], q->fc);
-  if (q->fc == 6) {
+  if (q->fc >= 5) { /* 05, 06, 15, 16 echo the address and value/count */
     if (n != 5) return bad(why, whysz, "write reply of length", n, 5);
     if (be16(p + 1) != q->addr || be16(p + 3) != q->arg)
-      return bad(why, whysz, "write echo of register", be16(p + 1), q->addr);
+      return bad(why, whysz, "write echo of address", be16(p + 1), q->addr);
     return 0;
   }
-  if (n < 2 || p[1] != 2 * q->arg)
-    return bad(why, whysz, "byte count", n < 2 ? 0 : p[1], 2u * q->arg);
-  if (n != 2 + 2 * (size_t)q->arg)
-    return bad(why, whysz, "MBAP length", (unsigned)n + 1, 3u + 2 * q->arg);
+  unsigned want = q->fc <= 2 ? (q->arg + 7u) / 8 : 2u * q->arg;
+  if (n < 2 || p[1] != want)
+    return bad(why, whysz, "byte count", n < 2 ? 0 : p[1], want);
+  if (n != 2 + (size_t)want)
+    return bad(why, whysz, "MBAP length", (unsigned)n + 1, 3u + want);
   for (unsigned i = 0; i < q->arg; i++)
-    dst[i] = be16(p + 2 + 2 * i);
+    dst[i] = q->fc <= 2 ? (p[2 + i / 8] >> (i % 8)) & 1 : be16(p + 2 + 2 * i);
   return 0;
 }
 

@@ -7,7 +7,7 @@
 #include <net-snmp/net-snmp-includes.h>
 #include <net-snmp/library/large_fd_set.h>
 
-#include "lazy_netsnmp.h"
+#include "../util/lazy_netsnmp.h"
 #include "snmp.h"
 
 /* t->priv of an snmp transport. */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
+#include "../util/clock.h"
 #include "snmp_int.h"
 
 /* ---- requests ---------------------------------------------------------- */

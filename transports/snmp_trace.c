@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "clock.h"
+#include "../util/clock.h"
 #include "snmp_int.h"
 
 static const char *pdu_name(int command) {

@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "clock.h"
+#include "../util/clock.h"
 #include "line.h"
 #include "transport.h"
 

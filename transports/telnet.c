@@ -3,7 +3,7 @@
  * buffer of console text, and waits for prompts with a deadline, so a
  * console that stops talking is an OHM_ETIMEDOUT, never a hang. */
 #include "telnet.h"
-#include "clock.h"
+#include "../util/clock.h"
 
 #include <ctype.h>
 #include <errno.h>

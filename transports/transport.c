@@ -1,14 +1,14 @@
 /* The transport registry and the generic open/free/wrappers. */
 #include "transport.h"
 
-#include "clock.h"
+#include "../util/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "suggest.h"
+#include "../util/suggest.h"
 
 volatile int tp_interrupted;
 
@@ -24,32 +24,12 @@ static void rc_ignore(int rc) {
   (void)rc;
 }
 
-/* Weak, so a build without one transport's file still links; the registry
- * skips what is missing. */
-#define TP(n) extern const struct tp_ops n __attribute__((weak));
-TP(tp_modbus_tcp_ops)
-TP(tp_modbus_rtu_ops)
-TP(tp_snmp_ops)
-TP(tp_telnet_ops)
-TP(tp_serial_ops)
-TP(tp_tcp_ops)
-#undef TP
-
-static const struct tp_ops *registry[8];
-
-static void registry_init(void) {
-  const struct tp_ops *all[] = {&tp_modbus_tcp_ops, &tp_modbus_rtu_ops,
-                                &tp_snmp_ops,       &tp_telnet_ops,
-                                &tp_serial_ops,     &tp_tcp_ops};
-  size_t n = 0;
-  if (registry[0]) return;
-  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-    if (all[i]) registry[n++] = all[i];
-}
+/* Every transport of the build, NULL-terminated: generated from the
+ * source files by scripts/gen-registry.sh. */
+extern const struct tp_ops *const tp_registry[];
 
 const struct tp_ops *const *tp_all(void) {
-  registry_init();
-  return registry;
+  return tp_registry;
 }
 
 const struct tp_ops *tp_find(const char *scheme) {
@@ -193,4 +173,13 @@ int tp_write_reg(struct tp *t, int unit, int addr, uint16_t val,
   if (addr < 0 || addr > 65535)
     return ohm_error_set(e, OHM_EINVAL, "bad register address %d", addr);
   return t->ops->write_reg(t, unit, addr, val, e);
+}
+
+int tp_modbus(struct tp *t, int unit, int fc, int addr, int n, uint16_t *data,
+              struct ohm_error *e) {
+  if (t->ops->modbus) return t->ops->modbus(t, unit, fc, addr, n, data, e);
+  if (fc == 3) return tp_read_regs(t, unit, addr, n, data, e);
+  if (fc == 6 && n == 1) return tp_write_reg(t, unit, addr, data[0], e);
+  return ohm_error_set(e, OHM_ENOTSUP, "%s cannot carry Modbus function %d",
+                       t->ops->scheme, fc);
 }

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "../util/err.h"
 #include "uri.h"
 
 enum tp_kind {
@@ -59,6 +59,11 @@ struct tp_ops {
   /* TP_REGS: write one register (function 06). */
   int (*write_reg)(struct tp *t, int unit, int addr, uint16_t val,
                    struct ohm_error *e);
+
+  /* TP_REGS: any Modbus function fc of 1-6, 15, 16 (modbus_adu.h): reads
+   * fill data (bits as 0/1), writes take it (05, 06: data[0]). */
+  int (*modbus)(struct tp *t, int unit, int fc, int addr, int n, uint16_t *data,
+                struct ohm_error *e);
 
   /* Other kinds add their own typed entry points below this line
    * (see transports/snmp.h, transports/telnet.h). Keep NULL if unused. */
@@ -128,6 +133,8 @@ int tp_read_regs(struct tp *t, int unit, int addr, int n, uint16_t *dst,
                  struct ohm_error *e);
 int tp_write_reg(struct tp *t, int unit, int addr, uint16_t val,
                  struct ohm_error *e);
+int tp_modbus(struct tp *t, int unit, int fc, int addr, int n, uint16_t *data,
+              struct ohm_error *e);
 
 /* Set by the shell's SIGINT handler; long waits in transports poll it and
  * return OHM_EINTR so Ctrl-C stops a call blocked on a slow device. */

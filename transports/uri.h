@@ -6,7 +6,7 @@
 #ifndef OHM_TRANSPORTS_URI_H
 #define OHM_TRANSPORTS_URI_H
 
-#include "err.h"
+#include "../util/err.h"
 
 struct ohm_kv {
   char *key;

@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "lazy_curl.h"
-#include "sha256.h"
-#include "clock.h"
+#include "../util/lazy_curl.h"
+#include "../util/sha256.h"
+#include "../util/clock.h"
 
 #define DEFAULT_JOBS 8
 #define DEFAULT_TIMEOUT 5.0

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "../util/err.h"
 #include "uri.h"
 
 enum xfer_method { XFER_TFTP = 1, XFER_FTP = 2 };

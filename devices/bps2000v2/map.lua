@@ -224,6 +224,11 @@ end
 
 return {
   name = "bps2000v2",
+  -- what `ohm scan` and -d auto probe: the master's L1 current (manual 10.1)
+  signature = { oid = ".1.3.6.1.4.1.47394.1.2.1.0" },
+  -- the chain behind one agent: "%d" in an OID is the unit + 2 (master 0,
+  -- slaves 1..5; manual 10.1)
+  oid_unit = { base = 2, max = 5 },
   desc = "BKT BPS2000v2 metered PDU (3 phases, sensors, Modbus/SNMP/Telnet)",
   mfr = "BKT ELEKTRONIK",
   model = "BPS2000v2",

@@ -144,6 +144,8 @@ end
 
 return {
   name = "ups-mib",
+  -- what `ohm scan` and -d auto probe: upsIdentManufacturer
+  signature = { oid = ".1.3.6.1.2.1.33.1.1.1.0" },
   desc = "any RFC 1628 UPS-MIB agent (IEI AUPS2-B20, GENEREX CS141), " ..
          "read-only SNMP",
   type = "ups",

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "transports/err.h"
+#include "util/err.h"
 
 struct cron_expr {
   uint64_t min;  /* bit 0..59 */

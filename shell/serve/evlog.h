@@ -11,7 +11,7 @@
 #include <sys/types.h>
 
 #include "lua/inventory.h"
-#include "transports/err.h"
+#include "util/err.h"
 
 struct evlog_cfg {
   off_t max_bytes; /* rotate when the file would grow past this; 0: 10 MiB */

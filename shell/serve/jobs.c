@@ -16,7 +16,7 @@
 
 #include "jobs.h"
 #include "nut_fsd.h"
-#include "transports/clock.h"
+#include "util/clock.h"
 
 extern char **environ;
 

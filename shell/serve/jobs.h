@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "transports/err.h"
+#include "util/err.h"
 #include "transports/uri.h"
 
 struct job_host {

@@ -1,6 +1,6 @@
 /* The libcurl jobs: http (GET or POST, headers) and mail (SMTP, STARTTLS,
  * auth, several recipients). libcurl is loaded on first use, as for
- * upgrades (transports/lazy_curl.h). */
+ * upgrades (util/lazy_curl.h). */
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "jobs.h"
-#include "transports/lazy_curl.h"
+#include "util/lazy_curl.h"
 
 int job_curl_http(const struct job *j, struct ohm_error *e);
 int job_curl_mail(const struct job *j, struct ohm_error *e);

@@ -17,7 +17,7 @@
 #include <lua.h>
 #include <mosquitto.h>
 
-#include "../../transports/lazy_mosquitto.h"
+#include "../../util/lazy_mosquitto.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -10,7 +10,7 @@
 #include "cron.h"
 #include "rules_int.h"
 #include "rules_sb.h"
-#include "transports/suggest.h"
+#include "util/suggest.h"
 
 static const char *const rl_known[] = {
     "ONLINE", "ONBATT",   "LOWBATT", "FSD",       "COMMOK", "COMMBAD",

@@ -11,7 +11,7 @@
 
 #include "rules_int.h"
 #include "rules_sb.h"
-#include "transports/clock.h"
+#include "util/clock.h"
 
 #define RL_MAX_RUNNING 64
 

@@ -1,8 +1,8 @@
 /* The agent thread over net-snmp's agent library (see snmp_agent.h). The
- * library is loaded with dlopen on first use (transports/lazy.h), so
+ * library is loaded with dlopen on first use (util/lazy.h), so
  * commands that serve no SNMP never pay for it. */
 #include "snmp_agent_lib.h"
-#include "../../transports/lazy_netsnmpagent.h"
+#include "../../util/lazy_netsnmpagent.h"
 
 #include <netinet/in.h>
 #include <pthread.h>

@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "../../transports/err.h"
+#include "../../util/err.h"
 
 #define SA_OID_MAX 24
 

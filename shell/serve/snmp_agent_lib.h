@@ -1,5 +1,5 @@
 /* The parts of net-snmp the agent uses, for shell/serve/snmp_agent.c and
- * the generated transports/lazy_netsnmpagent.c (scripts/gen-lazy.sh). */
+ * the generated util/lazy_netsnmpagent.c (scripts/gen-lazy.sh). */
 #ifndef OHM_SHELL_SERVE_SNMP_AGENT_LIB_H
 #define OHM_SHELL_SERVE_SNMP_AGENT_LIB_H
 

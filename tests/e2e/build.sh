@@ -52,8 +52,8 @@ for t in demo bench check; do
 done
 
 # --- flags stamp: -Werror on a warm tree recompiles ---------------------------
-o=b-flags/transports/clock.o
-[ -f "$src/transports/clock.c" ] || o=$(cd "$src" && ls transports/*.c |
+o=b-flags/util/clock.o
+[ -f "$src/util/clock.c" ] || o=$(cd "$src" && ls transports/*.c |
 	head -n 1 | sed 's|^|b-flags/|; s|\.c$|.o|')
 make -C "$src" BUILD=b-flags "$o" > "$T/f1.out" 2>&1 ||
 	{ nok "flags: first build of $o"; cat "$T/f1.out"; }

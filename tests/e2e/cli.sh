@@ -120,6 +120,11 @@ check "drivers --names: bps2000v2 alone on a line" \
 	sh -c 'grep -qx bps2000v2 "$1"' - "$T/out"
 run "$OHM" drivers --json
 json_ok "drivers --json parses" "$T/out"
+# the transports of the build (generated registry), as completion offers them
+run "$OHM" drivers --schemes
+check "drivers --schemes: every transport of the build, as a URI start" \
+	sh -c 'grep -qx "modbus-tcp://" "$1" && grep -qx "modbus-rtu:///" "$1" &&
+		grep -qx "snmp://" "$1" && [ "$(wc -l < "$1")" -eq 5 ]' - "$T/out"
 
 # --- ohm list ---------------------------------------------------------------
 run "$OHM" list sim:bps2000v2

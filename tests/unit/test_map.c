@@ -253,7 +253,7 @@ static void test_loader_errors(void) {
            "loader: missing name");
   load_err("return {vars={{name='a'}}}", "needs reg, oid, menu, frame or text",
            "loader: a var without a location");
-  load_err("return {vars={{name='a',reg=0,type='u64'}}}", "type must be",
+  load_err("return {vars={{name='a',reg=0,type='u128'}}}", "type must be",
            "loader: unknown type");
   load_err("return {vars={{name='a',reg=0,access='wo'}}}",
            "access must be \"ro\" or \"rw\"", "loader: bad access");

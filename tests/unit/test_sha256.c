@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "t.h"
-#include "transports/sha256.h"
+#include "util/sha256.h"
 
 static void check(const char *name, const void *d, size_t n, const char *want) {
   char hex[65];

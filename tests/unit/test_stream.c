@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "transports/clock.h"
+#include "util/clock.h"
 #include "transports/transport.h"
 
 #include "t.h"

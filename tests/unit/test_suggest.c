@@ -1,6 +1,6 @@
-/* The shared "did you mean" helper (transports/suggest.c). */
+/* The shared "did you mean" helper (util/suggest.c). */
 #include "t.h"
-#include "transports/suggest.h"
+#include "util/suggest.h"
 
 static const char *const cmds[] = {"get",  "set",  "cmd", "list",  "drivers",
                                    "help", "walk", "sim", "serve", NULL};

@@ -1,8 +1,8 @@
 /* Error codes shared by every layer: functions return 0 or a negative OHM_E*
  * code; a struct ohm_error carries the code plus a one-line detail that the
  * shell prints as "ohm: DEVICE: detail". Library code never prints. */
-#ifndef OHM_TRANSPORTS_ERR_H
-#define OHM_TRANSPORTS_ERR_H
+#ifndef OHM_UTIL_ERR_H
+#define OHM_UTIL_ERR_H
 
 #include <stddef.h>
 

@@ -1,7 +1,7 @@
 /* Time as seconds in a double: monotonic for timeouts and rates, real
  * (wall clock) for timestamps shown to people. */
-#ifndef OHM_TRANSPORTS_CLOCK_H
-#define OHM_TRANSPORTS_CLOCK_H
+#ifndef OHM_UTIL_CLOCK_H
+#define OHM_UTIL_CLOCK_H
 
 double ohm_mono(void);
 double ohm_real(void);

@@ -8,8 +8,8 @@
  *   if (s.best) ... "(did you mean %s?)", s.best ...
  * s.best is borrowed from the caller's candidates: keep them alive while
  * it is used. */
-#ifndef OHM_TRANSPORTS_SUGGEST_H
-#define OHM_TRANSPORTS_SUGGEST_H
+#ifndef OHM_UTIL_SUGGEST_H
+#define OHM_UTIL_SUGGEST_H
 
 #include <stddef.h>
 

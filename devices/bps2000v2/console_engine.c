@@ -1,24 +1,25 @@
-/* The console engine: a device read, written and commanded through a menu
- * console (TP_CONSOLE, telnet://). One login per open (the engine's open
- * hook), then each read walks only the screens the map's `menu=` fields
- * need ("1:load.1": screen 1, "master load"; "8:current.1.hw": screen 8),
- * with the BPS2000v2 console description (bps2000v2/console.h) building
- * the commands and parsing the replies leniently. A reply that is not the
- * screen expected fails the read with what was seen; no value is guessed.
- * The manual prints only "master load": for the other screen-1 items each
- * known spelling is tried in turn and the one a unit takes is remembered
- * for the device; an item it refuses in every spelling leaves its
- * variables out (per-variable errors), not the whole read.
- * Chain position: d->unit, 0 the master, N "slaveN". */
+/* The BPS2000v2's console engine, given by the driver's hooks (no generic
+ * engine knows a menu dialect): a device read, written and commanded
+ * through its menu console (TP_CONSOLE, telnet://). One login per open (the
+ * engine's open hook), then each read walks only the screens the map's `menu=`
+ * fields need ("1:load.1": screen 1, "master load"; "8:current.1.hw": screen
+ * 8), with the BPS2000v2 console description (bps2000v2/console.h) building the
+ * commands and parsing the replies leniently. A reply that is not the screen
+ * expected fails the read with what was seen; no value is guessed. The manual
+ * prints only "master load": for the other screen-1 items each known spelling
+ * is tried in turn and the one a unit takes is remembered for the device; an
+ * item it refuses in every spelling leaves its variables out (per-variable
+ * errors), not the whole read. Chain position: d->unit, 0 the master, N
+ * "slaveN". */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "../transports/telnet.h"
-#include "bps2000v2/console.h"
-#include "engine.h"
+#include "../../transports/telnet.h"
+#include "../engine.h"
+#include "console.h"
 
 struct ce_state {
   int screen;       /* where the console is: CON_MAIN or a sub-screen */
@@ -402,11 +403,18 @@ static int ce_cmd(struct dev *d, const struct dev_cmd *c, struct ohm_error *e) {
   return rc;
 }
 
-const struct dev_engine dev_engine_console = {
+static const struct dev_engine console_engine = {
     .kind = TP_CONSOLE,
     .open = ce_open,
     .read_all = ce_read_all,
     .set = ce_set,
     .cmd = ce_cmd,
     .close = ce_close,
+};
+
+/* The driver's hooks: its console engine. A second Telnet-menu device is a
+ * folder with its own map and hooks. */
+const struct dev_hooks dev_hooks_bps2000v2 = {
+    .driver = "bps2000v2",
+    .engine = &console_engine,
 };

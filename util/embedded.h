@@ -1,7 +1,7 @@
 /* Files embedded at build time by scripts/embed.sh: driver maps
  * (devices/<name>/map.lua) and Lua library files (lua/NAME.lua). */
-#ifndef OHM_TRANSPORTS_EMBEDDED_H
-#define OHM_TRANSPORTS_EMBEDDED_H
+#ifndef OHM_UTIL_EMBEDDED_H
+#define OHM_UTIL_EMBEDDED_H
 
 #include <stddef.h>
 

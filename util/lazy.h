@@ -3,13 +3,13 @@
  * every `ohm get` even over Modbus; loaded with dlopen on first use they
  * cost only the commands that need them.
  *
- * A generated header (transports/lazy_LIB.h, by scripts/gen-lazy.sh) lists
+ * A generated header (util/lazy_LIB.h, by scripts/gen-lazy.sh) lists
  * the library's symbols that ohm uses and redefines each name as a call
  * through a pointer table, so the code that uses the library is written as
  * usual: include the library's headers, then the lazy header, and call
  * lazy_LIB_load() once before the first use (safe to call again). */
-#ifndef OHM_TRANSPORTS_LAZY_H
-#define OHM_TRANSPORTS_LAZY_H
+#ifndef OHM_UTIL_LAZY_H
+#define OHM_UTIL_LAZY_H
 
 #include "err.h"
 

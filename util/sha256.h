@@ -1,7 +1,7 @@
 /* SHA-256 (FIPS 180-4), small and self-contained: libcurl does not export
  * one and linking libcrypto would cost every command its start-up. */
-#ifndef OHM_TRANSPORTS_SHA256_H
-#define OHM_TRANSPORTS_SHA256_H
+#ifndef OHM_UTIL_SHA256_H
+#define OHM_UTIL_SHA256_H
 
 #include <stddef.h>
 #include <stdint.h>
