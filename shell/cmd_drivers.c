@@ -106,9 +106,10 @@ static int drivers_print(const struct sh_opts *o, int names_only) {
   for (size_t i = 0; c && names_only == 1 && i < r; i++)
     printf("%s\n", c[i * 4].text);
   for (size_t i = 0; names_only == 2 && i < nt; i++) /* --schemes */
-    printf("%s://%s\n", tps[i]->scheme,
-           tps[i]->kind == TP_STREAM || strstr(tps[i]->scheme, "rtu") ? "/"
-                                                                      : "");
+    printf("%s://%s\n", tps[i]->scheme, /* a device path: one more '/' */
+           !strcmp(tps[i]->scheme, "serial") || strstr(tps[i]->scheme, "rtu")
+               ? "/"
+               : "");
   if (c && !names_only) sh_out_table(&out, cols, 4, c, r);
   for (size_t i = 0; i < nu; i++)
     free(user[i]);

@@ -124,7 +124,8 @@ json_ok "drivers --json parses" "$T/out"
 run "$OHM" drivers --schemes
 check "drivers --schemes: every transport of the build, as a URI start" \
 	sh -c 'grep -qx "modbus-tcp://" "$1" && grep -qx "modbus-rtu:///" "$1" &&
-		grep -qx "snmp://" "$1" && [ "$(wc -l < "$1")" -eq 5 ]' - "$T/out"
+		grep -qx "snmp://" "$1" && grep -qx "serial:///" "$1" &&
+		grep -qx "tcp://" "$1" && [ "$(wc -l < "$1")" -eq 6 ]' - "$T/out"
 
 # --- ohm list ---------------------------------------------------------------
 run "$OHM" list sim:bps2000v2
