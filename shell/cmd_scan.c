@@ -84,6 +84,13 @@ static void progress(const struct scan *s, const char *what, size_t i,
 /* One entry of the snippet, or one JSON object. */
 static void emit(struct scan *s, const char *name, const char *uri,
                  const char *driver, const char *objid, const char *descr) {
+  /* the default community needs no writing (and hides nothing): the
+   * snippet stays an inventory ohm reads; any other is shown as *** */
+  char plain[600];
+  if (!strncmp(uri, "snmp://public@", 14)) {
+    snprintf(plain, sizeof plain, "snmp://%s", uri + 14);
+    uri = plain;
+  }
   char *safe = ohm_uri_redact(uri);
   if (s->o.mode == SH_JSON) {
     const char *k[] = {"name", "uri", "driver", "sysobjectid", "sysdescr"};

@@ -104,8 +104,15 @@ static int encode(const struct dev_map *tm, const struct dev_var *tv,
   return 0;
 }
 
+/* Add o unless the table has its OID already (one object an OID: the
+ * ups-mib map names line 1 both as input.voltage and input.L1-N.voltage,
+ * and the line counts may come from the map or from ups_extras). */
 static int add(struct sa_obj **tab, size_t *n, size_t *cap,
                const struct sa_obj *o) {
+  for (size_t i = 0; i < *n; i++)
+    if ((*tab)[i].len == o->len &&
+        !memcmp((*tab)[i].oid, o->oid, o->len * sizeof o->oid[0]))
+      return 0;
   if (*n == *cap) {
     size_t nc = *cap ? *cap * 2 : 64;
     struct sa_obj *t = realloc(*tab, nc * sizeof *t);

@@ -50,6 +50,20 @@ static double ups_number(const struct snmp_sim *s, const struct dev_var *v,
       {"output.realpower", 450, 450, 20},
       {"ups.load", 35, 35, 3},
       {"ups.alarms.count", 0, 1, 0},
+      /* one line in, out and bypass (upsInputNumLines ... = 1), so NUT's
+       * snmp-ups and ohm use the single-phase names; upsConfig values */
+      {"input.phases", 1, 1, 0},
+      {"output.phases", 1, 1, 0},
+      {"input.bypass.phases", 1, 1, 0},
+      {"input.transfer.low", 170, 170, 0},
+      {"input.transfer.high", 280, 280, 0},
+      {"input.voltage.nominal", 230, 230, 0},
+      {"output.voltage.nominal", 230, 230, 0},
+      {"input.frequency.nominal", 50, 50, 0},
+      {"output.frequency.nominal", 50, 50, 0},
+      {"output.power.nominal", 1500, 1500, 0},
+      {"output.realpower.nominal", 1000, 1000, 0},
+      {"battery.runtime.low", 120, 120, 0},
   };
   double w = sin(t / 30.0);
   for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)

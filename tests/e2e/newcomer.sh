@@ -147,7 +147,7 @@ lacks "drivers --help does not list --timeout" "--timeout" "$out"
 run "$OHM" serve sim:bps2000v2
 eq "serve without a listener: usage error" 2 "$rc"
 has "serve without a listener says which options are missing" \
-	"give --nut ADDR, --prometheus ADDR or --telnet ADDR" "$err"
+	"give --nut ADDR, --prometheus ADDR, --telnet ADDR, --snmp ADDR" "$err"
 
 # --- did you mean, everywhere a name is rejected ------------------------------------
 run "$OHM" --verison
