@@ -72,6 +72,8 @@ int dev_var_available(const struct dev *d, const struct dev_var *v);
 /* The same by transport scheme ("modbus-tcp"), for code that holds no
  * device (serve's listeners); 1 for an unknown scheme. */
 int dev_var_over(const char *scheme, const struct dev_var *v);
+/* Whether v has a location over transports of kind (fixed text: always). */
+int dev_var_has(enum tp_kind kind, const struct dev_var *v);
 
 /* Read every var of the map available over this transport into vals
  * (indexed like d->map->vars). Returns 0 when the request(s) succeeded,

@@ -12,8 +12,7 @@
 #include "frame_map.h"
 #include "sim_bms.h"
 
-/* Whether a var has a location over transports of this kind. */
-static int var_has(enum tp_kind kind, const struct dev_var *v) {
+int dev_var_has(enum tp_kind kind, const struct dev_var *v) {
   if (v->text) return 1;
   switch (kind) {
   case TP_REGS:
@@ -30,18 +29,18 @@ static int var_has(enum tp_kind kind, const struct dev_var *v) {
 }
 
 int dev_var_available(const struct dev *d, const struct dev_var *v) {
-  return var_has(d->tp->ops->kind, v);
+  return dev_var_has(d->tp->ops->kind, v);
 }
 
 int dev_var_over(const char *scheme, const struct dev_var *v) {
   const struct tp_ops *ops = scheme ? tp_find(scheme) : NULL;
-  return ops ? var_has(ops->kind, v) : 1;
+  return ops ? dev_var_has(ops->kind, v) : 1;
 }
 
 /* Whether a map reads anything (beyond fixed text) over this kind. */
 static int map_fits(const struct dev_map *m, enum tp_kind kind) {
   for (size_t i = 0; i < m->nvars; i++)
-    if (!m->vars[i].text && var_has(kind, &m->vars[i])) return 1;
+    if (!m->vars[i].text && dev_var_has(kind, &m->vars[i])) return 1;
   return 0;
 }
 

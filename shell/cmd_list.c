@@ -22,23 +22,6 @@ struct list_target {
   struct dev *dev; /* set when we had to connect */
 };
 
-/* Whether v has a location for transport kind (fixed text: everywhere). */
-static int var_over(const struct dev_var *v, enum tp_kind kind) {
-  if (v->text) return 1;
-  switch (kind) {
-  case TP_REGS:
-    return v->reg >= 0;
-  case TP_OIDS:
-    return v->oid != NULL;
-  case TP_CONSOLE:
-    return v->menu != NULL;
-  case TP_STREAM:
-    return v->frame != NULL;
-  default:
-    return 0;
-  }
-}
-
 /* The driver and transport kind of device from its text alone. Returns 1
  * when both are known, 0 when a connection is needed, < 0 on error. */
 static int resolve_offline(const char *device, const struct sh_opts *o,
@@ -68,7 +51,7 @@ static int resolve_offline(const char *device, const struct sh_opts *o,
 }
 
 static int is_avail(const struct list_target *t, const struct dev_var *v) {
-  return t->dev ? dev_var_available(t->dev, v) : var_over(v, t->kind);
+  return t->dev ? dev_var_available(t->dev, v) : dev_var_has(t->kind, v);
 }
 
 static enum tp_kind target_kind(const struct list_target *t) {
