@@ -29,6 +29,17 @@ def wait_file(path, seconds=10):
     return False
 
 
+def listening(port, seconds=10):
+    """Until something listens on the TCP port (ss, no connection made)."""
+    end = time.time() + seconds
+    while time.time() < end:
+        if subprocess.run(["ss", "-Hltn", f"sport = :{port}"],
+                          capture_output=True, text=True).stdout.strip():
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def peer(name, dialect, packs, faults=(), tcp=False):
     """A peer on a fresh pty pair; returns (ohm's end or tcp port, state
     file, log file, the peer's process)."""
@@ -42,11 +53,13 @@ def peer(name, dialect, packs, faults=(), tcp=False):
              f"pty,raw,echo=0,link={b}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_file(c) and wait_file(b)
+        # one connection (no fork), and waited for without connecting: a
+        # probe's forked child kept the pty open and took the replies
         procs.append(subprocess.Popen(
-            ["socat", f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork",
+            ["socat", f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr",
              f"{c},raw,echo=0"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        wait_port(port)
+        listening(port)
     else:
         procs.append(subprocess.Popen(
             ["socat", f"pty,raw,echo=0,link={a}",
