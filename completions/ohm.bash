@@ -40,6 +40,7 @@ _ohm() {
 		-d | --driver) driver=(-d "${words[i + 1]}"); ((i++)) ;;
 		--timeout | --retries) ((i++)) ;;
 		--file | --jobs | --wait | --settle | --remote-name | --blksize) ((i++)) ;;
+		-o | --output | --only) ((i++)) ;;
 		--every | --count | --out | --keep-days | --max-size | --shard | \
 			--interval | --nut | --prometheus | --telnet | --snmp | --agentx | \
 			--mqtt) ((i++)) ;;
@@ -63,14 +64,14 @@ _ohm() {
 	--order) COMPREPLY=($(compgen -W "ABCD CDAB BADC DCBA" -- "$cur")); return ;;
 	--function) COMPREPLY=($(compgen -W "1 2 3 4 5 6 15 16" -- "$cur")); return ;;
 	--config | --file | --out | --password-file | --modbus-rtu | --check | \
-		--rules | --events-log)
+		--rules | --events-log | -o | --output)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
 	--timeout | --retries | --jobs | --units | --wait | --settle | \
 		--remote-name | --blksize | --every | --count | --keep-days | \
 		--max-size | --shard | --interval | --nut | --prometheus | --telnet | \
 		--modbus-tcp | --user | --idle-timeout | --max-sessions | --since | \
-		--device | --traps | --snmp | --agentx | --mqtt)
+		--device | --traps | --snmp | --agentx | --mqtt | --only)
 		return ;;
 	esac
 
@@ -93,6 +94,8 @@ _ohm() {
 			--snmp --units --serial --tcp --packs --runaway -q --quiet --user \
 			--password-file --idle-timeout --max-sessions" -- "$cur")) ;;
 		poll) COMPREPLY=($(compgen -W "$common --jobs --shard" -- "$cur")) ;;
+		config) COMPREPLY=($(compgen -W "$common -o --output --dry-run --jobs \
+			--only" -- "$cur")) ;;
 		modbus) COMPREPLY=($(compgen -W "$common --function --type --order \
 			--unit --watch" -- "$cur")) ;;
 		scan) COMPREPLY=($(compgen -W "$common --units --port" -- "$cur")) ;;
@@ -118,6 +121,17 @@ _ohm() {
 			COMPREPLY=($(compgen -W "$(_ohm_run drivers --names)" -- "$cur"))
 		return ;;
 	drivers | events) return ;;
+	config)
+		# config save DEVICE | diff FILE DEVICE... | apply FILE DEVICE...
+		if [[ $npos -eq 0 ]]; then
+			COMPREPLY=($(compgen -W "save diff apply" -- "$cur"))
+			return
+		fi
+		if [[ $npos -eq 1 && ${words[2]} != save ]]; then
+			COMPREPLY=($(compgen -f -- "$cur"))
+			return
+		fi
+		npos=0 ;; # then DEVICEs, as for the others
 	rules)
 		# rules test FILE EVENT DEVICE
 		case $npos in
@@ -141,7 +155,7 @@ _ohm() {
 
 	# DEVICE: inventory names, URI schemes, sim:DRIVER
 	if [[ $npos -eq 0 || $cmd == upgrade || $cmd == push || $cmd == poll ||
-		$cmd == record || $cmd == serve ]]; then
+		$cmd == record || $cmd == serve || $cmd == config ]]; then
 		local names schemes sims
 		names=$(_ohm_run help --devices "${config[@]}")
 		schemes=$(_ohm_run drivers --schemes)

@@ -331,6 +331,39 @@ static int run_config(struct inventory *inv, struct ohm_error *e) {
   return inv_pcall(L, inv->path, read_devices, &r, e);
 }
 
+struct inv_value {
+  const char *path;
+  int (*f)(lua_State *L, void *ud);
+  void *ud;
+};
+
+static int inv_value_run(lua_State *L, void *ud) {
+  struct inv_value *v = ud;
+  if (luaL_loadfilex(L, v->path, "t") != LUA_OK) lua_error(L);
+  lua_call(L, 0, 1);
+  return v->f(L, v->ud);
+}
+
+int inv_load_value(const char *path, int (*f)(lua_State *L, void *ud), void *ud,
+                   struct ohm_error *e) {
+  struct inv_alloc *a = calloc(1, sizeof *a);
+  lua_State *L = a ? lua_newstate(inv_lalloc, a) : NULL;
+  struct inv_value v = {path, f, ud};
+  int rc;
+  if (!L) {
+    free(a);
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  }
+  rc = inv_pcall(L, path, inv_sandbox, NULL, e);
+  if (rc == 0) {
+    lua_sethook(L, inv_hook, LUA_MASKCOUNT, 10000);
+    rc = inv_pcall(L, path, inv_value_run, &v, e);
+  }
+  lua_close(L);
+  free(a);
+  return rc;
+}
+
 int inv_load(const char *path, struct inventory **out, struct ohm_error *e) {
   struct inventory *inv = calloc(1, sizeof *inv);
   struct stat st;

@@ -57,6 +57,14 @@ int inv_call(const struct inventory *inv,
              int (*f)(struct lua_State *L, void *ud), void *ud,
              struct ohm_error *e);
 
+/* Run the Lua file path in a fresh sandbox like the inventory's (no io,
+ * step and memory limits) and call f(L, ud) with the chunk's first result
+ * on top of the stack (config files that return a table); the state is
+ * closed afterwards. Returns f's result, or OHM_ECONFIG with e = "FILE:
+ * what went wrong". */
+int inv_load_value(const char *path, int (*f)(struct lua_State *L, void *ud),
+                   void *ud, struct ohm_error *e);
+
 /* A copy of a device name or URI safe to show: the user-info password and
  * the values of query parameters whose name contains "pass" become "***".
  * Caller frees; NULL only when out of memory. */

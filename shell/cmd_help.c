@@ -228,6 +228,16 @@ static const struct help_page pages[] = {
      "config v",
      "--dry-run              print the jobs, run nothing\n"
      "--events-log FILE      the event log to write"},
+    {"config",
+     "FILE: a Lua file of `ohm config save` (returns a table: driver,\n"
+     "model, firmware, time, values); " DEVICE_URIS,
+     {"config save pdu1 -o pdu1.lua",
+      "config apply --yes --jobs 8 pdu1.lua pdu1 pdu2 pdu3"},
+     "d timeout retries json config v q yes",
+     "-o, --output FILE      save: write FILE atomically (default stdout)\n"
+     "--dry-run              apply: validate and show the plan, write nothing\n"
+     "--jobs N               devices at once (default 8)\n"
+     "--only VAR,...         compare and apply these variables only"},
     {NULL, NULL, {NULL, NULL}, NULL, NULL}};
 
 /* Whether key is a word of the space-separated keys. */

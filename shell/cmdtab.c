@@ -63,6 +63,10 @@ const struct sh_command sh_commands[] = {
      "events [--since T] [--device D] [--follow] [--json|--csv] "
      "[--events-log FILE]",
      "read the event log"},
+    {"config", cmd_config,
+     "config save DEVICE [-o FILE] | diff [--json] FILE DEVICE... | apply "
+     "[--dry-run] [--yes] [--jobs N] [--only VAR,...] [--json] FILE DEVICE...",
+     "save, compare and apply the writable variables of a fleet"},
     {"rules", cmd_rules, "rules test [--dry-run] FILE EVENT DEVICE",
      "fire one event through a rules file"},
     {NULL, NULL, NULL, NULL}};

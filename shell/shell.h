@@ -114,6 +114,7 @@ SH_CMD(snmp);
 SH_CMD(help);
 SH_CMD(events);
 SH_CMD(rules);
+SH_CMD(config);
 #undef SH_CMD
 
 /* `ohm sim --telnet ADDR`: the BPS2000v2 Telnet console on the simulated

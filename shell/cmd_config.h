@@ -1,0 +1,47 @@
+/* ohm config save/diff/apply (shell/cmd_config*.c), internal. */
+#ifndef OHM_SHELL_CMD_CONFIG_H
+#define OHM_SHELL_CMD_CONFIG_H
+
+#include "../lua/config.h"
+#include "shell.h"
+
+struct cfg_args {
+  struct sh_opts so;
+  const char *out;  /* save -o FILE */
+  const char *only; /* --only VAR,... */
+  int dry_run;
+  int jobs;
+  const char *usage;
+};
+
+/* One device of diff or apply: opened, compared, maybe written. */
+struct cfg_target {
+  const char *name; /* as given (shown redacted) */
+  char *shown;      /* redacted */
+  struct dev *d;
+  struct cfg_plan plan;
+  int rc; /* 0 or the failure's code */
+  struct ohm_error err;
+  int stage; /* where it failed: 0 open, 1 compare/validate, 2 apply */
+};
+
+struct cfg_batch {
+  const struct cfg_args *a;
+  const struct cfg_file *f;
+  struct cfg_target *t;
+  size_t n;
+  int validate;
+  size_t finished; /* progress */
+  int tty;         /* progress lines on stderr */
+};
+
+/* Parse argv for SUB (save, diff, apply); returns optind or -1. */
+int cfg_parse(int argc, char **argv, struct cfg_args *a);
+/* Targets for argv[0..n): open and compare each, on a->jobs threads. */
+int cfg_batch_new(struct cfg_batch *b, const struct cfg_args *a,
+                  const struct cfg_file *f, char **names, size_t n,
+                  int validate);
+void cfg_batch_free(struct cfg_batch *b);
+int cfg_cmd_apply(int argc, char **argv, struct cfg_args *a);
+
+#endif
