@@ -330,11 +330,9 @@ static int load_values(lua_State *L, struct cfg_file *f) {
   return 0;
 }
 
-static int load_table(lua_State *L, void *ud) {
+int cfg_table_read(lua_State *L, struct cfg_file *f) {
   static const char *const keys[] = {"device", "driver", "model", "firmware",
                                      "time",   "values", NULL};
-  struct cfg_load *ld = ud;
-  struct cfg_file *f = ld->f;
   if (!lua_istable(L, -1))
     return luaL_error(L, "must return a table (is this a file of ohm config "
                          "save?)");
@@ -355,6 +353,11 @@ static int load_table(lua_State *L, void *ud) {
   if (!f->driver)
     return luaL_error(L, "no 'driver' (the driver the file was saved from)");
   return load_values(L, f);
+}
+
+static int load_table(lua_State *L, void *ud) {
+  struct cfg_load *ld = ud;
+  return cfg_table_read(L, ld->f);
 }
 
 int cfg_load(const char *path, struct cfg_file **out, struct ohm_error *e) {

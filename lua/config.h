@@ -45,6 +45,12 @@ int cfg_write_file(const char *path, const char *text, struct ohm_error *e);
  * memory; lua/inventory.c). e says which field is wrong. */
 int cfg_load(const char *path, struct cfg_file **out, struct ohm_error *e);
 
+/* The saved table on top of L (as a file returns it) into f, which the
+ * caller allocated zeroed and frees with cfg_free even on error; raises a
+ * Lua error naming the bad field. */
+struct lua_State;
+int cfg_table_read(struct lua_State *L, struct cfg_file *f);
+
 /* A variable of the file whose value differs from the device's. */
 enum cfg_state {
   CFG_DIFFERS = 0, /* found by diff or planned by apply */

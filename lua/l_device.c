@@ -40,6 +40,11 @@ struct dev *l_device_test(lua_State *L, int idx) {
   return ld ? ld->d : NULL;
 }
 
+const char *l_device_name(lua_State *L, int idx) {
+  struct l_dev *ld = luaL_testudata(L, idx, L_DEVICE_MT);
+  return ld ? ld->name : NULL;
+}
+
 int l_path_test(lua_State *L, int idx, struct dev **d, const char **prefix) {
   struct l_path *p = luaL_testudata(L, idx, L_PATH_MT);
   if (!p) return 0;

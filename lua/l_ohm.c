@@ -267,6 +267,7 @@ int luaopen_ohm(lua_State *L) {
   l_raw_register(L);     /* ohm.connect */
   l_upgrade_register(L); /* ohm.upgrade (lua/l_upgrade.c) */
   l_poll_register(L);    /* ohm.poll (lua/l_poll.c) */
+  l_config_register(L);  /* ohm.config (lua/l_config.c) */
   lua_pushboolean(L, 0); /* the compiled format.lua, once loaded */
   lua_pushcclosure(L, l_format, 1);
   lua_pushvalue(L, -1); /* for the REPL, safe from user edits */

@@ -33,6 +33,9 @@ void l_ohm_set_defaults(lua_State *L, const struct tp_opts *o);
  * Borrowed: valid while the Lua object is alive and open. */
 struct dev *l_device_test(lua_State *L, int idx);
 
+/* The device at idx's name as messages show it (redacted), or NULL. */
+const char *l_device_name(lua_State *L, int idx);
+
 /* The path proxy at idx (pdu.input.L1): its device (NULL if closed) and
  * prefix ("input.L1"); returns 0 if idx is not a path proxy. */
 int l_path_test(lua_State *L, int idx, struct dev **d, const char **prefix);
@@ -47,6 +50,7 @@ struct tp *l_raw_tp(lua_State *L, int idx);
 void l_snmp_methods(lua_State *L) __attribute__((weak));
 void l_upgrade_register(lua_State *L); /* ohm.upgrade, lua/l_upgrade.c */
 void l_poll_register(lua_State *L);    /* ohm.poll, lua/l_poll.c */
+void l_config_register(lua_State *L);  /* ohm.config, lua/l_config.c */
 struct inventory *l_ohm_inventory(lua_State *L, struct ohm_error *e);
 int l_push_error(lua_State *L, const struct ohm_error *e);
 void l_opts_from_table(lua_State *L, int idx, struct tp_opts *o,
