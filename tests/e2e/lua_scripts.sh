@@ -2,8 +2,9 @@
 # ohm as a script interpreter (lua(1) conventions): `arg` laid out exactly
 # as lua5.4 lays it out, -e, - (stdin), a #!/usr/bin/env ohm script, the
 # error format and exit codes, os.exit, piped statements, --help/-v, and
-# scripts/energy-report.lua against the simulator (in process and as an
-# `ohm sim` peer named in an inventory).
+# scripts/energy-report.lua, threshold-audit.lua and threshold-drift.lua
+# against the simulator (in process and as an `ohm sim` peer named in an
+# inventory).
 . "$OHM_TOP/tests/lib.sh"
 cd "$T"
 
@@ -151,6 +152,37 @@ has "threshold-audit: the unreachable device on stderr" "threshold-audit: down:"
 printf 'return 5\n' > badpol.lua
 $OHM "$A" --policy badpol.lua sim:bps2000v2 2> errout; rc=$?
 eq "threshold-audit: a bad policy is a usage error" "2" "$rc"
+
+# threshold-drift.lua: the `good` peer's L2 low limit is 16 A now (above);
+# against a saved reference and against the other units' majority
+D="$OHM_TOP/scripts/threshold-drift.lua"
+$OHM "$D" sim:bps2000v2 > out 2> errout; rc=$?
+eq "threshold-drift: one default unit, no drift" "0 device,variable,value,reference" \
+	"$rc $(cat out)"
+$OHM config save sim:bps2000v2 -o ref.lua 2> errout
+$OHM --config inv.lua "$D" --reference ref.lua good > out 2> errout; rc=$?
+eq "threshold-drift: drift from the reference exits 3" "3" "$rc"
+eq "threshold-drift: the drifted threshold, its value and the reference's" \
+	"good,input.L2.current.low.critical,16,0" "$(sed 1d out)"
+cat > inv2.lua <<LUA
+devices = {
+  a = { uri = "sim:bps2000v2" }, b = { uri = "sim:bps2000v2" },
+  good = { uri = "modbus-tcp://127.0.0.1:$port", driver = "bps2000v2" },
+}
+LUA
+$OHM --config inv2.lua "$D" > out 2> errout; rc=$?
+eq "threshold-drift: across the inventory, the odd unit out" \
+	"3 good,input.L2.current.low.critical,16,0" "$rc $(sed 1d out)"
+$OHM --config inv.lua "$D" --timeout 1 --reference ref.lua > out 2> errout; rc=$?
+eq "threshold-drift: an unreachable device exits 1" "1" "$rc"
+has "threshold-drift: the unreachable device on stderr" "threshold-drift: down:" \
+	"$(cat errout)"
+has "threshold-drift: the others still compared" "good,input.L2.current.low.critical" \
+	"$(cat out)"
+printf 'return { values = {} }\n' > badref.lua
+$OHM "$D" --reference badref.lua sim:bps2000v2 2> errout; rc=$?
+eq "threshold-drift: a bad reference is a usage error" "2" "$rc"
+has "threshold-drift: says what is wrong with it" "no 'driver'" "$(cat errout)"
 
 $OHM "$R" "modbus-tcp://admin:s3cret@127.0.0.1:1?driver=bps2000v2" \
 	> csv 2> errout
