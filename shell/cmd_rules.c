@@ -47,6 +47,16 @@ static int rt_set(void *ctx, const char *dev, const char *var, const char *val,
   return rc;
 }
 
+static int rt_with_dev(void *ctx, const char *dev,
+                       int (*fn)(struct dev *d, void *arg, struct ohm_error *e),
+                       void *arg, struct ohm_error *e) {
+  struct dev *d;
+  int rc = sh_open(dev, ctx, &d, e);
+  if (rc == 0) rc = fn(d, arg, e);
+  if (d) dev_close(d);
+  return rc;
+}
+
 /* Fire EVENT on DEVICE, with its values when it is a device we can
  * read (an inventory name or a URI). Returns the rules matched. */
 static int rt_fire(struct rt *t, struct inventory *inv, struct rules *r,
@@ -86,7 +96,7 @@ static int rules_test(struct rt *t, char **argv) {
                           .out = stdout,
                           .dry_run = t->dry,
                           .echo = 1,
-                          .host = {&t->o, rt_cmd, rt_set}};
+                          .host = {&t->o, rt_cmd, rt_set, rt_with_dev}};
   if (rules_load(argv[0], &cfg, &r, &e) < 0) {
     sh_errorf(NULL, "rules: %s", ohm_error_text(&e));
     evlog_close(log);

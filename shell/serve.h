@@ -65,6 +65,10 @@ int sv_cache_set(struct sv_cache *c, const char *name, const char *var,
                  const char *text, struct ohm_error *e);
 int sv_cache_cmd(struct sv_cache *c, const char *name, const char *cmd,
                  struct ohm_error *e);
+/* Run fn on device name, serialised with the poller (no re-read). */
+int sv_cache_with_dev(struct sv_cache *c, const char *name,
+                      int (*fn)(struct dev *d, void *arg, struct ohm_error *e),
+                      void *arg, struct ohm_error *e);
 
 /* ---- lifecycle, used by shell/cmd_serve.c ---- */
 

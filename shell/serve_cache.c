@@ -375,3 +375,14 @@ int sv_cache_cmd(struct sv_cache *c, const char *name, const char *cmd,
   struct write_req w = {NULL, NULL, cmd};
   return cache_write(c, name, &w, e);
 }
+
+int sv_cache_with_dev(struct sv_cache *c, const char *name,
+                      int (*fn)(struct dev *d, void *arg, struct ohm_error *e),
+                      void *arg, struct ohm_error *e) {
+  pthread_rwlock_rdlock(&c->ps_lock);
+  long i = find_name(c, name);
+  int rc = i < 0 ? ohm_error_set(e, OHM_ENOENT, "not a served device")
+                 : poll_set_with_dev(c->ps, (size_t)i, fn, arg, e);
+  pthread_rwlock_unlock(&c->ps_lock);
+  return rc;
+}

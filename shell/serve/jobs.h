@@ -12,11 +12,17 @@
 #include "util/err.h"
 #include "transports/uri.h"
 
+struct dev;
 struct job_host {
   void *ctx;
   int (*cmd)(void *ctx, const char *dev, const char *cmd, struct ohm_error *e);
   int (*set)(void *ctx, const char *dev, const char *var, const char *val,
              struct ohm_error *e);
+  /* run fn with device dev open (serialised with the poller), for the
+   * config_diff job; NULL: no device access */
+  int (*with_dev)(void *ctx, const char *dev,
+                  int (*fn)(struct dev *d, void *arg, struct ohm_error *e),
+                  void *arg, struct ohm_error *e);
 };
 
 struct job {

@@ -26,7 +26,7 @@ static int rl_known_event(lua_State *L, const char *ev, int names) {
   lua_getfield(L, names, ev);
   int ok = !lua_isnil(L, -1);
   lua_pop(L, 1);
-  return ok || !strncmp(ev, "TRAP", 4);
+  return ok || !strncmp(ev, "TRAP", 4) || !strcmp(ev, "CONFIGDRIFT");
 }
 
 /* Every event a rule listens to is NUT's, a trap's, or a when()'s. */

@@ -23,6 +23,12 @@ static int sr_set(void *ctx, const char *dev, const char *var, const char *val,
   return sv_cache_set(ctx, dev, var, val, e);
 }
 
+static int sr_with_dev(void *ctx, const char *dev,
+                       int (*fn)(struct dev *d, void *arg, struct ohm_error *e),
+                       void *arg, struct ohm_error *e) {
+  return sv_cache_with_dev(ctx, dev, fn, arg, e);
+}
+
 /* The readable values as arrays, then fed (event NULL) or fired. */
 static int sr_values(struct rules *r, const char *dev, int ok,
                      const struct dev_map *m, const struct dev_value *vals,
@@ -111,7 +117,7 @@ int serve_rules_open(const char *file, const char *log_path,
 int serve_rules_attach(struct sv_cache *c, struct ohm_error *e) {
   if (!sr_rules) return 0;
   struct rules_cfg *cfg = rules_cfg_of(sr_rules);
-  cfg->host = (struct job_host){c, sr_cmd, sr_set};
+  cfg->host = (struct job_host){c, sr_cmd, sr_set, sr_with_dev};
   return rules_start(sr_rules, e);
 }
 

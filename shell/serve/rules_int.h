@@ -67,6 +67,11 @@ void rl_outcome(struct rules *r, const char *dev, const char *event,
                 const char *outcome, const char *detail, int attempt,
                 double ms);
 
+/* The config_diff{DEVICE..., file = FILE} job (rules_config.c), on a
+ * worker: 0 when every device equals FILE; else OHM_EDEVICE with e naming
+ * the drift (and CONFIGDRIFT queued on each drifted device) or failures. */
+int rl_config_diff(struct rules *r, const struct job *j, struct ohm_error *e);
+
 /* Log the summary of what rule (table at index t) held back, if any. */
 void rl_flush_held(struct rules *r, int t, int rule);
 

@@ -181,6 +181,9 @@ static int rl_job_table(lua_State *L) {
                      : !strcmp(kind, "trap") ? "to"
                      : !strcmp(kind, "mail") ? "to"
                                              : NULL;
+  if (!strcmp(kind, "config_diff") && (need = "file") && !lua_rawlen(L, t))
+    return luaL_error(L, "config_diff{...}: name the devices "
+                         "(config_diff{\"pdu1\", file = \"FILE\"})");
   if (need && lua_getfield(L, t, need) == LUA_TNIL)
     return luaL_error(L, "%s{...}: needs %s", kind, need);
   lua_settop(L, t);
@@ -238,8 +241,9 @@ static int rl_values(lua_State *L) {
 
 void rl_open_api(struct rules *r) {
   lua_State *L = r->L;
-  static const char *const tables[] = {"log",    "exec", "mail",     "http",
-                                       "syslog", "trap", "shutdown", NULL};
+  static const char *const tables[] = {"log",      "exec",        "mail",
+                                       "http",     "syslog",      "trap",
+                                       "shutdown", "config_diff", NULL};
   static const char *const args[] = {"cmd", "set", "cancel", NULL};
   static const struct {
     const char *name;

@@ -322,7 +322,9 @@ static void *rl_worker(void *arg) {
   int rc = 0;
   for (int attempt = 1; attempt <= 1 + w->j->retries; attempt++) {
     double t0 = ohm_mono();
-    rc = job_run(w->j, &w->r->cfg.host, &e);
+    rc = !strcmp(w->j->kind, "config_diff")
+             ? rl_config_diff(w->r, w->j, &e) /* rules_config.c */
+             : job_run(w->j, &w->r->cfg.host, &e);
     const char *out = rc == 0               ? "ok"
                       : rc == OHM_ETIMEDOUT ? "timeout"
                                             : "failed";
