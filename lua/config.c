@@ -175,6 +175,16 @@ static void sb_quote(struct sbuf *b, const char *s) {
   sb_add(b, "\"", 1);
 }
 
+/* Text for a comment line: control bytes as '?', so no name can end the
+ * comment and become code. */
+static const char *plain(const char *s, char *buf, size_t n) {
+  size_t k = 0;
+  for (; s && s[k] && k + 1 < n; k++)
+    buf[k] = (unsigned char)s[k] < 32 || s[k] == 127 ? '?' : s[k];
+  buf[k] = 0;
+  return buf;
+}
+
 static void render_field(struct sbuf *b, const char *key, const char *val) {
   if (!val) return;
   sb_printf(b, "  %s = ", key);
@@ -206,11 +216,15 @@ static void render_val(struct sbuf *b, const struct cfg_val *c,
 
 char *cfg_render(const struct cfg_file *f, const struct dev_map *m) {
   struct sbuf b = {0};
+  char t[200];
   sb_printf(&b, "-- ohm configuration: the writable variables of %s\n",
-            f->device ? f->device : "a device");
-  sb_printf(&b, "-- driver %s, model %s, firmware %s, saved %s\n",
-            f->driver ? f->driver : "?", f->model ? f->model : "?",
-            f->firmware ? f->firmware : "?", f->time ? f->time : "?");
+            f->device ? plain(f->device, t, sizeof t) : "a device");
+  sb_printf(&b, "-- driver %s", plain(f->driver, t, sizeof t));
+  if (f->model) sb_printf(&b, ", model %s", plain(f->model, t, sizeof t));
+  if (f->firmware)
+    sb_printf(&b, ", firmware %s", plain(f->firmware, t, sizeof t));
+  if (f->time) sb_printf(&b, ", saved %s", plain(f->time, t, sizeof t));
+  sb_printf(&b, "\n");
   sb_printf(&b, "-- ohm config diff FILE DEVICE... shows what differs; "
                 "ohm config apply FILE DEVICE... writes it\n");
   sb_printf(&b, "return {\n");

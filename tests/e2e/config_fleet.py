@@ -5,8 +5,10 @@ three -> diff shows nothing; a value out of range is refused for every
 unit before any write; --dry-run writes nothing; a file from another
 driver is refused; a unit that does not keep a write (a raw-socket Modbus
 peer that acknowledges and forgets) is reported as a read-back mismatch;
-thresholds raised together are written high first."""
-import json, os, re, socket, struct, subprocess, sys, tempfile, threading
+thresholds raised together are written high first; on a terminal the
+plan is shown and confirmed, with progress; secrets stay out of files."""
+import json, os, pty, re, select, socket, struct, subprocess, sys, tempfile
+import threading, time
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
 from lib import T, OHM, ohm, free_port, start, wait_port, run
 
@@ -215,5 +217,88 @@ def main():
          "reads back 16" in r.stderr,
          "a unit that does not keep the write: read-back mismatch, exit 3",
          r.stdout + r.stderr)
+    more(tmp, saved, units, ports)
+
+def on_terminal(args, answer):
+    """Run ohm on a pseudo-terminal, answer its question; (rc, output)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(OHM, [OHM] + args)
+    out, sent, end = b"", False, time.time() + 30
+    while time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        if not sent and b"proceed? [y/N]" in out:
+            os.write(fd, answer + b"\n")
+            sent = True
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+
+
+def more(tmp, saved, units, ports):
+    """Terminals, failures of some units, bad files, secrets."""
+    r = ohm("config", "apply", "--yes", saved, *units)
+    T.eq(r.returncode, 0, "the three units back to the saved file")
+    edited = os.path.join(tmp, "t.lua")
+    edit(saved, edited, {"ambient.temperature.high.critical": 40})
+    rc, out = on_terminal(["config", "apply", edited] + units[:2], b"n")
+    T.ok(rc == 2 and "would write" in out and
+         "config apply: 2 changes to 2 devices: proceed?" in out and
+         mbpoll(ports[0], 76) == {76: 35},
+         "on a terminal: the plan, a question; 'n' writes nothing", out)
+    rc, out = on_terminal(["config", "apply", edited] + units[:2], b"y")
+    T.ok(rc == 0 and "applying: 2/2 devices" in out and
+         out.count("written, read back") == 2 and
+         mbpoll(ports[1], 76) == {76: 40},
+         "'y' applies, with progress on the terminal", out)
+
+    down = "modbus-tcp://127.0.0.1:%d?driver=bps2000v2" % free_port()
+    r = ohm("config", "diff", edited, units[2], down)
+    T.ok(r.returncode == 2 and len(r.stderr.splitlines()) == 1 and
+         r.stderr.startswith("ohm: %s: " % down) and
+         "ambient.temperature.high.critical" in r.stdout,
+         "diff with an unreachable unit: exit 2, one line for it, the "
+         "others compared", r.stdout + r.stderr)
+    r = ohm("config", "apply", "--yes", edited, units[2], down)
+    T.ok(r.returncode == 3 and mbpoll(ports[2], 76) == {76: 40} and
+         re.search(re.escape(down) + r"\s+-\s+-\s+-\s+failed", r.stdout),
+         "apply with an unreachable unit: the others applied, it reported "
+         "failed, exit 3", r.stdout + r.stderr)
+
+    broken = os.path.join(tmp, "broken.lua")
+    with open(broken, "w") as f:
+        f.write("return { driver = 'bps2000v2', values = {\n")
+    r = ohm("config", "apply", "--yes", broken, units[0])
+    T.ok(r.returncode == 2 and len(r.stderr.splitlines()) == 1 and
+         r.stderr.startswith("ohm: " + broken + ":"),
+         "a broken file: exit 2, one line naming it", r.stderr)
+    with open(broken, "w") as f:
+        f.write("os.execute('touch %s/ran') return {}\n" % tmp)
+    r = ohm("config", "diff", broken, units[0])
+    T.ok(r.returncode == 2 and not os.path.exists(tmp + "/ran"),
+         "the file runs in the sandbox (no os.execute)", r.stderr)
+
+    secret = "modbus-tcp://admin:s3cret@127.0.0.1:%d?driver=bps2000v2" \
+        % ports[0]
+    r = ohm("config", "save", secret)
+    T.ok(r.returncode == 0 and "s3cret" not in r.stdout + r.stderr and
+         'device = "modbus-tcp://admin:***@' in r.stdout,
+         "save to stdout; the device's password redacted", r.stdout)
+
+    bash = ('source "%s/completions/ohm.bash"; COMP_WORDS=(ohm config "");'
+            ' COMP_CWORD=2; _ohm; echo "${COMPREPLY[*]}"' % os.environ["OHM_TOP"])
+    r = subprocess.run(["bash", "-c", bash], capture_output=True, text=True,
+                       env=dict(os.environ, PATH=os.path.dirname(OHM) + ":" +
+                                os.environ["PATH"]))
+    T.eq(r.stdout.split(), ["save", "diff", "apply"],
+         "bash completion offers save, diff, apply")
+
 
 run(main)
