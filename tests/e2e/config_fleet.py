@@ -218,6 +218,7 @@ def main():
          "a unit that does not keep the write: read-back mismatch, exit 3",
          r.stdout + r.stderr)
     more(tmp, saved, units, ports)
+    user_map(tmp, ports[2])
 
 def on_terminal(args, answer):
     """Run ohm on a pseudo-terminal, answer its question; (rc, output)."""
@@ -240,6 +241,48 @@ def on_terminal(args, answer):
             sent = True
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+
+
+USER_MAP = """return { name = "acme-th", desc = "four thresholds of one quantity",
+  vars = {
+    { name = "ambient.temperature.low.critical", reg = 75 },
+    { name = "ambient.temperature.high.critical", reg = 76 },
+    { name = "ambient.temperature.low.warning", reg = 77 },
+    { name = "ambient.temperature.high.warning", reg = 78 },
+  } }
+"""
+
+
+def user_map(tmp, port):
+    """Any map's writable variables: a user map with all four thresholds
+    of a quantity (on the simulator's registers 75-78): raising all four
+    past the old high.critical writes them top down, lowering bottom up,
+    each step keeping low.critical <= low.warning <= high.warning <=
+    high.critical."""
+    d = os.path.join(tmp, "drivers")
+    os.makedirs(d)
+    with open(os.path.join(d, "acme-th.lua"), "w") as f:
+        f.write(USER_MAP.replace("reg = 7", 'type = "s16", access = "rw", '
+                                 'min = -20, max = 80, unit = "degC", '
+                                 'reg = 7'))
+    env = {"OHM_DRIVERS": d}
+    u = "modbus-tcp://127.0.0.1:%d?driver=acme-th" % port
+    base = os.path.join(tmp, "acme.lua")
+    r = ohm("config", "save", u, "-o", base, env=env)
+    T.ok(r.returncode == 0 and 'driver = "acme-th"' in open(base).read(),
+         "a user map's thresholds saved", r.stderr)
+    up = os.path.join(tmp, "acme-up.lua")
+    t = "ambient.temperature."
+    edit(base, up, {t + "low.critical": 40, t + "low.warning": 45,
+                    t + "high.warning": 50, t + "high.critical": 55})
+    order = []
+    for f in (up, base):
+        r = ohm("config", "apply", "--yes", "-v", f, u, env=env)
+        order.append([int(m.group(1), 16) for m in
+                      re.finditer(r"> 01 06 00 ([0-9a-f]{2})", r.stderr)])
+        T.eq(r.returncode, 0, "apply of the user map's thresholds")
+    T.eq(order, [[76, 78, 77, 75], [75, 77, 78, 76]],
+         "four thresholds raised top down, lowered bottom up")
 
 
 def more(tmp, saved, units, ports):
