@@ -74,17 +74,18 @@ struct cfg_plan {
   struct cfg_change *ch;
   size_t n;
   size_t nvals; /* values of the file compared (after --only) */
+  int refused;  /* cfg_plan failed on the file's values, not the device */
 };
 
 void cfg_plan_free(struct cfg_plan *p);
 
 /* Compare d with f (only: comma-separated names, NULL = all). A file from
  * another driver, a name the map lacks, or (validate) a value the map or
- * the threshold order refuses is an error: OHM_EINVAL/ENOENT with e saying
- * which; OHM_ECONFIG for another driver. Device failures are returned as
- * they come. Changes come in a safe order: a threshold is written only
- * where it keeps its quantity's low <= high order with the values already
- * on the device (raising a pair writes high first, lowering low first). */
+ * the threshold order refuses is an error with e saying which and
+ * out->refused set; a device failure is returned as it comes (refused 0).
+ * Changes come in a safe order: a threshold is written only where it keeps its
+ * quantity's low <= high order with the values already on the device (raising a
+ * pair writes high first, lowering low first). */
 int cfg_plan(struct dev *d, const struct cfg_file *f, const char *only,
              int validate, struct cfg_plan *out, struct ohm_error *e);
 

@@ -184,25 +184,30 @@ int cfg_plan(struct dev *d, const struct cfg_file *f, const char *only,
              int validate_it, struct cfg_plan *out, struct ohm_error *e) {
   const struct dev_map *m = d->map;
   struct dev_value *cur;
-  int rc = 0;
+  int rc = 0, refused = 0;
   memset(out, 0, sizeof *out);
+  out->refused = 1;
   if (!f->driver || strcmp(f->driver, m->name) != 0)
     return ohm_error_set(e, OHM_ECONFIG,
                          "the file was saved from driver %s, this device "
                          "is %s",
                          f->driver ? f->driver : "?", m->name);
   if ((rc = check_only(f, only, e)) < 0) return rc;
+  out->refused = 0;
   cur = calloc(m->nvars ? m->nvars : 1, sizeof *cur);
   out->ch = calloc(f->n ? f->n : 1, sizeof *out->ch);
   if (!cur || !out->ch) rc = ohm_error_set(e, OHM_ENOMEM, "out of memory");
-  if (rc == 0) rc = dev_read_all(d, cur, e);
-  for (size_t i = 0; rc == 0 && i < f->n; i++)
-    if (in_list(only, f->vals[i].name))
-      rc = plan_one(d, &f->vals[i], validate_it, cur, out, e);
-  if (rc == 0 && validate_it) rc = check_order(m, out, cur, e);
+  if (rc == 0 && (rc = dev_read_all(d, cur, e)) == 0) {
+    for (size_t i = 0; rc == 0 && i < f->n; i++)
+      if (in_list(only, f->vals[i].name))
+        rc = plan_one(d, &f->vals[i], validate_it, cur, out, e);
+    if (rc == 0 && validate_it) rc = check_order(m, out, cur, e);
+    refused = rc < 0 && rc != OHM_ENOMEM;
+  }
   if (rc == 0) order(m, out, cur);
   free(cur);
   if (rc < 0) cfg_plan_free(out);
+  out->refused = refused;
   return rc;
 }
 

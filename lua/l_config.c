@@ -276,9 +276,7 @@ static void push_change(lua_State *L, const struct cfg_change *c) {
 }
 
 static int refused(const struct l_target *t) {
-  return t->stage == 1 &&
-         (t->rc == OHM_EINVAL || t->rc == OHM_ERANGE || t->rc == OHM_ENOENT ||
-          t->rc == OHM_EACCES || t->rc == OHM_ENOTSUP || t->rc == OHM_ECONFIG);
+  return t->stage == 1 && t->rc < 0 && t->plan.refused;
 }
 
 static void push_applied(lua_State *L, const struct l_target *t, int dry,

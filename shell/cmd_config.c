@@ -50,6 +50,22 @@ static int own_opt(struct cfg_args *a, int c, const char *arg) {
   return 1;
 }
 
+/* The options each subcommand takes; the others are refused. */
+static int check_sub(const char *sub, const struct cfg_args *a) {
+  int save = !strcmp(sub, "save"), apply = !strcmp(sub, "apply");
+  const char *bad = a->out && !save                 ? "-o"
+                    : a->dry_run && !apply          ? "--dry-run"
+                    : a->only && save               ? "--only"
+                    : a->jobs && save               ? "--jobs"
+                    : a->so.mode == SH_CSV          ? "--csv"
+                    : a->so.mode == SH_JSON && save ? "--json"
+                                                    : NULL;
+  if (!bad) return 0;
+  sh_errorf("config", "%s %s: not an option of config %s; usage: ohm %s", sub,
+            bad, sub, a->usage);
+  return -1;
+}
+
 int cfg_parse(int argc, char **argv, struct cfg_args *a) {
   struct option all[32];
   size_t n = 0;
@@ -80,7 +96,7 @@ int cfg_parse(int argc, char **argv, struct cfg_args *a) {
     int r = own_opt(a, c, optarg);
     if (r < 0 || (r > 0 && sh_common_opt(&a->so, c, optarg) <= 0)) return -1;
   }
-  return optind;
+  return check_sub(argv[0], a) < 0 ? -1 : optind;
 }
 
 static int config_save(int argc, char **argv, struct cfg_args *a) {

@@ -31,11 +31,13 @@ struct cfg_batch {
   struct cfg_target *t;
   size_t n;
   int validate;
+  int refused;     /* apply refused the file: nothing written */
   size_t finished; /* progress */
   int tty;         /* progress lines on stderr */
 };
 
-/* Parse argv for SUB (save, diff, apply); returns optind or -1. */
+/* Parse argv for SUB (save, diff, apply); returns optind or -1 (an
+ * option SUB does not take is a usage error: nothing silently ignored). */
 int cfg_parse(int argc, char **argv, struct cfg_args *a);
 /* Targets for argv[0..n): open and compare each, on a->jobs threads. */
 int cfg_batch_new(struct cfg_batch *b, const struct cfg_args *a,

@@ -17,9 +17,7 @@ static const char *const state_word[] = {"planned", "written", "mismatch",
 
 /* A refusal of the file's values (not a device that failed to answer). */
 static int refused(const struct cfg_target *t) {
-  return t->stage == 1 &&
-         (t->rc == OHM_EINVAL || t->rc == OHM_ERANGE || t->rc == OHM_ENOENT ||
-          t->rc == OHM_EACCES || t->rc == OHM_ENOTSUP || t->rc == OHM_ECONFIG);
+  return t->stage == 1 && t->rc < 0 && t->plan.refused;
 }
 
 static void apply_one(void *ctx, size_t i) {
@@ -38,8 +36,11 @@ static void apply_done(void *ctx, size_t i) {
   if (b->tty) fprintf(stderr, "\rapplying: %zu/%zu devices", b->finished, b->n);
 }
 
-static const char *target_result(const struct cfg_target *t, int dry) {
+static const char *target_result(const struct cfg_batch *b,
+                                 const struct cfg_target *t, int dry) {
+  if (b->refused && t->rc < 0 && t->plan.refused) return "refused";
   if (t->rc < 0) return "failed";
+  if (b->refused) return "not written";
   if (!t->plan.n) return "equal";
   return dry ? "dry-run" : "applied";
 }
@@ -52,8 +53,8 @@ static void report_json(const struct cfg_batch *b, int dry) {
     const struct cfg_target *t = &b->t[i];
     sh_out_str(&o, i ? ",\n {\"device\": " : "{\"device\": ");
     sh_out_json_str(&o, t->shown);
-    sh_out_printf(&o,
-                  ", \"result\": \"%s\", \"error\": ", target_result(t, dry));
+    sh_out_printf(
+        &o, ", \"result\": \"%s\", \"error\": ", target_result(b, t, dry));
     if (t->rc < 0)
       sh_out_json_str(&o, ohm_error_text(&t->err));
     else
@@ -171,7 +172,11 @@ static int confirm(const struct cfg_batch *b, size_t changes) {
 
 static int run_apply(struct cfg_batch *b) {
   size_t failed, changes;
-  if (check_all(b, &failed, &changes)) return EXIT_FAIL;
+  if (check_all(b, &failed, &changes)) {
+    b->refused = 1;
+    if (b->a->so.mode == SH_JSON) report_json(b, 0);
+    return EXIT_FAIL;
+  }
   if (b->a->dry_run) {
     report(b, 1);
     return failed ? EXIT_PARTIAL : EXIT_OK;

@@ -170,6 +170,20 @@ def main():
          before[0].get(HUM_HI) == 80,
          "nothing changed on any unit (mbpoll), not even the valid value")
 
+    r = ohm("config", "apply", "--yes", "--json", bad, *units)
+    js = json.loads(r.stdout) if r.stdout.startswith("[") else []
+    T.ok(r.returncode == 1 and len(js) == 3 and
+         all(d["result"] == "refused" and "400" in d["error"] for d in js),
+         "apply --json of a refused file: each unit 'refused'", r.stdout)
+    for args in (["save", "--only", "x", units[0]], ["save", "--json",
+                 units[0]], ["diff", "-o", "f", bad, units[0]],
+                 ["diff", "--dry-run", bad, units[0]],
+                 ["apply", "--csv", bad, units[0]]):
+        r = ohm("config", *args)
+        T.ok(r.returncode == 2 and "not an option of config" in r.stderr,
+             "config %s: an option it does not take is refused" % args[0]
+             + " (%s)" % args[1], r.stderr)
+
     other = os.path.join(tmp, "other.lua")
     edit(saved, other, {"ambient.humidity.high.critical": 85},
          driver="ups-mib")
@@ -314,6 +328,20 @@ def more(tmp, saved, units, ports):
          re.search(re.escape(down) + r"\s+-\s+-\s+-\s+failed", r.stdout),
          "apply with an unreachable unit: the others applied, it reported "
          "failed, exit 3", r.stdout + r.stderr)
+
+    mute = socket.socket()
+    mute.bind(("127.0.0.1", 0))
+    mute.listen(4)  # accepts (the kernel does), never answers
+    silent = "modbus-tcp://127.0.0.1:%d?driver=bps2000v2" % \
+        mute.getsockname()[1]
+    edit(saved, edited, {"ambient.temperature.high.critical": 41})
+    r = ohm("config", "apply", "--yes", "--timeout", "0.5", "--retries", "0",
+            edited, units[2], silent)
+    T.ok(r.returncode == 3 and mbpoll(ports[2], 76) == {76: 41} and
+         "refused" not in r.stderr,
+         "a unit that does not answer is a failure, not a refusal: the "
+         "others applied, exit 3", r.stdout + r.stderr)
+    mute.close()
 
     broken = os.path.join(tmp, "broken.lua")
     with open(broken, "w") as f:
