@@ -26,6 +26,9 @@ void cfg_free(struct cfg_file *f) {
     free(f->vals[i].str);
   }
   free(f->vals);
+  for (size_t i = 0; i < f->nskipped; i++)
+    free(f->skipped[i]);
+  free(f->skipped);
   free(f->device);
   free(f->driver);
   free(f->model);
@@ -71,15 +74,41 @@ static void header_of(struct cfg_file *f, const struct dev *d,
   f->time = strdup(ts);
 }
 
-/* Whether the value v read can go back through dev_set as it is. */
-static int savable(const struct dev_var *v, const struct dev_value *val) {
+/* Whether the value v read can go back through dev_set as it is; why
+ * not in why (for the file's comments) when it cannot. */
+static int savable(const struct dev *d, const struct dev_var *v,
+                   const struct dev_value *val, char *why, size_t n) {
   char buf[160];
   uint16_t regs[8];
   struct ohm_error e;
-  if (v->access != DA_RW || v->text) return 0;
-  if (val->kind != DV_NUM && val->kind != DV_STR) return 0;
+  if (!dev_var_available(d, v)) {
+    snprintf(why, n, "not reachable over %s",
+             d->tp && d->tp->ops ? d->tp->ops->scheme : "this transport");
+    return 0;
+  }
+  if (val->kind == DV_ERR) {
+    snprintf(why, n, "read failed (%s)", val->str);
+    return 0;
+  }
+  if (val->kind != DV_NUM && val->kind != DV_STR) {
+    snprintf(why, n, "absent on this device");
+    return 0;
+  }
   dev_value_format(v, val, buf, sizeof buf);
-  return dev_encode(v, buf, regs, &e) == 0;
+  ohm_error_clear(&e);
+  if (dev_encode(v, buf, regs, &e) == 0) return 1;
+  snprintf(why, n, "its value %s cannot be written back (%s)", buf,
+           ohm_error_text(&e));
+  return 0;
+}
+
+static int add_skipped(struct cfg_file *f, const char *name, const char *why) {
+  char **p = realloc(f->skipped, (f->nskipped + 1) * sizeof *p);
+  if (!p) return OHM_ENOMEM;
+  f->skipped = p;
+  if (asprintf(&p[f->nskipped], "%s: %s", name, why) < 0) return OHM_ENOMEM;
+  f->nskipped++;
+  return 0;
 }
 
 static int add_val(struct cfg_file *f, const struct dev_var *v,
@@ -110,9 +139,14 @@ int cfg_snapshot(struct dev *d, const char *shown, struct cfg_file **out,
     rc = ohm_error_set(e, OHM_ENOMEM, "out of memory");
   } else if ((rc = dev_read_all(d, vals, e)) == 0) {
     header_of(f, d, vals, shown);
-    for (size_t i = 0; i < m->nvars && rc == 0; i++)
-      if (dev_var_available(d, &m->vars[i]) && savable(&m->vars[i], &vals[i]))
+    for (size_t i = 0; i < m->nvars && rc == 0; i++) {
+      char why[300];
+      if (m->vars[i].access != DA_RW || m->vars[i].text) continue;
+      if (savable(d, &m->vars[i], &vals[i], why, sizeof why))
         rc = add_val(f, &m->vars[i], &vals[i]);
+      else
+        rc = add_skipped(f, m->vars[i].name, why);
+    }
     if (rc < 0) ohm_error_set(e, rc, "out of memory");
   }
   free(vals);
@@ -216,7 +250,7 @@ static void render_val(struct sbuf *b, const struct cfg_val *c,
 
 char *cfg_render(const struct cfg_file *f, const struct dev_map *m) {
   struct sbuf b = {0};
-  char t[200];
+  char t[400];
   sb_printf(&b, "-- ohm configuration: the writable variables of %s\n",
             f->device ? plain(f->device, t, sizeof t) : "a device");
   sb_printf(&b, "-- driver %s", plain(f->driver, t, sizeof t));
@@ -227,6 +261,11 @@ char *cfg_render(const struct cfg_file *f, const struct dev_map *m) {
   sb_printf(&b, "\n");
   sb_printf(&b, "-- ohm config diff FILE DEVICE... shows what differs; "
                 "ohm config apply FILE DEVICE... writes it\n");
+  if (f->nskipped)
+    sb_printf(&b, "-- not saved (%zu writable variable%s):\n", f->nskipped,
+              f->nskipped == 1 ? "" : "s");
+  for (size_t i = 0; i < f->nskipped; i++)
+    sb_printf(&b, "--   %s\n", plain(f->skipped[i], t, sizeof t));
   sb_printf(&b, "return {\n");
   render_field(&b, "device", f->device);
   render_field(&b, "driver", f->driver);

@@ -24,6 +24,9 @@ struct cfg_file {
   char *device, *driver, *model, *firmware, *time;
   struct cfg_val *vals;
   size_t n;
+  char **skipped; /* snapshot: "NAME: why" of writable variables not saved
+                     (not over this transport, absent, failed to read) */
+  size_t nskipped;
 };
 
 void cfg_free(struct cfg_file *f);

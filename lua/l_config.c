@@ -90,6 +90,13 @@ static void push_file(lua_State *L, const struct cfg_file *f) {
     lua_setfield(L, -2, f->vals[i].name);
   }
   lua_setfield(L, -2, "values");
+  if (!f->nskipped) return;
+  lua_createtable(L, (int)f->nskipped, 0);
+  for (size_t i = 0; i < f->nskipped; i++) {
+    lua_pushstring(L, f->skipped[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setfield(L, -2, "skipped");
 }
 
 /* One device of diff/apply: borrowed from a Lua device object that stays

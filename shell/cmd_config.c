@@ -124,7 +124,8 @@ static int config_save(int argc, char **argv, struct cfg_args *a) {
     fputs(text, stdout);
   if (rc < 0) sh_error(argv[i], &e);
   if (rc == 0 && a->out && !a->so.quiet)
-    fprintf(stderr, "%zu writable variables saved to %s\n", f->n, a->out);
+    fprintf(stderr, "%zu writable variables saved to %s%s\n", f->n, a->out,
+            f->nskipped ? " (others not: see its comments)" : "");
   free(text);
   cfg_free(f);
   dev_close(d);

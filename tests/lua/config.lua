@@ -12,6 +12,8 @@ ok(t and t.driver == "bps2000v2" and t.model == "BPS2000v2" and
 eq(t and t.values[V], 16, "save: a threshold's value")
 eq(t and math.type(t.values[V]), "integer", "save: whole numbers as integers")
 eq(t and t.values["input.L1.current"], nil, "save: read-only variables left out")
+ok(t and #t.skipped == 16 and t.skipped[1]:find("warning: not reachable over modbus%-tcp"),
+   "save: the console-only warnings listed as skipped", t and t.skipped[1])
 local l = ohm.config.load(tmp)
 eq(l and l.values[V], 16, "load reads the saved file back")
 
