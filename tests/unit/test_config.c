@@ -1,0 +1,112 @@
+/* lua/config.c: a saved configuration rendered as Lua and loaded back in
+ * the sandbox is the same (texts with quotes, backslashes and newlines,
+ * numbers with many digits, a device name that tries to end the comment);
+ * the write is atomic (no temporary left, an existing file replaced);
+ * files that are not saved configurations are refused with a reason. */
+#include <dirent.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../../lua/config.h"
+#include "t.h"
+
+static char dir[] = "/tmp/ohm-test-config-XXXXXX";
+
+static void fill(struct cfg_file *f) {
+  static const char *const names[] = {"a.low.critical", "b.text", "c.num"};
+  f->device = strdup("pdu\n} os.exit(3) --");
+  f->driver = strdup("bps2000v2");
+  f->model = strdup("BPS \"2000\" v2\\");
+  f->time = strdup("2026-12-01T00:00:00Z");
+  f->vals = calloc(3, sizeof *f->vals);
+  f->n = 3;
+  for (int i = 0; i < 3; i++)
+    f->vals[i].name = strdup(names[i]);
+  f->vals[0].num = -12.5;
+  f->vals[1].is_str = 1;
+  f->vals[1].str = strdup("line1\nline2 \"q\" \\ \x01 end");
+  f->vals[2].num = 1234567.125;
+}
+
+static size_t entries(void) {
+  size_t n = 0;
+  DIR *d = opendir(dir);
+  for (struct dirent *e; d && (e = readdir(d));)
+    n += e->d_name[0] != '.';
+  if (d) closedir(d);
+  return n;
+}
+
+static void roundtrip(void) {
+  struct cfg_file *f = calloc(1, sizeof *f), *g = NULL;
+  struct ohm_error e;
+  char path[128];
+  fill(f);
+  char *text = cfg_render(f, NULL);
+  snprintf(path, sizeof path, "%s/saved.lua", dir);
+  CHECK(text && cfg_write_file(path, "old", &e) == 0 &&
+            cfg_write_file(path, text, &e) == 0,
+        "rendered and written over an older file");
+  CHECK(entries() == 1, "no temporary file left beside it");
+  CHECK(cfg_load(path, &g, &e) == 0 && g, "loaded back in the sandbox");
+  if (g && g->n == 3) {
+    CHECK_STR(g->device, f->device, "a name with a newline stays a value");
+    CHECK_STR(g->model, f->model, "quotes and backslashes survive");
+    CHECK_STR(g->vals[1].str, f->vals[1].str, "a text value survives");
+    CHECK(!g->vals[0].is_str && g->vals[0].num == -12.5 &&
+              g->vals[2].num == 1234567.125,
+          "numbers survive");
+  } else {
+    CHECK(0, "three values loaded");
+  }
+  cfg_free(g);
+  cfg_free(f);
+  free(text);
+}
+
+static int load_text(const char *text, char *why, size_t n) {
+  struct cfg_file *f = NULL;
+  struct ohm_error e;
+  char path[128];
+  snprintf(path, sizeof path, "%s/bad.lua", dir);
+  ohm_error_clear(&e);
+  cfg_write_file(path, text, &e);
+  int rc = cfg_load(path, &f, &e);
+  snprintf(why, n, "%s", ohm_error_text(&e));
+  cfg_free(f);
+  return rc;
+}
+
+static void refusals(void) {
+  char why[512];
+  CHECK(load_text("return 5", why, sizeof why) < 0 && strstr(why, "table"),
+        "a file that returns no table is refused");
+  CHECK(load_text("return {driver='x', values={}, extra=1}", why, sizeof why) <
+                0 &&
+            strstr(why, "unknown key 'extra'"),
+        "an unknown key is refused, named");
+  CHECK(load_text("return {values={}}", why, sizeof why) < 0 &&
+            strstr(why, "no 'driver'"),
+        "a file without driver is refused");
+  CHECK(load_text("return {driver='x', values={a={}}}", why, sizeof why) < 0 &&
+            strstr(why, "values[\"a\"] must be a number or a string"),
+        "a value of the wrong type is refused, named");
+  CHECK(load_text("local t = {} while true do t[#t+1] = t end", why,
+                  sizeof why) < 0,
+        "a runaway file stops at the sandbox's limits");
+  CHECK(load_text("return {driver=io.read(), values={}}", why, sizeof why) < 0,
+        "no io in the sandbox");
+}
+
+int main(void) {
+  if (!mkdtemp(dir)) return 1;
+  roundtrip();
+  refusals();
+  char path[160];
+  snprintf(path, sizeof path, "%s/saved.lua", dir);
+  unlink(path);
+  snprintf(path, sizeof path, "%s/bad.lua", dir);
+  unlink(path);
+  rmdir(dir);
+  T_DONE();
+}
