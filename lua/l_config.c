@@ -177,8 +177,12 @@ static struct l_batch *batch_new(lua_State *L, int first, int last) {
   b->n = last >= first ? (size_t)(last - first + 1) : 0;
   if (b->n && !(b->t = calloc(b->n, sizeof *b->t)))
     luaL_error(L, "out of memory");
-  for (size_t i = 0; i < b->n; i++)
+  for (size_t i = 0; i < b->n; i++) {
     target_of(L, first + (int)i, &b->t[i]);
+    for (size_t k = 0; b->t[i].d && k < i; k++) /* one thread per device */
+      luaL_argcheck(L, b->t[k].d != b->t[i].d, first + (int)i,
+                    "the same device twice");
+  }
   return b;
 }
 

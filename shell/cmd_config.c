@@ -166,13 +166,21 @@ int cfg_batch_new(struct cfg_batch *b, const struct cfg_args *a,
   struct inventory *inv = sh_inventory(&a->so, &e); /* before any thread */
   if (!inv) {
     sh_error(NULL, &e);
-    return -1;
+    return EXIT_FAIL;
   }
-  if (!(b->t = calloc(n, sizeof *b->t))) return -1;
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < i; k++)
+      if (!strcmp(names[i], names[k])) {
+        char *shown = inv_redact(names[i]);
+        sh_errorf("config", "%s given twice", shown ? shown : "a device");
+        free(shown);
+        return EXIT_USAGE;
+      }
+  if (!(b->t = calloc(n, sizeof *b->t))) return EXIT_FAIL;
   for (size_t i = 0; i < n; i++) {
     b->t[i].name = names[i];
     b->t[i].shown = inv_redact(names[i]);
-    if (!b->t[i].shown) return -1;
+    if (!b->t[i].shown) return EXIT_FAIL;
     sh_ask_secrets(inv, names[i]); /* prompts stay in this thread */
   }
   cfg_parallel(n, a->jobs ? a->jobs : 8, target_run, target_done, b);

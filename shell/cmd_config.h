@@ -39,7 +39,9 @@ struct cfg_batch {
 /* Parse argv for SUB (save, diff, apply); returns optind or -1 (an
  * option SUB does not take is a usage error: nothing silently ignored). */
 int cfg_parse(int argc, char **argv, struct cfg_args *a);
-/* Targets for argv[0..n): open and compare each, on a->jobs threads. */
+/* Targets for argv[0..n): open and compare each, on a->jobs threads.
+ * 0, or the exit status after printing why none could be (a bad
+ * inventory: 1; a device named twice: 2). */
 int cfg_batch_new(struct cfg_batch *b, const struct cfg_args *a,
                   const struct cfg_file *f, char **names, size_t n,
                   int validate);

@@ -210,10 +210,8 @@ int cfg_cmd_apply(int argc, char **argv, struct cfg_args *a) {
     sh_error(NULL, &e);
     return EXIT_USAGE;
   }
-  if (cfg_batch_new(&b, a, f, argv + i + 1, (size_t)(argc - i - 1), 1) == 0)
-    rc = run_apply(&b);
-  else
-    rc = EXIT_FAIL;
+  rc = cfg_batch_new(&b, a, f, argv + i + 1, (size_t)(argc - i - 1), 1);
+  if (rc == 0) rc = run_apply(&b);
   cfg_batch_free(&b);
   cfg_free(f);
   return rc;

@@ -184,6 +184,10 @@ def main():
              "config %s: an option it does not take is refused" % args[0]
              + " (%s)" % args[1], r.stderr)
 
+    r = ohm("config", "apply", "--yes", edited, units[0], units[0])
+    T.ok(r.returncode == 2 and "given twice" in r.stderr,
+         "the same unit twice is a usage error", r.stderr)
+
     other = os.path.join(tmp, "other.lua")
     edit(saved, other, {"ambient.humidity.high.critical": 85},
          driver="ups-mib")

@@ -68,6 +68,7 @@ ok(none == nil and err:find("io"), "load: no io in the sandbox", err)
 os.remove(tmp)
 
 raises("no device", "diff without a device raises", ohm.config.diff, l)
+raises("same device twice", "the same device twice raises", ohm.config.diff, l, d1, d1)
 raises("jobs", "apply with jobs = 0 raises", ohm.config.apply, l, d1, {jobs = 0})
 raises("number or a string", "a value of the wrong type raises",
        ohm.config.apply, {driver = "bps2000v2", values = {[V] = true}}, d1)
