@@ -294,6 +294,23 @@ static int write_whole(int fd, const char *s, size_t n) {
   return 0;
 }
 
+/* The rename itself on disk: fsync the directory that holds path. */
+static void sync_dir(const char *path) {
+  char *dir = strdup(path);
+  char *slash = dir ? strrchr(dir, '/') : NULL;
+  if (slash) *slash = 0;
+  int fd = !dir ? -1
+                : open(!slash         ? "."
+                       : slash == dir ? "/"
+                                      : dir,
+                       O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    fsync(fd);
+    close(fd);
+  }
+  free(dir);
+}
+
 int cfg_write_file(const char *path, const char *text, struct ohm_error *e) {
   size_t len = strlen(path);
   char *tmp = malloc(len + 16);
@@ -306,17 +323,18 @@ int cfg_write_file(const char *path, const char *text, struct ohm_error *e) {
     return ohm_error_set(e, OHM_EIO, "%s: cannot create (%s)", path,
                          strerror(err));
   }
-  fchmod(fd, 0600); /* thresholds are not secret, but a file is no worse */
-  if (write_whole(fd, text, strlen(text)) < 0 || fsync(fd) < 0 ||
-      close(fd) < 0 || rename(tmp, path) < 0) {
-    err = errno;
-    close(fd);
+  int rc = write_whole(fd, text, strlen(text)) < 0 || fsync(fd) < 0;
+  err = errno;
+  if (close(fd) < 0 && !rc) rc = 1, err = errno;
+  if (!rc && rename(tmp, path) < 0) rc = 1, err = errno;
+  if (rc) {
     unlink(tmp);
     free(tmp);
     return ohm_error_set(e, OHM_EIO, "%s: cannot write (%s)", path,
                          strerror(err));
   }
   free(tmp);
+  sync_dir(path);
   return 0;
 }
 

@@ -41,7 +41,8 @@ int cfg_snapshot(struct dev *d, const char *shown, struct cfg_file **out,
 char *cfg_render(const struct cfg_file *f, const struct dev_map *m);
 
 /* Write text to path atomically (a temporary file beside it, fsync,
- * rename): a reader never sees half a file. */
+ * rename, fsync of the directory): a reader never sees half a file. The
+ * file is mkstemp's 0600: a fleet's settings are for its admins. */
 int cfg_write_file(const char *path, const char *text, struct ohm_error *e);
 
 /* Load a saved file in the inventory's sandbox (no io, bounded steps and
