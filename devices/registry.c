@@ -13,6 +13,7 @@
 
 #include "../util/embedded.h"
 #include "../util/suggest.h"
+#include "console.h"
 #include "engine.h"
 
 #define MAP_FILE_MAX (1u << 20)
@@ -257,5 +258,13 @@ const struct dev_engine *dev_engine_for(enum tp_kind kind) {
 const struct dev_hooks *dev_hooks_find(const char *driver) {
   for (const struct dev_hooks *const *h = dev_hooks_registry; *h; h++)
     if ((*h)->driver && driver && strcmp((*h)->driver, driver) == 0) return *h;
+  return NULL;
+}
+
+const struct dev_console *dev_console_find(const char *driver) {
+  const struct dev_hooks *h = dev_hooks_find(driver);
+  if (h && h->console) return h->console;
+  for (const struct dev_hooks *const *k = dev_hooks_registry; *k; k++)
+    if ((*k)->console) return (*k)->console;
   return NULL;
 }
