@@ -95,7 +95,7 @@ _ohm() {
 		poll) COMPREPLY=($(compgen -W "$common --jobs --shard" -- "$cur")) ;;
 		modbus) COMPREPLY=($(compgen -W "$common --function --type --order \
 			--unit --watch" -- "$cur")) ;;
-		scan) COMPREPLY=($(compgen -W "$common --units --port" -- "$cur")) ;;
+		scan) COMPREPLY=($(compgen -W "$common --units --port --jobs" -- "$cur")) ;;
 		record) COMPREPLY=($(compgen -W "$common --every --out --keep-days \
 			--max-size --count --jobs" -- "$cur")) ;;
 		watch) COMPREPLY=($(compgen -W "$common --every --count" -- "$cur")) ;;
