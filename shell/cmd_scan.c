@@ -176,45 +176,92 @@ static void emit(struct scan *s, const char *name, const char *uri,
   free(safe);
 }
 
-/* A Modbus scan: the units to probe, which answered, and the connections
- * that could not be opened. */
+/* A Modbus scan: the units to probe (slots), which answered, and those a
+ * dropped or refused connection left unprobed (probed again, one
+ * connection, after the first pass: a gateway may take fewer connections
+ * than --jobs and close the others). */
 struct mb_scan {
   const char *uri;
   int units[247];
-  unsigned char present[247];
-  int failed; /* threads whose connection failed */
-  struct ohm_error e;
+  unsigned char present[247], probed[247];
+  size_t list[247], nlist; /* the slots of this pass */
+  size_t redo[247], nredo; /* slots whose connection failed */
+  struct ohm_error e;      /* the first connection failure */
+  int failed;
 };
 
-/* One thread: its own connection, then units until none is left. */
+static void mb_failed(struct pool *p, const struct ohm_error *e) {
+  struct mb_scan *m = p->ctx;
+  pthread_mutex_lock(&p->mu);
+  if (!m->failed++) m->e = *e;
+  pthread_mutex_unlock(&p->mu);
+}
+
+/* One thread: its own connection, then units until none is left or the
+ * connection fails (the unit it was asking goes back for the next pass). */
 static void mb_work(struct pool *p) {
   struct mb_scan *m = p->ctx;
   struct ohm_error e;
   struct tp *t;
   size_t i;
   if (tp_open(m->uri, &p->s->o.tp, &t, &e) < 0) {
-    pthread_mutex_lock(&p->mu);
-    if (!m->failed++) m->e = e;
-    pthread_mutex_unlock(&p->mu);
+    mb_failed(p, &e);
     return;
   }
   while (pool_take(p, &i)) {
     uint16_t r[1];
-    int rc = tp_modbus(t, m->units[i], 3, 0, 1, r, &e);
+    size_t k = m->list[i];
+    int rc = tp_modbus(t, m->units[k], 3, 0, 1, r, &e);
+    if (rc == OHM_EIO || rc == OHM_ECONNREFUSED) {
+      mb_failed(p, &e);
+      pthread_mutex_lock(&p->mu);
+      m->redo[m->nredo++] = k;
+      pthread_mutex_unlock(&p->mu);
+      break;
+    }
     /* an exception is an answer; silence or garbage is not */
-    m->present[i] = rc >= 0 || rc == OHM_EDEVICE;
-    pool_done(p, m->present[i]);
+    m->present[k] = rc >= 0 || rc == OHM_EDEVICE;
+    m->probed[k] = 1;
+    pool_done(p, m->present[k]);
   }
   tp_free(t);
 }
 
+/* One pass over m->list with jobs threads. */
+static void mb_pass(struct scan *s, struct mb_scan *m, long jobs) {
+  struct pool p = {
+      .s = s, .what = "unit", .n = m->nlist, .ctx = m, .work = mb_work};
+  pool_run(&p, jobs);
+}
+
+/* The found units as the snippet; units left unprobed are an error. */
+static int mb_report(struct scan *s, struct mb_scan *m, size_t n,
+                     const char *uri) {
+  const char *q = strchr(uri, '?');
+  char name[32], u[600];
+  size_t left = 0;
+  for (size_t i = 0; i < n; i++) {
+    left += !m->probed[i];
+    if (!m->present[i]) continue;
+    snprintf(name, sizeof name, "unit%d", m->units[i]);
+    snprintf(u, sizeof u, "%s%sunit=%d", uri, q ? "&" : "?", m->units[i]);
+    emit(s, name, u, s->o.driver, NULL, NULL);
+  }
+  if (!left || tp_interrupted) return EXIT_OK;
+  if (left == n) {
+    sh_error(uri, &m->e);
+    return sh_exit_code(m->e.code);
+  }
+  sh_errorf(uri, "%zu of %zu units not probed (%s)", left, n,
+            ohm_error_text(&m->e));
+  return EXIT_PARTIAL;
+}
+
 static int scan_modbus(struct scan *s, const char *uri) {
   struct mb_scan *m = calloc(1, sizeof *m);
-  struct pool p = {.s = s, .what = "unit", .ctx = m, .work = mb_work};
   struct ohm_error e;
   struct tp *t;
-  char name[32], u[600];
-  const char *q = strchr(uri, '?');
+  size_t n = 0;
   int rc, serial;
   if (!m) return sh_errorf(uri, "out of memory"), EXIT_FAIL;
   if ((rc = tp_open(uri, &s->o.tp, &t, &e)) < 0) {
@@ -231,23 +278,19 @@ static int scan_modbus(struct scan *s, const char *uri) {
   tp_free(t); /* each thread opens its own */
   m->uri = uri;
   for (int k = 1; k < 248; k++)
-    if (s->units[k]) m->units[p.n++] = k;
+    if (s->units[k]) m->list[n] = n, m->units[n++] = k;
+  m->nlist = n;
   /* one bus carries one request at a time */
-  pool_run(&p, serial ? 1 : s->jobs ? s->jobs : 8);
-  if (p.done == 0 && m->failed) {
-    sh_error(uri, &m->e);
-    rc = sh_exit_code(m->e.code);
-    free(m);
-    return rc;
+  mb_pass(s, m, serial ? 1 : s->jobs ? s->jobs : 8);
+  if (m->nredo && !tp_interrupted) {
+    memcpy(m->list, m->redo, m->nredo * sizeof m->redo[0]);
+    m->nlist = m->nredo;
+    m->nredo = 0;
+    mb_pass(s, m, 1);
   }
-  for (size_t i = 0; i < p.n; i++) {
-    if (!m->present[i]) continue;
-    snprintf(name, sizeof name, "unit%d", m->units[i]);
-    snprintf(u, sizeof u, "%s%sunit=%d", uri, q ? "&" : "?", m->units[i]);
-    emit(s, name, u, s->o.driver, NULL, NULL);
-  }
+  rc = mb_report(s, m, n, uri);
   free(m);
-  return EXIT_OK;
+  return rc;
 }
 
 /* snmp://[COMMUNITY@]HOST[/PREFIX][:PORT][?QUERY] split up. */

@@ -3,8 +3,9 @@ addresses where three snmpsim agents answer and the eleven others are
 silent (a UDP socket that never replies, so each costs a whole timeout)
 scans in about one timeout, not eleven, and lists the agents in address
 order; a Modbus TCP gateway (a Python peer: units 1, 7 and 42 answer,
-the others are silent, each connection served on its own) likewise; a
-serial bus stays one request at a time; bad --jobs is a usage error.
+the others are silent, each connection served on its own) likewise, and
+one that closes connections beyond two loses no unit; bad --jobs is a
+usage error.
 The bounds are generous (a loaded machine), far below the one-at-a-time
 times."""
 import json
@@ -113,9 +114,13 @@ def snmp_part(d):
         s.close()
 
 
-def gateway(port, present):
+def gateway(port, present, cap=None):
     """A Modbus TCP gateway: FC 03 of a present unit answered with one
-    register; any other unit never answers (its serial slave is silent)."""
+    register; any other unit never answers (its serial slave is silent).
+    With cap, connections beyond cap open at once are accepted and closed
+    (as small gateways do)."""
+    live = [0]
+    lock = threading.Lock()
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", port))
@@ -140,13 +145,27 @@ def gateway(port, present):
                     body = bytes([unit, 3, 2]) + struct.pack(">H", unit)
                     c.sendall(struct.pack(">HHH", tid, 0, len(body)) + body)
 
+    def counted(c):
+        try:
+            serve(c)
+        finally:
+            c.close()
+            with lock:
+                live[0] -= 1
+
     def accept():
         while True:
             try:
                 c, _ = srv.accept()
             except OSError:
                 return
-            threading.Thread(target=serve, args=(c,), daemon=True).start()
+            with lock:
+                full = cap is not None and live[0] >= cap
+                live[0] += 0 if full else 1
+            if full:
+                c.close()
+                continue
+            threading.Thread(target=counted, args=(c,), daemon=True).start()
     threading.Thread(target=accept, daemon=True).start()
     return srv
 
@@ -170,6 +189,19 @@ def modbus_part():
     T.ok(r.returncode == 0 and '"unit42"' in r.stdout and
          r.stdout.count("unit=") == 1, "--jobs 3 finds unit 42 alone",
          r.stdout + r.stderr)
+    srv.close()
+    # a gateway that takes two connections and closes the other six: the
+    # units those were asking are asked again, none is lost
+    port = free_port()
+    srv = gateway(port, {1, 7, 42}, cap=2)
+    T.ok(wait_port(port), "a gateway of two connections listens")
+    r = ohm("scan", "--units", "1-44", "--timeout", "0.3",
+            "modbus-tcp://127.0.0.1:%d" % port, timeout=120)
+    units = [ln.split('"')[1] for ln in r.stdout.splitlines()
+             if ln.startswith("  [")]
+    T.ok(r.returncode == 0 and units == ["unit1", "unit7", "unit42"],
+         "8 jobs against a gateway of 2 connections: units 1, 7, 42 all "
+         "found", r.stdout + r.stderr)
     srv.close()
 
 
