@@ -207,7 +207,7 @@ static int thresh_write(struct dev_con_session *s, const struct dev_con_unit *u,
   char text[32];
   snprintf(text, sizeof text, "%g", val);
   ohm_error_clear(&e);
-  if (var && !dev_var_over(u->scheme[0] ? u->scheme : NULL, var)) {
+  if (var && !dev_var_over(u->scheme && u->scheme[0] ? u->scheme : NULL, var)) {
     /* no place on the device over its transport: kept, nothing tried, so
      * no false failure in the log */
     s->host->keep(s->h, u->name, var->name, val, 1);
