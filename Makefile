@@ -128,13 +128,15 @@ demo: deps
 	$(MAKE) all
 	sh scripts/demo.sh $(BUILD)/ohm
 
-# The man page's variable tables, generated from the driver maps.
+# The man page's variable tables, generated from the driver maps: every
+# driver folder whose section in man/ohm.1 has the @VARS markers.
 .PHONY: man
 man: $(BUILD)/ohm
-	sh scripts/gen-man-vars.sh $(BUILD)/ohm bps2000v2 --update man/ohm.1
-	sh scripts/gen-man-vars.sh $(BUILD)/ohm ups-mib --update man/ohm.1
-	sh scripts/gen-man-vars.sh $(BUILD)/ohm pace --update man/ohm.1
-	sh scripts/gen-man-vars.sh $(BUILD)/ohm pylontech --update man/ohm.1
+	@for d in $(patsubst devices/%/map.lua,%,$(MAPS)); do \
+	  grep -q "@VARS $$d BEGIN@" man/ohm.1 || continue; \
+	  echo "gen-man-vars.sh $$d"; \
+	  sh scripts/gen-man-vars.sh $(BUILD)/ohm $$d --update man/ohm.1 || exit 1; \
+	done
 
 bench: deps
 	$(MAKE) all bench-bins

@@ -98,7 +98,7 @@ _ohm() {
 			--only" -- "$cur")) ;;
 		modbus) COMPREPLY=($(compgen -W "$common --function --type --order \
 			--unit --watch" -- "$cur")) ;;
-		scan) COMPREPLY=($(compgen -W "$common --units --port" -- "$cur")) ;;
+		scan) COMPREPLY=($(compgen -W "$common --units --port --jobs" -- "$cur")) ;;
 		record) COMPREPLY=($(compgen -W "$common --every --out --keep-days \
 			--max-size --count --jobs" -- "$cur")) ;;
 		watch) COMPREPLY=($(compgen -W "$common --every --count" -- "$cur")) ;;

@@ -36,8 +36,9 @@ struct dev {
 };
 
 /* Driver maps by name: built-in first, then the user's directory
- * ($OHM_DRIVERS or ~/.config/ohm/drivers). Maps are loaded once and kept
- * for the process's life. */
+ * ($OHM_DRIVERS or ~/.config/ohm/drivers); a name with a '/' is a map file
+ * ("./seplos.lua", named by the file). Maps are loaded once and kept for
+ * the process's life. */
 int dev_driver_find(const char *name, const struct dev_map **out,
                     struct ohm_error *e);
 

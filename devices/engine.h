@@ -52,6 +52,8 @@ struct dev_hooks {
   /* an engine of the driver's own for its transport kind (a menu
    * console's dialect), used instead of the generic one of that kind */
   const struct dev_engine *engine;
+  /* the server side of its menu console (devices/console.h) */
+  const struct dev_console *console;
 };
 const struct dev_hooks *dev_hooks_find(const char *driver);
 

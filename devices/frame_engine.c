@@ -95,8 +95,11 @@ int fe_xfer(struct dev *d, int pack, int cid2, const uint8_t *info,
                   .cid2 = (uint8_t)cid2,
                   .ninfo = ninfo};
   char wire[FRM_WIRE_MAX + 1];
-  /* analog and alarm replies name their pack: one for another is skipped */
-  int want = cid2 == f->analog || cid2 == f->alarms ? pack : -1, rc = 0;
+  /* analog and alarm replies name their pack (where the dialect's do):
+   * one for another is skipped */
+  int want =
+          f->info_adr && (cid2 == f->analog || cid2 == f->alarms) ? pack : -1,
+      rc = 0;
   memcpy(q.info, info, ninfo);
   size_t n = frm_encode(&q, wire, sizeof wire);
   for (int a = 0; a <= d->tp->opts.retries; a++) {

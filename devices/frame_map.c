@@ -191,6 +191,7 @@ int dev_frame_load(lua_State *L, struct dev_frame **out, char *msg, size_t n) {
   if (!rc) rc = int_field(L, "firmware", 0, 0, 255, &f->firmware, msg, n);
   if (!rc) rc = int_field(L, "serial", 0, 0, 255, &f->serial, msg, n);
   if (!rc) rc = int_field(L, "text_info", 1, 0, 1, &f->text_info, msg, n);
+  if (!rc) rc = int_field(L, "info_adr", 1, 0, 1, &f->info_adr, msg, n);
   if (!rc)
     rc = int_field(L, "alarm_states", 3, 0, 16, &f->alarm_states, msg, n);
   if (!rc) rc = num_field(L, "cell_scale", 0.001, &f->cell_scale, msg, n);

@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #define FRAME_STATUS_MAX 16
-#define FRAME_EXTRAS_MAX 4
+#define FRAME_EXTRAS_MAX 8
 
 struct dev_frame_field {
   char *field; /* "capacity.design" */
@@ -32,6 +32,7 @@ struct dev_frame {
   int first, last; /* the bank's address range */
   int analog, alarms, firmware, serial; /* CID2s; 0 if the dialect has none */
   int text_info; /* firmware/serial requests carry the address in INFO */
+  int info_adr;  /* analog/alarm replies name their pack in INFO[1] */
   double cell_scale, temp_offset, temp_scale, current_scale, voltage_scale,
       capacity_scale;
   int cell_temp_first, cell_temp_last; /* sensors that are cells' (1-based) */

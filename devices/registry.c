@@ -13,12 +13,14 @@
 
 #include "../util/embedded.h"
 #include "../util/suggest.h"
+#include "console.h"
 #include "engine.h"
 
 #define MAP_FILE_MAX (1u << 20)
 
 struct loaded {
   struct dev_map *map;
+  char *path; /* a map given by its file (-d ./NAME.lua), else NULL */
   struct loaded *next;
 };
 
@@ -220,24 +222,81 @@ static int load_driver(const char *name, struct dev_map **m,
   return rc;
 }
 
+/* A map file given by its path (-d ./seplos.lua): named by the file,
+ * which the map's own name must match, as in the drivers directory. */
+static int load_path(const char *path, struct dev_map **m,
+                     struct ohm_error *e) {
+  const char *base = strrchr(path, '/') + 1;
+  size_t n = strlen(base), len;
+  char name[72], *src = NULL;
+  int rc;
+  if (n > 4 && strcmp(base + n - 4, ".lua") == 0) n -= 4;
+  if (n == 0 || n >= sizeof name)
+    return ohm_error_set(e, OHM_ENOENT, "bad driver file '%.200s'", path);
+  snprintf(name, sizeof name, "%.*s", (int)n, base);
+  if ((rc = read_file(path, &src, &len, e)) > 0)
+    return ohm_error_set(e, OHM_ENOENT, "driver file %.200s: no such file",
+                         path);
+  if (rc == 0) rc = dev_map_load(src, len, name, m, e);
+  free(src);
+  if (rc < 0) {
+    char msg[sizeof e->msg];
+    snprintf(msg, sizeof msg, "%s", e->msg);
+    return ohm_error_set(e, rc, "%.200s: %s", path, msg);
+  }
+  if (strcmp((*m)->name, name) != 0) {
+    rc = ohm_error_set(e, OHM_ECONFIG, "%.200s: the map names itself '%s'",
+                       path, (*m)->name);
+    dev_map_free(*m);
+  }
+  return rc;
+}
+
+/* The cached map for a path, else loaded and cached. lock held. */
+static int find_path(const char *path, const struct dev_map **out,
+                     struct ohm_error *e) {
+  struct loaded *l;
+  struct dev_map *m = NULL;
+  int rc;
+  for (l = cache; l; l = l->next)
+    if (l->path && strcmp(l->path, path) == 0) return *out = l->map, 0;
+  if ((rc = load_path(path, &m, e)) < 0) return rc;
+  if (!(l = malloc(sizeof *l)) || !(l->path = strdup(path))) {
+    free(l);
+    dev_map_free(m);
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  }
+  l->map = m;
+  l->next = cache;
+  cache = l;
+  *out = m;
+  return 0;
+}
+
 int dev_driver_find(const char *name, const struct dev_map **out,
                     struct ohm_error *e) {
   struct loaded *l;
   struct dev_map *m = NULL;
   int rc = 0;
   *out = NULL;
+  if (name && strchr(name, '/')) {
+    pthread_mutex_lock(&lock);
+    rc = find_path(name, out, e);
+    pthread_mutex_unlock(&lock);
+    return rc;
+  }
   if (!name || !valid_name(name))
     return ohm_error_set(e, OHM_ENOENT, "bad driver name '%.64s'",
                          name ? name : "");
   pthread_mutex_lock(&lock);
   for (l = cache; l; l = l->next)
-    if (strcmp(l->map->name, name) == 0) break;
+    if (!l->path && strcmp(l->map->name, name) == 0) break;
   if (!l && (rc = load_driver(name, &m, e)) == 0) {
     if (!(l = malloc(sizeof *l))) {
       dev_map_free(m);
       rc = ohm_error_set(e, OHM_ENOMEM, "out of memory");
     } else {
-      *l = (struct loaded){m, cache};
+      *l = (struct loaded){m, NULL, cache};
       cache = l;
     }
   }
@@ -257,5 +316,13 @@ const struct dev_engine *dev_engine_for(enum tp_kind kind) {
 const struct dev_hooks *dev_hooks_find(const char *driver) {
   for (const struct dev_hooks *const *h = dev_hooks_registry; *h; h++)
     if ((*h)->driver && driver && strcmp((*h)->driver, driver) == 0) return *h;
+  return NULL;
+}
+
+const struct dev_console *dev_console_find(const char *driver) {
+  const struct dev_hooks *h = dev_hooks_find(driver);
+  if (h && h->console) return h->console;
+  for (const struct dev_hooks *const *k = dev_hooks_registry; *k; k++)
+    if ((*k)->console) return (*k)->console;
   return NULL;
 }

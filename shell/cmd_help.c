@@ -105,7 +105,8 @@ static const struct help_page pages[] = {
      "d timeout retries json config v",
      "--units LIST           Modbus units to probe: 1-50, 1,7,42 (default "
      "1-247)\n"
-     "--port N               SNMP port for every address"},
+     "--port N               SNMP port for every address\n"
+     "--jobs N               probes at once (SNMP 32, Modbus TCP 8)"},
     {"walk",
      "DEVICE: snmp://[COMMUNITY@]HOST[:PORT][?version=1|2c], "
      "snmp://USER@HOST?version=3&...,\n  or an inventory name of one",

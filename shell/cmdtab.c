@@ -23,7 +23,7 @@ const struct sh_command sh_commands[] = {
     {"snmp", cmd_snmp, "snmp get|set [OPTS] DEVICE OID... | OID TYPE VALUE...",
      "raw SNMP GET and SET, as snmpget/snmpset -On"},
     {"scan", cmd_scan,
-     "scan [OPTS] [--units LIST] [--port N] "
+     "scan [OPTS] [--units LIST] [--port N] [--jobs N] "
      "URI|snmp://[COMMUNITY@]NET/PREFIX",
      "find units and agents; print an inventory snippet"},
     {"sim", cmd_sim,

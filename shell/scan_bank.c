@@ -1,7 +1,7 @@
 /* ohm scan of a battery bank on a byte stream (serial://, tcp:// with a
- * frame driver: pace, pylontech): every address of the dialect's range,
- * the packs that answer with their serial numbers, and an inventory entry
- * for them. shell/cmd_scan.c hands such URIs here. */
+ * frame driver: pace, pylontech, a user's): every address of the dialect's
+ * range, the packs that answer with their serial numbers, and an inventory
+ * entry for them. shell/cmd_scan.c hands such URIs here. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +106,18 @@ static int scan_bank(struct dev *d, const char *device,
   return rc;
 }
 
+/* The built-in drivers that speak a frame dialect ("pace, pylontech"):
+ * named from the maps, so a new dialect folder needs no edit here. */
+static void frame_drivers(char *buf, size_t n) {
+  size_t len = 0;
+  buf[0] = 0;
+  for (const char *const *b = dev_driver_builtin(); *b && len < n; b++) {
+    const struct dev_map *m;
+    if (dev_driver_find(*b, &m, NULL) < 0 || !m->frame) continue;
+    len += (size_t)snprintf(buf + len, n - len, "%s%s", len ? ", " : "", *b);
+  }
+}
+
 int sh_scan_bank(int argc, char **argv) {
   struct sh_opts o;
   struct ohm_error e;
@@ -124,9 +136,15 @@ int sh_scan_bank(int argc, char **argv) {
     return sh_exit_code(rc);
   }
   if (d->tp->ops->kind != TP_STREAM || !d->map->frame ||
-      ohm_uri_param(&d->tp->uri, "unit") || ohm_uri_param(&d->tp->uri, "packs"))
-    sh_errorf(argv[i], "scan: a bank on serial:// or tcp:// needs -d pace or "
-                       "pylontech, and no unit= or packs=");
+      ohm_uri_param(&d->tp->uri, "unit") ||
+      ohm_uri_param(&d->tp->uri, "packs")) {
+    char names[256];
+    frame_drivers(names, sizeof names);
+    sh_errorf(argv[i],
+              "scan: a bank on serial:// or tcp:// needs -d DRIVER of a "
+              "frame dialect (%s), and no unit= or packs=",
+              names);
+  }
   rc = d->tp->ops->kind == TP_STREAM && d->map->frame &&
                !ohm_uri_param(&d->tp->uri, "unit") &&
                !ohm_uri_param(&d->tp->uri, "packs")

@@ -1,4 +1,5 @@
-/* `ohm serve --telnet ADDR`: the BPS2000v2 console (manual section 9) for
+/* `ohm serve --telnet ADDR`: the menu console of the served driver (its
+ * hooks' dialect, devices/console.h: the BPS2000v2's manual section 9) for
  * the devices of the serve cache (first the master, then slave1, ...).
  *
  * Sessions come through the one listener (serve/listen.c): at most
@@ -253,9 +254,9 @@ static int session_stopping(void *ctx) {
 }
 
 static const char *state_prompt(const struct tn_session *s) {
-  if (s->state == TN_ACCOUNT) return CON_ACCOUNT_PROMPT;
-  if (s->state == TN_PASSWORD) return CON_PASSWORD_PROMPT;
-  return CON_PROMPT;
+  if (s->state == TN_ACCOUNT) return s->srv->con->account_prompt;
+  if (s->state == TN_PASSWORD) return s->srv->con->password_prompt;
+  return s->srv->con->prompt;
 }
 
 /* Count the session in (in = 1: 0 if max_sessions are logged in) or out. */
@@ -290,12 +291,12 @@ static void login_check(struct tn_session *s, const char *pw) {
 static void login_line(struct tn_session *s, const char *line) {
   if (s->state == TN_ACCOUNT) {
     if (!*line) {
-      tn_send(s, CON_ACCOUNT_PROMPT);
+      tn_send(s, s->srv->con->account_prompt);
       return;
     }
     snprintf(s->account, sizeof s->account, "%.31s", line);
     s->state = TN_PASSWORD;
-    tn_send(s, CON_PASSWORD_PROMPT);
+    tn_send(s, s->srv->con->password_prompt);
     return;
   }
   int locked = lg_before("console", s->peer_addr, session_stopping, s) < 0;
@@ -307,12 +308,10 @@ static void login_line(struct tn_session *s, const char *line) {
     return;
   }
   if (s->who) {
-    char buf[1024] = "";
     lg_ok(s->peer_addr);
     tn_audit(s, 0, "logged in");
     s->state = TN_MENU;
-    con_fmt_main_menu(buf, sizeof buf);
-    tn_send(s, buf);
+    tn_menu_start(s);
     return;
   }
   /* As login(1)'s FAIL_DELAY, growing per address, so guessing is slow
@@ -326,11 +325,12 @@ static void login_line(struct tn_session *s, const char *line) {
     return;
   }
   s->state = TN_ACCOUNT;
-  tn_send(s, "Login failed\r\n\r\n" CON_ACCOUNT_PROMPT);
+  tn_send(s, "Login failed\r\n\r\n");
+  tn_send(s, s->srv->con->account_prompt);
 }
 
 static void end_line(struct tn_session *s) {
-  char line[CON_LINE_MAX + 1];
+  char line[TN_LINE_MAX + 1];
   tn_send(s, "\r\n");
   memcpy(line, s->line, s->len);
   line[s->len] = 0;
@@ -346,6 +346,12 @@ static void end_line(struct tn_session *s) {
   else
     tn_menu_line(s, line);
   memset(line, 0, sizeof line);
+}
+
+/* The dialect's longest line, within the buffer. */
+static size_t line_max(const struct tn_session *s) {
+  size_t n = s->srv->con->line_max;
+  return n && n < TN_LINE_MAX ? n : TN_LINE_MAX;
 }
 
 /* Line editing as a dumb terminal expects: CR, LF, CR LF and CR NUL end a
@@ -366,7 +372,7 @@ static void feed(struct tn_session *s, unsigned char c) {
     }
   } else if (c >= 0x20 && c < 0x7f) {
     char echo[2] = {(char)c, 0};
-    if (s->len >= CON_LINE_MAX) {
+    if (s->len >= line_max(s)) {
       s->overflow = 1;
       return;
     }
@@ -403,12 +409,11 @@ static const telnet_telopt_t telopts[] = {
 
 static void session_greet(struct tn_session *s) {
   char buf[1024] = "";
-  struct con_banner b = {NULL, NULL, (long)(tn_now() - s->srv->started)};
   telnet_negotiate(s->tn, TELNET_WILL, TELNET_TELOPT_ECHO);
   telnet_negotiate(s->tn, TELNET_WILL, TELNET_TELOPT_SGA);
-  con_fmt_banner(buf, sizeof buf, &b);
+  s->srv->con->banner(buf, sizeof buf, (long)(tn_now() - s->srv->started));
   tn_send(s, buf);
-  tn_send(s, CON_ACCOUNT_PROMPT);
+  tn_send(s, s->srv->con->account_prompt);
 }
 
 /* Until logged in, TN_LOGIN_MS from connecting; then the idle timeout
@@ -571,9 +576,25 @@ int serve_telnet_accounts_check(const struct sh_opts *o, struct ohm_error *e) {
   return rc;
 }
 
-static struct tn_server *server_new(struct sv_cache *c) {
-  struct tn_server *s = calloc(1, sizeof *s);
+/* The dialect of the first served device's driver (-d, else its map once
+ * opened), else the first driver's that has a console. */
+static const struct dev_console *console_for(struct sv_cache *c,
+                                             const char *driver) {
+  struct sv_snap sn;
+  const struct dev_console *con;
+  if (!driver && sv_cache_count(c) > 0 && sv_cache_snap(c, 0, &sn) == 0) {
+    con = dev_console_find(sn.map ? sn.map->name : NULL);
+    sv_snap_free(&sn);
+    return con;
+  }
+  return dev_console_find(driver);
+}
+
+static struct tn_server *server_new(struct sv_cache *c, const char *driver) {
+  const struct dev_console *con = console_for(c, driver);
+  struct tn_server *s = con ? calloc(1, sizeof *s) : NULL;
   if (!s) return NULL;
+  s->con = con;
   pthread_mutex_init(&s->mu, NULL);
   s->cache = c;
   s->idle = g_opts.idle_timeout > 0 ? g_opts.idle_timeout : 300;
@@ -584,9 +605,12 @@ static struct tn_server *server_new(struct sv_cache *c) {
 
 int serve_telnet_start(struct sv_cache *c, const char *addr,
                        const struct sh_opts *o, struct ohm_error *e) {
-  struct tn_server *s = server_new(c);
+  struct tn_server *s = server_new(c, o ? o->driver : NULL);
   int rc;
-  if (!s) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (!s)
+    return console_for(c, o ? o->driver : NULL)
+               ? ohm_error_set(e, OHM_ENOMEM, "out of memory")
+               : ohm_error_set(e, OHM_ENOTSUP, "no driver has a menu console");
   struct ls_conf conf = {.name = "console",
                          .max_total = 2 * s->max_sessions,
                          .max_per_addr = s->max_sessions,
@@ -611,7 +635,7 @@ void serve_telnet_stop(void) {
 }
 
 void serve_telnet_feed(struct sv_cache *c, const char *data, size_t n) {
-  struct tn_server *srv = server_new(c);
+  struct tn_server *srv = server_new(c, NULL);
   struct tn_session *s = srv ? calloc(1, sizeof *s) : NULL;
   struct ohm_error e;
   if (s && acc_add(srv, "fuzz", "fuzz", "administrator", &e) == 0) {

@@ -1,12 +1,13 @@
 /* Inside `ohm serve --telnet`: the session (serve_telnet.c: sockets,
- * libtelnet, line editing, login) and its menus (serve_telnet_menu.c:
- * screens drawn from devices/bps2000v2/console.h over the serve cache). */
+ * libtelnet, line editing, login) and the host side of the driver's
+ * console dialect (serve_telnet_host.c: devices/console.h over the serve
+ * cache). No dialect is known here. */
 #ifndef OHM_SHELL_SERVE_TELNET_INT_H
 #define OHM_SHELL_SERVE_TELNET_INT_H
 
 #include <pthread.h>
 
-#include "../devices/bps2000v2/console.h"
+#include "../devices/console.h"
 #include "serve.h"
 #include "serve/listen.h"
 
@@ -29,8 +30,11 @@ struct tn_kept {
 };
 #define TN_KEPT_MAX 256
 
+#define TN_LINE_MAX 512 /* the line buffer; the dialect's line_max below */
+
 struct tn_server {
   struct sv_cache *cache;
+  const struct dev_console *con; /* the served driver's dialect */
   struct tn_account *acc;
   size_t nacc;
   double idle;
@@ -44,7 +48,7 @@ struct tn_server {
   size_t nkept;
 };
 
-enum tn_state { TN_ACCOUNT, TN_PASSWORD, TN_MENU, TN_SCREEN, TN_CONFIRM };
+enum tn_state { TN_ACCOUNT, TN_PASSWORD, TN_MENU };
 
 struct tn_session {
   struct tn_server *srv;
@@ -54,8 +58,7 @@ struct tn_session {
   char peer_addr[64]; /* address alone: failed logins are counted by it */
   void *tn;           /* telnet_t */
   enum tn_state state;
-  int screen;  /* TN_SCREEN / TN_CONFIRM: which one */
-  int confirm; /* TN_CONFIRM: 1 restart, 2 factory default */
+  struct dev_con_session cs; /* TN_MENU: the dialect's session */
   char account[32];
   const struct tn_account *who;   /* &me once logged in, else NULL */
   struct tn_account me;           /* a copy: accounts change on SIGHUP */
@@ -63,7 +66,7 @@ struct tn_session {
   struct tn_session *next, *prev; /* in srv->sessions */
   int fails;
   int dead;
-  char line[CON_LINE_MAX + 1];
+  char line[TN_LINE_MAX + 1];
   size_t len;
   int overflow, last_cr;
   double last_input;
@@ -74,7 +77,9 @@ struct tn_session {
 
 /* Send text as is (CRLF already in it). */
 void tn_send(struct tn_session *s, const char *text);
-/* Handle one line typed after login (TN_MENU, TN_SCREEN, TN_CONFIRM). */
+/* Just logged in: the dialect's session set up and started. */
+void tn_menu_start(struct tn_session *s);
+/* Handle one line typed after login (TN_MENU): the dialect's. */
 void tn_menu_line(struct tn_session *s, const char *line);
 double tn_now(void);
 /* One log line for what a logged-in user did, naming the account and its

@@ -149,4 +149,8 @@ int con_parse_clear_cmd(const char *line, int *unit, int *phase);
 /* A bare "master"/"slaveN" (screen 8: show that unit's thresholds). */
 int con_parse_unit(const char *line, int *unit);
 
+/* The dialect for the console server (console_srv.c, devices/console.h). */
+struct dev_console;
+extern const struct dev_console con_bps_console;
+
 #endif

@@ -412,9 +412,10 @@ static const struct dev_engine console_engine = {
     .close = ce_close,
 };
 
-/* The driver's hooks: its console engine. A second Telnet-menu device is a
- * folder with its own map and hooks. */
+/* The driver's hooks: its console engine and console server dialect. A second
+ * Telnet-menu device is a folder with its own map and hooks. */
 const struct dev_hooks dev_hooks_bps2000v2 = {
     .driver = "bps2000v2",
     .engine = &console_engine,
+    .console = &con_bps_console,
 };

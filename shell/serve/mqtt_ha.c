@@ -72,9 +72,13 @@ static struct ha_kind kind_of(const struct dev_var *v) {
       {"s", "duration", "s", "measurement"},
   };
   struct ha_kind k = {v->unit, NULL, v->unit, "measurement"};
+  const char *dot = strrchr(v->name, '.');
   for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
     if (!strcmp(v->unit, tab[i].unit)) return tab[i];
-  if (!strcmp(v->unit, "%") && strstr(v->name, "battery.charge"))
+  if (dot && !strcmp(dot, ".cycles")) /* a bank pack's charge cycles */
+    k.state_class = "total_increasing";
+  if (!strcmp(v->unit, "%") && !strncmp(v->name, "battery.", 8) && dot &&
+      !strcmp(dot, ".charge")) /* the bank's and each pack's */
     k.device_class = "battery";
   else if (!strcmp(v->unit, "%") && strstr(v->name, "humidity"))
     k.device_class = "humidity";
@@ -97,13 +101,26 @@ static int binary(const struct dev_var *v, const char **cls, const char **on,
   return 0;
 }
 
+/* Identity and make-up rather than measurements: the device's texts and a
+ * bank pack's serial, firmware and cell count (entity_category). */
+static int diagnostic(const struct dev_var *v) {
+  static const char *const ends[] = {".serial", ".firmware", ".cells"};
+  const char *dot = strrchr(v->name, '.');
+  if (!strncmp(v->name, "device.", 7)) return 1;
+  for (size_t i = 0; dot && i < sizeof ends / sizeof ends[0]; i++)
+    if (!strcmp(dot, ends[i])) return 1;
+  return 0;
+}
+
+/* state: the JSON state topic instead of the var's own (a retained empty
+ * payload would delete the var's topic: an empty alarm list) */
 static void common(struct mq_buf *b, const char *prefix, const char *dev,
-                   const char *obj, const struct dev_var *v) {
+                   const char *obj, const struct dev_var *v, int state) {
   mq_buf_printf(b, "\"%s\":{\"name\":", obj);
   mq_buf_json(b, v->name);
   mq_buf_printf(b, ",\"unique_id\":\"ohm_%s_%s\",\"state_topic\":", dev, obj);
   char t[512];
-  snprintf(t, sizeof t, "%s/%s/%s", prefix, dev, v->name);
+  snprintf(t, sizeof t, "%s/%s/%s", prefix, dev, state ? "state" : v->name);
   mq_buf_json(b, t);
 }
 
@@ -114,17 +131,21 @@ static void component(struct mq_buf *b, const char *prefix, const char *dev,
   mq_topic_name(v->name, obj, sizeof obj);
   for (char *p = obj; *p; p++)
     if (*p == '.' || *p == '-') *p = '_';
-  common(b, prefix, dev, obj, v);
   if (binary(v, &cls, &on, &off)) {
+    common(b, prefix, dev, obj, v, !on);
     mq_buf_printf(b, ",\"p\":\"binary_sensor\",\"device_class\":\"%s\"", cls);
     if (on)
       mq_buf_printf(b, ",\"payload_on\":\"%s\",\"payload_off\":\"%s\"}", on,
                     off);
-    else /* a count or a list of words: any is a problem */
-      mq_buf_printf(b, ",\"value_template\":\"{{ 'ON' if value not in "
-                       "['0', ''] else 'OFF' }}\"}");
+    else /* a count or a list of words, none an empty one: any is a problem */
+      mq_buf_printf(b,
+                    ",\"value_template\":\"{{ 'ON' if "
+                    "(value_json.get('%s', '') | string) not in ['0', ''] "
+                    "else 'OFF' }}\"}",
+                    v->name);
     return;
   }
+  common(b, prefix, dev, obj, v, 0);
   if (v->type == DT_ENUM && v->nenums) { /* status words */
     mq_buf_printf(b, ",\"p\":\"sensor\",\"device_class\":\"enum\","
                      "\"options\":[");
@@ -137,14 +158,14 @@ static void component(struct mq_buf *b, const char *prefix, const char *dev,
   }
   if (x->kind == DV_STR) { /* text: identity and state words */
     mq_buf_printf(b, ",\"p\":\"sensor\"%s}",
-                  strncmp(v->name, "device.", 7)
-                      ? ""
-                      : ",\"entity_category\":\"diagnostic\"");
+                  diagnostic(v) ? ",\"entity_category\":\"diagnostic\"" : "");
     return;
   }
   struct ha_kind k = kind_of(v);
   int rw = v->access == DA_RW;
   mq_buf_printf(b, ",\"p\":\"%s\"", rw ? "number" : "sensor");
+  if (!rw && diagnostic(v))
+    mq_buf_printf(b, ",\"entity_category\":\"diagnostic\"");
   if (k.device_class)
     mq_buf_printf(b, ",\"device_class\":\"%s\"", k.device_class);
   if (k.ha_unit[0]) {

@@ -2,7 +2,8 @@
 mosquitto_sub: retained values, JSON state, availability and the last
 will, Home Assistant device discovery checked against Home Assistant's
 sensor rules (device_class -> units, state_class), /set validated by the
-map, re-announce on homeassistant/status, a broker restart survived."""
+map, re-announce on homeassistant/status, a broker restart survived; a
+3-pack battery bank's pack and cell values and their classes."""
 import json, os, shutil, signal, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
 from lib import T, free_port, start, wait_port, run, OHM
@@ -261,9 +262,56 @@ def auth():
          open(log2).read())
 
 
+def bank():
+    """A battery bank (sim:pace, 3 packs): every pack's and cell's values
+    published, and one discovery config whose pack and cell components
+    carry Home Assistant's classes and units."""
+    work = tempfile.mkdtemp()
+    inv = os.path.join(work, "inv.lua")
+    with open(inv, "w") as f:
+        f.write('devices = { bank = { uri = "sim:pace?packs=3" } }\n')
+    port = free_port()
+    broker(port)
+    T.ok(wait_port(port), "mosquitto starts (bank)")
+    start(OHM, "--config", inv, "serve", "--mqtt",
+          f"mqtt://127.0.0.1:{port}?prefix=ohm", "--interval", "1",
+          stderr=open(os.path.join(work, "serve.log"), "w"))
+    T.ok(wait_for(port, "ohm/bank/availability", "online") is True,
+         "bank online")
+    m = retained(port)
+    cells = [t for t in m if t.startswith("ohm/bank/battery.pack.") and
+             t.endswith(".voltage") and ".cell." in t]
+    T.eq(len(cells), 48, "bank: 3 packs x 16 cell voltages published")
+    T.eq(m.get("ohm/bank/battery.packs"), "3", "bank: battery.packs 3")
+    v = [float(m[t]) for t in cells]
+    T.ok(all(2.5 < x < 3.65 for x in v), "bank: cell voltages in volts",
+         v)
+    discovery(m, "bank", {
+        "battery_pack_1_cell_5_voltage": {
+            "p": "sensor", "device_class": "voltage",
+            "unit_of_measurement": "V", "state_class": "measurement"},
+        "battery_pack_2_temperature_1": {
+            "device_class": "temperature", "unit_of_measurement": "°C"},
+        "battery_pack_0_current": {"device_class": "current",
+                                   "unit_of_measurement": "A"},
+        "battery_pack_0_charge": {"device_class": "battery",
+                                  "unit_of_measurement": "%",
+                                  "state_class": "measurement"},
+        "battery_charge": {"device_class": "battery"},
+        "battery_pack_1_cycles": {"state_class": "total_increasing"},
+        "battery_pack_2_serial": {"entity_category": "diagnostic"},
+        "battery_pack_0_alarms": {"p": "binary_sensor",
+                                  "device_class": "problem"}})
+    cfg = json.loads(m.get("homeassistant/device/ohm_bank/config", "{}"))
+    T.eq(sorted(k for k in cfg.get("cmps", {}) if k.startswith("cmd_")
+                and "_off" in k), [],
+         "bank: no MOS-off button unless the inventory allows it")
+
+
 def both():
     main()
     auth()
+    bank()
 
 
 run(both)

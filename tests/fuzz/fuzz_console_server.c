@@ -1,6 +1,6 @@
 /* libFuzzer target for `ohm serve --telnet` (shell/serve_telnet.c,
- * serve_telnet_menu.c): one console session fed the input as a client
- * would send it (Telnet negotiation through libtelnet, line editing with
+ * devices/bps2000v2/console_srv.c): one console session fed the input as a
+ * client would send it (Telnet negotiation through libtelnet, line editing with
  * CR/LF/NUL/BS, the login as fuzz/fuzz, every menu and screen, threshold
  * and clear commands reaching the simulator's cache). The sanitizers and
  * the session's own bounds are the invariants. */
