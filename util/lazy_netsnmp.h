@@ -7,6 +7,7 @@
   X(generate_Ku)                                                               \
   X(get_default_authtype)                                                      \
   X(get_default_privtype)                                                      \
+  X(get_uptime)                                                                \
   X(init_snmp)                                                                 \
   X(netsnmp_ds_get_int)                                                        \
   X(netsnmp_ds_get_string)                                                     \
@@ -18,6 +19,7 @@
   X(netsnmp_register_loghandler)                                               \
   X(sc_get_auth_oid)                                                           \
   X(sc_get_priv_oid)                                                           \
+  X(set_enginetime)                                                            \
   X(snmp_add_null_var)                                                         \
   X(snmp_add_var)                                                              \
   X(snmp_api_errstring)                                                        \
@@ -30,11 +32,14 @@
   X(snmp_pdu_create)                                                           \
   X(snmp_sess_async_send)                                                      \
   X(snmp_sess_close)                                                           \
+  X(snmp_sess_error)                                                           \
   X(snmp_sess_init)                                                            \
   X(snmp_sess_open)                                                            \
   X(snmp_sess_read2)                                                           \
   X(snmp_sess_select_info2)                                                    \
+  X(snmp_sess_synch_response)                                                  \
   X(snmp_sess_timeout)                                                         \
+  X(snmpv3_generate_engineID)                                                  \
   X(snmpv3_get_report_type)                                                    \
   X(sprint_realloc_value)                                                      \
   X(usm_lookup_auth_type)                                                      \
@@ -53,6 +58,8 @@ int lazy_netsnmp_load(struct ohm_error *e);
 #define get_default_authtype (*lazy_netsnmp.p_get_default_authtype)
 #undef get_default_privtype
 #define get_default_privtype (*lazy_netsnmp.p_get_default_privtype)
+#undef get_uptime
+#define get_uptime (*lazy_netsnmp.p_get_uptime)
 #undef init_snmp
 #define init_snmp (*lazy_netsnmp.p_init_snmp)
 #undef netsnmp_ds_get_int
@@ -78,6 +85,8 @@ int lazy_netsnmp_load(struct ohm_error *e);
 #define sc_get_auth_oid (*lazy_netsnmp.p_sc_get_auth_oid)
 #undef sc_get_priv_oid
 #define sc_get_priv_oid (*lazy_netsnmp.p_sc_get_priv_oid)
+#undef set_enginetime
+#define set_enginetime (*lazy_netsnmp.p_set_enginetime)
 #undef snmp_add_null_var
 #define snmp_add_null_var (*lazy_netsnmp.p_snmp_add_null_var)
 #undef snmp_add_var
@@ -102,6 +111,8 @@ int lazy_netsnmp_load(struct ohm_error *e);
 #define snmp_sess_async_send (*lazy_netsnmp.p_snmp_sess_async_send)
 #undef snmp_sess_close
 #define snmp_sess_close (*lazy_netsnmp.p_snmp_sess_close)
+#undef snmp_sess_error
+#define snmp_sess_error (*lazy_netsnmp.p_snmp_sess_error)
 #undef snmp_sess_init
 #define snmp_sess_init (*lazy_netsnmp.p_snmp_sess_init)
 #undef snmp_sess_open
@@ -110,8 +121,12 @@ int lazy_netsnmp_load(struct ohm_error *e);
 #define snmp_sess_read2 (*lazy_netsnmp.p_snmp_sess_read2)
 #undef snmp_sess_select_info2
 #define snmp_sess_select_info2 (*lazy_netsnmp.p_snmp_sess_select_info2)
+#undef snmp_sess_synch_response
+#define snmp_sess_synch_response (*lazy_netsnmp.p_snmp_sess_synch_response)
 #undef snmp_sess_timeout
 #define snmp_sess_timeout (*lazy_netsnmp.p_snmp_sess_timeout)
+#undef snmpv3_generate_engineID
+#define snmpv3_generate_engineID (*lazy_netsnmp.p_snmpv3_generate_engineID)
 #undef snmpv3_get_report_type
 #define snmpv3_get_report_type (*lazy_netsnmp.p_snmpv3_get_report_type)
 #undef sprint_realloc_value

@@ -1,6 +1,10 @@
 """SNMP traps out and in, with net-snmp's own tools on loopback: a trap
 job received by snmptrapd (UPS-MIB upsTrapOnBattery, the device and the
-event in its varbinds); `ohm serve --traps ADDR` receiving a CyberPower
+event in its varbinds); informs acknowledged by snmptrapd, and an
+unanswered one timed out and retried per the job's policy with each
+attempt in the event log; SNMPv3 traps (ohm's engine id) and informs with
+a user from the inventory's snmp_users, a wrong key failing without a
+secret shown; `ohm serve --traps ADDR` receiving a CyberPower
 BM100 probe alarm (603) sent with snmptrap v2c from the BM100's address,
 mapped to the inventory device with that address, its event id, string
 and battery index in ev.trap, and its rule run; a v1 system alarm (600)
@@ -65,6 +69,89 @@ def test_trap_out():
     T.ok(".1.3.6.1.2.1.33.2.1" in text() and
          '.1.3.6.1.2.1.33.1.1.5.0 = STRING: "ups1"' in text(),
          "as UPS-MIB upsTrapOnBattery naming the device", text())
+
+
+V3CONF = """createUser -e 0x8000000001020304 ohmv3 SHA authpass123 AES privpass123
+createUser ohmv3 SHA authpass123 AES privpass123
+disableAuthorization yes
+"""
+
+
+def v3_inventory(path, auth_pass):
+    open(path, "w").write(
+        'snmp_users = { ohmv3 = { auth = "SHA", auth_pass = "%s", priv = "AES",'
+        ' priv_pass = "privpass123", engine_id = "0x8000000001020304" } }\n'
+        % auth_pass)
+
+
+def test_inform_v3_out():
+    port = free_port("udp")
+    conf = os.path.join(TMP, "trapd3.conf")
+    open(conf, "w").write(V3CONF)
+    outf = os.path.join(TMP, "trapd3.out")
+    env = dict(os.environ, SNMP_PERSISTENT_DIR=TMP)
+    start("/usr/sbin/snmptrapd", "-f", "-Lo", "-On", "-C", "-c", conf,
+          "-M", "/nonexistent", "-m", "", "-F", "%P|%v\n",
+          f"udp:127.0.0.1:{port}", stdout=open(outf, "w"),
+          stderr=subprocess.STDOUT, env=env)
+    wait_port(port, "udp", 10)
+    mute = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    mute.bind(("127.0.0.1", 0))  # receives informs, never acknowledges
+    inv = os.path.join(TMP, "inv3.lua")
+    v3_inventory(inv, "authpass123")
+    rules = os.path.join(TMP, "v3.lua")
+    to = f'to = "127.0.0.1:{port}"'
+    open(rules, "w").write(f"""
+on("ups1", "ONBATT",
+   trap{{{to}, inform = true, timeout = 3, oid = ".1.3.6.1.4.1.99999.1"}},
+   trap{{{to}, user = "ohmv3", oid = ".1.3.6.1.4.1.99999.2"}},
+   trap{{{to}, user = "ohmv3", inform = true, timeout = 3,
+        oid = ".1.3.6.1.4.1.99999.3"}})
+on("ups2", "ONBATT", trap{{to = "127.0.0.1:{mute.getsockname()[1]}",
+   inform = true, timeout = 1, retries = 1, retry_delay = 0.2}})
+""")
+    log = os.path.join(TMP, "v3.jsonl")
+    r = ohm("rules", "test", "--config", inv, "--events-log", log, rules,
+            "ONBATT", "ups1", env={"SNMP_PERSISTENT_DIR": TMP})
+    T.ok(r.returncode == 0 and r.stdout.count("trap: ok") == 3,
+         "v2c inform, v3 trap and v3 inform: all ok", r.stdout + r.stderr)
+    text = lambda: open(outf).read()
+    wait_for(lambda: text().count("99999") >= 3)
+    lines = text().splitlines()
+    got = {l.split("OID: .1.3.6.1.4.1.99999.")[1][0]: l.split("|")[0]
+           for l in lines if "OID: .1.3.6.1.4.1.99999." in l}
+    T.ok(got.get("1", "").startswith("INFORM, SNMP v2c"),
+         "snmptrapd acknowledges a v2c inform", lines)
+    T.ok(got.get("2", "").startswith("TRAP2, SNMP v3, user ohmv3"),
+         "a v3 trap from ohm's engine id passes snmptrapd's usm", lines)
+    T.ok(got.get("3", "").startswith("INFORM, SNMP v3, user ohmv3"),
+         "a v3 inform to snmptrapd's engine, acknowledged", lines)
+    t0 = time.time()
+    r = ohm("rules", "test", "--config", inv, "--events-log", log, rules,
+            "ONBATT", "ups2")
+    mute.settimeout(0.2)
+    seen = 0
+    try:
+        while True:
+            mute.recv(2048)
+            seen += 1
+    except OSError:
+        pass
+    ev = [json.loads(l) for l in open(log)]
+    outs = [(e["outcome"], e["attempt"]) for e in ev
+            if e["device"] == "ups2" and "outcome" in e]
+    T.ok(r.returncode != 0 and outs == [("timeout", 1), ("timeout", 2)]
+         and seen == 2 and time.time() - t0 < 10,
+         "an unacknowledged inform: timed out and retried once, each "
+         "attempt in the event log", (outs, seen, r.stdout))
+    v3_inventory(inv, "wrongpass99")
+    r = ohm("rules", "test", "--config", inv, "--events-log", log, rules,
+            "ONBATT", "ups1", env={"SNMP_PERSISTENT_DIR": TMP})
+    T.ok(r.returncode != 0 and "trap: failed (inform to" in r.stdout,
+         "a v3 inform with a wrong key fails", r.stdout + r.stderr)
+    every = r.stdout + r.stderr + open(log).read()
+    T.ok("wrongpass99" not in every and "authpass123" not in every and
+         "privpass123" not in every, "no passphrase in the output or the log")
 
 
 def test_traps_in(hport):
@@ -202,6 +289,7 @@ def main():
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     test_trap_out()
+    test_inform_v3_out()
     test_traps_in(srv.server_address[1])
     test_trap_storm(srv.server_address[1])
     srv.shutdown()
