@@ -26,6 +26,10 @@ int serve_rules_traps(const char *addr, const struct inventory *inv,
 int serve_traps_start(const char *addr, struct rules *r,
                       const struct inventory *inv, struct ohm_error *e);
 void serve_traps_stop(void);
+/* Traps go to r, devices found in inv, from now on (a reload). */
+void serve_traps_swap(struct rules *r, const struct inventory *inv);
+/* SIGHUP: read the rules file again (see rules_hook.c). */
+void serve_rules_reload(const struct inventory *inv);
 
 /* Stop the rules (and traps), wait for running jobs, close the log. */
 void serve_rules_close(void);

@@ -209,7 +209,8 @@ static void tr_normalise(struct tr_trap *t) {
 
 struct tr_state {
   int fd;
-  struct rules *r;
+  struct rules *r; /* r and inv under mu: a reload swaps them */
+  pthread_mutex_t mu;
   const struct inventory *inv;
   pthread_t thread;
   volatile int stop;
@@ -242,7 +243,17 @@ static void tr_handle(const unsigned char *buf, size_t n, const char *ip) {
     texts[i] = t.f[i].text;
     isnum[i] = t.f[i].num;
   }
+  pthread_mutex_lock(&tr.mu);
   rules_trap(tr.r, tr_device(ip), "TRAP", t.n, names, texts, isnum);
+  pthread_mutex_unlock(&tr.mu);
+}
+
+void serve_traps_swap(struct rules *r, const struct inventory *inv) {
+  if (tr.fd <= 0) return;
+  pthread_mutex_lock(&tr.mu);
+  tr.r = r;
+  tr.inv = inv;
+  pthread_mutex_unlock(&tr.mu);
 }
 
 static void *tr_main(void *arg) {
@@ -304,6 +315,7 @@ int serve_traps_start(const char *addr, struct rules *r,
   int fd = serve_listen_udp(addr, e);
   if (fd < 0) return fd;
   tr = (struct tr_state){.fd = fd, .r = r, .inv = inv};
+  pthread_mutex_init(&tr.mu, NULL);
   if (pthread_create(&tr.thread, NULL, tr_main, NULL) != 0) {
     close(fd);
     tr.fd = -1;
