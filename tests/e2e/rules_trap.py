@@ -8,7 +8,10 @@ secret shown; `ohm serve --traps ADDR` receiving a CyberPower
 BM100 probe alarm (603) sent with snmptrap v2c from the BM100's address,
 mapped to the inventory device with that address, its event id, string
 and battery index in ev.trap, and its rule run; a v1 system alarm (600)
-too; garbage on the trap port ignored."""
+too; SNMPv3 traps (the sender's engine id) and informs (acknowledged)
+with users from the inventory's snmp_users, sent with snmptrap and
+snmpinform, and a wrong key or an unknown user rejected and logged in
+one line without a secret; garbage on the trap port ignored."""
 import http.server
 import json
 import os
@@ -214,6 +217,63 @@ on("127.0.0.1", "TRAP", log())
     T.eq(srv.wait(15), 0, "serve --traps stops cleanly")
 
 
+def test_traps_v3_in(hport):
+    tport = free_port("udp")
+    cfg = os.path.join(TMP, "inv3in.lua")
+    v3_inventory(cfg, "authpass123")
+    with open(cfg, "a") as f:
+        f.write('devices = { bm3 = { uri = "snmp://public@127.0.0.4:'
+                f'{free_port("udp")}", driver = "ups-mib",'
+                ' timeout = 0.2, retries = 0 } }\n')
+    rules = os.path.join(TMP, "in3.lua")
+    open(rules, "w").write(f"""
+on("bm3", "TRAP", http{{url = "http://127.0.0.1:{hport}/v3", method = "POST",
+   body = "{{device}} v{{trap:version}} {{trap:user}} id={{trap:event_id}}"}})
+""")
+    err = os.path.join(TMP, "serve3.err")
+    log = os.path.join(TMP, "v3in.jsonl")
+    env = dict(os.environ, SNMP_PERSISTENT_DIR=os.path.join(TMP, "ohm3"))
+    srv = start(OHM, "serve", "--config", cfg, "--rules", rules, "--traps",
+                f"127.0.0.1:{tport}", "--events-log", log, "--interval",
+                "60", stderr=open(err, "w"), env=env)
+    T.ok(wait_port(tport, "udp", 10), "serve --traps listens (v3)")
+    cenv = dict(os.environ, SNMP_PERSISTENT_DIR=os.path.join(TMP, "cli3"))
+
+    def send(tool, auth="authpass123", user="ohmv3", event_id="101"):
+        eng = ["-e", "0x8000000001020304"] if tool == "snmptrap" else []
+        return subprocess.run(
+            [tool, "-v3", *eng, "-u", user, "-l", "authPriv", "-a", "SHA",
+             "-A", auth, "-x", "AES", "-X", "privpass123", "-t", "2", "-r",
+             "0", "--clientaddr=127.0.0.4", "-M", "/nonexistent", "-m", "",
+             f"udp:127.0.0.1:{tport}", "", f"{BM}.0.603", f"{BM}.2.2.6.0",
+             "i", event_id], capture_output=True, text=True, env=cenv)
+    mine = lambda: [b for b in posts if b.startswith("bm3 ")]
+    T.eq(send("snmptrap").returncode, 0, "snmptrap sends a v3 trap")
+    T.ok(wait_for(lambda: "bm3 v3 ohmv3 id=101" in mine()),
+         "a v3 trap from the sender's engine id: accepted, its rule runs",
+         mine())
+    r = send("snmpinform", event_id="102")
+    T.ok(r.returncode == 0, "a v3 inform is acknowledged", r.stderr)
+    T.ok(wait_for(lambda: "bm3 v3 ohmv3 id=102" in mine()),
+         "and becomes an event", mine())
+    size = os.path.getsize(err)
+    r = send("snmpinform", auth="wrongpass99", event_id="103")
+    T.ok(r.returncode != 0, "a v3 inform with a wrong key: no "
+         "acknowledgement", r.stderr)
+    send("snmptrap", user="intruder", event_id="104")
+    time.sleep(1)
+    new = [l for l in open(err).read()[size:].splitlines() if "traps:" in l]
+    T.ok(len(new) == 2 and "user 'ohmv3', rejected (wrong digest" in new[0]
+         and "user 'intruder', rejected (unknown user" in new[1],
+         "a wrong key and an unknown user: one line each", new)
+    every = open(err).read() + open(log).read()
+    T.ok(not [b for b in mine() if "id=103" in b or "id=104" in b] and
+         "wrongpass99" not in every and "authpass123" not in every and
+         "privpass123" not in every, "no event from them, no secret logged")
+    srv.send_signal(signal.SIGTERM)
+    T.eq(srv.wait(15), 0, "serve --traps stops cleanly (v3)")
+
+
 def tlv(tag, body):
     n = len(body)
     head = bytes([n]) if n < 128 else bytes([0x82, n >> 8, n & 255])
@@ -291,6 +351,7 @@ def main():
     test_trap_out()
     test_inform_v3_out()
     test_traps_in(srv.server_address[1])
+    test_traps_v3_in(srv.server_address[1])
     test_trap_storm(srv.server_address[1])
     srv.shutdown()
 
