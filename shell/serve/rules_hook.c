@@ -145,6 +145,8 @@ void serve_rules_reload(const struct inventory *inv) {
   if (!file || rules_load(file, &cfg, &nr, &e) < 0) {
     serve_log("rules: reload failed, keeping the old rules: %s",
               ohm_error_text(&e));
+    rules_cfg_of(old)->inv = inv; /* the old inventory is freed next */
+    serve_traps_swap(old, inv);
     return;
   }
   pthread_rwlock_wrlock(&sr_lock);
