@@ -1,6 +1,7 @@
 /* `ohm serve --traps ADDR`: SNMP v1 and v2c traps in (a UDP socket and a
  * small BER reader: a trap is one datagram, and reading it needs none of
- * net-snmp's session machinery), and v3 traps and informs through
+ * net-snmp's session machinery), and v2c informs, v3 traps and informs
+ * through
  * net-snmp's usm (traps_v3.c) with the inventory's snmp_users; a v3
  * message usm rejects is logged with the user's name, never a key. A
  * trap's source address names the
@@ -178,7 +179,8 @@ static int tr_is_v3(const unsigned char *buf, size_t n, char *user,
   return 1;
 }
 
-/* Version, community (checked only for being there) and the PDU. */
+/* Version, community (checked only for being there) and the PDU: 0, 1
+ * for a v2c inform (answered through net-snmp), or -1. */
 static int tr_parse(const unsigned char *buf, size_t n, struct tr_trap *t) {
   const unsigned char *p = buf, *end = buf + n, *v, *pdu;
   size_t l, pl;
@@ -202,6 +204,8 @@ static int tr_parse(const unsigned char *buf, size_t n, struct tr_trap *t) {
       ber_value(tag, v, l, text, sizeof text, &num);
       tr_add(t, names[i], text, num);
     }
+  } else if (tag == 0xa6 && version == 1) {
+    return 1; /* a v2c inform: net-snmp answers it (traps_v3.c) */
   } else if (tag == 0xa7 && version == 1) { /* v2c: id, status, index */
     for (int i = 0; i < 3; i++)
       if (ber_tlv(&q, qe, &tag, &v, &l) < 0) return -1;
@@ -265,7 +269,8 @@ static const char *tr_device(const char *ip) {
   return ip;
 }
 
-/* A v3 message through net-snmp's usm: 0 when delivered into t. */
+/* A v3 message (or a v2c inform) through net-snmp: 0 when delivered
+ * into t. */
 static int tr_handle_v3(const unsigned char *buf, size_t n,
                         const struct sockaddr *from, socklen_t fl,
                         const char *ip, struct tr_trap *t) {
@@ -283,11 +288,9 @@ static void tr_handle(const unsigned char *buf, size_t n,
                       const char *ip) {
   struct tr_trap t = {.n = 0};
   char user[64];
-  if (tr_is_v3(buf, n, user, sizeof user)) {
-    if (tr_handle_v3(buf, n, from, fl, ip, &t) < 0) return;
-  } else if (tr_parse(buf, n, &t) < 0) {
-    return; /* not a trap: dropped */
-  }
+  int rc = tr_is_v3(buf, n, user, sizeof user) ? 1 : tr_parse(buf, n, &t);
+  if (rc < 0) return; /* not a trap: dropped */
+  if (rc == 1 && tr_handle_v3(buf, n, from, fl, ip, &t) < 0) return;
   tr_normalise(&t);
   tr_add(&t, "source", ip, 0);
   const char *names[TR_MAX], *texts[TR_MAX];

@@ -1,9 +1,10 @@
-/* SNMPv3 traps and informs in (traps.c hands them here): net-snmp's usm
- * checks them, through a session over a transport whose "socket" is the
- * datagram traps.c already received (f_recv gives it, f_send answers on
- * traps.c's socket). Users are created as snmptrapd's createUser does:
- * for informs under ohm's own engine id, for traps under the sender's
- * (engine_id). An inform is acknowledged. Used by the trap thread only. */
+/* SNMPv3 traps and informs, and v2c informs, in (traps.c hands them
+ * here): net-snmp's usm checks them, through a session over a transport
+ * whose "socket" is the datagram traps.c already received (f_recv gives
+ * it, f_send answers on traps.c's socket). Users are created as
+ * snmptrapd's createUser does: for informs under ohm's own engine id, for
+ * traps under the sender's (engine_id). An inform is acknowledged. Used
+ * by the trap thread only. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,10 +95,12 @@ static int v3_cb(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu,
       (pdu->command != SNMP_MSG_TRAP2 && pdu->command != SNMP_MSG_INFORM))
     return 1;
   v3.delivered = 1;
-  v3.vb(v3.ctx, "version", "3", 0);
-  snprintf(user, sizeof user, "%.*s", (int)pdu->securityNameLen,
-           pdu->securityName ? pdu->securityName : "");
-  v3.vb(v3.ctx, "user", user, 0);
+  v3.vb(v3.ctx, "version", pdu->version == SNMP_VERSION_3 ? "3" : "2c", 0);
+  if (pdu->version == SNMP_VERSION_3) {
+    snprintf(user, sizeof user, "%.*s", (int)pdu->securityNameLen,
+             pdu->securityName ? pdu->securityName : "");
+    v3.vb(v3.ctx, "user", user, 0);
+  }
   for (netsnmp_variable_list *v = pdu->variables; v; v = v->next_variable) {
     char *o = snmp_oid_text(v->name, v->name_length);
     int num = v3_value(v, text, sizeof text);

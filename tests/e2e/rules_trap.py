@@ -10,7 +10,7 @@ mapped to the inventory device with that address, its event id, string
 and battery index in ev.trap, and its rule run; a v1 system alarm (600)
 too; SNMPv3 traps (the sender's engine id) and informs (acknowledged)
 with users from the inventory's snmp_users, sent with snmptrap and
-snmpinform, and a wrong key or an unknown user rejected and logged in
+snmpinform, v2c informs acknowledged too, and a wrong key or an unknown user rejected and logged in
 one line without a secret; garbage on the trap port ignored."""
 import http.server
 import json
@@ -256,6 +256,14 @@ on("bm3", "TRAP", http{{url = "http://127.0.0.1:{hport}/v3", method = "POST",
     T.ok(r.returncode == 0, "a v3 inform is acknowledged", r.stderr)
     T.ok(wait_for(lambda: "bm3 v3 ohmv3 id=102" in mine()),
          "and becomes an event", mine())
+    r = subprocess.run(
+        ["snmpinform", "-v2c", "-c", "public", "-t", "2", "-r", "0",
+         "--clientaddr=127.0.0.4", "-M", "/nonexistent", "-m", "",
+         f"udp:127.0.0.1:{tport}", "", f"{BM}.0.603", f"{BM}.2.2.6.0", "i",
+         "105"], capture_output=True, text=True, env=cenv)
+    T.ok(r.returncode == 0, "a v2c inform is acknowledged", r.stderr)
+    T.ok(wait_for(lambda: "bm3 v2c  id=105" in mine()),
+         "and becomes an event too", mine())
     size = os.path.getsize(err)
     r = send("snmpinform", auth="wrongpass99", event_id="103")
     T.ok(r.returncode != 0, "a v3 inform with a wrong key: no "
