@@ -7,7 +7,6 @@
   X(generate_Ku)                                                               \
   X(get_default_authtype)                                                      \
   X(get_default_privtype)                                                      \
-  X(get_uptime)                                                                \
   X(init_snmp)                                                                 \
   X(netsnmp_ds_get_int)                                                        \
   X(netsnmp_ds_get_string)                                                     \
@@ -65,8 +64,6 @@ int lazy_netsnmp_load(struct ohm_error *e);
 #define get_default_authtype (*lazy_netsnmp.p_get_default_authtype)
 #undef get_default_privtype
 #define get_default_privtype (*lazy_netsnmp.p_get_default_privtype)
-#undef get_uptime
-#define get_uptime (*lazy_netsnmp.p_get_uptime)
 #undef init_snmp
 #define init_snmp (*lazy_netsnmp.p_init_snmp)
 #undef netsnmp_ds_get_int

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "jobs.h"
 #include "transports/snmp_int.h"
@@ -96,6 +97,18 @@ static int trap_protos(const struct job *j, netsnmp_session *s,
   return 0;
 }
 
+/* ohm's engine boots and time for a v3 trap: boots is this process's
+ * start in Unix seconds, so it grows across restarts and a receiver that
+ * remembers an earlier ohm never sees time go back (RFC 3414's window);
+ * time counts seconds from it. */
+static void trap_clock(u_int *boots, u_int *secs) {
+  static time_t start;
+  time_t now = time(NULL);
+  if (!start) start = now; /* a race here only picks either second */
+  *boots = (u_int)start;
+  *secs = (u_int)(now - start);
+}
+
 /* v3 settings; a trap names ohm's engine (we are authoritative). */
 static int trap_v3(const struct job *j, netsnmp_session *s, int inform,
                    struct trap_keys *k, struct ohm_error *e) {
@@ -129,8 +142,7 @@ static int trap_v3(const struct job *j, netsnmp_session *s, int inform,
   }
   s->securityEngineID = s->contextEngineID = k->engine;
   s->securityEngineIDLen = s->contextEngineIDLen = k->nengine;
-  s->engineBoots = 1;
-  s->engineTime = (u_int)get_uptime();
+  trap_clock(&s->engineBoots, &s->engineTime);
   set_enginetime(k->engine, (u_int)k->nengine, s->engineBoots, s->engineTime,
                  1);
   return 0;

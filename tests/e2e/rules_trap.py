@@ -76,6 +76,7 @@ def test_trap_out():
 
 V3CONF = """createUser -e 0x8000000001020304 ohmv3 SHA authpass123 AES privpass123
 createUser ohmv3 SHA authpass123 AES privpass123
+createUser md5des MD5 authpass123 DES privpass123
 disableAuthorization yes
 """
 
@@ -83,8 +84,9 @@ disableAuthorization yes
 def v3_inventory(path, auth_pass):
     open(path, "w").write(
         'snmp_users = { ohmv3 = { auth = "SHA", auth_pass = "%s", priv = "AES",'
-        ' priv_pass = "privpass123", engine_id = "0x8000000001020304" } }\n'
-        % auth_pass)
+        ' priv_pass = "privpass123", engine_id = "0x8000000001020304" },\n'
+        '  md5des = { auth = "MD5", auth_pass = "authpass123", priv = "DES",'
+        ' priv_pass = "privpass123" } }\n' % auth_pass)
 
 
 def test_inform_v3_out():
@@ -109,17 +111,19 @@ on("ups1", "ONBATT",
    trap{{{to}, inform = true, timeout = 3, oid = ".1.3.6.1.4.1.99999.1"}},
    trap{{{to}, user = "ohmv3", oid = ".1.3.6.1.4.1.99999.2"}},
    trap{{{to}, user = "ohmv3", inform = true, timeout = 3,
-        oid = ".1.3.6.1.4.1.99999.3"}})
+        oid = ".1.3.6.1.4.1.99999.3"}},
+   trap{{{to}, user = "md5des", inform = true, timeout = 3,
+        oid = ".1.3.6.1.4.1.99999.4"}})
 on("ups2", "ONBATT", trap{{to = "127.0.0.1:{mute.getsockname()[1]}",
    inform = true, timeout = 1, retries = 1, retry_delay = 0.2}})
 """)
     log = os.path.join(TMP, "v3.jsonl")
     r = ohm("rules", "test", "--config", inv, "--events-log", log, rules,
             "ONBATT", "ups1", env={"SNMP_PERSISTENT_DIR": TMP})
-    T.ok(r.returncode == 0 and r.stdout.count("trap: ok") == 3,
-         "v2c inform, v3 trap and v3 inform: all ok", r.stdout + r.stderr)
+    T.ok(r.returncode == 0 and r.stdout.count("trap: ok") == 4,
+         "v2c inform, v3 trap and v3 informs: all ok", r.stdout + r.stderr)
     text = lambda: open(outf).read()
-    wait_for(lambda: text().count("99999") >= 3)
+    wait_for(lambda: text().count("99999") >= 4)
     lines = text().splitlines()
     got = {l.split("OID: .1.3.6.1.4.1.99999.")[1][0]: l.split("|")[0]
            for l in lines if "OID: .1.3.6.1.4.1.99999." in l}
@@ -129,6 +133,8 @@ on("ups2", "ONBATT", trap{{to = "127.0.0.1:{mute.getsockname()[1]}",
          "a v3 trap from ohm's engine id passes snmptrapd's usm", lines)
     T.ok(got.get("3", "").startswith("INFORM, SNMP v3, user ohmv3"),
          "a v3 inform to snmptrapd's engine, acknowledged", lines)
+    T.ok(got.get("4", "").startswith("INFORM, SNMP v3, user md5des"),
+         "and one with MD5 and DES", lines)
     t0 = time.time()
     r = ohm("rules", "test", "--config", inv, "--events-log", log, rules,
             "ONBATT", "ups2")
