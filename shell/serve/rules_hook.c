@@ -173,9 +173,12 @@ int serve_rules_traps(const char *addr, const struct inventory *inv,
 }
 
 void serve_rules_close(void) {
-  serve_traps_stop();
-  rules_free(sr_rules);
+  struct rules *r = sr_rules;
+  pthread_rwlock_wrlock(&sr_lock); /* no poller feeds it any more */
   sr_rules = NULL;
+  pthread_rwlock_unlock(&sr_lock);
+  serve_traps_stop();
+  rules_free(r);
   free(sr_given);
   sr_given = NULL;
   evlog_close(sr_log);

@@ -414,7 +414,8 @@ static void rl_dry(struct rules *r, int t, int ev) {
     for (size_t i = 0; j && i < j->nlist; i++)
       fprintf(f, " %s", j->list[i]);
     for (size_t i = 0; j && i < j->nkv; i++)
-      if (!strstr(j->kv[i].key, "pass")) /* never a secret */
+      if (!strstr(j->kv[i].key, "pass") && /* never a secret */
+          strcmp(j->kv[i].key, "user_found"))
         fprintf(f, " %s=%s", j->kv[i].key, j->kv[i].val);
     job_free(j);
   }

@@ -153,6 +153,11 @@ on("ups2", "ONBATT", trap{{to = "127.0.0.1:{mute.getsockname()[1]}",
          and seen == 2 and time.time() - t0 < 10,
          "an unacknowledged inform: timed out and retried once, each "
          "attempt in the event log", (outs, seen, r.stdout))
+    r = ohm("rules", "test", "--dry-run", "--config", inv, rules, "ONBATT",
+            "ups1")
+    T.ok("user=ohmv3" in r.stdout and "auth=SHA" in r.stdout and
+         "pass" not in r.stdout, "--dry-run shows the v3 user, not its keys",
+         r.stdout)
     v3_inventory(inv, "wrongpass99")
     r = ohm("rules", "test", "--config", inv, "--events-log", log, rules,
             "ONBATT", "ups1", env={"SNMP_PERSISTENT_DIR": TMP})
