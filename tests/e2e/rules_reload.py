@@ -100,7 +100,8 @@ def main():
                                       'on("pdu1", "ONBAT", log())'))
     size = os.path.getsize(err.name)
     p.send_signal(signal.SIGHUP)
-    time.sleep(1)
+    wait_for(lambda: "keeping the old rules" in open(err.name).read()[size:])
+    time.sleep(0.5)  # and no second line
     new = open(err.name).read()[size:]
     lines = [l for l in new.splitlines() if "rules" in l]
     T.ok(len(lines) == 1 and "keeping the old rules" in lines[0]

@@ -280,8 +280,11 @@ on("bm3", "TRAP", http{{url = "http://127.0.0.1:{hport}/v3", method = "POST",
     T.ok(r.returncode != 0, "a v3 inform with a wrong key: no "
          "acknowledgement", r.stderr)
     send("snmptrap", user="intruder", event_id="104")
-    time.sleep(1)
-    new = [l for l in open(err).read()[size:].splitlines() if "traps:" in l]
+    rejected = lambda: [l for l in open(err).read()[size:].splitlines()
+                        if "traps:" in l]
+    wait_for(lambda: len(rejected()) >= 2)
+    time.sleep(0.5)  # and no more
+    new = rejected()
     T.ok(len(new) == 2 and "user 'ohmv3', rejected (wrong digest" in new[0]
          and "user 'intruder', rejected (unknown user" in new[1],
          "a wrong key and an unknown user: one line each", new)
