@@ -163,7 +163,7 @@ static const struct help_page pages[] = {
      "--syslog               log to syslog\n"
      "--rules FILE           run these rules over what is read\n"
      "--check                print what the rules would do and exit\n"
-     "--traps ADDR           receive SNMP v1/v2c traps for the rules\n"
+     "--traps ADDR           receive SNMP traps and informs for the rules\n"
      "--events-log FILE      the event log (default "
      "~/.local/state/ohm/...)"},
     {"poll",

@@ -211,6 +211,7 @@ static void reload(struct serve_cli *s, struct sv_cache *c,
     return;
   }
   serve_nut_reload(inv);
+  serve_rules_reload(inv);
   if (s->telnet && serve_telnet_reload) serve_telnet_reload(inv);
   if (sv_cache_reload(c, inv, &e) < 0) {
     serve_log("reload: %s", ohm_error_text(&e));

@@ -18,6 +18,7 @@
   X(netsnmp_register_loghandler)                                               \
   X(sc_get_auth_oid)                                                           \
   X(sc_get_priv_oid)                                                           \
+  X(set_enginetime)                                                            \
   X(snmp_add_null_var)                                                         \
   X(snmp_add_var)                                                              \
   X(snmp_api_errstring)                                                        \
@@ -26,19 +27,29 @@
   X(snmp_error)                                                                \
   X(snmp_errstring)                                                            \
   X(snmp_free_pdu)                                                             \
+  X(snmp_get_statistic)                                                        \
   X(snmp_oid_compare)                                                          \
   X(snmp_pdu_create)                                                           \
+  X(snmp_sess_add)                                                             \
   X(snmp_sess_async_send)                                                      \
   X(snmp_sess_close)                                                           \
+  X(snmp_sess_error)                                                           \
   X(snmp_sess_init)                                                            \
   X(snmp_sess_open)                                                            \
+  X(snmp_sess_read)                                                            \
   X(snmp_sess_read2)                                                           \
   X(snmp_sess_select_info2)                                                    \
+  X(snmp_sess_send)                                                            \
+  X(snmp_sess_session)                                                         \
+  X(snmp_sess_synch_response)                                                  \
   X(snmp_sess_timeout)                                                         \
+  X(snmp_sess_transport)                                                       \
+  X(snmpv3_generate_engineID)                                                  \
   X(snmpv3_get_report_type)                                                    \
   X(sprint_realloc_value)                                                      \
   X(usm_lookup_auth_type)                                                      \
-  X(usm_lookup_priv_type)
+  X(usm_lookup_priv_type)                                                      \
+  X(usm_parse_create_usmUser)
 
 struct lazy_netsnmp {
   LAZY_netsnmp_SYMS(LAZY_FIELD)
@@ -78,6 +89,8 @@ int lazy_netsnmp_load(struct ohm_error *e);
 #define sc_get_auth_oid (*lazy_netsnmp.p_sc_get_auth_oid)
 #undef sc_get_priv_oid
 #define sc_get_priv_oid (*lazy_netsnmp.p_sc_get_priv_oid)
+#undef set_enginetime
+#define set_enginetime (*lazy_netsnmp.p_set_enginetime)
 #undef snmp_add_null_var
 #define snmp_add_null_var (*lazy_netsnmp.p_snmp_add_null_var)
 #undef snmp_add_var
@@ -94,24 +107,42 @@ int lazy_netsnmp_load(struct ohm_error *e);
 #define snmp_errstring (*lazy_netsnmp.p_snmp_errstring)
 #undef snmp_free_pdu
 #define snmp_free_pdu (*lazy_netsnmp.p_snmp_free_pdu)
+#undef snmp_get_statistic
+#define snmp_get_statistic (*lazy_netsnmp.p_snmp_get_statistic)
 #undef snmp_oid_compare
 #define snmp_oid_compare (*lazy_netsnmp.p_snmp_oid_compare)
 #undef snmp_pdu_create
 #define snmp_pdu_create (*lazy_netsnmp.p_snmp_pdu_create)
+#undef snmp_sess_add
+#define snmp_sess_add (*lazy_netsnmp.p_snmp_sess_add)
 #undef snmp_sess_async_send
 #define snmp_sess_async_send (*lazy_netsnmp.p_snmp_sess_async_send)
 #undef snmp_sess_close
 #define snmp_sess_close (*lazy_netsnmp.p_snmp_sess_close)
+#undef snmp_sess_error
+#define snmp_sess_error (*lazy_netsnmp.p_snmp_sess_error)
 #undef snmp_sess_init
 #define snmp_sess_init (*lazy_netsnmp.p_snmp_sess_init)
 #undef snmp_sess_open
 #define snmp_sess_open (*lazy_netsnmp.p_snmp_sess_open)
+#undef snmp_sess_read
+#define snmp_sess_read (*lazy_netsnmp.p_snmp_sess_read)
 #undef snmp_sess_read2
 #define snmp_sess_read2 (*lazy_netsnmp.p_snmp_sess_read2)
 #undef snmp_sess_select_info2
 #define snmp_sess_select_info2 (*lazy_netsnmp.p_snmp_sess_select_info2)
+#undef snmp_sess_send
+#define snmp_sess_send (*lazy_netsnmp.p_snmp_sess_send)
+#undef snmp_sess_session
+#define snmp_sess_session (*lazy_netsnmp.p_snmp_sess_session)
+#undef snmp_sess_synch_response
+#define snmp_sess_synch_response (*lazy_netsnmp.p_snmp_sess_synch_response)
 #undef snmp_sess_timeout
 #define snmp_sess_timeout (*lazy_netsnmp.p_snmp_sess_timeout)
+#undef snmp_sess_transport
+#define snmp_sess_transport (*lazy_netsnmp.p_snmp_sess_transport)
+#undef snmpv3_generate_engineID
+#define snmpv3_generate_engineID (*lazy_netsnmp.p_snmpv3_generate_engineID)
 #undef snmpv3_get_report_type
 #define snmpv3_get_report_type (*lazy_netsnmp.p_snmpv3_get_report_type)
 #undef sprint_realloc_value
@@ -120,5 +151,7 @@ int lazy_netsnmp_load(struct ohm_error *e);
 #define usm_lookup_auth_type (*lazy_netsnmp.p_usm_lookup_auth_type)
 #undef usm_lookup_priv_type
 #define usm_lookup_priv_type (*lazy_netsnmp.p_usm_lookup_priv_type)
+#undef usm_parse_create_usmUser
+#define usm_parse_create_usmUser (*lazy_netsnmp.p_usm_parse_create_usmUser)
 #endif
 #endif

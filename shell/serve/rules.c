@@ -105,12 +105,38 @@ static int rl_read_shutdown(lua_State *I, void *ud) {
   return 0;
 }
 
+/* The inventory's snmp_users = { NAME = { auth, auth_pass, priv,
+ * priv_pass, engine_id } }: v3 users for trap{user = NAME}. */
+static int rl_read_snmp_users(lua_State *I, void *ud) {
+  static const char *const keys[] = {"auth",      "auth_pass", "priv",
+                                     "priv_pass", "engine_id", NULL};
+  struct rules *r = ud;
+  if (lua_getglobal(I, "snmp_users") != LUA_TTABLE ||
+      !(r->snmpu = calloc(1, sizeof *r->snmpu)))
+    return 0;
+  for (lua_pushnil(I); lua_next(I, -2); lua_pop(I, 1)) {
+    if (lua_type(I, -2) != LUA_TSTRING || !lua_istable(I, -1)) continue;
+    char k[200];
+    snprintf(k, sizeof k, "%s\t", lua_tostring(I, -2));
+    job_add_kv(r->snmpu, k, "");
+    for (int i = 0; keys[i]; i++) {
+      if (lua_getfield(I, -1, keys[i]) == LUA_TSTRING) {
+        snprintf(k, sizeof k, "%s\t%s", lua_tostring(I, -3), keys[i]);
+        job_add_kv(r->snmpu, k, lua_tostring(I, -1));
+      }
+      lua_pop(I, 1);
+    }
+  }
+  return 0;
+}
+
 static int rl_copy_inv(struct rules *r, const struct inventory *inv,
                        struct ohm_error *e) {
   int rc = 0;
   if (!inv || !inv->L) return 0;
   if ((rc = inv_call(inv, rl_read_smtp, r, e)) == 0)
     rc = inv_call(inv, rl_read_shutdown, r, e);
+  if (rc == 0) rc = inv_call(inv, rl_read_snmp_users, r, e);
   return rc;
 }
 

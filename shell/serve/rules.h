@@ -67,6 +67,16 @@ void rules_trap(struct rules *r, const char *dev, const char *event, size_t n,
                 const char *const *names, const char *const *texts,
                 const unsigned char *isnum);
 
+/* SIGHUP (rules_reload.c): stop r's thread (r stays usable); carry what
+ * old knew into new, both stopped (see rules_reload.c for what is kept
+ * and what is reset). 0, or OHM_ENOMEM with new partly filled. */
+struct rules_carried {
+  int conditions, timers, dropped; /* states and timers kept, dropped */
+};
+void rules_stop(struct rules *r);
+int rules_carry(struct rules *old, struct rules *new_rules,
+                struct rules_carried *out);
+
 /* Wait until no job is running, or seconds pass; how many failed so far. */
 int rules_wait_jobs(struct rules *r, double seconds);
 

@@ -497,6 +497,7 @@ void rules_free(struct rules *r) {
   rsb_free(r->L);
   job_free(r->smtp);
   job_free(r->down);
+  job_free(r->snmpu);
   pthread_mutex_destroy(&r->mu);
   pthread_cond_destroy(&r->cv);
   pthread_mutex_destroy(&r->jmu);

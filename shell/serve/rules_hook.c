@@ -3,6 +3,7 @@
  * the polling cache go to the rules, device jobs go back through it. One
  * serve per process, so the state is static. */
 #include <lua.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,9 @@
 
 static struct rules *sr_rules;
 static struct evlog *sr_log;
+static char *sr_given; /* --rules FILE, for SIGHUP */
+/* sr_rules for the poller threads; only the signal thread swaps it */
+static pthread_rwlock_t sr_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 static int sr_cmd(void *ctx, const char *dev, const char *cmd,
                   struct ohm_error *e) {
@@ -92,6 +96,7 @@ int serve_rules_open(const char *file, const char *log_path,
                      struct ohm_error *e) {
   char path[4096];
   struct rules_cfg cfg = {.inv = inv, .out = check ? out : stderr};
+  const char *s_file_given = file;
   int frc = sr_file(&file, inv, e);
   if (frc < 0) return frc;
   if (!file) {
@@ -106,6 +111,8 @@ int serve_rules_open(const char *file, const char *log_path,
     if (rc < 0) return rc;
   }
   cfg.log = sr_log;
+  free(sr_given);
+  sr_given = s_file_given ? strdup(s_file_given) : NULL;
   int rc = rules_load(file, &cfg, &sr_rules, e);
   if (rc == 0 && check) {
     rules_describe(sr_rules, out);
@@ -124,7 +131,44 @@ int serve_rules_attach(struct sv_cache *c, struct ohm_error *e) {
 void serve_rules_on_read(void *ctx, const char *name, const struct dev_map *m,
                          const struct dev_value *vals, int ok) {
   (void)ctx;
+  pthread_rwlock_rdlock(&sr_lock);
   if (sr_rules) rules_feed_map(sr_rules, name, ok, m, vals);
+  pthread_rwlock_unlock(&sr_lock);
+}
+
+/* SIGHUP: the rules file (--rules, else the new inventory's) read and
+ * checked again; a bad one keeps the old rules running. */
+void serve_rules_reload(const struct inventory *inv) {
+  const char *file = sr_given;
+  struct ohm_error e;
+  struct rules *nr = NULL, *old = sr_rules;
+  struct rules_carried kept;
+  if (!old) return; /* serve started without rules: none to reload */
+  struct rules_cfg cfg = *rules_cfg_of(old);
+  cfg.inv = inv;
+  if (sr_file(&file, inv, &e) == 0 && !file)
+    ohm_error_set(&e, OHM_EINVAL, "no rules file any more");
+  if (!file || rules_load(file, &cfg, &nr, &e) < 0) {
+    serve_log("rules: reload failed, keeping the old rules: %s",
+              ohm_error_text(&e));
+    rules_cfg_of(old)->inv = inv; /* the old inventory is freed next */
+    serve_traps_swap(old, inv);
+    return;
+  }
+  pthread_rwlock_wrlock(&sr_lock);
+  sr_rules = nr;
+  pthread_rwlock_unlock(&sr_lock);
+  serve_traps_swap(nr, inv);
+  rules_stop(old);
+  int rc = rules_carry(old, nr, &kept);
+  if (rules_start(nr, &e) < 0 || rc < 0)
+    serve_log("rules: reload: %s", rc < 0 ? "out of memory carrying the "
+                                            "old state"
+                                          : ohm_error_text(&e));
+  serve_info("rules: reloaded %s (kept %d condition state(s) and %d "
+             "timer(s), dropped %d timer(s))",
+             file, kept.conditions, kept.timers, kept.dropped);
+  rules_free(old); /* waits for its running jobs */
 }
 
 int serve_rules_traps(const char *addr, const struct inventory *inv,
@@ -135,9 +179,14 @@ int serve_rules_traps(const char *addr, const struct inventory *inv,
 }
 
 void serve_rules_close(void) {
-  serve_traps_stop();
-  rules_free(sr_rules);
+  struct rules *r = sr_rules;
+  pthread_rwlock_wrlock(&sr_lock); /* no poller feeds it any more */
   sr_rules = NULL;
+  pthread_rwlock_unlock(&sr_lock);
+  serve_traps_stop();
+  rules_free(r);
+  free(sr_given);
+  sr_given = NULL;
   evlog_close(sr_log);
   sr_log = NULL;
 }

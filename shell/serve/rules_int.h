@@ -25,6 +25,8 @@ struct rules {
   struct rules_cfg cfg;
   struct job *smtp; /* the inventory's smtp settings, copied at load */
   struct job *down; /* the inventory's shutdown.command, copied at load */
+  /* the inventory's snmp_users, copied at load: "NAME\tKEY" = value */
+  struct job *snmpu;
   int ref_rules, ref_every, ref_timers, ref_prev, ref_values;
   pthread_t thread;
   int started, stop;

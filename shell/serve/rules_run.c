@@ -252,6 +252,20 @@ static void rl_build_env(lua_State *L, int ev, struct job *j) {
   lua_pop(L, 1);
 }
 
+/* trap{user = NAME}: the inventory's snmp_users entry into j (its
+ * secrets too: the worker needs them; nothing prints a key with "pass"). */
+static void rl_build_user(struct rules *r, struct job *j) {
+  size_t n = strlen(job_get(j, "user"));
+  for (size_t i = 0; r->snmpu && i < r->snmpu->nkv; i++) {
+    const char *k = r->snmpu->kv[i].key;
+    if (strncmp(k, job_get(j, "user"), n) || k[n] != '\t') continue;
+    if (!k[n + 1])
+      job_add_kv(j, "user_found", "true");
+    else if (!job_get(j, k + n + 1))
+      job_add_kv(j, k + n + 1, r->snmpu->kv[i].val);
+  }
+}
+
 static struct job *rl_build(struct rules *r, int t, int ev) {
   lua_State *L = r->L;
   struct job *j = calloc(1, sizeof *j);
@@ -272,9 +286,12 @@ static struct job *rl_build(struct rules *r, int t, int ev) {
       j->retry_delay = lua_tonumber(L, -1);
     else if (k && strcmp(k, "job") && lua_isstring(L, -1))
       rl_add_expanded(L, ev, j, k, 0);
+    else if (k && lua_type(L, -1) == LUA_TBOOLEAN)
+      job_add_kv(j, k, lua_toboolean(L, -1) ? "true" : "false");
     lua_pop(L, 1);
   }
   rl_build_list(L, t, ev, j);
+  if (!strcmp(j->kind, "trap") && job_get(j, "user")) rl_build_user(r, j);
   if (!strcmp(j->kind, "shutdown") && !j->nlist && r->down)
     for (size_t i = 0; i < r->down->nlist; i++) /* the inventory's */
       job_add_list(j, r->down->list[i]);
@@ -399,7 +416,8 @@ static void rl_dry(struct rules *r, int t, int ev) {
     for (size_t i = 0; j && i < j->nlist; i++)
       fprintf(f, " %s", j->list[i]);
     for (size_t i = 0; j && i < j->nkv; i++)
-      if (!strstr(j->kv[i].key, "pass")) /* never a secret */
+      if (!strstr(j->kv[i].key, "pass") && /* never a secret */
+          strcmp(j->kv[i].key, "user_found"))
         fprintf(f, " %s=%s", j->kv[i].key, j->kv[i].val);
     job_free(j);
   }

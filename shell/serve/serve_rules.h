@@ -20,12 +20,16 @@ int serve_rules_attach(struct sv_cache *c, struct ohm_error *e);
 /* sv_config.on_read: hand a reading to the rules (never blocks). */
 void serve_rules_on_read(void *ctx, const char *name, const struct dev_map *m,
                          const struct dev_value *vals, int ok);
-/* --traps ADDR: receive SNMP v1/v2c traps for the rules (traps.c). */
+/* --traps ADDR: receive SNMP traps and informs for the rules (traps.c). */
 int serve_rules_traps(const char *addr, const struct inventory *inv,
                       struct ohm_error *e);
 int serve_traps_start(const char *addr, struct rules *r,
                       const struct inventory *inv, struct ohm_error *e);
 void serve_traps_stop(void);
+/* Traps go to r, devices found in inv, from now on (a reload). */
+void serve_traps_swap(struct rules *r, const struct inventory *inv);
+/* SIGHUP: read the rules file again (see rules_hook.c). */
+void serve_rules_reload(const struct inventory *inv);
 
 /* Stop the rules (and traps), wait for running jobs, close the log. */
 void serve_rules_close(void);

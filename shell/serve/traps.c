@@ -1,11 +1,16 @@
 /* `ohm serve --traps ADDR`: SNMP v1 and v2c traps in (a UDP socket and a
  * small BER reader: a trap is one datagram, and reading it needs none of
- * net-snmp's session machinery). A trap's source address names the
+ * net-snmp's session machinery), and v2c informs, v3 traps and informs
+ * through
+ * net-snmp's usm (traps_v3.c) with the inventory's snmp_users; a v3
+ * message usm rejects is logged with the user's name, never a key. A
+ * trap's source address names the
  * device (the inventory device whose URI has that host, else the address
  * itself); its OID, varbinds and, for a CyberPower BM100 (enterprise
  * 3808, traps 600-605), the event id, text, string and battery index go
  * to the rules as event TRAP with ev.trap. */
 #include <arpa/inet.h>
+#include <lua.h>
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
@@ -16,8 +21,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../serve.h"
 #include "rules.h"
 #include "serve_rules.h"
+#include "traps_v3.h"
 
 #define TR_MAX 32 /* fields kept from one trap */
 
@@ -122,6 +129,14 @@ static const char *tr_bm100_name(const char *oid) {
   return NULL;
 }
 
+/* One varbind, named for the BM100's and the trap's own OIDs. */
+static void tr_add_vb(void *ctx, const char *oid, const char *text, int num) {
+  const char *name = tr_bm100_name(oid);
+  if (!strcmp(oid, "1.3.6.1.6.3.1.1.4.1.0")) name = "oid";
+  if (!strcmp(oid, "1.3.6.1.2.1.1.3.0")) name = "uptime";
+  tr_add(ctx, name ? name : oid, text, num);
+}
+
 static int tr_varbinds(const unsigned char *p, const unsigned char *end,
                        struct tr_trap *t) {
   while (p < end) {
@@ -136,15 +151,36 @@ static int tr_varbinds(const unsigned char *p, const unsigned char *end,
     ber_oid(v, l, oid, sizeof oid);
     if (ber_tlv(&q, vb + vbl, &tag, &v, &l) < 0) return -1;
     ber_value(tag, v, l, text, sizeof text, &num);
-    const char *name = tr_bm100_name(oid);
-    if (!strcmp(oid, "1.3.6.1.6.3.1.1.4.1.0")) name = "oid";
-    if (!strcmp(oid, "1.3.6.1.2.1.1.3.0")) name = "uptime";
-    tr_add(t, name ? name : oid, text, num);
+    tr_add_vb(t, oid, text, num);
   }
   return 0;
 }
 
-/* Version, community (checked only for being there) and the PDU. */
+/* An SNMPv3 message? Its user name (msgUserName, RFC 3414) into user. */
+static int tr_is_v3(const unsigned char *buf, size_t n, char *user,
+                    size_t cap) {
+  const unsigned char *p = buf, *end = buf + n, *v, *sp;
+  size_t l, spl;
+  int tag;
+  user[0] = 0;
+  if (ber_tlv(&p, end, &tag, &v, &l) < 0 || tag != 0x30) return 0;
+  p = v, end = v + l;
+  if (ber_tlv(&p, end, &tag, &v, &l) < 0 || tag != 0x02 || ber_int(v, l) != 3)
+    return 0;
+  if (ber_tlv(&p, end, &tag, &v, &l) < 0 || tag != 0x30 || /* header */
+      ber_tlv(&p, end, &tag, &sp, &spl) < 0 || tag != 0x04)
+    return 1;
+  const unsigned char *q = sp;
+  if (ber_tlv(&q, sp + spl, &tag, &v, &l) < 0 || tag != 0x30) return 1;
+  const unsigned char *u = v, *ue = v + l;
+  for (int i = 0; i < 4; i++) /* engine id, boots, time, user */
+    if (ber_tlv(&u, ue, &tag, &v, &l) < 0) return 1;
+  if (tag == 0x04) ber_value(tag, v, l, user, cap, &(unsigned char){0});
+  return 1;
+}
+
+/* Version, community (checked only for being there) and the PDU: 0, 1
+ * for a v2c inform (answered through net-snmp), or -1. */
 static int tr_parse(const unsigned char *buf, size_t n, struct tr_trap *t) {
   const unsigned char *p = buf, *end = buf + n, *v, *pdu;
   size_t l, pl;
@@ -168,6 +204,8 @@ static int tr_parse(const unsigned char *buf, size_t n, struct tr_trap *t) {
       ber_value(tag, v, l, text, sizeof text, &num);
       tr_add(t, names[i], text, num);
     }
+  } else if (tag == 0xa6 && version == 1) {
+    return 1; /* a v2c inform: net-snmp answers it (traps_v3.c) */
   } else if (tag == 0xa7 && version == 1) { /* v2c: id, status, index */
     for (int i = 0; i < 3; i++)
       if (ber_tlv(&q, qe, &tag, &v, &l) < 0) return -1;
@@ -209,7 +247,8 @@ static void tr_normalise(struct tr_trap *t) {
 
 struct tr_state {
   int fd;
-  struct rules *r;
+  struct rules *r; /* r and inv under mu: a reload swaps them */
+  pthread_mutex_t mu;
   const struct inventory *inv;
   pthread_t thread;
   volatile int stop;
@@ -230,9 +269,28 @@ static const char *tr_device(const char *ip) {
   return ip;
 }
 
-static void tr_handle(const unsigned char *buf, size_t n, const char *ip) {
+/* A v3 message (or a v2c inform) through net-snmp: 0 when delivered
+ * into t. */
+static int tr_handle_v3(const unsigned char *buf, size_t n,
+                        const struct sockaddr *from, socklen_t fl,
+                        const char *ip, struct tr_trap *t) {
+  char user[64], why[160];
+  tr_is_v3(buf, n, user, sizeof user);
+  if (trv3_read(buf, n, from, fl, tr_add_vb, t, why, sizeof why)) return 0;
+  if (why[0]) /* the user's name, never a key */
+    serve_log("traps: SNMPv3 message from %s, user '%s', rejected (%s)", ip,
+              user, why);
+  return -1;
+}
+
+static void tr_handle(const unsigned char *buf, size_t n,
+                      const struct sockaddr *from, socklen_t fl,
+                      const char *ip) {
   struct tr_trap t = {.n = 0};
-  if (tr_parse(buf, n, &t) < 0) return; /* not a v1/v2c trap: dropped */
+  char user[64];
+  int rc = tr_is_v3(buf, n, user, sizeof user) ? 1 : tr_parse(buf, n, &t);
+  if (rc < 0) return; /* not a trap: dropped */
+  if (rc == 1 && tr_handle_v3(buf, n, from, fl, ip, &t) < 0) return;
   tr_normalise(&t);
   tr_add(&t, "source", ip, 0);
   const char *names[TR_MAX], *texts[TR_MAX];
@@ -242,7 +300,17 @@ static void tr_handle(const unsigned char *buf, size_t n, const char *ip) {
     texts[i] = t.f[i].text;
     isnum[i] = t.f[i].num;
   }
+  pthread_mutex_lock(&tr.mu);
   rules_trap(tr.r, tr_device(ip), "TRAP", t.n, names, texts, isnum);
+  pthread_mutex_unlock(&tr.mu);
+}
+
+void serve_traps_swap(struct rules *r, const struct inventory *inv) {
+  if (tr.fd <= 0) return;
+  pthread_mutex_lock(&tr.mu);
+  tr.r = r;
+  tr.inv = inv;
+  pthread_mutex_unlock(&tr.mu);
 }
 
 static void *tr_main(void *arg) {
@@ -263,7 +331,7 @@ static void *tr_main(void *arg) {
     else
       inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&from)->sin6_addr, ip,
                 sizeof ip);
-    tr_handle(buf, (size_t)k, ip);
+    tr_handle(buf, (size_t)k, (struct sockaddr *)&from, fl, ip);
   }
   return NULL;
 }
@@ -299,23 +367,49 @@ static int serve_listen_udp(const char *addr, struct ohm_error *e) {
   return fd;
 }
 
+static const char *tr_str(lua_State *L, const char *k) {
+  lua_getfield(L, -1, k);
+  const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+  lua_pop(L, 1); /* the string stays in the table, which stays */
+  return v;
+}
+
+/* The inventory's snmp_users as usm users for v3 traps and informs. */
+static int tr_read_users(lua_State *L, void *ud) {
+  struct ohm_error *e = ud;
+  int rc = 0;
+  if (lua_getglobal(L, "snmp_users") != LUA_TTABLE) return 0;
+  for (lua_pushnil(L); rc == 0 && lua_next(L, -2); lua_pop(L, 1))
+    if (lua_type(L, -2) == LUA_TSTRING && lua_istable(L, -1))
+      rc = trv3_user(lua_tostring(L, -2), tr_str(L, "auth"),
+                     tr_str(L, "auth_pass"), tr_str(L, "priv"),
+                     tr_str(L, "priv_pass"), tr_str(L, "engine_id"), e);
+  return rc;
+}
+
 int serve_traps_start(const char *addr, struct rules *r,
                       const struct inventory *inv, struct ohm_error *e) {
   int fd = serve_listen_udp(addr, e);
   if (fd < 0) return fd;
   tr = (struct tr_state){.fd = fd, .r = r, .inv = inv};
-  if (pthread_create(&tr.thread, NULL, tr_main, NULL) != 0) {
+  pthread_mutex_init(&tr.mu, NULL);
+  int rc = trv3_start(fd, e);
+  if (rc == 0 && inv && inv->L) rc = inv_call(inv, tr_read_users, e, e);
+  if (rc == 0 && pthread_create(&tr.thread, NULL, tr_main, NULL) != 0)
+    rc = ohm_error_set(e, OHM_ENOMEM, "cannot start the trap receiver");
+  if (rc < 0) {
+    trv3_stop();
     close(fd);
     tr.fd = -1;
-    return ohm_error_set(e, OHM_ENOMEM, "cannot start the trap receiver");
   }
-  return 0;
+  return rc;
 }
 
 void serve_traps_stop(void) {
   if (tr.fd <= 0) return;
   tr.stop = 1;
   pthread_join(tr.thread, NULL);
+  trv3_stop();
   close(tr.fd);
   tr.fd = -1;
 }

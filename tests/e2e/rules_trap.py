@@ -1,10 +1,17 @@
 """SNMP traps out and in, with net-snmp's own tools on loopback: a trap
 job received by snmptrapd (UPS-MIB upsTrapOnBattery, the device and the
-event in its varbinds); `ohm serve --traps ADDR` receiving a CyberPower
+event in its varbinds); informs acknowledged by snmptrapd, and an
+unanswered one timed out and retried per the job's policy with each
+attempt in the event log; SNMPv3 traps (ohm's engine id) and informs with
+a user from the inventory's snmp_users, a wrong key failing without a
+secret shown; `ohm serve --traps ADDR` receiving a CyberPower
 BM100 probe alarm (603) sent with snmptrap v2c from the BM100's address,
 mapped to the inventory device with that address, its event id, string
 and battery index in ev.trap, and its rule run; a v1 system alarm (600)
-too; garbage on the trap port ignored."""
+too; SNMPv3 traps (the sender's engine id) and informs (acknowledged)
+with users from the inventory's snmp_users, sent with snmptrap and
+snmpinform, v2c informs acknowledged too, and a wrong key or an unknown user rejected and logged in
+one line without a secret; garbage on the trap port ignored."""
 import http.server
 import json
 import os
@@ -67,6 +74,100 @@ def test_trap_out():
          "as UPS-MIB upsTrapOnBattery naming the device", text())
 
 
+V3CONF = """createUser -e 0x8000000001020304 ohmv3 SHA authpass123 AES privpass123
+createUser ohmv3 SHA authpass123 AES privpass123
+createUser md5des MD5 authpass123 DES privpass123
+disableAuthorization yes
+"""
+
+
+def v3_inventory(path, auth_pass):
+    open(path, "w").write(
+        'snmp_users = { ohmv3 = { auth = "SHA", auth_pass = "%s", priv = "AES",'
+        ' priv_pass = "privpass123", engine_id = "0x8000000001020304" },\n'
+        '  md5des = { auth = "MD5", auth_pass = "authpass123", priv = "DES",'
+        ' priv_pass = "privpass123" } }\n' % auth_pass)
+
+
+def test_inform_v3_out():
+    port = free_port("udp")
+    conf = os.path.join(TMP, "trapd3.conf")
+    open(conf, "w").write(V3CONF)
+    outf = os.path.join(TMP, "trapd3.out")
+    env = dict(os.environ, SNMP_PERSISTENT_DIR=TMP)
+    start("/usr/sbin/snmptrapd", "-f", "-Lo", "-On", "-C", "-c", conf,
+          "-M", "/nonexistent", "-m", "", "-F", "%P|%v\n",
+          f"udp:127.0.0.1:{port}", stdout=open(outf, "w"),
+          stderr=subprocess.STDOUT, env=env)
+    wait_port(port, "udp", 10)
+    mute = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    mute.bind(("127.0.0.1", 0))  # receives informs, never acknowledges
+    inv = os.path.join(TMP, "inv3.lua")
+    v3_inventory(inv, "authpass123")
+    rules = os.path.join(TMP, "v3.lua")
+    to = f'to = "127.0.0.1:{port}"'
+    open(rules, "w").write(f"""
+on("ups1", "ONBATT",
+   trap{{{to}, inform = true, timeout = 3, oid = ".1.3.6.1.4.1.99999.1"}},
+   trap{{{to}, user = "ohmv3", oid = ".1.3.6.1.4.1.99999.2"}},
+   trap{{{to}, user = "ohmv3", inform = true, timeout = 3,
+        oid = ".1.3.6.1.4.1.99999.3"}},
+   trap{{{to}, user = "md5des", inform = true, timeout = 3,
+        oid = ".1.3.6.1.4.1.99999.4"}})
+on("ups2", "ONBATT", trap{{to = "127.0.0.1:{mute.getsockname()[1]}",
+   inform = true, timeout = 1, retries = 1, retry_delay = 0.2}})
+""")
+    log = os.path.join(TMP, "v3.jsonl")
+    r = ohm("rules", "test", "--config", inv, "--events-log", log, rules,
+            "ONBATT", "ups1", env={"SNMP_PERSISTENT_DIR": TMP})
+    T.ok(r.returncode == 0 and r.stdout.count("trap: ok") == 4,
+         "v2c inform, v3 trap and v3 informs: all ok", r.stdout + r.stderr)
+    text = lambda: open(outf).read()
+    wait_for(lambda: text().count("99999") >= 4)
+    lines = text().splitlines()
+    got = {l.split("OID: .1.3.6.1.4.1.99999.")[1][0]: l.split("|")[0]
+           for l in lines if "OID: .1.3.6.1.4.1.99999." in l}
+    T.ok(got.get("1", "").startswith("INFORM, SNMP v2c"),
+         "snmptrapd acknowledges a v2c inform", lines)
+    T.ok(got.get("2", "").startswith("TRAP2, SNMP v3, user ohmv3"),
+         "a v3 trap from ohm's engine id passes snmptrapd's usm", lines)
+    T.ok(got.get("3", "").startswith("INFORM, SNMP v3, user ohmv3"),
+         "a v3 inform to snmptrapd's engine, acknowledged", lines)
+    T.ok(got.get("4", "").startswith("INFORM, SNMP v3, user md5des"),
+         "and one with MD5 and DES", lines)
+    t0 = time.time()
+    r = ohm("rules", "test", "--config", inv, "--events-log", log, rules,
+            "ONBATT", "ups2")
+    mute.settimeout(0.2)
+    seen = 0
+    try:
+        while True:
+            mute.recv(2048)
+            seen += 1
+    except OSError:
+        pass
+    ev = [json.loads(l) for l in open(log)]
+    outs = [(e["outcome"], e["attempt"]) for e in ev
+            if e["device"] == "ups2" and "outcome" in e]
+    T.ok(r.returncode != 0 and outs == [("timeout", 1), ("timeout", 2)]
+         and seen == 2 and time.time() - t0 < 10,
+         "an unacknowledged inform: timed out and retried once, each "
+         "attempt in the event log", (outs, seen, r.stdout))
+    r = ohm("rules", "test", "--dry-run", "--config", inv, rules, "ONBATT",
+            "ups1")
+    T.ok("user=ohmv3" in r.stdout and "auth=SHA" in r.stdout and
+         "pass" not in r.stdout, "--dry-run shows the v3 user, not its keys",
+         r.stdout)
+    v3_inventory(inv, "wrongpass99")
+    r = ohm("rules", "test", "--config", inv, "--events-log", log, rules,
+            "ONBATT", "ups1", env={"SNMP_PERSISTENT_DIR": TMP})
+    T.ok(r.returncode != 0 and "trap: failed (inform to" in r.stdout,
+         "a v3 inform with a wrong key fails", r.stdout + r.stderr)
+    every = r.stdout + r.stderr + open(log).read()
+    T.ok("wrongpass99" not in every and "authpass123" not in every and
+         "privpass123" not in every, "no passphrase in the output or the log")
+
+
 def test_traps_in(hport):
     tport = free_port("udp")
     cfg = os.path.join(TMP, "inv.lua")
@@ -125,6 +226,74 @@ on("127.0.0.1", "TRAP", log())
          got)
     srv.send_signal(signal.SIGTERM)
     T.eq(srv.wait(15), 0, "serve --traps stops cleanly")
+
+
+def test_traps_v3_in(hport):
+    tport = free_port("udp")
+    cfg = os.path.join(TMP, "inv3in.lua")
+    v3_inventory(cfg, "authpass123")
+    with open(cfg, "a") as f:
+        f.write('devices = { bm3 = { uri = "snmp://public@127.0.0.4:'
+                f'{free_port("udp")}", driver = "ups-mib",'
+                ' timeout = 0.2, retries = 0 } }\n')
+    rules = os.path.join(TMP, "in3.lua")
+    open(rules, "w").write(f"""
+on("bm3", "TRAP", http{{url = "http://127.0.0.1:{hport}/v3", method = "POST",
+   body = "{{device}} v{{trap:version}} {{trap:user}} id={{trap:event_id}}"}})
+""")
+    err = os.path.join(TMP, "serve3.err")
+    log = os.path.join(TMP, "v3in.jsonl")
+    env = dict(os.environ, SNMP_PERSISTENT_DIR=os.path.join(TMP, "ohm3"))
+    srv = start(OHM, "serve", "--config", cfg, "--rules", rules, "--traps",
+                f"127.0.0.1:{tport}", "--events-log", log, "--interval",
+                "60", stderr=open(err, "w"), env=env)
+    T.ok(wait_port(tport, "udp", 10), "serve --traps listens (v3)")
+    cenv = dict(os.environ, SNMP_PERSISTENT_DIR=os.path.join(TMP, "cli3"))
+
+    def send(tool, auth="authpass123", user="ohmv3", event_id="101"):
+        eng = ["-e", "0x8000000001020304"] if tool == "snmptrap" else []
+        return subprocess.run(
+            [tool, "-v3", *eng, "-u", user, "-l", "authPriv", "-a", "SHA",
+             "-A", auth, "-x", "AES", "-X", "privpass123", "-t", "2", "-r",
+             "0", "--clientaddr=127.0.0.4", "-M", "/nonexistent", "-m", "",
+             f"udp:127.0.0.1:{tport}", "", f"{BM}.0.603", f"{BM}.2.2.6.0",
+             "i", event_id], capture_output=True, text=True, env=cenv)
+    mine = lambda: [b for b in posts if b.startswith("bm3 ")]
+    T.eq(send("snmptrap").returncode, 0, "snmptrap sends a v3 trap")
+    T.ok(wait_for(lambda: "bm3 v3 ohmv3 id=101" in mine()),
+         "a v3 trap from the sender's engine id: accepted, its rule runs",
+         mine())
+    r = send("snmpinform", event_id="102")
+    T.ok(r.returncode == 0, "a v3 inform is acknowledged", r.stderr)
+    T.ok(wait_for(lambda: "bm3 v3 ohmv3 id=102" in mine()),
+         "and becomes an event", mine())
+    r = subprocess.run(
+        ["snmpinform", "-v2c", "-c", "public", "-t", "2", "-r", "0",
+         "--clientaddr=127.0.0.4", "-M", "/nonexistent", "-m", "",
+         f"udp:127.0.0.1:{tport}", "", f"{BM}.0.603", f"{BM}.2.2.6.0", "i",
+         "105"], capture_output=True, text=True, env=cenv)
+    T.ok(r.returncode == 0, "a v2c inform is acknowledged", r.stderr)
+    T.ok(wait_for(lambda: "bm3 v2c  id=105" in mine()),
+         "and becomes an event too", mine())
+    size = os.path.getsize(err)
+    r = send("snmpinform", auth="wrongpass99", event_id="103")
+    T.ok(r.returncode != 0, "a v3 inform with a wrong key: no "
+         "acknowledgement", r.stderr)
+    send("snmptrap", user="intruder", event_id="104")
+    rejected = lambda: [l for l in open(err).read()[size:].splitlines()
+                        if "traps:" in l]
+    wait_for(lambda: len(rejected()) >= 2)
+    time.sleep(0.5)  # and no more
+    new = rejected()
+    T.ok(len(new) == 2 and "user 'ohmv3', rejected (wrong digest" in new[0]
+         and "user 'intruder', rejected (unknown user" in new[1],
+         "a wrong key and an unknown user: one line each", new)
+    every = open(err).read() + open(log).read()
+    T.ok(not [b for b in mine() if "id=103" in b or "id=104" in b] and
+         "wrongpass99" not in every and "authpass123" not in every and
+         "privpass123" not in every, "no event from them, no secret logged")
+    srv.send_signal(signal.SIGTERM)
+    T.eq(srv.wait(15), 0, "serve --traps stops cleanly (v3)")
 
 
 def tlv(tag, body):
@@ -202,7 +371,9 @@ def main():
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     test_trap_out()
+    test_inform_v3_out()
     test_traps_in(srv.server_address[1])
+    test_traps_v3_in(srv.server_address[1])
     test_trap_storm(srv.server_address[1])
     srv.shutdown()
 
