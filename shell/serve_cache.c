@@ -22,7 +22,9 @@ struct sv_dev {
   double interval;
   const struct dev_map *map;
   struct dev_value *vals; /* last good values, map->nvars */
-  int ok;                 /* the last attempt succeeded */
+  unsigned char *cmds;    /* cmds_map->ncmds: dev_cmd_available */
+  const struct dev_map *cmds_map;
+  int ok; /* the last attempt succeeded */
   double updated, polled, duration;
   double next_due; /* monotonic */
   char scheme[16];
@@ -48,6 +50,18 @@ struct sv_cache {
 const char *sv_state_name(enum sv_state s) {
   static const char *const n[] = {"none", "ok", "stale", "failed"};
   return s <= SV_FAILED ? n[s] : "?";
+}
+
+/* Which of the map's commands device dev carries, noted once per map
+ * (under the values' write lock). */
+static void note_cmds(struct sv_dev *d, const struct dev *dev,
+                      const struct dev_map *m) {
+  if (!dev || !m || d->cmds_map == m) return;
+  free(d->cmds);
+  d->cmds = calloc(m->ncmds ? m->ncmds : 1, 1);
+  d->cmds_map = d->cmds ? m : NULL;
+  for (size_t k = 0; d->cmds && k < m->ncmds; k++)
+    d->cmds[k] = (unsigned char)dev_cmd_available(dev, &m->cmds[k]);
 }
 
 /* Store one poll result (called serialised by the poller's workers). */
@@ -77,6 +91,7 @@ static void cache_done(void *ctx, size_t i, const struct poll_result *r) {
   }
   if (r->dev && r->dev->tp)
     snprintf(d->scheme, sizeof d->scheme, "%s", r->dev->tp->ops->scheme);
+  note_cmds(d, r->dev, r->map);
   pthread_rwlock_unlock(&c->lock);
   if (changed && r->rc == 0)
     serve_info("%s: ok", c->f.names[i]);
@@ -176,8 +191,10 @@ static int cache_build(struct sv_cache *c, struct inventory *inv,
 static void cache_clear(struct sv_cache *c) {
   poll_set_free(c->ps);
   c->ps = NULL;
-  for (size_t i = 0; c->devs && i < c->f.n; i++)
+  for (size_t i = 0; c->devs && i < c->f.n; i++) {
     free(c->devs[i].vals);
+    free(c->devs[i].cmds);
+  }
   free(c->devs);
   free(c->due);
   c->devs = NULL;
@@ -291,6 +308,9 @@ static int snap_locked(struct sv_cache *c, size_t i, struct sv_snap *s) {
     if ((s->vals = malloc((nv ? nv : 1) * sizeof *s->vals)))
       memcpy(s->vals, d->vals, nv * sizeof *s->vals);
   }
+  if (d->cmds && d->cmds_map == d->map && d->map &&
+      (s->cmds = malloc(d->map->ncmds ? d->map->ncmds : 1)))
+    memcpy(s->cmds, d->cmds, d->map->ncmds);
   if (!s->name || (s->state == SV_OK && d->vals && !s->vals)) {
     sv_snap_free(s);
     return OHM_ENOMEM;
@@ -327,17 +347,59 @@ int sv_cache_snap_name(struct sv_cache *c, const char *name,
 void sv_snap_free(struct sv_snap *s) {
   free(s->name);
   free(s->vals);
+  free(s->cmds);
   s->name = NULL;
   s->vals = NULL;
+  s->cmds = NULL;
 }
 
 struct write_req {
   const char *var, *text, *cmd;
+  struct sv_cache *c;
+  size_t i;
 };
+
+/* Values read back after a write into device i's cache: all of them
+ * after a full read (want NULL), else those the read brought. */
+static void store_back(struct sv_cache *c, size_t i, const struct dev *dev,
+                       const struct dev_value *vals, int full) {
+  struct sv_dev *d = &c->devs[i];
+  size_t nv = dev->map->nvars;
+  pthread_rwlock_wrlock(&c->lock);
+  if (d->vals && d->map == dev->map) {
+    for (size_t k = 0; k < nv; k++)
+      if (full || vals[k].kind != DV_NONE) d->vals[k] = vals[k];
+    if (full) {
+      d->ok = 1;
+      d->updated = ohm_real();
+    }
+  }
+  pthread_rwlock_unlock(&c->lock);
+}
+
+/* Read back what a write changed: the var set (with what the driver
+ * derives from it), or every var after a command. */
+static void read_back(struct dev *dev, struct write_req *w) {
+  struct ohm_error e;
+  size_t nv = dev->map->nvars;
+  const struct dev_var *v = w->var ? dev_map_var(dev->map, w->var) : NULL;
+  struct dev_value *vals = calloc(nv ? nv : 1, sizeof *vals);
+  unsigned char *want = v ? calloc(nv, 1) : NULL;
+  if (vals && (!v || want)) {
+    if (want) want[v - dev->map->vars] = 1;
+    int rc =
+        want ? dev_read_some(dev, want, vals, &e) : dev_read_all(dev, vals, &e);
+    if (rc == 0) store_back(w->c, w->i, dev, vals, !want);
+  }
+  free(want);
+  free(vals);
+}
 
 static int do_write(struct dev *d, void *arg, struct ohm_error *e) {
   struct write_req *w = arg;
-  return w->cmd ? dev_cmd(d, w->cmd, e) : dev_set(d, w->var, w->text, e);
+  int rc = w->cmd ? dev_cmd(d, w->cmd, e) : dev_set(d, w->var, w->text, e);
+  if (rc == 0) read_back(d, w);
+  return rc;
 }
 
 /* Write or command on device name, then have the poller re-read it. */
@@ -345,6 +407,8 @@ static int cache_write(struct sv_cache *c, const char *name,
                        struct write_req *w, struct ohm_error *e) {
   pthread_rwlock_rdlock(&c->ps_lock);
   long i = find_name(c, name);
+  w->c = c;
+  w->i = i < 0 ? 0 : (size_t)i;
   int rc = i < 0 ? ohm_error_set(e, OHM_ENOENT, "no such device")
                  : poll_set_with_dev(c->ps, (size_t)i, do_write, w, e);
   if (i >= 0) {
@@ -366,12 +430,12 @@ static int cache_write(struct sv_cache *c, const char *name,
 
 int sv_cache_set(struct sv_cache *c, const char *name, const char *var,
                  const char *text, struct ohm_error *e) {
-  struct write_req w = {var, text, NULL};
+  struct write_req w = {var, text, NULL, c, 0};
   return cache_write(c, name, &w, e);
 }
 
 int sv_cache_cmd(struct sv_cache *c, const char *name, const char *cmd,
                  struct ohm_error *e) {
-  struct write_req w = {NULL, NULL, cmd};
+  struct write_req w = {NULL, NULL, cmd, c, 0};
   return cache_write(c, name, &w, e);
 }
