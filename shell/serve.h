@@ -54,6 +54,11 @@ void sv_snap_free(struct sv_snap *s);
 /* Devices in the cache (changes only on reload). */
 size_t sv_cache_count(struct sv_cache *c);
 
+/* A number that changes whenever the cached values may have: after each
+ * poll round, a write's read-back and a reload (what a listener that
+ * renders everything once per round compares). */
+unsigned long sv_cache_gen(struct sv_cache *c);
+
 /* Copy device i (0 <= i < count) or the device called name. OHM_ENOENT if
  * there is none. */
 int sv_cache_snap(struct sv_cache *c, size_t i, struct sv_snap *out);

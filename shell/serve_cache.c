@@ -44,7 +44,8 @@ struct sv_cache {
   pthread_cond_t cv;
   pthread_t thread;
   int started, stop, rounds;
-  unsigned gen; /* bumped on every wakeup of the poller */
+  unsigned gen;       /* bumped on every wakeup of the poller */
+  unsigned long vgen; /* sv_cache_gen: under mu */
 };
 
 const char *sv_state_name(enum sv_state s) {
@@ -152,6 +153,7 @@ static void *poller_main(void *arg) {
     }
     pthread_mutex_lock(&c->mu);
     c->rounds++;
+    c->vgen++;
     pthread_cond_broadcast(&c->cv);
     pthread_mutex_unlock(&c->mu);
   }
@@ -255,6 +257,7 @@ int sv_cache_reload(struct sv_cache *c, struct inventory *inv,
   int rc = cache_build(c, inv, e);
   if (rc < 0) cache_clear(c); /* an empty cache until the next good reload */
   c->gen++;
+  c->vgen++;
   pthread_cond_broadcast(&c->cv);
   pthread_mutex_unlock(&c->mu);
   pthread_rwlock_unlock(&c->lock);
@@ -273,6 +276,13 @@ void sv_cache_wait_first(struct sv_cache *c, double seconds) {
          pthread_cond_timedwait(&c->cv, &c->mu, &ts) == 0)
     ;
   pthread_mutex_unlock(&c->mu);
+}
+
+unsigned long sv_cache_gen(struct sv_cache *c) {
+  pthread_mutex_lock(&c->mu);
+  unsigned long g = c->vgen;
+  pthread_mutex_unlock(&c->mu);
+  return g;
 }
 
 size_t sv_cache_count(struct sv_cache *c) {
@@ -375,6 +385,9 @@ static void store_back(struct sv_cache *c, size_t i, const struct dev *dev,
     }
   }
   pthread_rwlock_unlock(&c->lock);
+  pthread_mutex_lock(&c->mu);
+  c->vgen++;
+  pthread_mutex_unlock(&c->mu);
 }
 
 /* Read back what a write changed: the var set (with what the driver
