@@ -8,6 +8,7 @@
  *   mu       the poller's schedule (due times, stop flag, wakeups). */
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,11 +19,22 @@
 
 #define SV_STALE_INTERVALS 3
 
+/* A value as the cache keeps it: a dev_value is 152 bytes for the text
+ * few values have, which made the values of 1,000 devices 15 MB; here a
+ * text lives in the device's string pool. */
+struct sv_cval {
+  double num;
+  uint32_t str; /* offset in sv_dev.strs (DV_STR, DV_ERR) */
+  int32_t err;
+  uint8_t kind;
+};
+
 struct sv_dev {
   double interval;
   const struct dev_map *map;
-  struct dev_value *vals; /* last good values, map->nvars */
-  unsigned char *cmds;    /* cmds_map->ncmds: dev_cmd_available */
+  struct sv_cval *vals; /* last good values, map->nvars */
+  char *strs;           /* their texts, NUL-terminated one after another */
+  unsigned char *cmds;  /* cmds_map->ncmds: dev_cmd_available */
   const struct dev_map *cmds_map;
   int ok; /* the last attempt succeeded */
   double updated, polled, duration;
@@ -51,6 +63,49 @@ struct sv_cache {
 const char *sv_state_name(enum sv_state s) {
   static const char *const n[] = {"none", "ok", "stale", "failed"};
   return s <= SV_FAILED ? n[s] : "?";
+}
+
+static int has_text(enum dev_vkind k) {
+  return k == DV_STR || k == DV_ERR;
+}
+
+/* Keep v[0..nv) in d's compact form (d->vals holds nv). A text that finds
+ * no memory is dropped (DV_NONE), never shown wrong. */
+static void cv_pack(struct sv_dev *d, const struct dev_value *v, size_t nv) {
+  size_t need = 1, off = 0;
+  for (size_t k = 0; k < nv; k++)
+    if (has_text(v[k].kind)) need += strnlen(v[k].str, sizeof v[k].str) + 1;
+  char *strs = realloc(d->strs, need);
+  if (strs) d->strs = strs;
+  for (size_t k = 0; k < nv; k++) {
+    struct sv_cval *c = &d->vals[k];
+    c->kind = (uint8_t)v[k].kind;
+    c->num = v[k].num;
+    c->err = v[k].err;
+    c->str = 0;
+    if (!has_text(v[k].kind)) continue;
+    if (!strs) {
+      c->kind = DV_NONE;
+      continue;
+    }
+    size_t n = strnlen(v[k].str, sizeof v[k].str - 1);
+    memcpy(strs + off, v[k].str, n);
+    strs[off + n] = 0;
+    c->str = (uint32_t)off;
+    off += n + 1;
+  }
+}
+
+static void cv_unpack(const struct sv_dev *d, size_t nv, struct dev_value *v) {
+  memset(v, 0, nv * sizeof *v);
+  for (size_t k = 0; k < nv; k++) {
+    const struct sv_cval *c = &d->vals[k];
+    v[k].kind = (enum dev_vkind)c->kind;
+    v[k].num = c->num;
+    v[k].err = c->err;
+    if (has_text(v[k].kind))
+      snprintf(v[k].str, sizeof v[k].str, "%s", d->strs + c->str);
+  }
 }
 
 /* Which of the map's commands device dev carries, noted once per map
@@ -83,7 +138,7 @@ static void cache_done(void *ctx, size_t i, const struct poll_result *r) {
       d->vals = calloc(nv ? nv : 1, sizeof *d->vals);
       d->map = d->vals ? r->map : NULL;
     }
-    if (d->vals) memcpy(d->vals, r->vals, nv * sizeof *d->vals);
+    if (d->vals) cv_pack(d, r->vals, nv);
     d->updated = r->started + r->duration;
     d->error[0] = 0;
   } else {
@@ -195,6 +250,7 @@ static void cache_clear(struct sv_cache *c) {
   c->ps = NULL;
   for (size_t i = 0; c->devs && i < c->f.n; i++) {
     free(c->devs[i].vals);
+    free(c->devs[i].strs);
     free(c->devs[i].cmds);
   }
   free(c->devs);
@@ -316,7 +372,7 @@ static int snap_locked(struct sv_cache *c, size_t i, struct sv_snap *s) {
   if ((s->state == SV_OK || s->state == SV_STALE) && d->vals && d->map) {
     size_t nv = d->map->nvars;
     if ((s->vals = malloc((nv ? nv : 1) * sizeof *s->vals)))
-      memcpy(s->vals, d->vals, nv * sizeof *s->vals);
+      cv_unpack(d, nv, s->vals);
   }
   if (d->cmds && d->cmds_map == d->map && d->map &&
       (s->cmds = malloc(d->map->ncmds ? d->map->ncmds : 1)))
@@ -375,16 +431,20 @@ static void store_back(struct sv_cache *c, size_t i, const struct dev *dev,
                        const struct dev_value *vals, int full) {
   struct sv_dev *d = &c->devs[i];
   size_t nv = dev->map->nvars;
+  struct dev_value *cur = malloc((nv ? nv : 1) * sizeof *cur);
   pthread_rwlock_wrlock(&c->lock);
-  if (d->vals && d->map == dev->map) {
+  if (cur && d->vals && d->map == dev->map) {
+    cv_unpack(d, nv, cur);
     for (size_t k = 0; k < nv; k++)
-      if (full || vals[k].kind != DV_NONE) d->vals[k] = vals[k];
+      if (full || vals[k].kind != DV_NONE) cur[k] = vals[k];
+    cv_pack(d, cur, nv);
     if (full) {
       d->ok = 1;
       d->updated = ohm_real();
     }
   }
   pthread_rwlock_unlock(&c->lock);
+  free(cur);
   pthread_mutex_lock(&c->mu);
   c->vgen++;
   pthread_mutex_unlock(&c->mu);

@@ -3,10 +3,10 @@
  * serve_prom_render.c's.
  *
  * The exposition is rendered once per poll round (sv_cache_gen), at the
- * first scrape after it, into one buffer that every scrape shares
- * (refcounted); scrapes that come while it renders take the previous one.
- * A scraper that accepts gzip gets it compressed, once per buffer (zlib,
- * loaded on first use). Each answer, head and body, is one send. */
+ * first scrape after it, and gzip'd then (zlib, loaded on first use);
+ * every scrape shares it (refcounted); scrapes that come while it renders
+ * take the previous one. A scraper that accepts gzip gets the gzip'd one
+ * in one send; the text (head and pieces) goes out with sendmsg. */
 #include <ctype.h>
 #include <errno.h>
 #include <poll.h>
@@ -36,16 +36,17 @@
 #define PROM_MAX_AGE 10.0 /* s: render again even without a poll round */
 #define PROM_ROOM 256     /* bytes before a body for its HTTP head */
 
-/* One rendering, shared by the scrapes that send it. */
+/* One rendering, shared by the scrapes that send it: gzip'd, and the
+ * text itself while plain scrapers have come lately (8 MB at 1,000
+ * devices: kept only when someone reads it). */
 struct doc {
   int refs; /* under prom.mu */
   unsigned long gen;
-  double made; /* monotonic */
-  char *buf;   /* head in buf[PROM_ROOM - nhead..PROM_ROOM), then the text */
-  size_t len, nhead;
-  pthread_mutex_t gz_mu;
-  int gz_done;
-  char *gz; /* the same, gzip'd; NULL if not asked yet or no zlib */
+  double made;         /* monotonic */
+  struct pr_text text; /* n == 0: not kept */
+  char head[PROM_ROOM];
+  size_t nhead;
+  char *gz; /* head in gz[PROM_ROOM - gzhead..PROM_ROOM), then the body */
   size_t gzlen, gzhead;
 };
 
@@ -56,18 +57,16 @@ static struct {
   pthread_cond_t cv;
   struct doc *cur;
   int rendering;
+  double plain_until; /* monotonic: keep the text until then */
 } prom = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
-/* The 200 head for a body of n bytes, written just before buf + PROM_ROOM;
- * returns its length. */
-static size_t put_head(char *buf, size_t n, int gz) {
-  char h[PROM_ROOM];
-  int k = snprintf(h, sizeof h,
+/* The 200 head for a body of n bytes into h; its length. */
+static size_t head_of(char *h, size_t n, int gz) {
+  int k = snprintf(h, PROM_ROOM,
                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; "
                    "version=0.0.4; charset=utf-8\r\n%sContent-Length: %zu\r\n"
                    "Connection: close\r\n\r\n",
                    gz ? "Content-Encoding: gzip\r\n" : "", n);
-  memcpy(buf + PROM_ROOM - k, h, (size_t)k);
   return (size_t)k;
 }
 
@@ -77,40 +76,52 @@ static void doc_unref(struct doc *d) {
   int last = --d->refs == 0;
   pthread_mutex_unlock(&prom.mu);
   if (!last) return;
-  pthread_mutex_destroy(&d->gz_mu);
-  free(d->buf);
+  pr_text_free(&d->text);
   free(d->gz);
   free(d);
 }
 
-static struct doc *doc_make(unsigned long gen) {
+/* Render now; keep the text if plain (or if there is no gzip). */
+static struct doc *doc_make(unsigned long gen, int plain) {
   struct doc *d = calloc(1, sizeof *d);
   if (!d) return NULL;
-  if (!(d->buf = pr_render(prom.c, PROM_ROOM, &d->len))) {
+  if (pr_render(prom.c, &d->text) < 0) {
     free(d);
     return NULL;
   }
-  d->nhead = put_head(d->buf, d->len, 0);
+  if (pr_gzip(&d->text, PROM_ROOM, &d->gz, &d->gzlen) == 0) {
+    char h[PROM_ROOM];
+    d->gzhead = head_of(h, d->gzlen, 1);
+    memcpy(d->gz + PROM_ROOM - d->gzhead, h, d->gzhead);
+  }
+  d->nhead = head_of(d->head, d->text.total, 0);
+  if (!plain && d->gz) pr_text_free(&d->text);
   d->gen = gen;
   d->made = ohm_mono();
   d->refs = 1; /* prom.cur's */
-  pthread_mutex_init(&d->gz_mu, NULL);
   return d;
 }
 
-static int doc_fresh(const struct doc *d, unsigned long gen) {
-  return d && d->gen == gen && ohm_mono() - d->made < PROM_MAX_AGE;
+/* d serves a scrape now: same poll round, young enough, and has the
+ * text if the scrape wants plain text. */
+static int doc_fresh(const struct doc *d, unsigned long gen, int plain) {
+  return d && d->gen == gen && ohm_mono() - d->made < PROM_MAX_AGE &&
+         (!plain || d->text.n || !d->gz);
 }
 
 /* The current rendering (a reference the caller drops with doc_unref),
- * rendered first if the cache has changed since; NULL if out of memory. */
-static struct doc *doc_get(void) {
+ * rendered first if the cache has changed since; while another scrape
+ * renders, the previous one (if it fits). NULL if out of memory. */
+static struct doc *doc_get(int plain) {
   struct doc *d = NULL;
   pthread_mutex_lock(&prom.mu);
+  if (plain) prom.plain_until = ohm_mono() + 60;
   for (;;) {
     unsigned long gen = sv_cache_gen(prom.c);
-    if (doc_fresh(prom.cur, gen) || (prom.rendering && prom.cur)) {
-      d = prom.cur;
+    struct doc *cur = prom.cur;
+    if (doc_fresh(cur, gen, plain) ||
+        (prom.rendering && cur && (!plain || cur->text.n || !cur->gz))) {
+      d = cur;
       d->refs++;
       break;
     }
@@ -119,34 +130,22 @@ static struct doc *doc_get(void) {
       continue;
     }
     prom.rendering = 1;
+    int keep = plain || ohm_mono() < prom.plain_until;
     pthread_mutex_unlock(&prom.mu);
-    struct doc *n = doc_make(gen), *old;
+    struct doc *n = doc_make(gen, keep);
     pthread_mutex_lock(&prom.mu);
     prom.rendering = 0;
     pthread_cond_broadcast(&prom.cv);
     if (!n) break;
-    old = prom.cur;
     prom.cur = n;
     n->refs++;
     d = n;
     pthread_mutex_unlock(&prom.mu);
-    doc_unref(old);
+    doc_unref(cur);
     return d;
   }
   pthread_mutex_unlock(&prom.mu);
   return d;
-}
-
-/* d's gzip'd text, made on first call; 0 if there is none (no zlib). */
-static int doc_gz(struct doc *d) {
-  pthread_mutex_lock(&d->gz_mu);
-  if (!d->gz_done) {
-    d->gz_done = 1;
-    if (pr_gzip(d->buf + PROM_ROOM, d->len, PROM_ROOM, &d->gz, &d->gzlen) == 0)
-      d->gzhead = put_head(d->gz, d->gzlen, 1);
-  }
-  pthread_mutex_unlock(&d->gz_mu);
-  return d->gz != NULL;
 }
 
 /* ---- HTTP ---- */
@@ -236,11 +235,12 @@ static void answer_of(char *req, size_t n, struct answer *a) {
     a->nfixed = respond(&a->fixed, "405 Method Not Allowed", "text/plain",
                         "GET only\n", 9, 0);
   else if (strcmp(path, "/metrics") == 0) {
-    if (!(a->d = doc_get()))
+    int gz = wants_gzip(req);
+    if (!(a->d = doc_get(!gz)))
       a->nfixed = respond(&a->fixed, "500 Internal Server Error", "text/plain",
                           "", 0, a->head);
     else
-      a->gz = wants_gzip(req) && doc_gz(a->d);
+      a->gz = gz && a->d->gz;
   } else if (strcmp(path, "/") == 0) {
     static const char idx[] = "ohm exporter: see /metrics\n";
     a->nfixed = respond(&a->fixed, "200 OK", "text/plain", idx, sizeof idx - 1,
@@ -250,19 +250,24 @@ static void answer_of(char *req, size_t n, struct answer *a) {
                         10, a->head);
 }
 
-/* The bytes of answer a, head and body. */
-static const char *answer_bytes(const struct answer *a, size_t *n) {
+/* The pieces of answer a, head and body, into iov (room for the text's
+ * pieces + 1, allocated; caller frees); their count. */
+static int answer_iov(const struct answer *a, struct iovec **iov) {
   const struct doc *d = a->d;
+  int n = 1;
+  if (!(*iov = calloc(d && !a->gz ? (size_t)d->text.n + 1 : 1, sizeof **iov)))
+    return 0;
   if (!d) {
-    *n = a->nfixed;
-    return a->fixed;
+    (*iov)[0] = (struct iovec){a->fixed, a->nfixed};
+  } else if (a->gz) {
+    (*iov)[0] = (struct iovec){d->gz + PROM_ROOM - d->gzhead,
+                               d->gzhead + (a->head ? 0 : d->gzlen)};
+  } else {
+    (*iov)[0] = (struct iovec){(void *)d->head, d->nhead};
+    for (int i = 0; !a->head && i < d->text.n; i++)
+      (*iov)[n++] = d->text.iov[i];
   }
-  if (a->gz) {
-    *n = d->gzhead + (a->head ? 0 : d->gzlen);
-    return d->gz + PROM_ROOM - d->gzhead;
-  }
-  *n = d->nhead + (a->head ? 0 : d->len);
-  return d->buf + PROM_ROOM - d->nhead;
+  return n;
 }
 
 static void answer_free(struct answer *a) {
@@ -273,26 +278,35 @@ static void answer_free(struct answer *a) {
 size_t serve_prom_answer(struct sv_cache *c, char *req, size_t n,
                          char **reply) {
   struct answer a;
-  size_t len;
+  struct iovec *iov;
+  size_t len = 0;
   prom.c = c;
   answer_of(req, n, &a);
-  const char *p = answer_bytes(&a, &len);
-  if ((*reply = p ? malloc(len ? len : 1) : NULL)) memcpy(*reply, p, len);
+  int k = answer_iov(&a, &iov);
+  for (int i = 0; i < k; i++)
+    len += iov[i].iov_len;
+  char *p = *reply = k ? malloc(len ? len : 1) : NULL;
+  for (int i = 0; p && i < k; i++) {
+    memcpy(p, iov[i].iov_base, iov[i].iov_len);
+    p += iov[i].iov_len;
+  }
+  free(iov);
   answer_free(&a);
   return *reply ? len : 0;
 }
 
-/* One request per connection: read the head, answer in one send, close. */
+/* One request per connection: read the head, answer, close. */
 static void serve_http(struct ls_conn *c, void *ctx) {
   char req[8192];
   struct answer a;
-  size_t len;
+  struct iovec *iov;
   (void)ctx;
   int n = read_head(c, req, sizeof req, ls_now_ms() + PROM_DEADLINE_MS);
   if (n < 0) return;
   answer_of(req, (size_t)n, &a);
-  const char *p = answer_bytes(&a, &len);
-  if (p) ls_send(c, p, len, ls_now_ms() + PROM_DEADLINE_MS);
+  int k = answer_iov(&a, &iov);
+  if (k) ls_sendv(c, iov, k, ls_now_ms() + PROM_DEADLINE_MS);
+  free(iov);
   answer_free(&a);
 }
 

@@ -5,6 +5,7 @@
 #define OHM_SHELL_SERVE_PROM_INT_H
 
 #include <stddef.h>
+#include <sys/uio.h>
 
 #include "serve.h"
 
@@ -12,17 +13,25 @@
  * ohm_ups_status{flag="OB"} 0/1, always all of them. */
 extern const char *const pr_flags[];
 
-/* The exposition of every device of cache c (text format 0.0.4), in one
- * malloc'd buffer (caller frees) with `room` bytes left free in front of
- * the text, for the HTTP head; *len is the text's length. NULL if out of
- * memory. One renderer at a time: the caller serialises (the per-map
- * plans and the metric families are kept between renders). */
-char *pr_render(struct sv_cache *c, size_t room, size_t *len);
+/* A rendering: the text in pieces, one per metric family with lines
+ * (its HELP and TYPE first), in name order; total bytes in all. */
+struct pr_text {
+  struct iovec *iov; /* each iov_base malloc'd */
+  int n;
+  size_t total;
+};
 
-/* in[0..n) gzip'd into *out (malloc'd, caller frees) after room free
- * bytes; *outlen the compressed length. -1 (and *out NULL) without zlib
- * or out of memory. */
-int pr_gzip(const char *in, size_t n, size_t room, char **out, size_t *outlen);
+/* The exposition of every device of cache c (text format 0.0.4) into
+ * *out (caller frees with pr_text_free); -1 if out of memory. One
+ * renderer at a time: the caller serialises (the per-map plans and the
+ * metric families are kept between renders). */
+int pr_render(struct sv_cache *c, struct pr_text *out);
+void pr_text_free(struct pr_text *t);
+
+/* t gzip'd into *out (malloc'd, caller frees) after room free bytes;
+ * *outlen the compressed length. -1 (and *out NULL) without zlib or out
+ * of memory. */
+int pr_gzip(const struct pr_text *t, size_t room, char **out, size_t *outlen);
 
 /* Forget the kept plans and families (serve stops). */
 void pr_render_free(void);

@@ -26,8 +26,8 @@
  *
  * Speed: each map gets a plan once (its series, names, labels and
  * factors); a render walks the devices once, appending each line to its
- * family's buffer, then joins the families in name order (kept sorted as
- * they appear, never sorted per render). */
+ * family's buffer, and hands the buffers over as pieces in name order
+ * (families are kept sorted as they appear, never sorted per render). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,8 +43,8 @@ struct pr_fam {
   char name[160];
   char help[200];
   const char *type;
-  char *buf; /* this render's lines */
-  size_t len, cap;
+  char *buf;             /* this render's HELP, TYPE and lines */
+  size_t len, cap, hint; /* hint: the last render's length */
 };
 
 enum { PS_NUM, PS_ENUM, PS_STATUS };
@@ -192,17 +192,32 @@ static int fam_get(const char *name, const char *help, const char *type) {
   return (int)R.nfams++;
 }
 
+static int fam_grow(struct pr_fam *f, size_t n) {
+  if (f->len + n <= f->cap) return 0;
+  size_t cap = f->cap ? f->cap * 2 : f->hint + f->hint / 16 + 4096;
+  while (cap < f->len + n)
+    cap *= 2;
+  char *b = realloc(f->buf, cap);
+  if (!b) return -1;
+  f->buf = b;
+  f->cap = cap;
+  return 0;
+}
+
+/* Append s[0..n) to the family, after its HELP and TYPE if it is the
+ * first line of this render. */
 static void fam_put(int fam, const char *s, size_t n) {
   struct pr_fam *f = &R.fams[fam];
-  if (f->len + n > f->cap) {
-    size_t cap = f->cap ? f->cap * 2 : 4096;
-    while (cap < f->len + n)
-      cap *= 2;
-    char *b = realloc(f->buf, cap);
-    if (!b) return;
-    f->buf = b;
-    f->cap = cap;
+  if (!f->len) {
+    char h[600];
+    int k = snprintf(h, sizeof h, "# HELP %s %s\n# TYPE %s %s\n", f->name,
+                     f->help, f->name, f->type);
+    if (k < 0 || (size_t)k >= sizeof h || fam_grow(f, (size_t)k + n) < 0)
+      return;
+    memcpy(f->buf, h, (size_t)k);
+    f->len = (size_t)k;
   }
+  if (fam_grow(f, n) < 0) return;
   memcpy(f->buf + f->len, s, n);
   f->len += n;
 }
@@ -416,37 +431,45 @@ static int fixed_fams(void) {
   return R.up < 0 || R.dur < 0 || R.last < 0 || R.info < 0 ? -1 : 0;
 }
 
-/* Every family with lines, in name order, after room free bytes. */
-static char *join(size_t room, size_t *len) {
-  size_t total = 0;
-  for (size_t i = 0; i < R.nfams; i++)
-    if (R.fams[i].len)
-      total += R.fams[i].len + 2 * strlen(R.fams[i].name) +
-               strlen(R.fams[i].help) + strlen(R.fams[i].type) + 20;
-  char *buf = malloc(room + total + 1), *p = buf ? buf + room : NULL;
-  for (size_t k = 0; buf && k < R.nfams; k++) {
-    struct pr_fam *f = &R.fams[R.order[k]];
-    if (!f->len) continue;
-    p += sprintf(p, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
-                 f->type);
-    memcpy(p, f->buf, f->len);
-    p += f->len;
+/* Hand the families' buffers over to t, in name order. */
+static int take(struct pr_text *t) {
+  memset(t, 0, sizeof *t);
+  if (!(t->iov = calloc(R.nfams + 1, sizeof *t->iov))) {
+    for (size_t k = 0; k < R.nfams; k++)
+      R.fams[k].len = 0;
+    return -1;
   }
-  *len = buf ? (size_t)(p - (buf + room)) : 0;
-  return buf;
+  for (size_t k = 0; k < R.nfams; k++) {
+    struct pr_fam *f = &R.fams[R.order[k]];
+    f->hint = f->len;
+    if (f->len) {
+      t->iov[t->n].iov_base = f->buf;
+      t->iov[t->n++].iov_len = f->len;
+      t->total += f->len;
+    } else
+      free(f->buf);
+    f->buf = NULL;
+    f->len = f->cap = 0;
+  }
+  return 0;
 }
 
-char *pr_render(struct sv_cache *c, size_t room, size_t *len) {
-  if (fixed_fams() < 0) return NULL;
-  for (size_t i = 0; i < R.nfams; i++)
-    R.fams[i].len = 0;
+int pr_render(struct sv_cache *c, struct pr_text *out) {
+  if (fixed_fams() < 0) return -1;
   for (size_t i = 0, n = sv_cache_count(c); i < n; i++) {
     struct sv_snap sn;
     if (sv_cache_snap(c, i, &sn) < 0) continue;
     render_dev(&sn);
     sv_snap_free(&sn);
   }
-  return join(room, len);
+  return take(out);
+}
+
+void pr_text_free(struct pr_text *t) {
+  for (int i = 0; t->iov && i < t->n; i++)
+    free(t->iov[i].iov_base);
+  free(t->iov);
+  memset(t, 0, sizeof *t);
 }
 
 void pr_render_free(void) {
