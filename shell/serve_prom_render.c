@@ -47,13 +47,16 @@ struct pr_fam {
   size_t len, cap, hint; /* hint: the last render's length */
 };
 
-enum { PS_NUM, PS_ENUM, PS_STATUS };
+/* PS_PART: the serial or firmware of a numbered part (a bank's pack),
+ * a label of ohm_<part>_info{...,serial=,firmware=} 1. */
+enum { PS_NUM, PS_ENUM, PS_STATUS, PS_PART };
 
 struct pr_ser {
   size_t var;
   int fam, kind, measured;
   double f;         /* to the base unit */
   char labels[256]; /* `,phase="L1"` after the device label */
+  const char *key;  /* PS_PART: "serial" or "firmware" */
   char **states;    /* PS_ENUM: each state's `,state="..."`, escaped */
   size_t nstates;
 };
@@ -259,6 +262,29 @@ static int plan_enum(struct pr_ser *s, const struct dev_var *v) {
   return 0;
 }
 
+/* A part's serial or firmware (battery.pack.1.serial): its info family
+ * and labels into s; 0 if v is none. */
+static int plan_part(const struct dev_var *v, struct pr_ser *s) {
+  static const char *const keys[] = {"serial", "firmware"};
+  const char *dot = strrchr(v->name, '.');
+  char prefix[160], name[160], help[120], full[200], h[240];
+  for (int i = 0; dot && !v->nenums && !v->text && i < 2; i++) {
+    if (strcmp(dot + 1, keys[i])) continue;
+    snprintf(prefix, sizeof prefix, "%.*s", (int)(dot - v->name), v->name);
+    metric_of(prefix, name, sizeof name, s->labels, sizeof s->labels, help,
+              sizeof help);
+    if (!s->labels[0]) return 0; /* device.serial: ohm_device_info */
+    size_t n = strlen(name);     /* the part itself, not a sensor of it */
+    if (n > 7 && !strcmp(name + n - 7, "_sensor")) name[n - 7] = 0;
+    snprintf(full, sizeof full, "%s_info", name);
+    snprintf(h, sizeof h, "%s identity: serial and firmware", help);
+    s->kind = PS_PART;
+    s->key = keys[i];
+    return (s->fam = fam_get(full, h, "gauge")) < 0 ? -1 : 1;
+  }
+  return 0;
+}
+
 /* The series of var k into s; 0 if the var exports none. */
 static int plan_var(const struct dev_map *m, size_t k, struct pr_ser *s) {
   const struct dev_var *v = &m->vars[k];
@@ -268,6 +294,8 @@ static int plan_var(const struct dev_map *m, size_t k, struct pr_ser *s) {
   const char *suf = "";
   memset(s, 0, sizeof *s);
   s->var = k;
+  int part = plan_part(v, s);
+  if (part) return part;
   if (strcmp(v->name, "ups.status") == 0)
     s->kind = PS_STATUS;
   else if (v->nenums)
@@ -374,6 +402,30 @@ static void render_enum(const struct pr_ser *s, const struct dev_var *v,
   }
 }
 
+/* The info series of the part entry i is about (once, at its first
+ * entry): every PS_PART entry with the same family and labels. */
+static void render_part(const struct pr_plan *p, size_t i,
+                        const struct sv_snap *sn, const char *dev) {
+  const struct pr_ser *s = &p->s[i];
+  char labels[600], t[200];
+  size_t l = 0;
+  for (size_t j = 0; j < i; j++)
+    if (p->s[j].kind == PS_PART && p->s[j].fam == s->fam &&
+        !strcmp(p->s[j].labels, s->labels))
+      return;
+  for (size_t j = i; j < p->n && l < sizeof labels; j++) {
+    const struct pr_ser *o = &p->s[j];
+    const struct dev_value *val = &sn->vals[o->var];
+    if (o->kind != PS_PART || o->fam != s->fam ||
+        strcmp(o->labels, s->labels) || val->kind != DV_STR)
+      continue;
+    esc(t, sizeof t, val->str);
+    l += (size_t)snprintf(labels + l, sizeof labels - l, ",%s=\"%s\"", o->key,
+                          t);
+  }
+  if (l && l < sizeof labels) line(s->fam, dev, s->labels, labels, "1");
+}
+
 static void render_info(const struct pr_plan *p, const struct sv_snap *sn,
                         const char *dev) {
   char labels[1024], t[200];
@@ -414,6 +466,8 @@ static void render_dev(const struct sv_snap *sn) {
       render_enum(s, &p->map->vars[s->var], val, dev);
     else if (s->kind == PS_STATUS && val->kind == DV_STR)
       render_status(s, sn, dev, val->str);
+    else if (s->kind == PS_PART)
+      render_part(p, i, sn, dev);
   }
 }
 

@@ -3,7 +3,8 @@ and a BMS bank (the built-in simulators): ohm_ups_status one series per
 NUT flag, each 0/1 and always all fourteen; a total and its phases are
 different metrics (sum() never counts input energy twice); no `_count`
 (nor `_total`) suffix on a gauge; ohm_device_info{device,driver,...} 1;
-the bank's pack and cell labels; `promtool check metrics` clean (Debian's
+the bank's pack and cell labels, each pack's serial and firmware in
+ohm_battery_pack_info; `promtool check metrics` clean (Debian's
 prometheus package); gzip when the scraper accepts it, the same text.
 Peers: curl, promtool, python3-prometheus-client's parser."""
 import gzip
@@ -80,6 +81,11 @@ def check_names(ss, types):
     T.ok(len(cells) == 48 and any(s[1].get("pack") == "1" and
                                   s[1].get("cell") == "5" for s in cells),
          "the bank's cells with pack and cell labels", cells[:3])
+    packs = {s[1].get("pack"): s[1] for s in ss
+             if s[0] == "ohm_battery_pack_info"}
+    T.ok(sorted(packs) == ["0", "1", "2"] and
+         all(p.get("serial") and p.get("firmware") for p in packs.values()),
+         "each pack's serial and firmware in ohm_battery_pack_info", packs)
 
 
 def check_promtool(body):
