@@ -4,7 +4,8 @@ carries (sim:bps2000v2's energy resets and factory reset are marked
 `via = "telnet"` in the map, yet the simulator runs them over Modbus, so
 INSTCMD works and they must be listed; device.restart it cannot run and
 is not listed); a value read right after SET VAR is the new one (upsrw
-then upsc at once, and SET VAR + GET VAR in one packet, on a pymodbus
+then upsc at once, SET VAR + GET VAR and INSTCMD + GET VAR in one
+packet, on a pymodbus
 device whose full re-read takes milliseconds); every multi-line reply
 arrives in one piece. Peers: upscmd, upsrw, upsc (nut-client), PyNUT
 (python3-nut), python3-pymodbus."""
@@ -76,6 +77,18 @@ def check_set(host, nport):
         rep = [f.readline().strip() for _ in range(4)]
     T.eq(rep[2:], ["OK", f'VAR pdu2 {VAR} "18"'],
          "SET VAR then GET VAR in one packet: the new value")
+    before = upsc(f"pdu1@{host}", "input.L3.energy").stdout.strip()
+    with socket.create_connection(("127.0.0.1", nport), 5) as s:
+        f = s.makefile("r")
+        s.sendall(b"USERNAME admin\nPASSWORD s3cret\n"
+                  b"INSTCMD pdu1 reset.energy.L3\n"
+                  b"GET VAR pdu1 input.L3.energy\n")
+        rep = [f.readline().strip() for _ in range(4)]
+    got = rep[3].rsplit('"', 2)[-2] if rep[3].count('"') == 2 else "?"
+    T.ok(rep[2] == "OK" and float(before) > 1 and got != "?" and
+         float(got) < 1,
+         "INSTCMD reset.energy.L3 then GET VAR in one packet: the reset "
+         "value", f"before {before}: {rep}")
 
 
 def check_whole(nport):
@@ -84,6 +97,7 @@ def check_whole(nport):
              "LIST RW pdu1": "END LIST RW pdu1",
              "LIST CMD pdu1": "END LIST CMD pdu1",
              "LIST CLIENT pdu1": "END LIST CLIENT pdu1",
+             f"LIST ENUM pdu1 {VAR}": f"END LIST ENUM pdu1 {VAR}",
              f"LIST RANGE pdu1 {VAR}": f"END LIST RANGE pdu1 {VAR}"}
     for req, end in lists.items():
         got = one_read(nport, req)
