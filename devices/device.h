@@ -109,6 +109,9 @@ int dev_set(struct dev *d, const char *name, const char *text,
 /* Run an instant command; OHM_ENOTSUP with a clear message when the
  * transport cannot carry it ("not supported over modbus"). */
 int dev_cmd(struct dev *d, const char *name, struct ohm_error *e);
+/* Whether dev_cmd can run c over d's transport (the simulator's own
+ * commands included), without running it. */
+int dev_cmd_available(const struct dev *d, const struct dev_cmd *c);
 
 /* Format a value the way `ohm get` prints it (no unit); buf >= 64. */
 void dev_value_format(const struct dev_var *v, const struct dev_value *val,

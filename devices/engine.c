@@ -380,6 +380,14 @@ int dev_cmd(struct dev *d, const char *name, struct ohm_error *e) {
   return d->engine->cmd(d, c, e);
 }
 
+int dev_cmd_available(const struct dev *d, const struct dev_cmd *c) {
+  if (d->sim && (strncmp(c->name, "reset.energy.L", 14) == 0 ||
+                 strcmp(c->name, "device.factory_reset") == 0))
+    return 1;
+  if (!d->engine || !d->engine->cmd) return 0;
+  return d->engine->has_cmd ? d->engine->has_cmd(d, c) : 1;
+}
+
 /* Decimals the var's resolution gives: 0.1 -> 1, 0.25 -> 2, energy8 -> 3.
  * -1 if none short (print with %g). */
 static int decimals(const struct dev_var *v) {
@@ -632,6 +640,11 @@ static int regs_cmd(struct dev *d, const struct dev_cmd *c,
                        c->via ? c->via : "", c->via ? ")" : "");
 }
 
+static int regs_has_cmd(const struct dev *d, const struct dev_cmd *c) {
+  (void)d;
+  return c->reg >= 0 && (!c->via || strstr(c->via, "modbus"));
+}
+
 const struct dev_engine dev_engine_regs = {
     .kind = TP_REGS,
     .open = regs_open,
@@ -639,5 +652,6 @@ const struct dev_engine dev_engine_regs = {
     .read_some = regs_read_some,
     .set = regs_set,
     .cmd = regs_cmd,
+    .has_cmd = regs_has_cmd,
     .close = regs_close,
 };

@@ -18,6 +18,9 @@ struct dev_engine {
   int (*set)(struct dev *d, const struct dev_var *v, const char *text,
              struct ohm_error *e);
   int (*cmd)(struct dev *d, const struct dev_cmd *c, struct ohm_error *e);
+  /* optional: whether cmd can run c over this device (absent: whenever
+   * cmd is there); what `upscmd -l` lists */
+  int (*has_cmd)(const struct dev *d, const struct dev_cmd *c);
   /* optional: read only what holds the vars marked in want (indexed like
    * d->map->vars; vals as for read_all) */
   int (*read_some)(struct dev *d, const unsigned char *want,

@@ -257,10 +257,15 @@ static int fe_cmd(struct dev *d, const struct dev_cmd *c, struct ohm_error *e) {
   return rc;
 }
 
+static int fe_has_cmd(const struct dev *d, const struct dev_cmd *c) {
+  return c->cid2 && ohm_uri_param(&d->tp->uri, "unit") != NULL;
+}
+
 const struct dev_engine dev_engine_frame = {
     .kind = TP_STREAM,
     .open = fe_open,
     .read_all = fe_read_all,
     .cmd = fe_cmd,
+    .has_cmd = fe_has_cmd,
     .close = fe_close,
 };

@@ -8,7 +8,7 @@ BUILD="gcc make pkg-config clang clang-format libclang-rt-14-dev
   libtelnet-dev libcurl4-openssl-dev libreadline-dev libmosquitto-dev"
 TEST="python3 python3-pymodbus python3-serial python3-serial-asyncio mbpoll socat expect
   snmp snmpd snmpsim mosquitto mosquitto-clients tftpd-hpa tftp-hpa
-  python3-pyftpdlib curl nut-client nut-server nut-snmp
+  python3-pyftpdlib curl nut-client nut-server nut-snmp python3-nut prometheus
   python3-prometheus-client hyperfine valgrind iproute2 tmux man-db
   python3-aiosmtpd snmptrapd"
 

@@ -38,6 +38,8 @@ struct sv_snap {
   char *name;                /* inventory name or URI as given */
   const struct dev_map *map; /* borrowed; NULL until the first open */
   struct dev_value *vals;    /* map->nvars values; NULL unless OK/STALE */
+  unsigned char *cmds;       /* map->ncmds: 1 if the device carries that command
+                                over its transport; NULL until it has opened */
   enum sv_state state;
   double updated;  /* unix time of vals (last good read); 0 if none */
   double polled;   /* unix time of the last attempt; 0 if none */
@@ -52,6 +54,11 @@ void sv_snap_free(struct sv_snap *s);
 /* Devices in the cache (changes only on reload). */
 size_t sv_cache_count(struct sv_cache *c);
 
+/* A number that changes whenever the cached values may have: after each
+ * poll round, a write's read-back and a reload (what a listener that
+ * renders everything once per round compares). */
+unsigned long sv_cache_gen(struct sv_cache *c);
+
 /* Copy device i (0 <= i < count) or the device called name. OHM_ENOENT if
  * there is none. */
 int sv_cache_snap(struct sv_cache *c, size_t i, struct sv_snap *out);
@@ -59,8 +66,11 @@ int sv_cache_snap_name(struct sv_cache *c, const char *name,
                        struct sv_snap *out);
 
 /* Write var = text (validated by the driver map) / run a command on the
- * named device, then schedule a re-read. Blocks up to the device's
- * timeout; errors as dev_set / dev_cmd, OHM_ENOENT for an unknown device. */
+ * named device, then read back (the var written; every var after a
+ * command) into the cache before returning, so a read right after shows
+ * the new values; the poller re-reads too. Blocks up to the device's
+ * timeout; errors as dev_set / dev_cmd, OHM_ENOENT for an unknown device
+ * (a failed read-back is not an error: the write happened). */
 int sv_cache_set(struct sv_cache *c, const char *name, const char *var,
                  const char *text, struct ohm_error *e);
 int sv_cache_cmd(struct sv_cache *c, const char *name, const char *cmd,

@@ -8,6 +8,7 @@
  *   mu       the poller's schedule (due times, stop flag, wakeups). */
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,11 +19,24 @@
 
 #define SV_STALE_INTERVALS 3
 
+/* A value as the cache keeps it: a dev_value is 152 bytes for the text
+ * few values have, which made the values of 1,000 devices 15 MB; here a
+ * text lives in the device's string pool. */
+struct sv_cval {
+  double num;
+  uint32_t str; /* offset in sv_dev.strs (DV_STR, DV_ERR) */
+  int32_t err;
+  uint8_t kind;
+};
+
 struct sv_dev {
   double interval;
   const struct dev_map *map;
-  struct dev_value *vals; /* last good values, map->nvars */
-  int ok;                 /* the last attempt succeeded */
+  struct sv_cval *vals; /* last good values, map->nvars */
+  char *strs;           /* their texts, NUL-terminated one after another */
+  unsigned char *cmds;  /* cmds_map->ncmds: dev_cmd_available */
+  const struct dev_map *cmds_map;
+  int ok; /* the last attempt succeeded */
   double updated, polled, duration;
   double next_due; /* monotonic */
   char scheme[16];
@@ -42,12 +56,68 @@ struct sv_cache {
   pthread_cond_t cv;
   pthread_t thread;
   int started, stop, rounds;
-  unsigned gen; /* bumped on every wakeup of the poller */
+  unsigned gen;       /* bumped on every wakeup of the poller */
+  unsigned long vgen; /* sv_cache_gen: under mu */
 };
 
 const char *sv_state_name(enum sv_state s) {
   static const char *const n[] = {"none", "ok", "stale", "failed"};
   return s <= SV_FAILED ? n[s] : "?";
+}
+
+static int has_text(enum dev_vkind k) {
+  return k == DV_STR || k == DV_ERR;
+}
+
+/* Keep v[0..nv) in d's compact form (d->vals holds nv). A text that finds
+ * no memory is dropped (DV_NONE), never shown wrong. */
+static void cv_pack(struct sv_dev *d, const struct dev_value *v, size_t nv) {
+  size_t need = 1, off = 0;
+  for (size_t k = 0; k < nv; k++)
+    if (has_text(v[k].kind)) need += strnlen(v[k].str, sizeof v[k].str) + 1;
+  char *strs = realloc(d->strs, need);
+  if (strs) d->strs = strs;
+  for (size_t k = 0; k < nv; k++) {
+    struct sv_cval *c = &d->vals[k];
+    c->kind = (uint8_t)v[k].kind;
+    c->num = v[k].num;
+    c->err = v[k].err;
+    c->str = 0;
+    if (!has_text(v[k].kind)) continue;
+    if (!strs) {
+      c->kind = DV_NONE;
+      continue;
+    }
+    size_t n = strnlen(v[k].str, sizeof v[k].str - 1);
+    memcpy(strs + off, v[k].str, n);
+    strs[off + n] = 0;
+    c->str = (uint32_t)off;
+    off += n + 1;
+  }
+}
+
+static void cv_unpack(const struct sv_dev *d, size_t nv, struct dev_value *v) {
+  memset(v, 0, nv * sizeof *v);
+  for (size_t k = 0; k < nv; k++) {
+    const struct sv_cval *c = &d->vals[k];
+    v[k].kind = (enum dev_vkind)c->kind;
+    v[k].num = c->num;
+    v[k].err = c->err;
+    if (has_text(v[k].kind))
+      snprintf(v[k].str, sizeof v[k].str, "%s", d->strs + c->str);
+  }
+}
+
+/* Which of the map's commands device dev carries, noted once per map
+ * (under the values' write lock). */
+static void note_cmds(struct sv_dev *d, const struct dev *dev,
+                      const struct dev_map *m) {
+  if (!dev || !m || d->cmds_map == m) return;
+  free(d->cmds);
+  d->cmds = calloc(m->ncmds ? m->ncmds : 1, 1);
+  d->cmds_map = d->cmds ? m : NULL;
+  for (size_t k = 0; d->cmds && k < m->ncmds; k++)
+    d->cmds[k] = (unsigned char)dev_cmd_available(dev, &m->cmds[k]);
 }
 
 /* Store one poll result (called serialised by the poller's workers). */
@@ -68,7 +138,7 @@ static void cache_done(void *ctx, size_t i, const struct poll_result *r) {
       d->vals = calloc(nv ? nv : 1, sizeof *d->vals);
       d->map = d->vals ? r->map : NULL;
     }
-    if (d->vals) memcpy(d->vals, r->vals, nv * sizeof *d->vals);
+    if (d->vals) cv_pack(d, r->vals, nv);
     d->updated = r->started + r->duration;
     d->error[0] = 0;
   } else {
@@ -77,6 +147,7 @@ static void cache_done(void *ctx, size_t i, const struct poll_result *r) {
   }
   if (r->dev && r->dev->tp)
     snprintf(d->scheme, sizeof d->scheme, "%s", r->dev->tp->ops->scheme);
+  note_cmds(d, r->dev, r->map);
   pthread_rwlock_unlock(&c->lock);
   if (changed && r->rc == 0)
     serve_info("%s: ok", c->f.names[i]);
@@ -137,6 +208,7 @@ static void *poller_main(void *arg) {
     }
     pthread_mutex_lock(&c->mu);
     c->rounds++;
+    c->vgen++;
     pthread_cond_broadcast(&c->cv);
     pthread_mutex_unlock(&c->mu);
   }
@@ -176,8 +248,11 @@ static int cache_build(struct sv_cache *c, struct inventory *inv,
 static void cache_clear(struct sv_cache *c) {
   poll_set_free(c->ps);
   c->ps = NULL;
-  for (size_t i = 0; c->devs && i < c->f.n; i++)
+  for (size_t i = 0; c->devs && i < c->f.n; i++) {
     free(c->devs[i].vals);
+    free(c->devs[i].strs);
+    free(c->devs[i].cmds);
+  }
   free(c->devs);
   free(c->due);
   c->devs = NULL;
@@ -238,6 +313,7 @@ int sv_cache_reload(struct sv_cache *c, struct inventory *inv,
   int rc = cache_build(c, inv, e);
   if (rc < 0) cache_clear(c); /* an empty cache until the next good reload */
   c->gen++;
+  c->vgen++;
   pthread_cond_broadcast(&c->cv);
   pthread_mutex_unlock(&c->mu);
   pthread_rwlock_unlock(&c->lock);
@@ -256,6 +332,13 @@ void sv_cache_wait_first(struct sv_cache *c, double seconds) {
          pthread_cond_timedwait(&c->cv, &c->mu, &ts) == 0)
     ;
   pthread_mutex_unlock(&c->mu);
+}
+
+unsigned long sv_cache_gen(struct sv_cache *c) {
+  pthread_mutex_lock(&c->mu);
+  unsigned long g = c->vgen;
+  pthread_mutex_unlock(&c->mu);
+  return g;
 }
 
 size_t sv_cache_count(struct sv_cache *c) {
@@ -289,8 +372,11 @@ static int snap_locked(struct sv_cache *c, size_t i, struct sv_snap *s) {
   if ((s->state == SV_OK || s->state == SV_STALE) && d->vals && d->map) {
     size_t nv = d->map->nvars;
     if ((s->vals = malloc((nv ? nv : 1) * sizeof *s->vals)))
-      memcpy(s->vals, d->vals, nv * sizeof *s->vals);
+      cv_unpack(d, nv, s->vals);
   }
+  if (d->cmds && d->cmds_map == d->map && d->map &&
+      (s->cmds = malloc(d->map->ncmds ? d->map->ncmds : 1)))
+    memcpy(s->cmds, d->cmds, d->map->ncmds);
   if (!s->name || (s->state == SV_OK && d->vals && !s->vals)) {
     sv_snap_free(s);
     return OHM_ENOMEM;
@@ -327,17 +413,66 @@ int sv_cache_snap_name(struct sv_cache *c, const char *name,
 void sv_snap_free(struct sv_snap *s) {
   free(s->name);
   free(s->vals);
+  free(s->cmds);
   s->name = NULL;
   s->vals = NULL;
+  s->cmds = NULL;
 }
 
 struct write_req {
   const char *var, *text, *cmd;
+  struct sv_cache *c;
+  size_t i;
 };
+
+/* Values read back after a write into device i's cache: all of them
+ * after a full read (want NULL), else those the read brought. */
+static void store_back(struct sv_cache *c, size_t i, const struct dev *dev,
+                       const struct dev_value *vals, int full) {
+  struct sv_dev *d = &c->devs[i];
+  size_t nv = dev->map->nvars;
+  struct dev_value *cur = malloc((nv ? nv : 1) * sizeof *cur);
+  pthread_rwlock_wrlock(&c->lock);
+  if (cur && d->vals && d->map == dev->map) {
+    cv_unpack(d, nv, cur);
+    for (size_t k = 0; k < nv; k++)
+      if (full || vals[k].kind != DV_NONE) cur[k] = vals[k];
+    cv_pack(d, cur, nv);
+    if (full) {
+      d->ok = 1;
+      d->updated = ohm_real();
+    }
+  }
+  pthread_rwlock_unlock(&c->lock);
+  free(cur);
+  pthread_mutex_lock(&c->mu);
+  c->vgen++;
+  pthread_mutex_unlock(&c->mu);
+}
+
+/* Read back what a write changed: the var set (with what the driver
+ * derives from it), or every var after a command. */
+static void read_back(struct dev *dev, struct write_req *w) {
+  struct ohm_error e;
+  size_t nv = dev->map->nvars;
+  const struct dev_var *v = w->var ? dev_map_var(dev->map, w->var) : NULL;
+  struct dev_value *vals = calloc(nv ? nv : 1, sizeof *vals);
+  unsigned char *want = v ? calloc(nv, 1) : NULL;
+  if (vals && (!v || want)) {
+    if (want) want[v - dev->map->vars] = 1;
+    int rc =
+        want ? dev_read_some(dev, want, vals, &e) : dev_read_all(dev, vals, &e);
+    if (rc == 0) store_back(w->c, w->i, dev, vals, !want);
+  }
+  free(want);
+  free(vals);
+}
 
 static int do_write(struct dev *d, void *arg, struct ohm_error *e) {
   struct write_req *w = arg;
-  return w->cmd ? dev_cmd(d, w->cmd, e) : dev_set(d, w->var, w->text, e);
+  int rc = w->cmd ? dev_cmd(d, w->cmd, e) : dev_set(d, w->var, w->text, e);
+  if (rc == 0) read_back(d, w);
+  return rc;
 }
 
 /* Write or command on device name, then have the poller re-read it. */
@@ -345,6 +480,8 @@ static int cache_write(struct sv_cache *c, const char *name,
                        struct write_req *w, struct ohm_error *e) {
   pthread_rwlock_rdlock(&c->ps_lock);
   long i = find_name(c, name);
+  w->c = c;
+  w->i = i < 0 ? 0 : (size_t)i;
   int rc = i < 0 ? ohm_error_set(e, OHM_ENOENT, "no such device")
                  : poll_set_with_dev(c->ps, (size_t)i, do_write, w, e);
   if (i >= 0) {
@@ -366,13 +503,13 @@ static int cache_write(struct sv_cache *c, const char *name,
 
 int sv_cache_set(struct sv_cache *c, const char *name, const char *var,
                  const char *text, struct ohm_error *e) {
-  struct write_req w = {var, text, NULL};
+  struct write_req w = {var, text, NULL, c, 0};
   return cache_write(c, name, &w, e);
 }
 
 int sv_cache_cmd(struct sv_cache *c, const char *name, const char *cmd,
                  struct ohm_error *e) {
-  struct write_req w = {NULL, NULL, cmd};
+  struct write_req w = {NULL, NULL, cmd, c, 0};
   return cache_write(c, name, &w, e);
 }
 

@@ -350,8 +350,11 @@ static void list_vars(struct nut_client *cl, const char *ups, int rw) {
   sv_snap_free(&s);
 }
 
-/* Commands this device's transport can carry (the map's `via`). */
-static int cmd_listed(const struct sv_snap *s, const struct dev_cmd *c) {
+/* Commands the device carries over its transport (as INSTCMD would run
+ * them); before it has opened, those its map puts on that transport. */
+static int cmd_listed(const struct sv_snap *s, size_t k) {
+  const struct dev_cmd *c = &s->map->cmds[k];
+  if (s->cmds) return s->cmds[k];
   if (c->reg >= 0 || !c->via) return 1;
   return *s->scheme && strstr(c->via, s->scheme) != NULL;
 }
@@ -361,8 +364,7 @@ static void list_cmds(struct nut_client *cl, const char *ups) {
   if (get_ups(cl, ups, &s, 0) < 0) return;
   say(cl, "BEGIN LIST CMD %s\n", ups);
   for (size_t k = 0; s.map && k < s.map->ncmds; k++)
-    if (cmd_listed(&s, &s.map->cmds[k]))
-      say(cl, "CMD %s %s\n", ups, s.map->cmds[k].name);
+    if (cmd_listed(&s, k)) say(cl, "CMD %s %s\n", ups, s.map->cmds[k].name);
   say(cl, "END LIST CMD %s\n", ups);
   sv_snap_free(&s);
 }

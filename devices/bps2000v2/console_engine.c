@@ -403,12 +403,23 @@ static int ce_cmd(struct dev *d, const struct dev_cmd *c, struct ohm_error *e) {
   return rc;
 }
 
+/* What ce_cmd carries: the energy resets and the two restarts. */
+static int ce_has_cmd(const struct dev *d, const struct dev_cmd *c) {
+  int phase;
+  (void)d;
+  if (sscanf(c->name, "reset.energy.L%d", &phase) == 1)
+    return phase >= 1 && phase <= 3;
+  return !strcmp(c->name, "device.restart") ||
+         !strcmp(c->name, "device.factory_reset");
+}
+
 static const struct dev_engine console_engine = {
     .kind = TP_CONSOLE,
     .open = ce_open,
     .read_all = ce_read_all,
     .set = ce_set,
     .cmd = ce_cmd,
+    .has_cmd = ce_has_cmd,
     .close = ce_close,
 };
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -213,6 +214,29 @@ int ls_send(struct ls_conn *c, const void *buf, size_t n, long long deadline) {
     if (w <= 0) return -1;
     p += w;
     n -= (size_t)w;
+  }
+  return 0;
+}
+
+int ls_sendv(struct ls_conn *c, struct iovec *iov, int n, long long deadline) {
+  while (n > 0) {
+    if (iov->iov_len == 0) {
+      iov++, n--;
+      continue;
+    }
+    if (!wait_fd(c, POLLOUT, deadline)) return -1;
+    struct msghdr m = {.msg_iov = iov,
+                       .msg_iovlen = (size_t)(n < 1024 ? n : 1024)};
+    ssize_t w = sendmsg(c->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (w <= 0) return -1;
+    for (size_t k = (size_t)w; n > 0 && k;) {
+      size_t d = k < iov->iov_len ? k : iov->iov_len;
+      iov->iov_base = (char *)iov->iov_base + d;
+      iov->iov_len -= d;
+      k -= d;
+      if (iov->iov_len == 0) iov++, n--;
+    }
   }
   return 0;
 }

@@ -67,6 +67,10 @@ ssize_t ls_recv(struct ls_conn *c, void *buf, size_t n, long long deadline);
 /* All n bytes before deadline (0), or -1: the reply is written whole or
  * the connection is to be closed. */
 int ls_send(struct ls_conn *c, const void *buf, size_t n, long long deadline);
+/* The same for the pieces iov[0..n) one after another, in as few sends as
+ * the socket takes (iov is changed). */
+struct iovec;
+int ls_sendv(struct ls_conn *c, struct iovec *iov, int n, long long deadline);
 
 /* Protocol lines (NUT, any line protocol) from raw bytes buf[0..n):
  * a line ends at LF, a CR before it is dropped, and counts at most max

@@ -86,21 +86,23 @@ def main():
     T.ok(sample("ohm_scrape_duration_seconds", device="pdu1") is not None and
          sample("ohm_scrape_duration_seconds", device="dead") is not None,
          "per-device scrape duration")
-    s = sample("ohm_input_voltage_volts", device="pdu1", phase="L2-N")
+    s = sample("ohm_input_phase_voltage_volts", device="pdu1", phase="L2-N")
     T.ok(s and abs(s.value - 230.2) < 1e-9,
          "voltage in volts with a phase label", s)
-    s = sample("ohm_input_current_amperes", device="pdu1", phase="L1")
+    s = sample("ohm_input_phase_current_amperes", device="pdu1",
+               phase="L1")
     T.ok(s and abs(s.value - 12.34) < 1e-9, "current in amperes", s)
-    fam = fams.get("ohm_input_energy_joules")
+    fam = fams.get("ohm_input_phase_energy_joules")
     T.ok(fam is not None and fam.type == "counter",
          "energy is a counter in joules (base unit)")
-    s = sample("ohm_input_energy_joules_total", device="pdu1", phase="L1")
+    s = sample("ohm_input_phase_energy_joules_total", device="pdu1",
+               phase="L1")
     T.ok(s and abs(s.value - 1800.12 * 3.6e6) < 1, "1800.12 kWh in joules", s)
     s = sample("ohm_ambient_temperature_celsius", device="pdu1")
     T.ok(s and abs(s.value - 21.5) < 1e-9, "temperature in celsius", s)
     s = sample("ohm_ambient_humidity_ratio", device="pdu1")
     T.ok(s and abs(s.value - 0.456) < 1e-9, "humidity as a 0..1 ratio", s)
-    s = sample("ohm_input_voltage_status", device="pdu1", phase="L2-N",
+    s = sample("ohm_input_phase_voltage_status", device="pdu1", phase="L2-N",
                state="critical-high")
     T.ok(s and s.value == 1, "a status is one series per state", s)
     s = next((s for s in fams["ohm_device_info"].samples
@@ -137,7 +139,7 @@ def main():
             ok = True
             break
     T.ok(ok, "a device that stops answering goes to ohm_up 0")
-    T.ok('ohm_input_voltage_volts{device="fast"' not in body,
+    T.ok('ohm_input_phase_voltage_volts{device="fast"' not in body,
          "and its last values are no longer exported")
 
     r = curl(f"http://127.0.0.1:{http}/nope")
