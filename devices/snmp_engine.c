@@ -18,6 +18,7 @@
 
 #include "../transports/snmp.h"
 #include "engine.h"
+#include "snmp_table.h"
 
 /* v's OID for unit into buf: "%d" becomes unit + the map's oid_unit base
  * (units 0..max); any other '%' is a map error (user maps are data, never
@@ -53,7 +54,13 @@ static int var_oid(const struct dev_map *m, const struct dev_var *v, int unit,
 }
 
 static int reads_over_snmp(const struct dev_var *v) {
-  return v->oid && !v->text;
+  return v->oid && !v->text && !v->entry; /* tables: snmp_table.c */
+}
+
+static int has_tables(const struct dev_map *m) {
+  for (size_t i = 0; i < m->nvars; i++)
+    if (m->vars[i].entry) return 1;
+  return 0;
 }
 
 /* The OIDs of every var read over SNMP: oids[k] for var idx[k]. Caller
@@ -265,6 +272,7 @@ static int snmp_read_all(struct dev *d, struct dev_value *vals,
   int rc;
   if (n <= 0) {
     free_oids(oids, idx);
+    if (n == 0 && has_tables(d->map)) return dev_snmp_tables(d, vals, e);
     return n < 0 ? (int)n : 0;
   }
   if (!(sv = calloc((size_t)n, sizeof *sv))) {
@@ -277,6 +285,7 @@ static int snmp_read_all(struct dev *d, struct dev_value *vals,
   tp_snmp_vals_free(sv, (size_t)n);
   free(sv);
   free_oids(oids, idx);
+  if (rc == 0 && has_tables(d->map)) rc = dev_snmp_tables(d, vals, e);
   return rc;
 }
 
@@ -299,11 +308,23 @@ static int snmp_set(struct dev *d, const struct dev_var *v, const char *text,
   return tp_snmp_set(d->tp, oid, 'i', num, e);
 }
 
+/* A command with an `oid`: that object set to its value (INTEGER). */
+static int snmp_cmd(struct dev *d, const struct dev_cmd *c,
+                    struct ohm_error *e) {
+  char num[16];
+  if (!c->oid)
+    return ohm_error_set(e, OHM_ENOTSUP, "%s: not a command over SNMP",
+                         c->name);
+  snprintf(num, sizeof num, "%d", c->value);
+  return tp_snmp_set(d->tp, c->oid, 'i', num, e);
+}
+
 const struct dev_engine dev_engine_snmp = {
     .kind = TP_OIDS,
     .open = snmp_open,
     .read_all = snmp_read_all,
     .set = snmp_set,
+    .cmd = snmp_cmd,
 };
 
 /* ---- many devices at once ---------------------------------------------- */

@@ -508,6 +508,65 @@ int tp_snmp_walk(struct tp *t, const char *root, tp_snmp_walk_fn fn, void *ud,
   return rc;
 }
 
+/* ---- column-parallel GETBULK / GETNEXT (tables) ----------------------- */
+
+/* One GETBULK of oids[0..n) with max_rep rows (GETNEXT of them on v1);
+ * the answer's varbinds into out in order, *nout their count. */
+static int bulk_once(struct tp *t, const char *const *oids, size_t n,
+                     int max_rep, struct tp_snmp_val *out, size_t *nout,
+                     long *errstat, long *errindex, struct ohm_error *e) {
+  struct sp *p = t->priv;
+  int v1 = p->tmpl.version == SNMP_VERSION_1, rc = 0;
+  netsnmp_pdu *resp,
+      *pdu = snmp_pdu_create(v1 ? SNMP_MSG_GETNEXT : SNMP_MSG_GETBULK);
+  netsnmp_variable_list *vb;
+  size_t cap = v1 ? n : n * (size_t)max_rep;
+  if (!pdu) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (!v1) pdu->non_repeaters = 0, pdu->max_repetitions = max_rep;
+  for (size_t k = 0; k < n; k++) {
+    oid o[MAX_OID_LEN];
+    size_t len;
+    if ((rc = snmp_oid_parse(oids[k], o, &len, e)) < 0) {
+      snmp_free_pdu(pdu);
+      return rc;
+    }
+    snmp_add_null_var(pdu, o, len);
+  }
+  if ((rc = request(t, pdu, &resp, e)) < 0) return rc;
+  *errstat = resp->errstat, *errindex = resp->errindex, *nout = 0;
+  for (vb = resp->variables; rc == 0 && vb && !*errstat && *nout < cap;
+       vb = vb->next_variable)
+    rc = snmp_val_from_vb(&out[(*nout)++], vb, e);
+  snmp_free_pdu(resp);
+  return rc;
+}
+
+int tp_snmp_bulk(struct tp *t, const char *const *oids, size_t n, int *max_rep,
+                 struct tp_snmp_val *out, size_t *nout, struct ohm_error *e) {
+  long st = 0, idx = 0;
+  int rc;
+  *nout = 0;
+  if ((rc = is_snmp(t, e)) < 0) return rc;
+  if (n == 0 || *max_rep < 1)
+    return ohm_error_set(e, OHM_EINVAL, "nothing to ask for");
+  for (;;) {
+    rc = bulk_once(t, oids, n, *max_rep, out, nout, &st, &idx, e);
+    if (rc < 0 || st == SNMP_ERR_NOERROR) return rc;
+    tp_snmp_vals_free(out, *nout);
+    *nout = 0;
+    if (st != SNMP_ERR_TOOBIG || *max_rep == 1) break;
+    *max_rep /= 2; /* the agent cannot send that many: ask for fewer */
+  }
+  if (st == SNMP_ERR_NOSUCHNAME && idx >= 1 && (size_t)idx <= n)
+    return ohm_error_set(e, OHM_ENOENT,
+                         "agent has nothing after %s (v1 "
+                         "noSuchName)",
+                         oids[idx - 1]);
+  return ohm_error_set(e, st == SNMP_ERR_TOOBIG ? OHM_EPROTO : OHM_EDEVICE,
+                       "agent refused the table read: %s (object %ld)",
+                       snmp_errstring((int)st), idx);
+}
+
 static int set_exception(u_char type) {
   return type == SNMP_NOSUCHOBJECT || type == SNMP_NOSUCHINSTANCE ||
          type == SNMP_ENDOFMIBVIEW;

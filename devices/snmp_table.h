@@ -1,0 +1,16 @@
+/* SNMP tables of a map (vars with `entry`, ohm-maps(5) "SNMP TABLES"),
+ * read for the SNMP engine (snmp_engine.c). */
+#ifndef OHM_DEVICES_SNMP_TABLE_H
+#define OHM_DEVICES_SNMP_TABLE_H
+
+#include "device.h"
+
+/* Walk every table d's map reads (each once, its needed columns side by
+ * side: GETBULK, GETNEXT on v1) and fill its table vars in vals (indexed
+ * like d->map->vars): a block no row names is absent (DV_NONE); a row
+ * whose index columns disagree between tables, or that another row's
+ * numbers collide with, is DV_ERR with the reason. A walk that fails
+ * (timeout mid-walk, a loop, over 4096 rows) is the read's error. */
+int dev_snmp_tables(struct dev *d, struct dev_value *vals, struct ohm_error *e);
+
+#endif
