@@ -57,16 +57,16 @@ static int reads_over_snmp(const struct dev_var *v) {
   return v->oid && !v->text && !v->entry; /* tables: snmp_table.c */
 }
 
-static int has_tables(const struct dev_map *m) {
+static int has_tables(const struct dev_map *m, const unsigned char *want) {
   for (size_t i = 0; i < m->nvars; i++)
-    if (m->vars[i].entry) return 1;
+    if (m->vars[i].entry && (!want || want[i])) return 1;
   return 0;
 }
 
 /* The OIDs of every var read over SNMP: oids[k] for var idx[k]. Caller
  * frees both arrays and the strings. Returns the count or < 0. */
-static long collect(const struct dev *d, char ***oids, size_t **idx,
-                    struct ohm_error *e) {
+static long collect(const struct dev *d, const unsigned char *want,
+                    char ***oids, size_t **idx, struct ohm_error *e) {
   const struct dev_map *m = d->map;
   size_t n = 0;
   char buf[256];
@@ -75,7 +75,7 @@ static long collect(const struct dev *d, char ***oids, size_t **idx,
   if (!*oids || !*idx) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   for (size_t i = 0; i < m->nvars; i++) {
     int rc;
-    if (!reads_over_snmp(&m->vars[i])) continue;
+    if (!reads_over_snmp(&m->vars[i]) || (want && !want[i])) continue;
     if ((rc = var_oid(m, &m->vars[i], d->unit, buf, sizeof buf, e)) < 0)
       return rc;
     if (!((*oids)[n] = strdup(buf)))
@@ -263,16 +263,22 @@ static int snmp_open(struct dev *d, struct ohm_error *e) {
   return 0;
 }
 
-static int snmp_read_all(struct dev *d, struct dev_value *vals,
-                         struct ohm_error *e) {
+/* The vars marked in want (NULL: all; a map without tables is read
+ * whole, one GET either way): the scalars in one GET, then
+ * the tables they need. */
+static int snmp_read_some(struct dev *d, const unsigned char *want,
+                          struct dev_value *vals, struct ohm_error *e) {
   char **oids = NULL;
   size_t *idx = NULL;
   struct tp_snmp_val *sv;
-  long n = collect(d, &oids, &idx, e);
+  long n;
   int rc;
+  if (!has_tables(d->map, NULL)) want = NULL; /* one GET reads it all */
+  n = collect(d, want, &oids, &idx, e);
   if (n <= 0) {
     free_oids(oids, idx);
-    if (n == 0 && has_tables(d->map)) return dev_snmp_tables(d, vals, e);
+    if (n == 0 && has_tables(d->map, want))
+      return dev_snmp_tables(d, want, vals, e);
     return n < 0 ? (int)n : 0;
   }
   if (!(sv = calloc((size_t)n, sizeof *sv))) {
@@ -285,8 +291,14 @@ static int snmp_read_all(struct dev *d, struct dev_value *vals,
   tp_snmp_vals_free(sv, (size_t)n);
   free(sv);
   free_oids(oids, idx);
-  if (rc == 0 && has_tables(d->map)) rc = dev_snmp_tables(d, vals, e);
+  if (rc == 0 && has_tables(d->map, want))
+    rc = dev_snmp_tables(d, want, vals, e);
   return rc;
+}
+
+static int snmp_read_all(struct dev *d, struct dev_value *vals,
+                         struct ohm_error *e) {
+  return snmp_read_some(d, NULL, vals, e);
 }
 
 /* Write an already validated value: INTEGER raw (value / scale), enums
@@ -323,6 +335,7 @@ const struct dev_engine dev_engine_snmp = {
     .kind = TP_OIDS,
     .open = snmp_open,
     .read_all = snmp_read_all,
+    .read_some = snmp_read_some,
     .set = snmp_set,
     .cmd = snmp_cmd,
 };
@@ -367,7 +380,7 @@ static void many_queue(struct tp_snmp_multi *mu, struct many *m) {
     *m->rc = ohm_error_set(pe, OHM_ENOTSUP, "not an snmp device");
     return;
   }
-  if ((m->n = collect(m->d, &m->oids, &m->idx, pe)) <= 0) {
+  if ((m->n = collect(m->d, NULL, &m->oids, &m->idx, pe)) <= 0) {
     *m->rc = m->n < 0 ? (int)m->n : 0;
     return;
   }

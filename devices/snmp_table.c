@@ -287,8 +287,8 @@ static void fill_var(const struct table *t, const struct dev_var *v,
   }
 }
 
-int dev_snmp_tables(struct dev *d, struct dev_value *vals,
-                    struct ohm_error *e) {
+int dev_snmp_tables(struct dev *d, const unsigned char *want,
+                    struct dev_value *vals, struct ohm_error *e) {
   struct table ts[8];
   size_t nt = 0;
   int rc = 0;

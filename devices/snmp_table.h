@@ -5,12 +5,14 @@
 
 #include "device.h"
 
-/* Walk every table d's map reads (each once, its needed columns side by
- * side: GETBULK, GETNEXT on v1) and fill its table vars in vals (indexed
+/* Walk the tables of the vars marked in want (NULL: every table of d's
+ * map), each once, its needed columns side by side (GETBULK, GETNEXT on
+ * v1), and fill its table vars in vals (indexed
  * like d->map->vars): a block no row names is absent (DV_NONE); a row
  * whose index columns disagree between tables, or that another row's
  * numbers collide with, is DV_ERR with the reason. A walk that fails
  * (timeout mid-walk, a loop, over 4096 rows) is the read's error. */
-int dev_snmp_tables(struct dev *d, struct dev_value *vals, struct ohm_error *e);
+int dev_snmp_tables(struct dev *d, const unsigned char *want,
+                    struct dev_value *vals, struct ohm_error *e);
 
 #endif
