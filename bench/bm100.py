@@ -1,0 +1,131 @@
+#!/usr/bin/python3
+"""Issue 14's speed row: a full read of a 4-string x 40-block BM100
+(cps-bm100) against snmpbulkwalk of the same subtree (battmgr), on two
+agents: snmpsim with recorded data (tests/snmplib.py bm_records) and
+`ohm sim cps-bm100 --snmp --strings 4 --blocks 40`. Runs interleave
+(A B A B ...), medians of wall time, CPU (user + system of the child)
+beside it, and the request PDUs each side sent, counted by a UDP relay
+in a separate pass so that the relay's hops are not in the times.
+
+    bm100.py path/to/ohm [ROUNDS]
+"""
+import os, resource, socket, statistics, subprocess, sys, tempfile
+import threading, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+import snmplib as S  # noqa: E402
+
+OHM = os.path.abspath(sys.argv[1])
+ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 7
+
+
+def free_udp():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def relay(target):
+    """A counting UDP relay to 127.0.0.1:target: [port, requests]."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    state = [s.getsockname()[1], 0]
+
+    def run():
+        ups = {}
+        while True:
+            data, peer = s.recvfrom(65535)
+            state[1] += 1
+            up = ups.get(peer)
+            if up is None:
+                up = ups[peer] = socket.socket(socket.AF_INET,
+                                               socket.SOCK_DGRAM)
+                up.settimeout(2)
+            up.sendto(data, ("127.0.0.1", target))
+            try:
+                s.sendto(up.recv(65535), peer)
+            except OSError:
+                pass
+    threading.Thread(target=run, daemon=True).start()
+    return state
+
+
+def timed(argv):
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wall = time.monotonic() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    if p.returncode != 0:
+        raise SystemExit("failed: %s\n%s" % (" ".join(argv),
+                                             p.stderr.decode()[-400:]))
+    return wall, cpu, p.stdout
+
+
+def sides(port, community):
+    ohm = [OHM, "get", "-d", "cps-bm100",
+           f"snmp://{community}@127.0.0.1:{port}?version=2c"]
+    walk = ["snmpbulkwalk", "-v2c", "-c", community, "-On", "-Cc",
+            f"127.0.0.1:{port}", S.BMG]
+    return ohm, walk
+
+
+def bench(name, port, community):
+    ohm, walk = sides(port, community)
+    out = timed(ohm)[2].decode()
+    blocks = sum(1 for line in out.splitlines()
+                 if line.startswith("battery.string.") and
+                 line.split(":")[0].endswith(".voltage"))
+    ta, tb = [], []
+    for _ in range(ROUNDS):
+        ta.append(timed(ohm)[:2])
+        tb.append(timed(walk)[:2])
+    rl = relay(port)
+    pdus = []
+    for argv in sides(rl[0], community):
+        before = rl[1]
+        timed(argv)
+        pdus.append(rl[1] - before)
+    wa = statistics.median(t[0] for t in ta)
+    wb = statistics.median(t[0] for t in tb)
+    ca = statistics.median(t[1] for t in ta)
+    cb = statistics.median(t[1] for t in tb)
+    print(f"bm100 ({name}): full read of 4 x 40 blocks ({blocks} read), "
+          f"median of {ROUNDS}, interleaved")
+    print(f"  ohm get (v2c, tables):    {wa * 1000:8.1f} ms wall "
+          f"{ca * 1000:7.1f} ms CPU  {pdus[0]:4d} PDUs")
+    print(f"  snmpbulkwalk battmgr:     {wb * 1000:8.1f} ms wall "
+          f"{cb * 1000:7.1f} ms CPU  {pdus[1]:4d} PDUs")
+    print(f"  ratio ohm / snmpbulkwalk: {wa / wb:8.2f}x wall "
+          f"(target <= 1.2x), PDUs {pdus[0]} vs {pdus[1]} "
+          f"(target: the same or fewer)")
+    return wa / wb, pdus
+
+
+def main():
+    work = tempfile.mkdtemp()
+    port = free_udp()
+    agent = S.start_snmpsim(work, {"public": S.bm_records(4, 40)}, [port])
+    sport = free_udp()
+    sim = subprocess.Popen([OHM, "sim", "cps-bm100", "--snmp",
+                            f"127.0.0.1:{sport}", "--strings", "4",
+                            "--blocks", "40", "-q"])
+    try:
+        end = time.time() + 20
+        while time.time() < end and subprocess.run(
+                ["snmpget", "-v1", "-c", "public", "-t", "0.3", "-r", "0",
+                 f"127.0.0.1:{sport}", S.BMG + ".1.1.0"],
+                capture_output=True).returncode != 0:
+            time.sleep(0.1)
+        bench("snmpsim, recorded data", port, "public")
+        print()
+        bench("ohm sim cps-bm100", sport, "public")
+    finally:
+        S.stop(agent)
+        sim.terminate()
+        sim.wait(10)
+
+
+main()
