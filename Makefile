@@ -135,6 +135,7 @@ man: $(BUILD)/ohm
 	sh scripts/gen-man-vars.sh $(BUILD)/ohm ups-mib --update man/ohm.1
 	sh scripts/gen-man-vars.sh $(BUILD)/ohm pace --update man/ohm.1
 	sh scripts/gen-man-vars.sh $(BUILD)/ohm pylontech --update man/ohm.1
+	sh scripts/gen-man-vars.sh $(BUILD)/ohm cps-bm100 --update man/ohm.1
 
 bench: deps
 	$(MAKE) all bench-bins

@@ -78,6 +78,7 @@ _ohm() {
 		case $cmd in
 		list) COMPREPLY=($(compgen -W "$common --all" -- "$cur")) ;;
 		set) COMPREPLY=($(compgen -W "$common --force" -- "$cur")) ;;
+		cmd) COMPREPLY=($(compgen -W "$common --wait" -- "$cur")) ;;
 		drivers) COMPREPLY=($(compgen -W "--json --csv --names --check" -- "$cur")) ;;
 		help) COMPREPLY=() ;;
 		serve) COMPREPLY=($(compgen -W "$common --telnet --nut --prometheus \
@@ -90,7 +91,8 @@ _ohm() {
 		rules) COMPREPLY=($(compgen -W "$common --dry-run --events-log" \
 			-- "$cur")) ;;
 		sim) COMPREPLY=($(compgen -W "--modbus-tcp --modbus-rtu --telnet \
-			--snmp --units --serial --tcp --packs --runaway -q --quiet --user \
+			--snmp --units --serial --tcp --packs --runaway --strings --blocks \
+			-q --quiet --user \
 			--password-file --idle-timeout --max-sessions" -- "$cur")) ;;
 		poll) COMPREPLY=($(compgen -W "$common --jobs --shard" -- "$cur")) ;;
 		modbus) COMPREPLY=($(compgen -W "$common --function --type --order \

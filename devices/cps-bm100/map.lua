@@ -21,15 +21,15 @@ local function text(name, oid, desc, rw)
 end
 
 -- bmIdent .1
-text("device.model", "1.1.0", "model (bmIdentModel)")
-text("device.hardware", "1.2.0", "hardware revision (bmIdentHardwareRev)")
-text("device.firmware", "1.3.0", "firmware revision (bmIdentFirmwareRev)")
+text("device.model", "1.1.0", "model")
+text("device.hardware", "1.2.0", "hardware revision")
+text("device.firmware", "1.3.0", "firmware revision")
 text("device.lcd.hardware", "1.4.0", "LCD hardware revision")
 text("device.lcd.firmware", "1.5.0", "LCD firmware revision")
 text("device.mfr.date", "1.6.0", "manufacture date")
-text("device.serial", "1.7.0", "serial number (bmIdentSerialNumber)")
-text("device.description", "1.8.0", "name of the unit (bmIdentName)", true)
-text("device.location", "1.9.0", "location of the unit (bmIdentLocation)",
+text("device.serial", "1.7.0", "serial number")
+text("device.description", "1.8.0", "name of the unit", true)
+text("device.location", "1.9.0", "location of the unit",
      true)
 
 -- bmProperty .2
