@@ -394,6 +394,29 @@ int dev_set(struct dev *d, const char *name, const char *text,
   return d->engine->set(d, v, text, e);
 }
 
+int dev_set_many(struct dev *d, const char *const *names,
+                 const char *const *texts, size_t n, size_t *bad,
+                 struct ohm_error *e) {
+  const struct dev_var **v;
+  uint16_t regs[4];
+  int rc = 0;
+  *bad = 0;
+  if (!d->engine->set_many)
+    return ohm_error_set(e, OHM_ENOTSUP, "no all-or-none write over %s",
+                         d->tp->ops->scheme);
+  if (!(v = calloc(n ? n : 1, sizeof *v)))
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  for (size_t k = 0; rc == 0 && k < n; k++)
+    if ((rc = find_var(d, names[k], &v[k], e)) < 0 ||
+        (rc = dev_encode(v[k], texts[k], regs, e)) < 0)
+      *bad = k + 1;
+  if (rc == 0)
+    rc = d->engine->set_many(d, (const struct dev_var *const *)v, texts, n, bad,
+                             e);
+  free(v);
+  return rc;
+}
+
 int dev_cmd(struct dev *d, const char *name, struct ohm_error *e) {
   const struct dev_cmd *c = dev_map_cmd(d->map, name);
   if (!c) return ohm_error_set(e, OHM_ENOENT, "unknown command '%.100s'", name);

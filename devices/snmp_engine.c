@@ -301,23 +301,59 @@ static int snmp_read_all(struct dev *d, struct dev_value *vals,
   return snmp_read_some(d, NULL, vals, e);
 }
 
-/* Write an already validated value: INTEGER raw (value / scale), enums
- * by their code, strings as OCTET STRING. */
-static int snmp_set(struct dev *d, const struct dev_var *v, const char *text,
-                    struct ohm_error *e) {
-  char oid[256], num[32];
+/* What writing an already validated value sends: its OID, the type
+ * letter and the value text (INTEGER raw = value / scale, enums by their
+ * code, strings as OCTET STRING). num has room for a number. */
+static int set_args(struct dev *d, const struct dev_var *v, const char *text,
+                    char *oid, size_t n, char *type, char num[32],
+                    const char **value, struct ohm_error *e) {
   double scale = v->oid_scale != 0 ? v->oid_scale : v->scale;
   uint16_t regs[4];
   int rc;
-  if ((rc = var_oid(d->map, v, d->unit, oid, sizeof oid, e)) < 0) return rc;
-  if (v->type == DT_STRING) return tp_snmp_set(d->tp, oid, 's', text, e);
-  if (v->type == DT_ENUM) {
+  if ((rc = var_oid(d->map, v, d->unit, oid, n, e)) < 0) return rc;
+  *type = v->type == DT_STRING ? 's' : 'i';
+  *value = num;
+  if (v->type == DT_STRING) {
+    *value = text;
+  } else if (v->type == DT_ENUM) {
     if ((rc = dev_encode(v, text, regs, e)) < 0) return rc;
-    snprintf(num, sizeof num, "%u", regs[0]);
+    snprintf(num, 32, "%u", regs[0]);
   } else {
-    snprintf(num, sizeof num, "%.0f", nearbyint(strtod(text, NULL) / scale));
+    snprintf(num, 32, "%.0f", nearbyint(strtod(text, NULL) / scale));
   }
-  return tp_snmp_set(d->tp, oid, 'i', num, e);
+  return 0;
+}
+
+static int snmp_set(struct dev *d, const struct dev_var *v, const char *text,
+                    struct ohm_error *e) {
+  char oid[256], num[32], type;
+  const char *value;
+  int rc = set_args(d, v, text, oid, sizeof oid, &type, num, &value, e);
+  return rc < 0 ? rc : tp_snmp_set(d->tp, oid, type, value, e);
+}
+
+/* Every value in one SET PDU: the agent takes all or none. */
+static int snmp_set_many(struct dev *d, const struct dev_var *const *v,
+                         const char *const *texts, size_t n, size_t *bad,
+                         struct ohm_error *e) {
+  char(*oid)[256] = calloc(n ? n : 1, sizeof *oid);
+  char(*num)[32] = calloc(n ? n : 1, sizeof *num);
+  char *types = calloc(n + 1, 1);
+  const char **oids = calloc(n ? n : 1, sizeof *oids);
+  const char **vals = calloc(n ? n : 1, sizeof *vals);
+  int rc = oid && num && types && oids && vals
+               ? 0
+               : ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  *bad = 0;
+  for (size_t k = 0; rc == 0 && k < n; k++) {
+    rc = set_args(d, v[k], texts[k], oid[k], sizeof oid[k], &types[k], num[k],
+                  &vals[k], e);
+    oids[k] = oid[k];
+    if (rc < 0) *bad = k + 1;
+  }
+  if (rc == 0) rc = tp_snmp_set_many(d->tp, oids, types, vals, n, bad, e);
+  free(oid), free(num), free(types), free(oids), free(vals);
+  return rc;
 }
 
 /* A command with an `oid`: that object set to its value (INTEGER). */
@@ -337,6 +373,7 @@ const struct dev_engine dev_engine_snmp = {
     .read_all = snmp_read_all,
     .read_some = snmp_read_some,
     .set = snmp_set,
+    .set_many = snmp_set_many,
     .cmd = snmp_cmd,
 };
 

@@ -104,6 +104,13 @@ int tp_snmp_bulk(struct tp *t, const char *const *oids, size_t n, int *max_rep,
 int tp_snmp_set(struct tp *t, const char *oid, char type, const char *value,
                 struct ohm_error *e);
 
+/* SET n objects (types[k] a letter as above) in one PDU, which the agent
+ * takes whole or not at all (RFC 3416); *bad gets the 1-based index of
+ * the object it refused (0 if it named none). */
+int tp_snmp_set_many(struct tp *t, const char *const *oids, const char *types,
+                     const char *const *values, size_t n, size_t *bad,
+                     struct ohm_error *e);
+
 /* tp_snmp_ops.ext points at this table (the same functions). */
 struct tp_snmp_ext {
   int (*get)(struct tp *, const char *const *, size_t, struct tp_snmp_val *,

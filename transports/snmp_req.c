@@ -572,41 +572,77 @@ static int set_exception(u_char type) {
          type == SNMP_ENDOFMIBVIEW;
 }
 
-int tp_snmp_set(struct tp *t, const char *oidtext, char type, const char *value,
-                struct ohm_error *e) {
-  oid o[MAX_OID_LEN];
-  size_t len;
-  netsnmp_pdu *pdu, *resp;
-  int rc;
-  if ((rc = is_snmp(t, e)) < 0 ||
-      (rc = snmp_oid_parse(oidtext ? oidtext : "", o, &len, e)) < 0)
-    return rc;
-  if (!strchr("iuctaosxdb", type) || !type)
-    return ohm_error_set(e, OHM_EINVAL,
-                         "bad SNMP type '%c' (one of "
-                         "i u c t a o s x d b)",
-                         type ? type : '?');
-  if (!(pdu = snmp_pdu_create(SNMP_MSG_SET)))
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
-  if ((rc = snmp_add_var(pdu, o, len, type, value ? value : "")) != 0) {
-    snmp_free_pdu(pdu);
-    return ohm_error_set(e, OHM_EINVAL, "bad value '%s' for type %c (%s)",
-                         value ? value : "", type, snmp_api_errstring(rc));
+/* The SET PDU of n objects; OHM_EINVAL names a bad OID, type or value. */
+static int set_pdu(const char *const *oids, const char *types,
+                   const char *const *values, size_t n, netsnmp_pdu **out,
+                   struct ohm_error *e) {
+  netsnmp_pdu *pdu = snmp_pdu_create(SNMP_MSG_SET);
+  int rc = 0;
+  *out = NULL;
+  if (!pdu) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  for (size_t k = 0; k < n && rc == 0; k++) {
+    oid o[MAX_OID_LEN];
+    size_t len;
+    const char *v = values[k] ? values[k] : "";
+    if ((rc = snmp_oid_parse(oids[k] ? oids[k] : "", o, &len, e)) < 0) break;
+    if (!types[k] || !strchr("iuctaosxdb", types[k]))
+      rc = ohm_error_set(e, OHM_EINVAL,
+                         "bad SNMP type '%c' (one of i u c t a o s x d b)",
+                         types[k] ? types[k] : '?');
+    else if ((rc = snmp_add_var(pdu, o, len, types[k], v)) != 0)
+      rc = ohm_error_set(e, OHM_EINVAL, "bad value '%s' for type %c (%s)", v,
+                         types[k], snmp_api_errstring(rc));
   }
-  if ((rc = request(t, pdu, &resp, e)) < 0) return rc;
-  if (resp->errstat != SNMP_ERR_NOERROR)
+  if (rc < 0) {
+    snmp_free_pdu(pdu);
+    return rc;
+  }
+  *out = pdu;
+  return 0;
+}
+
+int tp_snmp_set_many(struct tp *t, const char *const *oids, const char *types,
+                     const char *const *values, size_t n, size_t *bad,
+                     struct ohm_error *e) {
+  netsnmp_pdu *pdu, *resp;
+  netsnmp_variable_list *vb;
+  size_t k = 1;
+  int rc;
+  *bad = 0;
+  if ((rc = is_snmp(t, e)) < 0 ||
+      (rc = set_pdu(oids, types, values, n, &pdu, e)) < 0 ||
+      (rc = request(t, pdu, &resp, e)) < 0)
+    return rc;
+  if (resp->errstat != SNMP_ERR_NOERROR) {
     rc = errstat_error(resp, "the SET", e);
-  else if (!resp->variables || set_exception(resp->variables->type))
-    /* no error status, but the value did not take (some agents answer
-     * noSuchObject/noSuchInstance in the varbind instead) */
-    rc = ohm_error_set(
-        e, OHM_EDEVICE, "the SET of %s was not taken (%s)", oidtext,
-        !resp->variables                               ? "empty reply"
-        : resp->variables->type == SNMP_NOSUCHOBJECT   ? "noSuchObject"
-        : resp->variables->type == SNMP_NOSUCHINSTANCE ? "noSuchInstance"
-                                                       : "endOfMibView");
+    if (resp->errindex >= 1 && (size_t)resp->errindex <= n)
+      *bad = (size_t)resp->errindex;
+  }
+  /* no error status, but a value did not take (some agents answer
+   * noSuchObject/noSuchInstance in the varbind instead) */
+  for (vb = resp->variables; rc == 0 && vb; vb = vb->next_variable, k++)
+    if (set_exception(vb->type))
+      *bad = k,
+      rc = ohm_error_set(e, OHM_EDEVICE, "the SET of %s was not taken (%s)",
+                         oids[k - 1],
+                         vb->type == SNMP_NOSUCHOBJECT     ? "noSuchObject"
+                         : vb->type == SNMP_NOSUCHINSTANCE ? "noSuchInstance"
+                                                           : "endOfMibView");
+  if (rc == 0 && k - 1 != n)
+    rc = ohm_error_set(e, OHM_EDEVICE,
+                       "the SET was not taken (%zu of %zu "
+                       "objects in the reply)",
+                       k - 1, n);
   snmp_free_pdu(resp);
   return rc;
+}
+
+int tp_snmp_set(struct tp *t, const char *oidtext, char type, const char *value,
+                struct ohm_error *e) {
+  const char *oids[1] = {oidtext}, *values[1] = {value};
+  char types[2] = {type, 0};
+  size_t bad;
+  return tp_snmp_set_many(t, oids, types, values, 1, &bad, e);
 }
 
 /* ---- many agents ------------------------------------------------------- */

@@ -81,6 +81,21 @@ def main():
          "a value the unit finds wrong: one-line error, exit 1", r.stderr)
     T.eq(snmpget(port, f"{S.BMG}.3.13.0"), "130",
          "the refused threshold is unchanged")
+    # several at once: one SET PDU (all or none by RFC 3416; snmpd's
+    # pass_persist applies each varbind on its own, so only the refused
+    # one is known unchanged here)
+    r = ohm("set", "-v", *D, RW, "battery.block.resistance.high.warning=17",
+            "battery.block.resistance.health.critical=105",
+            "device.location=elsewhere")
+    err = [x for x in r.stderr.splitlines() if "trace" not in x]
+    T.ok(r.returncode == 1 and len(err) == 1 and
+         "battery.block.resistance.health.critical: " in err[0] and
+         "refused as one SET" in err[0] and
+         r.stderr.count("> SET ") == 1,
+         "three values, the unit refuses one: one SET PDU, a one-line error "
+         "naming the refused one", r.stderr[-600:])
+    T.eq(snmpget(port, f"{S.BMG}.3.13.0"), "130",
+         "the refused value is unchanged")
     r = ohm("set", *D, RO, "battery.block.resistance.high.warning=17")
     T.ok(r.returncode == 1 and r.stderr.count("\n") == 1,
          "a SET with the read-only community: one-line error", r.stderr)
