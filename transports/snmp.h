@@ -90,7 +90,8 @@ int tp_snmp_walk(struct tp *t, const char *root, tp_snmp_walk_fn fn, void *ud,
  * one GETNEXT of the n objects. out (room for n x *max_rep values, n on
  * v1) gets the answer's objects in order, row by row (out[r*n + k] follows
  * column k); an agent may send fewer (*nout says how many; caller frees
- * them with tp_snmp_vals_free). tooBig halves *max_rep and asks again, so
+ * them with tp_snmp_vals_free). tooBig (and genErr, which snmpd sends
+ * for a bulk over the message size) halves *max_rep and asks again, so
  * *max_rep is what the agent can carry; v1 noSuchName (nothing after an
  * object) is OHM_ENOENT naming it. */
 int tp_snmp_bulk(struct tp *t, const char *const *oids, size_t n, int *max_rep,

@@ -554,8 +554,11 @@ int tp_snmp_bulk(struct tp *t, const char *const *oids, size_t n, int *max_rep,
     if (rc < 0 || st == SNMP_ERR_NOERROR) return rc;
     tp_snmp_vals_free(out, *nout);
     *nout = 0;
-    if (st != SNMP_ERR_TOOBIG || *max_rep == 1) break;
-    *max_rep /= 2; /* the agent cannot send that many: ask for fewer */
+    /* the agent cannot send that many: ask for fewer (snmpd answers a
+     * bulk over the message size with genErr, not tooBig) */
+    if ((st != SNMP_ERR_TOOBIG && st != SNMP_ERR_GENERR) || *max_rep == 1)
+      break;
+    *max_rep /= 2;
   }
   if (st == SNMP_ERR_NOSUCHNAME && idx >= 1 && (size_t)idx <= n)
     return ohm_error_set(e, OHM_ENOENT,
