@@ -402,9 +402,13 @@ static void many_done(void *ud, struct tp *t, int rc, const struct ohm_error *e,
     dev_snmp_decode(&m->d->map->vars[m->idx[k]], &sv[k], &m->vals[m->idx[k]]);
 }
 
-/* The same checks, fixed texts and hooks as dev_read_all. */
+/* The same checks, fixed texts and hooks as dev_read_all; a map's
+ * tables are walked here, one device after another (not in the multi). */
 static void many_finish(struct many *m) {
   struct ohm_error e, *pe = m->err ? m->err : &e;
+  if (*m->rc == 0 && m->d->engine == &dev_engine_snmp &&
+      has_tables(m->d->map, NULL))
+    *m->rc = dev_snmp_tables(m->d, NULL, m->vals, pe);
   *m->rc = dev_read_answered(m->d, m->vals, *m->rc, pe);
 }
 

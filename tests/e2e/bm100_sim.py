@@ -53,6 +53,11 @@ def main():
     got = parse(r.stdout) if r.returncode == 0 else {}
     T.eq((r.returncode, len(blocks(got)), got.get("battery.probes.connected")),
          (0, 160, "160"), "--strings 4 --blocks 40: 160 blocks over v1")
+    r = ohm("poll", "--csv", *D, U, "battery.string.4.block.40.voltage",
+            "device.model")
+    T.ok(r.returncode == 0 and "battery.string.4.block.40.voltage," in
+         r.stdout and "device.model,BM100" in r.stdout,
+         "ohm poll (the fleet's SNMP path) reads the tables too", r.stdout)
     # an independent client: snmpget of a row's index columns
     p = (3 - 1) * 40 + 17
     r2 = subprocess.run(["snmpget", "-v1", "-c", "public", "-Oqv",
