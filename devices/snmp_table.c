@@ -16,7 +16,9 @@
 
 #define TAB_COLS 16   /* columns read of one table */
 #define TAB_ROWS 4096 /* rows of one table (the BM100 has up to 960) */
-#define TAB_PDU 64    /* varbinds asked for per GETBULK (snmpsim's cap) */
+/* varbinds asked for per GETBULK: an agent may send fewer (snmpsim 64)
+ * or refuse (tooBig, genErr: then halved) */
+#define TAB_PDU 128
 
 struct row {
   long idx;                       /* the row index (probe index) */
