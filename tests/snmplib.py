@@ -252,11 +252,13 @@ def bm_expected(strings=2, blocks=4):
     return out
 
 
-def bm_records(strings=2, blocks=4, swap=None, drop=(), retype=None):
+def bm_records(strings=2, blocks=4, swap=None, drop=(), retype=None,
+               renumber=False):
     """A BM100's snmprec lines, sorted. swap = (table, probe, string,
     battery): that row of that table names another block; drop = (table,
     column, probe) cells left out; retype = (table, column, probe): that
-    cell sent as a STRING."""
+    cell sent as a STRING; renumber: the probes numbered string-major and
+    every block value 1 raw unit higher (the unit after a probe change)."""
     recs = {}
 
     def put(oid, tag, val):
@@ -277,11 +279,13 @@ def bm_records(strings=2, blocks=4, swap=None, drop=(), retype=None):
     put(f"{BMG}.5.2.0", 2, strings * blocks)
     for s in range(1, strings + 1):
         for b in range(1, blocks + 1):
-            p = bm_probe(s, b, strings, blocks)
+            p = (s - 1) * blocks + b if renumber else \
+                bm_probe(s, b, strings, blocks)
             cells = {(3, 2): s, (3, 3): s, (3, 4): b}
             for t in (5, 7, 9):
                 cells[(t, 3)], cells[(t, 4)] = s, b
-            cells.update(bm_block(s, b))
+            cells.update({k: v + (1 if renumber and k[1] in (7, 8) else 0)
+                          for k, v in bm_block(s, b).items()})
             if swap and swap[1] == p:
                 cells[(swap[0], 3)], cells[(swap[0], 4)] = swap[2], swap[3]
             for (t, c), v in cells.items():

@@ -33,6 +33,8 @@ communities = {
     "rtype": S.bm_records(retype=(9, 7, P(1, 4))),
     "itype": S.bm_records(retype=(5, 4, P(2, 4))),
     "huge": S.bm_records(strings=24, blocks=40),
+    # same length as "public": the relay below switches a read to it
+    "shiftd": S.bm_records(renumber=True),
 }
 try:
     agent = S.start_snmpsim(work, communities, [port])
@@ -54,9 +56,12 @@ def blocks_of(vals):
             and ".block." in k}
 
 
-def relay(target, forward):
+def relay(target, forward, swap=None):
     """A UDP relay that passes the first `forward` requests to target and
-    drops every later one (an agent that stops answering mid-walk)."""
+    drops every later one (an agent that stops answering mid-walk); with
+    swap = (n, a, b) it passes them all and from the n-th on puts
+    community b in place of a (and back in the answers): the unit
+    changing between two walks of one read."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", 0))
     up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -69,9 +74,14 @@ def relay(target, forward):
             n += 1
             if n > forward:
                 continue
+            if swap and n >= swap[0]:
+                data = data.replace(swap[1], swap[2])
             up.sendto(data, ("127.0.0.1", target))
             try:
-                s.sendto(up.recv(65535), peer)
+                back = up.recv(65535)
+                if swap and n >= swap[0]:
+                    back = back.replace(swap[2], swap[1])
+                s.sendto(back, peer)
             except OSError:
                 pass
     threading.Thread(target=run, daemon=True).start()
@@ -172,6 +182,30 @@ try:
     big = S.bm_expected(4, 40)
     T.eq((r.returncode, blocks_of(got)), (0, big),
          "a 960-row table: the 4 x 40 blocks of the map, each its own")
+
+    # --- the unit changes between walks (probes renumbered, new values):
+    # the tables read before and after disagree on the rows' blocks
+    after = S.bm_expected(2, 4)
+    for k in list(after):
+        if k.rsplit(".", 1)[1] in ("voltage", "equalization", "temperature",
+                                   "resistance", "health"):
+            raw = S.bm_block(int(k.split(".")[2]), int(k.split(".")[4]))
+            name = k.split(".", 5)[5]
+            key = next(x for x, (n, _) in S.BM_NAMES.items() if n == name)
+            after[k] = S.fmt((raw[key] + 1) * S.BM_NAMES[key][1])
+    rp = relay(port, 10 ** 6, (3, b"public", b"shiftd"))
+    r = ohm("get", "-v", "-d", "cps-bm100",
+            f"snmp://public@127.0.0.1:{rp}?version=2c")
+    got = blocks_of(parse(r.stdout))
+    wrong = {k: v for k, v in got.items()
+             if v != want.get(k) and v != after.get(k)}
+    T.ok(r.returncode == 1 and not wrong and
+         len(got) < len(want) and "row " in r.stderr,
+         "a unit that changes between walks: the blocks whose rows moved "
+         "are errors, no value on another block", (wrong, r.stderr[-400:]))
+    T.ok(any(v == after.get(k) != want.get(k) for k, v in got.items()) and
+         any(v == want.get(k) != after.get(k) for k, v in got.items()),
+         "the read really spanned the change (old and new values seen)")
 
     # --- an agent that stops answering mid-walk
     rp = relay(port, 3)
