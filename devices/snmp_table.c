@@ -154,7 +154,8 @@ static int table_walk(struct tp *tp, struct table *t, struct ohm_error *e) {
   for (int k = 0; k < t->ncols; k++) {
     snprintf(w.oids[k], sizeof w.oids[k], "%s%s.%d",
              t->entry[0] == '.' ? "" : ".", t->entry, t->cols[k]);
-    snprintf(w.prefix[k], sizeof w.prefix[k], "%s.", w.oids[k]);
+    snprintf(w.prefix[k], sizeof w.prefix[k], "%s%s.%d.",
+             t->entry[0] == '.' ? "" : ".", t->entry, t->cols[k]);
     w.active[k] = 1, w.last[k] = -1;
   }
   if (!(buf = calloc((size_t)t->ncols * (size_t)w.max_rep, sizeof *buf)))
@@ -222,11 +223,11 @@ static void check_dups(struct table *t) {
 static void check_join(struct table *ts, size_t nt) {
   for (size_t a = 0; a < nt; a++)
     for (size_t b = a + 1; b < nt; b++) {
+      size_t lo = 0, hi = ts[b].nrows; /* both sorted: one pass */
       if (ts[a].nicol != ts[b].nicol) continue;
       for (size_t r = 0; r < ts[a].nrows; r++) {
         struct row *x = &ts[a].rows[r], *y;
         char n1[40], n2[40], why[120];
-        size_t lo = 0, hi = ts[b].nrows;
         while (lo < hi && ts[b].rows[lo].idx < x->idx)
           lo++;
         if (lo == hi || (y = &ts[b].rows[lo])->idx != x->idx) continue;
