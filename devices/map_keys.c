@@ -143,8 +143,9 @@ int map_get_table_key(struct loader *ld, lua_State *L, const char *k,
                       struct dev_var *v) {
   if (strcmp(k, "entry") == 0) {
     int rc = map_get_str(ld, L, k, &v->entry);
-    if (rc == 0 && !oid_text_ok(v->entry))
-      return map_fail(ld, "entry must be a numeric OID");
+    if (rc == 0 && (!oid_text_ok(v->entry) || strlen(v->entry) > 120))
+      return map_fail(ld, "entry must be a numeric OID (120 characters "
+                          "at most)");
     return rc;
   }
   if (strcmp(k, "column") == 0)
