@@ -38,6 +38,12 @@ def main():
         "device.serial", "battery.equalization.elapsed")),
         "every kind of object is served", sorted(got)[:5])
 
+    r = ohm("list", "sim:cps-bm100")
+    T.ok(r.returncode == 0 and "(snmp only)" not in r.stdout and
+         re.search(r"^battery\.resistance\.measure +- +cmd ", r.stdout, re.M),
+         "list sim:cps-bm100: its SNMP vars and commands carried, none "
+         "'(snmp only)'", r.stdout[-300:])
+
     # --- ohm sim cps-bm100 --snmp with --strings / --blocks
     port = free_port("udp")
     sim = start(OHM, "sim", "cps-bm100", "--snmp", f"127.0.0.1:{port}",
