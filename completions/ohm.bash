@@ -79,6 +79,7 @@ _ohm() {
 		case $cmd in
 		list) COMPREPLY=($(compgen -W "$common --all" -- "$cur")) ;;
 		set) COMPREPLY=($(compgen -W "$common --force" -- "$cur")) ;;
+		cmd) COMPREPLY=($(compgen -W "$common --wait" -- "$cur")) ;;
 		drivers) COMPREPLY=($(compgen -W "--json --csv --names --check" -- "$cur")) ;;
 		help) COMPREPLY=() ;;
 		serve) COMPREPLY=($(compgen -W "$common --telnet --nut --prometheus \
@@ -91,7 +92,8 @@ _ohm() {
 		rules) COMPREPLY=($(compgen -W "$common --dry-run --events-log" \
 			-- "$cur")) ;;
 		sim) COMPREPLY=($(compgen -W "--modbus-tcp --modbus-rtu --telnet \
-			--snmp --units --serial --tcp --packs --runaway -q --quiet --user \
+			--snmp --units --serial --tcp --packs --runaway --strings --blocks \
+			-q --quiet --user \
 			--password-file --idle-timeout --max-sessions" -- "$cur")) ;;
 		poll) COMPREPLY=($(compgen -W "$common --jobs --shard" -- "$cur")) ;;
 		config) COMPREPLY=($(compgen -W "$common -o --output --dry-run --jobs \

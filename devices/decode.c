@@ -295,6 +295,20 @@ static int to_raw(const struct dev_var *v, const char *text, double x,
   return 0;
 }
 
+/* Text for an SNMP OCTET STRING var: printable, at most 63 bytes. */
+static int snmp_text_ok(const struct dev_var *v, const char *text,
+                        struct ohm_error *e) {
+  size_t n = strlen(text);
+  if (n > 63)
+    return ohm_error_set(e, OHM_ERANGE, "%s: %zu characters (at most 63)",
+                         v->name, n);
+  for (const char *c = text; *c; c++)
+    if ((unsigned char)*c < 0x20 || *c == 0x7f)
+      return ohm_error_set(e, OHM_EINVAL, "%s: control characters in the text",
+                           v->name);
+  return 0;
+}
+
 int dev_encode(const struct dev_var *v, const char *text, uint16_t *regs,
                struct ohm_error *e) {
   double x;
@@ -302,6 +316,8 @@ int dev_encode(const struct dev_var *v, const char *text, uint16_t *regs,
   int rc;
   if (v->access != DA_RW || v->text)
     return ohm_error_set(e, OHM_EACCES, "%s is read-only", v->name);
+  if (v->type == DT_STRING && v->oid && v->reg < 0) /* an OCTET STRING */
+    return snmp_text_ok(v, text, e);
   if (v->type == DT_ENERGY8 || v->type == DT_STRING || v->type == DT_BITS)
     return ohm_error_set(e, OHM_ENOTSUP, "%s: this type cannot be written",
                          v->name);

@@ -108,6 +108,14 @@ int dev_set(struct dev *d, const char *name, const char *text,
 
 /* Run an instant command; OHM_ENOTSUP with a clear message when the
  * transport cannot carry it ("not supported over modbus"). */
+/* Write n vars in one go where the device takes them all or none (SNMP:
+ * one SET PDU): each value checked as dev_set does before anything is
+ * sent. Returns 0, or an error with *bad the 1-based index of the var it
+ * is about (0 if none); OHM_ENOTSUP (nothing sent) where the transport
+ * has no such write: use dev_set one by one. */
+int dev_set_many(struct dev *d, const char *const *names,
+                 const char *const *texts, size_t n, size_t *bad,
+                 struct ohm_error *e);
 int dev_cmd(struct dev *d, const char *name, struct ohm_error *e);
 /* Whether dev_cmd can run c over d's transport (the simulator's own
  * commands included), without running it. */

@@ -93,6 +93,33 @@ static int open_sim(const struct ohm_uri *u, const char *driver,
                     const struct tp_opts *o, struct dev **out,
                     struct ohm_error *e);
 
+/* tp_open_uri, with the map's SNMP version (cps-bm100: "1") where an
+ * snmp:// URI names none. */
+static int open_tp(const struct ohm_uri *u, const char *name,
+                   const struct dev_map *m, const struct tp_opts *o,
+                   struct tp **t, struct ohm_error *e) {
+  struct ohm_uri c;
+  struct ohm_kv *q;
+  int rc;
+  if (!m || !m->snmp_version || strcmp(u->scheme, "snmp") ||
+      ohm_uri_param(u, "version"))
+    return tp_open_uri(u, name, o, t, e);
+  if (ohm_uri_copy(&c, u) < 0 ||
+      !(q = realloc(c.query, (c.nquery + 1) * sizeof *q))) {
+    ohm_uri_free(&c);
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  }
+  c.query = q;
+  q[c.nquery].key = strdup("version");
+  q[c.nquery].val = strdup(m->snmp_version);
+  c.nquery++;
+  rc = q[c.nquery - 1].key && q[c.nquery - 1].val
+           ? tp_open_uri(&c, name, o, t, e)
+           : ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  ohm_uri_free(&c);
+  return rc;
+}
+
 int dev_open_uri(const struct ohm_uri *u, const char *name, const char *driver,
                  const struct tp_opts *o, struct dev **out,
                  struct ohm_error *e) {
@@ -104,7 +131,7 @@ int dev_open_uri(const struct ohm_uri *u, const char *name, const char *driver,
   if (strcmp(u->scheme, "sim") == 0) return open_sim(u, driver, o, out, e);
   if ((rc = choose_driver(u, name ? name : u->scheme, driver, &m, e)) < 0)
     return rc;
-  if ((rc = tp_open_uri(u, name, o, &t, e)) < 0) return rc;
+  if ((rc = open_tp(u, name, m, o, &t, e)) < 0) return rc;
   if (!m && (rc = dev_driver_detect(t, &m, e)) < 0) { /* -d auto */
     tp_free(t);
     return rc;
@@ -365,6 +392,29 @@ int dev_set(struct dev *d, const char *name, const char *text,
     return ohm_error_set(e, OHM_ENOTSUP, "%s: cannot be written over %s", name,
                          d->tp->ops->scheme);
   return d->engine->set(d, v, text, e);
+}
+
+int dev_set_many(struct dev *d, const char *const *names,
+                 const char *const *texts, size_t n, size_t *bad,
+                 struct ohm_error *e) {
+  const struct dev_var **v;
+  uint16_t regs[4];
+  int rc = 0;
+  *bad = 0;
+  if (!d->engine->set_many)
+    return ohm_error_set(e, OHM_ENOTSUP, "no all-or-none write over %s",
+                         d->tp->ops->scheme);
+  if (!(v = calloc(n ? n : 1, sizeof *v)))
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  for (size_t k = 0; rc == 0 && k < n; k++)
+    if ((rc = find_var(d, names[k], &v[k], e)) < 0 ||
+        (rc = dev_encode(v[k], texts[k], regs, e)) < 0)
+      *bad = k + 1;
+  if (rc == 0)
+    rc = d->engine->set_many(d, (const struct dev_var *const *)v, texts, n, bad,
+                             e);
+  free(v);
+  return rc;
 }
 
 int dev_cmd(struct dev *d, const char *name, struct ohm_error *e) {

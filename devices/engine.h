@@ -21,6 +21,11 @@ struct dev_engine {
   /* optional: whether cmd can run c over this device (absent: whenever
    * cmd is there); what `upscmd -l` lists */
   int (*has_cmd)(const struct dev *d, const struct dev_cmd *c);
+  /* optional: write n validated vars at once, all or none (one SNMP SET
+   * PDU); *bad is the 1-based index of the one refused, 0 if unknown */
+  int (*set_many)(struct dev *d, const struct dev_var *const *v,
+                  const char *const *texts, size_t n, size_t *bad,
+                  struct ohm_error *e);
   /* optional: read only what holds the vars marked in want (indexed like
    * d->map->vars; vals as for read_all) */
   int (*read_some)(struct dev *d, const unsigned char *want,

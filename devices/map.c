@@ -249,10 +249,10 @@ static int get_accept(struct loader *ld, lua_State *L, struct dev_var *v) {
 }
 
 static const char *const var_keys[] = {
-    "name",  "type", "scale",   "unit",       "desc",  "access",    "min",
-    "max",   "reg",  "words",   "word_order", "oid",   "oid_scale", "menu",
-    "text",  "enum", "invalid", "accept",     "table", "write",     "bits",
-    "frame", "bit",  "index",   NULL};
+    "name",  "type", "scale",   "unit",       "desc",   "access",        "min",
+    "max",   "reg",  "words",   "word_order", "oid",    "oid_scale",     "menu",
+    "text",  "enum", "invalid", "accept",     "table",  "write",         "bits",
+    "frame", "bit",  "index",   "entry",      "column", "index_columns", NULL};
 
 /* The frame location keys (devices/frame_map.h): 1 if k is none of them. */
 static int frame_var_field(struct loader *ld, lua_State *L, const char *k,
@@ -277,7 +277,9 @@ static int var_field(struct loader *ld, lua_State *L, struct dev_var *v,
                      int *has_type, int *words) {
   const char *k;
   int rc = map_check_key(ld, L, var_keys, &k);
-  if (rc || (rc = frame_var_field(ld, L, k, v)) != 1) return rc;
+  if (rc || (rc = frame_var_field(ld, L, k, v)) != 1 ||
+      (rc = map_get_table_key(ld, L, k, v)) != 1)
+    return rc;
   switch (k[0]) {
   case 'n':
     return map_get_str(ld, L, k, &v->name);
@@ -350,7 +352,9 @@ static int var_finish(struct loader *ld, struct dev_var *v, int has_type,
     return ohm_error_set(ld->e, OHM_ENOMEM, "out of memory");
   if (v->type == DT_ENUM && !v->enums)
     return map_fail(ld, "type enum needs an enum table");
-  if ((rc = map_var_modbus(ld, v, has_type, &words)) < 0) return rc;
+  if ((rc = map_var_modbus(ld, v, has_type, &words)) < 0 ||
+      (rc = map_var_table(ld, v)) < 0)
+    return rc;
   if (v->scale == 0) return map_fail(ld, "scale must not be 0");
   if (v->reg < 0 && !v->oid && !v->menu && !v->text && !v->frame)
     return map_fail(ld, "needs reg, oid, menu, frame or text");
@@ -440,13 +444,14 @@ static int read_vars(struct loader *ld, lua_State *L) {
   return rc;
 }
 
-static const char *const cmd_keys[] = {
-    "name", "desc", "dangerous", "reg", "value", "via", "cid2", "data", NULL};
+static const char *const cmd_keys[] = {"name",  "desc", "dangerous", "reg",
+                                       "value", "via",  "cid2",      "data",
+                                       "oid",   "wait", NULL};
 
 static int cmd_field(struct loader *ld, lua_State *L, struct dev_cmd *c) {
   const char *k;
   int rc = map_check_key(ld, L, cmd_keys, &k);
-  if (rc) return rc;
+  if (rc || (rc = map_get_cmd_key(ld, L, k, c)) != 1) return rc;
   if (strcmp(k, "name") == 0) return map_get_str(ld, L, k, &c->name);
   if (strcmp(k, "desc") == 0) return map_get_str(ld, L, k, &c->desc);
   if (strcmp(k, "via") == 0) return map_get_str(ld, L, k, &c->via);
@@ -477,8 +482,8 @@ static int read_cmd(struct loader *ld, lua_State *L, size_t i) {
   if (!c->name || !c->name[0]) return map_fail(ld, "name missing");
   if (!c->desc && !(c->desc = strdup("")))
     return ohm_error_set(ld->e, OHM_ENOMEM, "out of memory");
-  if (c->reg < 0 && !c->via && !c->cid2)
-    return map_fail(ld, "needs reg, cid2 or via");
+  if (c->reg < 0 && !c->via && !c->cid2 && !c->oid)
+    return map_fail(ld, "needs reg, oid, cid2 or via");
   return 0;
 }
 
@@ -499,9 +504,9 @@ static int read_cmds(struct loader *ld, lua_State *L) {
 }
 
 static const char *const map_keys[] = {
-    "name",        "desc",     "mfr",   "model",    "type",    "upgrade",
-    "version_var", "max_read", "vars",  "commands", "max_gap", "write",
-    "signature",   "oid_unit", "frame", NULL};
+    "name",        "desc",     "mfr",   "model",        "type",    "upgrade",
+    "version_var", "max_read", "vars",  "commands",     "max_gap", "write",
+    "signature",   "oid_unit", "frame", "snmp_version", NULL};
 
 static int map_field(struct loader *ld, lua_State *L, int *seen_vars) {
   struct dev_map *m = ld->m;
@@ -538,6 +543,8 @@ static int map_field(struct loader *ld, lua_State *L, int *seen_vars) {
   }
   if (strcmp(k, "signature") == 0) return map_get_signature(ld, L);
   if (strcmp(k, "oid_unit") == 0) return map_get_oid_unit(ld, L);
+  if (strcmp(k, "snmp_version") == 0)
+    return map_get_str(ld, L, k, &m->snmp_version);
   return read_cmds(ld, L);
 }
 
@@ -711,6 +718,7 @@ static void var_free(struct dev_var *v) {
   free(v->menu);
   free(v->text);
   free(v->frame);
+  free(v->entry);
   for (size_t i = 0; i < v->nenums; i++)
     free(v->enums[i].text);
   free(v->enums);
@@ -726,12 +734,17 @@ void dev_map_free(struct dev_map *m) {
     free(m->cmds[i].desc);
     free(m->cmds[i].via);
     free(m->cmds[i].data);
+    free(m->cmds[i].oid);
+    free(m->cmds[i].wait_var);
+    free(m->cmds[i].wait_done);
+    free(m->cmds[i].wait_fail);
   }
   dev_frame_free(m->frame);
   free(m->vars);
   free(m->blocks);
   free(m->sig_oid);
   free(m->sig_sysoid);
+  free(m->snmp_version);
   free(m->cmds);
   free(m->name);
   free(m->desc);

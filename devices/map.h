@@ -87,6 +87,14 @@ struct dev_var {
    * order of the group's letters (pack, cell ...); nindex 0 if none. */
   int index[4];
   int nindex;
+  /* SNMP table (`entry`, `column`, `index_columns`, ohm-maps(5)): the
+   * row's column `column` under the table entry OID `entry`; the row that
+   * holds this instance is the one whose index columns icol[k] hold
+   * index[k]. oid is then "entry.column". NULL entry if none. */
+  char *entry;
+  int column;
+  int icol[4];
+  int nicol;
 };
 
 /* SNMP varbind types a var accepts (`accept = { "integer", "string" }`).
@@ -111,6 +119,10 @@ struct dev_cmd {
   char *via;     /* transports that can carry it ("telnet"), NULL = map's */
   int cid2;      /* frame command (YD/T 1363.3), 0 if none */
   char *data;    /* hex INFO bytes after the pack address, or NULL */
+  char *oid;     /* SNMP object set to value (INTEGER), or NULL */
+  /* `wait = { var, done, fail }`: what `cmd --wait` polls until var
+   * reads done (or fail: an error); NULL if the command has none */
+  char *wait_var, *wait_done, *wait_fail;
 };
 
 struct dev_frame; /* a YD/T 1363.3 dialect (devices/frame_map.h) */
@@ -132,6 +144,7 @@ struct dev_map {
   int oid_unit_max;         /* units 0..max (0: no chain) */
   char *sig_oid;            /* signature: an OID that answers, or NULL */
   char *sig_sysoid;         /* and a sysObjectID prefix, or NULL */
+  char *snmp_version;       /* `snmp_version`: "1" when the URI says none */
   struct dev_block *blocks; /* read plan, computed once at load */
   size_t nblocks;
   struct dev_var *vars; /* sorted by name */

@@ -33,4 +33,13 @@ int map_var_modbus(struct loader *ld, struct dev_var *v, int has_type,
 int map_get_signature(struct loader *ld, lua_State *L);
 int map_get_oid_unit(struct loader *ld, lua_State *L);
 
+/* The SNMP table keys of a var (entry, column, index_columns): 1 if k is
+ * none of them; the table rules once a var is read. */
+int map_get_table_key(struct loader *ld, lua_State *L, const char *k,
+                      struct dev_var *v);
+int map_var_table(struct loader *ld, struct dev_var *v);
+/* A command's oid and wait keys: 1 if k is neither. */
+int map_get_cmd_key(struct loader *ld, lua_State *L, const char *k,
+                    struct dev_cmd *c);
+
 #endif

@@ -2,6 +2,7 @@
  * bits) and the SNMP signature: the parts of the loader (map.c) that
  * ohm-maps(5) added. */
 #include <lauxlib.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -110,4 +111,105 @@ int map_get_oid_unit(struct loader *ld, lua_State *L) {
     lua_pop(L, rc ? 2 : 1);
   }
   return rc;
+}
+
+/* A dotted numeric OID ("1.3.6.1...", leading dot allowed), arcs only. */
+static int oid_text_ok(const char *s) {
+  if (*s == '.') s++;
+  if (!*s) return 0;
+  for (; *s; s++)
+    if (!(*s >= '0' && *s <= '9') && !(*s == '.' && s[1] && s[1] != '.'))
+      return 0;
+  return 1;
+}
+
+/* index_columns = { 3, 4 }: the columns holding each group's number. */
+static int get_icols(struct loader *ld, lua_State *L, struct dev_var *v) {
+  if (lua_type(L, -1) != LUA_TTABLE)
+    return map_fail(ld, "index_columns must be a list of column numbers");
+  for (v->nicol = 0; v->nicol < 5; v->nicol++) {
+    int isint, t = lua_rawgeti(L, -1, v->nicol + 1);
+    lua_Integer c = lua_tointegerx(L, -1, &isint);
+    lua_pop(L, 1);
+    if (t == LUA_TNIL) break;
+    if (v->nicol == 4 || !isint || c < 1 || c > 65535)
+      return map_fail(ld, "index_columns must hold 1 to 4 column numbers");
+    v->icol[v->nicol] = (int)c;
+  }
+  return 0;
+}
+
+int map_get_table_key(struct loader *ld, lua_State *L, const char *k,
+                      struct dev_var *v) {
+  if (strcmp(k, "entry") == 0) {
+    int rc = map_get_str(ld, L, k, &v->entry);
+    if (rc == 0 && (!oid_text_ok(v->entry) || strlen(v->entry) > 120))
+      return map_fail(ld, "entry must be a numeric OID (120 characters "
+                          "at most)");
+    return rc;
+  }
+  if (strcmp(k, "column") == 0)
+    return map_get_int(ld, L, k, 1, 65535, &v->column);
+  if (strcmp(k, "index_columns") == 0) return get_icols(ld, L, v);
+  return 1;
+}
+
+/* An SNMP table var: entry, column and one index column per group of
+ * `each` (its instance's numbers); oid becomes "entry.column". */
+int map_var_table(struct loader *ld, struct dev_var *v) {
+  size_t n;
+  if (!v->entry && !v->column && !v->nicol) return 0;
+  if (!v->entry || !v->column || !v->nicol)
+    return map_fail(ld, "an SNMP table var needs entry, column and "
+                        "index_columns");
+  if (v->oid) return map_fail(ld, "entry and oid exclude each other");
+  if (v->nicol != v->nindex)
+    return map_fail(ld,
+                    "index_columns needs one column per group of each "
+                    "(%d, each has %d)",
+                    v->nicol, v->nindex);
+  if (v->type == DT_STRING && v->text)
+    return map_fail(ld, "a table var cannot be a fixed text");
+  for (int k = 0; k < v->nicol; k++)
+    if (v->icol[k] == v->column)
+      return map_fail(ld, "column %d is an index column", v->column);
+  n = strlen(v->entry) + 16;
+  if (!(v->oid = malloc(n)))
+    return ohm_error_set(ld->e, OHM_ENOMEM, "out of memory");
+  snprintf(v->oid, n, "%s.%d", v->entry, v->column);
+  return 0;
+}
+
+/* wait = { var = NAME, done = STATE, fail = STATE }. */
+static int get_wait(struct loader *ld, lua_State *L, struct dev_cmd *c) {
+  static const char *const keys[] = {"var", "done", "fail", NULL};
+  int rc = 0;
+  if (lua_type(L, -1) != LUA_TTABLE)
+    return map_fail(ld, "wait must be a table { var, done, fail }");
+  lua_pushnil(L);
+  while (rc == 0 && lua_next(L, -2)) {
+    const char *k;
+    rc = map_check_key(ld, L, keys, &k);
+    if (rc == 0)
+      rc = map_get_str(ld, L, k,
+                       k[0] == 'v'   ? &c->wait_var
+                       : k[0] == 'd' ? &c->wait_done
+                                     : &c->wait_fail);
+    lua_pop(L, rc ? 2 : 1);
+  }
+  if (rc == 0 && (!c->wait_var || !c->wait_done))
+    rc = map_fail(ld, "wait needs var and done");
+  return rc;
+}
+
+int map_get_cmd_key(struct loader *ld, lua_State *L, const char *k,
+                    struct dev_cmd *c) {
+  if (strcmp(k, "oid") == 0) {
+    int rc = map_get_str(ld, L, k, &c->oid);
+    if (rc == 0 && !oid_text_ok(c->oid))
+      return map_fail(ld, "oid must be a numeric OID");
+    return rc;
+  }
+  if (strcmp(k, "wait") == 0) return get_wait(ld, L, c);
+  return 1;
 }

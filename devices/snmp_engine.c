@@ -18,6 +18,7 @@
 
 #include "../transports/snmp.h"
 #include "engine.h"
+#include "snmp_table.h"
 
 /* v's OID for unit into buf: "%d" becomes unit + the map's oid_unit base
  * (units 0..max); any other '%' is a map error (user maps are data, never
@@ -53,13 +54,19 @@ static int var_oid(const struct dev_map *m, const struct dev_var *v, int unit,
 }
 
 static int reads_over_snmp(const struct dev_var *v) {
-  return v->oid && !v->text;
+  return v->oid && !v->text && !v->entry; /* tables: snmp_table.c */
+}
+
+static int has_tables(const struct dev_map *m, const unsigned char *want) {
+  for (size_t i = 0; i < m->nvars; i++)
+    if (m->vars[i].entry && (!want || want[i])) return 1;
+  return 0;
 }
 
 /* The OIDs of every var read over SNMP: oids[k] for var idx[k]. Caller
  * frees both arrays and the strings. Returns the count or < 0. */
-static long collect(const struct dev *d, char ***oids, size_t **idx,
-                    struct ohm_error *e) {
+static long collect(const struct dev *d, const unsigned char *want,
+                    char ***oids, size_t **idx, struct ohm_error *e) {
   const struct dev_map *m = d->map;
   size_t n = 0;
   char buf[256];
@@ -68,7 +75,7 @@ static long collect(const struct dev *d, char ***oids, size_t **idx,
   if (!*oids || !*idx) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   for (size_t i = 0; i < m->nvars; i++) {
     int rc;
-    if (!reads_over_snmp(&m->vars[i])) continue;
+    if (!reads_over_snmp(&m->vars[i]) || (want && !want[i])) continue;
     if ((rc = var_oid(m, &m->vars[i], d->unit, buf, sizeof buf, e)) < 0)
       return rc;
     if (!((*oids)[n] = strdup(buf)))
@@ -256,15 +263,22 @@ static int snmp_open(struct dev *d, struct ohm_error *e) {
   return 0;
 }
 
-static int snmp_read_all(struct dev *d, struct dev_value *vals,
-                         struct ohm_error *e) {
+/* The vars marked in want (NULL: all; a map without tables is read
+ * whole, one GET either way): the scalars in one GET, then
+ * the tables they need. */
+static int snmp_read_some(struct dev *d, const unsigned char *want,
+                          struct dev_value *vals, struct ohm_error *e) {
   char **oids = NULL;
   size_t *idx = NULL;
   struct tp_snmp_val *sv;
-  long n = collect(d, &oids, &idx, e);
+  long n;
   int rc;
+  if (!has_tables(d->map, NULL)) want = NULL; /* one GET reads it all */
+  n = collect(d, want, &oids, &idx, e);
   if (n <= 0) {
     free_oids(oids, idx);
+    if (n == 0 && has_tables(d->map, want))
+      return dev_snmp_tables(d, want, vals, e);
     return n < 0 ? (int)n : 0;
   }
   if (!(sv = calloc((size_t)n, sizeof *sv))) {
@@ -277,33 +291,90 @@ static int snmp_read_all(struct dev *d, struct dev_value *vals,
   tp_snmp_vals_free(sv, (size_t)n);
   free(sv);
   free_oids(oids, idx);
+  if (rc == 0 && has_tables(d->map, want))
+    rc = dev_snmp_tables(d, want, vals, e);
   return rc;
 }
 
-/* Write an already validated value: INTEGER raw (value / scale), enums
- * by their code, strings as OCTET STRING. */
-static int snmp_set(struct dev *d, const struct dev_var *v, const char *text,
-                    struct ohm_error *e) {
-  char oid[256], num[32];
+static int snmp_read_all(struct dev *d, struct dev_value *vals,
+                         struct ohm_error *e) {
+  return snmp_read_some(d, NULL, vals, e);
+}
+
+/* What writing an already validated value sends: its OID, the type
+ * letter and the value text (INTEGER raw = value / scale, enums by their
+ * code, strings as OCTET STRING). num has room for a number. */
+static int set_args(struct dev *d, const struct dev_var *v, const char *text,
+                    char *oid, size_t n, char *type, char num[32],
+                    const char **value, struct ohm_error *e) {
   double scale = v->oid_scale != 0 ? v->oid_scale : v->scale;
   uint16_t regs[4];
   int rc;
-  if ((rc = var_oid(d->map, v, d->unit, oid, sizeof oid, e)) < 0) return rc;
-  if (v->type == DT_STRING) return tp_snmp_set(d->tp, oid, 's', text, e);
-  if (v->type == DT_ENUM) {
+  if ((rc = var_oid(d->map, v, d->unit, oid, n, e)) < 0) return rc;
+  *type = v->type == DT_STRING ? 's' : 'i';
+  *value = num;
+  if (v->type == DT_STRING) {
+    *value = text;
+  } else if (v->type == DT_ENUM) {
     if ((rc = dev_encode(v, text, regs, e)) < 0) return rc;
-    snprintf(num, sizeof num, "%u", regs[0]);
+    snprintf(num, 32, "%u", regs[0]);
   } else {
-    snprintf(num, sizeof num, "%.0f", nearbyint(strtod(text, NULL) / scale));
+    snprintf(num, 32, "%.0f", nearbyint(strtod(text, NULL) / scale));
   }
-  return tp_snmp_set(d->tp, oid, 'i', num, e);
+  return 0;
+}
+
+static int snmp_set(struct dev *d, const struct dev_var *v, const char *text,
+                    struct ohm_error *e) {
+  char oid[256], num[32], type;
+  const char *value;
+  int rc = set_args(d, v, text, oid, sizeof oid, &type, num, &value, e);
+  return rc < 0 ? rc : tp_snmp_set(d->tp, oid, type, value, e);
+}
+
+/* Every value in one SET PDU: the agent takes all or none. */
+static int snmp_set_many(struct dev *d, const struct dev_var *const *v,
+                         const char *const *texts, size_t n, size_t *bad,
+                         struct ohm_error *e) {
+  char(*oid)[256] = calloc(n ? n : 1, sizeof *oid);
+  char(*num)[32] = calloc(n ? n : 1, sizeof *num);
+  char *types = calloc(n + 1, 1);
+  const char **oids = calloc(n ? n : 1, sizeof *oids);
+  const char **vals = calloc(n ? n : 1, sizeof *vals);
+  int rc = oid && num && types && oids && vals
+               ? 0
+               : ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  *bad = 0;
+  for (size_t k = 0; rc == 0 && k < n; k++) {
+    rc = set_args(d, v[k], texts[k], oid[k], sizeof oid[k], &types[k], num[k],
+                  &vals[k], e);
+    oids[k] = oid[k];
+    if (rc < 0) *bad = k + 1;
+  }
+  if (rc == 0) rc = tp_snmp_set_many(d->tp, oids, types, vals, n, bad, e);
+  free(oid), free(num), free(types), free(oids), free(vals);
+  return rc;
+}
+
+/* A command with an `oid`: that object set to its value (INTEGER). */
+static int snmp_cmd(struct dev *d, const struct dev_cmd *c,
+                    struct ohm_error *e) {
+  char num[16];
+  if (!c->oid)
+    return ohm_error_set(e, OHM_ENOTSUP, "%s: not a command over SNMP",
+                         c->name);
+  snprintf(num, sizeof num, "%d", c->value);
+  return tp_snmp_set(d->tp, c->oid, 'i', num, e);
 }
 
 const struct dev_engine dev_engine_snmp = {
     .kind = TP_OIDS,
     .open = snmp_open,
     .read_all = snmp_read_all,
+    .read_some = snmp_read_some,
     .set = snmp_set,
+    .set_many = snmp_set_many,
+    .cmd = snmp_cmd,
 };
 
 /* ---- many devices at once ---------------------------------------------- */
@@ -331,9 +402,13 @@ static void many_done(void *ud, struct tp *t, int rc, const struct ohm_error *e,
     dev_snmp_decode(&m->d->map->vars[m->idx[k]], &sv[k], &m->vals[m->idx[k]]);
 }
 
-/* The same checks, fixed texts and hooks as dev_read_all. */
+/* The same checks, fixed texts and hooks as dev_read_all; a map's
+ * tables are walked here, one device after another (not in the multi). */
 static void many_finish(struct many *m) {
   struct ohm_error e, *pe = m->err ? m->err : &e;
+  if (*m->rc == 0 && m->d->engine == &dev_engine_snmp &&
+      has_tables(m->d->map, NULL))
+    *m->rc = dev_snmp_tables(m->d, NULL, m->vals, pe);
   *m->rc = dev_read_answered(m->d, m->vals, *m->rc, pe);
 }
 
@@ -346,7 +421,7 @@ static void many_queue(struct tp_snmp_multi *mu, struct many *m) {
     *m->rc = ohm_error_set(pe, OHM_ENOTSUP, "not an snmp device");
     return;
   }
-  if ((m->n = collect(m->d, &m->oids, &m->idx, pe)) <= 0) {
+  if ((m->n = collect(m->d, NULL, &m->oids, &m->idx, pe)) <= 0) {
     *m->rc = m->n < 0 ? (int)m->n : 0;
     return;
   }

@@ -24,8 +24,11 @@ seen, once = set(), []
 for r in rows:
     n = re.sub(r"\.pack\.\d+\.", ".pack.P.", r["name"])
     n = re.sub(r"\.cell\.\d+\.", ".cell.C.", n)
+    n = re.sub(r"\.string\.\d+\.block\.\d+\.", ".string.S.block.B.", n)
     if n != r["name"]:
-        r = dict(r, name=n, desc=re.sub(r"\bcell \d+\b", "cell C", r["desc"]))
+        d = re.sub(r"\bcell \d+\b", "cell C", r["desc"])
+        d = re.sub(r"\bstring \d+ block \d+\b", "string S block B", d)
+        r = dict(r, name=n, desc=d)
     if n not in seen:
         seen.add(n)
         once.append(r)
@@ -33,12 +36,17 @@ rows = once
 def esc(s):
     s = str(s).replace("\\", "\\e")
     return "\\&" + s if s[:1] in ".\x27" else s
+# names over 40 characters and no registers (the cps-bm100 blocks): no
+# Register column and narrow gaps, so the table fits 80 columns
+compact = all(r["reg"] == "" for r in rows) and \
+    any(len(r["name"]) > 40 for r in rows)
 print(".na")
 print(".TS")
 print("tab(@);")
-print("lb lb lb lb lb")
-print("l l l l lx.")
-print("Variable@Unit@Access@Register@Description")
+print("lb1 lb1 lb1 lb" if compact else "lb lb lb lb lb")
+print("l1 l1 l1 lx." if compact else "l l l l lx.")
+print("Variable@Unit@Access@Description" if compact else
+      "Variable@Unit@Access@Register@Description")
 for r in rows:
     if r["access"] == "cmd":
         continue
@@ -46,8 +54,8 @@ for r in rows:
     over = r["over"]
     desc = r["desc"] + ("" if "modbus" in over or over in ("all", "stream")
                         else " (" + over.replace(",", ", ") + " only)")
-    print("@".join([esc(r["name"]), esc(r["unit"]) if r["unit"] else "\\(em", r["access"],
-                    str(reg), "T{\n" + esc(desc) + "\nT}"]))
+    print("@".join([esc(r["name"]), esc(r["unit"]) if r["unit"] else "\\(em", r["access"]] +
+                   ([] if compact else [str(reg)]) + ["T{\n" + esc(desc) + "\nT}"]))
 print(".TE")
 print(".ad")
 cmds = [r for r in rows if r["access"] == "cmd"]

@@ -58,9 +58,10 @@ static const struct help_page pages[] = {
     {"cmd",
      DEVICE_URIS,
      {"cmd --yes sim:bps2000v2 reset.energy.L1",
-      "cmd --yes pdu1 device.restart"},
+      "cmd --wait sim:cps-bm100 battery.resistance.measure"},
      "d timeout retries config v yes",
-     NULL},
+     "--wait[=S]             poll the command's result until done (exit 0),\n"
+     "                       failed or S seconds (default 600) pass (exit 1)"},
     {"list",
      DEVICE_URIS,
      {"list sim:bps2000v2", "list --all --csv pdu1"},
@@ -131,7 +132,10 @@ static const struct help_page pages[] = {
      "--tcp ADDR             a battery bank on a TCP listener\n"
      "--packs N              packs of the bank (default 3)\n"
      "--runaway CELL         that cell of the first pack climbs past its "
-     "limit"},
+     "limit\n"
+     "--strings N, --blocks N  with --snmp, a battery monitor (cps-bm100) of "
+     "N strings\n"
+     "                       (1-4, default 2) of N blocks (1-40, default 8)"},
     {"scan",
      "URI: serial://TTY[?baud=N] or tcp://HOST:PORT of a battery bank, with "
      "-d pace\n  or -d pylontech (or driver= in the URI)",

@@ -46,6 +46,8 @@ static int resolve_offline(const char *device, const struct sh_opts *o,
     t->kind = TP_REGS; /* the simulator speaks Modbus TCP */
   rc = (ops || t->kind) && drv ? 1 : 0;
   if (rc == 1 && (rc = dev_driver_find(drv, &t->map, e)) == 0) rc = 1;
+  if (rc == 1 && t->sim && !t->map->frame && !dev_map_blocks(t->map, NULL, 0))
+    t->kind = TP_OIDS; /* a map without registers is simulated over SNMP */
   ohm_uri_free(&u);
   return rc;
 }
@@ -104,7 +106,10 @@ static void var_row(struct sh_cell *c, const struct dev_var *v, int all,
 static void cmd_row(struct sh_cell *c, const struct dev_cmd *d, int all,
                     const char *none, int carried, char *desc) {
   snprintf(desc, 200, "%s%s%s%s", d->desc ? d->desc : "", carried ? "" : " (",
-           carried ? "" : (d->via ? d->via : "modbus"),
+           carried  ? ""
+           : d->via ? d->via
+           : d->oid ? "snmp"
+                    : "modbus",
            carried ? "" : " only)");
   *c++ = (struct sh_cell){d->name, 0};
   *c++ = (struct sh_cell){none, 0};

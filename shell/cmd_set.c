@@ -2,7 +2,9 @@
  * checked against the map (name, access, type, range) and thresholds
  * against each other and the device's current ones (devices/thresh.h),
  * before anything is sent, so a typo in the third assignment does not
- * leave the first two written. --force writes thresholds out of order.
+ * leave the first two written; over SNMP they all go in one SET PDU, which
+ * the agent takes whole or not at all. --force writes thresholds out of
+ * order.
  * Exit 2 for malformed arguments, 1 for a refused value or a device
  * failure. */
 #include <stdint.h>
@@ -118,12 +120,40 @@ static int take_force(int *argc, char **argv) {
   return found;
 }
 
+/* Several assignments in one all-or-none write (an SNMP SET PDU): 1 if
+ * the transport has none (then they go one by one), else 0 or < 0. */
+static int write_whole(struct dev *d, const char *device, struct assign *as,
+                       int n, const struct sh_opts *o) {
+  const char **names = calloc((size_t)n, sizeof *names);
+  const char **texts = calloc((size_t)n, sizeof *texts);
+  struct ohm_error e;
+  size_t bad = 0;
+  int rc = 1;
+  ohm_error_clear(&e);
+  for (int k = 0; names && texts && k < n; k++)
+    names[k] = as[k].name, texts[k] = as[k].value;
+  if (names && texts) rc = dev_set_many(d, names, texts, (size_t)n, &bad, &e);
+  if (rc == OHM_ENOTSUP && bad == 0) rc = 1;
+  if (rc < 0)
+    sh_errorf(device,
+              "%s%s%s; refused as one SET (an agent keeping to RFC 3416 "
+              "wrote none of it)",
+              bad ? as[bad - 1].name : "", bad ? ": " : "", ohm_error_text(&e));
+  for (int k = 0; rc == 0 && o->tp.verbose && k < n; k++)
+    sh_errorf(device, "%s=%s written", as[k].name, as[k].value);
+  free(names);
+  free(texts);
+  return rc;
+}
+
 static int write_all(struct dev *d, const char *device, struct assign *as,
                      int n, const struct sh_opts *o) {
   struct ohm_error e;
+  int rc = n > 1 ? write_whole(d, device, as, n, o) : 1;
+  if (rc != 1) return rc;
   for (int k = 0; k < n; k++) {
     ohm_error_clear(&e);
-    int rc = dev_set(d, as[k].name, as[k].value, &e);
+    rc = dev_set(d, as[k].name, as[k].value, &e);
     if (rc < 0) {
       /* the transport's text already says what failed and why */
       sh_errorf(device, "%s: %s%s", as[k].name, ohm_error_text(&e),

@@ -14,12 +14,14 @@
 #include "../devices/sim_bms.h"
 #include "serve/snmp_agent.h"
 #include "serve/snmp_sim.h"
+#include "serve/snmp_sim_bm.h"
 #include "shell.h"
 
 static const char usage[] =
     "sim DRIVER [--modbus-tcp ADDR] [--modbus-rtu TTY] [--telnet ADDR] "
     "[--units N] [--serial TTY] [--tcp ADDR] [--packs N] [--runaway CELL] "
-    "[--snmp ADDR] [-q] [--user NAME --password-file FILE]\n"
+    "[--snmp ADDR [--strings N --blocks N]] [-q] [--user NAME --password-file "
+    "FILE]\n"
     "  with --telnet also: --idle-timeout SECONDS, --max-sessions N";
 
 struct sim_args {
@@ -29,6 +31,7 @@ struct sim_args {
   struct serve_telnet_opts tel;
   int tel_set;             /* a console option was given */
   struct sim_bms_opts bms; /* --serial, --tcp, --packs, --runaway */
+  int strings, blocks;     /* a battery monitor's (cps-bm100) */
 };
 
 enum {
@@ -40,7 +43,9 @@ enum {
   O_RAW,
   O_PACKS,
   O_RUNAWAY,
-  O_SNMP
+  O_SNMP,
+  O_STRINGS,
+  O_BLOCKS
 };
 
 /* --packs N and --runaway CELL; -1 after a usage error. */
@@ -67,6 +72,8 @@ static int parse(int argc, char **argv, struct sim_args *a, int *rc) {
       {"packs", required_argument, NULL, O_PACKS},
       {"runaway", required_argument, NULL, O_RUNAWAY},
       {"snmp", required_argument, NULL, O_SNMP},
+      {"strings", required_argument, NULL, O_STRINGS},
+      {"blocks", required_argument, NULL, O_BLOCKS},
       {"quiet", no_argument, NULL, 'q'},
       {"verbose", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
@@ -109,6 +116,13 @@ static int parse(int argc, char **argv, struct sim_args *a, int *rc) {
       if (bms_num(c == O_PACKS ? "packs" : "runaway", optarg,
                   c == O_PACKS ? 1 : 0, 16,
                   c == O_PACKS ? &a->bms.packs : &a->bms.runaway) < 0)
+        return *rc = EXIT_USAGE, -1;
+      break;
+    case O_STRINGS:
+    case O_BLOCKS:
+      if (bms_num(c == O_STRINGS ? "strings" : "blocks", optarg, 1,
+                  c == O_STRINGS ? 4 : 40,
+                  c == O_STRINGS ? &a->strings : &a->blocks) < 0)
         return *rc = EXIT_USAGE, -1;
       break;
     case 'q':
@@ -291,6 +305,14 @@ int cmd_sim(int argc, char **argv) {
               a.driver);
     return EXIT_USAGE;
   }
+  if ((a.strings || a.blocks) && !(a.snmp && snmp_sim_bm_wants(m))) {
+    sh_errorf(NULL,
+              "sim %s: --strings and --blocks go with --snmp for a "
+              "battery monitor (cps-bm100)",
+              a.driver);
+    return EXIT_USAGE;
+  }
+  snmp_sim_bm_shape(a.strings ? a.strings : 2, a.blocks ? a.blocks : 8);
   if (a.snmp) return sim_snmp(&a, m);
   /* the console talks to the device over loopback Modbus TCP */
   const char *tcp = a.tcp ? a.tcp : (a.telnet ? "127.0.0.1:0" : NULL);

@@ -8,7 +8,7 @@ const struct sh_command sh_commands[] = {
      "read variables; prints `name: value` sorted by name"},
     {"set", cmd_set, "set [OPTS] [--force] DEVICE VAR=VALUE...",
      "write writable variables"},
-    {"cmd", cmd_cmd, "cmd [OPTS] [--yes] DEVICE [COMMAND]",
+    {"cmd", cmd_cmd, "cmd [OPTS] [--yes] [--wait[=S]] DEVICE [COMMAND]",
      "run an instant command"},
     {"list", cmd_list, "list [OPTS] [--all] DEVICE",
      "variables with unit, access and description"},

@@ -297,7 +297,7 @@ int sh_cmd_carried(const struct dev_cmd *c, enum tp_kind kind, int sim) {
   case TP_REGS:
     return c->reg >= 0 && (!c->via || strstr(c->via, "modbus"));
   case TP_OIDS:
-    return c->via && strstr(c->via, "snmp");
+    return c->oid || (c->via && strstr(c->via, "snmp"));
   case TP_CONSOLE:
     return c->via && strstr(c->via, "telnet");
   case TP_STREAM:

@@ -209,3 +209,94 @@ def stop(proc):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+# ---- CyberPower BM100 (CPS-MIB battmgr, DESIGN.md "Driver cps-bm100") ----
+BMG = "1.3.6.1.4.1.3808.1.1.7"
+
+
+def bm_probe(s, b, strings, blocks):
+    """The probe index of string s, block b: numbered block-major (all
+    strings' block 1 first), so a row's number is never s * blocks + b."""
+    return (b - 1) * strings + s
+
+
+def bm_block(s, b):
+    """One block's raw MIB values: {(table, column): value}."""
+    status = 5 if (s, b) == (2, 3) else 2 if (s, b) == (1, 2) else 1
+    return {(5, 6): status, (5, 7): 1300 + 10 * s + b, (5, 8): 10 * s + b,
+            (7, 6): 1, (7, 7): 200 + 10 * s + b,
+            (9, 6): 3 if (s, b) == (2, 3) else 1,
+            (9, 7): 400 + 25 * s + 3 * b, (9, 8): 100 + 2 * s + b}
+
+
+BM_NAMES = {(5, 6): ("voltage.status", None), (5, 7): ("voltage", 0.01),
+            (5, 8): ("equalization", 1), (7, 6): ("temperature.status", None),
+            (7, 7): ("temperature", 0.1), (9, 6): ("resistance.status", None),
+            (9, 7): ("resistance", 0.01), (9, 8): ("resistance.health", 1)}
+BM_STATUS = {1: "good", 2: "warning-low", 3: "warning-high",
+             4: "critical-low", 5: "critical-high"}
+
+
+def bm_expected(strings=2, blocks=4):
+    """What `ohm get` prints for each block var of bm_records' data."""
+    out = {}
+    for s in range(1, strings + 1):
+        for b in range(1, blocks + 1):
+            pre = f"battery.string.{s}.block.{b}."
+            out[pre + "pack"] = str(s)
+            for key, raw in bm_block(s, b).items():
+                name, scale = BM_NAMES[key]
+                out[pre + name] = BM_STATUS[raw] if scale is None \
+                    else fmt(raw * scale)
+    return out
+
+
+def bm_records(strings=2, blocks=4, swap=None, drop=(), retype=None,
+               renumber=False):
+    """A BM100's snmprec lines, sorted. swap = (table, probe, string,
+    battery): that row of that table names another block; drop = (table,
+    column, probe) cells left out; retype = (table, column, probe): that
+    cell sent as a STRING; renumber: the probes numbered string-major and
+    every block value 1 raw unit higher (the unit after a probe change)."""
+    recs = {}
+
+    def put(oid, tag, val):
+        recs[oid] = f"{oid}|{tag}|{val}"
+    put("1.3.6.1.2.1.1.1.0", 4, "CyberPower BM100")
+    put("1.3.6.1.2.1.1.2.0", 6, "1.3.6.1.4.1.3808.1.1.7")
+    ident = ["BM100", "1.0", "1.2.0", "LCD-1", "1.1", "01/02/2024",
+             "QBM1234567", "bm-row-7", "room 3"]
+    for i, v in enumerate(ident, 1):
+        put(f"{BMG}.1.{i}.0", 4, v)
+    for i, v in ((1, 4), (2, 40), (3, "2V-12V"), (4, 5)):
+        put(f"{BMG}.2.{i}.0", 4 if isinstance(v, str) else 2, v)
+    conf = [1000, strings, blocks, 105, 145, 10, 0, 450, 100, 2000, 150,
+            1500, 130, 120, 1050, 1450, 2]
+    for i, v in enumerate(conf, 1):
+        put(f"{BMG}.3.{i}.0", 2, v)
+    put(f"{BMG}.5.1.0", 2, strings * blocks)
+    put(f"{BMG}.5.2.0", 2, strings * blocks)
+    for s in range(1, strings + 1):
+        for b in range(1, blocks + 1):
+            p = (s - 1) * blocks + b if renumber else \
+                bm_probe(s, b, strings, blocks)
+            cells = {(3, 2): s, (3, 3): s, (3, 4): b}
+            for t in (5, 7, 9):
+                cells[(t, 3)], cells[(t, 4)] = s, b
+            cells.update({k: v + (1 if renumber and k[1] in (7, 8) else 0)
+                          for k, v in bm_block(s, b).items()})
+            if swap and swap[1] == p:
+                cells[(swap[0], 3)], cells[(swap[0], 4)] = swap[2], swap[3]
+            for (t, c), v in cells.items():
+                if (t, c, p) in drop:
+                    continue
+                tag = 4 if retype == (t, c, p) else 2
+                put(f"{BMG}.5.{t}.1.{c}.{p}", tag, v)
+    for i, v in ((1, 2), (3, 3), (4, "2026/11/30 10:00:00")):
+        put(f"{BMG}.6.1.{i}.0", 4 if isinstance(v, str) else 2, v)
+    for i, v in ((1, 1), (2, 1380), (3, 3), (4, "2026/11/29 08:00:00")):
+        put(f"{BMG}.7.{i}.0", 4 if isinstance(v, str) else 2, v)
+    put(f"{BMG}.7.5.0", 67, 360000)
+    return [recs[k] for k in sorted(recs, key=lambda o: [
+        int(x) for x in o.split(".")])]

@@ -85,6 +85,18 @@ typedef int (*tp_snmp_walk_fn)(void *ud, const struct tp_snmp_val *v);
 int tp_snmp_walk(struct tp *t, const char *root, tp_snmp_walk_fn fn, void *ud,
                  struct ohm_error *e);
 
+/* The next objects after each of oids[0..n) (table columns), read
+ * together: one GETBULK of *max_rep rows (non-repeaters 0), or on SNMPv1
+ * one GETNEXT of the n objects. out (room for n x *max_rep values, n on
+ * v1) gets the answer's objects in order, row by row (out[r*n + k] follows
+ * column k); an agent may send fewer (*nout says how many; caller frees
+ * them with tp_snmp_vals_free). tooBig (and genErr, which snmpd sends
+ * for a bulk over the message size) halves *max_rep and asks again, so
+ * *max_rep is what the agent can carry; v1 noSuchName (nothing after an
+ * object) is OHM_ENOENT naming it. */
+int tp_snmp_bulk(struct tp *t, const char *const *oids, size_t n, int *max_rep,
+                 struct tp_snmp_val *out, size_t *nout, struct ohm_error *e);
+
 /* SET one object. type is snmpset's letter: i INTEGER, u Unsigned32,
  * c Counter32, t TimeTicks, a IpAddress, o OID, s STRING, x hex STRING,
  * d decimal STRING, b BITS; value is its text. An agent's refusal
@@ -92,6 +104,13 @@ int tp_snmp_walk(struct tp *t, const char *root, tp_snmp_walk_fn fn, void *ud,
  * noAccess / authorizationError / v1 readOnly. */
 int tp_snmp_set(struct tp *t, const char *oid, char type, const char *value,
                 struct ohm_error *e);
+
+/* SET n objects (types[k] a letter as above) in one PDU, which the agent
+ * takes whole or not at all (RFC 3416); *bad gets the 1-based index of
+ * the object it refused (0 if it named none). */
+int tp_snmp_set_many(struct tp *t, const char *const *oids, const char *types,
+                     const char *const *values, size_t n, size_t *bad,
+                     struct ohm_error *e);
 
 /* tp_snmp_ops.ext points at this table (the same functions). */
 struct tp_snmp_ext {

@@ -508,46 +508,144 @@ int tp_snmp_walk(struct tp *t, const char *root, tp_snmp_walk_fn fn, void *ud,
   return rc;
 }
 
+/* ---- column-parallel GETBULK / GETNEXT (tables) ----------------------- */
+
+/* One GETBULK of oids[0..n) with max_rep rows (GETNEXT of them on v1);
+ * the answer's varbinds into out in order, *nout their count. */
+static int bulk_once(struct tp *t, const char *const *oids, size_t n,
+                     int max_rep, struct tp_snmp_val *out, size_t *nout,
+                     long *errstat, long *errindex, struct ohm_error *e) {
+  struct sp *p = t->priv;
+  int v1 = p->tmpl.version == SNMP_VERSION_1, rc = 0;
+  netsnmp_pdu *resp,
+      *pdu = snmp_pdu_create(v1 ? SNMP_MSG_GETNEXT : SNMP_MSG_GETBULK);
+  netsnmp_variable_list *vb;
+  size_t cap = v1 ? n : n * (size_t)max_rep;
+  if (!pdu) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if (!v1) pdu->non_repeaters = 0, pdu->max_repetitions = max_rep;
+  for (size_t k = 0; k < n; k++) {
+    oid o[MAX_OID_LEN];
+    size_t len;
+    if ((rc = snmp_oid_parse(oids[k], o, &len, e)) < 0) {
+      snmp_free_pdu(pdu);
+      return rc;
+    }
+    snmp_add_null_var(pdu, o, len);
+  }
+  if ((rc = request(t, pdu, &resp, e)) < 0) return rc;
+  *errstat = resp->errstat, *errindex = resp->errindex, *nout = 0;
+  for (vb = resp->variables; rc == 0 && vb && !*errstat && *nout < cap;
+       vb = vb->next_variable)
+    rc = snmp_val_from_vb(&out[(*nout)++], vb, e);
+  snmp_free_pdu(resp);
+  return rc;
+}
+
+int tp_snmp_bulk(struct tp *t, const char *const *oids, size_t n, int *max_rep,
+                 struct tp_snmp_val *out, size_t *nout, struct ohm_error *e) {
+  long st = 0, idx = 0;
+  int rc;
+  *nout = 0;
+  if ((rc = is_snmp(t, e)) < 0) return rc;
+  if (n == 0 || *max_rep < 1)
+    return ohm_error_set(e, OHM_EINVAL, "nothing to ask for");
+  for (;;) {
+    rc = bulk_once(t, oids, n, *max_rep, out, nout, &st, &idx, e);
+    if (rc < 0 || st == SNMP_ERR_NOERROR) return rc;
+    tp_snmp_vals_free(out, *nout);
+    *nout = 0;
+    /* the agent cannot send that many: ask for fewer (snmpd answers a
+     * bulk over the message size with genErr, not tooBig) */
+    if ((st != SNMP_ERR_TOOBIG && st != SNMP_ERR_GENERR) || *max_rep == 1)
+      break;
+    *max_rep /= 2;
+  }
+  if (st == SNMP_ERR_NOSUCHNAME && idx >= 1 && (size_t)idx <= n)
+    return ohm_error_set(e, OHM_ENOENT,
+                         "agent has nothing after %s (v1 "
+                         "noSuchName)",
+                         oids[idx - 1]);
+  return ohm_error_set(e, st == SNMP_ERR_TOOBIG ? OHM_EPROTO : OHM_EDEVICE,
+                       "agent refused the table read: %s (object %ld)",
+                       snmp_errstring((int)st), idx);
+}
+
 static int set_exception(u_char type) {
   return type == SNMP_NOSUCHOBJECT || type == SNMP_NOSUCHINSTANCE ||
          type == SNMP_ENDOFMIBVIEW;
 }
 
-int tp_snmp_set(struct tp *t, const char *oidtext, char type, const char *value,
-                struct ohm_error *e) {
-  oid o[MAX_OID_LEN];
-  size_t len;
-  netsnmp_pdu *pdu, *resp;
-  int rc;
-  if ((rc = is_snmp(t, e)) < 0 ||
-      (rc = snmp_oid_parse(oidtext ? oidtext : "", o, &len, e)) < 0)
-    return rc;
-  if (!strchr("iuctaosxdb", type) || !type)
-    return ohm_error_set(e, OHM_EINVAL,
-                         "bad SNMP type '%c' (one of "
-                         "i u c t a o s x d b)",
-                         type ? type : '?');
-  if (!(pdu = snmp_pdu_create(SNMP_MSG_SET)))
-    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
-  if ((rc = snmp_add_var(pdu, o, len, type, value ? value : "")) != 0) {
-    snmp_free_pdu(pdu);
-    return ohm_error_set(e, OHM_EINVAL, "bad value '%s' for type %c (%s)",
-                         value ? value : "", type, snmp_api_errstring(rc));
+/* The SET PDU of n objects; OHM_EINVAL names a bad OID, type or value. */
+static int set_pdu(const char *const *oids, const char *types,
+                   const char *const *values, size_t n, netsnmp_pdu **out,
+                   struct ohm_error *e) {
+  netsnmp_pdu *pdu = snmp_pdu_create(SNMP_MSG_SET);
+  int rc = 0;
+  *out = NULL;
+  if (!pdu) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  for (size_t k = 0; k < n && rc == 0; k++) {
+    oid o[MAX_OID_LEN];
+    size_t len;
+    const char *v = values[k] ? values[k] : "";
+    if ((rc = snmp_oid_parse(oids[k] ? oids[k] : "", o, &len, e)) < 0) break;
+    if (!types[k] || !strchr("iuctaosxdb", types[k]))
+      rc = ohm_error_set(e, OHM_EINVAL,
+                         "bad SNMP type '%c' (one of i u c t a o s x d b)",
+                         types[k] ? types[k] : '?');
+    else if ((rc = snmp_add_var(pdu, o, len, types[k], v)) != 0)
+      rc = ohm_error_set(e, OHM_EINVAL, "bad value '%s' for type %c (%s)", v,
+                         types[k], snmp_api_errstring(rc));
   }
-  if ((rc = request(t, pdu, &resp, e)) < 0) return rc;
-  if (resp->errstat != SNMP_ERR_NOERROR)
+  if (rc < 0) {
+    snmp_free_pdu(pdu);
+    return rc;
+  }
+  *out = pdu;
+  return 0;
+}
+
+int tp_snmp_set_many(struct tp *t, const char *const *oids, const char *types,
+                     const char *const *values, size_t n, size_t *bad,
+                     struct ohm_error *e) {
+  netsnmp_pdu *pdu, *resp;
+  netsnmp_variable_list *vb;
+  size_t k = 1;
+  int rc;
+  *bad = 0;
+  if ((rc = is_snmp(t, e)) < 0 ||
+      (rc = set_pdu(oids, types, values, n, &pdu, e)) < 0 ||
+      (rc = request(t, pdu, &resp, e)) < 0)
+    return rc;
+  if (resp->errstat != SNMP_ERR_NOERROR) {
     rc = errstat_error(resp, "the SET", e);
-  else if (!resp->variables || set_exception(resp->variables->type))
-    /* no error status, but the value did not take (some agents answer
-     * noSuchObject/noSuchInstance in the varbind instead) */
-    rc = ohm_error_set(
-        e, OHM_EDEVICE, "the SET of %s was not taken (%s)", oidtext,
-        !resp->variables                               ? "empty reply"
-        : resp->variables->type == SNMP_NOSUCHOBJECT   ? "noSuchObject"
-        : resp->variables->type == SNMP_NOSUCHINSTANCE ? "noSuchInstance"
-                                                       : "endOfMibView");
+    if (resp->errindex >= 1 && (size_t)resp->errindex <= n)
+      *bad = (size_t)resp->errindex;
+  }
+  /* no error status, but a value did not take (some agents answer
+   * noSuchObject/noSuchInstance in the varbind instead) */
+  for (vb = resp->variables; rc == 0 && vb; vb = vb->next_variable, k++)
+    if (set_exception(vb->type))
+      *bad = k,
+      rc = ohm_error_set(e, OHM_EDEVICE, "the SET of %s was not taken (%s)",
+                         oids[k - 1],
+                         vb->type == SNMP_NOSUCHOBJECT     ? "noSuchObject"
+                         : vb->type == SNMP_NOSUCHINSTANCE ? "noSuchInstance"
+                                                           : "endOfMibView");
+  if (rc == 0 && k - 1 != n)
+    rc = ohm_error_set(e, OHM_EDEVICE,
+                       "the SET was not taken (%zu of %zu "
+                       "objects in the reply)",
+                       k - 1, n);
   snmp_free_pdu(resp);
   return rc;
+}
+
+int tp_snmp_set(struct tp *t, const char *oidtext, char type, const char *value,
+                struct ohm_error *e) {
+  const char *oids[1] = {oidtext}, *values[1] = {value};
+  char types[2] = {type, 0};
+  size_t bad;
+  return tp_snmp_set_many(t, oids, types, values, 1, &bad, e);
 }
 
 /* ---- many agents ------------------------------------------------------- */

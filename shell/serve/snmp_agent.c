@@ -119,8 +119,9 @@ static void put_value(netsnmp_variable_list *vb, const struct sa_obj *o) {
   } else {
     long v = o->num;
     u_long g = o->num < 0 ? 0 : (u_long)o->num;
-    if (o->type == SA_GAUGE)
-      snmp_set_var_typed_value(vb, ASN_GAUGE, &g, sizeof g);
+    if (o->type == SA_GAUGE || o->type == SA_TICKS)
+      snmp_set_var_typed_value(
+          vb, o->type == SA_GAUGE ? ASN_GAUGE : ASN_TIMETICKS, &g, sizeof g);
     else
       snmp_set_var_typed_value(vb, ASN_INTEGER, &v, sizeof v);
   }

@@ -17,7 +17,7 @@
 
 #define SA_OID_MAX 24
 
-enum sa_type { SA_INT, SA_GAUGE, SA_STR };
+enum sa_type { SA_INT, SA_GAUGE, SA_STR, SA_TICKS };
 
 /* One object: oid, its type and value; var is the source's own index
  * (e.g. the map var it comes from), writable whether a SET may reach it. */

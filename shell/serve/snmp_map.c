@@ -160,7 +160,7 @@ int sa_map_objects(const struct dev_map *tm, const struct dev_map *dm,
     const struct dev_var *tv = &tm->vars[i], *dv;
     const struct dev_value *x;
     struct sa_obj o;
-    if (!tv->oid || !(dv = dev_map_var(dm, tv->name)) ||
+    if (!tv->oid || tv->entry || !(dv = dev_map_var(dm, tv->name)) ||
         !(x = value_of(dm, vals, tv->name)))
       continue;
     memset(&o, 0, sizeof o);

@@ -13,6 +13,7 @@
 #include "../../devices/sim.h"
 #include "snmp_agent.h"
 #include "snmp_map.h"
+#include "snmp_sim_bm.h"
 
 struct snmp_sim {
   const struct dev_map *m;
@@ -20,7 +21,8 @@ struct snmp_sim {
   struct dev *d;    /* reading it */
   struct dev_value *vals;
   double t0;
-  int ob, lb; /* the simulated UPS's state, set over SNMP */
+  int ob, lb;        /* the simulated UPS's state, set over SNMP */
+  struct bm_sim *bm; /* a map with tables: snmp_sim_bm.c serves it */
 };
 
 static double now(void) {
@@ -104,6 +106,7 @@ static void ups_value(const struct snmp_sim *s, const struct dev_var *v,
 static int sim_objects(void *ctx, struct sa_obj **tab, size_t *n) {
   struct snmp_sim *s = ctx;
   struct ohm_error e;
+  if (s->bm) return snmp_sim_bm_objects(s->bm, tab, n);
   if (s->d) {
     if (dev_read_all(s->d, s->vals, &e) < 0) return -1;
   } else {
@@ -136,6 +139,7 @@ static int sim_set(void *ctx, const struct sa_obj *o, const struct sa_obj *v,
   struct snmp_sim *s = ctx;
   char text[128];
   int rc;
+  if (s->bm) return snmp_sim_bm_set(s->bm, o, v, e);
   if (o->var < 0) return ohm_error_set(e, OHM_EACCES, "read-only");
   if (!s->d) {
     if (v->type == SA_STR) return ohm_error_set(e, OHM_EINVAL, "an INTEGER");
@@ -178,7 +182,9 @@ int snmp_sim_start(const struct dev_map *m, const char *addr,
   s->m = m, s->t0 = now();
   if (sa_map_root(m, root, &rlen) < 0)
     rc = ohm_error_set(e, OHM_ENOTSUP, "%s has no SNMP objects", m->name);
-  else if ((rc = has_regs(m) ? open_regs(s, e) : 0) == 0 &&
+  else if ((rc = has_regs(m)            ? open_regs(s, e)
+                 : snmp_sim_bm_wants(m) ? snmp_sim_bm_new(m, &s->bm, e)
+                                        : 0) == 0 &&
            (rc = sa_start(NULL, e)) == 0 &&
            (rc = sa_device_add(community, root, rlen, &sim_source, s, 1, e)) ==
                0)
@@ -196,6 +202,7 @@ void snmp_sim_stop(struct snmp_sim *s) {
   sa_device_del(s);
   dev_close(s->d);
   sim_stop(s->regs);
+  snmp_sim_bm_free(s->bm);
   free(s->vals);
   free(s);
 }

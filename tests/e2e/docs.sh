@@ -18,7 +18,7 @@ if sh scripts/gen-man-vars.sh "$OHM" ups-mib --check man/ohm.1 \
 else
 	nok "man page ups-mib table matches the map"; cat "$T/gen.err"
 fi
-for d in pace pylontech; do
+for d in pace pylontech cps-bm100; do
 	if sh scripts/gen-man-vars.sh "$OHM" $d --check man/ohm.1 \
 		2> "$T/gen.err"; then
 		ok "man page $d table matches the map"
@@ -26,6 +26,9 @@ for d in pace pylontech; do
 		nok "man page $d table matches the map"; cat "$T/gen.err"
 	fi
 done
+eq "the cps-bm100 table shows each block var once, by S and B" 1 \
+	"$(sed -n '/@VARS cps-bm100 BEGIN@/,/@VARS cps-bm100 END@/p' man/ohm.1 |
+		grep -c '^battery.string.S.block.B.resistance.health@')"
 eq "the pace table shows each repeated group once" 1 \
 	"$(sed -n '/@VARS pace BEGIN@/,/@VARS pace END@/p' man/ohm.1 |
 		grep -c '^battery.pack.P.cell.C.voltage@')"

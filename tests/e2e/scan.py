@@ -96,13 +96,14 @@ def snmp_part(d):
     bm = sysrecs(BM, "BM100 battery manager") + \
         [BM + ".1.1.0|4|BM100", BM + ".2.1.0|2|1275",
          BM + ".10.1.0|2|100", BM + ".12.1.0|2|120"]
+    cps = snmplib.bm_records()  # a real BM100's battmgr (cps-bm100)
     for host, lines in (("127.0.0.1", bkt), ("127.0.0.2", ups),
-                        ("127.0.0.3", bm)):
+                        ("127.0.0.3", bm), ("127.0.0.4", cps)):
         agent(d, host, port, sorted(lines, key=lambda l: [
             int(p) for p in l.split("|")[0].split(".")]))
     ok = all(wait_agent(h, port) for h in
-             ("127.0.0.1", "127.0.0.2", "127.0.0.3"))
-    T.ok(ok, "three snmpsim agents answer")
+             ("127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"))
+    T.ok(ok, "four snmpsim agents answer")
     drv = os.path.join(d, "drivers")
     os.makedirs(drv, exist_ok=True)
     with open(os.path.join(drv, "bm100-like.lua"), "w") as f:
@@ -114,11 +115,13 @@ def snmp_part(d):
     took = time.time() - t0
     got = json.loads(r.stdout) if r.returncode == 0 else []
     byhost = {x["name"]: x for x in got}
-    T.eq(sorted(byhost), ["127.0.0.1", "127.0.0.2", "127.0.0.3"],
-         "snmp scan finds the three agents of the range, no more")
+    T.eq(sorted(byhost), ["127.0.0.1", "127.0.0.2", "127.0.0.3",
+                          "127.0.0.4"],
+         "snmp scan finds the four agents of the range, no more")
     for host, drvname in (("127.0.0.1", "bps2000v2"),
                           ("127.0.0.2", "ups-mib"),
-                          ("127.0.0.3", "bm100-like")):
+                          ("127.0.0.3", "bm100-like"),
+                          ("127.0.0.4", "cps-bm100")):
         T.eq(byhost.get(host, {}).get("driver"), drvname,
              "snmp scan names %s for %s" % (drvname, host))
     T.ok(byhost.get("127.0.0.2", {}).get("sysdescr") == "IEI AUPS2-B20" and

@@ -262,7 +262,23 @@ static void test_loader_errors(void) {
   load_err("return {vars={}, colour='red'}", "unknown key 'colour'",
            "loader: unknown top-level key");
   load_err("return {vars={}, commands={{name='x'}}}",
-           "commands[1] (x): needs reg, cid2 or via", "loader: bad command");
+           "commands[1] (x): needs reg, oid, cid2 or via",
+           "loader: bad command");
+  load_err("return {vars={{name='t.{S}', entry='.1.3.6.1.9.1', column=7, "
+           "index_columns={3,4}, each={{'S',1,2}}}}}",
+           "index_columns needs one column per group of each (2, each has 1)",
+           "loader: a table var's index columns match its groups");
+  load_err("return {vars={{name='t.{S}', entry='.1.3.6.1.9.1', "
+           "index_columns={3}, each={{'S',1,2}}}}}",
+           "needs entry, column and index_columns",
+           "loader: a table var needs its column");
+  load_err("return {vars={{name='t.{S}', entry='1.3.x', column=7, "
+           "index_columns={3}, each={{'S',1,2}}}}}",
+           "entry must be a numeric OID", "loader: a table entry is an OID");
+  load_err("return {vars={{name='t.{S}', entry='.1.3.6.1.9.1', column=3, "
+           "index_columns={3}, each={{'S',1,2}}}}}",
+           "column 3 is an index column",
+           "loader: a value column is not an index column");
   load_err("return 5", "must return a table", "loader: not a table");
   load_err("return {vars={{name='a',reg=0}",
            "map t:", "loader: Lua syntax error reported");
@@ -424,8 +440,34 @@ static void test_user_map(void) {
   rmdir(dir);
 }
 
+/* cps-bm100's block vars: one per string and block, their row found by
+ * the index columns .3 and .4 of the table entry, v1 by default. */
+static void test_cps_bm100(void) {
+  const struct dev_map *m;
+  const struct dev_var *v;
+  struct ohm_error e;
+  CHECK(dev_driver_find("cps-bm100", &m, &e) == 0, "cps-bm100 loads");
+  if (!m) return;
+  v = dev_map_var(m, "battery.string.4.block.40.resistance");
+  CHECK(v && v->entry && strstr(v->entry, "3808.1.1.7.5.9.1") &&
+            v->column == 7 && v->nicol == 2 && v->icol[0] == 3 &&
+            v->icol[1] == 4 && v->nindex == 2 && v->index[0] == 4 &&
+            v->index[1] == 40 && strcmp(v->unit, "mOhm") == 0 &&
+            strstr(v->oid, "5.9.1.7") && !strstr(v->oid, "5.9.1.7."),
+        "cps-bm100: a block's var names its table, column and index columns");
+  CHECK(!dev_map_var(m, "battery.string.5.block.1.voltage") &&
+            dev_map_var(m, "battery.string.1.block.40.voltage.status"),
+        "cps-bm100: 4 strings of 40 blocks");
+  CHECK(m->snmp_version && strcmp(m->snmp_version, "1") == 0,
+        "cps-bm100: SNMPv1 unless the URI says otherwise");
+  CHECK(dev_map_cmd(m, "battery.resistance.measure") &&
+            dev_map_cmd(m, "battery.resistance.measure")->wait_var,
+        "cps-bm100: measure-now is a command with a result to wait for");
+}
+
 int main(void) {
   test_energy8();
+  test_cps_bm100();
   test_types();
   test_format();
   test_encode();
