@@ -480,6 +480,11 @@ static void decode_block(struct dev *d, const struct dev_block *b,
       decode_value(&m->vars[i], r + (m->vars[i].reg - b->first), &vals[i]);
 }
 
+void dev_regs_decode_block(struct dev *d, const struct dev_block *b,
+                           const uint16_t *r, struct dev_value *vals) {
+  decode_block(d, b, r, vals);
+}
+
 /* A block the device refused as not there (Modbus exception 1 illegal
  * function or 2 illegal data address), as against a failure. */
 static int block_refused(const struct ohm_error *e) {

@@ -4,8 +4,10 @@
  * threads ever touch one transport. Each group has a lock that writers
  * (poll_set_with_dev) take too. */
 #include "poll.h"
+#include "poll_int.h"
 
 #include "snmp_engine.h"
+#include "../transports/modbus_nb.h"
 #include "../util/clock.h"
 
 #include <pthread.h>
@@ -16,23 +18,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-
-struct poll_set {
-  const struct poll_target *t;
-  size_t n;
-  struct poll_opts o;
-  size_t ngroups;
-  size_t *gstart; /* ngroups + 1: group g is order[gstart[g]..gstart[g+1]) */
-  size_t *order;  /* target indices, grouped */
-  size_t *group_of;
-  pthread_mutex_t *glock;
-  struct dev **devs; /* kept open between runs when o.keep_open */
-  pthread_mutex_t done_lock;
-  /* the current run */
-  const unsigned char *due;
-  atomic_size_t next;
-  atomic_int failed;
-};
 
 struct worker {
   struct poll_set *s;
@@ -119,9 +104,6 @@ static struct dev_value *worker_buf(struct worker *w, size_t nv) {
   return w->buf;
 }
 
-static void finish(struct poll_set *s, size_t i, struct dev *d,
-                   struct poll_result *r, double t0);
-
 /* Open (if needed) and read target i; report; close unless keep_open or
  * after a failure (a broken connection is reopened next time). */
 static void poll_one(struct worker *w, size_t i) {
@@ -141,12 +123,11 @@ static void poll_one(struct worker *w, size_t i) {
     r.dev = d;
     r.map = d->map;
   }
-  finish(s, i, d, &r, t0);
+  poll_finish(s, i, d, &r, t0);
 }
 
-/* Report one target and close its device unless kept. */
-static void finish(struct poll_set *s, size_t i, struct dev *d,
-                   struct poll_result *r, double t0) {
+void poll_finish(struct poll_set *s, size_t i, struct dev *d,
+                 struct poll_result *r, double t0) {
   if (r->rc < 0 && r->err.code == 0) r->err.code = r->rc;
   r->duration = ohm_mono() - t0;
   if (r->rc < 0) atomic_fetch_add(&s->failed, 1);
@@ -228,10 +209,15 @@ static void poll_snmp(struct poll_set *s, size_t g) {
   for (size_t j = 0; j < b.n; j++) {
     b.res[j].dev = b.devs[j];
     b.res[j].map = b.devs[j] ? b.devs[j]->map : NULL;
-    finish(s, b.idx[j], b.devs[j], &b.res[j], t0);
+    poll_finish(s, b.idx[j], b.devs[j], &b.res[j], t0);
     free(b.vals[j]);
   }
   free(b.idx), free(b.devs), free(b.vals), free(b.res);
+}
+
+/* Whether target i is read in the event loop (poll_mb.c). */
+static int in_loop(const struct poll_set *s, size_t i) {
+  return s->t[i].mbtcp && s->o.open_lazy && !s->o.keep_open;
 }
 
 static void *worker_main(void *arg) {
@@ -245,7 +231,7 @@ static void *worker_main(void *arg) {
     for (size_t k = s->gstart[g];
          k < s->gstart[g + 1] && !s->t[s->order[k]].snmp; k++) {
       size_t i = s->order[k];
-      if (!s->due || s->due[i]) poll_one(w, i);
+      if ((!s->due || s->due[i]) && !in_loop(s, i)) poll_one(w, i);
     }
     pthread_mutex_unlock(&s->glock[g]);
   }
@@ -260,11 +246,28 @@ static size_t due_groups(const struct poll_set *s) {
   size_t n = 0;
   for (size_t g = 0; g < s->ngroups; g++)
     for (size_t k = s->gstart[g]; k < s->gstart[g + 1]; k++)
-      if (!s->due || s->due[s->order[k]]) {
+      if ((!s->due || s->due[s->order[k]]) && !in_loop(s, s->order[k])) {
         n++;
         break;
       }
   return n;
+}
+
+/* Start the workers beside this thread: want of them when this thread
+ * runs the event loop, want - 1 when it is a worker too. */
+static size_t start_workers(struct poll_set *s, pthread_t *tid,
+                            struct worker *w, size_t want, int looping) {
+  size_t nt = 0;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  for (size_t k = looping ? 0 : 1; k < want; k++) {
+    w[nt].s = s;
+    if (pthread_create(&tid[nt], &attr, worker_main, &w[nt]) != 0) break;
+    nt++;
+  }
+  pthread_attr_destroy(&attr);
+  return nt;
 }
 
 int poll_set_run(struct poll_set *s, const unsigned char *due,
@@ -272,31 +275,26 @@ int poll_set_run(struct poll_set *s, const unsigned char *due,
   s->due = due;
   atomic_store(&s->next, 0);
   atomic_store(&s->failed, 0);
-  size_t want = due_groups(s), nt = 0;
+  size_t want = due_groups(s), nt, nloop = 0;
   if ((size_t)s->o.jobs < want) want = (size_t)s->o.jobs;
-  pthread_t *tid = calloc(want ? want : 1, sizeof *tid);
+  pthread_t *tid = calloc(want + 1, sizeof *tid);
   struct worker *w = calloc(want + 1, sizeof *w);
-  if (!tid || !w) {
-    free(tid);
-    free(w);
+  size_t *loop = calloc(s->n + 1, sizeof *loop);
+  if (!tid || !w || !loop) {
+    free(tid), free(w), free(loop);
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   }
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, 256 * 1024);
-  /* the caller's thread is one of the workers */
-  for (size_t k = 1; k < want; k++) {
-    w[nt].s = s;
-    if (pthread_create(&tid[nt], &attr, worker_main, &w[nt]) != 0) break;
-    nt++;
-  }
-  pthread_attr_destroy(&attr);
+  for (size_t i = 0; i < s->n; i++)
+    if ((!due || due[i]) && in_loop(s, i)) loop[nloop++] = i;
+  nt = start_workers(s, tid, w, want, nloop > 0);
   w[want].s = s;
-  worker_main(&w[want]);
+  if (nloop) /* this thread runs the loop, the workers the rest */
+    poll_mb_run(s, loop, nloop);
+  else
+    worker_main(&w[want]);
   for (size_t k = 0; k < nt; k++)
     pthread_join(tid[k], NULL);
-  free(tid);
-  free(w);
+  free(tid), free(w), free(loop);
   s->due = NULL;
   return atomic_load(&s->failed);
 }
@@ -365,6 +363,19 @@ int poll_bus_of(const char *uri, char *buf, size_t n) {
 
 int poll_is_snmp(const char *uri) {
   return uri && strncasecmp(uri, "snmp://", 7) == 0;
+}
+
+int poll_is_mbtcp(const char *uri) {
+  struct ohm_uri u;
+  struct sockaddr_storage sa;
+  socklen_t len;
+  int yes;
+  if (!uri || strncasecmp(uri, "modbus-tcp://", 13) != 0 ||
+      ohm_uri_parse(uri, &u, NULL) < 0)
+    return 0;
+  yes = mb_nb_addr(u.host, 502, &sa, &len) == 0;
+  ohm_uri_free(&u);
+  return yes;
 }
 
 int poll_in_shard(const char *name, int k, int n) {

@@ -19,6 +19,8 @@ struct poll_target {
   const char *bus;  /* RS485 line (tty path) or NULL: see poll_bus_of */
   int snmp;         /* an snmp:// device: all of them are read together
                        from one thread (dev_snmp_read_many), one GET each */
+  int mbtcp;        /* modbus-tcp:// at a numeric address: with open_lazy,
+                       read in one event loop (see poll_is_mbtcp) */
 };
 
 struct poll_result {
@@ -46,8 +48,15 @@ struct poll_opts {
   /* releases a device the set is done with; NULL: dev_close. Lets a
    * caller lend devices it keeps (open returns them, close does nothing) */
   void (*close)(void *ctx, size_t i, struct dev *d);
+  /* optional, one-shot runs only (not keep_open): open target i with its
+   * transport not connected (tp_opts.defer); then the mbtcp targets are
+   * read from the calling thread in one epoll loop, at most
+   * POLL_WINDOW in flight, while the other targets go to the workers */
+  poll_open_fn open_lazy;
   void *ctx;
 };
+
+#define POLL_WINDOW 256
 
 #define POLL_DEFAULT_JOBS 32
 
@@ -84,6 +93,10 @@ int poll_bus_of(const char *uri, char *buf, size_t n);
 
 /* 1 if uri is an snmp:// device (see poll_target.snmp). */
 int poll_is_snmp(const char *uri);
+
+/* 1 if uri is a modbus-tcp:// device at a numeric IPv4 or IPv6 address
+ * (see poll_target.mbtcp); a host name is resolved the blocking way. */
+int poll_is_mbtcp(const char *uri);
 
 /* Stable shard membership for --shard K/N (1 <= k <= n): a hash of the
  * device name, so each name lands on the same host whatever the order. */

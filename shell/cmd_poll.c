@@ -50,6 +50,7 @@ static int fleet_names(struct fleet *f, char **args, size_t nargs, int k,
     f->t[f->n].name = f->names[f->n];
     f->t[f->n].bus = f->buses[f->n];
     f->t[f->n].snmp = poll_is_snmp(uri);
+    f->t[f->n].mbtcp = poll_is_mbtcp(uri);
     f->n++;
   }
   return 0;
@@ -387,10 +388,24 @@ static int poll_open(void *ctx, size_t i, struct dev **out,
   return fleet_open(&((struct poll_cli *)ctx)->f, i, out, e);
 }
 
+/* The same with the transport not connected: the poller's event loop
+ * connects Modbus TCP devices itself. */
+static int poll_open_lazy(void *ctx, size_t i, struct dev **out,
+                          struct ohm_error *e) {
+  struct fleet *f = &((struct poll_cli *)ctx)->f;
+  struct tp_opts o = f->o->tp;
+  o.defer = 1;
+  return inv_open(f->inv, f->opens[i], f->o->driver, &o, out, e);
+}
+
 static int poll_exec(struct poll_cli *p) {
   struct ohm_error e;
-  struct poll_opts po = {
-      .jobs = p->jobs, .open = poll_open, .done = poll_done, .ctx = p};
+  struct poll_opts po = {.jobs = p->jobs,
+                         .open = poll_open,
+                         .done = poll_done,
+                         .ctx = p,
+                         /* -v traces each request: the blocking path */
+                         .open_lazy = p->o.tp.trace ? NULL : poll_open_lazy};
   ohm_error_clear(&e);
   p->text = calloc(p->f.n + 1, sizeof *p->text);
   p->state = calloc(p->f.n + 1, sizeof *p->state);
