@@ -53,6 +53,8 @@ struct poll_opts {
    * read from the calling thread in one epoll loop, at most
    * POLL_WINDOW in flight, while the other targets go to the workers */
   poll_open_fn open_lazy;
+  /* optional: the event loop is about to wait (flush output now) */
+  void (*idle)(void *ctx);
   void *ctx;
 };
 

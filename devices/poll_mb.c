@@ -313,6 +313,7 @@ void poll_mb_run(struct poll_set *s, const size_t *idx, size_t n) {
     }
     int wait = loop_expire(&l, posof);
     if (l.nfree == POLL_WINDOW) continue; /* nothing in flight */
+    if (s->o.idle) s->o.idle(s->o.ctx);
     int k = epoll_wait(l.ep, ev, 256, tp_interrupted ? 0 : wait);
     for (int j = 0; j < k; j++) {
       size_t slot = (size_t)(ev[j].data.u64 & 0xffffffffu);
