@@ -461,7 +461,8 @@ static int poll_exec(struct poll_cli *p) {
     return EXIT_FAIL;
   }
   sh_out_init(&p->out, p->o.mode, stdout);
-  setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+  static char obuf[1 << 16]; /* glibc ignores the size without a buffer */
+  setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
   p->main_thread = pthread_self();
   int rc = poll_run(p->f.t, p->f.n, &po, &e);
   if (rc < 0) {
