@@ -143,76 +143,64 @@ void poll_finish(struct poll_set *s, size_t i, struct dev *d,
   s->devs[i] = d;
 }
 
-/* Open the SNMP group's due agents into b (results in b->res). */
-struct snmp_batch {
-  size_t n, *idx;
-  struct dev **devs;
-  struct dev_value **vals;
-  struct poll_result *res;
+/* The SNMP group read through a window (dev_snmp_read_window): agents are
+ * opened as slots free up and closed as they finish, so a thousand agents
+ * hold POLL_SNMP_WINDOW sessions and value arrays, not a thousand. */
+#define POLL_SNMP_WINDOW 128
+
+struct snmp_win {
+  struct poll_set *s;
+  size_t k, end; /* next and end positions in s->order */
+  double t0, started;
 };
 
-static int snmp_open_all(struct poll_set *s, size_t g, struct snmp_batch *b) {
-  size_t cap = s->gstart[g + 1] - s->gstart[g];
-  double started = ohm_real();
-  b->idx = calloc(cap, sizeof *b->idx);
-  b->devs = calloc(cap, sizeof *b->devs);
-  b->vals = calloc(cap, sizeof *b->vals);
-  b->res = calloc(cap, sizeof *b->res);
-  if (!b->idx || !b->devs || !b->vals || !b->res) return OHM_ENOMEM;
-  for (size_t k = s->gstart[g]; k < s->gstart[g + 1]; k++) {
-    size_t i = s->order[k];
-    struct dev *d = s->devs[i];
-    struct poll_result *r = &b->res[b->n];
+/* The next due agent, opened; one that does not open is reported here. */
+static int snmp_next(void *ctx, struct dev **d, size_t *id) {
+  struct snmp_win *w = ctx;
+  struct poll_set *s = w->s;
+  while (w->k < w->end) {
+    size_t i = s->order[w->k++];
+    struct poll_result r = {0};
+    struct dev *dv = s->devs[i];
     if (s->due && !s->due[i]) continue;
-    r->started = started;
-    b->idx[b->n] = i;
-    if (!d && (r->rc = s->o.open(s->o.ctx, i, &d, &r->err)) < 0) d = NULL;
-    b->devs[b->n] = d;
-    if (d && !(b->vals[b->n] = calloc(d->map->nvars + 1, sizeof **b->vals)))
-      r->rc = ohm_error_set(&r->err, OHM_ENOMEM, "out of memory");
-    b->n++;
+    if (!dv && (r.rc = s->o.open(s->o.ctx, i, &dv, &r.err)) < 0) {
+      r.started = w->started;
+      poll_finish(s, i, NULL, &r, w->t0);
+      continue;
+    }
+    *d = dv;
+    *id = i;
+    return 1;
   }
   return 0;
 }
 
-/* Read the opened agents of b together: one request each, one thread. */
-static void snmp_read_all(struct snmp_batch *b) {
-  size_t m = 0, n = b->n;
-  struct dev **ok = calloc(n + 1, sizeof *ok);
-  struct dev_value **okv = calloc(n + 1, sizeof *okv);
-  size_t *pos = calloc(n + 1, sizeof *pos);
-  int *rcs = calloc(n + 1, sizeof *rcs);
-  struct ohm_error *errs = calloc(n + 1, sizeof *errs), e;
-  for (size_t j = 0; ok && okv && pos && rcs && errs && j < n; j++)
-    if (b->devs[j] && b->res[j].rc == 0) {
-      ok[m] = b->devs[j];
-      okv[m] = b->vals[j];
-      pos[m++] = j;
-    }
-  ohm_error_clear(&e);
-  int brc = m ? dev_snmp_read_many(ok, m, okv, rcs, errs, &e) : 0;
-  for (size_t q = 0; q < m; q++) {
-    struct poll_result *r = &b->res[pos[q]];
-    r->rc = brc < 0 ? brc : rcs[q];
-    r->err = brc < 0 ? e : errs[q];
-    if (r->rc == 0) r->vals = okv[q];
-  }
-  free(ok), free(okv), free(pos), free(rcs), free(errs);
+static void snmp_done(void *ctx, size_t id, struct dev *d,
+                      const struct dev_value *vals, int rc,
+                      const struct ohm_error *err) {
+  struct snmp_win *w = ctx;
+  struct poll_result r = {0};
+  r.rc = rc;
+  if (rc < 0) r.err = *err;
+  r.vals = rc == 0 ? vals : NULL;
+  r.dev = d;
+  r.map = d->map;
+  r.started = w->started;
+  poll_finish(w->s, id, d, &r, w->t0);
 }
 
-/* The SNMP group: open every due agent, read them all in one event loop
- * (net-snmp's asynchronous API), report each. */
+/* The SNMP group: every due agent read from this thread, at most
+ * POLL_SNMP_WINDOW in flight; after Ctrl-C the rest fail with it. */
 static void poll_snmp(struct poll_set *s, size_t g) {
-  struct snmp_batch b = {0};
-  double t0 = ohm_mono();
-  if (snmp_open_all(s, g, &b) == 0) snmp_read_all(&b);
-  for (size_t j = 0; j < b.n; j++) {
-    b.res[j].dev = b.devs[j];
-    b.res[j].map = b.devs[j] ? b.devs[j]->map : NULL;
-    poll_finish(s, b.idx[j], b.devs[j], &b.res[j], t0);
-    free(b.vals[j]);
-  }
-  free(b.idx), free(b.devs), free(b.vals), free(b.res);
+  struct snmp_win w = {s, s->gstart[g], s->gstart[g + 1], ohm_mono(),
+                       ohm_real()};
+  struct ohm_error e;
+  struct dev *d;
+  size_t i;
+  ohm_error_clear(&e);
+  int rc = dev_snmp_read_window(POLL_SNMP_WINDOW, snmp_next, snmp_done, &w, &e);
+  while (rc < 0 && snmp_next(&w, &d, &i))
+    snmp_done(&w, i, d, NULL, rc, &e);
 }
 
 /* Whether target i is read in the event loop (poll_mb.c). */
