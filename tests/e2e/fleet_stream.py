@@ -1,0 +1,162 @@
+"""`ohm poll` over a fleet larger than its window (issue 17): 300 Modbus
+TCP devices from one python-sockets farm (tests/modbus_farm.py, each device
+with values of its own), among them a device that refuses the connection,
+one that never answers, one that answers garbage, and one named by host
+name. Every good device's rows come out complete, in inventory order, with
+its own values; each bad one is one error line with its reason; rows are
+streamed as devices finish (the table too, in fixed columns) while a slow
+device is still waiting; numeric hosts are connected without a name
+lookup, a host name is still resolved."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
+from lib import T, OHM, ohm, free_port, PY, procs, run  # noqa: E402
+
+TMP = os.environ.get("TMPDIR", "/tmp")
+FARM = os.path.join(os.environ["OHM_TOP"], "tests", "modbus_farm.py")
+NGOOD = 300
+
+
+def start_farm(good, silent=0, garbage=0):
+    p = subprocess.Popen([PY, FARM, str(good), str(silent), str(garbage)],
+                         stdout=subprocess.PIPE, text=True)
+    procs.append(p)
+    return json.loads(p.stdout.readline())
+
+
+def inventory(path, devs):
+    with open(path, "w") as f:
+        f.write("devices = {\n")
+        for name, uri in devs:
+            f.write(f'  ["{name}"] = {{ uri = "{uri}", driver = "bps2000v2" '
+                    '},\n')
+        f.write("}\n")
+    return path
+
+
+def fleet(ports):
+    """(name, uri, j) in inventory (name) order; j the farm's device index,
+    or a reason for the bad ones."""
+    devs = [(f"pdu{j:03d}", f"modbus-tcp://127.0.0.1:{p}", j)
+            for j, p in enumerate(ports["good"])]
+    devs[10] = ("pdu010", f"modbus-tcp://localhost:{ports['good'][10]}", 10)
+    devs[5] = ("pdu005", f"modbus-tcp://127.0.0.1:{free_port()}", "refused")
+    devs[150] = ("pdu150", f"modbus-tcp://127.0.0.1:{ports['silent'][0]}",
+                 "timed out")
+    devs[290] = ("pdu290", f"modbus-tcp://127.0.0.1:{ports['garbage'][0]}",
+                 "malformed reply")
+    return devs
+
+
+def check_csv(r, devs):
+    rows = {}
+    order = []
+    lines = r.stdout.splitlines()
+    T.ok(lines[:1] == ["device,name,value"] and
+         lines.count("device,name,value") == 1, "--csv: one header")
+    for ln in lines[1:]:
+        dev, name, val = ln.split(",", 2)
+        if not order or order[-1] != dev:
+            order.append(dev)
+        rows.setdefault(dev, {})[name] = val
+    good = [d for d in devs if isinstance(d[2], int)]
+    T.eq(order, [d[0] for d in good],
+         "every good device's rows, together, in inventory order")
+    counts = {len(v) for v in rows.values()}
+    T.ok(len(counts) == 1 and counts.pop() > 50,
+         "every good device's rows are complete (the same count each)")
+    wrong = [name for name, _, j in good
+             if rows.get(name, {}).get("input.L1-N.voltage") !=
+             f"{200 + j / 10:g}" or
+             rows.get(name, {}).get("input.L1.current") != f"{1 + j / 100:g}"]
+    T.eq(wrong, [], "every good device shows its own values")
+    for name, _, why in devs:
+        if isinstance(why, str):
+            errs = [ln for ln in r.stderr.splitlines()
+                    if ln.startswith(f"ohm: {name}: ")]
+            T.ok(len(errs) == 1 and why in errs[0],
+                 f"{name}: one error line ({why})", r.stderr[-400:])
+    T.eq(len(r.stderr.splitlines()), 3, "no other error line")
+
+
+def streamed_table(ports):
+    """A good device's table rows are out while a silent one waits."""
+    cfg = inventory(os.path.join(TMP, "stream.lua"), [
+        ("a-good", f"modbus-tcp://127.0.0.1:{ports['good'][1]}"),
+        ("b-silent", f"modbus-tcp://127.0.0.1:{ports['silent'][0]}")])
+    p = subprocess.Popen([OHM, "poll", "--config", cfg, "--timeout", "4",
+                          "--retries", "0"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    procs.append(p)
+    head = p.stdout.readline()
+    first = p.stdout.readline()
+    running = p.poll() is None
+    rest, err = p.communicate(timeout=30)
+    T.ok(first.startswith("a-good ") and running,
+         "table rows come out while a slow device is still waiting",
+         f"{first!r} running={running}")
+    lines = [head, first] + rest.splitlines(keepends=True)
+    cols = {ln.index(ln.split()[2], len(ln.split()[0]) + 2 +
+                     len(ln.split()[1])) for ln in lines if ln.strip()}
+    T.ok(head.split() == ["DEVICE", "NAME", "VALUE"] and len(cols) == 1,
+         "the table's columns line up (fixed widths)", lines[:3])
+    T.eq(p.returncode, 3, "the silent device fails: exit 3")
+    T.ok("ohm: b-silent: " in err and "timed out" in err,
+         "the silent device's error line", err)
+
+
+def no_lookup(ports):
+    """Numeric hosts: no getaddrinfo (its netlink socket), one TCP socket
+    a device; a host name is still resolved."""
+    if not shutil.which("strace"):
+        T.skip("no name lookup for numeric hosts", "strace not installed")
+        return
+    devs = [(f"n{j:02d}", f"modbus-tcp://127.0.0.1:{p}")
+            for j, p in enumerate(ports["good"][:20])]
+    cfg = inventory(os.path.join(TMP, "numeric.lua"), devs)
+    trace = os.path.join(TMP, "strace.txt")
+    r = subprocess.run(["strace", "-f", "-e", "trace=socket", "-o", trace,
+                        OHM, "poll", "--config", cfg, "--csv"],
+                       capture_output=True, text=True, timeout=60)
+    with open(trace) as f:
+        calls = f.read()
+    T.eq(r.returncode, 0, "20 numeric devices read")
+    T.ok("AF_NETLINK" not in calls and calls.count("AF_INET,") == 20,
+         "numeric hosts: one socket a device, no name lookup",
+         calls[-400:])
+
+
+def main():
+    ports = start_farm(NGOOD, 1, 1)
+    devs = fleet(ports)
+    cfg = inventory(os.path.join(TMP, "fleet.lua"),
+                    [(n, u) for n, u, _ in devs])
+    t0 = time.time()
+    r = ohm("poll", "--config", cfg, "--csv", "--timeout", "1.5",
+            "--retries", "0", timeout=120)
+    elapsed = time.time() - t0
+    T.eq(r.returncode, 3, "some devices failed: exit 3")
+    check_csv(r, devs)
+    T.ok(elapsed < 20, "300 devices and a timeout well within 20 s",
+         f"{elapsed:.1f} s")
+    j = ohm("poll", "--config", cfg, "--json", "--timeout", "1.5",
+            "--retries", "0", timeout=120)
+    try:
+        out = json.loads(j.stdout)
+    except ValueError:
+        out = {}
+    T.eq(list(out), [d[0] for d in devs], "--json: every device, in order")
+    T.ok(all(("error" in out.get(n, {})) == isinstance(w, str)
+             for n, _, w in devs), "--json: an error object for each bad one")
+    T.eq(out.get("pdu010", {}).get("input.L1-N.voltage"), 201,
+         "a device named by host name is resolved and read")
+    streamed_table(ports)
+    no_lookup(ports)
+
+
+run(main)
