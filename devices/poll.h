@@ -51,14 +51,15 @@ struct poll_opts {
   /* optional, one-shot runs only (not keep_open): open target i with its
    * transport not connected (tp_opts.defer); then the mbtcp targets are
    * read from the calling thread in one epoll loop, at most
-   * POLL_WINDOW in flight, while the other targets go to the workers */
+   * POLL_WINDOW in flight (the descriptor limit is raised for them),
+   * while the other targets go to the workers */
   poll_open_fn open_lazy;
   /* optional: the event loop is about to wait (flush output now) */
   void (*idle)(void *ctx);
   void *ctx;
 };
 
-#define POLL_WINDOW 256
+#define POLL_WINDOW 1024
 
 #define POLL_DEFAULT_JOBS 32
 

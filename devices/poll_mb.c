@@ -1,12 +1,12 @@
 /* Modbus TCP fleet reads in one epoll loop (poll_int.h). At most
- * POLL_WINDOW devices are in flight, each in a fixed slot: its device
- * (opened with the transport not connected), a non-blocking connection
- * (transports/modbus_nb.h) and the registers of its map's read plan, one
- * block request after another. The retry policy, the checks of every reply
- * and the error messages are the blocking transport's, so a device reads
- * and fails here as it does in `ohm get`. Devices are admitted in order and
- * never more than POLL_SPAN past the first unfinished one, so a caller
- * that prints in order holds at most that many devices' rows. */
+ * POLL_WINDOW devices (fewer if descriptors are short) are in flight, each in a
+ * fixed slot: its device (opened with the transport not connected), a
+ * non-blocking connection (transports/modbus_nb.h) and the registers of its
+ * map's read plan, one block request after another. The retry policy, the
+ * checks of every reply and the error messages are the blocking transport's, so
+ * a device reads and fails here as it does in `ohm get`. Devices are admitted
+ * in order and never more than twice the window past the first unfinished one,
+ * so a caller that prints in order holds at most that many devices' rows. */
 #include "poll_int.h"
 
 #include "../transports/modbus_nb.h"
@@ -18,9 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <unistd.h>
-
-#define POLL_SPAN (4 * POLL_WINDOW)
 
 enum { SLOT_FREE, SLOT_CONNECT, SLOT_REPLY };
 
@@ -28,6 +27,7 @@ struct slot {
   int state;
   uint32_t gen; /* tells a stale epoll event from this device's */
   size_t i;     /* target */
+  size_t pos;   /* its position in the loop's list */
   struct dev *d;
   struct mb_nb c;
   struct sockaddr_storage sa;
@@ -44,6 +44,7 @@ struct loop {
   struct poll_set *s;
   int ep;
   struct slot *slots;
+  size_t w; /* slots */
   size_t nfree, *free_slots;
   struct dev_value *vals; /* one device's values, while it is reported */
   size_t valcap;
@@ -206,6 +207,7 @@ static void slot_start(struct loop *l, size_t pos, size_t i) {
   struct slot *sl = &l->slots[l->free_slots[--l->nfree]];
   struct poll_result r = {0};
   sl->i = i;
+  sl->pos = pos;
   sl->t0 = ohm_mono();
   sl->started = ohm_real();
   sl->blk = sl->off = 0;
@@ -249,15 +251,15 @@ static void slot_event(struct loop *l, struct slot *sl, unsigned ev,
 
 /* Time out every slot past its deadline; the next deadline in ms (-1:
  * none). */
-static int loop_expire(struct loop *l, const size_t *posof) {
+static int loop_expire(struct loop *l) {
   double now = ohm_mono(), next = 0;
-  for (size_t k = 0; k < POLL_WINDOW; k++) {
+  for (size_t k = 0; k < l->w; k++) {
     struct slot *sl = &l->slots[k];
     if (sl->state != SLOT_FREE && sl->deadline <= now) {
       if (sl->state == SLOT_CONNECT)
-        slot_connect_fail(l, sl, ETIMEDOUT, posof[k]);
+        slot_connect_fail(l, sl, ETIMEDOUT, sl->pos);
       else
-        slot_fail(l, sl, ETIMEDOUT, posof[k]);
+        slot_fail(l, sl, ETIMEDOUT, sl->pos);
     }
     if (sl->state != SLOT_FREE && (next == 0 || sl->deadline < next))
       next = sl->deadline;
@@ -265,23 +267,42 @@ static int loop_expire(struct loop *l, const size_t *posof) {
   return next == 0 ? -1 : (int)((next - now) * 1000) + 1;
 }
 
+/* The window: POLL_WINDOW, or what the descriptor limit allows (raised
+ * to its hard limit if need be) beside the workers' and SNMP's sockets. */
+static size_t loop_window(size_t n) {
+  struct rlimit rl;
+  size_t w = n < POLL_WINDOW ? n : POLL_WINDOW;
+  if (getrlimit(RLIMIT_NOFILE, &rl) < 0) return w < 64 ? w : 64;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < w + 512) {
+    rlim_t want = w + 512;
+    rl.rlim_cur =
+        rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < w + 512)
+    w = rl.rlim_cur > 512 + 16 ? (size_t)rl.rlim_cur - 512 : 16;
+  return w ? w : 1;
+}
+
 static int loop_init(struct loop *l, struct poll_set *s, size_t n) {
   memset(l, 0, sizeof *l);
   l->s = s;
+  l->w = loop_window(n);
   l->ep = epoll_create1(EPOLL_CLOEXEC);
-  l->slots = calloc(POLL_WINDOW, sizeof *l->slots);
-  l->free_slots = calloc(POLL_WINDOW, sizeof *l->free_slots);
+  l->slots = calloc(l->w, sizeof *l->slots);
+  l->free_slots = calloc(l->w, sizeof *l->free_slots);
   l->done = calloc(n + 1, 1);
   if (l->ep < 0 || !l->slots || !l->free_slots || !l->done) return -1;
-  for (size_t k = 0; k < POLL_WINDOW; k++) {
+  for (size_t k = 0; k < l->w; k++) {
     l->slots[k].c.fd = -1;
-    l->free_slots[l->nfree++] = POLL_WINDOW - 1 - k;
+    l->free_slots[l->nfree++] = l->w - 1 - k;
   }
   return 0;
 }
 
 static void loop_free(struct loop *l) {
-  for (size_t k = 0; l->slots && k < POLL_WINDOW; k++)
+  for (size_t k = 0; l->slots && k < l->w; k++)
     free(l->slots[k].regs);
   if (l->ep >= 0) close(l->ep);
   free(l->slots), free(l->free_slots), free(l->done), free(l->vals);
@@ -299,30 +320,29 @@ static void loop_refuse(struct poll_set *s, const size_t *idx, size_t n) {
 void poll_mb_run(struct poll_set *s, const size_t *idx, size_t n) {
   struct loop l;
   struct epoll_event ev[256];
-  size_t next = 0, posof[POLL_WINDOW];
+  size_t next = 0;
   if (loop_init(&l, s, n) < 0) {
     loop_free(&l);
     loop_refuse(s, idx, n);
     return;
   }
-  while (next < n || l.nfree < POLL_WINDOW) {
-    while (next < n && l.nfree && next < l.low + POLL_SPAN) {
-      posof[l.free_slots[l.nfree - 1]] = next;
+  while (next < n || l.nfree < l.w) {
+    while (next < n && l.nfree && next < l.low + 2 * l.w) {
       slot_start(&l, next, idx[next]);
       next++;
     }
-    int wait = loop_expire(&l, posof);
-    if (l.nfree == POLL_WINDOW) continue; /* nothing in flight */
+    int wait = loop_expire(&l);
+    if (l.nfree == l.w) continue; /* nothing in flight */
     if (s->o.idle) s->o.idle(s->o.ctx);
     int k = epoll_wait(l.ep, ev, 256, tp_interrupted ? 0 : wait);
     for (int j = 0; j < k; j++) {
       size_t slot = (size_t)(ev[j].data.u64 & 0xffffffffu);
       struct slot *sl = &l.slots[slot];
       if (sl->state != SLOT_FREE && sl->gen == ev[j].data.u64 >> 32)
-        slot_event(&l, sl, ev[j].events, posof[slot]);
+        slot_event(&l, sl, ev[j].events, sl->pos);
     }
     if (tp_interrupted) /* Ctrl-C: every device in flight times out now */
-      for (size_t q = 0; q < POLL_WINDOW; q++)
+      for (size_t q = 0; q < l.w; q++)
         l.slots[q].deadline = 0;
   }
   loop_free(&l);
