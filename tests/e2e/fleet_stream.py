@@ -120,12 +120,14 @@ def no_lookup(ports):
             for j, p in enumerate(ports["good"][:20])]
     cfg = inventory(os.path.join(TMP, "numeric.lua"), devs)
     trace = os.path.join(TMP, "strace.txt")
+    env = dict(os.environ)  # LeakSanitizer cannot run under ptrace
+    env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
     r = subprocess.run(["strace", "-f", "-e", "trace=socket", "-o", trace,
                         OHM, "poll", "--config", cfg, "--csv"],
-                       capture_output=True, text=True, timeout=60)
+                       capture_output=True, text=True, timeout=60, env=env)
     with open(trace) as f:
         calls = f.read()
-    T.eq(r.returncode, 0, "20 numeric devices read")
+    T.ok(r.returncode == 0, "20 numeric devices read", r.stderr[-300:])
     T.ok("AF_NETLINK" not in calls and calls.count("AF_INET,") == 20,
          "numeric hosts: one socket a device, no name lookup",
          calls[-400:])
@@ -137,22 +139,23 @@ def main():
     cfg = inventory(os.path.join(TMP, "fleet.lua"),
                     [(n, u) for n, u, _ in devs])
     t0 = time.time()
-    r = ohm("poll", "--config", cfg, "--csv", "--timeout", "1.5",
+    r = ohm("poll", "--config", cfg, "--csv", "--timeout", "4",
             "--retries", "0", timeout=120)
     elapsed = time.time() - t0
     T.eq(r.returncode, 3, "some devices failed: exit 3")
     check_csv(r, devs)
-    T.ok(elapsed < 20, "300 devices and a timeout well within 20 s",
+    T.ok(elapsed < 30, "300 devices and a 4 s timeout within 30 s",
          f"{elapsed:.1f} s")
-    j = ohm("poll", "--config", cfg, "--json", "--timeout", "1.5",
+    j = ohm("poll", "--config", cfg, "--json", "--timeout", "4",
             "--retries", "0", timeout=120)
     try:
         out = json.loads(j.stdout)
     except ValueError:
         out = {}
     T.eq(list(out), [d[0] for d in devs], "--json: every device, in order")
-    T.ok(all(("error" in out.get(n, {})) == isinstance(w, str)
-             for n, _, w in devs), "--json: an error object for each bad one")
+    odd = [(n, out.get(n)) for n, _, w in devs
+           if ("error" in out.get(n, {})) != isinstance(w, str)]
+    T.eq(odd, [], "--json: an error object for each bad one, only them")
     T.eq(out.get("pdu010", {}).get("input.L1-N.voltage"), 201,
          "a device named by host name is resolved and read")
     streamed_table(ports)
