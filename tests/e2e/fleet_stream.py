@@ -9,6 +9,7 @@ device is still waiting; numeric hosts are connected without a name
 lookup, a host name is still resolved."""
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -146,6 +147,16 @@ def main():
     check_csv(r, devs)
     T.ok(elapsed < 30, "300 devices and a 4 s timeout within 30 s",
          f"{elapsed:.1f} s")
+    # 600 descriptors: a window of 88, so slots are reused and devices
+    # wait for the first unfinished one to be printed
+    lim = subprocess.run([OHM, "poll", "--config", cfg, "--csv", "--timeout",
+                          "4", "--retries", "0"], capture_output=True,
+                         text=True, timeout=120, preexec_fn=lambda:
+                         resource.setrlimit(resource.RLIMIT_NOFILE,
+                                            (600, 600)))
+    T.eq(lim.stdout, r.stdout, "600 descriptors: the same rows")
+    T.eq(sorted(lim.stderr.splitlines()), sorted(r.stderr.splitlines()),
+         "600 descriptors: the same errors")
     j = ohm("poll", "--config", cfg, "--json", "--timeout", "4",
             "--retries", "0", timeout=120)
     try:
