@@ -256,7 +256,13 @@ static int loop_expire(struct loop *l) {
   for (size_t k = 0; k < l->w; k++) {
     struct slot *sl = &l->slots[k];
     if (sl->state != SLOT_FREE && sl->deadline <= now) {
-      if (sl->state == SLOT_CONNECT)
+      /* first what arrived while the loop was busy (a blocking read) */
+      uint32_t gen = sl->gen;
+      unsigned ev = mb_nb_poll(&sl->c);
+      if (ev) slot_event(l, sl, ev, sl->pos);
+      if (sl->gen != gen || sl->state == SLOT_FREE || sl->deadline > now)
+        ; /* it moved on */
+      else if (sl->state == SLOT_CONNECT)
         slot_connect_fail(l, sl, ETIMEDOUT, sl->pos);
       else
         slot_fail(l, sl, ETIMEDOUT, sl->pos);

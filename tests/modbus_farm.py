@@ -2,21 +2,26 @@
 for fleet tests: each good device has its own values, so a reply handed
 to the wrong device shows.
 
-  modbus_farm.py GOOD [SILENT] [GARBAGE]
-      binds GOOD + SILENT + GARBAGE listeners on 127.0.0.1 (ports chosen by
+  modbus_farm.py GOOD [SILENT] [GARBAGE] [LATE] [TRAP]
+      binds that many listeners of each kind on 127.0.0.1 (ports chosen by
       the kernel), prints one JSON line {"good": [...], "silent": [...],
-      "garbage": [...]} (the ports) and serves until killed:
+      "garbage": [...], "late": [...], "trap": [...]} (the ports) and
+      serves until killed:
       good     device j (0-based) holds register 0 = 2000 + j and register
                3 = 100 + j (the rest 0) in 200 holding registers; function
                03 within them answered, beyond them exception 02, any
                other function exception 01
       silent   accepts, reads, never answers
       garbage  answers every request with an HTTP error page
+      late     as good (device j holds 3000 + j), each reply 0.3 s late
+      trap     the first request it ever gets answered with exception 02,
+               then silent on every connection
 """
 import json
 import selectors
 import socket
 import sys
+import time
 
 GARBAGE = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"
 NREGS = 200
@@ -36,10 +41,12 @@ def reply(regs, req):
 
 
 def main():
-    counts = [int(a) for a in sys.argv[1:4]] + [0, 0]
+    kinds = ("good", "silent", "garbage", "late", "trap")
+    counts = [int(a) for a in sys.argv[1:6]] + [0] * 5
     sel = selectors.DefaultSelector()
-    ports = {"good": [], "silent": [], "garbage": []}
-    for kind, n in zip(("good", "silent", "garbage"), counts):
+    ports = {k: [] for k in kinds}
+    later = []  # (when, conn, bytes): late replies
+    for kind, n in zip(kinds, counts):
         for j in range(n):
             s = socket.socket()
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -47,15 +54,26 @@ def main():
             s.listen(64)
             s.setblocking(False)
             regs = None
-            if kind == "good":
+            if kind in ("good", "late"):
                 regs = [0] * NREGS
-                regs[0], regs[3] = 2000 + j, 100 + j
+                regs[0] = (2000 if kind == "good" else 3000) + j
+                regs[3] = 100 + j
+            elif kind == "trap":
+                regs = {"fired": False}  # per listener
             sel.register(s, selectors.EVENT_READ, ("listen", kind, regs))
             ports[kind].append(s.getsockname()[1])
     print(json.dumps(ports), flush=True)
     bufs = {}
     while True:
-        for key, _ in sel.select():
+        now = time.monotonic()
+        for due, c, data in [x for x in later if x[0] <= now]:
+            later.remove((due, c, data))
+            try:
+                c.sendall(data)
+            except OSError:
+                pass
+        wait = min((x[0] for x in later), default=now + 1) - now
+        for key, _ in sel.select(max(wait, 0)):
             what, kind, regs = key.data
             if what == "listen":
                 try:
@@ -85,6 +103,13 @@ def main():
                 try:
                     if kind == "good":
                         c.sendall(reply(regs, req))
+                    elif kind == "late":
+                        later.append((time.monotonic() + 0.3, c,
+                                      reply(regs, req)))
+                    elif kind == "trap" and not regs["fired"]:
+                        regs["fired"] = True
+                        c.sendall(req[0:4] + b"\x00\x03" +
+                                  bytes([req[6], 0x83, 2]))
                     elif kind == "garbage":
                         c.sendall(GARBAGE)
                 except OSError:

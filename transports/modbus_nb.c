@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <modbus.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -127,6 +128,15 @@ int mb_nb_recv(struct mb_nb *c, uint16_t *dst) {
     if (r < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
     c->got += (size_t)r;
   }
+}
+
+unsigned mb_nb_poll(const struct mb_nb *c) {
+  struct pollfd p = {.fd = c->fd, .events = POLLIN | POLLOUT};
+  if (c->fd < 0 || poll(&p, 1, 0) <= 0) return 0;
+  return (p.revents & POLLIN ? EPOLLIN : 0) |
+         (p.revents & POLLOUT ? EPOLLOUT : 0) |
+         (p.revents & POLLERR ? EPOLLERR : 0) |
+         (p.revents & POLLHUP ? EPOLLHUP : 0);
 }
 
 void mb_nb_close(struct mb_nb *c) {

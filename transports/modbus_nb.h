@@ -51,6 +51,10 @@ int mb_nb_send(struct mb_nb *c, const struct mb_adu *q);
  * exception, ECONNRESET when the peer closed). */
 int mb_nb_recv(struct mb_nb *c, uint16_t *dst);
 
+/* The socket's readiness now, as epoll events (0: nothing), without
+ * waiting: for a deadline that passed while the caller was busy. */
+unsigned mb_nb_poll(const struct mb_nb *c);
+
 /* Close the socket (it leaves epoll with it); safe when closed. */
 void mb_nb_close(struct mb_nb *c);
 

@@ -23,8 +23,8 @@ FARM = os.path.join(os.environ["OHM_TOP"], "tests", "modbus_farm.py")
 NGOOD = 300
 
 
-def start_farm(good, silent=0, garbage=0):
-    p = subprocess.Popen([PY, FARM, str(good), str(silent), str(garbage)],
+def start_farm(*counts):
+    p = subprocess.Popen([PY, FARM, *map(str, counts)],
                          stdout=subprocess.PIPE, text=True)
     procs.append(p)
     return json.loads(p.stdout.readline())
@@ -134,8 +134,28 @@ def no_lookup(ports):
          calls[-400:])
 
 
+def busy_loop(ports):
+    """A device the loop hands to the blocking path (its block refused,
+    then silent: 1 s) while others' replies arrive: those are read, not
+    timed out because their deadline passed while the loop was busy."""
+    devs = [("a-trap", f"modbus-tcp://127.0.0.1:{ports['trap'][0]}")] + [
+        (f"late{j:02d}", f"modbus-tcp://127.0.0.1:{p}")
+        for j, p in enumerate(ports["late"])]
+    cfg = inventory(os.path.join(TMP, "busy.lua"), devs)
+    r = ohm("poll", "--config", cfg, "--csv", "--timeout", "1",
+            "--retries", "0", "input.L1-N.voltage", timeout=60)
+    got = {ln.split(",")[0]: ln.split(",")[2]
+           for ln in r.stdout.splitlines()[1:]}
+    T.eq(got, {f"late{j:02d}": f"{300 + j / 10:g}"
+               for j in range(len(ports["late"]))},
+         "replies that came while the loop was busy are read")
+    T.ok(r.returncode == 3 and r.stderr.count("ohm: ") == 1 and
+         "ohm: a-trap: " in r.stderr, "only the refusing device fails",
+         r.stderr)
+
+
 def main():
-    ports = start_farm(NGOOD, 1, 1)
+    ports = start_farm(NGOOD, 1, 1, 20, 1)
     devs = fleet(ports)
     cfg = inventory(os.path.join(TMP, "fleet.lua"),
                     [(n, u) for n, u, _ in devs])
@@ -171,6 +191,7 @@ def main():
          "a device named by host name is resolved and read")
     streamed_table(ports)
     no_lookup(ports)
+    busy_loop(ports)
 
 
 run(main)
