@@ -6,7 +6,8 @@ name. Every good device's rows come out complete, in inventory order, with
 its own values; each bad one is one error line with its reason; rows are
 streamed as devices finish (the table too, in fixed columns) while a slow
 device is still waiting; numeric hosts are connected without a name
-lookup, a host name is still resolved."""
+lookup, a host name is still resolved; a device read the blocking way
+does not time out the others; 300 SNMP agents fit 200 descriptors."""
 import json
 import os
 import resource
@@ -16,7 +17,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-from lib import T, OHM, ohm, free_port, PY, procs, run  # noqa: E402
+from lib import (  # noqa: E402
+    T, OHM, ohm, free_port, wait_port, PY, procs, run)
 
 TMP = os.environ.get("TMPDIR", "/tmp")
 FARM = os.path.join(os.environ["OHM_TOP"], "tests", "modbus_farm.py")
@@ -154,6 +156,53 @@ def busy_loop(ports):
          r.stderr)
 
 
+def start_snmpd():
+    """One snmpd serving a BPS2000v2 master subtree as decimal text (as
+    bench/fair.py does); its UDP port, or None if it cannot run."""
+    if not shutil.which("snmpd"):
+        return None
+    import snmplib
+    port = free_port("udp")
+    d = os.path.join(TMP, "snmpd")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "snmpd.conf"), "w") as f:
+        f.write(f"agentAddress udp:127.0.0.1:{port}\n"
+                "rocommunity public 127.0.0.1\n")
+        for line in snmplib.bps_records("text", units=[0]):
+            o, _, v = line.split("|", 2)
+            if o.startswith(snmplib.BKT + ".2."):
+                f.write(f'override .{o} octet_str "{v}"\n')
+    procs.append(subprocess.Popen(
+        ["snmpd", "-f", "-Lf", os.path.join(d, "log"), "-C", "-c",
+         os.path.join(d, "snmpd.conf"), "-M", "/nonexistent", "-m", ""],
+        env=dict(os.environ, SNMP_PERSISTENT_DIR=d, MIBS=""),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return port if wait_port(port, "udp", 10) else None
+
+
+def snmp_window():
+    """300 SNMP devices (one snmpd under 300 names, a session each) under
+    a 200-descriptor limit: read through a window, never 300 sessions at
+    once, so every one is read."""
+    port = start_snmpd()
+    if not port:
+        T.skip("300 SNMP agents under 200 descriptors", "no snmpd")
+        return
+    cfg = inventory(os.path.join(TMP, "agents.lua"), [
+        (f"pdu{j:03d}", f"snmp://public@127.0.0.1:{port}")
+        for j in range(300)])
+    r = subprocess.run([OHM, "poll", "--config", cfg, "--csv", "--timeout",
+                        "5", "input.L1-N.voltage"], capture_output=True,
+                       text=True, timeout=120, preexec_fn=lambda:
+                       resource.setrlimit(resource.RLIMIT_NOFILE,
+                                          (200, 200)))
+    rows = r.stdout.splitlines()[1:]
+    T.ok(r.returncode == 0 and len(rows) == 300 and
+         all(ln.endswith(",input.L1-N.voltage,230.1") for ln in rows),
+         "300 SNMP agents under 200 descriptors: all read",
+         f"{r.returncode} {len(rows)} {rows[:1]} {r.stderr[-300:]}")
+
+
 def main():
     ports = start_farm(NGOOD, 1, 1, 20, 1)
     devs = fleet(ports)
@@ -192,6 +241,7 @@ def main():
     streamed_table(ports)
     no_lookup(ports)
     busy_loop(ports)
+    snmp_window()
 
 
 run(main)
