@@ -1,10 +1,12 @@
-/* Parallel polling: read every var of many devices at once. Modbus TCP (and
- * any network) devices run on worker threads, each device's transport used
+/* Parallel polling: read every var of many devices at once. Modbus TCP
+ * devices at numeric addresses are read from the calling thread in one
+ * epoll loop when the caller gives open_lazy (poll_mb.c); the rest of the
+ * network devices run on worker threads, each device's transport used
  * by one thread at a time (one libmodbus context per device, never shared);
  * devices on one RS485 line (same tty) form one group that a single worker
  * reads strictly one after another: one bus, one master; SNMP agents are
- * one group read in one event loop (net-snmp's asynchronous API), every
- * agent's request in flight at once.
+ * one group read in one event loop (net-snmp's asynchronous API), at most
+ * 128 agents open and in flight at once.
  *
  * The poller never prints; results go to the caller's `done` callback. */
 #ifndef OHM_DEVICES_POLL_H

@@ -4,11 +4,11 @@
  *
  * Output, one row per device variable, in the order the devices were
  * named (inventory order by default):
- *   table  DEVICE  NAME  VALUE  aligned columns
+ *   table  DEVICE  NAME  VALUE  in fixed columns (see table_widths)
  *   --csv  device,name,value with a header line
  *   --json {"DEVICE": {"NAME": value, ...}, "BAD": {"error": "..."}}
- * CSV and JSON stream as devices finish (held back only to keep order),
- * so memory stays flat for thousands of devices. */
+ * All three stream as devices finish (held back only to keep order), so
+ * memory stays flat for thousands of devices. */
 #include <fnmatch.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -79,8 +79,8 @@ int fleet_init_inv(struct fleet *f, const struct sh_opts *o,
   if (o->driver && dev_driver_find(o->driver, &m, e) < 0) return e->code;
   if (fleet_names(f, args, nargs, shard_k, shard_n) < 0)
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
-  for (size_t i = 0; isatty(STDIN_FILENO) && i < f->n; i++) /* before the
-                                                 workers start */
+  /* before the workers start; only a terminal can answer */
+  for (size_t i = 0; isatty(STDIN_FILENO) && i < f->n; i++)
     sh_ask_secrets(f->inv, f->opens[i]);
   if (!nargs && !f->inv->ndevs)
     return ohm_error_set(e, OHM_ECONFIG,
