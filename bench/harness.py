@@ -1,13 +1,16 @@
 """Side-by-side measurement for bench/ (issue 17's rules):
 - the commands of one comparison run interleaved (A B C A B C ...), after a
   warm-up, RUNS times each, and the median counts;
-- CPU time (user + sys) and peak RSS come from the kernel's accounting of
-  the measured process itself (wait4's rusage: the process and the children
-  it waited for), not from the Python that starts it;
+- CPU time (user + sys) comes from the kernel's accounting of the measured
+  process itself (wait4's rusage: the process and the children it waited
+  for); peak RSS from one more run under /usr/bin/time (%M): wait4's
+  ru_maxrss of a child Python forked starts at Python's own RSS (/bin/true
+  measured 10.8 MB that way, 61 MB under a Python holding 50 MB), while
+  time's child is forked from the small time process;
 - a row that needs a ratio names both sides and the target.
 Used by bench/fair.py; runnable alone for a quick comparison:
   python3 bench/harness.py RUNS 'CMD A' 'CMD B' ..."""
-import os, shlex, statistics, subprocess, sys, time
+import os, shlex, statistics, subprocess, sys, tempfile, time
 
 
 class Result:
@@ -46,6 +49,24 @@ def run_once(argv, stdin=None, stdout=subprocess.DEVNULL, env=None):
     return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0, p.returncode
 
 
+def peak_rss(argv, env=None):
+    """Peak RSS (MB) of argv as /usr/bin/time reports it; None without
+    /usr/bin/time."""
+    if not os.path.exists("/usr/bin/time"):
+        return None
+    if isinstance(argv, str):
+        argv = ["sh", "-c", argv]
+    fd, path = tempfile.mkstemp()
+    os.close(fd)
+    try:
+        run_once(["/usr/bin/time", "-f", "%M", "-o", path] + list(argv),
+                 env=env)
+        with open(path) as f:
+            return int(f.read().split()[-1]) / 1024.0
+    finally:
+        os.unlink(path)
+
+
 def compare(cmds, runs=20, warmup=2, env=None):
     """cmds: list of (name, argv). Interleaved; returns {name: Result}."""
     res = {name: Result(name) for name, _ in cmds}
@@ -58,6 +79,10 @@ def compare(cmds, runs=20, warmup=2, env=None):
             res[name].wall.append(w)
             res[name].cpu.append(c)
             res[name].rss.append(r)
+    for name, argv in cmds:
+        r = peak_rss(argv, env=env)
+        if r is not None:
+            res[name].rss = [r]
     return res
 
 

@@ -451,6 +451,36 @@ static int decimals(const struct dev_var *v) {
   return -1;
 }
 
+/* num with d decimals as "%.*f" prints it, trailing zeros and a "-0" cut
+ * as below, by integer arithmetic (a fleet formats ~100 values a device);
+ * 0 when it cannot be sure (a tie at the last digit, a huge value, no
+ * room), and snprintf does it. */
+static int fixed_fast(double num, int d, char *buf, size_t n) {
+  static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4,
+                               1e5, 1e6, 1e7, 1e8, 1e9};
+  char tmp[40], *q = tmp + sizeof tmp;
+  double x = num * p10[d], r = nearbyint(x);
+  unsigned long long u;
+  int neg = r < 0, k = 0;
+  if (!(fabs(r) < 1e15) || fabs(fabs(x - r) - 0.5) < 1e-6) return 0;
+  u = (unsigned long long)(neg ? -r : r);
+  for (; k < d && u % 10 == 0; k++) /* trailing zeros of the fraction */
+    u /= 10;
+  for (; k < d; k++) {
+    *--q = (char)('0' + u % 10);
+    u /= 10;
+    if (k + 1 == d) *--q = '.';
+  }
+  do
+    *--q = (char)('0' + u % 10);
+  while ((u /= 10) > 0);
+  if (neg) *--q = '-'; /* r <= -1: never "-0" */
+  if ((size_t)(tmp + sizeof tmp - q) >= n) return 0;
+  memcpy(buf, q, (size_t)(tmp + sizeof tmp - q));
+  buf[tmp + sizeof tmp - q] = 0;
+  return 1;
+}
+
 void dev_value_format(const struct dev_var *v, const struct dev_value *val,
                       char *buf, size_t n) {
   int d;
@@ -472,6 +502,7 @@ void dev_value_format(const struct dev_var *v, const struct dev_value *val,
     snprintf(buf, n, "%.7g", val->num);
     return;
   }
+  if (fixed_fast(val->num, d, buf, n)) return;
   snprintf(buf, n, "%.*f", d, val->num);
   len = strlen(buf);
   if (d > 0 && strchr(buf, '.')) { /* no trailing noise: 50.00 -> 50 */
@@ -536,6 +567,11 @@ static void decode_block(struct dev *d, const struct dev_block *b,
   for (size_t i = 0; i < m->nvars; i++)
     if (var_in(&m->vars[i], b))
       decode_value(&m->vars[i], r + (m->vars[i].reg - b->first), &vals[i]);
+}
+
+void dev_regs_decode_block(struct dev *d, const struct dev_block *b,
+                           const uint16_t *r, struct dev_value *vals) {
+  decode_block(d, b, r, vals);
 }
 
 /* A block the device refused as not there (Modbus exception 1 illegal

@@ -48,6 +48,12 @@ extern const struct dev_hooks *const dev_hooks_registry[];
 int dev_read_answered(struct dev *d, struct dev_value *vals, int rc,
                       struct ohm_error *e);
 
+/* The register engine's decoding of block b of d's map from its registers
+ * r into vals: for a caller that moved the registers itself (the fleet
+ * poller's event loop); then dev_read_answered as after read_all. */
+void dev_regs_decode_block(struct dev *d, const struct dev_block *b,
+                           const uint16_t *r, struct dev_value *vals);
+
 /* The engine for a transport kind, or NULL. */
 const struct dev_engine *dev_engine_for(enum tp_kind kind);
 

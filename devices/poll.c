@@ -4,8 +4,10 @@
  * threads ever touch one transport. Each group has a lock that writers
  * (poll_set_with_dev) take too. */
 #include "poll.h"
+#include "poll_int.h"
 
 #include "snmp_engine.h"
+#include "../transports/modbus_nb.h"
 #include "../util/clock.h"
 
 #include <pthread.h>
@@ -16,23 +18,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-
-struct poll_set {
-  const struct poll_target *t;
-  size_t n;
-  struct poll_opts o;
-  size_t ngroups;
-  size_t *gstart; /* ngroups + 1: group g is order[gstart[g]..gstart[g+1]) */
-  size_t *order;  /* target indices, grouped */
-  size_t *group_of;
-  pthread_mutex_t *glock;
-  struct dev **devs; /* kept open between runs when o.keep_open */
-  pthread_mutex_t done_lock;
-  /* the current run */
-  const unsigned char *due;
-  atomic_size_t next;
-  atomic_int failed;
-};
 
 struct worker {
   struct poll_set *s;
@@ -119,9 +104,6 @@ static struct dev_value *worker_buf(struct worker *w, size_t nv) {
   return w->buf;
 }
 
-static void finish(struct poll_set *s, size_t i, struct dev *d,
-                   struct poll_result *r, double t0);
-
 /* Open (if needed) and read target i; report; close unless keep_open or
  * after a failure (a broken connection is reopened next time). */
 static void poll_one(struct worker *w, size_t i) {
@@ -141,12 +123,11 @@ static void poll_one(struct worker *w, size_t i) {
     r.dev = d;
     r.map = d->map;
   }
-  finish(s, i, d, &r, t0);
+  poll_finish(s, i, d, &r, t0);
 }
 
-/* Report one target and close its device unless kept. */
-static void finish(struct poll_set *s, size_t i, struct dev *d,
-                   struct poll_result *r, double t0) {
+void poll_finish(struct poll_set *s, size_t i, struct dev *d,
+                 struct poll_result *r, double t0) {
   if (r->rc < 0 && r->err.code == 0) r->err.code = r->rc;
   r->duration = ohm_mono() - t0;
   if (r->rc < 0) atomic_fetch_add(&s->failed, 1);
@@ -162,76 +143,69 @@ static void finish(struct poll_set *s, size_t i, struct dev *d,
   s->devs[i] = d;
 }
 
-/* Open the SNMP group's due agents into b (results in b->res). */
-struct snmp_batch {
-  size_t n, *idx;
-  struct dev **devs;
-  struct dev_value **vals;
-  struct poll_result *res;
+/* The SNMP group read through a window (dev_snmp_read_window): agents are
+ * opened as slots free up and closed as they finish, so a thousand agents
+ * hold POLL_SNMP_WINDOW sessions and value arrays, not a thousand. */
+#define POLL_SNMP_WINDOW 128
+
+struct snmp_win {
+  struct poll_set *s;
+  size_t k, end; /* next and end positions in s->order */
+  double t0, started;
 };
 
-static int snmp_open_all(struct poll_set *s, size_t g, struct snmp_batch *b) {
-  size_t cap = s->gstart[g + 1] - s->gstart[g];
-  double started = ohm_real();
-  b->idx = calloc(cap, sizeof *b->idx);
-  b->devs = calloc(cap, sizeof *b->devs);
-  b->vals = calloc(cap, sizeof *b->vals);
-  b->res = calloc(cap, sizeof *b->res);
-  if (!b->idx || !b->devs || !b->vals || !b->res) return OHM_ENOMEM;
-  for (size_t k = s->gstart[g]; k < s->gstart[g + 1]; k++) {
-    size_t i = s->order[k];
-    struct dev *d = s->devs[i];
-    struct poll_result *r = &b->res[b->n];
+/* The next due agent, opened; one that does not open is reported here. */
+static int snmp_next(void *ctx, struct dev **d, size_t *id) {
+  struct snmp_win *w = ctx;
+  struct poll_set *s = w->s;
+  while (w->k < w->end) {
+    size_t i = s->order[w->k++];
+    struct poll_result r = {0};
+    struct dev *dv = s->devs[i];
     if (s->due && !s->due[i]) continue;
-    r->started = started;
-    b->idx[b->n] = i;
-    if (!d && (r->rc = s->o.open(s->o.ctx, i, &d, &r->err)) < 0) d = NULL;
-    b->devs[b->n] = d;
-    if (d && !(b->vals[b->n] = calloc(d->map->nvars + 1, sizeof **b->vals)))
-      r->rc = ohm_error_set(&r->err, OHM_ENOMEM, "out of memory");
-    b->n++;
+    if (!dv && (r.rc = s->o.open(s->o.ctx, i, &dv, &r.err)) < 0) {
+      r.started = w->started;
+      poll_finish(s, i, NULL, &r, w->t0);
+      continue;
+    }
+    *d = dv;
+    *id = i;
+    return 1;
   }
   return 0;
 }
 
-/* Read the opened agents of b together: one request each, one thread. */
-static void snmp_read_all(struct snmp_batch *b) {
-  size_t m = 0, n = b->n;
-  struct dev **ok = calloc(n + 1, sizeof *ok);
-  struct dev_value **okv = calloc(n + 1, sizeof *okv);
-  size_t *pos = calloc(n + 1, sizeof *pos);
-  int *rcs = calloc(n + 1, sizeof *rcs);
-  struct ohm_error *errs = calloc(n + 1, sizeof *errs), e;
-  for (size_t j = 0; ok && okv && pos && rcs && errs && j < n; j++)
-    if (b->devs[j] && b->res[j].rc == 0) {
-      ok[m] = b->devs[j];
-      okv[m] = b->vals[j];
-      pos[m++] = j;
-    }
-  ohm_error_clear(&e);
-  int brc = m ? dev_snmp_read_many(ok, m, okv, rcs, errs, &e) : 0;
-  for (size_t q = 0; q < m; q++) {
-    struct poll_result *r = &b->res[pos[q]];
-    r->rc = brc < 0 ? brc : rcs[q];
-    r->err = brc < 0 ? e : errs[q];
-    if (r->rc == 0) r->vals = okv[q];
-  }
-  free(ok), free(okv), free(pos), free(rcs), free(errs);
+static void snmp_done(void *ctx, size_t id, struct dev *d,
+                      const struct dev_value *vals, int rc,
+                      const struct ohm_error *err) {
+  struct snmp_win *w = ctx;
+  struct poll_result r = {0};
+  r.rc = rc;
+  if (rc < 0) r.err = *err;
+  r.vals = rc == 0 ? vals : NULL;
+  r.dev = d;
+  r.map = d->map;
+  r.started = w->started;
+  poll_finish(w->s, id, d, &r, w->t0);
 }
 
-/* The SNMP group: open every due agent, read them all in one event loop
- * (net-snmp's asynchronous API), report each. */
+/* The SNMP group: every due agent read from this thread, at most
+ * POLL_SNMP_WINDOW in flight; after Ctrl-C the rest fail with it. */
 static void poll_snmp(struct poll_set *s, size_t g) {
-  struct snmp_batch b = {0};
-  double t0 = ohm_mono();
-  if (snmp_open_all(s, g, &b) == 0) snmp_read_all(&b);
-  for (size_t j = 0; j < b.n; j++) {
-    b.res[j].dev = b.devs[j];
-    b.res[j].map = b.devs[j] ? b.devs[j]->map : NULL;
-    finish(s, b.idx[j], b.devs[j], &b.res[j], t0);
-    free(b.vals[j]);
-  }
-  free(b.idx), free(b.devs), free(b.vals), free(b.res);
+  struct snmp_win w = {s, s->gstart[g], s->gstart[g + 1], ohm_mono(),
+                       ohm_real()};
+  struct ohm_error e;
+  struct dev *d;
+  size_t i;
+  ohm_error_clear(&e);
+  int rc = dev_snmp_read_window(POLL_SNMP_WINDOW, snmp_next, snmp_done, &w, &e);
+  while (rc < 0 && snmp_next(&w, &d, &i))
+    snmp_done(&w, i, d, NULL, rc, &e);
+}
+
+/* Whether target i is read in the event loop (poll_mb.c). */
+static int in_loop(const struct poll_set *s, size_t i) {
+  return s->t[i].mbtcp && s->o.open_lazy && !s->o.keep_open;
 }
 
 static void *worker_main(void *arg) {
@@ -245,7 +219,7 @@ static void *worker_main(void *arg) {
     for (size_t k = s->gstart[g];
          k < s->gstart[g + 1] && !s->t[s->order[k]].snmp; k++) {
       size_t i = s->order[k];
-      if (!s->due || s->due[i]) poll_one(w, i);
+      if ((!s->due || s->due[i]) && !in_loop(s, i)) poll_one(w, i);
     }
     pthread_mutex_unlock(&s->glock[g]);
   }
@@ -260,11 +234,28 @@ static size_t due_groups(const struct poll_set *s) {
   size_t n = 0;
   for (size_t g = 0; g < s->ngroups; g++)
     for (size_t k = s->gstart[g]; k < s->gstart[g + 1]; k++)
-      if (!s->due || s->due[s->order[k]]) {
+      if ((!s->due || s->due[s->order[k]]) && !in_loop(s, s->order[k])) {
         n++;
         break;
       }
   return n;
+}
+
+/* Start the workers beside this thread: want of them when this thread
+ * runs the event loop, want - 1 when it is a worker too. */
+static size_t start_workers(struct poll_set *s, pthread_t *tid,
+                            struct worker *w, size_t want, int looping) {
+  size_t nt = 0;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  for (size_t k = looping ? 0 : 1; k < want; k++) {
+    w[nt].s = s;
+    if (pthread_create(&tid[nt], &attr, worker_main, &w[nt]) != 0) break;
+    nt++;
+  }
+  pthread_attr_destroy(&attr);
+  return nt;
 }
 
 int poll_set_run(struct poll_set *s, const unsigned char *due,
@@ -272,31 +263,26 @@ int poll_set_run(struct poll_set *s, const unsigned char *due,
   s->due = due;
   atomic_store(&s->next, 0);
   atomic_store(&s->failed, 0);
-  size_t want = due_groups(s), nt = 0;
+  size_t want = due_groups(s), nt, nloop = 0;
   if ((size_t)s->o.jobs < want) want = (size_t)s->o.jobs;
-  pthread_t *tid = calloc(want ? want : 1, sizeof *tid);
+  pthread_t *tid = calloc(want + 1, sizeof *tid);
   struct worker *w = calloc(want + 1, sizeof *w);
-  if (!tid || !w) {
-    free(tid);
-    free(w);
+  size_t *loop = calloc(s->n + 1, sizeof *loop);
+  if (!tid || !w || !loop) {
+    free(tid), free(w), free(loop);
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   }
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, 256 * 1024);
-  /* the caller's thread is one of the workers */
-  for (size_t k = 1; k < want; k++) {
-    w[nt].s = s;
-    if (pthread_create(&tid[nt], &attr, worker_main, &w[nt]) != 0) break;
-    nt++;
-  }
-  pthread_attr_destroy(&attr);
+  for (size_t i = 0; i < s->n; i++)
+    if ((!due || due[i]) && in_loop(s, i)) loop[nloop++] = i;
+  nt = start_workers(s, tid, w, want, nloop > 0);
   w[want].s = s;
-  worker_main(&w[want]);
+  if (nloop) /* this thread runs the loop, the workers the rest */
+    poll_mb_run(s, loop, nloop);
+  else
+    worker_main(&w[want]);
   for (size_t k = 0; k < nt; k++)
     pthread_join(tid[k], NULL);
-  free(tid);
-  free(w);
+  free(tid), free(w), free(loop);
   s->due = NULL;
   return atomic_load(&s->failed);
 }
@@ -365,6 +351,19 @@ int poll_bus_of(const char *uri, char *buf, size_t n) {
 
 int poll_is_snmp(const char *uri) {
   return uri && strncasecmp(uri, "snmp://", 7) == 0;
+}
+
+int poll_is_mbtcp(const char *uri) {
+  struct ohm_uri u;
+  struct sockaddr_storage sa;
+  socklen_t len;
+  int yes;
+  if (!uri || strncasecmp(uri, "modbus-tcp://", 13) != 0 ||
+      ohm_uri_parse(uri, &u, NULL) < 0)
+    return 0;
+  yes = mb_nb_addr(u.host, 502, &sa, &len) == 0;
+  ohm_uri_free(&u);
+  return yes;
 }
 
 int poll_in_shard(const char *name, int k, int n) {

@@ -1,10 +1,12 @@
-/* Parallel polling: read every var of many devices at once. Modbus TCP (and
- * any network) devices run on worker threads, each device's transport used
+/* Parallel polling: read every var of many devices at once. Modbus TCP
+ * devices at numeric addresses are read from the calling thread in one
+ * epoll loop when the caller gives open_lazy (poll_mb.c); the rest of the
+ * network devices run on worker threads, each device's transport used
  * by one thread at a time (one libmodbus context per device, never shared);
  * devices on one RS485 line (same tty) form one group that a single worker
  * reads strictly one after another: one bus, one master; SNMP agents are
- * one group read in one event loop (net-snmp's asynchronous API), every
- * agent's request in flight at once.
+ * one group read in one event loop (net-snmp's asynchronous API), at most
+ * 128 agents open and in flight at once.
  *
  * The poller never prints; results go to the caller's `done` callback. */
 #ifndef OHM_DEVICES_POLL_H
@@ -19,6 +21,8 @@ struct poll_target {
   const char *bus;  /* RS485 line (tty path) or NULL: see poll_bus_of */
   int snmp;         /* an snmp:// device: all of them are read together
                        from one thread (dev_snmp_read_many), one GET each */
+  int mbtcp;        /* modbus-tcp:// at a numeric address: with open_lazy,
+                       read in one event loop (see poll_is_mbtcp) */
 };
 
 struct poll_result {
@@ -46,8 +50,18 @@ struct poll_opts {
   /* releases a device the set is done with; NULL: dev_close. Lets a
    * caller lend devices it keeps (open returns them, close does nothing) */
   void (*close)(void *ctx, size_t i, struct dev *d);
+  /* optional, one-shot runs only (not keep_open): open target i with its
+   * transport not connected (tp_opts.defer); then the mbtcp targets are
+   * read from the calling thread in one epoll loop, at most
+   * POLL_WINDOW in flight (the descriptor limit is raised for them),
+   * while the other targets go to the workers */
+  poll_open_fn open_lazy;
+  /* optional: the event loop is about to wait (flush output now) */
+  void (*idle)(void *ctx);
   void *ctx;
 };
+
+#define POLL_WINDOW 1024
 
 #define POLL_DEFAULT_JOBS 32
 
@@ -84,6 +98,10 @@ int poll_bus_of(const char *uri, char *buf, size_t n);
 
 /* 1 if uri is an snmp:// device (see poll_target.snmp). */
 int poll_is_snmp(const char *uri);
+
+/* 1 if uri is a modbus-tcp:// device at a numeric IPv4 or IPv6 address
+ * (see poll_target.mbtcp); a host name is resolved the blocking way. */
+int poll_is_mbtcp(const char *uri);
 
 /* Stable shard membership for --shard K/N (1 <= k <= n): a hash of the
  * device name, so each name lands on the same host whatever the order. */

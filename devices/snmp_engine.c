@@ -413,7 +413,8 @@ static void many_finish(struct many *m) {
 }
 
 /* Queue device i on mu; a failure is the device's, not the batch's. */
-static void many_queue(struct tp_snmp_multi *mu, struct many *m) {
+static void many_queue(struct tp_snmp_multi *mu, struct many *m,
+                       tp_snmp_done_fn done) {
   struct ohm_error e, *pe = m->err ? m->err : &e;
   memset(m->vals, 0, m->d->map->nvars * sizeof *m->vals);
   *m->rc = 0;
@@ -426,7 +427,7 @@ static void many_queue(struct tp_snmp_multi *mu, struct many *m) {
     return;
   }
   *m->rc = tp_snmp_multi_get(mu, m->d->tp, (const char *const *)m->oids,
-                             (size_t)m->n, many_done, m, pe);
+                             (size_t)m->n, done, m, pe);
 }
 
 int dev_snmp_read_many(struct dev *const *devs, size_t n,
@@ -443,7 +444,7 @@ int dev_snmp_read_many(struct dev *const *devs, size_t n,
   for (size_t i = 0; i < n; i++) {
     ms[i] = (struct many){devs[i], vals[i], &rcs[i], errs ? &errs[i] : NULL,
                           NULL,    NULL,    0};
-    many_queue(mu, &ms[i]);
+    many_queue(mu, &ms[i], many_done);
   }
   rc = tp_snmp_multi_run(mu, e);
   tp_snmp_multi_free(mu);
@@ -452,5 +453,98 @@ int dev_snmp_read_many(struct dev *const *devs, size_t n,
     free_oids(ms[i].oids, ms[i].idx);
   }
   free(ms);
+  return rc;
+}
+
+/* ---- many devices through a window ------------------------------------- */
+
+struct win_slot {
+  struct many m; /* first: many_done's ud is the slot */
+  int rc, busy, fin;
+  struct ohm_error err;
+  size_t id, cap; /* the caller's id; vals entries allocated */
+};
+
+static void win_done(void *ud, struct tp *t, int rc, const struct ohm_error *e,
+                     struct tp_snmp_val *sv, size_t n) {
+  many_done(ud, t, rc, e, sv, n);
+  ((struct win_slot *)ud)->fin = 1;
+}
+
+/* Queue the caller's next device into free slot w; 0 when none is left. */
+static int win_fill(struct tp_snmp_multi *mu, struct win_slot *w,
+                    dev_snmp_next_fn next, void *ctx) {
+  struct dev *d;
+  size_t id;
+  if (next(ctx, &d, &id) <= 0) return 0;
+  if (d->map->nvars + 1 > w->cap) {
+    struct dev_value *v = realloc(w->m.vals, (d->map->nvars + 1) * sizeof *v);
+    if (!v) {
+      free(w->m.vals);
+      w->m.vals = NULL;
+      w->cap = 0;
+    } else {
+      w->m.vals = v;
+      w->cap = d->map->nvars + 1;
+    }
+  }
+  w->m = (struct many){d, w->m.vals, &w->rc, &w->err, NULL, NULL, 0};
+  w->id = id;
+  w->busy = 1;
+  w->fin = 0;
+  ohm_error_clear(&w->err);
+  if (!w->m.vals) {
+    w->rc = ohm_error_set(&w->err, OHM_ENOMEM, "out of memory");
+    w->fin = 1;
+    return 1;
+  }
+  many_queue(mu, &w->m, win_done);
+  if (w->rc < 0 || w->m.n <= 0) w->fin = 1; /* not queued */
+  return 1;
+}
+
+/* Hand finished slots to the caller and free them; how many were. */
+static size_t win_sweep(struct win_slot *ws, size_t window,
+                        dev_snmp_done_fn done, void *ctx) {
+  size_t k = 0;
+  for (size_t i = 0; i < window; i++) {
+    struct win_slot *w = &ws[i];
+    if (!w->busy || !w->fin) continue;
+    if (w->m.vals) many_finish(&w->m);
+    done(ctx, w->id, w->m.d, w->rc == 0 ? w->m.vals : NULL, w->rc, &w->err);
+    free_oids(w->m.oids, w->m.idx);
+    w->m.oids = NULL;
+    w->m.idx = NULL;
+    w->busy = 0;
+    k++;
+  }
+  return k;
+}
+
+int dev_snmp_read_window(size_t window, dev_snmp_next_fn next,
+                         dev_snmp_done_fn done, void *ctx,
+                         struct ohm_error *e) {
+  struct tp_snmp_multi *mu;
+  struct win_slot *ws = calloc(window ? window : 1, sizeof *ws);
+  size_t busy = 0;
+  int more = 1, rc = 0;
+  if (!ws) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if ((rc = tp_snmp_multi_new(&mu, e)) < 0) {
+    free(ws);
+    return rc;
+  }
+  while (more || busy) {
+    for (size_t i = 0; more && i < window; i++)
+      if (!ws[i].busy && (more = win_fill(mu, &ws[i], next, ctx))) busy++;
+    busy -= win_sweep(ws, window, done, ctx);
+    if (!busy) continue;
+    int left = tp_snmp_multi_step(mu, e);
+    if (left < 0 && rc == 0) rc = left, more = 0; /* Ctrl-C: stop taking */
+    busy -= win_sweep(ws, window, done, ctx);
+  }
+  tp_snmp_multi_free(mu);
+  for (size_t i = 0; i < window; i++)
+    free(ws[i].m.vals);
+  free(ws);
   return rc;
 }

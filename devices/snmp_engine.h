@@ -28,4 +28,18 @@ int dev_snmp_read_many(struct dev *const *devs, size_t n,
                        struct dev_value *const *vals, int *rcs,
                        struct ohm_error *errs, struct ohm_error *e);
 
+/* The same for a stream of devices with at most window requests in
+ * flight: next hands the next device (1; 0 when there is none left, it is
+ * not called again) and its caller's id; done gets each device back with
+ * its values (NULL unless rc is 0, valid only during the call) once read.
+ * The caller opens in next and closes in done, so only window devices are
+ * open at once. Returns 0, or OHM_EINTR (Ctrl-C: no more devices taken, the
+ * ones in flight done with that code) / OHM_ENOMEM. */
+typedef int (*dev_snmp_next_fn)(void *ctx, struct dev **d, size_t *id);
+typedef void (*dev_snmp_done_fn)(void *ctx, size_t id, struct dev *d,
+                                 const struct dev_value *vals, int rc,
+                                 const struct ohm_error *err);
+int dev_snmp_read_window(size_t window, dev_snmp_next_fn next,
+                         dev_snmp_done_fn done, void *ctx, struct ohm_error *e);
+
 #endif

@@ -395,10 +395,10 @@ int inv_load(const char *path, struct inventory **out, struct ohm_error *e) {
 
 const struct inv_device *inv_find(const struct inventory *inv,
                                   const char *name) {
-  if (!inv || !name) return NULL;
-  for (size_t i = 0; i < inv->ndevs; i++)
-    if (strcmp(inv->devs[i].name, name) == 0) return &inv->devs[i];
-  return NULL;
+  struct inv_device key = {.name = (char *)name};
+  if (!inv || !name || !inv->ndevs) return NULL;
+  return bsearch(&key, inv->devs, inv->ndevs, sizeof *inv->devs,
+                 cmp_dev); /* sorted by read_devices */
 }
 
 int inv_entry_error(const struct inv_device *d, struct ohm_error *e) {

@@ -174,7 +174,7 @@ static const struct help_page pages[] = {
      DEVICE_URIS " (default: the whole inventory)",
      {"poll --csv", "poll --json pdu1 pdu2"},
      "d timeout retries json csv config v",
-     "--jobs N               devices read at once\n"
+     "--jobs N               threads for devices off the event loop\n"
      "--shard K/N            the K-th of N slices of the inventory"},
     {"record",
      DEVICE_URIS " (default: the whole inventory)",

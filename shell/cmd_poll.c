@@ -4,15 +4,17 @@
  *
  * Output, one row per device variable, in the order the devices were
  * named (inventory order by default):
- *   table  DEVICE  NAME  VALUE  aligned columns
+ *   table  DEVICE  NAME  VALUE  in fixed columns (see table_widths)
  *   --csv  device,name,value with a header line
  *   --json {"DEVICE": {"NAME": value, ...}, "BAD": {"error": "..."}}
- * CSV and JSON stream as devices finish (held back only to keep order),
- * so memory stays flat for thousands of devices. */
+ * All three stream as devices finish (held back only to keep order), so
+ * memory stays flat for thousands of devices. */
 #include <fnmatch.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../devices/poll.h"
 #include "output.h"
@@ -50,6 +52,7 @@ static int fleet_names(struct fleet *f, char **args, size_t nargs, int k,
     f->t[f->n].name = f->names[f->n];
     f->t[f->n].bus = f->buses[f->n];
     f->t[f->n].snmp = poll_is_snmp(uri);
+    f->t[f->n].mbtcp = poll_is_mbtcp(uri);
     f->n++;
   }
   return 0;
@@ -76,7 +79,8 @@ int fleet_init_inv(struct fleet *f, const struct sh_opts *o,
   if (o->driver && dev_driver_find(o->driver, &m, e) < 0) return e->code;
   if (fleet_names(f, args, nargs, shard_k, shard_n) < 0)
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
-  for (size_t i = 0; i < f->n; i++) /* before the workers start */
+  /* before the workers start; only a terminal can answer */
+  for (size_t i = 0; isatty(STDIN_FILENO) && i < f->n; i++)
     sh_ask_secrets(f->inv, f->opens[i]);
   if (!nargs && !f->inv->ndevs)
     return ohm_error_set(e, OHM_ECONFIG,
@@ -207,15 +211,14 @@ struct poll_cli {
   int jobs, shard_k, shard_n;
   struct fleet f;
   struct sh_out out;
-  char **text; /* per device: formatted rows, until printed */
+  char **text; /* per device finished out of order: its rows, until printed */
   int *state;  /* 0 pending, 1 ok, -1 failed */
   size_t next; /* next device to print, in order */
   size_t ok, bad;
-  int skip_line; /* CSV: drop the header line of the next table */
-  int csv_rows;
-  /* table mode: all rows kept for column widths */
-  struct sh_cell *cells;
-  size_t nrows, cap;
+  size_t rows;           /* printed so far (CSV: the header goes first) */
+  int wdev, wname;       /* table: column widths, fixed before the first row */
+  int idles;             /* the event loop's flushes so far */
+  pthread_t main_thread; /* the one that runs the event loop */
 };
 
 enum { OPT_JOBS = 300, OPT_SHARD };
@@ -279,59 +282,129 @@ static char *rows_of(const struct fleet *f, const struct poll_result *r) {
   return buf;
 }
 
-static void table_row(struct poll_cli *p, const char *dev, const char *name,
-                      const char *val, int num) {
-  if (p->nrows + 1 > p->cap) {
-    size_t c = p->cap ? p->cap * 2 : 256;
-    struct sh_cell *n = realloc(p->cells, c * 3 * sizeof *n);
-    if (!n) return;
-    p->cells = n;
-    p->cap = c;
-  }
-  struct sh_cell *row = &p->cells[p->nrows++ * 3];
-  row[0] = (struct sh_cell){dev, 0};
-  row[1] = (struct sh_cell){name, 0};
-  row[2] = (struct sh_cell){val, num};
+/* Append s (n bytes) to the line being built at *w, padded with spaces
+ * to pad; 0, or -1 when the line is full. */
+static int line_put(char **w, const char *end, const char *s, size_t n,
+                    size_t pad) {
+  if (n > (size_t)(end - *w) || pad > (size_t)(end - *w)) return -1;
+  memcpy(*w, s, n);
+  *w += n;
+  for (; n < pad; n++)
+    *(*w)++ = ' ';
+  return 0;
 }
 
-/* Print device i's rows (text is consumed: table mode keeps it). */
-static void emit(struct poll_cli *p, size_t i) {
-  const char *dev = p->f.names[i];
-  char *text = p->text[i];
-  if (p->o.mode == SH_JSON) {
-    sh_out_str(&p->out, p->ok + p->bad > 1 ? ",\n" : "{\n");
-    sh_out_json_str(&p->out, dev);
-    sh_out_str(&p->out, ": {");
+/* A CSV or table row built whole and written at once (a fleet prints
+ * ~100 rows a device); 0, or -1 when it needs the general path (a CSV
+ * field to quote, a very long value). */
+static int emit_row_fast(struct poll_cli *p, const char *dev, const char *name,
+                         const char *val) {
+  char line[768], *w = line, *end = line + sizeof line - 1;
+  int csv = p->o.mode == SH_CSV;
+  size_t ld = strlen(dev), ln = strlen(name), lv = strlen(val);
+  if (csv && (dev[strcspn(dev, ",\"\r\n")] || name[strcspn(name, ",\"\r\n")] ||
+              val[strcspn(val, ",\"\r\n")]))
+    return -1;
+  if (line_put(&w, end, dev, ld, csv ? 0 : (size_t)p->wdev) < 0 ||
+      line_put(&w, end, csv ? "," : "  ", csv ? 1 : 2, 0) < 0 ||
+      line_put(&w, end, name, ln, csv ? 0 : (size_t)p->wname) < 0 ||
+      line_put(&w, end, csv ? "," : "  ", csv ? 1 : 2, 0) < 0 ||
+      line_put(&w, end, val, lv, 0) < 0)
+    return -1;
+  *w++ = '\n';
+  fwrite(line, 1, (size_t)(w - line), stdout);
+  return 0;
+}
+
+/* One row in the output mode (the table's columns are fixed: rows are
+ * printed as they come, never held for the widths). */
+static void emit_row(struct poll_cli *p, const char *dev, const char *name,
+                     const char *val, int num) {
+  struct sh_out *o = &p->out;
+  if (p->o.mode != SH_JSON && p->rows && emit_row_fast(p, dev, name, val) == 0)
+    ; /* written */
+  else if (p->o.mode == SH_JSON) {
+    sh_out_str(o, o->n ? ", " : "");
+    sh_out_json_str(o, name);
+    sh_out_str(o, ": ");
+    if (num)
+      sh_out_str(o, val);
+    else
+      sh_out_json_str(o, val);
+    o->n++;
+  } else if (p->o.mode == SH_CSV) {
+    if (!p->rows) sh_out_str(o, "device,name,value\n");
+    sh_out_csv_field(o, dev);
+    sh_out_str(o, ",");
+    sh_out_kv(o, name, (struct sh_cell){val, num});
+  } else {
+    if (!p->rows)
+      sh_out_printf(o, "%-*s  %-*s  VALUE\n", p->wdev, "DEVICE", p->wname,
+                    "NAME");
+    sh_out_printf(o, "%-*s  %-*s  %s\n", p->wdev, dev, p->wname, name, val);
   }
+  p->rows++;
+}
+
+static void emit_begin(struct poll_cli *p, const char *dev) {
+  if (p->o.mode != SH_JSON) return;
+  sh_out_str(&p->out, p->ok + p->bad > 1 ? ",\n" : "{\n");
+  sh_out_json_str(&p->out, dev);
+  sh_out_str(&p->out, ": {");
+  p->out.n = 0;
+}
+
+static void emit_end(struct poll_cli *p) {
+  if (p->o.mode == SH_JSON) sh_out_str(&p->out, "}");
+}
+
+/* The table's widths: every device name, and the names of the first
+ * device's map (a later map's longer name widens only its own rows). */
+static void table_widths(struct poll_cli *p, const struct dev_map *m) {
+  if (p->wdev || p->o.mode != SH_TABLE) return;
+  p->wdev = p->wname = 4;
+  for (size_t i = 0; i < p->f.n; i++)
+    if ((int)strlen(p->f.names[i]) > p->wdev)
+      p->wdev = (int)strlen(p->f.names[i]);
+  for (size_t k = 0; m && k < m->nvars; k++)
+    if (fleet_wanted(&p->f, m->vars[k].name) &&
+        (int)strlen(m->vars[k].name) > p->wname)
+      p->wname = (int)strlen(m->vars[k].name);
+  if (p->wdev < 6) p->wdev = 6;
+}
+
+/* Device i's rows straight from its result. */
+static void emit_result(struct poll_cli *p, size_t i,
+                        const struct poll_result *r) {
+  char cell[256];
+  table_widths(p, r->map);
+  emit_begin(p, p->f.names[i]);
+  for (size_t k = 0; k < r->map->nvars; k++) {
+    const struct dev_var *v = &r->map->vars[k];
+    if (r->vals[k].kind == DV_NONE || r->vals[k].kind == DV_ERR ||
+        !fleet_wanted(&p->f, v->name))
+      continue;
+    struct sh_cell c = sh_value_cell(v, &r->vals[k], cell, sizeof cell);
+    for (char *q = cell; *q; q++)
+      if (*q == '\t' || *q == '\n' || *q == '\r') *q = ' ';
+    emit_row(p, p->f.names[i], v->name, c.text, c.num);
+  }
+  emit_end(p);
+}
+
+/* Device i's rows held as text (rows_of); the text is consumed. */
+static void emit_text(struct poll_cli *p, size_t i, char *text) {
+  emit_begin(p, p->f.names[i]);
   for (char *line = text, *nl; line && (nl = strchr(line, '\n'));
        line = nl + 1) {
-    char *name = line, *val = strchr(line, '\t'), *num;
+    char *val = strchr(line, '\t'), *num;
     *nl = 0;
     *val++ = 0;
     num = strchr(val, '\t');
     *num++ = 0;
-    if (p->o.mode == SH_JSON) {
-      sh_out_str(&p->out, line == text ? "" : ", ");
-      sh_out_json_str(&p->out, name);
-      sh_out_str(&p->out, ": ");
-      if (*num == '1')
-        sh_out_str(&p->out, val);
-      else
-        sh_out_json_str(&p->out, val);
-    } else if (p->o.mode == SH_CSV) {
-      struct sh_cell row[3] = {{dev, 0}, {name, 0}, {val, *num == '1'}};
-      static const char *const cols[] = {"device", "name", "value"};
-      p->skip_line = p->csv_rows++ > 0; /* one header for the whole run */
-      sh_out_table(&p->out, cols, 3, row, 1);
-    } else {
-      table_row(p, dev, name, val, *num == '1');
-    }
+    emit_row(p, p->f.names[i], line, val, *num == '1');
   }
-  if (p->o.mode == SH_JSON) sh_out_str(&p->out, "}");
-  if (p->o.mode == SH_TABLE)
-    return; /* rows point into text: freed at the end */
-  free(text);
-  p->text[i] = NULL;
+  emit_end(p);
 }
 
 static void emit_error(struct poll_cli *p, size_t i, const char *msg) {
@@ -343,11 +416,34 @@ static void emit_error(struct poll_cli *p, size_t i, const char *msg) {
   sh_out_str(&p->out, "}");
 }
 
-/* Called serialised by the poller: keep the rows, print what is in order. */
+/* Print the devices held back that are now in order. */
+static void emit_held(struct poll_cli *p) {
+  while (p->next < p->f.n && p->state[p->next]) {
+    size_t k = p->next++;
+    if (p->state[k] > 0) {
+      p->ok++;
+      emit_text(p, k, p->text[k]);
+    } else {
+      p->bad++;
+      emit_error(p, k, p->text[k] ? p->text[k] : "failed");
+    }
+    free(p->text[k]);
+    p->text[k] = NULL;
+  }
+}
+
+/* Called serialised by the poller: print in order, straight from the
+ * result when it is next, else keep its rows until it is. */
 static void poll_done(void *ctx, size_t i, const struct poll_result *r) {
   struct poll_cli *p = ctx;
   fleet_note_map(&p->f, r->map);
-  if (r->rc == 0 && (p->text[i] = rows_of(&p->f, r))) {
+  if (r->rc == 0 && i == p->next) {
+    p->state[i] = 1;
+    p->next++;
+    p->ok++;
+    emit_result(p, i, r);
+  } else if (r->rc == 0 && (p->text[i] = rows_of(&p->f, r))) {
+    table_widths(p, r->map);
     p->state[i] = 1;
   } else {
     struct ohm_error e = r->err;
@@ -356,30 +452,17 @@ static void poll_done(void *ctx, size_t i, const struct poll_result *r) {
     p->state[i] = -1;
     p->text[i] = strdup(ohm_error_text(&e));
   }
-  while (p->next < p->f.n && p->state[p->next]) {
-    size_t k = p->next++;
-    if (p->state[k] > 0) {
-      p->ok++;
-      emit(p, k);
-    } else {
-      p->bad++;
-      emit_error(p, k, p->text[k] ? p->text[k] : "failed");
-      free(p->text[k]);
-      p->text[k] = NULL;
-    }
-  }
-  fflush(stdout);
+  emit_held(p);
+  /* the event loop flushes once a batch (poll_idle); workers at once */
+  if (!p->idles || !pthread_equal(pthread_self(), p->main_thread))
+    fflush(stdout);
 }
 
-/* stdout writer that can drop one line (the CSV header of a table). */
-static void poll_write(void *ctx, const char *s, size_t n) {
+/* The event loop is about to wait: what it printed goes out now. */
+static void poll_idle(void *ctx) {
   struct poll_cli *p = ctx;
-  while (p->skip_line && n) {
-    p->skip_line = *s != '\n';
-    s++;
-    n--;
-  }
-  fwrite(s, 1, n, stdout);
+  p->idles++;
+  fflush(stdout);
 }
 
 static int poll_open(void *ctx, size_t i, struct dev **out,
@@ -387,10 +470,25 @@ static int poll_open(void *ctx, size_t i, struct dev **out,
   return fleet_open(&((struct poll_cli *)ctx)->f, i, out, e);
 }
 
+/* The same with the transport not connected: the poller's event loop
+ * connects Modbus TCP devices itself. */
+static int poll_open_lazy(void *ctx, size_t i, struct dev **out,
+                          struct ohm_error *e) {
+  struct fleet *f = &((struct poll_cli *)ctx)->f;
+  struct tp_opts o = f->o->tp;
+  o.defer = 1;
+  return inv_open(f->inv, f->opens[i], f->o->driver, &o, out, e);
+}
+
 static int poll_exec(struct poll_cli *p) {
   struct ohm_error e;
-  struct poll_opts po = {
-      .jobs = p->jobs, .open = poll_open, .done = poll_done, .ctx = p};
+  struct poll_opts po = {.jobs = p->jobs,
+                         .open = poll_open,
+                         .done = poll_done,
+                         .ctx = p,
+                         /* -v traces each request: the blocking path */
+                         .open_lazy = p->o.tp.trace ? NULL : poll_open_lazy,
+                         .idle = poll_idle};
   ohm_error_clear(&e);
   p->text = calloc(p->f.n + 1, sizeof *p->text);
   p->state = calloc(p->f.n + 1, sizeof *p->state);
@@ -399,9 +497,9 @@ static int poll_exec(struct poll_cli *p) {
     return EXIT_FAIL;
   }
   sh_out_init(&p->out, p->o.mode, stdout);
-  p->out.write = poll_write;
-  p->out.ctx = p;
-  p->out.header = 1;
+  static char obuf[1 << 16]; /* glibc ignores the size without a buffer */
+  setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+  p->main_thread = pthread_self();
   int rc = poll_run(p->f.t, p->f.n, &po, &e);
   if (rc < 0) {
     sh_error(NULL, &e);
@@ -409,10 +507,6 @@ static int poll_exec(struct poll_cli *p) {
   }
   if (p->o.mode == SH_JSON)
     sh_out_str(&p->out, p->ok + p->bad ? "\n}\n" : "{}\n");
-  if (p->o.mode == SH_TABLE && p->nrows) {
-    static const char *const cols[] = {"DEVICE", "NAME", "VALUE"};
-    sh_out_table(&p->out, cols, 3, p->cells, p->nrows);
-  }
   const char *bad = p->ok ? fleet_unmatched(&p->f) : NULL;
   if (bad) {
     sh_no_match("poll", bad);
@@ -447,7 +541,6 @@ int cmd_poll(int argc, char **argv) {
     free(p.text[i]);
   free(p.text);
   free(p.state);
-  free(p.cells);
   fleet_free(&p.f);
   return rc;
 }

@@ -146,7 +146,7 @@ static void lua_str(struct sh_out *o, const char *s) {
   out(o, "\"", 1);
 }
 
-static void csv_field(struct sh_out *o, const char *s) {
+void sh_out_csv_field(struct sh_out *o, const char *s) {
   if (!s[strcspn(s, ",\"\r\n")]) {
     sh_out_str(o, s);
     return;
@@ -200,9 +200,9 @@ void sh_out_kv(struct sh_out *o, const char *name, struct sh_cell v) {
     typed(o, v);
     break;
   case SH_CSV:
-    csv_field(o, name);
+    sh_out_csv_field(o, name);
     sh_out_str(o, ",");
-    csv_field(o, v.text);
+    sh_out_csv_field(o, v.text);
     sh_out_str(o, "\n");
     break;
   case SH_TABLE:
@@ -265,7 +265,7 @@ static void table_csv(struct sh_out *o, const char *const *cols, size_t ncols,
                       const struct sh_cell *cells, size_t nrows) {
   for (size_t r = 0; r <= nrows; r++)
     for (size_t c = 0; c < ncols; c++) {
-      csv_field(o, r ? cells[(r - 1) * ncols + c].text : cols[c]);
+      sh_out_csv_field(o, r ? cells[(r - 1) * ncols + c].text : cols[c]);
       sh_out_str(o, c + 1 < ncols ? "," : "\n");
     }
 }

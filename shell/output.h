@@ -33,6 +33,8 @@ void sh_out_init(struct sh_out *o, enum sh_mode mode, FILE *fp);
 void sh_out_str(struct sh_out *o, const char *s);
 void sh_out_printf(struct sh_out *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* s as one CSV field, quoted when it holds a comma, quote or newline. */
+void sh_out_csv_field(struct sh_out *o, const char *s);
 /* s as a JSON string literal, quotes included. */
 void sh_out_json_str(struct sh_out *o, const char *s);
 

@@ -13,6 +13,7 @@
  * checked here (modbus_adu.h: what libmodbus does not check); a reply
  * that does not match the request ends the connection. */
 #include "modbus_adu.h"
+#include "modbus_nb.h"
 #include "../util/clock.h"
 #include "serial.h"
 #include "transport.h"
@@ -112,6 +113,10 @@ static int mb_up(struct tp *t, struct mb *m, struct ohm_error *e) {
   if ((err == ECONNREFUSED || err == 0) && (rc = mb_resolve(t)) != 0)
     return ohm_error_set(e, OHM_EIO, "connect failed (cannot resolve '%s': %s)",
                          t->uri.host, gai_strerror(rc));
+  return tp_modbus_connect_fail(t, err, e);
+}
+
+int tp_modbus_connect_fail(struct tp *t, int err, struct ohm_error *e) {
   if (err == ECONNREFUSED)
     return ohm_error_set(e, OHM_ECONNREFUSED,
                          "connect failed (connection refused)");
@@ -271,6 +276,35 @@ static int mb_once(struct mb *m, const struct mb_req *r) {
   return -1;
 }
 
+int tp_modbus_fail(struct tp *t, int err, const char *why, int fc, int addr,
+                   int n, int tries, struct ohm_error *e) {
+  struct mb *m = t->priv;
+  struct mb_req r = {.fc = fc, .addr = addr, .n = n};
+  char what[80];
+  mb_what(what, sizeof what, &r, t->unit);
+  snprintf(m->why, sizeof m->why, "%s", why ? why : "");
+  return mb_error(t, err, what, tries, t->unit, e);
+}
+
+int tp_modbus_redial_fail(struct tp *t, int err, int fc, int addr, int n,
+                          struct ohm_error *e) {
+  struct mb_req r = {.fc = fc, .addr = addr, .n = n};
+  char what[80];
+  int rc = tp_modbus_connect_fail(t, err, e);
+  mb_what(what, sizeof what, &r, t->unit);
+  return ohm_error_set(
+      e, rc, "%s failed (connection dropped, reconnect failed)", what);
+}
+
+int tp_modbus_retry(const struct tp *t, int err, int *tries, int *redials) {
+  if (mb_is_drop(err) && (*redials)++ == 0) {
+    (*tries)--;
+    return 1;
+  }
+  return (err == ETIMEDOUT || mb_is_malformed(err)) &&
+         *tries <= t->opts.retries;
+}
+
 /* Run r with the retry policy above; 0 or a negative OHM_E* with e set. */
 static int mb_request(struct tp *t, int unit, const struct mb_req *r,
                       struct ohm_error *e) {
@@ -395,6 +429,7 @@ static int mb_start(struct tp *t, modbus_t *ctx, int rtu, struct ohm_error *e) {
   m->slot = -1;
   t->priv = m;
   mb_timeouts(t, ctx);
+  if (t->opts.defer) return 0; /* the first request connects */
   if ((rc = mb_up(t, m, e)) < 0) mb_close(t);
   return rc;
 }

@@ -167,6 +167,13 @@ int tp_snmp_multi_get(struct tp_snmp_multi *m, struct tp *t,
  * OHM_EINTR. Per-request failures go to the callbacks, not here. */
 int tp_snmp_multi_run(struct tp_snmp_multi *m, struct ohm_error *e);
 
+/* One turn of the same loop, for a caller that keeps a window of requests
+ * in flight and queues more as they finish: waits at most 100 ms, calls
+ * the callbacks of the requests that finished. The requests still queued
+ * (>= 0), or OHM_EINTR (Ctrl-C) / OHM_EIO, every queued request then
+ * finished with that code. */
+int tp_snmp_multi_step(struct tp_snmp_multi *m, struct ohm_error *e);
+
 /* Requests still queued complete with OHM_EINTR; then free. NULL is ok. */
 void tp_snmp_multi_free(struct tp_snmp_multi *m);
 

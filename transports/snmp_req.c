@@ -1,6 +1,7 @@
 /* SNMP requests: GET jobs (split on tooBig), walks, SETs and the multi
  * event loop for many agents; all sent asynchronously and completed by
  * snmp_run_loop (snmp.c). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -735,6 +736,48 @@ int tp_snmp_multi_run(struct tp_snmp_multi *m, struct ohm_error *e) {
   if (rc < 0) multi_abandon(m, rc);
   multi_report(m);
   return rc;
+}
+
+/* Wait once (at most 100 ms, so Ctrl-C is seen) on the sessions of the
+ * unfinished jobs, let net-snmp read and time out, report what finished. */
+static int multi_wait(struct tp_snmp_multi *m, struct ohm_error *e) {
+  netsnmp_large_fd_set fds;
+  struct timeval tv = {0, 100000};
+  int maxfd = 0, block = 1, cnt, rc = 0;
+  netsnmp_large_fd_set_init(&fds, FD_SETSIZE);
+  NETSNMP_LARGE_FD_ZERO(&fds);
+  for (struct job *j = m->jobs; j; j = j->next)
+    if (j->sp->inflight > 0 && j->sp->sess)
+      snmp_sess_select_info2(j->sp->sess, &maxfd, &fds, &tv, &block);
+  if (block || tv.tv_sec > 0 || tv.tv_usec > 100000)
+    tv = (struct timeval){0, 100000};
+  cnt = netsnmp_large_fd_set_select(maxfd, &fds, NULL, NULL, &tv);
+  if (cnt < 0 && errno != EINTR)
+    rc = ohm_error_set(e, OHM_EIO, "select: %s", strerror(errno));
+  for (struct job *j = m->jobs; rc == 0 && j; j = j->next)
+    if (j->sp->inflight > 0 && j->sp->sess) {
+      if (cnt > 0) snmp_sess_read2(j->sp->sess, &fds);
+      if (j->sp->inflight > 0) snmp_sess_timeout(j->sp->sess);
+    }
+  netsnmp_large_fd_set_cleanup(&fds);
+  return rc;
+}
+
+int tp_snmp_multi_step(struct tp_snmp_multi *m, struct ohm_error *e) {
+  int rc = 0, left = 0;
+  multi_report(m); /* jobs that failed to start */
+  if (tp_interrupted)
+    rc = ohm_error_set(e, OHM_EINTR, "interrupted");
+  else if (m->jobs)
+    rc = multi_wait(m, e);
+  for (struct job *j = m->jobs; rc == 0 && j; j = j->next)
+    if (!j->finished && j->sp->inflight == 0)
+      j->finished = 1; /* cannot happen; never report a job twice */
+  if (rc < 0) multi_abandon(m, rc);
+  multi_report(m);
+  for (struct job *j = m->jobs; j; j = j->next)
+    left++;
+  return rc < 0 ? rc : left;
 }
 
 void tp_snmp_multi_free(struct tp_snmp_multi *m) {

@@ -38,6 +38,8 @@ struct tp_opts {
   int verbose;
   tp_trace_fn trace; /* NULL: no tracing; may be called from any thread */
   void *trace_ctx;
+  int defer; /* open without connecting: the first request connects (the
+                fleet poller connects Modbus TCP itself, modbus_nb.h) */
 };
 
 struct tp;
