@@ -5,17 +5,18 @@
 PREFIX  ?= /usr/local
 BUILD   ?= build
 CC      ?= cc
-# libcurl and libnetsnmp are not linked: they are loaded on first use
-# (util/lazy.h, scripts/gen-lazy.sh), so that `ohm get` over Modbus
-# does not pay their start-up cost. Their headers are still needed.
+# libcurl, net-snmp, libmosquitto, readline, libserialport and libtelnet
+# are not linked: they are loaded on first use (util/lazy.h,
+# scripts/gen-lazy.sh), so that `ohm get` over Modbus does not pay their
+# start-up cost. Their headers are still needed.
 # Evaluated when a make that builds is parsed: the top-level targets that
 # install packages first (check, demo, bench, fuzz) recurse after `deps`, so
 # a fresh machine never builds with empty flags; a package still missing
 # then fails loudly (pkg-config's own message) in $(BUILD)/flags.
 PKGS       := lua5.4 libmodbus libserialport libcurl libtelnet
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs lua5.4 libmodbus libserialport \
-                libtelnet 2>/dev/null) -lreadline -ldl -lpthread -lm
+PKG_LIBS   := $(shell pkg-config --libs lua5.4 libmodbus 2>/dev/null) \
+              -ldl -lpthread -lm
 OPT     ?= -O2 -g
 CFLAGS  ?= $(OPT)
 WARN     = -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes \

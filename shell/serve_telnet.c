@@ -32,6 +32,7 @@
 
 #include "serve/login.h"
 #include "serve_telnet_int.h"
+#include "../util/lazy_telnet.h"
 
 #define TN_LOGIN_MS 60000 /* connect to logged in */
 #define TN_REPLY_MS 10000 /* a screen written */
@@ -584,9 +585,11 @@ static struct tn_server *server_new(struct sv_cache *c) {
 
 int serve_telnet_start(struct sv_cache *c, const char *addr,
                        const struct sh_opts *o, struct ohm_error *e) {
-  struct tn_server *s = server_new(c);
+  struct tn_server *s;
   int rc;
-  if (!s) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if ((rc = lazy_telnet_load(e)) < 0) return rc;
+  if (!(s = server_new(c)))
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   struct ls_conf conf = {.name = "console",
                          .max_total = 2 * s->max_sessions,
                          .max_per_addr = s->max_sessions,
@@ -611,7 +614,7 @@ void serve_telnet_stop(void) {
 }
 
 void serve_telnet_feed(struct sv_cache *c, const char *data, size_t n) {
-  struct tn_server *srv = server_new(c);
+  struct tn_server *srv = lazy_telnet_load(NULL) == 0 ? server_new(c) : NULL;
   struct tn_session *s = srv ? calloc(1, sizeof *s) : NULL;
   struct ohm_error e;
   if (s && acc_add(srv, "fuzz", "fuzz", "administrator", &e) == 0) {
