@@ -93,8 +93,10 @@ $(BUILD)/map2c: scripts/map2c.c $(MAP2C_OBJ) $(BUILD)/flags
 $(GEN_MAPS): $(BUILD)/map2c $(MAPS) $(BUILD)/srclist
 	@mkdir -p $(dir $@)
 	$(BUILD)/map2c $(MAPS) > $@.tmp && mv $@.tmp $@
+# -O0: its fill functions are long straight lines of stores, which gcc's
+# optimizers take minutes over, for nothing (run once, a few microseconds).
 $(BUILD)/gen/maps.o: $(GEN_MAPS) $(BUILD)/flags
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -O0 -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)

@@ -45,7 +45,7 @@ const char *const *dev_driver_builtin(void) {
 
 static struct dev_map *builtin_find(const char *name) {
   for (const struct ohm_builtin_map *b = ohm_builtin_maps; b->name; b++)
-    if (strcmp(b->name, name) == 0) return b->map;
+    if (strcmp(b->name, name) == 0) return b->get();
   return NULL;
 }
 

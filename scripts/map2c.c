@@ -50,96 +50,74 @@ static void num(double d) {
     printf("%a", d);
 }
 
-/* "&m3_frame", "m3_vars" ... or NULL when the map has none. */
-static void ref(size_t present, const char *amp, int m, const char *what) {
-  if (present)
-    printf("%sm%d%s", amp, m, what);
-  else
-    printf("NULL");
+/* Assignments of the fields that are not zero (the storage is static,
+ * so zero already): "  LHS = VALUE;". */
+static void set_s(const char *lhs, const char *s) {
+  if (!s) return;
+  printf("  %s = ", lhs);
+  str(s);
+  printf(";\n");
 }
 
-static void var_arrays(int m, size_t i, const struct dev_var *v) {
-  if (v->nenums) {
-    printf("static struct dev_enum m%d_e%zu[] = {", m, i);
-    for (size_t k = 0; k < v->nenums; k++) {
-      printf("{%d, ", v->enums[k].raw);
-      str(v->enums[k].text);
-      printf("},");
-    }
+static void set_i(const char *lhs, long long x) {
+  if (x) printf("  %s = %lld;\n", lhs, x);
+}
+
+static void set_d(const char *lhs, double d) {
+  if (d == 0 && !signbit(d)) return;
+  printf("  %s = ", lhs);
+  num(d);
+  printf(";\n");
+}
+
+#define S(obj, f) set_s(obj #f, x->f)
+#define I(obj, f) set_i(obj #f, (long long)x->f)
+#define D(obj, f) set_d(obj #f, x->f)
+
+static void var_arrays(int m, size_t i, const struct dev_var *x) {
+  if (x->nenums) {
+    printf("static struct dev_enum m%d_e%zu[%zu];\n", m, i, x->nenums);
+  }
+  if (x->ninvalid) {
+    printf("static const uint64_t m%d_i%zu[] = {", m, i);
+    for (size_t k = 0; k < x->ninvalid; k++)
+      printf("UINT64_C(0x%llx),", (unsigned long long)x->invalid[k]);
     printf("};\n");
   }
-  if (v->ninvalid) {
-    printf("static uint64_t m%d_i%zu[] = {", m, i);
-    for (size_t k = 0; k < v->ninvalid; k++)
-      printf("UINT64_C(0x%llx),", (unsigned long long)v->invalid[k]);
-    printf("};\n");
-  }
 }
 
-static void var(int m, size_t i, const struct dev_var *v) {
-  printf("{.name = ");
-  str(v->name);
-  printf(", .unit = ");
-  str(v->unit);
-  printf(", .desc = ");
-  str(v->desc);
-  printf(",\n .type = %d, .scale = ", (int)v->type);
-  num(v->scale);
-  printf(", .access = %d, .has_min = %d, .has_max = %d, .min = ",
-         (int)v->access, v->has_min, v->has_max);
-  num(v->min);
-  printf(", .max = ");
-  num(v->max);
-  printf(",\n .word_swap = %d, .order = %d, .table = %d, .write16 = %d, "
-         ".nwords = %d, .reg = %d, .oid = ",
-         v->word_swap, (int)v->order, (int)v->table, v->write16, v->nwords,
-         v->reg);
-  str(v->oid);
-  printf(", .oid_scale = ");
-  num(v->oid_scale);
-  printf(", .menu = ");
-  str(v->menu);
-  printf(", .text = ");
-  str(v->text);
-  printf(",\n .enums = ");
-  if (v->nenums)
-    printf("m%d_e%zu", m, i);
-  else
-    printf("NULL");
-  printf(", .nenums = %zu, .invalid = ", v->nenums);
-  if (v->ninvalid)
-    printf("m%d_i%zu", m, i);
-  else
-    printf("NULL");
-  printf(", .ninvalid = %zu, .accept = %uu, .is_bits = %d, .frame = ",
-         v->ninvalid, v->accept, v->is_bits);
-  str(v->frame);
-  printf(", .bit = %d, .index = {%d, %d, %d, %d}, .nindex = %d},\n", v->bit,
-         v->index[0], v->index[1], v->index[2], v->index[3], v->nindex);
+static void var(int m, size_t i, const struct dev_var *x) {
+  printf("  v = &m%d_vars[%zu];\n", m, i);
+  S("v->", name), S("v->", unit), S("v->", desc), I("v->", type);
+  D("v->", scale), I("v->", access), I("v->", has_min), I("v->", has_max);
+  D("v->", min), D("v->", max), I("v->", word_swap), I("v->", order);
+  I("v->", table), I("v->", write16), I("v->", nwords), I("v->", reg);
+  S("v->", oid), D("v->", oid_scale), S("v->", menu), S("v->", text);
+  I("v->", accept), I("v->", is_bits), S("v->", frame), I("v->", bit);
+  I("v->", index[0]), I("v->", index[1]), I("v->", index[2]);
+  I("v->", index[3]), I("v->", nindex);
+  for (size_t k = 0; k < x->nenums; k++) {
+    printf("  m%d_e%zu[%zu].raw = %d;\n  m%d_e%zu[%zu].text = ", m, i, k,
+           x->enums[k].raw, m, i, k);
+    str(x->enums[k].text);
+    printf(";\n");
+  }
+  if (x->nenums)
+    printf("  v->enums = m%d_e%zu;\n  v->nenums = %zu;\n", m, i, x->nenums);
+  if (x->ninvalid)
+    printf("  v->invalid = (uint64_t *)m%d_i%zu;\n  v->ninvalid = %zu;\n", m, i,
+           x->ninvalid);
 }
 
-static void cmds(int m, const struct dev_map *map) {
-  if (!map->ncmds) return;
-  printf("static struct dev_cmd m%d_cmds[] = {\n", m);
-  for (size_t i = 0; i < map->ncmds; i++) {
-    const struct dev_cmd *c = &map->cmds[i];
-    printf("{.name = ");
-    str(c->name);
-    printf(", .desc = ");
-    str(c->desc);
-    printf(", .dangerous = %d, .reg = %d, .value = %d, .via = ", c->dangerous,
-           c->reg, c->value);
-    str(c->via);
-    printf(", .cid2 = %d, .data = ", c->cid2);
-    str(c->data);
-    printf("},\n");
-  }
-  printf("};\n");
+static void cmd(int m, size_t i, const struct dev_cmd *x) {
+  printf("  c = &m%d_cmds[%zu];\n", m, i);
+  S("c->", name), S("c->", desc), I("c->", dangerous), I("c->", reg);
+  I("c->", value), S("c->", via), I("c->", cid2), S("c->", data);
 }
 
 static void blocks(int m, const struct dev_map *map) {
   if (!map->nblocks) return;
-  printf("static struct dev_block m%d_blocks[] = {", m);
+  printf("static const struct dev_block m%d_blocks[] = {", m);
   for (size_t i = 0; i < map->nblocks; i++)
     printf("{%d, %d, %d},", map->blocks[i].first, map->blocks[i].count,
            (int)map->blocks[i].table);
@@ -147,102 +125,100 @@ static void blocks(int m, const struct dev_map *map) {
 }
 
 static void frame_extras(const struct dev_frame *f) {
-  printf(" .extras = {");
+  char lhs[64];
   for (int i = 0; i < FRAME_EXTRAS_MAX; i++) {
     const struct dev_frame_extras *x = &f->extras[i];
-    printf("{.p = %d, .nf = %d, .f = {", x->p, x->nf);
+    snprintf(lhs, sizeof lhs, "f->extras[%d].p", i);
+    set_i(lhs, x->p);
+    snprintf(lhs, sizeof lhs, "f->extras[%d].nf", i);
+    set_i(lhs, x->nf);
     for (int j = 0; j < FRAME_EXTRAS_MAX; j++) {
-      printf("{");
-      str(x->f[j].field);
-      printf(", %d},", x->f[j].bytes);
+      snprintf(lhs, sizeof lhs, "f->extras[%d].f[%d].field", i, j);
+      set_s(lhs, x->f[j].field);
+      snprintf(lhs, sizeof lhs, "f->extras[%d].f[%d].bytes", i, j);
+      set_i(lhs, x->f[j].bytes);
     }
-    printf("}},");
   }
-  printf("}, .nextras = %d,\n .status = {", f->nextras);
   for (int i = 0; i < FRAME_STATUS_MAX; i++) {
-    str(f->status[i]);
-    printf(",");
+    snprintf(lhs, sizeof lhs, "f->status[%d]", i);
+    set_s(lhs, f->status[i]);
   }
-  printf("}, .nstatus = %d,\n", f->nstatus);
 }
 
-static void frame(int m, const struct dev_frame *f) {
-  if (!f) return;
-  if (f->nwords) {
-    printf("static struct dev_frame_alarm m%d_words[] = {", m);
-    for (size_t i = 0; i < f->nwords; i++) {
-      printf("{%d, %d, ", f->words[i].status, f->words[i].bit);
-      str(f->words[i].word);
-      printf("},");
-    }
-    printf("};\n");
+static void frame(int m, const struct dev_frame *x) {
+  if (!x) return;
+  printf("  f = &m%d_frame;\n", m);
+  I("f->", ver), I("f->", cid1), I("f->", adr), I("f->", first);
+  I("f->", last), I("f->", analog), I("f->", alarms), I("f->", firmware);
+  I("f->", serial), I("f->", text_info), D("f->", cell_scale);
+  D("f->", temp_offset), D("f->", temp_scale), D("f->", current_scale);
+  D("f->", voltage_scale), D("f->", capacity_scale);
+  I("f->", cell_temp_first), I("f->", cell_temp_last), I("f->", nextras);
+  I("f->", alarm_states), I("f->", nstatus), I("f->", balance[0]);
+  I("f->", balance[1]), I("f->", full_status), I("f->", full_bit);
+  frame_extras(x);
+  for (size_t i = 0; i < x->nwords; i++) {
+    printf("  m%d_words[%zu].status = %d;\n  m%d_words[%zu].bit = %d;\n"
+           "  m%d_words[%zu].word = ",
+           m, i, x->words[i].status, m, i, x->words[i].bit, m, i);
+    str(x->words[i].word);
+    printf(";\n");
   }
-  printf("static struct dev_frame m%d_frame = {.ver = %d, .cid1 = %d, "
-         ".adr = %d, .first = %d, .last = %d, .analog = %d, .alarms = %d, "
-         ".firmware = %d, .serial = %d, .text_info = %d,\n",
-         m, f->ver, f->cid1, f->adr, f->first, f->last, f->analog, f->alarms,
-         f->firmware, f->serial, f->text_info);
-  const double d[] = {f->cell_scale,    f->temp_offset,   f->temp_scale,
-                      f->current_scale, f->voltage_scale, f->capacity_scale};
-  const char *dn[] = {"cell_scale",    "temp_offset",   "temp_scale",
-                      "current_scale", "voltage_scale", "capacity_scale"};
-  for (int i = 0; i < 6; i++) {
-    printf(" .%s = ", dn[i]);
-    num(d[i]);
-    printf(",");
-  }
-  printf("\n .cell_temp_first = %d, .cell_temp_last = %d,\n",
-         f->cell_temp_first, f->cell_temp_last);
-  frame_extras(f);
-  printf(" .alarm_states = %d, .balance = {%d, %d}, .full_status = %d, "
-         ".full_bit = %d,\n .words = ",
-         f->alarm_states, f->balance[0], f->balance[1], f->full_status,
-         f->full_bit);
-  ref(f->nwords, "", m, "_words");
-  printf(", .nwords = %zu};\n", f->nwords);
+  if (x->nwords)
+    printf("  f->words = m%d_words;\n  f->nwords = %zu;\n", m, x->nwords);
+  printf("  m%d.frame = f;\n", m);
 }
 
-static void map_head(const struct dev_map *map) {
-  const char *const s[] = {map->name,        map->desc,    map->mfr,
-                           map->model,       map->type,    map->upgrade,
-                           map->version_var, map->sig_oid, map->sig_sysoid};
-  const char *const sn[] = {"name",        "desc",    "mfr",
-                            "model",       "type",    "upgrade",
-                            "version_var", "sig_oid", "sig_sysoid"};
-  for (int i = 0; i < 9; i++) {
-    printf(" .%s = ", sn[i]);
-    str(s[i]);
-    printf(",\n");
-  }
-  printf(" .max_read = %d, .max_gap = %d, .write16 = %d, .oid_unit_base = "
-         "%d, .oid_unit_max = %d,\n",
-         map->max_read, map->max_gap, map->write16, map->oid_unit_base,
-         map->oid_unit_max);
+static void map_head(int m, const struct dev_map *x) {
+  char o[16];
+  snprintf(o, sizeof o, "m%d.", m);
+#define SO(f) set_s((snprintf(lhs, sizeof lhs, "%s" #f, o), lhs), x->f)
+#define IO(f) set_i((snprintf(lhs, sizeof lhs, "%s" #f, o), lhs), x->f)
+  char lhs[64];
+  SO(name), SO(desc), SO(mfr), SO(model), SO(type), SO(upgrade);
+  SO(version_var), SO(sig_oid), SO(sig_sysoid), IO(max_read), IO(max_gap);
+  IO(write16), IO(oid_unit_base), IO(oid_unit_max);
+#undef SO
+#undef IO
+  if (x->nblocks)
+    printf("  m%d.blocks = (struct dev_block *)m%d_blocks;\n"
+           "  m%d.nblocks = %zu;\n",
+           m, m, m, x->nblocks);
+  if (x->nvars)
+    printf("  m%d.vars = m%d_vars;\n  m%d.nvars = %zu;\n", m, m, m, x->nvars);
+  if (x->ncmds)
+    printf("  m%d.cmds = m%d_cmds;\n  m%d.ncmds = %zu;\n", m, m, m, x->ncmds);
 }
 
-static void map(int m, const struct dev_map *map) {
-  for (size_t i = 0; i < map->nvars; i++)
-    var_arrays(m, i, &map->vars[i]);
-  if (map->nvars) {
-    printf("static struct dev_var m%d_vars[] = {\n", m);
-    for (size_t i = 0; i < map->nvars; i++)
-      var(m, i, &map->vars[i]);
-    printf("};\n");
-  }
-  cmds(m, map);
-  blocks(m, map);
-  frame(m, map->frame);
-  printf("static struct dev_map m%d = {\n", m);
-  map_head(map);
-  printf(" .blocks = ");
-  ref(map->nblocks, "", m, "_blocks");
-  printf(", .nblocks = %zu,\n .vars = ", map->nblocks);
-  ref(map->nvars, "", m, "_vars");
-  printf(", .nvars = %zu,\n .cmds = ", map->nvars);
-  ref(map->ncmds, "", m, "_cmds");
-  printf(", .ncmds = %zu,\n .frame = ", map->ncmds);
-  ref(map->frame != NULL, "&", m, "_frame");
-  printf("};\n\n");
+/* Static storage (zero, untouched until the map is asked for) and a
+ * function that fills it from code: string addresses are PC-relative, so
+ * the tables cost no relocations at start-up, and no page is touched for
+ * maps a command does not use. */
+static void map(int m, const struct dev_map *x) {
+  printf("static struct dev_map m%d;\n", m);
+  if (x->nvars) printf("static struct dev_var m%d_vars[%zu];\n", m, x->nvars);
+  if (x->ncmds) printf("static struct dev_cmd m%d_cmds[%zu];\n", m, x->ncmds);
+  if (x->frame) printf("static struct dev_frame m%d_frame;\n", m);
+  if (x->frame && x->frame->nwords)
+    printf("static struct dev_frame_alarm m%d_words[%zu];\n", m,
+           x->frame->nwords);
+  for (size_t i = 0; i < x->nvars; i++)
+    var_arrays(m, i, &x->vars[i]);
+  blocks(m, x);
+  printf("static void m%d_fill(void) {\n  struct dev_var *v;\n"
+         "  struct dev_cmd *c;\n  struct dev_frame *f;\n"
+         "  (void)v, (void)c, (void)f;\n",
+         m);
+  map_head(m, x);
+  for (size_t i = 0; i < x->nvars; i++)
+    var(m, i, &x->vars[i]);
+  for (size_t i = 0; i < x->ncmds; i++)
+    cmd(m, i, &x->cmds[i]);
+  frame(m, x->frame);
+  printf("}\n\nstatic struct dev_map *m%d_get(void) {\n"
+         "  static pthread_once_t once = PTHREAD_ONCE_INIT;\n"
+         "  pthread_once(&once, m%d_fill);\n  return &m%d;\n}\n\n",
+         m, m, m);
 }
 
 /* "devices/NAME/map.lua" -> NAME (static buffer), or NULL. */
@@ -299,7 +275,8 @@ int main(int argc, char **argv) {
   const char **names = calloc((size_t)argc, sizeof *names);
   int rc = 0;
   printf("/* generated by scripts/map2c.c from the driver maps: do not edit "
-         "*/\n#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n"
+         "*/\n#include <math.h>\n#include <pthread.h>\n#include <stddef.h>\n"
+         "#include <stdint.h>\n"
          "#include \"devices/frame_map.h\"\n#include \"devices/map.h\"\n"
          "#include \"util/embedded.h\"\n\n");
   for (int i = 1; i < argc && rc == 0; i++)
@@ -308,7 +285,7 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc && rc == 0; i++) {
     printf("  {");
     str(names[i - 1]);
-    printf(", &m%d},\n", i - 1);
+    printf(", m%d_get},\n", i - 1);
   }
   printf("  {NULL, NULL}};\n");
   for (int i = 0; i < argc; i++)

@@ -20,12 +20,13 @@ extern const struct ohm_embedded ohm_embedded[];
 const struct ohm_embedded *ohm_embedded_find(const char *path);
 
 /* The built-in driver maps, loaded at build time by the run-time loader
- * (devices/map.c) and written out as static tables: never freed. Sorted as
- * the map files are; terminated by an entry whose name is NULL. */
+ * (devices/map.c) and written out as C code filling static tables: get()
+ * fills them on its first call (thread-safe) and returns them, never to be
+ * freed. Sorted as the map files are; terminated by a NULL name. */
 struct dev_map;
 struct ohm_builtin_map {
   const char *name; /* "bps2000v2" */
-  struct dev_map *map;
+  struct dev_map *(*get)(void);
 };
 extern const struct ohm_builtin_map ohm_builtin_maps[];
 
