@@ -115,13 +115,14 @@ static void cmd(int m, size_t i, const struct dev_cmd *x) {
   I("c->", value), S("c->", via), I("c->", cid2), S("c->", data);
 }
 
+/* Never NULL, as the loader's (one zero block when there are none):
+ * the engine copies it whatever the count. */
 static void blocks(int m, const struct dev_map *map) {
-  if (!map->nblocks) return;
   printf("static const struct dev_block m%d_blocks[] = {", m);
   for (size_t i = 0; i < map->nblocks; i++)
     printf("{%d, %d, %d},", map->blocks[i].first, map->blocks[i].count,
            (int)map->blocks[i].table);
-  printf("};\n");
+  printf("%s};\n", map->nblocks ? "" : "{0, 0, 0}");
 }
 
 static void frame_extras(const struct dev_frame *f) {
@@ -180,10 +181,9 @@ static void map_head(int m, const struct dev_map *x) {
   IO(write16), IO(oid_unit_base), IO(oid_unit_max);
 #undef SO
 #undef IO
-  if (x->nblocks)
-    printf("  m%d.blocks = (struct dev_block *)m%d_blocks;\n"
-           "  m%d.nblocks = %zu;\n",
-           m, m, m, x->nblocks);
+  printf("  m%d.blocks = (struct dev_block *)m%d_blocks;\n"
+         "  m%d.nblocks = %zu;\n",
+         m, m, m, x->nblocks);
   if (x->nvars)
     printf("  m%d.vars = m%d_vars;\n  m%d.nvars = %zu;\n", m, m, m, x->nvars);
   if (x->ncmds)

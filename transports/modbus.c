@@ -17,6 +17,7 @@
 #include "serial.h"
 #include "transport.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <modbus.h>
 #include <netdb.h>
@@ -401,11 +402,17 @@ static int mb_start(struct tp *t, modbus_t *ctx, int rtu, struct ohm_error *e) {
 
 static int mb_tcp_open(struct tp *t, struct ohm_error *e) {
   char port[16];
+  struct in_addr a;
+  int pn = t->uri.port > 0 ? t->uri.port : 502;
   if (!t->uri.host || !*t->uri.host)
     return ohm_error_set(e, OHM_EURI,
                          "missing host (want "
                          "modbus-tcp://HOST[:PORT])");
-  snprintf(port, sizeof port, "%d", t->uri.port > 0 ? t->uri.port : 502);
+  /* A numeric IPv4 host needs no getaddrinfo (whose AI_ADDRCONFIG dumps
+   * the interfaces over netlink and asks nscd on every connect). */
+  if (inet_pton(AF_INET, t->uri.host, &a) == 1)
+    return mb_start(t, modbus_new_tcp(t->uri.host, pn), 0, e);
+  snprintf(port, sizeof port, "%d", pn);
   return mb_start(t, modbus_new_tcp_pi(t->uri.host, port), 0, e);
 }
 

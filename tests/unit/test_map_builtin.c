@@ -118,6 +118,11 @@ static void same_map(const struct dev_map *a, const struct dev_map *b) {
                       b->oid_unit_max, b->nblocks, b->nvars,   b->ncmds};
   for (size_t i = 0; i < sizeof x / sizeof *x; i++)
     same_num(x[i], y[i], "map field", a->name);
+  /* The same NULL-ness as the loader's (the engine copies blocks even
+   * when there are none). */
+  same_num(!a->blocks, !b->blocks, "blocks NULL", a->name);
+  same_num(!a->vars, !b->vars, "vars NULL", a->name);
+  same_num(!a->cmds, !b->cmds, "cmds NULL", a->name);
   for (size_t i = 0; i < a->nblocks && i < b->nblocks; i++)
     same_num(memcmp(&a->blocks[i], &b->blocks[i], sizeof *a->blocks), 0,
              "block", a->name);
