@@ -1,7 +1,8 @@
 """Start-up and the one-shot read (issue 17): the built-in maps are C
 tables compiled at build time, and each reads as its map file loaded at
 run time as a user map (the same loader); `ohm get` of a numeric host
-makes no name lookup (no netlink interface dump, no nscd), seen by strace.
+makes no name lookup (no netlink interface dump, no nscd), and a reply is
+one poll and one recv, seen by strace.
 Peer: tests/modbus_peer.py (python3-pymodbus)."""
 import os, shutil, subprocess, sys, tempfile
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
@@ -60,10 +61,32 @@ def numeric_host_no_lookup(tmp):
     T.eq(r.stdout, "input.L1.current: 5.22\n", "a host name still resolves")
 
 
+def one_poll_a_reply(tmp):
+    """A Lua loop of reads on one connection: each reply is taken with one
+    poll and one recv (the header and the rest used to be two of each)."""
+    if not shutil.which("strace"):
+        return T.skip("one poll a reply", "strace not installed")
+    p = free_port()
+    start(PY, os.path.join(TOP, "tests", "modbus_peer.py"), "tcp", str(p),
+          "--set", "0=7", stderr=subprocess.DEVNULL)
+    wait_port(p)
+    log, k = os.path.join(tmp, "loop.log"), 40
+    lua = (f"local m = assert(ohm.connect('modbus-tcp://127.0.0.1:{p}')) "
+           f"local s = 0 for i = 1, {k} do s = s + assert(m:read(0, 99))[1] "
+           "end print(s)")
+    r = subprocess.run(["strace", "-f", "-o", log, "-e", "trace=poll",
+                        OHM, "-e", lua], capture_output=True, text=True,
+                       timeout=60)
+    T.eq(r.stdout, f"{7 * k}\n", f"{k} reads on one connection")
+    polls = sum(1 for l in open(log) if " poll(" in l)
+    T.ok(k <= polls <= k + 2, f"one poll a reply ({polls} for {k} reads)")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         builtin_equals_user_map(tmp)
         numeric_host_no_lookup(tmp)
+        one_poll_a_reply(tmp)
 
 
 run(main)
