@@ -108,6 +108,9 @@ def main():
     missing("libserialport.so.0", "libserialport0",
             ["get", "-d", "bps2000v2", "serial:///dev/null", "device.mfr"],
             "serial:// without libserialport")
+    missing("libnetsnmp.so.40", "libsnmp40",
+            ["get", "-d", "ups-mib", "snmp://127.0.0.1:9", "ups.status"],
+            "snmp:// without net-snmp")
     repl_without_readline()
     r = subprocess.run(hidden("libtelnet.so.2", [OHM, "-e", "print(1)"]),
                        capture_output=True, text=True, timeout=30)
