@@ -5,17 +5,18 @@
 PREFIX  ?= /usr/local
 BUILD   ?= build
 CC      ?= cc
-# libcurl and libnetsnmp are not linked: they are loaded on first use
-# (util/lazy.h, scripts/gen-lazy.sh), so that `ohm get` over Modbus
-# does not pay their start-up cost. Their headers are still needed.
+# libcurl, net-snmp, libmosquitto, readline, libserialport and libtelnet
+# are not linked: they are loaded on first use (util/lazy.h,
+# scripts/gen-lazy.sh), so that `ohm get` over Modbus does not pay their
+# start-up cost. Their headers are still needed.
 # Evaluated when a make that builds is parsed: the top-level targets that
 # install packages first (check, demo, bench, fuzz) recurse after `deps`, so
 # a fresh machine never builds with empty flags; a package still missing
 # then fails loudly (pkg-config's own message) in $(BUILD)/flags.
 PKGS       := lua5.4 libmodbus libserialport libcurl libtelnet
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs lua5.4 libmodbus libserialport \
-                libtelnet 2>/dev/null) -lreadline -ldl -lpthread -lm
+PKG_LIBS   := $(shell pkg-config --libs lua5.4 libmodbus 2>/dev/null) \
+              -ldl -lpthread -lm
 OPT     ?= -O2 -g
 CFLAGS  ?= $(OPT)
 WARN     = -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes \
@@ -31,8 +32,9 @@ MAPS     := $(sort $(wildcard devices/*/map.lua))
 LUA_LIB  := $(sort $(wildcard lua/*.lua))
 GEN_SRC  := $(BUILD)/gen/embedded.c
 GEN_REG  := $(BUILD)/gen/registry.c
+GEN_MAPS := $(BUILD)/gen/maps.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/embedded.o \
-            $(BUILD)/gen/registry.o
+            $(BUILD)/gen/registry.o $(BUILD)/gen/maps.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -78,9 +80,23 @@ $(GEN_REG): scripts/gen-registry.sh $(LIB_SRC) $(BUILD)/srclist
 	@mkdir -p $(dir $@)
 	sh scripts/gen-registry.sh $(LIB_SRC) > $@.tmp && mv $@.tmp $@
 
-$(GEN_SRC): scripts/embed.sh $(MAPS) $(LUA_LIB) $(BUILD)/srclist
+$(GEN_SRC): scripts/embed.sh $(LUA_LIB) $(BUILD)/srclist
 	@mkdir -p $(dir $@)
-	sh scripts/embed.sh $(MAPS) $(LUA_LIB) > $@.tmp && mv $@.tmp $@
+	sh scripts/embed.sh $(LUA_LIB) > $@.tmp && mv $@.tmp $@
+
+# The built-in maps as C tables (scripts/map2c.c): loaded at build time by
+# the run-time map loader, so start-up parses no Lua.
+MAP2C_OBJ := $(addprefix $(BUILD)/,devices/map.o devices/map_keys.o \
+               devices/frame_map.o devices/decode.o util/err.o)
+$(BUILD)/map2c: scripts/map2c.c $(MAP2C_OBJ) $(BUILD)/flags
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(MAP2C_OBJ) $(PKG_LIBS) $(LDFLAGS)
+$(GEN_MAPS): $(BUILD)/map2c $(MAPS) $(BUILD)/srclist
+	@mkdir -p $(dir $@)
+	$(BUILD)/map2c $(MAPS) > $@.tmp && mv $@.tmp $@
+# -O0: its fill functions are long straight lines of stores, which gcc's
+# optimizers take minutes over, for nothing (run once, a few microseconds).
+$(BUILD)/gen/maps.o: $(GEN_MAPS) $(BUILD)/flags
+	$(CC) $(ALL_CFLAGS) -O0 -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)

@@ -1,7 +1,8 @@
-/* Drivers by name: the built-in maps embedded from devices/<name>/map.lua,
- * then the user's own maps in $OHM_DRIVERS or ~/.config/ohm/drivers. Each
- * map is loaded once (one loader for both) and kept for the process's life,
- * so the struct dev_map pointers handed out stay valid. Also the engine per
+/* Drivers by name: the built-in maps from devices/<name>/map.lua (loaded
+ * at build time by the same loader and compiled to C tables, so finding one
+ * costs nothing), then the user's own maps in $OHM_DRIVERS or
+ * ~/.config/ohm/drivers, loaded once and kept for the process's life, so
+ * the struct dev_map pointers handed out stay valid. Also the engine per
  * transport kind and the driver hooks, from the generated registries. */
 #include <dirent.h>
 #include <errno.h>
@@ -28,29 +29,13 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct loaded *cache;
 static const char **builtin; /* NULL-terminated, built once */
 
-static const char prefix[] = "devices/", suffix[] = "/map.lua";
-
-/* The driver name from an embedded path "devices/NAME/map.lua", or 0. */
-static size_t embedded_name(const char *path, const char **name) {
-  size_t pl = sizeof prefix - 1, sl = sizeof suffix - 1, n = strlen(path);
-  if (n <= pl + sl || strncmp(path, prefix, pl) != 0 ||
-      strcmp(path + n - sl, suffix) != 0)
-    return 0;
-  *name = path + pl;
-  return n - pl - sl;
-}
-
 static void builtin_init(void) {
-  size_t n = 0, k = 0;
-  const char *name;
-  for (const struct ohm_embedded *f = ohm_embedded; f->path; f++)
-    n += embedded_name(f->path, &name) > 0;
-  builtin = calloc(n + 1, sizeof *builtin);
-  if (!builtin) return;
-  for (const struct ohm_embedded *f = ohm_embedded; f->path; f++) {
-    size_t len = embedded_name(f->path, &name);
-    if (len && (builtin[k] = strndup(name, len))) k++;
-  }
+  size_t n = 0;
+  while (ohm_builtin_maps[n].name)
+    n++;
+  if (!(builtin = calloc(n + 1, sizeof *builtin))) return;
+  for (size_t i = 0; i < n; i++)
+    builtin[i] = ohm_builtin_maps[i].name;
 }
 
 const char *const *dev_driver_builtin(void) {
@@ -58,6 +43,12 @@ const char *const *dev_driver_builtin(void) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   pthread_once(&once, builtin_init);
   return builtin ? builtin : none;
+}
+
+static struct dev_map *builtin_find(const char *name) {
+  for (const struct ohm_builtin_map *b = ohm_builtin_maps; b->name; b++)
+    if (strcmp(b->name, name) == 0) return b->get();
+  return NULL;
 }
 
 /* Letters, digits, '-', '_' and '.': a name never walks out of the
@@ -198,22 +189,16 @@ static int user_has(const char *name) {
   return has;
 }
 
-/* A user map named like a built-in replaces it (said once: maps load once
- * per process). */
-static int load_driver(const char *name, struct dev_map **m,
+/* The user's map NAME.lua; one named like a built-in replaces it (said
+ * once: maps load once per process). */
+static int load_driver(const char *name, int replaces, struct dev_map **m,
                        struct ohm_error *e) {
-  char path[128], msg[200];
-  const struct ohm_embedded *f;
+  char msg[200];
   int rc;
-  snprintf(path, sizeof path, "%s%s%s", prefix, name, suffix);
-  f = ohm_embedded_find(path);
-  if (f && user_has(name)) {
-    snprintf(msg, sizeof msg,
-             "the user map %s.lua replaces the built-in driver %s", name, name);
-    if (note_fn) note_fn(msg);
-    f = NULL;
-  }
-  rc = f ? dev_map_load(f->data, f->size, name, m, e) : load_user(name, m, e);
+  snprintf(msg, sizeof msg,
+           "the user map %s.lua replaces the built-in driver %s", name, name);
+  if (replaces && note_fn) note_fn(msg);
+  rc = load_user(name, m, e);
   if (rc == 0 && strcmp((*m)->name, name) != 0) {
     rc = ohm_error_set(e, OHM_ECONFIG, "map %s: names itself '%s'", name,
                        (*m)->name);
@@ -273,11 +258,36 @@ static int find_path(const char *path, const struct dev_map **out,
   return 0;
 }
 
+/* From the cache, else the built-in map unless the user's directory holds
+ * one of that name, else the user's map; the choice is cached (a built-in
+ * is never freed). */
+static int find_locked(const char *name, const struct dev_map **out,
+                       struct ohm_error *e) {
+  struct loaded *l;
+  struct dev_map *m;
+  int rc = 0;
+  for (l = cache; l; l = l->next)
+    if (!l->path && strcmp(l->map->name, name) == 0) break;
+  if (l) {
+    *out = l->map;
+    return 0;
+  }
+  m = builtin_find(name);
+  if (!m || user_has(name)) rc = load_driver(name, m != NULL, &m, e);
+  if (rc < 0) return rc;
+  if (!(l = malloc(sizeof *l))) {
+    if (m != builtin_find(name)) dev_map_free(m);
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  }
+  *l = (struct loaded){m, NULL, cache};
+  cache = l;
+  *out = m;
+  return 0;
+}
+
 int dev_driver_find(const char *name, const struct dev_map **out,
                     struct ohm_error *e) {
-  struct loaded *l;
-  struct dev_map *m = NULL;
-  int rc = 0;
+  int rc;
   *out = NULL;
   if (name && strchr(name, '/')) {
     pthread_mutex_lock(&lock);
@@ -289,19 +299,8 @@ int dev_driver_find(const char *name, const struct dev_map **out,
     return ohm_error_set(e, OHM_ENOENT, "bad driver name '%.64s'",
                          name ? name : "");
   pthread_mutex_lock(&lock);
-  for (l = cache; l; l = l->next)
-    if (!l->path && strcmp(l->map->name, name) == 0) break;
-  if (!l && (rc = load_driver(name, &m, e)) == 0) {
-    if (!(l = malloc(sizeof *l))) {
-      dev_map_free(m);
-      rc = ohm_error_set(e, OHM_ENOMEM, "out of memory");
-    } else {
-      *l = (struct loaded){m, NULL, cache};
-      cache = l;
-    }
-  }
+  rc = find_locked(name, out, e);
   pthread_mutex_unlock(&lock);
-  if (rc == 0) *out = l->map;
   return rc;
 }
 

@@ -3,7 +3,18 @@
 # loaded on first use (see util/lazy.h).
 #   scripts/gen-lazy.sh LIB SONAME 'HEADER INCLUDES' OBJECTS...
 # The symbols are those the OBJECTS (compiled without the lazy header, or
-# with an older one) leave undefined and the library defines.
+# with an older one) leave undefined and the library defines. The headers
+# and objects of each library loaded this way:
+#   curl libcurl.so.4 'curl/curl.h' build/transports/xfer.o ...
+#   readline libreadline.so.8 'stdio.h readline/readline.h
+#     readline/history.h' build/shell/repl.o build/shell/repl_hist.o
+#     build/shell/complete.o
+#   serialport libserialport.so.0 'libserialport.h'
+#     build/transports/serial.o
+#   telnet libtelnet.so.2 'stddef.h libtelnet.h' build/transports/telnet.o
+#     build/shell/serve_telnet.o
+# Each file using a lazy library includes util/lazy_LIB.h after the
+# library's own headers, and calls lazy_LIB_load() before its first use.
 set -eu
 lib=$1 soname=$2 includes=$3; shift 3
 so=$(gcc -print-file-name="$soname")

@@ -5,6 +5,7 @@
  * device round trip, and no __index is ever called. */
 #include <ctype.h>
 #include <lauxlib.h>
+#include <readline/history.h>
 #include <readline/readline.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "../lua/inventory.h"
 #include "../lua/ohm.h"
 #include "lua_shell.h"
+#include "../util/lazy_readline.h"
 
 static lua_State *cL;
 

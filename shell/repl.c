@@ -18,6 +18,7 @@
 #include "../lua/ohm.h"
 #include "repl_hist.h"
 #include "lua_shell.h"
+#include "../util/lazy_readline.h"
 
 enum sh_mode sh_repl_mode = SH_TABLE;
 
@@ -189,8 +190,13 @@ void sh_repl_print(lua_State *L, int n) {
 }
 
 int sh_repl(lua_State *L) {
+  struct ohm_error e;
   int status;
   tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+  if (tty && lazy_readline_load(&e) < 0) { /* still usable, unedited */
+    fprintf(stderr, "ohm: note: no line editing: %s\n", e.msg);
+    tty = 0;
+  }
   if (tty) {
     rl_catch_signals = 0;
     rl_readline_name = "ohm";

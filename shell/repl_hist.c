@@ -8,12 +8,15 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <readline/history.h>
+#include <readline/readline.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "../util/lazy_readline.h" /* after readline's headers */
 
 #define HIST_MAX 1000
 
@@ -78,9 +81,15 @@ static char *drop_blank_lines(const char *line) {
   return out;
 }
 
+/* Set once readline is loaded (sh_history_load): piped input keeps no
+ * history and does not load readline. */
+static int hist_on;
+
 /* A chunk of several lines is one entry (one Up recalls all of it). */
 void sh_history_add(const char *line) {
-  if (!line || !line[strspn(line, " \t\n")] || sh_line_has_secret(line)) return;
+  if (!hist_on || !line || !line[strspn(line, " \t\n")] ||
+      sh_line_has_secret(line))
+    return;
   char *chunk = drop_blank_lines(line);
   if (!chunk) return;
   HIST_ENTRY *last = history_get(history_base + history_length - 1);
@@ -116,6 +125,7 @@ static int hist_path(char *buf, size_t n, int mkdirs) {
  * several lines reads back as one entry. */
 void sh_history_load(void) {
   char path[PATH_MAX];
+  hist_on = 1;
   using_history();
   history_comment_char = '#'; /* timestamp lines are "#SECONDS" */
   history_write_timestamps = 1;

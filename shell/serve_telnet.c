@@ -33,6 +33,7 @@
 
 #include "serve/login.h"
 #include "serve_telnet_int.h"
+#include "../util/lazy_telnet.h"
 
 #define TN_LOGIN_MS 60000 /* connect to logged in */
 #define TN_REPLY_MS 10000 /* a screen written */
@@ -605,9 +606,10 @@ static struct tn_server *server_new(struct sv_cache *c, const char *driver) {
 
 int serve_telnet_start(struct sv_cache *c, const char *addr,
                        const struct sh_opts *o, struct ohm_error *e) {
-  struct tn_server *s = server_new(c, o ? o->driver : NULL);
+  struct tn_server *s;
   int rc;
-  if (!s)
+  if ((rc = lazy_telnet_load(e)) < 0) return rc;
+  if (!(s = server_new(c, o ? o->driver : NULL)))
     return console_for(c, o ? o->driver : NULL)
                ? ohm_error_set(e, OHM_ENOMEM, "out of memory")
                : ohm_error_set(e, OHM_ENOTSUP, "no driver has a menu console");
@@ -635,7 +637,8 @@ void serve_telnet_stop(void) {
 }
 
 void serve_telnet_feed(struct sv_cache *c, const char *data, size_t n) {
-  struct tn_server *srv = server_new(c, NULL);
+  struct tn_server *srv =
+      lazy_telnet_load(NULL) == 0 ? server_new(c, NULL) : NULL;
   struct tn_session *s = srv ? calloc(1, sizeof *s) : NULL;
   struct ohm_error e;
   if (s && acc_add(srv, "fuzz", "fuzz", "administrator", &e) == 0) {

@@ -18,6 +18,7 @@
 #include "serial.h"
 #include "transport.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <modbus.h>
 #include <netdb.h>
@@ -143,7 +144,8 @@ static const char *const mb_objs[] = {
     "coil", "register"};
 
 /* "read registers 0-98 from unit 1" / "write register 70 on unit 1" */
-static void mb_what(char *buf, size_t n, const struct mb_req *r, int unit) {
+static const char *mb_what(char *buf, size_t n, const struct mb_req *r,
+                           int unit) {
   if (r->fc == 5 || r->fc == 6)
     snprintf(buf, n, "write %s %d on unit %d", mb_objs[r->fc], r->addr, unit);
   else if (r->fc > 6)
@@ -152,6 +154,7 @@ static void mb_what(char *buf, size_t n, const struct mb_req *r, int unit) {
   else
     snprintf(buf, n, "read %s %d-%d from unit %d", mb_objs[r->fc], r->addr,
              r->addr + r->n - 1, unit);
+  return buf;
 }
 
 /* Map a libmodbus errno to an OHM_E* code and a one-line message. */
@@ -310,22 +313,22 @@ static int mb_request(struct tp *t, int unit, const struct mb_req *r,
                       struct ohm_error *e) {
   struct mb *m = t->priv;
   int tries = 0, redials = 0, rc, err;
-  char what[80];
+  char what[80]; /* formatted only for an error: reads stay cheap */
   if (unit < 0) unit = t->unit;
-  mb_what(what, sizeof what, r, unit);
   if (unit > (m->rtu ? 247 : 255) || (m->rtu && unit == 0))
     return ohm_error_set(e, OHM_EINVAL, "bad Modbus unit %d", unit);
   for (;;) {
     /* Ctrl-C before this request: don't start a wait the signal can no
      * longer wake (the shell clears the flag before its next command). */
     if (tp_interrupted)
-      return ohm_error_set(e, OHM_EINTR, "%s interrupted", what);
+      return ohm_error_set(e, OHM_EINTR, "%s interrupted",
+                           mb_what(what, sizeof what, r, unit));
     if ((rc = mb_up(t, m, e)) < 0) {
       if (redials && rc != OHM_EINTR)
         return ohm_error_set(e, rc,
                              "%s failed (connection dropped, "
                              "reconnect failed)",
-                             what);
+                             mb_what(what, sizeof what, r, unit));
       return rc;
     }
     modbus_set_slave(m->ctx, unit);
@@ -339,7 +342,8 @@ static int mb_request(struct tp *t, int unit, const struct mb_req *r,
     if (rc == 0) return 0;
     if (tp_interrupted) {
       mb_down(m); /* the socket may be shut down: reopen next time */
-      return ohm_error_set(e, OHM_EINTR, "%s interrupted", what);
+      return ohm_error_set(e, OHM_EINTR, "%s interrupted",
+                           mb_what(what, sizeof what, r, unit));
     }
     if (mb_is_drop(err) && redials++ == 0) {
       mb_down(m);
@@ -357,7 +361,8 @@ static int mb_request(struct tp *t, int unit, const struct mb_req *r,
     }
     if (mb_is_drop(err) || (!m->rtu && mb_is_malformed(err)))
       mb_down(m); /* a TCP stream out of step: resynchronise on a new one */
-    return mb_error(t, err, what, tries, unit, e);
+    return mb_error(t, err, mb_what(what, sizeof what, r, unit), tries, unit,
+                    e);
   }
 }
 
@@ -436,11 +441,17 @@ static int mb_start(struct tp *t, modbus_t *ctx, int rtu, struct ohm_error *e) {
 
 static int mb_tcp_open(struct tp *t, struct ohm_error *e) {
   char port[16];
+  struct in_addr a;
+  int pn = t->uri.port > 0 ? t->uri.port : 502;
   if (!t->uri.host || !*t->uri.host)
     return ohm_error_set(e, OHM_EURI,
                          "missing host (want "
                          "modbus-tcp://HOST[:PORT])");
-  snprintf(port, sizeof port, "%d", t->uri.port > 0 ? t->uri.port : 502);
+  /* A numeric IPv4 host needs no getaddrinfo (whose AI_ADDRCONFIG dumps
+   * the interfaces over netlink and asks nscd on every connect). */
+  if (inet_pton(AF_INET, t->uri.host, &a) == 1)
+    return mb_start(t, modbus_new_tcp(t->uri.host, pn), 0, e);
+  snprintf(port, sizeof port, "%d", pn);
   return mb_start(t, modbus_new_tcp_pi(t->uri.host, port), 0, e);
 }
 

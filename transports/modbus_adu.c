@@ -112,10 +112,13 @@ static void flush_fd(int fd) {
     ;
 }
 
-/* Read exactly n bytes by the deadline; -1 with errno on failure. */
-static int read_full(int fd, uint8_t *buf, size_t n, double deadline) {
-  size_t got = 0;
-  while (got < n) {
+/* Receive into buf[*have..cap) until *have >= n, by the deadline: each
+ * recv takes whatever has arrived, so a whole reply costs one poll and one
+ * recv, not two of each (header, then the rest). Bytes past the reply are
+ * what the next request's flush would drop. -1 with errno on failure. */
+static int read_atleast(int fd, uint8_t *buf, size_t *have, size_t n,
+                        size_t cap, double deadline) {
+  while (*have < n) {
     struct pollfd p = {.fd = fd, .events = POLLIN};
     double left = deadline - ohm_mono();
     ssize_t r;
@@ -124,10 +127,10 @@ static int read_full(int fd, uint8_t *buf, size_t n, double deadline) {
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return -1;
     if (r == 0) continue; /* the loop's deadline check ends it */
-    r = recv(fd, buf + got, n - got, 0);
+    r = recv(fd, buf + *have, cap - *have, 0);
     if (r == 0) return errno = ECONNRESET, -1;
     if (r < 0 && errno != EINTR && errno != EAGAIN) return -1;
-    if (r > 0) got += (size_t)r;
+    if (r > 0) *have += (size_t)r;
   }
   return 0;
 }
@@ -145,19 +148,22 @@ static int send_all(int fd, const uint8_t *buf, size_t n) {
 
 int mb_adu_transact(int fd, const struct mb_adu *q, double timeout,
                     uint16_t *dst, char *why, size_t whysz) {
-  uint8_t buf[MB_ADU_MAX];
+  uint8_t buf[2 * MB_ADU_MAX]; /* a reply, and what came after it */
   double deadline = ohm_mono() + timeout;
-  size_t n = mb_adu_encode(q, buf);
+  size_t n = mb_adu_encode(q, buf), have = 0;
   flush_fd(fd);
   if (send_all(fd, buf, n) < 0) return -1;
   for (int i = 0; i <= STRAYS_MAX; i++) {
     int rest, rc;
-    if (read_full(fd, buf, 7, deadline) < 0) return -1;
+    if (read_atleast(fd, buf, &have, 7, sizeof buf, deadline) < 0) return -1;
     if ((rest = mb_adu_rest(buf, why, whysz)) < 0)
       return errno = EMBBADDATA, -1;
-    if (read_full(fd, buf + 7, (size_t)rest, deadline) < 0) return -1;
-    rc = mb_adu_check(q, buf, 7 + (size_t)rest, dst, why, whysz);
+    n = 7 + (size_t)rest;
+    if (read_atleast(fd, buf, &have, n, sizeof buf, deadline) < 0) return -1;
+    rc = mb_adu_check(q, buf, n, dst, why, whysz);
     if (rc != MB_ADU_STRAY) return rc;
+    memmove(buf, buf + n, have - n); /* the next reply's first bytes */
+    have -= n;
   }
   snprintf(why, whysz, "more than %d replies of other transactions",
            STRAYS_MAX);

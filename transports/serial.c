@@ -17,6 +17,7 @@
 
 #include "line.h"
 #include "transport.h"
+#include "../util/lazy_serialport.h"
 
 static int valid_baud(long b) {
   static const long rates[] = {300,    600,    1200,   1800,  2400,
@@ -185,7 +186,9 @@ static int ser_open(struct tp *t, struct ohm_error *e) {
                          "serial:///dev/ttyS0");
   if (!*t->uri.path)
     return ohm_error_set(e, OHM_EURI, "missing serial device path");
-  if ((rc = tp_line_parse(&t->uri, &l, e)) < 0) return rc;
+  if ((rc = tp_line_parse(&t->uri, &l, e)) < 0 ||
+      (rc = lazy_serialport_load(e)) < 0)
+    return rc;
   if (!(s = calloc(1, sizeof *s)))
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   s->fd = -1;

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../util/lazy_telnet.h" /* after <libtelnet.h> */
+
 #define TN_BUF_MAX (256u << 10) /* a screen is a few KiB; more is a flood */
 
 struct tn_priv {
@@ -131,6 +133,10 @@ static int tn_open(struct tp *t, struct ohm_error *e) {
   struct tn_priv *p = calloc(1, sizeof *p);
   int rc;
   if (!p) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  if ((rc = lazy_telnet_load(e)) < 0) {
+    free(p);
+    return rc;
+  }
   p->fd = -1;
   p->intr_slot = -1;
   t->priv = p;

@@ -1,7 +1,10 @@
-/* Lazy loading of heavy libraries (libcurl, libnetsnmp). Linked normally
- * they cost ohm's start-up several milliseconds of dynamic loading, paid by
- * every `ohm get` even over Modbus; loaded with dlopen on first use they
- * cost only the commands that need them.
+/* Lazy loading of the libraries only some commands need (libcurl,
+ * net-snmp and its agent library, libmosquitto, readline, libserialport,
+ * libtelnet). Linked normally they cost ohm's start-up their dynamic
+ * loading and symbol binding (readline and libtinfo alone bind about 560
+ * symbols), paid by every `ohm get` even over Modbus; loaded with dlopen on
+ * first use they cost only the commands that need them. A missing one is
+ * an error naming its Debian package.
  *
  * A generated header (util/lazy_LIB.h, by scripts/gen-lazy.sh) lists
  * the library's symbols that ohm uses and redefines each name as a call
