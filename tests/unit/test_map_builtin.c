@@ -113,14 +113,12 @@ static void same_frame(const struct dev_frame *a, const struct dev_frame *b) {
 }
 
 static void same_map(const struct dev_map *a, const struct dev_map *b) {
-  const char *const sa[] = {a->name,        a->desc,    a->mfr,
-                            a->model,       a->type,    a->upgrade,
-                            a->version_var, a->sig_oid, a->sig_sysoid,
-                            a->snmp_version};
-  const char *const sb[] = {b->name,        b->desc,    b->mfr,
-                            b->model,       b->type,    b->upgrade,
-                            b->version_var, b->sig_oid, b->sig_sysoid,
-                            b->snmp_version};
+  const char *const sa[] = {
+      a->name,    a->desc,        a->mfr,     a->model,      a->type,
+      a->upgrade, a->version_var, a->sig_oid, a->sig_sysoid, a->snmp_version};
+  const char *const sb[] = {
+      b->name,    b->desc,        b->mfr,     b->model,      b->type,
+      b->upgrade, b->version_var, b->sig_oid, b->sig_sysoid, b->snmp_version};
   for (int i = 0; i < 10; i++)
     same_str(sa[i], sb[i], "map string", a->name);
   const double x[] = {a->max_read,     a->max_gap, a->write16, a->oid_unit_base,
