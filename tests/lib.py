@@ -119,6 +119,23 @@ def wait_port(port, kind="tcp", seconds=10.0):
     return False
 
 
+
+def wait_file(path, seconds=10):
+    """Whether path exists within seconds (polled)."""
+    end = time.time() + seconds
+    while time.time() < end and not os.path.exists(path):
+        time.sleep(0.05)
+    return os.path.exists(path)
+
+
+def pty_pair(a, b):
+    """A socat pty pair linked at paths a and b (killed by run());
+    whether both came up."""
+    procs.append(subprocess.Popen(
+        ["socat", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return wait_file(a) and wait_file(b)
+
 if __name__ == "__main__":
     if sys.argv[1] == "free_port":
         print(free_port(sys.argv[2] if len(sys.argv) > 2 else "tcp"))

@@ -11,7 +11,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-from lib import T, ohm, free_port, PY, procs, run  # noqa: E402
+from lib import T, ohm, free_port, PY, procs, run, wait_file  # noqa: E402
 import snmplib  # noqa: E402
 
 TOP = os.environ["OHM_TOP"]
@@ -22,13 +22,6 @@ BM_MAP = """return { name = "bm100-like", desc = "battery manager (test)",
   signature = { oid = ".%s.1.1.0", sysobjectid = ".1.3.6.1.4.1.3808" },
   vars = { { name = "battery.voltage", oid = ".%s.2.1.0", scale = 0.1 } } }
 """ % (BM, BM)
-
-
-def wait_file(path, seconds=10):
-    end = time.time() + seconds
-    while time.time() < end and not os.path.exists(path):
-        time.sleep(0.05)
-    return os.path.exists(path)
 
 
 def rtu_bus(d):
