@@ -13,7 +13,6 @@ import os
 import random
 import socket
 import struct
-import subprocess
 import sys
 import threading
 import time
