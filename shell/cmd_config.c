@@ -24,7 +24,8 @@ static const struct option own_long[] = {
     {"jobs", required_argument, NULL, O_JOBS},
     {NULL, 0, NULL, 0}};
 
-static int own_opt(struct cfg_args *a, int c, const char *arg) {
+static int own_opt(void *ctx, int c, const char *arg) {
+  struct cfg_args *a = ctx;
   char *end;
   long v;
   switch (c) {
@@ -67,36 +68,10 @@ static int check_sub(const char *sub, const struct cfg_args *a) {
 }
 
 int cfg_parse(int argc, char **argv, struct cfg_args *a) {
-  struct option all[32];
-  size_t n = 0;
-  int c;
-  for (const struct option *o = own_long; o->name; o++)
-    all[n++] = *o;
-  for (const struct option *o = sh_common_long; o->name && n < 31; o++)
-    all[n++] = *o;
-  memset(&all[n], 0, sizeof all[n]);
-  optind = 0;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, ":o:" SH_COMMON_SHORT, all, NULL)) !=
-         -1) {
-    if (c == 'h') {
-      if (!sh_help_print("config")) printf("usage: ohm %s\n", a->usage);
-      exit(EXIT_OK);
-    }
-    if (c == '?' || c == ':') {
-      const char *near = sh_suggest_option(all, argv[optind - 1]);
-      if (c == '?' && near)
-        sh_errorf("config", "unknown option '%s' (did you mean %s?)",
-                  argv[optind - 1], near);
-      else
-        sh_errorf("config", "bad option '%s'; usage: ohm %s", argv[optind - 1],
-                  a->usage);
-      return -1;
-    }
-    int r = own_opt(a, c, optarg);
-    if (r < 0 || (r > 0 && sh_common_opt(&a->so, c, optarg) <= 0)) return -1;
-  }
-  return check_sub(argv[0], a) < 0 ? -1 : optind;
+  const struct sh_own_opts own = {"config", a->usage, own_long,
+                                  "o:",     own_opt,  a};
+  int i = sh_parse_own(argc, argv, &own, &a->so);
+  return i < 0 || check_sub(argv[0], a) < 0 ? -1 : i;
 }
 
 static int config_save(int argc, char **argv, struct cfg_args *a) {

@@ -42,6 +42,22 @@ int sh_common_opt(struct sh_opts *o, int opt, const char *arg);
 int sh_parse_common(int argc, char **argv, struct sh_opts *o,
                     const char *usage);
 
+/* A command's own options, parsed with the common ones by sh_parse_own:
+ * opt(ctx, opt, arg) returns 0 if it took opt, 1 if opt is not its own,
+ * -1 on a bad value (message printed). name is the command's in its
+ * messages and --help. */
+struct sh_own_opts {
+  const char *name, *usage;
+  const struct option *longopts; /* {0}-terminated */
+  const char *shortopts;         /* getopt's, without the leading ':' */
+  int (*opt)(void *ctx, int opt, const char *arg);
+  void *ctx;
+};
+/* getopt_long over own's options and the common ones (into o); returns
+ * optind or -1 after printing a usage error. */
+int sh_parse_own(int argc, char **argv, const struct sh_own_opts *own,
+                 struct sh_opts *o);
+
 /* The inventory for o->config (loaded once, cached). */
 struct inventory *sh_inventory(const struct sh_opts *o, struct ohm_error *e);
 
