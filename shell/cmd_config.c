@@ -228,40 +228,45 @@ static void diff_table(const struct cfg_batch *b) {
   free(cells);
 }
 
-/* Exit 0 all equal, 1 any differs, 2 an error (bad file, a device that
- * could not be read or compared). */
-static int config_diff(int argc, char **argv, struct cfg_args *a) {
+int cfg_batch_args(int argc, char **argv, struct cfg_args *a, int validate,
+                   struct cfg_file **f, struct cfg_batch *b) {
   struct ohm_error e;
-  struct cfg_file *f;
-  struct cfg_batch b;
-  int i = cfg_parse(argc, argv, a), differs = 0, failed = 0;
+  int i = cfg_parse(argc, argv, a);
+  memset(b, 0, sizeof *b);
+  *f = NULL;
   if (i < 0) return EXIT_USAGE;
   if (argc - i < 2) {
-    sh_errorf("config", "diff needs FILE and DEVICE...; usage: ohm %s",
+    sh_errorf("config", "%s needs FILE and DEVICE...; usage: ohm %s", argv[0],
               a->usage);
     return EXIT_USAGE;
   }
   ohm_error_clear(&e);
-  if (cfg_load(argv[i], &f, &e) < 0) {
+  if (cfg_load(argv[i], f, &e) < 0) {
     sh_error(NULL, &e);
     return EXIT_USAGE;
   }
-  if (cfg_batch_new(&b, a, f, argv + i + 1, (size_t)(argc - i - 1), 0) == 0) {
-    for (size_t k = 0; k < b.n; k++) {
-      if (b.t[k].rc < 0) sh_error(b.t[k].shown, &b.t[k].err);
-      failed += b.t[k].rc < 0;
-      differs += b.t[k].rc == 0 && b.t[k].plan.n;
-    }
-    if (a->so.mode == SH_JSON)
-      diff_json(&b);
-    else if (!a->so.quiet)
-      diff_table(&b);
-  } else {
-    failed = 1;
+  return cfg_batch_new(b, a, *f, argv + i + 1, (size_t)(argc - i - 1),
+                       validate);
+}
+
+/* Exit 0 all equal, 1 any differs, 2 an error (bad file, a device that
+ * could not be read or compared). */
+static int config_diff(int argc, char **argv, struct cfg_args *a) {
+  struct cfg_file *f;
+  struct cfg_batch b;
+  int rc = cfg_batch_args(argc, argv, a, 0, &f, &b), differs = 0, failed = 0;
+  for (size_t k = 0; rc == 0 && k < b.n; k++) {
+    if (b.t[k].rc < 0) sh_error(b.t[k].shown, &b.t[k].err);
+    failed += b.t[k].rc < 0;
+    differs += b.t[k].rc == 0 && b.t[k].plan.n;
   }
+  if (rc == 0 && a->so.mode == SH_JSON)
+    diff_json(&b);
+  else if (rc == 0 && !a->so.quiet)
+    diff_table(&b);
   cfg_batch_free(&b);
   cfg_free(f);
-  return failed ? EXIT_USAGE : differs ? EXIT_FAIL : EXIT_OK;
+  return rc || failed ? EXIT_USAGE : differs ? EXIT_FAIL : EXIT_OK;
 }
 
 int cmd_config(int argc, char **argv) {
