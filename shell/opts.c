@@ -207,6 +207,26 @@ int sh_open(const char *device, const struct sh_opts *o, struct dev **out,
   return inv_open(inv, device, o->driver, &o->tp, out, e);
 }
 
+int sh_open_args(int argc, char **argv, struct sh_opts *o, const char *usage,
+                 const char *what, int max, const char *too_many,
+                 struct dev **d) {
+  struct ohm_error e;
+  int i, rc;
+  sh_opts_init(o);
+  ohm_error_clear(&e);
+  if ((i = sh_parse_common(argc, argv, o, usage)) < 0) return -EXIT_USAGE;
+  if (i >= argc || (max && argc - i > max)) {
+    sh_errorf(argv[0], "%s%s; usage: ohm %s", i >= argc ? "missing " : "",
+              i >= argc ? what : too_many, usage);
+    return -EXIT_USAGE;
+  }
+  if ((rc = sh_open(argv[i], o, d, &e)) < 0) {
+    sh_error(argv[i], &e);
+    return -sh_exit_code(rc);
+  }
+  return i;
+}
+
 /* s on stderr with control characters as '?': an error stays one line,
  * and a device's or a URI's text cannot drive the terminal. */
 static void put_clean(const char *s) {

@@ -65,6 +65,15 @@ struct inventory *sh_inventory(const struct sh_opts *o, struct ohm_error *e);
 int sh_open(const char *device, const struct sh_opts *o, struct dev **out,
             struct ohm_error *e);
 
+/* The start of a command on one device: o initialised, the common
+ * options parsed, then its first argument (a DEVICE or a URI: what, for
+ * "missing WHAT") and at most max - 1 more (max 0: any; too_many is the
+ * message for more), the first opened into *d. Returns its index, or
+ * -(exit status) after printing why. */
+int sh_open_args(int argc, char **argv, struct sh_opts *o, const char *usage,
+                 const char *what, int max, const char *too_many,
+                 struct dev **d);
+
 /* On a terminal, ask for a secret DEVICE's URI needs and nothing gives
  * (shell/secret.c); it goes into OHM_PASSWORD / OHM_SNMP_*PASS. */
 void sh_ask_secrets(const struct inventory *inv, const char *name_or_uri);
