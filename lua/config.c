@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <lauxlib.h>
 #include <lua.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../util/strbuf.h"
 #include "inventory.h"
 
 #define CFG_MAX_VALS 100000
@@ -157,44 +157,11 @@ int cfg_snapshot(struct dev *d, const char *shown, struct cfg_file **out,
   return rc;
 }
 
-/* A growing string for the rendered file. */
-struct sbuf {
-  char *s;
-  size_t n, cap;
-  int oom;
-};
+/* A growing string for the rendered file (util/strbuf.h). */
+#define sbuf ohm_strbuf
+#define sb_add ohm_strbuf_add
+#define sb_printf ohm_strbuf_printf
 
-static void sb_add(struct sbuf *b, const char *s, size_t n) {
-  if (b->oom) return;
-  if (b->n + n + 1 > b->cap) {
-    size_t cap = (b->cap ? b->cap * 2 : 4096) + n;
-    char *p = realloc(b->s, cap);
-    if (!p) {
-      b->oom = 1;
-      return;
-    }
-    b->s = p;
-    b->cap = cap;
-  }
-  memcpy(b->s + b->n, s, n);
-  b->n += n;
-  b->s[b->n] = 0;
-}
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sbuf *b, const char *fmt, ...) {
-  char buf[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  if (n > 0)
-    sb_add(b, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
-}
-
-/* s as a Lua string literal: quotes, backslashes and control bytes
- * escaped, so any text reads back as it was. */
 static void sb_quote(struct sbuf *b, const char *s) {
   sb_add(b, "\"", 1);
   for (; s && *s; s++) {

@@ -256,8 +256,23 @@ static int l_format(lua_State *L) {
   return 1;
 }
 
+/* require("ohm.script"): lua/script.lua (embedded), the helpers the
+ * scripts of scripts/ share; compiled only when a script asks for it. */
+static int l_script_load(lua_State *L) {
+  const struct ohm_embedded *f = ohm_embedded_find("lua/script.lua");
+  if (!f) return luaL_error(L, "ohm.script is not in this build");
+  if (luaL_loadbuffer(L, f->data, f->size, "=lua/script.lua") != LUA_OK)
+    return lua_error(L);
+  lua_call(L, 0, 1);
+  return 1;
+}
+
 int luaopen_ohm(lua_State *L) {
   ctx_get(L);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(L, l_script_load);
+  lua_setfield(L, -2, "ohm.script");
+  lua_pop(L, 1);
   luaL_newlib(L, ohm_funcs);
   luaL_newlib(L, decode_funcs);
   lua_setfield(L, -2, "decode");

@@ -13,34 +13,15 @@
 -- (reported on stderr; the others are still audited), 3 some pack's delta
 -- is above the limit.
 
-local function usage(msg)
-  io.stderr:write("cell-balance-audit: ", msg, "\n",
-    "usage: ohm cell-balance-audit.lua [--max-delta MV] [--timeout SECONDS]",
-    " [DEVICE...]\n")
-  os.exit(2)
-end
+local S = require("ohm.script").new("cell-balance-audit",
+  "[--max-delta MV] [--timeout SECONDS] [DEVICE...]")
 
-local function parse_args(argv)
-  local o, devices, i = { max = 30 }, {}, 1
-  while i <= #argv do
-    local a, v = argv[i], argv[i + 1]
-    if a == "--max-delta" then
-      o.max, i = tonumber(v), i + 1
-      if not o.max or o.max < 0 then usage("bad --max-delta (mV)") end
-    elseif a == "--timeout" then
-      o.timeout, i = tonumber(v), i + 1
-      if not o.timeout or o.timeout <= 0 then usage("bad --timeout") end
-    elseif a == "-h" or a == "--help" then
-      usage("cell voltage spread of every pack")
-    elseif a:sub(1, 1) == "-" then
-      usage("unknown option " .. a)
-    else
-      devices[#devices + 1] = a
-    end
-    i = i + 1
-  end
-  return o, devices
-end
+local OPTIONS = {
+  ["max-delta"] = function(o, v)
+    o.max = tonumber(v)
+    if not o.max or o.max < 0 then return "bad --max-delta (mV)" end
+  end,
+}
 
 -- Packs of one bank's values: { [P] = { cells = {[C] = volts} } }.
 local function packs(vals)
@@ -87,30 +68,16 @@ local function audit(name, vals, o)
 end
 
 local function main(...)
-  local o, devices = parse_args({ ... })
-  if #devices == 0 then
-    local inv, err = ohm.devices()
-    if not inv then
-      io.stderr:write("cell-balance-audit: ", err, "\n")
-      os.exit(1)
-    end
-    for _, d in ipairs(inv) do devices[#devices + 1] = d.name end
-  end
-  if #devices == 0 then usage("no devices: give some or add them to the inventory") end
+  local o, devices = S:parse_args({ ... }, "cell voltage spread of every pack",
+    OPTIONS, { max = 30 })
   local failed, over = 0, 0
   io.write("device,pack,cells,min_V,max_V,delta_mV,lowest_cell,highest_cell,verdict\n")
-  for _, name in ipairs(devices) do
-    local dev, err = ohm.open(name, { timeout = o.timeout })
-    local vals
-    if dev then
-      vals, err = dev:get()
-      dev:close()
-    end
-    if not vals then
-      failed = failed + 1
-      io.stderr:write("cell-balance-audit: ", err, "\n")
-    else
+  for _, name in ipairs(S:devices(devices)) do
+    local vals = S:read(name, o, function(dev) return dev:get() end)
+    if vals then
       over = over + audit(name, vals, o)
+    else
+      failed = failed + 1
     end
   end
   io.stdout:flush()

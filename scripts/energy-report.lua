@@ -16,43 +16,10 @@
 
 local PHASES = { "L1", "L2", "L3" }
 
-local function usage(msg)
-  io.stderr:write("energy-report: ", msg, "\n",
-    "usage: ohm energy-report.lua [--timeout SECONDS] [DEVICE...]\n")
-  os.exit(2)
-end
-
-local function parse_args(argv)
-  local opts, devices = { timeout = nil }, {}
-  local i = 1
-  while i <= #argv do
-    local a = argv[i]
-    if a == "--timeout" then
-      opts.timeout = tonumber(argv[i + 1])
-      if not opts.timeout or opts.timeout <= 0 then
-        usage("--timeout needs a positive number of seconds")
-      end
-      i = i + 1
-    elseif a == "-h" or a == "--help" then
-      usage("energy counters per phase as CSV")
-    elseif a:sub(1, 1) == "-" and a ~= "-" then
-      usage("unknown option " .. a)
-    else
-      devices[#devices + 1] = a
-    end
-    i = i + 1
-  end
-  return opts, devices
-end
+local S = require("ohm.script").new("energy-report", "[--timeout SECONDS] [DEVICE...]")
 
 -- Never print a password that came in a URI.
 local redact = ohm.redact
-
-local function csv(s)
-  s = tostring(s)
-  if s:find('[,"\r\n]') then s = '"' .. s:gsub('"', '""') .. '"' end
-  return s
-end
 
 local function fmt(x) return string.format("%.3f", x) end
 
@@ -97,17 +64,9 @@ local function report(name, opts, skip_others)
 end
 
 local function main(...)
-  local opts, devices = parse_args({ ... })
+  local opts, devices = S:parse_args({ ... }, "energy counters per phase as CSV")
   local whole_inventory = #devices == 0
-  if whole_inventory then
-    local inv, err = ohm.devices()
-    if not inv then
-      io.stderr:write("energy-report: ", err, "\n")
-      os.exit(1)
-    end
-    for _, d in ipairs(inv) do devices[#devices + 1] = d.name end
-  end
-  if #devices == 0 then usage("no devices: give some or add them to the inventory") end
+  S:devices(devices)
   io.write("device,phase,kwh,kvah,timestamp\n")
   local failed, skipped = 0, 0
   for _, name in ipairs(devices) do
@@ -115,19 +74,15 @@ local function main(...)
     if rows == false then
       skipped = skipped + 1 -- not an energy meter: nothing to report
     elseif rows then
-      for _, r in ipairs(rows) do
-        for i, f in ipairs(r) do r[i] = csv(f) end
-        io.write(table.concat(r, ","), "\n")
-      end
+      for _, r in ipairs(rows) do S.row(table.unpack(r)) end
       io.stdout:flush()
     else
       failed = failed + 1
-      io.stderr:write("energy-report: ", err, "\n")
+      S:warn(err)
     end
   end
   if failed > 0 then
-    io.stderr:write(string.format("energy-report: %d of %d devices failed\n",
-      failed, #devices - skipped))
+    S:warn(string.format("%d of %d devices failed", failed, #devices - skipped))
     os.exit(1)
   end
 end

@@ -27,63 +27,38 @@ local DEFAULT_POLICY = {
   { var = "^ambient%.?%d?%.humidity%.low%.critical$", min = 0, max = 30 },
 }
 
-local function usage(msg)
-  io.stderr:write("threshold-audit: ", msg, "\n", "usage: ohm threshold-audit.lua",
-    " [--policy FILE] [--timeout SECONDS] [DEVICE...]\n")
-  os.exit(2)
-end
+local S = require("ohm.script").new("threshold-audit",
+  "[--policy FILE] [--timeout SECONDS] [DEVICE...]")
 
 local function load_policy(path)
   local chunk, err = loadfile(path, "t", {})
-  if not chunk then usage("policy: " .. err) end
+  if not chunk then S:usage("policy: " .. err) end
   local good, rules = pcall(chunk)
   if not good or type(rules) ~= "table" then
-    usage("policy " .. path .. ": must return a list of rules")
+    S:usage("policy " .. path .. ": must return a list of rules")
   end
   for i, r in ipairs(rules) do
     if type(r) ~= "table" or type(r.var) ~= "string" or
        type(r.min) ~= "number" or type(r.max) ~= "number" then
-      usage(string.format("policy %s: rule %d needs var (string), min and max", path, i))
+      S:usage(string.format("policy %s: rule %d needs var (string), min and max", path, i))
     end
   end
   return rules
 end
 
-local function parse_args(argv)
-  local o, devices, i = { policy = DEFAULT_POLICY }, {}, 1
-  while i <= #argv do
-    local a, v = argv[i], argv[i + 1]
-    if a == "--policy" then
-      if not v then usage("--policy needs a file") end
-      o.policy, i = load_policy(v), i + 1
-    elseif a == "--timeout" then
-      o.timeout, i = tonumber(v), i + 1
-      if not o.timeout or o.timeout <= 0 then usage("bad --timeout") end
-    elseif a == "-h" or a == "--help" then
-      usage("check alarm thresholds against a policy")
-    elseif a:sub(1, 1) == "-" then
-      usage("unknown option " .. a)
-    else
-      devices[#devices + 1] = a
-    end
-    i = i + 1
-  end
-  return o, devices
-end
-
-local redact = ohm.redact
-
-local function is_threshold(name)
-  return name:match("%.low%.critical$") or name:match("%.high%.critical$") or
-    name:match("%.low%.warning$") or name:match("%.high%.warning$")
-end
+local OPTIONS = {
+  policy = function(o, v)
+    if not v then return "--policy needs a file" end
+    o.policy = load_policy(v)
+  end,
+}
 
 -- Findings {var, value, problem} for one device's values.
 local function audit(vals, policy)
   local out = {}
   local names = {}
   for name in pairs(vals) do
-    if is_threshold(name) then names[#names + 1] = name end
+    if S.is_threshold(name) then names[#names + 1] = name end
   end
   table.sort(names)
   for _, name in ipairs(names) do
@@ -106,36 +81,19 @@ local function audit(vals, policy)
   return out
 end
 
-local function csv(s)
-  s = tostring(s)
-  if s:find('[,"\r\n]') then s = '"' .. s:gsub('"', '""') .. '"' end
-  return s
-end
-
 local function main(...)
-  local o, devices = parse_args({ ... })
-  if #devices == 0 then
-    local inv, err = ohm.devices()
-    if not inv then io.stderr:write("threshold-audit: ", err, "\n"); os.exit(1) end
-    for _, d in ipairs(inv) do devices[#devices + 1] = d.name end
-  end
-  if #devices == 0 then usage("no devices: give some or add them to the inventory") end
+  local o, devices = S:parse_args({ ... }, "check alarm thresholds against a policy",
+    OPTIONS, { policy = DEFAULT_POLICY })
   local failed, findings = 0, 0
   io.write("device,variable,value,problem\n")
-  for _, name in ipairs(devices) do
-    local dev, err = ohm.open(name, { timeout = o.timeout })
-    local vals
-    if dev then
-      vals, err = dev:get()
-      dev:close()
-    end
+  for _, name in ipairs(S:devices(devices)) do
+    local vals = S:read(name, o, function(dev) return dev:get() end)
     if not vals then
       failed = failed + 1
-      io.stderr:write("threshold-audit: ", err, "\n")
     else
       for _, f in ipairs(audit(vals, o.policy)) do
         findings = findings + 1
-        io.write(csv(redact(name)), ",", csv(f[1]), ",", csv(f[2]), ",", csv(f[3]), "\n")
+        S.row(ohm.redact(name), f[1], f[2], f[3])
       end
     end
   end

@@ -19,40 +19,19 @@
 -- file, 3 some threshold drifted. Fix drift with
 -- `ohm config apply FILE DEVICE...`.
 
-local function usage(msg)
-  io.stderr:write("threshold-drift: ", msg, "\n", "usage: ohm threshold-drift.lua",
-    " [--reference FILE] [--timeout SECONDS] [DEVICE...]\n")
-  os.exit(2)
-end
+local S = require("ohm.script").new("threshold-drift",
+  "[--reference FILE] [--timeout SECONDS] [DEVICE...]")
 
-local function parse_args(argv)
-  local o, devices, i = {}, {}, 1
-  while i <= #argv do
-    local a, v = argv[i], argv[i + 1]
-    if a == "--reference" then
-      if not v then usage("--reference needs a file") end
-      local ref, err = ohm.config.load(v)
-      if not ref then usage(err) end
-      o.reference, i = ref, i + 1
-    elseif a == "--timeout" then
-      o.timeout, i = tonumber(v), i + 1
-      if not o.timeout or o.timeout <= 0 then usage("bad --timeout") end
-    elseif a == "-h" or a == "--help" then
-      usage("report thresholds that drifted across the inventory")
-    elseif a:sub(1, 1) == "-" then
-      usage("unknown option " .. a)
-    else
-      devices[#devices + 1] = a
-    end
-    i = i + 1
-  end
-  return o, devices
-end
+local OPTIONS = {
+  reference = function(o, v)
+    if not v then return "--reference needs a file" end
+    local ref, err = ohm.config.load(v)
+    if not ref then return err end
+    o.reference = ref
+  end,
+}
 
-local function is_threshold(name)
-  return name:match("%.low%.critical$") or name:match("%.high%.critical$") or
-    name:match("%.low%.warning$") or name:match("%.high%.warning$")
-end
+local is_threshold = S.is_threshold
 
 local function same(a, b)
   if type(a) == "number" and type(b) == "number" then
@@ -81,28 +60,16 @@ local function majority(snaps)
   return ref
 end
 
-local function csv(s)
-  s = tostring(s)
-  if s:find('[,"\r\n]') then s = '"' .. s:gsub('"', '""') .. '"' end
-  return s
-end
-
 -- Snapshots of the devices that could be read; the number that could not.
 local function read_all(devices, o)
   local snaps, failed = {}, 0
   for _, name in ipairs(devices) do
-    local dev, err = ohm.open(name, { timeout = o.timeout })
-    local snap
-    if dev then
-      snap, err = ohm.config.save(dev)
-      dev:close()
-    end
+    local snap = S:read(name, o, ohm.config.save)
     if snap then
       snap.name = ohm.redact(name)
       snaps[#snaps + 1] = snap
     else
       failed = failed + 1
-      io.stderr:write("threshold-drift: ", err, "\n")
     end
   end
   return snaps, failed
@@ -118,22 +85,16 @@ local function drift(snap, ref)
     local v, want = snap.values[name], ref.values[name]
     if not same(v, want) then
       out = out + 1
-      io.write(csv(snap.name), ",", csv(name), ",", csv(v == nil and "" or v),
-        ",", csv(want), "\n")
+      S.row(snap.name, name, v == nil and "" or v, want)
     end
   end
   return out
 end
 
 local function main(...)
-  local o, devices = parse_args({ ... })
-  if #devices == 0 then
-    local inv, err = ohm.devices()
-    if not inv then io.stderr:write("threshold-drift: ", err, "\n"); os.exit(1) end
-    for _, d in ipairs(inv) do devices[#devices + 1] = d.name end
-  end
-  if #devices == 0 then usage("no devices: give some or add them to the inventory") end
-  local snaps, failed = read_all(devices, o)
+  local o, devices = S:parse_args({ ... },
+    "report thresholds that drifted across the inventory", OPTIONS)
+  local snaps, failed = read_all(S:devices(devices), o)
   local refs = o.reference and { [o.reference.driver] = o.reference } or majority(snaps)
   local found = 0
   io.write("device,variable,value,reference\n")
@@ -142,13 +103,12 @@ local function main(...)
     if ref then
       found = found + drift(s, ref)
     else
-      io.stderr:write("threshold-drift: ", s.name, ": driver ", s.driver,
-        ", not the reference's (", o.reference.driver, "): not compared\n")
+      S:warn(s.name, ": driver ", s.driver, ", not the reference's (",
+        o.reference.driver, "): not compared")
     end
   end
   if failed > 0 then
-    io.stderr:write(string.format("threshold-drift: %d of %d devices could not be read\n",
-      failed, #devices))
+    S:warn(string.format("%d of %d devices could not be read", failed, #devices))
     os.exit(1)
   end
   os.exit(found > 0 and 3 or 0)

@@ -121,26 +121,15 @@ static double take_wait(int *argc, char **argv) {
 
 int cmd_cmd(int argc, char **argv) {
   struct sh_opts o;
-  struct ohm_error e;
   struct dev *d;
-  int i, rc;
   double wait = take_wait(&argc, argv);
   if (wait < 0) {
     sh_errorf("cmd", "bad --wait (seconds, above 0 up to 86400)");
     return EXIT_USAGE;
   }
-  sh_opts_init(&o);
-  ohm_error_clear(&e);
-  if ((i = sh_parse_common(argc, argv, &o, CMD_USAGE)) < 0) return EXIT_USAGE;
-  if (argc - i < 1 || argc - i > 2) {
-    sh_errorf("cmd", "%s; usage: ohm %s",
-              argc - i < 1 ? "missing DEVICE" : "one COMMAND only", CMD_USAGE);
-    return EXIT_USAGE;
-  }
-  if ((rc = sh_open(argv[i], &o, &d, &e)) < 0) {
-    sh_error(argv[i], &e);
-    return sh_exit_code(rc);
-  }
+  int rc, i = sh_open_args(argc, argv, &o, CMD_USAGE, "DEVICE", 2,
+                           "one COMMAND only", &d);
+  if (i < 0) return -i;
   rc = argc - i == 1 ? list_cmds(d, argv[i])
                      : run_cmd(d, argv[i], argv[i + 1], &o, wait);
   dev_close(d);

@@ -24,7 +24,8 @@ static const struct option own_long[] = {
     {"jobs", required_argument, NULL, O_JOBS},
     {NULL, 0, NULL, 0}};
 
-static int own_opt(struct cfg_args *a, int c, const char *arg) {
+static int own_opt(void *ctx, int c, const char *arg) {
+  struct cfg_args *a = ctx;
   char *end;
   long v;
   switch (c) {
@@ -67,36 +68,10 @@ static int check_sub(const char *sub, const struct cfg_args *a) {
 }
 
 int cfg_parse(int argc, char **argv, struct cfg_args *a) {
-  struct option all[32];
-  size_t n = 0;
-  int c;
-  for (const struct option *o = own_long; o->name; o++)
-    all[n++] = *o;
-  for (const struct option *o = sh_common_long; o->name && n < 31; o++)
-    all[n++] = *o;
-  memset(&all[n], 0, sizeof all[n]);
-  optind = 0;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, ":o:" SH_COMMON_SHORT, all, NULL)) !=
-         -1) {
-    if (c == 'h') {
-      if (!sh_help_print("config")) printf("usage: ohm %s\n", a->usage);
-      exit(EXIT_OK);
-    }
-    if (c == '?' || c == ':') {
-      const char *near = sh_suggest_option(all, argv[optind - 1]);
-      if (c == '?' && near)
-        sh_errorf("config", "unknown option '%s' (did you mean %s?)",
-                  argv[optind - 1], near);
-      else
-        sh_errorf("config", "bad option '%s'; usage: ohm %s", argv[optind - 1],
-                  a->usage);
-      return -1;
-    }
-    int r = own_opt(a, c, optarg);
-    if (r < 0 || (r > 0 && sh_common_opt(&a->so, c, optarg) <= 0)) return -1;
-  }
-  return check_sub(argv[0], a) < 0 ? -1 : optind;
+  const struct sh_own_opts own = {"config", a->usage, own_long,
+                                  "o:",     own_opt,  a};
+  int i = sh_parse_own(argc, argv, &own, &a->so);
+  return i < 0 || check_sub(argv[0], a) < 0 ? -1 : i;
 }
 
 static int config_save(int argc, char **argv, struct cfg_args *a) {
@@ -253,40 +228,45 @@ static void diff_table(const struct cfg_batch *b) {
   free(cells);
 }
 
-/* Exit 0 all equal, 1 any differs, 2 an error (bad file, a device that
- * could not be read or compared). */
-static int config_diff(int argc, char **argv, struct cfg_args *a) {
+int cfg_batch_args(int argc, char **argv, struct cfg_args *a, int validate,
+                   struct cfg_file **f, struct cfg_batch *b) {
   struct ohm_error e;
-  struct cfg_file *f;
-  struct cfg_batch b;
-  int i = cfg_parse(argc, argv, a), differs = 0, failed = 0;
+  int i = cfg_parse(argc, argv, a);
+  memset(b, 0, sizeof *b);
+  *f = NULL;
   if (i < 0) return EXIT_USAGE;
   if (argc - i < 2) {
-    sh_errorf("config", "diff needs FILE and DEVICE...; usage: ohm %s",
+    sh_errorf("config", "%s needs FILE and DEVICE...; usage: ohm %s", argv[0],
               a->usage);
     return EXIT_USAGE;
   }
   ohm_error_clear(&e);
-  if (cfg_load(argv[i], &f, &e) < 0) {
+  if (cfg_load(argv[i], f, &e) < 0) {
     sh_error(NULL, &e);
     return EXIT_USAGE;
   }
-  if (cfg_batch_new(&b, a, f, argv + i + 1, (size_t)(argc - i - 1), 0) == 0) {
-    for (size_t k = 0; k < b.n; k++) {
-      if (b.t[k].rc < 0) sh_error(b.t[k].shown, &b.t[k].err);
-      failed += b.t[k].rc < 0;
-      differs += b.t[k].rc == 0 && b.t[k].plan.n;
-    }
-    if (a->so.mode == SH_JSON)
-      diff_json(&b);
-    else if (!a->so.quiet)
-      diff_table(&b);
-  } else {
-    failed = 1;
+  return cfg_batch_new(b, a, *f, argv + i + 1, (size_t)(argc - i - 1),
+                       validate);
+}
+
+/* Exit 0 all equal, 1 any differs, 2 an error (bad file, a device that
+ * could not be read or compared). */
+static int config_diff(int argc, char **argv, struct cfg_args *a) {
+  struct cfg_file *f;
+  struct cfg_batch b;
+  int rc = cfg_batch_args(argc, argv, a, 0, &f, &b), differs = 0, failed = 0;
+  for (size_t k = 0; rc == 0 && k < b.n; k++) {
+    if (b.t[k].rc < 0) sh_error(b.t[k].shown, &b.t[k].err);
+    failed += b.t[k].rc < 0;
+    differs += b.t[k].rc == 0 && b.t[k].plan.n;
   }
+  if (rc == 0 && a->so.mode == SH_JSON)
+    diff_json(&b);
+  else if (rc == 0 && !a->so.quiet)
+    diff_table(&b);
   cfg_batch_free(&b);
   cfg_free(f);
-  return failed ? EXIT_USAGE : differs ? EXIT_FAIL : EXIT_OK;
+  return rc || failed ? EXIT_USAGE : differs ? EXIT_FAIL : EXIT_OK;
 }
 
 int cmd_config(int argc, char **argv) {

@@ -46,6 +46,13 @@ int cfg_batch_new(struct cfg_batch *b, const struct cfg_args *a,
                   const struct cfg_file *f, char **names, size_t n,
                   int validate);
 void cfg_batch_free(struct cfg_batch *b);
+/* `config SUB [OPTS] FILE DEVICE...` (argv[0] = SUB: diff or apply):
+ * the options, FILE loaded into *f, the devices opened and compared into
+ * b (validate: apply's checks too). 0, or the exit status after printing
+ * why not; *f (NULL if not loaded) and b are the caller's to free either
+ * way. */
+int cfg_batch_args(int argc, char **argv, struct cfg_args *a, int validate,
+                   struct cfg_file **f, struct cfg_batch *b);
 int cfg_cmd_apply(int argc, char **argv, struct cfg_args *a);
 
 #endif

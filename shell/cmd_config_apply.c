@@ -195,22 +195,9 @@ static int run_apply(struct cfg_batch *b) {
 }
 
 int cfg_cmd_apply(int argc, char **argv, struct cfg_args *a) {
-  struct ohm_error e;
   struct cfg_file *f;
   struct cfg_batch b;
-  int i = cfg_parse(argc, argv, a), rc;
-  if (i < 0) return EXIT_USAGE;
-  if (argc - i < 2) {
-    sh_errorf("config", "apply needs FILE and DEVICE...; usage: ohm %s",
-              a->usage);
-    return EXIT_USAGE;
-  }
-  ohm_error_clear(&e);
-  if (cfg_load(argv[i], &f, &e) < 0) {
-    sh_error(NULL, &e);
-    return EXIT_USAGE;
-  }
-  rc = cfg_batch_new(&b, a, f, argv + i + 1, (size_t)(argc - i - 1), 1);
+  int rc = cfg_batch_args(argc, argv, a, 1, &f, &b);
   if (rc == 0) rc = run_apply(&b);
   cfg_batch_free(&b);
   cfg_free(f);

@@ -193,20 +193,9 @@ static int get_run(struct dev *d, const char *device, const struct sh_opts *o,
 
 int cmd_get(int argc, char **argv) {
   struct sh_opts o;
-  struct ohm_error e;
   struct dev *d;
-  int i, rc;
-  sh_opts_init(&o);
-  ohm_error_clear(&e);
-  if ((i = sh_parse_common(argc, argv, &o, GET_USAGE)) < 0) return EXIT_USAGE;
-  if (i >= argc) {
-    sh_errorf("get", "missing DEVICE; usage: ohm %s", GET_USAGE);
-    return EXIT_USAGE;
-  }
-  if ((rc = sh_open(argv[i], &o, &d, &e)) < 0) {
-    sh_error(argv[i], &e);
-    return sh_exit_code(rc);
-  }
+  int rc, i = sh_open_args(argc, argv, &o, GET_USAGE, "DEVICE", 0, NULL, &d);
+  if (i < 0) return -i;
   trace_driver(d, argv[i], &o);
   rc = get_run(d, argv[i], &o, argv + i + 1, argc - i - 1);
   dev_close(d);

@@ -53,7 +53,8 @@ static int num_arg(const char *name, const char *s, double lo, double hi,
 }
 
 /* One of our own options; -1 after printing what is wrong. */
-static int own_opt(struct up_args *a, int c, const char *arg) {
+static int own_opt(void *ctx, int c, const char *arg) {
+  struct up_args *a = ctx;
   double v;
   switch (c) {
   case O_FILE:
@@ -86,36 +87,9 @@ static int own_opt(struct up_args *a, int c, const char *arg) {
 }
 
 static int parse(int argc, char **argv, struct up_args *a) {
-  struct option all[32];
-  size_t n = 0;
-  for (const struct option *o = own_long; o->name; o++)
-    all[n++] = *o;
-  for (const struct option *o = sh_common_long; o->name && n < 31; o++)
-    all[n++] = *o;
-  memset(&all[n], 0, sizeof all[n]);
-  optind = 0;
-  opterr = 0;
-  int c;
-  while ((c = getopt_long(argc, argv, ":" SH_COMMON_SHORT, all, NULL)) != -1) {
-    if (c == 'h') {
-      if (!sh_help_print(argv[0])) printf("usage: ohm %s\n", a->usage);
-      exit(EXIT_OK);
-    }
-    if (c == '?' || c == ':') {
-      const char *near = sh_suggest_option(all, argv[optind - 1]);
-      if (c == '?' && near) {
-        sh_errorf(argv[0], "unknown option '%s' (did you mean %s?)",
-                  argv[optind - 1], near);
-        return -1;
-      }
-      sh_errorf(argv[0], "bad option '%s'; usage: ohm %s", argv[optind - 1],
-                a->usage);
-      return -1;
-    }
-    int r = own_opt(a, c, optarg);
-    if (r < 0 || (r > 0 && sh_common_opt(&a->so, c, optarg) <= 0)) return -1;
-  }
-  return optind;
+  const struct sh_own_opts own = {argv[0], a->usage, own_long,
+                                  NULL,    own_opt,  a};
+  return sh_parse_own(argc, argv, &own, &a->so);
 }
 
 static void on_sigint(int sig) {

@@ -141,6 +141,47 @@ int sh_parse_common(int argc, char **argv, struct sh_opts *o,
   return optind;
 }
 
+/* The message for getopt's '?' or ':' on a command with options of its
+ * own: the nearest of all its options, else the usage. */
+static void bad_own_option(const char *name, const struct option *all, int ret,
+                           const char *arg, const char *usage) {
+  const char *near = sh_suggest_option(all, arg);
+  if (ret == '?' && near)
+    sh_errorf(name, "unknown option '%s' (did you mean %s?)", arg, near);
+  else
+    sh_errorf(name, "bad option '%s'; usage: ohm %s", arg, usage);
+}
+
+int sh_parse_own(int argc, char **argv, const struct sh_own_opts *own,
+                 struct sh_opts *o) {
+  struct option all[48];
+  char shortopts[64];
+  size_t n = 0;
+  int c;
+  for (const struct option *p = own->longopts; p->name && n < 47; p++)
+    all[n++] = *p;
+  for (const struct option *p = sh_common_long; p->name && n < 47; p++)
+    all[n++] = *p;
+  memset(&all[n], 0, sizeof all[n]);
+  snprintf(shortopts, sizeof shortopts, ":%s" SH_COMMON_SHORT,
+           own->shortopts ? own->shortopts : "");
+  optind = 0;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, shortopts, all, NULL)) != -1) {
+    if (c == 'h') {
+      if (!sh_help_print(own->name)) printf("usage: ohm %s\n", own->usage);
+      exit(EXIT_OK);
+    }
+    if (c == '?' || c == ':') {
+      bad_own_option(own->name, all, c, argv[optind - 1], own->usage);
+      return -1;
+    }
+    int r = own->opt(own->ctx, c, optarg);
+    if (r < 0 || (r > 0 && sh_common_opt(o, c, optarg) <= 0)) return -1;
+  }
+  return optind;
+}
+
 static struct inventory *inv_cache;
 static int inv_loaded;
 
@@ -164,6 +205,26 @@ int sh_open(const char *device, const struct sh_opts *o, struct dev **out,
   if (!inv) return e->code ? e->code : OHM_ECONFIG;
   sh_ask_secrets(inv, device);
   return inv_open(inv, device, o->driver, &o->tp, out, e);
+}
+
+int sh_open_args(int argc, char **argv, struct sh_opts *o, const char *usage,
+                 const char *what, int max, const char *too_many,
+                 struct dev **d) {
+  struct ohm_error e;
+  int i, rc;
+  sh_opts_init(o);
+  ohm_error_clear(&e);
+  if ((i = sh_parse_common(argc, argv, o, usage)) < 0) return -EXIT_USAGE;
+  if (i >= argc || (max && argc - i > max)) {
+    sh_errorf(argv[0], "%s%s; usage: ohm %s", i >= argc ? "missing " : "",
+              i >= argc ? what : too_many, usage);
+    return -EXIT_USAGE;
+  }
+  if ((rc = sh_open(argv[i], o, d, &e)) < 0) {
+    sh_error(argv[i], &e);
+    return -sh_exit_code(rc);
+  }
+  return i;
 }
 
 /* s on stderr with control characters as '?': an error stays one line,

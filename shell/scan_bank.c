@@ -120,21 +120,10 @@ static void frame_drivers(char *buf, size_t n) {
 
 int sh_scan_bank(int argc, char **argv) {
   struct sh_opts o;
-  struct ohm_error e;
   struct dev *d;
-  int i, rc;
-  sh_opts_init(&o);
-  ohm_error_clear(&e);
-  if ((i = sh_parse_common(argc, argv, &o, SCAN_USAGE)) < 0) return EXIT_USAGE;
-  if (argc - i != 1) {
-    sh_errorf("scan", "%s; usage: ohm %s",
-              argc - i < 1 ? "missing URI" : "one URI only", SCAN_USAGE);
-    return EXIT_USAGE;
-  }
-  if ((rc = sh_open(argv[i], &o, &d, &e)) < 0) {
-    sh_error(argv[i], &e);
-    return sh_exit_code(rc);
-  }
+  int rc, i = sh_open_args(argc, argv, &o, SCAN_USAGE, "URI", 1, "one URI only",
+                           &d);
+  if (i < 0) return -i;
   if (d->tp->ops->kind != TP_STREAM || !d->map->frame ||
       ohm_uri_param(&d->tp->uri, "unit") ||
       ohm_uri_param(&d->tp->uri, "packs")) {

@@ -42,12 +42,37 @@ int sh_common_opt(struct sh_opts *o, int opt, const char *arg);
 int sh_parse_common(int argc, char **argv, struct sh_opts *o,
                     const char *usage);
 
+/* A command's own options, parsed with the common ones by sh_parse_own:
+ * opt(ctx, opt, arg) returns 0 if it took opt, 1 if opt is not its own,
+ * -1 on a bad value (message printed). name is the command's in its
+ * messages and --help. */
+struct sh_own_opts {
+  const char *name, *usage;
+  const struct option *longopts; /* {0}-terminated */
+  const char *shortopts;         /* getopt's, without the leading ':' */
+  int (*opt)(void *ctx, int opt, const char *arg);
+  void *ctx;
+};
+/* getopt_long over own's options and the common ones (into o); returns
+ * optind or -1 after printing a usage error. */
+int sh_parse_own(int argc, char **argv, const struct sh_own_opts *own,
+                 struct sh_opts *o);
+
 /* The inventory for o->config (loaded once, cached). */
 struct inventory *sh_inventory(const struct sh_opts *o, struct ohm_error *e);
 
 /* Open DEVICE: an inventory name or a URI; -d overrides the driver. */
 int sh_open(const char *device, const struct sh_opts *o, struct dev **out,
             struct ohm_error *e);
+
+/* The start of a command on one device: o initialised, the common
+ * options parsed, then its first argument (a DEVICE or a URI: what, for
+ * "missing WHAT") and at most max - 1 more (max 0: any; too_many is the
+ * message for more), the first opened into *d. Returns its index, or
+ * -(exit status) after printing why. */
+int sh_open_args(int argc, char **argv, struct sh_opts *o, const char *usage,
+                 const char *what, int max, const char *too_many,
+                 struct dev **d);
 
 /* On a terminal, ask for a secret DEVICE's URI needs and nothing gives
  * (shell/secret.c); it goes into OHM_PASSWORD / OHM_SNMP_*PASS. */

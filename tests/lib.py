@@ -3,7 +3,7 @@
     import sys, os; sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
     from lib import T, ohm, free_port, wait_port
 """
-import os, socket, subprocess, sys, time
+import os, shutil, socket, subprocess, sys, time
 
 OHM = os.environ.get("OHM", "build/ohm")
 
@@ -73,16 +73,34 @@ def stop_all(check_ohm=False):
              "ohm serve stops cleanly (no leak, no crash)", rcs)
 
 
+def kill_peers(tmp=None):
+    """Kill every peer in procs and wait for it; remove the directory tmp
+    (a test's own) if given."""
+    for p in procs:
+        p.kill()
+        p.wait()
+    if tmp:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def run(main):
     """Run a test's main(), kill every peer it started, exit with T's
     verdict."""
     try:
         main()
     finally:
-        for p in procs:
-            p.kill()
-            p.wait()
+        kill_peers()
     T.done()
+
+
+def start_tftpd(root):
+    """tftpd-hpa serving (and creating files in) root on a free UDP port
+    of 127.0.0.1, killed by kill_peers(); returns the port."""
+    port = free_port("udp")
+    start("in.tftpd", "-L", "-c", "-u", "root", "-s", root,
+          "-a", "127.0.0.1:%d" % port)
+    wait_port(port, "udp")
+    return port
 
 
 def ohm(*args, timeout=30, input=None, env=None):
@@ -118,6 +136,23 @@ def wait_port(port, kind="tcp", seconds=10.0):
         time.sleep(0.05)
     return False
 
+
+
+def wait_file(path, seconds=10):
+    """Whether path exists within seconds (polled)."""
+    end = time.time() + seconds
+    while time.time() < end and not os.path.exists(path):
+        time.sleep(0.05)
+    return os.path.exists(path)
+
+
+def pty_pair(a, b):
+    """A socat pty pair linked at paths a and b (killed by run());
+    whether both came up."""
+    procs.append(subprocess.Popen(
+        ["socat", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return wait_file(a) and wait_file(b)
 
 if __name__ == "__main__":
     if sys.argv[1] == "free_port":

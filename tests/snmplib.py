@@ -164,6 +164,40 @@ def wait_answer(port, community, proc=None, seconds=20.0, version="2c"):
     raise RuntimeError(f"no agent on udp port {port} after {seconds} s")
 
 
+def snmpsim_public(workdir, lines, endpoints):
+    """Start one snmpsimd serving community public (the .snmprec lines)
+    on each of endpoints ("HOST:PORT", any loopback address), without
+    waiting; returns the Popen (caller kills)."""
+    data, cache = os.path.join(workdir, "data"), os.path.join(workdir, "cache")
+    for x in (data, cache):
+        os.makedirs(x, exist_ok=True)
+    with open(os.path.join(data, "public.snmprec"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    _open_up(data)
+    os.chmod(cache, 0o777)
+    argv = ["snmpsimd", "--data-dir=" + data, "--cache-dir=" + cache,
+            "--logging-method=null"]
+    argv += ["--agent-udpv4-endpoint=" + e for e in endpoints]
+    if os.getuid() == 0:
+        argv += ["--process-user=nobody", "--process-group=nogroup"]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def answers(host, port, seconds=60):
+    """Whether an agent on host:port answers (community public) in time."""
+    end = time.time() + seconds
+    while time.time() < end:
+        r = subprocess.run(["snmpget", "-v2c", "-c", "public", "-t", "0.3",
+                            "-r", "0", "-On", "%s:%d" % (host, port),
+                            "1.3.6.1.2.1.1.1.0"], capture_output=True,
+                           text=True)
+        if r.returncode == 0 and "Timeout" not in r.stderr:
+            return True
+        time.sleep(0.2)
+    return False
+
+
 SNMPD_USERS = [
     # name, auth, auth pass, priv, priv pass, access level
     ("shaaes", "SHA", "authpass-sha", "AES", "privpass-aes", "priv"),

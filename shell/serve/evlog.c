@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,33 +23,6 @@ struct evlog {
   struct evlog_cfg cfg;
 };
 
-void evbuf_add(struct evbuf *b, const char *s, size_t n) {
-  if (b->oom) return;
-  if (b->n + n + 1 > b->cap) {
-    size_t cap = (b->cap ? b->cap * 2 : 256) + n;
-    char *p = realloc(b->s, cap);
-    if (!p) {
-      b->oom = 1;
-      return;
-    }
-    b->s = p;
-    b->cap = cap;
-  }
-  memcpy(b->s + b->n, s, n);
-  b->n += n;
-  b->s[b->n] = 0;
-}
-
-void evbuf_printf(struct evbuf *b, const char *fmt, ...) {
-  char tmp[512];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-  va_end(ap);
-  if (n > 0)
-    evbuf_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
 void evbuf_json_str(struct evbuf *b, const char *s) {
   evbuf_add(b, "\"", 1);
   for (; s && *s; s++) {
@@ -65,11 +37,6 @@ void evbuf_json_str(struct evbuf *b, const char *s) {
     }
   }
   evbuf_add(b, "\"", 1);
-}
-
-void evbuf_free(struct evbuf *b) {
-  free(b->s);
-  memset(b, 0, sizeof *b);
 }
 
 void evlog_time(double t, char *out, size_t n) {

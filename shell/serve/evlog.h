@@ -12,6 +12,7 @@
 
 #include "lua/inventory.h"
 #include "util/err.h"
+#include "util/strbuf.h"
 
 struct evlog_cfg {
   off_t max_bytes; /* rotate when the file would grow past this; 0: 10 MiB */
@@ -35,18 +36,14 @@ void evlog_close(struct evlog *l); /* NULL is fine */
 /* Append one JSON object (no newline) as a line. */
 int evlog_append(struct evlog *l, const char *json, struct ohm_error *e);
 
-/* A growing string for building JSON lines; the j_ calls track nothing
- * but the text: the caller writes the commas. Out of memory sets oom. */
-struct evbuf {
-  char *s;
-  size_t n, cap;
-  int oom;
-};
-void evbuf_add(struct evbuf *b, const char *s, size_t n);
-void evbuf_printf(struct evbuf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/* A growing string for building JSON lines: util/strbuf.h under the
+ * event log's names; the caller writes the commas. Out of memory sets
+ * oom. */
+#define evbuf ohm_strbuf
+#define evbuf_add ohm_strbuf_add
+#define evbuf_printf ohm_strbuf_printf
+#define evbuf_free ohm_strbuf_free
 void evbuf_json_str(struct evbuf *b, const char *s); /* quoted, escaped */
-void evbuf_free(struct evbuf *b);
 
 /* t as "2026-11-30T22:46:44.123Z" (UTC) into out (>= 32 bytes). */
 void evlog_time(double t, char *out, size_t n);

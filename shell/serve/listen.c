@@ -123,10 +123,10 @@ int ls_split_addr(const char *addr, char *host, size_t hn, char *port,
   return port_ok(port) ? 0 : -1;
 }
 
-int ls_listen(const char *addr, struct ohm_error *e) {
+int ls_bind(const char *addr, int type, const char *what, struct ohm_error *e) {
   char host[256], port[16];
   struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                           .ai_socktype = SOCK_STREAM,
+                           .ai_socktype = type,
                            .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
                   *res;
   if (ls_split_addr(addr, host, sizeof host, port, sizeof port) < 0)
@@ -135,10 +135,12 @@ int ls_listen(const char *addr, struct ohm_error *e) {
   int rc = getaddrinfo(host, port, &hints, &res);
   if (rc)
     return ohm_error_set(e, OHM_EINVAL, "%.100s: %s", addr, gai_strerror(rc));
-  int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+  int fd = socket(res->ai_family, type | SOCK_CLOEXEC, 0), one = 1;
   if (fd >= 0) {
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+    if (type == SOCK_STREAM)
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 ||
+        (type == SOCK_STREAM && listen(fd, 128) < 0)) {
       rc = errno;
       close(fd);
       fd = -1;
@@ -147,9 +149,13 @@ int ls_listen(const char *addr, struct ohm_error *e) {
   }
   freeaddrinfo(res);
   if (fd < 0)
-    return ohm_error_set(e, OHM_EIO, "cannot listen on %.100s (%s)", addr,
+    return ohm_error_set(e, OHM_EIO, "cannot %s on %.100s (%s)", what, addr,
                          strerror(errno));
   return fd;
+}
+
+int ls_listen(const char *addr, struct ohm_error *e) {
+  return ls_bind(addr, SOCK_STREAM, "listen", e);
 }
 
 /* Client address (without port) and "address:port". */

@@ -53,6 +53,9 @@ void ls_stop(struct ls_server *s);
 /* The bound socket, parsed as above (SO_REUSEADDR, listening): an fd or a
  * negative OHM_E* code with e set. */
 int ls_listen(const char *addr, struct ohm_error *e);
+/* The same for any socket type (SOCK_DGRAM: bound only); what names it
+ * in "cannot WHAT on ADDR (why)". */
+int ls_bind(const char *addr, int type, const char *what, struct ohm_error *e);
 /* Split ADDR into host and port; -1 if malformed or the port is out of
  * range. PORT and :PORT give "127.0.0.1". */
 int ls_split_addr(const char *addr, char *host, size_t hn, char *port,

@@ -12,7 +12,6 @@
 #include <arpa/inet.h>
 #include <lua.h>
 #include <errno.h>
-#include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 #include <unistd.h>
 
 #include "../serve.h"
+#include "listen.h"
 #include "rules.h"
 #include "serve_rules.h"
 #include "traps_v3.h"
@@ -336,37 +336,6 @@ static void *tr_main(void *arg) {
   return NULL;
 }
 
-/* A UDP socket on HOST:PORT, [V6]:PORT or PORT (127.0.0.1). */
-static int serve_listen_udp(const char *addr, struct ohm_error *e) {
-  char host[256] = "127.0.0.1", port[16];
-  const char *c = strrchr(addr, ':');
-  if (c && addr[0] == '[' && c > addr && c[-1] == ']')
-    snprintf(host, sizeof host, "%.*s", (int)(c - addr - 2), addr + 1);
-  else if (c)
-    snprintf(host, sizeof host, "%.*s", (int)(c - addr), addr);
-  snprintf(port, sizeof port, "%s", c ? c + 1 : addr);
-  struct addrinfo hints = {.ai_socktype = SOCK_DGRAM,
-                           .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
-                  *res;
-  if (!*port || getaddrinfo(host, port, &hints, &res))
-    return ohm_error_set(e, OHM_EINVAL,
-                         "--traps: bad address '%s' "
-                         "(HOST:PORT)",
-                         addr);
-  int fd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd >= 0 && bind(fd, res->ai_addr, res->ai_addrlen) < 0) {
-    int err = errno;
-    close(fd);
-    fd = -1;
-    errno = err;
-  }
-  freeaddrinfo(res);
-  if (fd < 0)
-    return ohm_error_set(e, OHM_EIO, "cannot receive traps on %s (%s)", addr,
-                         strerror(errno));
-  return fd;
-}
-
 static const char *tr_str(lua_State *L, const char *k) {
   lua_getfield(L, -1, k);
   const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
@@ -389,7 +358,8 @@ static int tr_read_users(lua_State *L, void *ud) {
 
 int serve_traps_start(const char *addr, struct rules *r,
                       const struct inventory *inv, struct ohm_error *e) {
-  int fd = serve_listen_udp(addr, e);
+  /* UDP on HOST:PORT, [V6]:PORT or PORT (127.0.0.1) */
+  int fd = ls_bind(addr, SOCK_DGRAM, "receive traps", e);
   if (fd < 0) return fd;
   tr = (struct tr_state){.fd = fd, .r = r, .inv = inv};
   pthread_mutex_init(&tr.mu, NULL);

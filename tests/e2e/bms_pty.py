@@ -14,19 +14,12 @@ import time
 
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
 from lib import T, ohm, free_port, wait_port, run, procs  # noqa: E402
+from lib import pty_pair, wait_file  # noqa: E402
+from bms_lib import differences, same, values  # noqa: E402
 
 PEER = os.path.join(os.environ["OHM_TOP"], "tests", "bms_peer.py")
 PY = os.environ.get("PYTHON", "/usr/bin/python3")
 TMP = os.environ.get("TMPDIR", "/tmp")
-
-
-def wait_file(path, seconds=10):
-    end = time.time() + seconds
-    while time.time() < end:
-        if os.path.exists(path):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def listening(port, seconds=10):
@@ -48,11 +41,7 @@ def peer(name, dialect, packs, faults=(), tcp=False):
     if tcp:
         port = free_port()
         c = os.path.join(TMP, name + "-c")
-        procs.append(subprocess.Popen(
-            ["socat", f"pty,raw,echo=0,link={c}",
-             f"pty,raw,echo=0,link={b}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        wait_file(c) and wait_file(b)
+        pty_pair(c, b)
         # one connection (no fork), and waited for without connecting: a
         # probe's forked child kept the pty open and took the replies
         procs.append(subprocess.Popen(
@@ -61,11 +50,7 @@ def peer(name, dialect, packs, faults=(), tcp=False):
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         listening(port)
     else:
-        procs.append(subprocess.Popen(
-            ["socat", f"pty,raw,echo=0,link={a}",
-             f"pty,raw,echo=0,link={b}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        wait_file(a) and wait_file(b)
+        pty_pair(a, b)
     state, log = os.path.join(TMP, name + ".json"), \
         os.path.join(TMP, name + ".log")
     args = [PY, PEER, "--pty", b, "--dialect", dialect,
@@ -80,30 +65,12 @@ def peer(name, dialect, packs, faults=(), tcp=False):
     return (port if tcp else a), state, log, p
 
 
-def values(r):
-    return dict(ln.split(": ", 1) if ": " in ln else (ln.rstrip(":"), "")
-                for ln in r.stdout.splitlines())
-
-
-def same(name, got, want):
-    if isinstance(want, str):
-        return got == want
-    try:
-        tol = 0.051 if name.endswith(("charge", "health")) else 0.0006
-        return abs(float(got) - want) <= tol
-    except (TypeError, ValueError):
-        return False
-
-
 def compare(tag, r, state, skip=()):
     """Every variable the peer holds equals ohm's, and ohm shows no
     battery.* variable the peer does not hold."""
     with open(state) as f:
         want = json.load(f)
-    got = values(r)
-    bad = [(k, got.get(k), v) for k, v in sorted(want.items())
-           if not k.startswith(skip) and not same(k, got.get(k), v)]
-    extra = [k for k in got if k.startswith("battery.") and k not in want]
+    bad, extra = differences(values(r), want, skip)
     T.ok(not bad and not extra, f"{tag}: all {len(want)} variables equal "
          "the peer's", f"differ: {bad[:8]}\nextra: {extra[:8]}")
 
@@ -163,10 +130,7 @@ def one_pack_and_gap():
          "packs=5-6, none answering: exit 1, one line, no empty bank",
          r.stdout + r.stderr)
     a, b = os.path.join(TMP, "empty-a"), os.path.join(TMP, "empty-b")
-    procs.append(subprocess.Popen(
-        ["socat", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-    wait_file(a) and wait_file(b)
+    pty_pair(a, b)
     r = ohm("get", "--timeout", "0.05", f"serial://{a}?driver=pace")
     T.ok(r.returncode == 1 and r.stdout == "" and
          "no pack answered at addresses 0-15" in r.stderr and

@@ -28,6 +28,21 @@ run "$OHM" get
 eq "get without DEVICE exits 2" 2 "$rc"
 one_line "get without DEVICE: one-line message"
 has "get without DEVICE names what is missing" "missing DEVICE" "$err"
+run "$OHM" cmd sim:bps2000v2 a b
+eq "cmd with two commands: usage error" 2 "$rc"
+eq "cmd with two commands says so" "ohm: cmd: one COMMAND only; usage: ohm cmd [OPTS] [--yes] [--wait[=S]] DEVICE [COMMAND]" "$err"
+run "$OHM" cmd nosuch
+eq "cmd of an unknown name exits 1" 1 "$rc"
+one_line "cmd of an unknown name: one-line message"
+run "$OHM" scan -d pace serial:///dev/null extra
+eq "scan of a bank with two URIs: usage error" 2 "$rc"
+has "scan of a bank with two URIs says so" "ohm: scan: one URI only; usage:" "$err"
+run "$OHM" config diff only-a-file
+eq "config diff without DEVICE: usage error" 2 "$rc"
+has "config diff without DEVICE says so" "ohm: config: diff needs FILE and DEVICE..." "$err"
+run "$OHM" config apply /nonexistent/x.lua sim:bps2000v2
+eq "config apply of a missing file: usage error" 2 "$rc"
+one_line "config apply of a missing file: one-line message"
 run "$OHM" get --bogus sim:bps2000v2
 eq "unknown option exits 2" 2 "$rc"
 has "unknown option named" "'--bogus'" "$err"

@@ -8,20 +8,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-from lib import T, ohm  # noqa: E402
+from lib import T, ohm, wait_file  # noqa: E402
 
 PEER = os.path.join(os.environ["OHM_TOP"], "tests", "modbus_peer.py")
 PY = os.environ.get("PYTHON", "/usr/bin/python3")
 procs = []
-
-
-def wait_file(path, seconds=10):
-    end = time.time() + seconds
-    while time.time() < end:
-        if os.path.exists(path):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def reads(log):

@@ -85,6 +85,14 @@ has "set of a misspelt variable suggests" "did you mean input.L1.current.high.cr
 run "$OHM" get --jsn $SIM
 eq "a misspelt option exits 2" 2 "$rc"
 has "a misspelt option suggests the nearest" "unknown option '--jsn' (did you mean --json?)" "$err"
+# commands with options of their own (shell/opts.c sh_parse_own)
+run "$OHM" config diff --jbs 2 f d
+eq "config: a misspelt own option exits 2" 2 "$rc"
+eq "config: it suggests the nearest of its own" "ohm: config: unknown option '--jbs' (did you mean --jobs?)" "$err"
+run "$OHM" push --bogus x
+has "push: an unknown option is refused with its usage" "ohm: push: bad option '--bogus'; usage: ohm push --file CONFIG" "$err"
+run "$OHM" upgrade --fle x --yes t
+has "upgrade: a misspelt option suggests" "unknown option '--fle' (did you mean --file?)" "$err"
 printf 'devices = { rack1 = { uri = "sim:bps2000v2" } }\n' > "$T/inv1.lua"
 OHM_CONFIG=$T/inv1.lua run "$OHM" get rakc1
 has "a misspelt inventory name suggests the nearest" "did you mean rack1?" "$err"

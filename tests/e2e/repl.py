@@ -3,84 +3,14 @@ printing, multi-line input, dot-commands, .mode json, tab completion of
 ohm functions and device variables, Ctrl-C at the prompt and during a call
 blocked on a silent device, and a history file free of secrets."""
 import os
-import pty
-import re
-import select
-import signal
 import socket
-import struct
 import sys
-import termios
-import fcntl
 import threading
 import time
 
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-from lib import T, OHM  # noqa: E402
-
-TMP = os.environ.get("TMPDIR", "/tmp")
-ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[=>]|\r")
-
-
-class Pty:
-    """A child on a pty; expect() matches a regex against its output with
-    escape sequences and carriage returns removed."""
-
-    def __init__(self, args, env):
-        pid, fd = pty.fork()
-        if pid == 0:
-            os.execve(OHM, [OHM] + args, env)
-        self.pid, self.fd, self.buf = pid, fd, b""
-        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
-
-    def send(self, s):
-        os.write(self.fd, s.encode())
-
-    def _fill(self, end):
-        left = end - time.time()
-        if left <= 0:
-            return False
-        r, _, _ = select.select([self.fd], [], [], left)
-        if not r:
-            return False
-        try:
-            data = os.read(self.fd, 4096)
-        except OSError:
-            return False
-        if not data:
-            return False
-        self.buf += data
-        return True
-
-    def expect(self, pattern, timeout=10.0):
-        """The match (text consumed up to its end) or None on timeout."""
-        end = time.time() + timeout
-        rx = re.compile(pattern.encode(), re.S)
-        while True:
-            clean = ANSI.sub(b"", self.buf)
-            m = rx.search(clean)
-            if m:
-                self.buf = clean[m.end():]
-                return m
-            if not self._fill(end):
-                self.last = clean.decode(errors="replace")
-                return None
-
-    def wait(self, timeout=10.0):
-        end = time.time() + timeout
-        while time.time() < end:
-            pid, st = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                return os.waitstatus_to_exitcode(st)
-            self._fill(min(end, time.time() + 0.1))
-        return None
-
-    def kill(self):
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-            os.waitpid(self.pid, 0)
-        except OSError:
-            pass
+from lib import T  # noqa: E402
+from pty_lib import Pty, check, repl_env  # noqa: E402
 
 
 def silent_server():
@@ -101,26 +31,9 @@ def silent_server():
     return s.getsockname()[1]
 
 
-def check(p, name, send, pattern, timeout=10.0):
-    if send is not None:
-        p.send(send)
-    m = p.expect(pattern, timeout)
-    T.ok(m is not None, name, f"wanted /{pattern}/ in:\n{getattr(p, 'last', '')}")
-    return m
-
-
 def main():
-    home = os.path.join(TMP, "replhome")
-    state = os.path.join(TMP, "replstate")
-    os.makedirs(home, exist_ok=True)
-    inputrc = os.path.join(TMP, "inputrc")
-    with open(inputrc, "w") as f:
-        f.write("set enable-bracketed-paste off\n")
-    config = os.path.join(TMP, "inventory.lua")
-    with open(config, "w") as f:
-        f.write('devices = { rack1 = { uri = "sim:bps2000v2" } }\n')
-    env = dict(os.environ, HOME=home, XDG_STATE_HOME=state, TERM="xterm",
-               INPUTRC=inputrc, OHM_CONFIG=config)
+    env, state = repl_env(
+        "repl", 'devices = { rack1 = { uri = "sim:bps2000v2" } }\n')
     p = Pty(["--timeout", "30"], env)
     try:
         session(p)

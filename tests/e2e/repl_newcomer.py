@@ -8,11 +8,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests", "e2e"))
 from lib import T  # noqa: E402
-from repl import Pty, check  # noqa: E402
-
-TMP = os.environ.get("TMPDIR", "/tmp")
+from pty_lib import Pty, check, repl_env  # noqa: E402
 
 
 def session(p):
@@ -46,17 +43,8 @@ def session(p):
 
 
 def main():
-    home = os.path.join(TMP, "nchome")
-    state = os.path.join(TMP, "ncstate")
-    os.makedirs(home, exist_ok=True)
-    inputrc = os.path.join(TMP, "inputrc")
-    with open(inputrc, "w") as f:
-        f.write("set enable-bracketed-paste off\n")
-    config = os.path.join(TMP, "inventory.lua")
-    with open(config, "w") as f:
-        f.write('devices = { pdu1 = { uri = "sim:bps2000v2" } }\n')
-    env = dict(os.environ, HOME=home, XDG_STATE_HOME=state, TERM="xterm",
-               INPUTRC=inputrc, OHM_CONFIG=config)
+    env, state = repl_env(
+        "nc", 'devices = { pdu1 = { uri = "sim:bps2000v2" } }\n')
     p = Pty(["--timeout", "30"], env)
     try:
         session(p)

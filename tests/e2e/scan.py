@@ -11,7 +11,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-from lib import T, ohm, free_port, PY, procs, run  # noqa: E402
+from lib import T, ohm, free_port, PY, procs, run, wait_file  # noqa: E402
 import snmplib  # noqa: E402
 
 TOP = os.environ["OHM_TOP"]
@@ -22,13 +22,6 @@ BM_MAP = """return { name = "bm100-like", desc = "battery manager (test)",
   signature = { oid = ".%s.1.1.0", sysobjectid = ".1.3.6.1.4.1.3808" },
   vars = { { name = "battery.voltage", oid = ".%s.2.1.0", scale = 0.1 } } }
 """ % (BM, BM)
-
-
-def wait_file(path, seconds=10):
-    end = time.time() + seconds
-    while time.time() < end and not os.path.exists(path):
-        time.sleep(0.05)
-    return os.path.exists(path)
 
 
 def rtu_bus(d):
@@ -52,37 +45,6 @@ def rtu_bus(d):
     return None
 
 
-def agent(d, host, port, lines):
-    """One snmpsimd on host:port serving community public."""
-    data, cache = os.path.join(d, host, "data"), os.path.join(d, host, "c")
-    for x in (data, cache):
-        os.makedirs(x, exist_ok=True)
-    with open(os.path.join(data, "public.snmprec"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    snmplib._open_up(data)
-    os.chmod(cache, 0o777)
-    argv = ["snmpsimd", "--data-dir=" + data, "--cache-dir=" + cache,
-            "--logging-method=null",
-            "--agent-udpv4-endpoint=%s:%d" % (host, port)]
-    if os.getuid() == 0:
-        argv += ["--process-user=nobody", "--process-group=nogroup"]
-    procs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL))
-
-
-def wait_agent(host, port, seconds=60):
-    end = time.time() + seconds
-    while time.time() < end:
-        r = subprocess.run(["snmpget", "-v2c", "-c", "public", "-t", "0.3",
-                            "-r", "0", "-On", "%s:%d" % (host, port),
-                            "1.3.6.1.2.1.1.1.0"], capture_output=True,
-                           text=True)
-        if r.returncode == 0 and "Timeout" not in r.stderr:
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def sysrecs(objid, descr):
     return ["1.3.6.1.2.1.1.1.0|4|" + descr, "1.3.6.1.2.1.1.2.0|6|" + objid]
 
@@ -99,9 +61,11 @@ def snmp_part(d):
     cps = snmplib.bm_records()  # a real BM100's battmgr (cps-bm100)
     for host, lines in (("127.0.0.1", bkt), ("127.0.0.2", ups),
                         ("127.0.0.3", bm), ("127.0.0.4", cps)):
-        agent(d, host, port, sorted(lines, key=lambda l: [
-            int(p) for p in l.split("|")[0].split(".")]))
-    ok = all(wait_agent(h, port) for h in
+        procs.append(snmplib.snmpsim_public(
+            os.path.join(d, host), sorted(lines, key=lambda l: [
+                int(p) for p in l.split("|")[0].split(".")]),
+            ["%s:%d" % (host, port)]))
+    ok = all(snmplib.answers(h, port) for h in
              ("127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"))
     T.ok(ok, "four snmpsim agents answer")
     drv = os.path.join(d, "drivers")

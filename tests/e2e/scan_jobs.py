@@ -13,7 +13,6 @@ import os
 import random
 import socket
 import struct
-import subprocess
 import sys
 import threading
 import time
@@ -52,37 +51,12 @@ def black_holes(hosts, port):
 
 
 def snmpsim(d, hosts, port):
-    data, cache = os.path.join(d, "data"), os.path.join(d, "cache")
-    for x in (data, cache):
-        os.makedirs(x, exist_ok=True)
     lines = ["1.3.6.1.2.1.1.1.0|4|IEI AUPS2-B20",
              "1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.2254.2.4"] + \
         snmplib.ups_records()[1:]
     lines.sort(key=lambda ln: [int(p) for p in ln.split("|")[0].split(".")])
-    with open(os.path.join(data, "public.snmprec"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    snmplib._open_up(data)
-    os.chmod(cache, 0o777)
-    argv = ["snmpsimd", "--data-dir=" + data, "--cache-dir=" + cache,
-            "--logging-method=null"]
-    argv += ["--agent-udpv4-endpoint=%s:%d" % (h, port) for h in hosts]
-    if os.getuid() == 0:
-        argv += ["--process-user=nobody", "--process-group=nogroup"]
-    procs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL))
-
-
-def answers(host, port, seconds=60):
-    end = time.time() + seconds
-    while time.time() < end:
-        r = subprocess.run(["snmpget", "-v2c", "-c", "public", "-t", "0.3",
-                            "-r", "0", "-On", "%s:%d" % (host, port),
-                            "1.3.6.1.2.1.1.1.0"], capture_output=True,
-                           text=True)
-        if r.returncode == 0 and "Timeout" not in r.stderr:
-            return True
-        time.sleep(0.2)
-    return False
+    procs.append(snmplib.snmpsim_public(
+        d, lines, ["%s:%d" % (h, port) for h in hosts]))
 
 
 def snmp_part(d):
@@ -97,7 +71,7 @@ def snmp_part(d):
     if holes is None:
         return T.skip("snmp /28", "cannot bind the loopback addresses")
     snmpsim(d, live, port)
-    T.ok(all(answers(h, port) for h in live),
+    T.ok(all(snmplib.answers(h, port) for h in live),
          "three snmpsim agents answer on the /28")
     t0 = time.time()
     r = ohm("scan", "--json", "--timeout", str(TIMEOUT), "--port", str(port),

@@ -12,18 +12,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-from lib import OHM, T, procs, run  # noqa: E402
+from lib import OHM, T, procs, pty_pair, run, wait_file  # noqa: E402
+from bms_lib import differences, same, values  # noqa: E402
 
 TOP = os.environ["OHM_TOP"]
 PY = os.environ.get("PYTHON", "/usr/bin/python3")
 TMP = os.environ.get("TMPDIR", "/tmp")
-
-
-def wait_file(path, seconds=10):
-    end = time.time() + seconds
-    while time.time() < end and not os.path.exists(path):
-        time.sleep(0.05)
-    return os.path.exists(path)
 
 
 def ohm_in(d, *args):
@@ -32,30 +26,12 @@ def ohm_in(d, *args):
                           capture_output=True, text=True, timeout=120)
 
 
-def values(r):
-    return dict(ln.split(": ", 1) if ": " in ln else (ln.rstrip(":"), "")
-                for ln in r.stdout.splitlines())
-
-
-def same(name, got, want):
-    if isinstance(want, str):
-        return got == want
-    try:
-        tol = 0.051 if name.endswith(("charge", "health")) else 0.0006
-        return abs(float(got) - want) <= tol
-    except (TypeError, ValueError):
-        return False
-
-
 def main():
     d = os.path.join(TMP, "ohm-seplos-%d" % os.getpid())
     os.makedirs(d, exist_ok=True)
     shutil.copy(os.path.join(TOP, "contrib", "seplos.lua"), d)
     a, b = os.path.join(d, "pty-a"), os.path.join(d, "pty-b")
-    procs.append(subprocess.Popen(
-        ["socat", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-    T.ok(wait_file(a) and wait_file(b), "socat pty pair")
+    T.ok(pty_pair(a, b), "socat pty pair")
     st, log = os.path.join(d, "state.json"), os.path.join(d, "peer.log")
     procs.append(subprocess.Popen(
         [PY, os.path.join(TOP, "tests", "seplos_peer.py"), "--pty", b,
@@ -72,9 +48,7 @@ def main():
 
     r = ohm_in(d, "get", "-d", "./seplos.lua", f"serial://{a}?packs=0,1,2")
     got = values(r)
-    bad = [(k, got.get(k), v) for k, v in sorted(want.items())
-           if not same(k, got.get(k), v)]
-    extra = [k for k in got if k not in want and k.startswith("battery.")]
+    bad, extra = differences(got, want)
     T.ok(r.returncode == 0 and not bad and not extra,
          "get -d ./seplos.lua: all %d variables of the 3-pack bank equal "
          "the peer's" % len(want),

@@ -1,9 +1,9 @@
 """ohm upgrade / ohm push over FTP against pyftpdlib (issue 5): binary puts
 of several files in order, each on its own connection; a user without
 write permission and a closed port fail while the others finish."""
-import json, os, shutil, subprocess, sys, tempfile
+import json, os, subprocess, sys, tempfile
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-from lib import T, ohm, free_port, wait_port
+from lib import T, ohm, free_port, wait_port, procs, kill_peers
 
 PY = os.environ.get("PYTHON", "/usr/bin/python3")
 SERVER = r'''
@@ -28,7 +28,6 @@ FTPServer(("127.0.0.1", port), H).serve_forever()
 '''
 
 tmp = tempfile.mkdtemp()
-procs = []
 
 
 def ftpd(name):
@@ -114,8 +113,5 @@ try:
     T.ok(r.returncode == 1 and "wrong" not in r.stdout + r.stderr,
          "bad password: exit 1, password not shown", r.stdout + r.stderr)
 finally:
-    for p in procs:
-        p.kill()
-        p.wait()
-    shutil.rmtree(tmp, ignore_errors=True)
+    kill_peers(tmp)
 T.done()

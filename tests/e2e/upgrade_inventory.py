@@ -1,19 +1,15 @@
 """ohm upgrade of inventory devices (issue 5): the firmware goes to the
 device's upgrade_uri by its driver's method; before and after, ohm checks
 the unit over its management transport and waits for it to answer."""
-import json, os, shutil, subprocess, sys, tempfile
+import json, os, sys, tempfile
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-from lib import T, ohm, free_port, wait_port
+from lib import T, ohm, free_port, kill_peers, start_tftpd
 
 tmp = tempfile.mkdtemp()
-procs = []
 try:
     d = os.path.join(tmp, "tftp")
     os.mkdir(d)
-    port = free_port("udp")
-    procs.append(subprocess.Popen(["in.tftpd", "-L", "-c", "-u", "root",
-                                   "-s", d, "-a", "127.0.0.1:%d" % port]))
-    wait_port(port, "udp")
+    port = start_tftpd(d)
     dead = free_port()  # no Modbus server here
     cfg = os.path.join(tmp, "config.lua")
     with open(cfg, "w") as f:
@@ -57,8 +53,5 @@ try:
     T.ok(r.returncode == 1 and "nosuch" in r.stderr,
          "unknown name: exit 1 (it does not exist), naming it", r.stderr)
 finally:
-    for p in procs:
-        p.kill()
-        p.wait()
-    shutil.rmtree(tmp, ignore_errors=True)
+    kill_peers(tmp)
 T.done()

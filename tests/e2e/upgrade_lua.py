@@ -1,19 +1,15 @@
 """ohm.upgrade{} from Lua and the example scripts/batch-upgrade.lua
 against tftpd-hpa (issue 5)."""
-import os, shutil, subprocess, sys, tempfile
+import os, sys, tempfile
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-from lib import T, ohm, free_port, wait_port
+from lib import T, ohm, free_port, kill_peers, start_tftpd
 
 TOP = os.environ["OHM_TOP"]
 tmp = tempfile.mkdtemp()
-procs = []
 try:
     d = os.path.join(tmp, "tftp")
     os.mkdir(d)
-    port = free_port("udp")
-    procs.append(subprocess.Popen(["in.tftpd", "-L", "-c", "-u", "root",
-                                   "-s", d, "-a", "127.0.0.1:%d" % port]))
-    wait_port(port, "udp")
+    port = start_tftpd(d)
     closed = free_port("udp")
     fw = os.path.join(tmp, "fw.bin")
     data = os.urandom(123457)
@@ -46,8 +42,5 @@ try:
     T.ok(r.returncode == 0 and "(dry run)" in r.stdout,
          "batch-upgrade.lua --dry-run", r.stdout + r.stderr)
 finally:
-    for p in procs:
-        p.kill()
-        p.wait()
-    shutil.rmtree(tmp, ignore_errors=True)
+    kill_peers(tmp)
 T.done()

@@ -1,9 +1,9 @@
 """ohm upgrade when things happen mid-batch (issue 5): Ctrl-C during a
 transfer, a unit that does not come back after its upgrade, and an FTP
 unit that reboots (stops listening) between its two files."""
-import json, os, shutil, signal, subprocess, sys, tempfile, time
+import json, os, signal, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-from lib import T, OHM, free_port, wait_port
+from lib import T, OHM, free_port, wait_port, procs, kill_peers
 
 TOP = os.environ["OHM_TOP"]
 PY = os.environ.get("PYTHON", "/usr/bin/python3")
@@ -24,7 +24,6 @@ H.authorizer = a
 FTPServer(("127.0.0.1", port), H).serve_forever()
 '''
 tmp = tempfile.mkdtemp()
-procs = []
 
 
 def spawn(args, **kw):
@@ -157,8 +156,5 @@ try:
     not_back()
     ftp_reboot()
 finally:
-    for p in procs:
-        p.kill()
-        p.wait()
-    shutil.rmtree(tmp, ignore_errors=True)
+    kill_peers(tmp)
 T.done()

@@ -2,12 +2,11 @@
 targets that refuse, time out or refuse the write (issue 5)."""
 import json, os, shutil, socket, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-from lib import T, ohm, free_port, wait_port
+from lib import T, ohm, free_port, wait_port, procs, kill_peers
 
 TOP = os.environ["OHM_TOP"]
 PY = os.environ.get("PYTHON", "/usr/bin/python3")
 tmp = tempfile.mkdtemp()
-procs = []
 
 
 def start(args, port):
@@ -158,8 +157,5 @@ try:
     else:
         T.skip("terminal confirmation", "script(1) not installed")
 finally:
-    for p in procs:
-        p.kill()
-        p.wait()
-    shutil.rmtree(tmp, ignore_errors=True)
+    kill_peers(tmp)
 T.done()

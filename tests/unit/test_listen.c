@@ -3,6 +3,8 @@
  * raw bytes, constant-time comparison. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "shell/serve/listen.h"
 #include "shell/serve/login.h"
@@ -28,6 +30,29 @@ static void addresses(void) {
   CHECK(ls_split_addr("0x50", h, sizeof h, p, sizeof p) < 0, "hex port");
   CHECK(ls_split_addr("[]:80", h, sizeof h, p, sizeof p) < 0, "empty host");
   CHECK(ls_split_addr("h:", h, sizeof h, p, sizeof p) < 0, "no port");
+}
+
+/* ls_bind: the listeners' TCP and --traps' UDP sockets, one parser. */
+static void binding(void) {
+  struct ohm_error e;
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  int type = 0;
+  socklen_t tl = sizeof type;
+  int fd = ls_bind("127.0.0.1:0", SOCK_DGRAM, "receive traps", &e);
+  CHECK(fd >= 0 && getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+            getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 &&
+            type == SOCK_DGRAM,
+        "UDP bound on loopback");
+  if (fd >= 0) close(fd);
+  CHECK(ls_bind("127.0.0.1:99999", SOCK_DGRAM, "receive traps", &e) ==
+            OHM_EINVAL,
+        "UDP: a port out of range is refused, not wrapped to 34463");
+  CHECK(ls_bind("::1:162", SOCK_DGRAM, "receive traps", &e) == OHM_EINVAL,
+        "UDP: a bare IPv6 address is refused");
+  fd = ls_listen("127.0.0.1:0", &e);
+  CHECK(fd >= 0, "TCP listens on loopback");
+  if (fd >= 0) close(fd);
 }
 
 static void decimals(void) {
@@ -84,6 +109,7 @@ static void equal(void) {
 
 int main(void) {
   addresses();
+  binding();
   decimals();
   lines();
   equal();
