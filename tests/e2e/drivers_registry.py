@@ -120,7 +120,8 @@ def new_folder():
     T.ok(r.returncode == 0, "a copy of the tree with devices/zz-test/ "
          "builds", r.stdout + r.stderr)
     T.eq(built, [build + "/devices/zz-test/hooks.o",
-                 build + "/gen/embedded.o", build + "/gen/registry.o"],
+                 build + "/gen/embedded.o", build + "/gen/maps.o",
+                 build + "/gen/registry.o"],
          "only the folder's hooks.c and the generated registries compile")
     exe = os.path.join(dst, build, "ohm")
     r = subprocess.run([exe, "drivers"], capture_output=True, text=True)
