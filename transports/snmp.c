@@ -57,7 +57,9 @@ static void lib_init(void) {
 int snmp_lib_ready(struct ohm_error *e) {
   int rc = lazy_netsnmp_load(e);
   if (rc < 0) return rc;
+  snmp_lock(); /* the set-up, then every call, under the one lock */
   pthread_once(&lib_once, lib_init);
+  snmp_unlock();
   return 0;
 }
 
