@@ -1,8 +1,11 @@
-/* net-snmp from several threads at once (transports/snmp_lock.c): rule
- * jobs send SNMPv3 traps on worker threads. Each trap's session open adds
- * its user (name + engine id) to net-snmp's one USM user list, a sorted
- * linked list; unlocked, two threads inserting at once lose one of the
- * users (the trap then goes out without it, or a later authenticated one
+/* net-snmp from several threads at once (transports/snmp_lock.c).
+ * First, exclusion: while the trap receiver's thread is inside net-snmp
+ * (its callback delivering a v3 trap, slowed down here), a trap job on
+ * another thread must wait for it, not run through the library too.
+ * Then a stress: rule jobs send SNMPv3 traps on worker threads. Each trap's
+ * session open adds its user (name + engine id) to net-snmp's one USM user
+ * list, a sorted linked list; unlocked, two threads inserting at once lose one
+ * of the users (the trap then goes out without it, or a later authenticated one
  * fails as "unknown user"). Engine ids grow, so every insert goes to the
  * list's tail: the case where concurrent inserts collide. After the run
  * every user must be in the list and every trap must have arrived at the
@@ -20,6 +23,7 @@
 #include <unistd.h>
 
 #include "shell/serve/jobs.h"
+#include "shell/serve/traps_v3.h"
 #include "t.h"
 
 #define THREADS 8
@@ -40,20 +44,30 @@ static unsigned take_engine(void) {
   return n;
 }
 
-static void one_trap(int id, int i) {
+/* A noAuthNoPriv v3 trap job from user (engine eid) to `to`. */
+static int trap_job(const char *user, const char *eid, const char *dev,
+                    struct ohm_error *e) {
   struct job j = {.kind = "trap", .timeout = 2};
+  job_add_kv(&j, "to", to);
+  job_add_kv(&j, "user", user);
+  job_add_kv(&j, "user_found", "1");
+  job_add_kv(&j, "engine_id", eid);
+  job_add_kv(&j, "device", dev);
+  job_add_kv(&j, "event", "ONBATT");
+  int rc = job_run(&j, NULL, e);
+  for (size_t k = 0; k < j.nkv; k++)
+    free(j.kv[k].key), free(j.kv[k].val);
+  free(j.kv);
+  return rc;
+}
+
+static void one_trap(int id) {
   struct ohm_error e = {0};
   char dev[32], eid[40];
   unsigned n = take_engine();
   snprintf(dev, sizeof dev, "ups%d", id);
   snprintf(eid, sizeof eid, "0x80001f8880%08x", n);
-  job_add_kv(&j, "to", to);
-  job_add_kv(&j, "user", "ohmtrap");
-  job_add_kv(&j, "user_found", "1");
-  job_add_kv(&j, "engine_id", eid);
-  job_add_kv(&j, "device", dev);
-  job_add_kv(&j, "event", i % 2 ? "ONBATT" : "LOWBATT");
-  if (job_run(&j, NULL, &e) == 0) {
+  if (trap_job("ohmtrap", eid, dev, &e) == 0) {
     sent_ok[id]++;
     used[n - 1] = 1;
   } else {
@@ -62,16 +76,13 @@ static void one_trap(int id, int i) {
       snprintf(first_err, sizeof first_err, "%s", ohm_error_text(&e));
     pthread_mutex_unlock(&mu);
   }
-  for (size_t k = 0; k < j.nkv; k++)
-    free(j.kv[k].key), free(j.kv[k].val);
-  free(j.kv);
 }
 
 static int each = EACH; /* $OHM_STRESS_EACH: fewer, e.g. under valgrind */
 
 static void *sender(void *arg) {
   for (int i = 0; i < each; i++)
-    one_trap((int)(long)arg, i);
+    one_trap((int)(long)arg);
   return NULL;
 }
 
@@ -122,6 +133,74 @@ static int receiver(int *fd) {
   return 0;
 }
 
+/* ---- exclusion ---- */
+
+static atomic_int inside, fields, reader_done;
+
+static void slow_vb(void *ctx, const char *name, const char *text, int num) {
+  (void)ctx, (void)name, (void)text, (void)num;
+  if (atomic_fetch_add(&fields, 1) == 0) { /* the first field only */
+    inside = 1;
+    usleep(300000);
+    inside = 0;
+  }
+}
+
+struct rd {
+  unsigned char buf[2048];
+  ssize_t n;
+  struct sockaddr_in from;
+  socklen_t fl;
+  int delivered;
+};
+
+static void *reader(void *arg) {
+  struct rd *r = arg;
+  char why[160];
+  r->delivered = trv3_read(r->buf, (size_t)r->n, (struct sockaddr *)&r->from,
+                           r->fl, slow_vb, NULL, why, sizeof why);
+  reader_done = 1;
+  return NULL;
+}
+
+/* A v3 trap from a job, as the receiver got it (r->n <= 0 if none). */
+static void capture(int fd, struct rd *r) {
+  struct ohm_error e = {0};
+  struct pollfd p = {fd, POLLIN, 0};
+  r->n = -1;
+  r->fl = sizeof r->from;
+  if (trap_job("ohmx", "0x80001f8880ffffffff", "ups", &e) == 0 &&
+      poll(&p, 1, 5000) > 0)
+    r->n = recvfrom(fd, r->buf, sizeof r->buf, 0, (struct sockaddr *)&r->from,
+                    &r->fl);
+}
+
+static void exclusion(int fd) {
+  struct ohm_error e = {0};
+  static struct rd r;
+  pthread_t th;
+  int overlapped = 0;
+  capture(fd, &r);
+  CHECK(r.n > 0 && trv3_start(fd, &e) == 0 &&
+            trv3_user("ohmx", NULL, NULL, NULL, NULL, "0x80001f8880ffffffff",
+                      &e) == 0,
+        "a v3 trap captured, the receiver set up");
+  pthread_create(&th, NULL, reader, &r);
+  for (int i = 0; i < 5000 && !inside && !reader_done; i++)
+    usleep(1000);
+  if (inside) { /* the receiver is in net-snmp's callback: a job now */
+    trap_job("ohmx", "0x80001f8880ffffffff", "ups", &e);
+    overlapped = inside;
+  }
+  pthread_join(th, NULL);
+  CHECK(r.delivered && fields > 0, "the v3 trap delivered through net-snmp");
+  CHECK(!overlapped, "a trap job waits while the receiver is in net-snmp");
+  trv3_stop();
+  struct pollfd p = {fd, POLLIN, 0};
+  while (poll(&p, 1, 200) > 0) /* the job's trap */
+    recv(fd, r.buf, sizeof r.buf, 0);
+}
+
 int main(void) {
   int fd, total = 0, missing;
   pthread_t th[THREADS], dt;
@@ -132,6 +211,7 @@ int main(void) {
     printf("not ok - receiver socket\n");
     return 1;
   }
+  exclusion(fd);
   pthread_create(&dt, NULL, drainer, &fd);
   for (long i = 0; i < THREADS; i++)
     pthread_create(&th[i], NULL, sender, (void *)i);
