@@ -57,7 +57,9 @@ static void lib_init(void) {
 int snmp_lib_ready(struct ohm_error *e) {
   int rc = lazy_netsnmp_load(e);
   if (rc < 0) return rc;
+  snmp_lock(); /* the set-up, then every call, under the one lock */
   pthread_once(&lib_once, lib_init);
+  snmp_unlock();
   return 0;
 }
 
@@ -386,9 +388,13 @@ static int sess_open_error(netsnmp_session *s, const struct tp *t,
 
 int snmp_sess_reopen(struct tp *t, struct ohm_error *e) {
   struct sp *p = t->priv;
+  int rc = 0;
   if (p->sess) return 0;
+  snmp_lock(); /* a v3 open waits for engine discovery under it */
   p->sess = snmp_sess_open(&p->tmpl);
-  return p->sess ? 0 : sess_open_error(&p->tmpl, t, e);
+  if (!p->sess) rc = sess_open_error(&p->tmpl, t, e);
+  snmp_unlock();
+  return rc;
 }
 
 static int snmp_tp_open(struct tp *t, struct ohm_error *e) {
@@ -404,6 +410,7 @@ static int snmp_tp_open(struct tp *t, struct ohm_error *e) {
   if (!(p = t->priv = calloc(1, sizeof *p)))
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   p->t = t;
+  snmp_lock();
   snmp_sess_init(&p->tmpl);
   snprintf(p->peer, sizeof p->peer,
            strchr(h, ':') ? "udp6:[%s]:%d" : "udp:%s:%d", h,
@@ -418,6 +425,7 @@ static int snmp_tp_open(struct tp *t, struct ohm_error *e) {
     return rc;
   if (mm) p->tmpl.rcvMsgMaxSize = (size_t)mm;
   rc = ver == SNMP_VERSION_3 ? setup_v3(t, p, e) : setup_community(t, p, e);
+  snmp_unlock();
   if (rc == 0) rc = snmp_sess_reopen(t, e);
   return rc;
 }
@@ -425,7 +433,9 @@ static int snmp_tp_open(struct tp *t, struct ohm_error *e) {
 static void snmp_tp_close(struct tp *t) {
   struct sp *p = t->priv;
   if (!p) return;
+  snmp_lock();
   if (p->sess) snmp_sess_close(p->sess);
+  snmp_unlock();
   free(p->community);
   free(p->secname);
   free(p->context);
@@ -447,11 +457,13 @@ int snmp_run_loop(struct sp **sps, size_t n, struct ohm_error *e) {
     struct timeval tv = {0, 100000};
     int maxfd = 0, block = 1, active = 0, cnt;
     NETSNMP_LARGE_FD_ZERO(&fds);
+    snmp_lock();
     for (size_t i = 0; i < n; i++)
       if (sps[i]->inflight > 0 && sps[i]->sess) {
         active++;
         snmp_sess_select_info2(sps[i]->sess, &maxfd, &fds, &tv, &block);
       }
+    snmp_unlock();
     if (!active) break;
     if (tp_interrupted) {
       rc = ohm_error_set(e, OHM_EINTR, "interrupted");
@@ -464,11 +476,13 @@ int snmp_run_loop(struct sp **sps, size_t n, struct ohm_error *e) {
       rc = ohm_error_set(e, OHM_EIO, "select: %s", strerror(errno));
       break;
     }
+    snmp_lock(); /* the answers' callbacks run under it */
     for (size_t i = 0; i < n; i++)
       if (sps[i]->inflight > 0 && sps[i]->sess) {
         if (cnt > 0) snmp_sess_read2(sps[i]->sess, &fds);
         if (sps[i]->inflight > 0) snmp_sess_timeout(sps[i]->sess);
       }
+    snmp_unlock();
   }
   netsnmp_large_fd_set_cleanup(&fds);
   return rc;
@@ -477,12 +491,14 @@ int snmp_run_loop(struct sp **sps, size_t n, struct ohm_error *e) {
 /* Close sessions whose requests were abandoned (after OHM_EINTR). The
  * callbacks net-snmp may still run see their request's `abandoned` flag. */
 void snmp_drop_inflight(struct sp **sps, size_t n) {
+  snmp_lock();
   for (size_t i = 0; i < n; i++)
     if (sps[i]->inflight > 0 && sps[i]->sess) {
       snmp_sess_close(sps[i]->sess);
       sps[i]->sess = NULL;
       sps[i]->inflight = 0;
     }
+  snmp_unlock();
 }
 
 static const struct tp_snmp_ext snmp_ext = {

@@ -9,6 +9,7 @@
 
 #include "../util/lazy_netsnmp.h"
 #include "snmp.h"
+#include "snmp_lock.h"
 
 /* t->priv of an snmp transport. */
 struct sp {

@@ -115,10 +115,14 @@ static int request(struct tp *t, netsnmp_pdu *pdu, netsnmp_pdu **resp,
     return rc;
   }
   snmp_trace_pdu(t, '>', pdu, 0);
-  if (!snmp_sess_async_send(p->sess, pdu, one_cb, &o)) {
+  snmp_lock();
+  int sent = snmp_sess_async_send(p->sess, pdu, one_cb, &o);
+  int err = snmp_errno;
+  snmp_unlock();
+  if (!sent) {
     snmp_free_pdu(pdu);
     return ohm_error_set(e, OHM_EIO, "cannot send SNMP request (%s)",
-                         snmp_api_errstring(snmp_errno));
+                         snmp_api_errstring(err));
   }
   p->inflight++;
   if ((rc = snmp_run_loop(&p, 1, e)) < 0) {
@@ -214,8 +218,11 @@ static int part_send(struct job *j, const size_t *idx, size_t count) {
     snmp_add_null_var(pdu, j->po[idx[k]].o, j->po[idx[k]].len);
   pt->t0 = ohm_mono();
   snmp_trace_pdu(j->t, '>', pdu, 0);
-  if (!snmp_sess_async_send(j->sp->sess, pdu, part_cb, pt)) {
-    int err = snmp_errno;
+  snmp_lock();
+  int sent = snmp_sess_async_send(j->sp->sess, pdu, part_cb, pt);
+  int err = snmp_errno;
+  snmp_unlock();
+  if (!sent) {
     snmp_free_pdu(pdu);
     if (err == SNMPERR_TOO_LONG && count > 1)
       return part_split(j, pt->idx, count);

@@ -170,11 +170,14 @@ static int trap_send(void *sess, netsnmp_pdu *pdu, int inform, const char *to,
                      double timeout, struct ohm_error *e) {
   netsnmp_pdu *resp = NULL;
   if (!inform) {
-    if (snmp_sess_async_send(sess, pdu, NULL, NULL)) return 0;
+    snmp_lock();
+    int sent = snmp_sess_async_send(sess, pdu, NULL, NULL);
+    snmp_unlock();
+    if (sent) return 0;
     snmp_free_pdu(pdu);
     return ohm_error_set(e, OHM_EIO, "trap: cannot send to %s", to);
   }
-  int st = snmp_sess_synch_response(sess, pdu, &resp);
+  int st = snmp_lock_synch(sess, pdu, &resp); /* unlocked while waiting */
   long err = resp ? resp->errstat : 0;
   if (resp) snmp_free_pdu(resp);
   if (st == STAT_SUCCESS && err == 0) return 0;
@@ -186,7 +189,9 @@ static int trap_send(void *sess, netsnmp_pdu *pdu, int inform, const char *to,
     return ohm_error_set(e, OHM_EIO, "inform to %s: error status %ld", to, err);
   int liberr = 0, syserr = 0;
   char *msg = NULL;
+  snmp_lock();
   snmp_sess_error(sess, &liberr, &syserr, &msg);
+  snmp_unlock();
   int rc =
       ohm_error_set(e, OHM_EIO, "inform to %s: %s", to, msg ? msg : "failed");
   free(msg);
@@ -203,6 +208,7 @@ int job_snmp_trap(const struct job *j, struct ohm_error *e) {
   if (!to) return ohm_error_set(e, OHM_EINVAL, "trap: no `to`");
   if (snmp_lib_ready(e) < 0) return e->code;
   snprintf(peer, sizeof peer, "udp:%s%s", to, strchr(to, ':') ? "" : ":162");
+  snmp_lock(); /* the user and engine-time lists: see snmp_lock.h */
   snmp_sess_init(&s);
   s.peername = peer;
   s.timeout = (long)(tmo * 1e6);
@@ -212,12 +218,17 @@ int job_snmp_trap(const struct job *j, struct ohm_error *e) {
   s.community_len = strlen((const char *)s.community);
   if (job_get(j, "user")) rc = trap_v3(j, &s, inform, &k, e);
   void *sess = rc < 0 ? NULL : snmp_sess_open(&s);
+  snmp_unlock();
   memset(s.securityAuthKey, 0, sizeof s.securityAuthKey);
   memset(s.securityPrivKey, 0, sizeof s.securityPrivKey);
   if (rc < 0) return rc;
   if (!sess) return ohm_error_set(e, OHM_EIO, "trap: cannot open %s", to);
+  snmp_lock(); /* OID values go through the library's parser */
   netsnmp_pdu *pdu = trap_pdu(j, inform, e);
+  snmp_unlock();
   rc = pdu ? trap_send(sess, pdu, inform, to, tmo, e) : e->code;
+  snmp_lock();
   snmp_sess_close(sess);
+  snmp_unlock();
   return rc;
 }

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "snmp_agent.h"
+#include "transports/snmp_lock.h"
 
 /* transports/snmp_int.h: the client's one-time set-up of the library */
 int snmp_lib_ready(struct ohm_error *e);
@@ -38,6 +39,18 @@ struct sa_reg {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t thread;
+
+/* net-snmp's process-wide lock first, then ours (transports/snmp_lock.h):
+ * the library's state (users, sessions) is shared with the client code. */
+static void lock_both(void) {
+  snmp_lock();
+  pthread_mutex_lock(&lock);
+}
+
+static void unlock_both(void) {
+  pthread_mutex_unlock(&lock);
+  snmp_unlock();
+}
 static int running, role = -1; /* 0 master, 1 subagent of snmpd */
 static volatile int stopping;
 static struct sa_dev *devs;
@@ -251,7 +264,7 @@ int sa_device_add(const char *name, const unsigned long *root, size_t root_len,
   int rc = 0;
   if (root_len > SA_OID_MAX || !name[0])
     return ohm_error_set(e, OHM_EINVAL, "bad SNMP device '%s'", name);
-  pthread_mutex_lock(&lock);
+  lock_both();
   struct sa_dev *nd = realloc(devs, (ndevs + 1) * sizeof *devs);
   if (nd) devs = nd;
   if (dev_for(name, strlen(name), root, root_len))
@@ -268,12 +281,12 @@ int sa_device_add(const char *name, const unsigned long *root, size_t root_len,
     d->root_len = root_len;
     d->src = src, d->ctx = ctx, d->can_set = can_set;
   }
-  pthread_mutex_unlock(&lock);
+  unlock_both();
   return rc;
 }
 
 void sa_device_del(void *ctx) {
-  pthread_mutex_lock(&lock);
+  lock_both();
   for (size_t i = 0; i < ndevs;)
     if (devs[i].ctx == ctx) {
       free(devs[i].name);
@@ -281,7 +294,7 @@ void sa_device_del(void *ctx) {
     } else {
       i++;
     }
-  pthread_mutex_unlock(&lock);
+  unlock_both();
 }
 
 int sa_user_add(const char *name, const char *auth, const char *auth_pass,
@@ -300,11 +313,11 @@ int sa_user_add(const char *name, const char *auth, const char *auth_pass,
            auth_pass, priv_pass ? " " : "",
            priv_pass ? (priv ? priv : "AES") : "", priv_pass ? " " : "",
            priv_pass ? priv_pass : "");
-  pthread_mutex_lock(&lock);
+  lock_both();
   usm_parse_create_usmUser(NULL, line);
   snprintf(users[nusers].name, sizeof users[0].name, "%s", name);
   users[nusers++].can_set = can_set;
-  pthread_mutex_unlock(&lock);
+  unlock_both();
   memset(line, 0, sizeof line);
   return 0;
 }
@@ -315,10 +328,10 @@ int sa_trap_sink(const char *host, int port, const char *community,
   snprintf(h, sizeof h, strchr(host, ':') ? "udp6:[%s]:%d" : "udp:%s:%d", host,
            port);
   snprintf(c, sizeof c, "%s", community);
-  pthread_mutex_lock(&lock);
+  lock_both();
   int ok = role >= 0 && port > 0 && port < 65536 &&
            create_trap_session2(h, NULL, c, SNMP_VERSION_2c, SNMP_MSG_TRAP2);
-  pthread_mutex_unlock(&lock);
+  unlock_both();
   return ok ? 0
             : ohm_error_set(e, OHM_EINVAL, "cannot send traps to %.60s:%d",
                             host, port);
@@ -341,7 +354,7 @@ void sa_trap_send(const char *trap_oid, const struct sa_obj *vbs, size_t n) {
   netsnmp_variable_list *l = NULL;
   oid o[SA_OID_MAX];
   size_t k = arcs_of(trap_oid, o);
-  pthread_mutex_lock(&lock);
+  lock_both();
   snmp_varlist_add_variable(&l, trap_name, 11, ASN_OBJECT_ID, o,
                             k * sizeof(oid));
   for (size_t i = 0; i < n; i++) {
@@ -361,13 +374,13 @@ void sa_trap_send(const char *trap_oid, const struct sa_obj *vbs, size_t n) {
   }
   send_v2trap(l);
   snmp_free_varbind(l);
-  pthread_mutex_unlock(&lock);
+  unlock_both();
 }
 
 int sa_device_has(const char *name) {
-  pthread_mutex_lock(&lock);
+  lock_both();
   int r = known_name(name, strlen(name));
-  pthread_mutex_unlock(&lock);
+  unlock_both();
   return r;
 }
 
@@ -380,20 +393,20 @@ static void *loop(void *arg) {
     fd_set fds;
     struct timeval tv = {0, 0}, *tvp = &tv;
     FD_ZERO(&fds);
-    pthread_mutex_lock(&lock);
+    lock_both();
     snmp_select_info(&nfds, &fds, tvp, &block);
-    pthread_mutex_unlock(&lock);
+    unlock_both();
     if (block || tv.tv_sec > 0 || tv.tv_usec > 200000)
       tv = (struct timeval){0, 200000}; /* to see `stopping` */
     int n = select(nfds, &fds, NULL, NULL, tvp);
-    pthread_mutex_lock(&lock);
+    lock_both();
     if (n > 0)
       snmp_read(&fds);
     else if (n == 0)
       snmp_timeout();
     run_alarms();
     netsnmp_check_outstanding_agent_requests();
-    pthread_mutex_unlock(&lock);
+    unlock_both();
   }
   return NULL;
 }
@@ -437,7 +450,7 @@ static int subagent(const char *path, struct ohm_error *e) {
 
 int sa_start(const char *agentx, struct ohm_error *e) {
   int rc = 0;
-  pthread_mutex_lock(&lock);
+  lock_both();
   if (role < 0 && (rc = init_lib(e)) == 0) role = 0;
   /* a master with only in-process simulators may become a subagent:
    * their UDP ports keep answering */
@@ -450,7 +463,7 @@ int sa_start(const char *agentx, struct ohm_error *e) {
     else
       running = 1;
   }
-  pthread_mutex_unlock(&lock);
+  unlock_both();
   return rc;
 }
 
@@ -481,14 +494,14 @@ int sa_listen(const char *addr, int *port, struct ohm_error *e) {
   struct sockaddr_storage ss;
   socklen_t sl = sizeof ss;
   if ((rc = agent_spec(addr, spec, sizeof spec, e)) < 0) return rc;
-  pthread_mutex_lock(&lock);
+  lock_both();
   netsnmp_transport *t =
       role >= 0 ? netsnmp_transport_open_server("snmp", spec) : NULL;
   if (!t)
     rc = ohm_error_set(e, OHM_EIO, "cannot listen on %s", addr);
   else if (netsnmp_register_agent_nsap(t) < 0)
     rc = ohm_error_set(e, OHM_EIO, "cannot serve SNMP on %s", addr);
-  pthread_mutex_unlock(&lock);
+  unlock_both();
   if (rc == 0 && getsockname(t->sock, (struct sockaddr *)&ss, &sl) == 0)
     *port =
         ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
@@ -497,15 +510,15 @@ int sa_listen(const char *addr, int *port, struct ohm_error *e) {
 }
 
 void sa_stop(void) {
-  pthread_mutex_lock(&lock);
+  lock_both();
   int was = running;
   stopping = 1;
   running = 0;
-  pthread_mutex_unlock(&lock);
+  unlock_both();
   if (was) pthread_join(thread, NULL);
-  pthread_mutex_lock(&lock);
+  lock_both();
   for (size_t i = 0; i < ndevs; i++)
     free(devs[i].name);
   ndevs = 0;
-  pthread_mutex_unlock(&lock);
+  unlock_both();
 }

@@ -132,8 +132,10 @@ int trv3_start(int fd, struct ohm_error *e) {
   s.callback = v3_cb;
   s.isAuthoritative = SNMP_SESS_UNKNOWNAUTH; /* traps and informs */
   s.flags |= SNMP_FLAGS_DONT_PROBE;
-  if (!(v3.sess = snmp_sess_add(&s, t, NULL, NULL)))
-    return ohm_error_set(e, OHM_EIO, "traps: no SNMPv3 session");
+  snmp_lock();
+  v3.sess = snmp_sess_add(&s, t, NULL, NULL);
+  snmp_unlock();
+  if (!v3.sess) return ohm_error_set(e, OHM_EIO, "traps: no SNMPv3 session");
   return 0;
 }
 
@@ -157,7 +159,9 @@ int trv3_user(const char *name, const char *auth, const char *auth_pass,
     if (auth_pass && priv_pass)
       snprintf(line + k, sizeof line - k, " %s %s", priv ? priv : "AES",
                priv_pass);
+    snmp_lock();
     usm_parse_create_usmUser(NULL, line);
+    snmp_unlock();
   }
   memset(line, 0, sizeof line);
   return 0;
@@ -192,6 +196,7 @@ int trv3_read(const unsigned char *buf, size_t n, const struct sockaddr *from,
     snprintf(why, cap, "SNMPv3 is not set up");
     return 0;
   }
+  snmp_lock(); /* also: no other thread moves the counters meanwhile */
   for (int k = STAT_USM_STATS_START; k <= STAT_USM_STATS_END; k++)
     before[k - STAT_USM_STATS_START] = snmp_get_statistic(k);
   v3.buf = buf, v3.n = n, v3.from = from, v3.fl = fl;
@@ -201,10 +206,13 @@ int trv3_read(const unsigned char *buf, size_t n, const struct sockaddr *from,
   snmp_sess_read(v3.sess, &fds);
   v3.buf = NULL;
   if (!v3.delivered) v3_why(before, why, cap);
+  snmp_unlock();
   return v3.delivered;
 }
 
 void trv3_stop(void) {
+  snmp_lock();
   if (v3.sess) snmp_sess_close(v3.sess);
   v3.sess = NULL;
+  snmp_unlock();
 }
