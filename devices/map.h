@@ -131,6 +131,22 @@ struct dev_block {
   enum dev_table table;
 };
 
+/* `traps = { oid, kinds, varbinds }`: the device's traps (map_traps.c). */
+struct dev_trap_kind {
+  long n;     /* trap number: OID oid.N */
+  char *name; /* "probe alarm" */
+};
+struct dev_trap_vb {
+  char *oid, *name; /* a varbind OID prefix and the trap field it fills */
+};
+struct dev_traps {
+  char *oid; /* the traps' OID prefix (v2 form, enterprise.0), or NULL */
+  struct dev_trap_kind *kinds;
+  size_t nkinds;
+  struct dev_trap_vb *vbs;
+  size_t nvbs;
+};
+
 struct dev_map {
   char *name; /* driver name, "bps2000v2" */
   char *desc;
@@ -152,6 +168,7 @@ struct dev_map {
   struct dev_cmd *cmds;
   size_t ncmds;
   struct dev_frame *frame; /* `frame = {...}`, NULL if none */
+  struct dev_traps traps;  /* `traps = {...}`; traps.oid NULL if none */
 };
 
 /* Load a map from Lua source (name used in messages). Caller frees with
@@ -163,6 +180,13 @@ void dev_map_free(struct dev_map *m);
 
 const struct dev_var *dev_map_var(const struct dev_map *m, const char *name);
 const struct dev_cmd *dev_map_cmd(const struct dev_map *m, const char *name);
+
+/* The trap number N when oid is the map's traps.oid.N (1), else 0. */
+int dev_map_trap_number(const struct dev_map *m, const char *oid, long *n);
+/* The name of trap number n, or NULL. */
+const char *dev_map_trap_kind(const struct dev_map *m, long n);
+/* The trap field a varbind of this OID fills, or NULL; borrowed. */
+const char *dev_map_trap_varbind(const struct dev_map *m, const char *oid);
 
 /* Registers a var occupies (1, 2 or 4); 0 for fixed-text vars. */
 int dev_var_nregs(const struct dev_var *v);
