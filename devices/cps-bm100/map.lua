@@ -160,6 +160,10 @@ return {
   snmp_version = "1",
   signature = { oid = BM .. "1.1.0" },
   traps = traps,
+  -- `ohm serve --snmp`: served under its own OIDs as the unit sends them
+  -- (INTEGERs in the map's scales), the probe tables' rows in the map's
+  -- order numbered from 1
+  agent = { numbers = "integer" },
   vars = vars,
   commands = {
     { name = "battery.resistance.measure", oid = BM .. "6.1.2.0", value = 2,

@@ -105,6 +105,21 @@ static int encode(const struct dev_map *tm, const struct dev_var *tv,
   double scale = tv->oid_scale != 0 ? tv->oid_scale : tv->scale;
   o->num = lround(x->num / (scale != 0 ? scale : 1));
   if (dev_map_agent_gauge(tm, tv->name)) o->type = SA_GAUGE;
+  /* the type the map's readers take (bmFuncEqualElapsed: TimeTicks) */
+  if (tv->accept == DEV_ACCEPT_TIMETICKS) o->type = SA_TICKS;
+  if (tv->accept == DEV_ACCEPT_GAUGE32) o->type = SA_GAUGE;
+  return 0;
+}
+
+static int push(struct sa_obj **tab, size_t *n, size_t *cap,
+                const struct sa_obj *o) {
+  if (*n == *cap) {
+    size_t nc = *cap ? *cap * 2 : 64;
+    struct sa_obj *t = realloc(*tab, nc * sizeof *t);
+    if (!t) return OHM_ENOMEM;
+    *tab = t, *cap = nc;
+  }
+  (*tab)[(*n)++] = *o;
   return 0;
 }
 
@@ -117,14 +132,118 @@ static int add(struct sa_obj **tab, size_t *n, size_t *cap,
     if ((*tab)[i].len == o->len &&
         !memcmp((*tab)[i].oid, o->oid, o->len * sizeof o->oid[0]))
       return 0;
-  if (*n == *cap) {
-    size_t nc = *cap ? *cap * 2 : 64;
-    struct sa_obj *t = realloc(*tab, nc * sizeof *t);
-    if (!t) return OHM_ENOMEM;
-    *tab = t, *cap = nc;
-  }
-  (*tab)[(*n)++] = *o;
+  return push(tab, n, cap, o);
+}
+
+/* A table row's index numbers (string, block ...), unused ones 0. */
+struct row {
+  int idx[4];
+};
+
+static int row_cmp(const void *a, const void *b) {
+  const struct row *x = a, *y = b;
+  for (int k = 0; k < 4; k++)
+    if (x->idx[k] != y->idx[k]) return x->idx[k] < y->idx[k] ? -1 : 1;
   return 0;
+}
+
+static struct row row_of(const struct dev_var *tv) {
+  struct row r = {{0}};
+  for (int k = 0; k < tv->nindex && k < tv->nicol && k < 4; k++)
+    r.idx[k] = tv->index[k];
+  return r;
+}
+
+/* The value of table var tv the device has, else NULL. */
+static const struct dev_value *table_value(const struct dev_var *tv,
+                                           const struct dev_map *dm,
+                                           const struct dev_value *vals) {
+  return tv->entry && tv->oid && dev_map_var(dm, tv->name)
+             ? value_of(dm, vals, tv->name)
+             : NULL;
+}
+
+/* The rows some table var of tm has a value in, sorted (the map's
+ * order of its repeated groups): row i is probe index i + 1. */
+static int table_rows(const struct dev_map *tm, const struct dev_map *dm,
+                      const struct dev_value *vals, struct row **rows,
+                      size_t *nr) {
+  size_t cap = 0;
+  *rows = NULL, *nr = 0;
+  for (size_t i = 0; i < tm->nvars; i++) {
+    struct row r = row_of(&tm->vars[i]);
+    if (!table_value(&tm->vars[i], dm, vals) ||
+        (*nr && bsearch(&r, *rows, *nr, sizeof r, row_cmp)))
+      continue;
+    if (*nr == cap) {
+      struct row *t = realloc(*rows, (cap = cap ? cap * 2 : 64) * sizeof *t);
+      if (!t) return OHM_ENOMEM;
+      *rows = t;
+    }
+    size_t k = (*nr)++; /* insert in order */
+    for (; k > 0 && row_cmp(&(*rows)[k - 1], &r) > 0; k--)
+      (*rows)[k] = (*rows)[k - 1];
+    (*rows)[k] = r;
+  }
+  return 0;
+}
+
+/* One table var's object at row, and its row's index columns. */
+static int table_obj(const struct dev_map *tm, size_t i,
+                     const struct dev_var *dv, const struct dev_value *x,
+                     unsigned long row, struct sa_obj **tab, size_t *n,
+                     size_t *cap) {
+  const struct dev_var *tv = &tm->vars[i];
+  struct sa_obj o;
+  int rc;
+  memset(&o, 0, sizeof o);
+  o.var = (int)i;
+  o.writable = tv->access == DA_RW && dv->access == DA_RW;
+  if (sa_oid_parse(tv->oid, 2, o.oid, &o.len) < 0 || o.len >= SA_OID_MAX ||
+      (o.oid[o.len++] = row, encode(tm, tv, dv, x, &o) < 0))
+    return 0;
+  if ((rc = push(tab, n, cap, &o)) < 0) return rc;
+  for (int k = 0; k < tv->nicol && k < tv->nindex && rc == 0; k++) {
+    memset(&o, 0, sizeof o);
+    o.var = -1, o.num = tv->index[k];
+    if (sa_oid_parse(tv->entry, 2, o.oid, &o.len) < 0 || o.len + 2 > SA_OID_MAX)
+      return 0;
+    o.oid[o.len++] = (unsigned long)tv->icol[k];
+    o.oid[o.len++] = row;
+    rc = push(tab, n, cap, &o);
+  }
+  return rc;
+}
+
+/* tm's table vars (`entry`) under their table OIDs: the rows in the
+ * map's order, the probe index numbering them from 1, each row's index
+ * columns holding its numbers, so a client joining on them reads the
+ * device's blocks back. Index columns come once a table var: sa_map_objects
+ * drops the repeats once sorted. */
+static int table_objects(const struct dev_map *tm, const struct dev_map *dm,
+                         const struct dev_value *vals, struct sa_obj **tab,
+                         size_t *n, size_t *cap) {
+  struct row *rows, *r;
+  size_t nr;
+  int rc = table_rows(tm, dm, vals, &rows, &nr);
+  for (size_t i = 0; i < tm->nvars && rc == 0 && nr; i++) {
+    const struct dev_var *tv = &tm->vars[i];
+    const struct dev_value *x = table_value(tv, dm, vals);
+    struct row key = row_of(tv);
+    if (!x || !(r = bsearch(&key, rows, nr, sizeof key, row_cmp))) continue;
+    rc = table_obj(tm, i, dev_map_var(dm, tv->name), x,
+                   (unsigned long)(r - rows) + 1, tab, n, cap);
+  }
+  free(rows);
+  return rc;
+}
+
+/* Sorted tab without repeated OIDs (the first kept). */
+static void drop_repeats(struct sa_obj *tab, size_t *n) {
+  size_t k = 0;
+  for (size_t i = 0; i < *n; i++)
+    if (!k || obj_cmp(&tab[k - 1], &tab[i])) tab[k++] = tab[i];
+  *n = k;
 }
 
 /* The objects of tm's agent section: its fixed ones (UPS-MIB's line
@@ -181,12 +300,14 @@ int sa_map_objects(const struct dev_map *tm, const struct dev_map *dm,
     rc = add(tab, n, &cap, &o);
   }
   if (rc == 0) rc = agent_extras(tm, dm, vals, tab, n, &cap);
+  if (rc == 0) rc = table_objects(tm, dm, vals, tab, n, &cap);
   if (rc < 0) {
     free(*tab);
     *tab = NULL, *n = 0;
     return rc;
   }
   qsort(*tab, *n, sizeof **tab, obj_cmp);
+  drop_repeats(*tab, n);
   return 0;
 }
 
