@@ -93,16 +93,15 @@ static int open_sim(const struct ohm_uri *u, const char *driver,
                     const struct tp_opts *o, struct dev **out,
                     struct ohm_error *e);
 
-/* tp_open_uri, with the map's SNMP version (cps-bm100: "1") where an
- * snmp:// URI names none. */
-static int open_tp(const struct ohm_uri *u, const char *name,
-                   const struct dev_map *m, const struct tp_opts *o,
-                   struct tp **t, struct ohm_error *e) {
+/* tp_open_uri with version=ver added to an snmp:// URI that names none
+ * (ver NULL: the URI as given). */
+static int open_tp_version(const struct ohm_uri *u, const char *name,
+                           const char *ver, const struct tp_opts *o,
+                           struct tp **t, struct ohm_error *e) {
   struct ohm_uri c;
   struct ohm_kv *q;
   int rc;
-  if (!m || !m->snmp_version || strcmp(u->scheme, "snmp") ||
-      ohm_uri_param(u, "version"))
+  if (!ver || strcmp(u->scheme, "snmp") || ohm_uri_param(u, "version"))
     return tp_open_uri(u, name, o, t, e);
   if (ohm_uri_copy(&c, u) < 0 ||
       !(q = realloc(c.query, (c.nquery + 1) * sizeof *q))) {
@@ -111,12 +110,42 @@ static int open_tp(const struct ohm_uri *u, const char *name,
   }
   c.query = q;
   q[c.nquery].key = strdup("version");
-  q[c.nquery].val = strdup(m->snmp_version);
+  q[c.nquery].val = strdup(ver);
   c.nquery++;
   rc = q[c.nquery - 1].key && q[c.nquery - 1].val
            ? tp_open_uri(&c, name, o, t, e)
            : ohm_error_set(e, OHM_ENOMEM, "out of memory");
   ohm_uri_free(&c);
+  return rc;
+}
+
+/* tp_open_uri, with the map's SNMP version (cps-bm100: "1") where an
+ * snmp:// URI names none. */
+static int open_tp(const struct ohm_uri *u, const char *name,
+                   const struct dev_map *m, const struct tp_opts *o,
+                   struct tp **t, struct ohm_error *e) {
+  return open_tp_version(u, name, m ? m->snmp_version : NULL, o, t, e);
+}
+
+/* -d auto: the driver whose signature answers at *t. An snmp:// URI that
+ * names no version is asked over v2c, and again over v1 (same community)
+ * when v2c gets no answer (a BM100 speaks v1 and v3 only); *t is then the
+ * v1 transport. On failure *t is freed and NULL. */
+static int detect(const struct ohm_uri *u, const char *name,
+                  const struct tp_opts *o, struct tp **t,
+                  const struct dev_map **m, struct ohm_error *e) {
+  int rc = dev_driver_detect(*t, m, e);
+  if (rc == OHM_ETIMEDOUT && !strcmp(u->scheme, "snmp") &&
+      !ohm_uri_param(u, "version")) {
+    tp_free(*t);
+    *t = NULL;
+    if ((rc = open_tp_version(u, name, "1", o, t, e)) < 0) return rc;
+    rc = dev_driver_detect(*t, m, e);
+  }
+  if (rc < 0) {
+    tp_free(*t);
+    *t = NULL;
+  }
   return rc;
 }
 
@@ -132,10 +161,8 @@ int dev_open_uri(const struct ohm_uri *u, const char *name, const char *driver,
   if ((rc = choose_driver(u, name ? name : u->scheme, driver, &m, e)) < 0)
     return rc;
   if ((rc = open_tp(u, name, m, o, &t, e)) < 0) return rc;
-  if (!m && (rc = dev_driver_detect(t, &m, e)) < 0) { /* -d auto */
-    tp_free(t);
+  if (!m && (rc = detect(u, name, o, &t, &m, e)) < 0) /* -d auto */
     return rc;
-  }
   if (!(d = calloc(1, sizeof *d))) {
     tp_free(t);
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");

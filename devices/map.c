@@ -504,9 +504,10 @@ static int read_cmds(struct loader *ld, lua_State *L) {
 }
 
 static const char *const map_keys[] = {
-    "name",        "desc",     "mfr",   "model",        "type",    "upgrade",
-    "version_var", "max_read", "vars",  "commands",     "max_gap", "write",
-    "signature",   "oid_unit", "frame", "snmp_version", NULL};
+    "name",         "desc",        "mfr",       "model",    "type",
+    "upgrade",      "version_var", "max_read",  "vars",     "commands",
+    "max_gap",      "write",       "signature", "oid_unit", "frame",
+    "snmp_version", "traps",       "agent",     NULL};
 
 static int map_field(struct loader *ld, lua_State *L, int *seen_vars) {
   struct dev_map *m = ld->m;
@@ -545,6 +546,8 @@ static int map_field(struct loader *ld, lua_State *L, int *seen_vars) {
   if (strcmp(k, "oid_unit") == 0) return map_get_oid_unit(ld, L);
   if (strcmp(k, "snmp_version") == 0)
     return map_get_str(ld, L, k, &m->snmp_version);
+  if (strcmp(k, "traps") == 0) return map_get_traps(ld, L);
+  if (strcmp(k, "agent") == 0) return map_get_agent(ld, L);
   return read_cmds(ld, L);
 }
 
@@ -740,6 +743,8 @@ void dev_map_free(struct dev_map *m) {
     free(m->cmds[i].wait_fail);
   }
   dev_frame_free(m->frame);
+  map_traps_free(&m->traps);
+  map_agent_free(&m->agent);
   free(m->vars);
   free(m->blocks);
   free(m->sig_oid);

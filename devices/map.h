@@ -131,6 +131,37 @@ struct dev_block {
   enum dev_table table;
 };
 
+/* `traps = { oid, kinds, varbinds }`: the device's traps (map_traps.c). */
+struct dev_trap_kind {
+  long n;     /* trap number: OID oid.N */
+  char *name; /* "probe alarm" */
+};
+struct dev_trap_vb {
+  char *oid, *name; /* a varbind OID prefix and the trap field it fills */
+};
+struct dev_traps {
+  char *oid; /* the traps' OID prefix (v2 form, enterprise.0), or NULL */
+  struct dev_trap_kind *kinds;
+  size_t nkinds;
+  struct dev_trap_vb *vbs;
+  size_t nvbs;
+};
+
+/* `agent = {...}`: how the SNMP agent serves the map (map_agent.c). */
+struct dev_agent_fixed {
+  char *oid;
+  long num;
+};
+struct dev_agent {
+  int integers; /* numbers = "integer" (else decimal text, as BKT's) */
+  char **serve_types, **serve_vars; /* serves = {...}; NULL-terminated */
+  char **gauges;                    /* vars served as Gauge32 */
+  struct dev_agent_fixed *fixed;    /* objects always served */
+  size_t nfixed;
+  /* derive = { var, from, flag, on, off }, all NULL if none */
+  char *derive_var, *derive_from, *derive_flag, *derive_on, *derive_off;
+};
+
 struct dev_map {
   char *name; /* driver name, "bps2000v2" */
   char *desc;
@@ -152,6 +183,8 @@ struct dev_map {
   struct dev_cmd *cmds;
   size_t ncmds;
   struct dev_frame *frame; /* `frame = {...}`, NULL if none */
+  struct dev_traps traps;  /* `traps = {...}`; traps.oid NULL if none */
+  struct dev_agent agent;  /* `agent = {...}`; zeros if none */
 };
 
 /* Load a map from Lua source (name used in messages). Caller frees with
@@ -163,6 +196,19 @@ void dev_map_free(struct dev_map *m);
 
 const struct dev_var *dev_map_var(const struct dev_map *m, const char *name);
 const struct dev_cmd *dev_map_cmd(const struct dev_map *m, const char *name);
+
+/* Whether map m's agent.serves takes a device of map dm (its type or
+ * one of its vars named there). */
+int dev_map_agent_serves(const struct dev_map *m, const struct dev_map *dm);
+/* Whether var is one of m's agent.gauges. */
+int dev_map_agent_gauge(const struct dev_map *m, const char *var);
+
+/* The trap number N when oid is the map's traps.oid.N (1), else 0. */
+int dev_map_trap_number(const struct dev_map *m, const char *oid, long *n);
+/* The name of trap number n, or NULL. */
+const char *dev_map_trap_kind(const struct dev_map *m, long n);
+/* The trap field a varbind of this OID fills, or NULL; borrowed. */
+const char *dev_map_trap_varbind(const struct dev_map *m, const char *oid);
 
 /* Registers a var occupies (1, 2 or 4); 0 for fixed-text vars. */
 int dev_var_nregs(const struct dev_var *v);

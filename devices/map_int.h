@@ -32,6 +32,12 @@ int map_var_modbus(struct loader *ld, struct dev_var *v, int has_type,
                    int *words);
 int map_get_signature(struct loader *ld, lua_State *L);
 int map_get_oid_unit(struct loader *ld, lua_State *L);
+/* traps = {...} (map_traps.c) and its free. */
+int map_get_traps(struct loader *ld, lua_State *L);
+void map_traps_free(struct dev_traps *t);
+/* agent = {...} (map_agent.c) and its free. */
+int map_get_agent(struct loader *ld, lua_State *L);
+void map_agent_free(struct dev_agent *a);
 
 /* The SNMP table keys of a var (entry, column, index_columns): 1 if k is
  * none of them; the table rules once a var is read. */

@@ -5,7 +5,8 @@
  *       answers anything, an exception included; a short per-unit timeout.
  *   ohm scan snmp://[COMMUNITY@]HOST|NET/PREFIX[:PORT] [--port N]
  *       each address: sysObjectID, sysDescr and the driver whose map's
- *       signature answers (devices/detect.c).
+ *       signature answers (devices/detect.c); a host silent over v2c is
+ *       asked again over v1 (its snippet then says version=1).
  * --jobs N probes at once (SNMP 32, Modbus TCP 8, each with its own
  * connection; a serial bus one), each bounded by --timeout (default
  * 0.3 s) without retries: the whole scan is bounded by addresses / jobs x
@@ -341,17 +342,25 @@ struct snmp_scan {
   struct agent_hit *hits;
 };
 
-static void probe_agent(struct scan *s, const struct snmp_target *st,
-                        struct agent_hit *h) {
+/* One probe of h->host over the URI's version, or ver when not NULL;
+ * the ident's result (OHM_ETIMEDOUT: no answer). */
+static int probe_once(struct scan *s, const struct snmp_target *st,
+                      struct agent_hit *h, const char *ver) {
   const struct dev_map *m = NULL;
   struct ohm_error e;
   struct tp *t;
-  snprintf(h->uri, sizeof h->uri, "snmp://%s%s%s:%ld%s", st->user,
+  int rc;
+  snprintf(h->uri, sizeof h->uri, "snmp://%s%s%s:%ld%s%s%s", st->user,
            st->user[0] ? "@" : "", h->host, s->port ? s->port : st->port,
-           st->query);
-  if (tp_open(h->uri, &s->o.tp, &t, &e) < 0) return;
-  if (dev_snmp_ident(t, h->objid, sizeof h->objid, h->descr, sizeof h->descr,
-                     &e) == 0) {
+           st->query,
+           !ver           ? ""
+           : st->query[0] ? "&version="
+                          : "?version=",
+           ver ? ver : "");
+  if ((rc = tp_open(h->uri, &s->o.tp, &t, &e)) < 0) return rc;
+  rc = dev_snmp_ident(t, h->objid, sizeof h->objid, h->descr, sizeof h->descr,
+                      &e);
+  if (rc == 0) {
     if (s->o.driver) {
       if (dev_driver_find(s->o.driver, &m, &e) < 0) m = NULL;
     } else if (dev_driver_detect(t, &m, &e) < 0)
@@ -360,6 +369,17 @@ static void probe_agent(struct scan *s, const struct snmp_target *st,
     h->ok = 1;
   }
   tp_free(t);
+  return rc;
+}
+
+/* v2c (or the URI's version); a host that gives v2c no answer is asked
+ * again over v1 with the same community (a BM100 speaks v1 and v3 only),
+ * and its snippet then says version=1. */
+static void probe_agent(struct scan *s, const struct snmp_target *st,
+                        struct agent_hit *h) {
+  if (probe_once(s, st, h, NULL) == OHM_ETIMEDOUT &&
+      !strstr(st->query, "version=") && !tp_interrupted)
+    probe_once(s, st, h, "1");
 }
 
 static void snmp_work(struct pool *p) {

@@ -132,6 +132,26 @@ text("battery.equalization.start", "7.4.0", "equalization start time")
 obj("battery.equalization.elapsed", "7.5.0", "equalization time elapsed", {
   scale = 0.01, unit = "s", type = "u32", accept = { "timeticks" } })
 
+-- Traps (enterprise 3808, v2 form 1.3.6.1.4.1.3808.0.N; a v1 trap's
+-- enterprise and specific number come to the same OID): `ohm serve
+-- --traps` names the kind and the varbinds below in ev.trap.
+local CPS = "1.3.6.1.4.1.3808."
+local traps = {
+  oid = CPS .. "0",
+  kinds = { [600] = "system alarm", [601] = "system warning",
+            [602] = "system info", [603] = "probe alarm",
+            [604] = "probe warning", [605] = "probe info" },
+  varbinds = {
+    [CPS .. "2.2.6"] = "event_id",        -- event id (DESIGN.md's list)
+    [CPS .. "2.2.3"] = "text",            -- event text
+    [CPS .. "1.1.7.1.7"] = "serial",      -- bmIdentSerialNumber
+    [CPS .. "1.1.7.1.8"] = "name",        -- bmIdentName
+    [CPS .. "1.1.7.1.9"] = "location",    -- bmIdentLocation
+    [CPS .. "1.1.7.5.3.1.3"] = "string",  -- the probe's string index
+    [CPS .. "1.1.7.5.3.1.4"] = "battery", -- the probe's battery index
+  },
+}
+
 return {
   name = "cps-bm100",
   desc = "CyberPower BM100 battery manager (CPS-MIB battmgr, SNMP v1/v3)",
@@ -139,6 +159,11 @@ return {
   type = "battery monitor",
   snmp_version = "1",
   signature = { oid = BM .. "1.1.0" },
+  traps = traps,
+  -- `ohm serve --snmp`: served under its own OIDs as the unit sends them
+  -- (INTEGERs in the map's scales), the probe tables' rows in the map's
+  -- order numbered from 1
+  agent = { numbers = "integer" },
   vars = vars,
   commands = {
     { name = "battery.resistance.measure", oid = BM .. "6.1.2.0", value = 2,

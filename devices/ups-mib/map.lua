@@ -150,4 +150,19 @@ return {
          "read-only SNMP",
   type = "ups",
   vars = vars,
+  -- `ohm serve --snmp`: every UPS- or battery-like device appears in this
+  -- UPS-MIB (DESIGN.md "Gateways"), numbers as INTEGERs in the map's
+  -- scales; ups.status's flags are upsOutputSource's enum (the state with
+  -- the most flags the status holds); the line counts and indexes NUT's
+  -- snmp-ups reads; upsBatteryStatus from LB when the device has none.
+  agent = {
+    serves = { types = { "ups" }, vars = { "ups.status", "battery.charge" } },
+    numbers = "integer",
+    gauges = { "ups.alarms.count" },
+    fixed = { [".1.3.6.1.2.1.33.1.3.2.0"] = 1, [".1.3.6.1.2.1.33.1.4.3.0"] = 1,
+              [".1.3.6.1.2.1.33.1.3.3.1.1.1"] = 1,
+              [".1.3.6.1.2.1.33.1.4.4.1.1.1"] = 1 },
+    derive = { var = "battery.status", from = "ups.status", flag = "LB",
+               on = "low", off = "normal" },
+  },
 }

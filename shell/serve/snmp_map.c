@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define UPS_MIB ".1.3.6.1.2.1.33.1."
-
 int sa_oid_parse(const char *text, int chain, unsigned long *arcs,
                  size_t *len) {
   const char *p = text;
@@ -57,21 +55,27 @@ static int has_flag(const char *s, const char *w) {
   return 0;
 }
 
-/* upsOutputSource from NUT's ups.status flags (RFC 1628 codes). */
-static long output_source(const char *st) {
-  if (has_flag(st, "OFF")) return 2;
-  if (has_flag(st, "OB")) return 5;
-  if (has_flag(st, "BYPASS")) return 4;
-  if (has_flag(st, "BOOST")) return 6;
-  if (has_flag(st, "TRIM")) return 7;
-  if (has_flag(st, "OL")) return 3;
-  return 1;
-}
-
 static int enum_code(const struct dev_var *tv, const char *text, long *raw) {
   for (size_t i = 0; i < tv->nenums; i++)
     if (!strcmp(tv->enums[i].text, text)) return *raw = tv->enums[i].raw, 0;
   return -1;
+}
+
+/* The state of enum tv whose text's words the value text holds, the
+ * most words winning (the first on a tie): a status of flags ("OB LB")
+ * as the enum of one of them (upsOutputSource battery); -1 if none. */
+static int enum_flags(const struct dev_var *tv, const char *text, long *raw) {
+  int best = -1;
+  for (size_t i = 0; i < tv->nenums; i++) {
+    char words[128], *save = NULL, *w;
+    int n = 0, all = 1;
+    snprintf(words, sizeof words, "%s", tv->enums[i].text);
+    for (w = strtok_r(words, " ", &save); w && all;
+         w = strtok_r(NULL, " ", &save))
+      all = has_flag(text, w), n++;
+    if (all && n > best) best = n, *raw = tv->enums[i].raw;
+  }
+  return best >= 0 ? 0 : -1;
 }
 
 /* One object for target var tv from value x (of device var dv); 0 if
@@ -79,11 +83,11 @@ static int enum_code(const struct dev_var *tv, const char *text, long *raw) {
 static int encode(const struct dev_map *tm, const struct dev_var *tv,
                   const struct dev_var *dv, const struct dev_value *x,
                   struct sa_obj *o) {
-  int ups = !strcmp(tm->name, "ups-mib");
-  if (ups && !strcmp(tv->name, "ups.status"))
-    return x->kind == DV_STR ? (o->num = output_source(x->str), 0) : -1;
   if (tv->type == DT_ENUM) {
-    if (x->kind == DV_STR) return enum_code(tv, x->str, &o->num);
+    if (x->kind == DV_STR)
+      return enum_code(tv, x->str, &o->num) == 0
+                 ? 0
+                 : enum_flags(tv, x->str, &o->num);
     o->num = lround(x->num);
     return 0;
   }
@@ -93,26 +97,22 @@ static int encode(const struct dev_map *tm, const struct dev_var *tv,
     snprintf(o->str, sizeof o->str, "%s", x->str);
     return 0;
   }
-  if (!ups) { /* BKT agents send decimal text in the var's unit */
+  if (!tm->agent.integers) { /* BKT agents send decimal text in the unit */
     o->type = SA_STR;
     dev_value_format(dv, x, o->str, sizeof o->str);
     return 0;
   }
   double scale = tv->oid_scale != 0 ? tv->oid_scale : tv->scale;
   o->num = lround(x->num / (scale != 0 ? scale : 1));
-  if (!strcmp(tv->name, "ups.alarms.count")) o->type = SA_GAUGE;
+  if (dev_map_agent_gauge(tm, tv->name)) o->type = SA_GAUGE;
+  /* the type the map's readers take (bmFuncEqualElapsed: TimeTicks) */
+  if (tv->accept == DEV_ACCEPT_TIMETICKS) o->type = SA_TICKS;
+  if (tv->accept == DEV_ACCEPT_GAUGE32) o->type = SA_GAUGE;
   return 0;
 }
 
-/* Add o unless the table has its OID already (one object an OID: the
- * ups-mib map names line 1 both as input.voltage and input.L1-N.voltage,
- * and the line counts may come from the map or from ups_extras). */
-static int add(struct sa_obj **tab, size_t *n, size_t *cap,
-               const struct sa_obj *o) {
-  for (size_t i = 0; i < *n; i++)
-    if ((*tab)[i].len == o->len &&
-        !memcmp((*tab)[i].oid, o->oid, o->len * sizeof o->oid[0]))
-      return 0;
+static int push(struct sa_obj **tab, size_t *n, size_t *cap,
+                const struct sa_obj *o) {
   if (*n == *cap) {
     size_t nc = *cap ? *cap * 2 : 64;
     struct sa_obj *t = realloc(*tab, nc * sizeof *t);
@@ -123,31 +123,159 @@ static int add(struct sa_obj **tab, size_t *n, size_t *cap,
   return 0;
 }
 
-/* The UPS-MIB objects no NUT variable names: line counts, line indexes,
- * and upsBatteryStatus when the device has no battery.status. */
-static int ups_extras(const struct dev_map *dm, const struct dev_value *vals,
-                      struct sa_obj **tab, size_t *n, size_t *cap) {
-  static const char *const fixed[] = {"3.2.0", "4.3.0", "3.3.1.1.1",
-                                      "4.4.1.1.1"};
-  const struct dev_value *st = value_of(dm, vals, "ups.status");
-  struct sa_obj o;
-  char oid[64];
-  int rc = 0;
-  for (size_t i = 0; i < 4 && rc == 0; i++) {
-    memset(&o, 0, sizeof o);
-    snprintf(oid, sizeof oid, UPS_MIB "%s", fixed[i]);
-    sa_oid_parse(oid, 0, o.oid, &o.len);
-    o.num = 1, o.var = -1;
-    rc = add(tab, n, cap, &o);
+/* Add o unless the table has its OID already (one object an OID: the
+ * ups-mib map names line 1 both as input.voltage and input.L1-N.voltage,
+ * and the line counts may come from the map or from its agent.fixed). */
+static int add(struct sa_obj **tab, size_t *n, size_t *cap,
+               const struct sa_obj *o) {
+  for (size_t i = 0; i < *n; i++)
+    if ((*tab)[i].len == o->len &&
+        !memcmp((*tab)[i].oid, o->oid, o->len * sizeof o->oid[0]))
+      return 0;
+  return push(tab, n, cap, o);
+}
+
+/* A table row's index numbers (string, block ...), unused ones 0. */
+struct row {
+  int idx[4];
+};
+
+static int row_cmp(const void *a, const void *b) {
+  const struct row *x = a, *y = b;
+  for (int k = 0; k < 4; k++)
+    if (x->idx[k] != y->idx[k]) return x->idx[k] < y->idx[k] ? -1 : 1;
+  return 0;
+}
+
+static struct row row_of(const struct dev_var *tv) {
+  struct row r = {{0}};
+  for (int k = 0; k < tv->nindex && k < tv->nicol && k < 4; k++)
+    r.idx[k] = tv->index[k];
+  return r;
+}
+
+/* The value of table var tv the device has, else NULL. */
+static const struct dev_value *table_value(const struct dev_var *tv,
+                                           const struct dev_map *dm,
+                                           const struct dev_value *vals) {
+  return tv->entry && tv->oid && dev_map_var(dm, tv->name)
+             ? value_of(dm, vals, tv->name)
+             : NULL;
+}
+
+/* The rows some table var of tm has a value in, sorted (the map's
+ * order of its repeated groups): row i is probe index i + 1. */
+static int table_rows(const struct dev_map *tm, const struct dev_map *dm,
+                      const struct dev_value *vals, struct row **rows,
+                      size_t *nr) {
+  size_t cap = 0;
+  *rows = NULL, *nr = 0;
+  for (size_t i = 0; i < tm->nvars; i++) {
+    struct row r = row_of(&tm->vars[i]);
+    if (!table_value(&tm->vars[i], dm, vals) ||
+        (*nr && bsearch(&r, *rows, *nr, sizeof r, row_cmp)))
+      continue;
+    if (*nr == cap) {
+      struct row *t = realloc(*rows, (cap = cap ? cap * 2 : 64) * sizeof *t);
+      if (!t) return OHM_ENOMEM;
+      *rows = t;
+    }
+    size_t k = (*nr)++; /* insert in order */
+    for (; k > 0 && row_cmp(&(*rows)[k - 1], &r) > 0; k--)
+      (*rows)[k] = (*rows)[k - 1];
+    (*rows)[k] = r;
   }
-  if (rc == 0 && st && st->kind == DV_STR &&
-      !value_of(dm, vals, "battery.status")) {
+  return 0;
+}
+
+/* One table var's object at row, and its row's index columns. */
+static int table_obj(const struct dev_map *tm, size_t i,
+                     const struct dev_var *dv, const struct dev_value *x,
+                     unsigned long row, struct sa_obj **tab, size_t *n,
+                     size_t *cap) {
+  const struct dev_var *tv = &tm->vars[i];
+  struct sa_obj o;
+  int rc;
+  memset(&o, 0, sizeof o);
+  o.var = (int)i;
+  o.writable = tv->access == DA_RW && dv->access == DA_RW;
+  if (sa_oid_parse(tv->oid, 2, o.oid, &o.len) < 0 || o.len >= SA_OID_MAX ||
+      (o.oid[o.len++] = row, encode(tm, tv, dv, x, &o) < 0))
+    return 0;
+  if ((rc = push(tab, n, cap, &o)) < 0) return rc;
+  for (int k = 0; k < tv->nicol && k < tv->nindex && rc == 0; k++) {
     memset(&o, 0, sizeof o);
-    sa_oid_parse(UPS_MIB "2.1.0", 0, o.oid, &o.len);
-    o.num = has_flag(st->str, "LB") ? 3 : 2, o.var = -1;
-    rc = add(tab, n, cap, &o);
+    o.var = -1, o.num = tv->index[k];
+    if (sa_oid_parse(tv->entry, 2, o.oid, &o.len) < 0 || o.len + 2 > SA_OID_MAX)
+      return 0;
+    o.oid[o.len++] = (unsigned long)tv->icol[k];
+    o.oid[o.len++] = row;
+    rc = push(tab, n, cap, &o);
   }
   return rc;
+}
+
+/* tm's table vars (`entry`) under their table OIDs: the rows in the
+ * map's order, the probe index numbering them from 1, each row's index
+ * columns holding its numbers, so a client joining on them reads the
+ * device's blocks back. Index columns come once a table var: sa_map_objects
+ * drops the repeats once sorted. */
+static int table_objects(const struct dev_map *tm, const struct dev_map *dm,
+                         const struct dev_value *vals, struct sa_obj **tab,
+                         size_t *n, size_t *cap) {
+  struct row *rows, *r;
+  size_t nr;
+  int rc = table_rows(tm, dm, vals, &rows, &nr);
+  for (size_t i = 0; i < tm->nvars && rc == 0 && nr; i++) {
+    const struct dev_var *tv = &tm->vars[i];
+    const struct dev_value *x = table_value(tv, dm, vals);
+    struct row key = row_of(tv);
+    if (!x || !(r = bsearch(&key, rows, nr, sizeof key, row_cmp))) continue;
+    rc = table_obj(tm, i, dev_map_var(dm, tv->name), x,
+                   (unsigned long)(r - rows) + 1, tab, n, cap);
+  }
+  free(rows);
+  return rc;
+}
+
+/* Sorted tab without repeated OIDs (the first kept). */
+static void drop_repeats(struct sa_obj *tab, size_t *n) {
+  size_t k = 0;
+  for (size_t i = 0; i < *n; i++)
+    if (!k || obj_cmp(&tab[k - 1], &tab[i])) tab[k++] = tab[i];
+  *n = k;
+}
+
+/* The objects of tm's agent section: its fixed ones (UPS-MIB's line
+ * counts and indexes), and its derived var when the device has none
+ * (upsBatteryStatus from ups.status's LB). */
+static int agent_extras(const struct dev_map *tm, const struct dev_map *dm,
+                        const struct dev_value *vals, struct sa_obj **tab,
+                        size_t *n, size_t *cap) {
+  const struct dev_agent *a = &tm->agent;
+  const struct dev_value *from;
+  const struct dev_var *tv;
+  struct sa_obj o;
+  int rc = 0;
+  for (size_t i = 0; i < a->nfixed && rc == 0; i++) {
+    memset(&o, 0, sizeof o);
+    o.num = a->fixed[i].num, o.var = -1;
+    if (sa_oid_parse(a->fixed[i].oid, 2, o.oid, &o.len) == 0)
+      rc = add(tab, n, cap, &o);
+  }
+  if (rc || !a->derive_var || !(tv = dev_map_var(tm, a->derive_var)) ||
+      !tv->oid || value_of(dm, vals, a->derive_var) ||
+      !(from = value_of(dm, vals, a->derive_from)) || from->kind != DV_STR)
+    return rc;
+  memset(&o, 0, sizeof o);
+  o.var = -1;
+  if (sa_oid_parse(tv->oid, 2, o.oid, &o.len) < 0 ||
+      enum_code(tv,
+                has_flag(from->str, a->derive_flag) ? a->derive_on
+                                                    : a->derive_off,
+                &o.num) < 0)
+    return 0;
+  return add(tab, n, cap, &o);
 }
 
 int sa_map_objects(const struct dev_map *tm, const struct dev_map *dm,
@@ -171,14 +299,15 @@ int sa_map_objects(const struct dev_map *tm, const struct dev_map *dm,
       continue;
     rc = add(tab, n, &cap, &o);
   }
-  if (rc == 0 && !strcmp(tm->name, "ups-mib"))
-    rc = ups_extras(dm, vals, tab, n, &cap);
+  if (rc == 0) rc = agent_extras(tm, dm, vals, tab, n, &cap);
+  if (rc == 0) rc = table_objects(tm, dm, vals, tab, n, &cap);
   if (rc < 0) {
     free(*tab);
     *tab = NULL, *n = 0;
     return rc;
   }
   qsort(*tab, *n, sizeof **tab, obj_cmp);
+  drop_repeats(*tab, n);
   return 0;
 }
 
@@ -225,13 +354,14 @@ int sa_map_root(const struct dev_map *m, unsigned long *root, size_t *len) {
 }
 
 const struct dev_map *sa_map_target(const struct dev_map *dm) {
-  const struct dev_map *ups = NULL;
+  const struct dev_map *m;
   struct ohm_error e;
   int own = 0;
   for (size_t i = 0; i < dm->nvars; i++)
     own |= dm->vars[i].oid != NULL;
-  if (!strcmp(dm->name, "ups-mib") || (dm->type && !strcmp(dm->type, "ups")) ||
-      dev_map_var(dm, "ups.status") || dev_map_var(dm, "battery.charge"))
-    return dev_driver_find("ups-mib", &ups, &e) == 0 ? ups : NULL;
+  if (dev_map_agent_serves(dm, dm)) return dm;
+  for (const char *const *b = dev_driver_builtin(); *b; b++)
+    if (dev_driver_find(*b, &m, &e) == 0 && dev_map_agent_serves(m, dm))
+      return m;
   return own ? dm : NULL;
 }

@@ -14,11 +14,13 @@ int sa_oid_parse(const char *text, int chain, unsigned long *arcs, size_t *len);
 
 /* The objects of tm's OID vars with dm's values (vals indexed like dm's
  * vars; absent and failed values are left out), sorted, in *tab (caller
- * frees). Numbers are INTEGERs scaled as the map says, or decimal text
- * for maps whose agents send text (bps2000v2); ups-mib also gets
- * upsOutputSource and upsBatteryStatus from ups.status, and the line
- * counts and indexes NUT's snmp-ups reads. writable(var) says which
- * objects take a SET (NULL: those with access rw in both maps). */
+ * frees). Numbers are INTEGERs scaled as the map says when its `agent`
+ * says numbers = "integer", else decimal text (as BKT agents send); a
+ * status of flags is the enum state of the most of them; the map's
+ * agent.fixed objects and agent.derive var are added (ups-mib: the line
+ * counts and indexes NUT's snmp-ups reads, upsBatteryStatus from LB).
+ * writable(var) says which objects take a SET (NULL: those with access rw in
+ * both maps). */
 int sa_map_objects(const struct dev_map *tm, const struct dev_map *dm,
                    const struct dev_value *vals, struct sa_obj **tab,
                    size_t *n);
@@ -30,8 +32,9 @@ int sa_map_text(const struct dev_map *tm, const struct sa_obj *o,
                 const struct sa_obj *v, char *text, size_t n,
                 struct ohm_error *e);
 
-/* The map served for a device of map dm: its own when it has OIDs and
- * is not a UPS, ups-mib for UPS- and battery-like ones, else NULL. */
+/* The map served for a device of map dm: dm when its own agent.serves
+ * takes it, else the built-in map whose agent.serves does (ups-mib for
+ * UPS- and battery-like ones), else dm when it has OIDs, else NULL. */
 const struct dev_map *sa_map_target(const struct dev_map *dm);
 
 /* The subtree a map's OIDs share (chain arc 2, the master), at least

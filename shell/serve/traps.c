@@ -6,9 +6,10 @@
  * message usm rejects is logged with the user's name, never a key. A
  * trap's source address names the
  * device (the inventory device whose URI has that host, else the address
- * itself); its OID, varbinds and, for a CyberPower BM100 (enterprise
- * 3808, traps 600-605), the event id, text, string and battery index go
- * to the rules as event TRAP with ev.trap. */
+ * itself); its OID and varbinds go to the rules as event TRAP with
+ * ev.trap, its kind and varbinds named by the `traps` section of the
+ * device's map (or of the map that declares the trap's OID: cps-bm100's
+ * names a BM100's 600-605, event id, text, string and battery index). */
 #include <arpa/inet.h>
 #include <lua.h>
 #include <errno.h>
@@ -29,7 +30,7 @@
 #define TR_MAX 32 /* fields kept from one trap */
 
 struct tr_field {
-  char name[48], text[256];
+  char name[128], text[256]; /* name: a varbind's OID until named */
   unsigned char num;
 };
 
@@ -105,33 +106,15 @@ static void ber_value(int tag, const unsigned char *v, size_t n, char *out,
 static void tr_add(struct tr_trap *t, const char *name, const char *text,
                    int num) {
   if (t->n >= TR_MAX) return;
-  snprintf(t->f[t->n].name, sizeof t->f[t->n].name, "%.47s", name);
+  snprintf(t->f[t->n].name, sizeof t->f[t->n].name, "%.127s", name);
   snprintf(t->f[t->n].text, sizeof t->f[t->n].text, "%.255s", text);
   t->f[t->n++].num = (unsigned char)num;
 }
 
-/* The BM100's varbinds by OID prefix (DESIGN.md "Driver cps-bm100"). */
-static const char *tr_bm100_name(const char *oid) {
-  static const struct {
-    const char *prefix, *name;
-  } m[] = {{"1.3.6.1.4.1.3808.2.2.6", "event_id"},
-           {"1.3.6.1.4.1.3808.2.2.3", "text"},
-           {"1.3.6.1.4.1.3808.1.1.7.1.7", "serial"},
-           {"1.3.6.1.4.1.3808.1.1.7.1.8", "name"},
-           {"1.3.6.1.4.1.3808.1.1.7.1.9", "location"},
-           {"1.3.6.1.4.1.3808.1.1.7.5.3.1.3", "string"},
-           {"1.3.6.1.4.1.3808.1.1.7.5.3.1.4", "battery"}};
-  for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
-    size_t k = strlen(m[i].prefix);
-    if (!strncmp(oid, m[i].prefix, k) && (oid[k] == 0 || oid[k] == '.'))
-      return m[i].name;
-  }
-  return NULL;
-}
-
-/* One varbind, named for the BM100's and the trap's own OIDs. */
+/* One varbind, the trap's own OIDs named; the device's varbinds keep
+ * their OID until tr_name_fields names them from its map. */
 static void tr_add_vb(void *ctx, const char *oid, const char *text, int num) {
-  const char *name = tr_bm100_name(oid);
+  const char *name = NULL;
   if (!strcmp(oid, "1.3.6.1.6.3.1.1.4.1.0")) name = "oid";
   if (!strcmp(oid, "1.3.6.1.2.1.1.3.0")) name = "uptime";
   tr_add(ctx, name ? name : oid, text, num);
@@ -222,8 +205,7 @@ static const char *tr_field(const struct tr_trap *t, const char *name) {
   return NULL;
 }
 
-/* The trap OID of either version (RFC 3584 for v1), and for the BM100
- * (enterprise 3808, 600-605) the trap's kind. */
+/* The trap OID of either version (RFC 3584 for v1). */
 static void tr_normalise(struct tr_trap *t) {
   const char *ent = tr_field(t, "enterprise"), *spec = tr_field(t, "specific");
   char oid[300];
@@ -231,18 +213,49 @@ static void tr_normalise(struct tr_trap *t) {
     snprintf(oid, sizeof oid, "%s.0.%s", ent, spec);
     tr_add(t, "oid", oid, 0);
   }
-  const char *o = tr_field(t, "oid");
-  static const char bm[] = "1.3.6.1.4.1.3808.0.";
-  if (!o || strncmp(o, bm, sizeof bm - 1)) return;
-  long n = strtol(o + sizeof bm - 1, NULL, 10);
-  static const char *const kinds[] = {"system alarm",  "system warning",
-                                      "system info",   "probe alarm",
-                                      "probe warning", "probe info"};
-  if (!spec) {
-    snprintf(oid, sizeof oid, "%ld", n);
-    tr_add(t, "specific", oid, 1);
+}
+
+/* Map m (its `traps` section holds oid) fits: 1 with trap number *n. */
+static int tr_map_fits(const char *drv, const char *oid,
+                       const struct dev_map **m, long *n) {
+  struct ohm_error e;
+  return dev_driver_find(drv, m, &e) == 0 && dev_map_trap_number(*m, oid, n);
+}
+
+/* The map that names trap oid: the source device's (drv, its inventory
+ * driver, may be NULL), else the first user then built-in map whose
+ * `traps` declares the OID; NULL if none. */
+static const struct dev_map *tr_map(const char *drv, const char *oid, long *n) {
+  const struct dev_map *m = NULL;
+  size_t nu;
+  char **user;
+  int hit = 0;
+  if (drv && tr_map_fits(drv, oid, &m, n)) return m;
+  user = dev_driver_user(&nu);
+  for (size_t i = 0; user && i < nu && !hit; i++)
+    hit = tr_map_fits(user[i], oid, &m, n);
+  dev_driver_user_free(user);
+  if (hit) return m;
+  for (const char *const *b = dev_driver_builtin(); *b; b++)
+    if (tr_map_fits(*b, oid, &m, n)) return m;
+  return NULL;
+}
+
+/* The trap's number, kind and varbinds named as its device's map says. */
+static void tr_name_fields(struct tr_trap *t, const char *drv) {
+  const char *o = tr_field(t, "oid"), *kind, *name;
+  const struct dev_map *m;
+  char num[32];
+  long n;
+  if (!o || !(m = tr_map(drv, o, &n))) return;
+  for (size_t i = 0; i < t->n; i++)
+    if ((name = dev_map_trap_varbind(m, t->f[i].name)))
+      snprintf(t->f[i].name, sizeof t->f[i].name, "%s", name);
+  if (!tr_field(t, "specific")) {
+    snprintf(num, sizeof num, "%ld", n);
+    tr_add(t, "specific", num, 1);
   }
-  if (n >= 600 && n <= 605) tr_add(t, "kind", kinds[n - 600], 0);
+  if ((kind = dev_map_trap_kind(m, n))) tr_add(t, "kind", kind, 0);
 }
 
 struct tr_state {
@@ -256,15 +269,17 @@ struct tr_state {
 
 static struct tr_state tr;
 
-/* The inventory device whose URI's host is ip, else ip itself. */
-static const char *tr_device(const char *ip) {
+/* The inventory device whose URI's host is ip (its driver in *drv),
+ * else ip itself. */
+static const char *tr_device(const char *ip, const char **drv) {
+  *drv = NULL;
   for (size_t i = 0; tr.inv && i < tr.inv->ndevs; i++) {
     struct ohm_uri u;
     const struct inv_device *d = &tr.inv->devs[i];
     if (!d->uri || ohm_uri_parse(d->uri, &u, NULL) < 0) continue;
     int hit = u.host && !strcmp(u.host, ip);
     ohm_uri_free(&u);
-    if (hit) return d->name;
+    if (hit) return *drv = d->driver, d->name;
   }
   return ip;
 }
@@ -292,6 +307,9 @@ static void tr_handle(const unsigned char *buf, size_t n,
   if (rc < 0) return; /* not a trap: dropped */
   if (rc == 1 && tr_handle_v3(buf, n, from, fl, ip, &t) < 0) return;
   tr_normalise(&t);
+  pthread_mutex_lock(&tr.mu);
+  const char *drv, *dev = tr_device(ip, &drv);
+  tr_name_fields(&t, drv);
   tr_add(&t, "source", ip, 0);
   const char *names[TR_MAX], *texts[TR_MAX];
   unsigned char isnum[TR_MAX];
@@ -300,8 +318,7 @@ static void tr_handle(const unsigned char *buf, size_t n,
     texts[i] = t.f[i].text;
     isnum[i] = t.f[i].num;
   }
-  pthread_mutex_lock(&tr.mu);
-  rules_trap(tr.r, tr_device(ip), "TRAP", t.n, names, texts, isnum);
+  rules_trap(tr.r, dev, "TRAP", t.n, names, texts, isnum);
   pthread_mutex_unlock(&tr.mu);
 }
 

@@ -108,8 +108,67 @@ static void bkt(void) {
   free(x);
 }
 
+/* A map's agent section, not its name, says how it is served: a map
+ * named nothing known, with integers, a gauge, a fixed object, a status
+ * of flags and a derived var. */
+static const char AGENT_MAP[] =
+    "local E = '.1.3.6.1.4.1.99999.'\n"
+    "return { name = 'x-agent', type = 'meter', vars = {\n"
+    " { name = 'ups.status', oid = E..'1.0', type = 'enum',\n"
+    "   enum = { [1] = '', [2] = 'OB', [3] = 'OL', [4] = 'OL BYPASS' } },\n"
+    " { name = 'battery.status', oid = E..'2.0', type = 'enum',\n"
+    "   enum = { [1] = 'fine', [2] = 'low' } },\n"
+    " { name = 'x.count', oid = E..'3.0' },\n"
+    " { name = 'x.volts', oid = E..'4.0', scale = 0.1 } },\n"
+    " agent = { serves = { types = { 'meter' } }, numbers = 'integer',\n"
+    "   gauges = { 'x.count' }, fixed = { [E..'9.0'] = 4 },\n"
+    "   derive = { var = 'battery.status', from = 'ups.status',\n"
+    "              flag = 'LB', on = 'low', off = 'fine' } } }\n";
+
+static void agent_keys(void) {
+  struct dev_map *m, *bad;
+  struct ohm_error e;
+  struct sa_obj *t;
+  size_t n;
+  CHECK(dev_map_load(AGENT_MAP, strlen(AGENT_MAP), "x-agent", &m, &e) == 0,
+        "agent: the section loads");
+  if (!m) return;
+  CHECK(dev_map_agent_serves(m, m) && sa_map_target(m) == m,
+        "agent: serves.types takes a device of that type");
+  struct dev_value *v = calloc(m->nvars, sizeof *v);
+  set_str(m, v, "ups.status", "OB LB");
+  set_num(m, v, "x.count", 3);
+  set_num(m, v, "x.volts", 23.4);
+  CHECK(sa_map_objects(m, m, v, &t, &n) == 0, "agent: objects");
+  const struct sa_obj *c = find(t, n, ".1.3.6.1.4.1.99999.3.0"),
+                      *x = find(t, n, ".1.3.6.1.4.1.99999.4.0");
+  CHECK(num_at(t, n, ".1.3.6.1.4.1.99999.1.0") == 2,
+        "agent: the flags 'OB LB' are the enum state OB");
+  CHECK(num_at(t, n, ".1.3.6.1.4.1.99999.2.0") == 2,
+        "agent: derive: LB makes battery.status low");
+  CHECK(c && c->type == SA_GAUGE && c->num == 3, "agent: gauges");
+  CHECK(x && x->type == SA_INT && x->num == 234,
+        "agent: numbers = integer, in the map's scale");
+  CHECK(num_at(t, n, ".1.3.6.1.4.1.99999.9.0") == 4, "agent: fixed");
+  free(t);
+  set_str(m, v, "ups.status", "OL BYPASS");
+  sa_map_objects(m, m, v, &t, &n);
+  CHECK(num_at(t, n, ".1.3.6.1.4.1.99999.1.0") == 4 &&
+            num_at(t, n, ".1.3.6.1.4.1.99999.2.0") == 1,
+        "agent: 'OL BYPASS' exact, no LB is fine");
+  free(t);
+  free(v);
+  dev_map_free(m);
+  const char *src = "return { name = 'b', vars = { { name = 'x', oid = "
+                    "'.1.3.6.1.4.1.9.1.0' } }, agent = { numbers = 'hex' } }";
+  CHECK(dev_map_load(src, strlen(src), "b", &bad, &e) < 0 &&
+            strstr(ohm_error_text(&e), "agent.numbers"),
+        "agent: a bad numbers is a map error");
+}
+
 int main(void) {
   ups();
   bkt();
+  agent_keys();
   T_DONE();
 }
