@@ -86,8 +86,9 @@ $(GEN_SRC): scripts/embed.sh $(LUA_LIB) $(BUILD)/srclist
 
 # The built-in maps as C tables (scripts/map2c.c): loaded at build time by
 # the run-time map loader, so start-up parses no Lua.
-MAP2C_OBJ := $(addprefix $(BUILD)/,devices/map.o devices/map_keys.o \
-               devices/frame_map.o devices/decode.o util/err.o)
+# (every devices/map*.c: the loader's parts)
+MAP2C_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard devices/map*.c)) \
+             $(addprefix $(BUILD)/,devices/frame_map.o devices/decode.o util/err.o)
 $(BUILD)/map2c: scripts/map2c.c $(MAP2C_OBJ) $(BUILD)/flags
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(MAP2C_OBJ) $(PKG_LIBS) $(LDFLAGS)
 $(GEN_MAPS): $(BUILD)/map2c $(MAPS) $(BUILD)/srclist

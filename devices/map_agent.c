@@ -41,7 +41,13 @@ static int get_serves(struct loader *ld, lua_State *L) {
   return rc;
 }
 
-/* fixed = { ["OID"] = N, ... }: INTEGER objects always served */
+static int fixed_cmp(const void *a, const void *b) {
+  return strcmp(((const struct dev_agent_fixed *)a)->oid,
+                ((const struct dev_agent_fixed *)b)->oid);
+}
+
+/* fixed = { ["OID"] = N, ... }: INTEGER objects always served (sorted:
+ * Lua's pairs have no fixed order) */
 static int get_fixed(struct loader *ld, lua_State *L) {
   struct dev_agent *a = &ld->m->agent;
   int rc = 0;
@@ -58,6 +64,8 @@ static int get_fixed(struct loader *ld, lua_State *L) {
     else
       f[a->nfixed++].num = (long)lua_tointeger(L, -1);
   }
+  if (rc == 0 && a->nfixed)
+    qsort(a->fixed, a->nfixed, sizeof *a->fixed, fixed_cmp);
   return rc;
 }
 

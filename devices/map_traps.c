@@ -23,6 +23,22 @@ static int trap_prefix(const char *oid, const char *prefix, const char **rest) {
   return 1;
 }
 
+/* Lua hands a table's pairs in no fixed order: the lists are sorted so a
+ * map loads the same every time (and as its compiled table, map2c). */
+static int kind_cmp(const void *a, const void *b) {
+  long x = ((const struct dev_trap_kind *)a)->n,
+       y = ((const struct dev_trap_kind *)b)->n;
+  return (x > y) - (x < y);
+}
+
+/* the longest prefix first: a varbind takes the most specific name */
+static int vb_cmp(const void *a, const void *b) {
+  const char *x = ((const struct dev_trap_vb *)a)->oid,
+             *y = ((const struct dev_trap_vb *)b)->oid;
+  size_t lx = strlen(x), ly = strlen(y);
+  return lx != ly ? (lx < ly) - (lx > ly) : strcmp(x, y);
+}
+
 /* kinds = { [600] = "system alarm", ... } */
 static int get_kinds(struct loader *ld, lua_State *L) {
   struct dev_traps *t = &ld->m->traps;
@@ -92,6 +108,12 @@ int map_get_traps(struct loader *ld, lua_State *L) {
     lua_pop(L, rc ? 2 : 1);
   }
   if (rc == 0 && !ld->m->traps.oid) rc = map_fail(ld, "traps needs an oid");
+  if (rc == 0 && ld->m->traps.nkinds)
+    qsort(ld->m->traps.kinds, ld->m->traps.nkinds, sizeof *ld->m->traps.kinds,
+          kind_cmp);
+  if (rc == 0 && ld->m->traps.nvbs)
+    qsort(ld->m->traps.vbs, ld->m->traps.nvbs, sizeof *ld->m->traps.vbs,
+          vb_cmp);
   return rc;
 }
 

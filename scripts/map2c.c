@@ -19,7 +19,7 @@
 #if defined(__x86_64__) && defined(__LP64__)
 #define NEW_FIELD(s) #s " changed: write its new field in scripts/map2c.c"
 _Static_assert(sizeof(struct dev_var) == 232, NEW_FIELD(struct dev_var));
-_Static_assert(sizeof(struct dev_map) == 160, NEW_FIELD(struct dev_map));
+_Static_assert(sizeof(struct dev_map) == 288, NEW_FIELD(struct dev_map));
 _Static_assert(sizeof(struct dev_cmd) == 88, NEW_FIELD(struct dev_cmd));
 _Static_assert(sizeof(struct dev_frame) == 1432, NEW_FIELD(struct dev_frame));
 _Static_assert(sizeof(struct dev_block) == 12, NEW_FIELD(struct dev_block));
@@ -195,6 +195,85 @@ static void map_head(int m, const struct dev_map *x) {
     printf("  m%d.cmds = m%d_cmds;\n  m%d.ncmds = %zu;\n", m, m, m, x->ncmds);
 }
 
+/* A NULL-terminated string list's length. */
+static size_t strv_len(char **v) {
+  size_t n = 0;
+  while (v && v[n])
+    n++;
+  return n;
+}
+
+static void strv_array(int m, const char *tag, char **v) {
+  if (v) printf("static char *m%d_%s[%zu];\n", m, tag, strv_len(v) + 1);
+}
+
+static void strv_fill(int m, const char *tag, const char *lhs, char **v) {
+  char el[64];
+  if (!v) return;
+  for (size_t i = 0; v[i]; i++) {
+    snprintf(el, sizeof el, "m%d_%s[%zu]", m, tag, i);
+    set_s(el, v[i]);
+  }
+  printf("  m%d.%s = m%d_%s;\n", m, lhs, m, tag);
+}
+
+/* Storage for the map's traps and agent sections (NULL stays NULL). */
+static void traps_agent_arrays(int m, const struct dev_map *x) {
+  const struct dev_traps *t = &x->traps;
+  const struct dev_agent *a = &x->agent;
+  if (t->kinds)
+    printf("static struct dev_trap_kind m%d_tk[%zu];\n", m,
+           t->nkinds ? t->nkinds : 1);
+  if (t->vbs)
+    printf("static struct dev_trap_vb m%d_tv[%zu];\n", m,
+           t->nvbs ? t->nvbs : 1);
+  if (a->fixed)
+    printf("static struct dev_agent_fixed m%d_af[%zu];\n", m,
+           a->nfixed ? a->nfixed : 1);
+  strv_array(m, "st", a->serve_types);
+  strv_array(m, "sv", a->serve_vars);
+  strv_array(m, "ag", a->gauges);
+}
+
+static void traps_agent(int m, const struct dev_map *x) {
+  const struct dev_traps *t = &x->traps;
+  const struct dev_agent *a = &x->agent;
+  char lhs[64];
+#define L(...) (snprintf(lhs, sizeof lhs, __VA_ARGS__), lhs)
+  set_s(L("m%d.traps.oid", m), t->oid);
+  for (size_t i = 0; i < t->nkinds; i++) {
+    set_i(L("m%d_tk[%zu].n", m, i), t->kinds[i].n);
+    set_s(L("m%d_tk[%zu].name", m, i), t->kinds[i].name);
+  }
+  if (t->kinds)
+    printf("  m%d.traps.kinds = m%d_tk;\n  m%d.traps.nkinds = %zu;\n", m, m, m,
+           t->nkinds);
+  for (size_t i = 0; i < t->nvbs; i++) {
+    set_s(L("m%d_tv[%zu].oid", m, i), t->vbs[i].oid);
+    set_s(L("m%d_tv[%zu].name", m, i), t->vbs[i].name);
+  }
+  if (t->vbs)
+    printf("  m%d.traps.vbs = m%d_tv;\n  m%d.traps.nvbs = %zu;\n", m, m, m,
+           t->nvbs);
+  set_i(L("m%d.agent.integers", m), a->integers);
+  strv_fill(m, "st", "agent.serve_types", a->serve_types);
+  strv_fill(m, "sv", "agent.serve_vars", a->serve_vars);
+  strv_fill(m, "ag", "agent.gauges", a->gauges);
+  for (size_t i = 0; i < a->nfixed; i++) {
+    set_s(L("m%d_af[%zu].oid", m, i), a->fixed[i].oid);
+    set_i(L("m%d_af[%zu].num", m, i), a->fixed[i].num);
+  }
+  if (a->fixed)
+    printf("  m%d.agent.fixed = m%d_af;\n  m%d.agent.nfixed = %zu;\n", m, m, m,
+           a->nfixed);
+  set_s(L("m%d.agent.derive_var", m), a->derive_var);
+  set_s(L("m%d.agent.derive_from", m), a->derive_from);
+  set_s(L("m%d.agent.derive_flag", m), a->derive_flag);
+  set_s(L("m%d.agent.derive_on", m), a->derive_on);
+  set_s(L("m%d.agent.derive_off", m), a->derive_off);
+#undef L
+}
+
 /* Static storage (zero, untouched until the map is asked for) and a
  * function that fills it from code: string addresses are PC-relative, so
  * the tables cost no relocations at start-up, and no page is touched for
@@ -210,6 +289,7 @@ static void map(int m, const struct dev_map *x) {
   for (size_t i = 0; i < x->nvars; i++)
     var_arrays(m, i, &x->vars[i]);
   blocks(m, x);
+  traps_agent_arrays(m, x);
   printf("static void m%d_fill(void) {\n  struct dev_var *v;\n"
          "  struct dev_cmd *c;\n  struct dev_frame *f;\n"
          "  (void)v, (void)c, (void)f;\n",
@@ -220,6 +300,7 @@ static void map(int m, const struct dev_map *x) {
   for (size_t i = 0; i < x->ncmds; i++)
     cmd(m, i, &x->cmds[i]);
   frame(m, x->frame);
+  traps_agent(m, x);
   printf("}\n\nstatic struct dev_map *m%d_get(void) {\n"
          "  static pthread_once_t once = PTHREAD_ONCE_INIT;\n"
          "  pthread_once(&once, m%d_fill);\n  return &m%d;\n}\n\n",

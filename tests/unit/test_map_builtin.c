@@ -112,6 +112,43 @@ static void same_frame(const struct dev_frame *a, const struct dev_frame *b) {
   }
 }
 
+static void same_strv(char **a, char **b, const char *what) {
+  same_num(!a, !b, what, "agent NULL");
+  for (size_t i = 0; a && b && (a[i] || b[i]); i++)
+    same_str(a[i], b[i], what, "agent");
+}
+
+static void same_traps_agent(const struct dev_map *a, const struct dev_map *b) {
+  const struct dev_traps *ta = &a->traps, *tb = &b->traps;
+  const struct dev_agent *aa = &a->agent, *ab = &b->agent;
+  same_str(ta->oid, tb->oid, "traps oid", a->name);
+  same_num(ta->nkinds, tb->nkinds, "traps nkinds", a->name);
+  same_num(ta->nvbs, tb->nvbs, "traps nvbs", a->name);
+  for (size_t i = 0; i < ta->nkinds && i < tb->nkinds; i++) {
+    same_num(ta->kinds[i].n, tb->kinds[i].n, "trap n", a->name);
+    same_str(ta->kinds[i].name, tb->kinds[i].name, "trap name", a->name);
+  }
+  for (size_t i = 0; i < ta->nvbs && i < tb->nvbs; i++) {
+    same_str(ta->vbs[i].oid, tb->vbs[i].oid, "trap vb oid", a->name);
+    same_str(ta->vbs[i].name, tb->vbs[i].name, "trap vb name", a->name);
+  }
+  same_num(aa->integers, ab->integers, "agent integers", a->name);
+  same_strv(aa->serve_types, ab->serve_types, "agent serve types");
+  same_strv(aa->serve_vars, ab->serve_vars, "agent serve vars");
+  same_strv(aa->gauges, ab->gauges, "agent gauges");
+  same_num(aa->nfixed, ab->nfixed, "agent nfixed", a->name);
+  for (size_t i = 0; i < aa->nfixed && i < ab->nfixed; i++) {
+    same_str(aa->fixed[i].oid, ab->fixed[i].oid, "agent fixed oid", a->name);
+    same_num(aa->fixed[i].num, ab->fixed[i].num, "agent fixed num", a->name);
+  }
+  const char *const da[] = {aa->derive_var, aa->derive_from, aa->derive_flag,
+                            aa->derive_on, aa->derive_off};
+  const char *const db[] = {ab->derive_var, ab->derive_from, ab->derive_flag,
+                            ab->derive_on, ab->derive_off};
+  for (int i = 0; i < 5; i++)
+    same_str(da[i], db[i], "agent derive", a->name);
+}
+
 static void same_map(const struct dev_map *a, const struct dev_map *b) {
   const char *const sa[] = {
       a->name,    a->desc,        a->mfr,     a->model,      a->type,
@@ -140,6 +177,7 @@ static void same_map(const struct dev_map *a, const struct dev_map *b) {
   for (size_t i = 0; i < a->ncmds && i < b->ncmds; i++)
     same_cmd(&a->cmds[i], &b->cmds[i]);
   same_frame(a->frame, b->frame);
+  same_traps_agent(a, b);
 }
 
 static char *slurp(const char *path, size_t *len) {
