@@ -19,8 +19,10 @@ def pump_requests(src, dst):
         data = src.recv(4096)
         if not data:
             break
-        dst.sendall(data)
         buf += data
+        # counted before it is forwarded: the count is written before the
+        # server can answer, so a client that reads it after its reply
+        # sees its own requests
         while len(buf) >= 6:
             length = struct.unpack(">H", buf[4:6])[0]
             if len(buf) < 6 + length:
@@ -30,6 +32,7 @@ def pump_requests(src, dst):
                 count += 1
                 with open(count_file, "w") as f:
                     f.write(str(count))
+        dst.sendall(data)
     dst.shutdown(socket.SHUT_WR)
 
 
