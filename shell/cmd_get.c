@@ -72,9 +72,12 @@ static int print_vals(struct dev *d, const char *device,
                       const struct sh_opts *o, const struct dev_value *vals,
                       const size_t *idx, size_t n, int named) {
   struct sh_out out;
+  struct sh_buf sink = {stdout, NULL, 0, 0};
   char buf[256];
   int status = EXIT_OK;
   sh_out_init(&out, o->mode, stdout);
+  out.write = sh_buf_write; /* all lines in one write at the end */
+  out.ctx = &sink;
   sh_out_rec_begin(&out);
   for (size_t k = 0; k < n; k++) {
     const struct dev_var *v = &d->map->vars[idx[k]];
@@ -96,6 +99,7 @@ static int print_vals(struct dev *d, const char *device,
       sh_out_kv(&out, v->name, sh_value_cell(v, val, buf, sizeof buf));
   }
   sh_out_rec_end(&out);
+  sh_buf_flush(&sink);
   return status;
 }
 

@@ -75,6 +75,52 @@ static void test_records(void) {
             "JSON: bytes that are not UTF-8 escaped as Latin-1");
 }
 
+/* The memory sink `ohm get` writes through: the same bytes as writing
+ * directly, in every mode, past its first 4 KiB; one flush at the end. */
+static void test_buf(void) {
+  static const enum sh_mode modes[] = {SH_TABLE, SH_JSON, SH_CSV, SH_LUA};
+  struct cap c;
+  for (size_t m = 0; m < sizeof modes / sizeof *modes; m++) {
+    FILE *fp = tmpfile();
+    struct sh_buf b = {fp, NULL, 0, 0};
+    struct sh_out o;
+    char got[4096] = "";
+    sh_out_init(&o, modes[m], fp);
+    o.write = sh_buf_write;
+    o.ctx = &b;
+    sh_out_rec_begin(&o);
+    sh_out_kv(&o, "device.mfr", (struct sh_cell){"BKT \"E\"\n", 0});
+    sh_out_kv(&o, "input.L1.current", (struct sh_cell){"12.34", 1});
+    sh_out_kv(&o, "weird", (struct sh_cell){"nan", 1});
+    sh_out_rec_end(&o);
+    CHECK(ftell(fp) == 0, "sink: nothing written before the flush");
+    CHECK(sh_buf_flush(&b) == 0 && !b.p && b.len == 0, "sink: flushed");
+    rewind(fp);
+    got[fread(got, 1, sizeof got - 1, fp)] = 0;
+    CHECK_STR(got, record(modes[m], &c), "sink: same bytes as direct");
+    fclose(fp);
+  }
+  FILE *fp = tmpfile();
+  struct sh_buf b = {fp, NULL, 0, 0};
+  struct sh_out o;
+  long size = 0;
+  sh_out_init(&o, SH_TABLE, fp);
+  o.write = sh_buf_write;
+  o.ctx = &b;
+  for (int i = 0; i < 1000; i++)
+    sh_out_kv(&o, "a.name", (struct sh_cell){"x\x01y\x7fz", 0});
+  sh_buf_flush(&b);
+  size = ftell(fp);
+  rewind(fp);
+  char line[32];
+  int same = 1;
+  for (int i = 0; i < 1000; i++)
+    same &=
+        fgets(line, sizeof line, fp) && strcmp(line, "a.name: x?y?z\n") == 0;
+  CHECK(size == 1000 * 14 && same, "sink grows: 14,000 bytes, all lines");
+  fclose(fp);
+}
+
 static void test_tables(void) {
   static const char *const cols[] = {"name", "unit", "desc"};
   const struct sh_cell cells[] = {
@@ -130,6 +176,7 @@ static void test_redact(void) {
 
 int main(void) {
   test_records();
+  test_buf();
   test_tables();
   test_redact();
   T_DONE();
