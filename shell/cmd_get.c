@@ -65,8 +65,10 @@ static int pick_vars(struct dev *d, const char *device, char **names,
     }
     idx[(*n)++] = (size_t)(v - m->vars);
   }
-  sort_map = m;
-  if (!sorted(m, idx, *n)) qsort(idx, *n, sizeof *idx, cmp_idx);
+  if (!sorted(m, idx, *n)) {
+    sort_map = m;
+    qsort(idx, *n, sizeof *idx, cmp_idx);
+  }
   size_t w = 0;
   for (size_t i = 0; i < *n; i++)
     if (w == 0 || idx[w - 1] != idx[i]) idx[w++] = idx[i];
