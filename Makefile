@@ -15,8 +15,19 @@ CC      ?= cc
 # then fails loudly (pkg-config's own message) in $(BUILD)/flags.
 PKGS       := lua5.4 libmodbus libserialport libcurl libtelnet
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs lua5.4 libmodbus 2>/dev/null) \
-              -ldl -lpthread -lm
+# Lua linked in from Debian's liblua5.4.a where there is one: no shared
+# library to map and relocate at start-up (~40K instructions of a one-shot
+# `ohm get`, 7%). Its API stays exported, so a C module
+# (`require "cjson"`) still finds lua_* in ohm.
+LUA_A      := $(wildcard $(shell pkg-config --variable=libdir lua5.4 \
+                2>/dev/null)/liblua5.4.a)
+LUA_EXPORT := -Wl,--export-dynamic-symbol='lua*'
+LUA_LIBS   := $(if $(LUA_A),$(LUA_A) $(LUA_EXPORT), \
+                $(shell pkg-config --libs lua5.4 2>/dev/null))
+# Relative relocations packed (DT_RELR, glibc >= 2.36): the compiled maps'
+# ~2,000 pointers are relocated from a 400-byte bitmap at start-up.
+PKG_LIBS   := $(LUA_LIBS) $(shell pkg-config --libs libmodbus 2>/dev/null) \
+              -ldl -lpthread -lm -Wl,-z,pack-relative-relocs
 OPT     ?= -O2 -g
 CFLAGS  ?= $(OPT)
 WARN     = -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes \

@@ -75,12 +75,22 @@ done:
   if (sz) str[k] = 0;
 }
 
+/* snprintf(str, sz, "%s", s) without the printf machinery (a read
+ * decodes dozens of states). */
+static void copy_text(char *str, size_t sz, const char *s) {
+  size_t n = strlen(s);
+  if (sz == 0) return;
+  if (n >= sz) n = sz - 1;
+  memcpy(str, s, n);
+  str[n] = 0;
+}
+
 static int decode_enum(const struct dev_var *v, long long raw, double *num,
                        char *str, size_t sz) {
   *num = (double)raw;
   for (size_t i = 0; i < v->nenums; i++)
     if (v->enums[i].raw == raw || (uint16_t)v->enums[i].raw == raw) {
-      snprintf(str, sz, "%s", v->enums[i].text);
+      copy_text(str, sz, v->enums[i].text);
       return 1;
     }
   /* not silently a wrong state: say what came */
@@ -119,7 +129,7 @@ static int maybe_enum(const struct dev_var *v, long long raw, double *num,
 static int decode_text(const struct dev_var *v, double *num, char *str,
                        size_t sz) {
   char *end;
-  snprintf(str, sz, "%s", v->text);
+  copy_text(str, sz, v->text);
   if (v->type != DT_STRING && v->type != DT_ENUM) {
     *num = strtod(v->text, &end);
     if (end != v->text && !*end) return 0;

@@ -513,8 +513,12 @@ void dev_value_format(const struct dev_var *v, const struct dev_value *val,
   int d;
   size_t len;
   switch (val->kind) {
-  case DV_STR:
-    snprintf(buf, n, "%s", val->str);
+  case DV_STR: /* as snprintf "%s", without its cost */
+    len = strnlen(val->str, sizeof val->str);
+    if (n == 0) return;
+    if (len >= n) len = n - 1;
+    memcpy(buf, val->str, len);
+    buf[len] = 0;
     return;
   case DV_ERR:
     snprintf(buf, n, "error (%s)", val->str);

@@ -10,7 +10,7 @@ TEST="python3 python3-pymodbus python3-serial python3-serial-asyncio mbpoll soca
   snmp snmpd snmpsim mosquitto mosquitto-clients tftpd-hpa tftp-hpa
   python3-pyftpdlib curl nut-client nut-server nut-snmp python3-nut prometheus
   python3-prometheus-client hyperfine valgrind iproute2 tmux man-db
-  python3-aiosmtpd snmptrapd strace"
+  python3-aiosmtpd snmptrapd strace lua-cjson"
 
 missing=""
 for p in $BUILD $TEST; do

@@ -21,6 +21,14 @@ static int cmp_idx(const void *a, const void *b) {
                 sort_map->vars[*(const size_t *)b].name);
 }
 
+/* Whether idx[0..n) is in name order already (a map listed sorted, read
+ * whole): qsort's merge sort would cost more than the read. */
+static int sorted(const struct dev_map *m, const size_t *idx, size_t n) {
+  for (size_t i = 1; i < n; i++)
+    if (strcmp(m->vars[idx[i - 1]].name, m->vars[idx[i]].name) > 0) return 0;
+  return 1;
+}
+
 /* The indexes of the vars to print into idx (sorted by name, duplicates
  * dropped). Unknown or unavailable names: message, OHM_ENOENT. */
 static int pick_vars(struct dev *d, const char *device, char **names,
@@ -57,8 +65,10 @@ static int pick_vars(struct dev *d, const char *device, char **names,
     }
     idx[(*n)++] = (size_t)(v - m->vars);
   }
-  sort_map = m;
-  qsort(idx, *n, sizeof *idx, cmp_idx);
+  if (!sorted(m, idx, *n)) {
+    sort_map = m;
+    qsort(idx, *n, sizeof *idx, cmp_idx);
+  }
   size_t w = 0;
   for (size_t i = 0; i < *n; i++)
     if (w == 0 || idx[w - 1] != idx[i]) idx[w++] = idx[i];
@@ -72,9 +82,12 @@ static int print_vals(struct dev *d, const char *device,
                       const struct sh_opts *o, const struct dev_value *vals,
                       const size_t *idx, size_t n, int named) {
   struct sh_out out;
+  struct sh_buf sink = {stdout, NULL, 0, 0};
   char buf[256];
   int status = EXIT_OK;
   sh_out_init(&out, o->mode, stdout);
+  out.write = sh_buf_write; /* all lines in one write at the end */
+  out.ctx = &sink;
   sh_out_rec_begin(&out);
   for (size_t k = 0; k < n; k++) {
     const struct dev_var *v = &d->map->vars[idx[k]];
@@ -96,6 +109,7 @@ static int print_vals(struct dev *d, const char *device,
       sh_out_kv(&out, v->name, sh_value_cell(v, val, buf, sizeof buf));
   }
   sh_out_rec_end(&out);
+  sh_buf_flush(&sink);
   return status;
 }
 
@@ -170,7 +184,8 @@ static int get_run(struct dev *d, const char *device, const struct sh_opts *o,
   for (int k = 0; k < nnames; k++)
     any_pattern |= strpbrk(names[k], "*?[") != NULL;
   size_t *idx = malloc((nv * ((size_t)nnames + 1) + 1) * sizeof *idx);
-  struct dev_value *vals = calloc(nv + 1, sizeof *vals);
+  /* not calloc: dev_read_some clears the nv it fills */
+  struct dev_value *vals = malloc((nv + 1) * sizeof *vals);
   int rc;
   ohm_error_clear(&e);
   if (!idx || !vals) {

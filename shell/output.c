@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,34 @@ void sh_out_init(struct sh_out *o, enum sh_mode mode, FILE *fp) {
 
 static void out(struct sh_out *o, const char *s, size_t n) {
   (o->write ? o->write : fwrite_cb)(o->ctx, s, n);
+}
+
+void sh_buf_write(void *ctx, const char *s, size_t n) {
+  struct sh_buf *b = ctx;
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    char *p = NULL;
+    while (cap < b->len + n && cap < SIZE_MAX / 2)
+      cap *= 2;
+    if (cap >= b->len + n) p = realloc(b->p, cap);
+    if (!p) { /* no memory: what we have, then s, straight out */
+      fwrite_cb(b->fp, b->p, b->len);
+      fwrite_cb(b->fp, s, n);
+      b->len = 0;
+      return;
+    }
+    b->p = p, b->cap = cap;
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+}
+
+int sh_buf_flush(struct sh_buf *b) {
+  FILE *fp = b->fp ? b->fp : stdout;
+  if (b->len) fwrite(b->p, 1, b->len, fp);
+  free(b->p);
+  b->p = NULL, b->len = b->cap = 0;
+  return fflush(fp);
 }
 
 void sh_out_str(struct sh_out *o, const char *s) {
@@ -162,8 +191,14 @@ void sh_out_csv_field(struct sh_out *o, const char *s) {
 /* s and a newline, control characters shown as '?': a device's text can
  * never fake a second `name: value` line. */
 static void text_line(struct sh_out *o, const char *s) {
+  const char *run = s;
   for (; *s; s++)
-    out(o, (unsigned char)*s < 0x20 || *s == 0x7f ? "?" : s, 1);
+    if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+      out(o, run, (size_t)(s - run));
+      out(o, "?", 1);
+      run = s + 1;
+    }
+  out(o, run, (size_t)(s - run));
   out(o, "\n", 1);
 }
 
@@ -206,7 +241,8 @@ void sh_out_kv(struct sh_out *o, const char *name, struct sh_cell v) {
     sh_out_str(o, "\n");
     break;
   case SH_TABLE:
-    sh_out_printf(o, "%s: ", name);
+    out(o, name, strlen(name));
+    out(o, ": ", 2);
     text_line(o, v.text);
     break;
   }

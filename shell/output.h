@@ -30,6 +30,19 @@ struct sh_out {
 /* o writes in mode to fp (stdout, usually). */
 void sh_out_init(struct sh_out *o, enum sh_mode mode, FILE *fp);
 
+/* A memory sink: with o->write = sh_buf_write and o->ctx = &b, the
+ * output gathers in b and sh_buf_flush writes it to b.fp in one go (one
+ * write(2) for `ohm get`, not a stdio call a line). Out of memory, what
+ * is gathered and the rest go to b.fp directly. */
+struct sh_buf {
+  FILE *fp;
+  char *p;
+  size_t len, cap;
+};
+void sh_buf_write(void *ctx, const char *s, size_t n);
+/* b's bytes to b->fp, b emptied and freed; fflush's result. */
+int sh_buf_flush(struct sh_buf *b);
+
 void sh_out_str(struct sh_out *o, const char *s);
 void sh_out_printf(struct sh_out *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
