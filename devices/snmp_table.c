@@ -20,6 +20,10 @@
  * or refuse (tooBig, genErr: then halved) */
 #define TAB_PDU 128
 
+int (*dev_snmp_table_bulk)(struct tp *, const char *const *, size_t, int *,
+                           struct tp_snmp_val *, size_t *,
+                           struct ohm_error *) = tp_snmp_bulk;
+
 struct row {
   long idx;                       /* the row index (probe index) */
   struct tp_snmp_val v[TAB_COLS]; /* by column slot; zeroed = missing */
@@ -128,7 +132,7 @@ static int walk_step(struct tp *tp, struct walk *w, struct tp_snmp_val *buf,
   size_t got = 0;
   for (int k = 0; k < w->t->ncols && !(w->one && n); k++)
     if (w->active[k]) slot[n] = k, oids[n++] = w->oids[k];
-  rc = tp_snmp_bulk(tp, oids, (size_t)n, &w->max_rep, buf, &got, e);
+  rc = dev_snmp_table_bulk(tp, oids, (size_t)n, &w->max_rep, buf, &got, e);
   if (rc == OHM_ENOENT && n == 1) /* v1: nothing after it in the MIB */
     return w->active[slot[0]] = 0, 0;
   if (rc == OHM_ENOENT) return w->one = 1, 0;
