@@ -8,6 +8,7 @@
  * claims too, is that block's error, never a value on the wrong block. */
 #include "snmp_table.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,8 +87,10 @@ static long row_index(const char *oid, const char *prefix) {
   long idx;
   if (strncmp(oid, prefix, n) != 0) return -2; /* past the column */
   if (oid[n] < '0' || oid[n] > '9') return -1;
+  errno = 0;
   idx = strtol(oid + n, &end, 10);
-  return *end || idx < 0 ? -1 : idx;
+  /* an arc is 32 bits: a longer number (strtol's LONG_MAX) is no row */
+  return *end || errno || idx > 4294967295L ? -1 : idx;
 }
 
 struct walk {

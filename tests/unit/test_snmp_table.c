@@ -1,0 +1,100 @@
+/* SNMP tables (devices/snmp_table.c) against a scripted agent in place of
+ * tp_snmp_bulk (dev_snmp_table_bulk): the findings of
+ * tests/fuzz/fuzz_snmp_table.c, each a case. */
+#include <stdlib.h>
+
+#include "../../devices/snmp_engine.h"
+#include "../../devices/snmp_table.h"
+#include "t.h"
+
+#define E ".1.3.6.1.4.1.3808.1.1.7.5.5.1"
+
+static const char src[] =
+    "return { vars = {\n"
+    " {name='s.{S}.b.{B}.volt', entry='" E "', column=7,\n"
+    "  index_columns={3, 4}, each={{'S', 1, 2}, {'B', 1, 2}}},\n"
+    "}}";
+
+/* One object of an answer: OID and INTEGER value. */
+struct obj {
+  const char *oid;
+  long val;
+};
+
+/* The answers, in order (each ended by a NULL oid); then end of MIB. */
+static const struct obj *const *script;
+static size_t turn;
+
+static int fake_bulk(struct tp *t, const char *const *oids, size_t n,
+                     int *max_rep, struct tp_snmp_val *out, size_t *nout,
+                     struct ohm_error *e) {
+  const struct obj *a = script[turn] ? script[turn++] : NULL;
+  size_t j = 0;
+  (void)t, (void)max_rep, (void)e;
+  for (; a && a[j].oid; j++) {
+    memset(&out[j], 0, sizeof out[j]);
+    out[j].oid = strdup(a[j].oid);
+    out[j].type = TP_SNMP_INTEGER;
+    out[j].i = a[j].val;
+  }
+  if (!a)
+    for (; j < n; j++) {
+      memset(&out[j], 0, sizeof out[j]);
+      out[j].oid = strdup(oids[j]);
+    }
+  *nout = j;
+  return 0;
+}
+
+/* Read the table through the script: the read's rc, e and values. */
+static int read_table(const struct obj *const *answers, struct dev_value *vals,
+                      struct ohm_error *e) {
+  static struct dev_map *m;
+  struct dev d;
+  if (!m && dev_map_load(src, strlen(src), "t", &m, e) < 0) abort();
+  memset(&d, 0, sizeof d);
+  memset(vals, 0, 4 * sizeof *vals);
+  d.map = m;
+  script = answers, turn = 0;
+  dev_snmp_table_bulk = fake_bulk;
+  return dev_snmp_tables(&d, NULL, vals, e);
+}
+
+/* fuzz finding 1: a row index of more than 32 bits (no OID arc is) was
+ * read as strtol's LONG_MAX, so two such rows became one. */
+static void huge_index(void) {
+  static const struct obj a1[] = {
+      {E ".3.1", 1}, {E ".4.1", 1}, {E ".7.1", 1200}, {NULL, 0}};
+  static const struct obj a2[] = {{E ".3.99999999999999999999", 1},
+                                  {E ".4.99999999999999999999", 2},
+                                  {E ".7.99999999999999999999", 1300},
+                                  {NULL, 0}};
+  static const struct obj a3[] = {{E ".3.4294967296", 1},
+                                  {E ".4.4294967296", 2},
+                                  {E ".7.4294967296", 1300},
+                                  {NULL, 0}};
+  static const struct obj a4[] = {{E ".3.4294967295", 1},
+                                  {E ".4.4294967295", 2},
+                                  {E ".7.4294967295", 1300},
+                                  {NULL, 0}};
+  const struct obj *const bad[] = {a1, a2, NULL}, *const bad32[] = {a1, a3,
+                                                                    NULL};
+  const struct obj *const good[] = {a1, a4, NULL};
+  struct dev_value vals[4];
+  struct ohm_error e;
+  int rc = read_table(bad, vals, &e);
+  CHECK(rc == OHM_EPROTO && strstr(e.msg, "not a row of one index"),
+        "a row index past 64 bits fails the read");
+  rc = read_table(bad32, vals, &e);
+  CHECK(rc == OHM_EPROTO && strstr(e.msg, "not a row of one index"),
+        "a row index past 32 bits fails the read");
+  rc = read_table(good, vals, &e);
+  CHECK(rc == 0 && vals[0].kind == DV_NUM && vals[0].num == 1200 &&
+            vals[1].kind == DV_NUM && vals[1].num == 1300,
+        "row index 4294967295 (the largest arc) is a row");
+}
+
+int main(void) {
+  huge_index();
+  T_DONE();
+}
