@@ -161,7 +161,8 @@ static void log_sent(const struct tp_snmp_val *v, int tab, int col, long idx) {
   }
   s = &A.log[A.nlog++];
   s->tab = tab, s->col = col, s->idx = idx, s->v = *v;
-  s->v.oid = NULL, s->v.text = NULL;
+  s->v.text = NULL;
+  if (!(s->v.oid = strdup(v->oid))) abort();
   s->v.str = v->str ? strdup(v->str) : NULL;
 }
 
@@ -251,39 +252,43 @@ static void fail(const struct dev_var *v, const struct dev_value *out,
   abort();
 }
 
-/* Another table's row idx says another block: the value is no good. */
-static void check_join(const struct dev_var *v, const struct dev_value *out,
-                       int tab, long idx) {
+/* Another table's row idx names another block? */
+static int joined_wrong(const struct dev_var *v, int tab, long idx) {
   for (int t2 = 0; t2 < 4; t2++) {
     long s = number(kept(t2, v->icol[0], idx));
     long b = number(kept(t2, v->icol[1], idx));
     if (t2 != tab && s >= 0 && b >= 0 && (s != v->index[0] || b != v->index[1]))
-      fail(v, out, "another table's same row names another block");
+      return 1;
   }
+  return 0;
 }
 
-/* The promise for var v shown as out: exactly one row of its table said
- * its block, no other table's same row says another, and the value is
- * that row's object decoded. */
+/* The promise for var v shown as out: absent if no row of its table
+ * names its block; its error if two rows do, or another table's same
+ * row names another block; else that row's object decoded. */
 static void check(const struct dev_var *v, const struct dev_value *out) {
-  int tab = 0, col;
+  int tab = 0, col, rows = 0;
   long idx, row = -1;
   char oid[200];
   struct dev_value d;
-  if (out->kind != DV_NUM && out->kind != DV_STR) return;
   snprintf(oid, sizeof oid, "%s.%d", v->entry, v->column);
   if (!parse_oid(oid, &tab, &col, &idx)) abort();
   for (size_t i = 0; i < A.nlog; i++) {
     const struct sent *s = &A.log[i];
-    if (s->tab != tab || s->col != v->icol[0] ||
-        !says(v, tab, s->idx, v->index[0], v->index[1]))
-      continue;
-    if (row >= 0) fail(v, out, "two rows name its block");
-    row = s->idx;
+    if (s->tab == tab && s->col == v->icol[0] &&
+        says(v, tab, s->idx, v->index[0], v->index[1]))
+      rows++, row = s->idx;
   }
-  if (row < 0) fail(v, out, "no row of its table names its block");
-  check_join(v, out, tab, row);
-  if (!kept(tab, v->column, row)) fail(v, out, "its row has no such object");
+  if (rows == 0 && out->kind != DV_NONE)
+    fail(v, out, "no row of its table names its block");
+  if (rows > 1 && out->kind != DV_ERR) fail(v, out, "two rows name its block");
+  if (rows == 1 && joined_wrong(v, tab, row) && out->kind != DV_ERR)
+    fail(v, out, "another table's same row names another block");
+  if (rows != 1 || joined_wrong(v, tab, row)) return;
+  if (!kept(tab, v->column, row)) {
+    if (out->kind != DV_NONE) fail(v, out, "its row has no such object");
+    return;
+  }
   dev_snmp_decode(v, kept(tab, v->column, row), &d);
   if (!same_value(&d, out)) fail(v, out, "not the object its row holds");
 }
@@ -302,8 +307,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   rc = dev_snmp_tables(&d, NULL, vals, &e);
   for (size_t i = 0; rc == 0 && i < m->nvars; i++)
     check(&m->vars[i], &vals[i]);
+  for (size_t i = 0; rc < 0 && i < m->nvars; i++) /* a failed read: none */
+    if (vals[i].kind != DV_NONE) fail(&m->vars[i], &vals[i], "a failed read");
   for (size_t i = 0; i < A.nlog; i++)
-    free(A.log[i].v.str);
+    free(A.log[i].v.str), free(A.log[i].v.oid);
   free(vals);
   return 0;
 }
