@@ -38,6 +38,7 @@ struct table {
   int cols[TAB_COLS];
   int ncols, nicol;
   int icol[4];
+  int islot[4];     /* the slot of each index column (one if they repeat) */
   struct row *rows; /* sorted by idx */
   size_t nrows;
 };
@@ -180,7 +181,7 @@ static int table_walk(struct tp *tp, struct table *t, struct ohm_error *e) {
 /* The numbers a row's index columns hold, or why it has none. */
 static void row_numbers(const struct table *t, struct row *r) {
   for (int k = 0; k < t->nicol; k++) {
-    const struct tp_snmp_val *v = &r->v[k];
+    const struct tp_snmp_val *v = &r->v[t->islot[k]];
     if (v->type == TP_SNMP_MISSING)
       snprintf(r->why, sizeof r->why, "row %ld of %s has no column %d", r->idx,
                t->entry, t->icol[k]);
@@ -262,7 +263,7 @@ static int table_add(struct table *ts, size_t *nt, size_t max,
     t = &ts[(*nt)++];
     t->entry = v->entry, t->nicol = v->nicol;
     for (int k = 0; k < v->nicol; k++)
-      t->icol[k] = v->icol[k], col_slot(t, v->icol[k]);
+      t->icol[k] = v->icol[k], t->islot[k] = col_slot(t, v->icol[k]);
   }
   if (t->nicol != v->nicol ||
       memcmp(t->icol, v->icol, (size_t)v->nicol * sizeof *v->icol))

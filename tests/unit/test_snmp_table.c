@@ -9,11 +9,12 @@
 
 #define E ".1.3.6.1.4.1.3808.1.1.7.5.5.1"
 
-static const char src[] =
-    "return { vars = {\n"
-    " {name='s.{S}.b.{B}.volt', entry='" E "', column=7,\n"
-    "  index_columns={3, 4}, each={{'S', 1, 2}, {'B', 1, 2}}},\n"
-    "}}";
+/* The map: index columns icols (a Lua list). */
+#define MAP(icols)                                                             \
+  "return { vars = {\n"                                                        \
+  " {name='s.{S}.b.{B}.volt', entry='" E "', column=7,\n"                      \
+  "  index_columns=" icols ", each={{'S', 1, 2}, {'B', 1, 2}}},\n"             \
+  "}}"
 
 /* One object of an answer: OID and INTEGER value. */
 struct obj {
@@ -47,17 +48,20 @@ static int fake_bulk(struct tp *t, const char *const *oids, size_t n,
 }
 
 /* Read the table through the script: the read's rc, e and values. */
-static int read_table(const struct obj *const *answers, struct dev_value *vals,
-                      struct ohm_error *e) {
-  static struct dev_map *m;
+static int read_table(const char *src, const struct obj *const *answers,
+                      struct dev_value *vals, struct ohm_error *e) {
+  struct dev_map *m;
   struct dev d;
-  if (!m && dev_map_load(src, strlen(src), "t", &m, e) < 0) abort();
+  int rc;
+  if (dev_map_load(src, strlen(src), "t", &m, e) < 0) abort();
   memset(&d, 0, sizeof d);
   memset(vals, 0, 4 * sizeof *vals);
   d.map = m;
   script = answers, turn = 0;
   dev_snmp_table_bulk = fake_bulk;
-  return dev_snmp_tables(&d, NULL, vals, e);
+  rc = dev_snmp_tables(&d, NULL, vals, e);
+  dev_map_free(m);
+  return rc;
 }
 
 /* fuzz finding 1: a row index of more than 32 bits (no OID arc is) was
@@ -82,19 +86,35 @@ static void huge_index(void) {
   const struct obj *const good[] = {a1, a4, NULL};
   struct dev_value vals[4];
   struct ohm_error e;
-  int rc = read_table(bad, vals, &e);
+  int rc = read_table(MAP("{3, 4}"), bad, vals, &e);
   CHECK(rc == OHM_EPROTO && strstr(e.msg, "not a row of one index"),
         "a row index past 64 bits fails the read");
-  rc = read_table(bad32, vals, &e);
+  rc = read_table(MAP("{3, 4}"), bad32, vals, &e);
   CHECK(rc == OHM_EPROTO && strstr(e.msg, "not a row of one index"),
         "a row index past 32 bits fails the read");
-  rc = read_table(good, vals, &e);
+  rc = read_table(MAP("{3, 4}"), good, vals, &e);
   CHECK(rc == 0 && vals[0].kind == DV_NUM && vals[0].num == 1200 &&
             vals[1].kind == DV_NUM && vals[1].num == 1300,
         "row index 4294967295 (the largest arc) is a row");
 }
 
+/* Found reading the code while the fuzzer ran: index columns { 3, 3 }
+ * took the second number from the column slot after column 3, the value
+ * column, so a row said block (1, value) and its value showed there. */
+static void repeated_index_column(void) {
+  static const struct obj a1[] = {{E ".3.1", 1}, {E ".7.1", 2}, {NULL, 0}};
+  const struct obj *const walk[] = {a1, NULL};
+  struct dev_value vals[4];
+  struct ohm_error e;
+  int rc = read_table(MAP("{3, 3}"), walk, vals, &e);
+  CHECK(rc == 0 && vals[0].kind == DV_NUM && vals[0].num == 2,
+        "index columns { 3, 3 }: row 1 (3 = 1) is block 1/1");
+  CHECK(rc == 0 && vals[1].kind == DV_NONE,
+        "index columns { 3, 3 }: the value names no block (1/2 absent)");
+}
+
 int main(void) {
   huge_index();
+  repeated_index_column();
   T_DONE();
 }
