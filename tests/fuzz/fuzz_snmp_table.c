@@ -5,15 +5,17 @@
  * table, in another table or column, of several index arcs; repeated
  * rows; index columns that disagree; every type; huge and negative
  * numbers; short answers, end of MIB, timeouts, v1 noSuchName. Beyond
- * "no crash, no leak", it checks the promise of ohm-maps(5) "SNMP
- * TABLES": every value a read shows for block (S,B) is the decoding of an
- * object the agent sent in that very table, in a row whose index columns
- * the agent sent as S and B (numbers) in that same table. The input, a
- * byte stream read per request: a control byte (0xff timeout, 0xfe v1
- * noSuchName, 0xfd tooBig, else the number of varbinds), then per
- * varbind a kind byte, an argument byte, a type byte and the value (4
- * bytes, or a length and text). An input that runs out is end of MIB.
- * Builds with tests/fuzz/run.sh. */
+ * "no crash, no leak", it logs the objects the reader keeps and checks
+ * the promise of ohm-maps(5) "SNMP TABLES" for every var: block (S,B)
+ * shows the decoding of the object in the one row of its table whose
+ * index columns said S and B; two such rows, or another table's same row
+ * naming another block, is its error; no such row, absent.
+ * The input: byte 0 chooses one of two maps; the rest is read per
+ * request: a control byte (0xff timeout, 0xfe v1 noSuchName, 0xfd
+ * tooBig, else the number of varbinds), then per varbind a kind byte, an
+ * argument byte, a type byte and the value (4 bytes, or a length and
+ * text). An input that runs out is end of MIB. Builds with
+ * tests/fuzz/run.sh. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,20 +30,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* the tables the map reads, and a neighbour whose prefix looks alike */
 static const char *const entries[] = {BM "5.1", BM "7.1", BM "3.1", BM "5.10"};
 
-static const char src[] =
-    "local function t(n, e, c, x)\n"
-    " local v = {name='s.{S}.b.{B}.'..n, entry='" BM "'..e, column=c,\n"
-    "  index_columns={3, 4}, each={{'S', 1, 2}, {'B', 1, 3}}}\n"
-    " for k, y in pairs(x or {}) do v[k] = y end\n"
-    " return v\n"
-    "end\n"
-    "return { vars = {\n"
-    " t('volt', '5.1', 7, {scale=0.01, invalid={0xFFFF}}),\n"
-    " t('vstat', '5.1', 6, {enum={[1]='good', [2]='low'}}),\n"
-    " t('temp', '7.1', 7, {scale=0.1, type='s32'}),\n"
-    " t('pack', '3.1', 2, {type='string'}),\n"
-    " t('cnt', '3.1', 5, {type='u32', accept={'counter32'}}),\n"
-    "}}";
+/* Two maps: the BM100's layout, and one whose index columns repeat
+ * ({ 3, 3 }) or come in another order ({ 4, 3 }). */
+#define MAP_BODY                                                               \
+  "local function t(n, e, c, x)\n"                                             \
+  " local v = {name='s.{S}.b.{B}.'..n, entry='" BM "'..e, column=c,\n"         \
+  "  index_columns=I[e] or {3, 4}, each={{'S', 1, 2}, {'B', 1, 3}}}\n"         \
+  " for k, y in pairs(x or {}) do v[k] = y end\n"                              \
+  " return v\n"                                                                \
+  "end\n"                                                                      \
+  "return { vars = {\n"                                                        \
+  " t('volt', '5.1', 7, {scale=0.01, invalid={0xFFFF}}),\n"                    \
+  " t('vstat', '5.1', 6, {enum={[1]='good', [2]='low'}}),\n"                   \
+  " t('temp', '7.1', 7, {scale=0.1, type='s32'}),\n"                           \
+  " t('pack', '3.1', 2, {type='string'}),\n"                                   \
+  " t('cnt', '3.1', 5, {type='u32', accept={'counter32'}}),\n"                 \
+  "}}"
+static const char *const srcs[] = {
+    "local I = {}\n" MAP_BODY,
+    "local I = {['5.1'] = {3, 3}, ['7.1'] = {4, 3}}\n" MAP_BODY};
 
 /* What the agent sent: every object, for the check. */
 struct sent {
@@ -51,20 +58,21 @@ struct sent {
 };
 
 static struct {
+  const struct dev_map *m; /* this input's */
   const uint8_t *p;
   size_t n;
   struct sent *log;
   size_t nlog, cap;
 } A;
 
-static const struct dev_map *the_map(void) {
-  static struct dev_map *m;
+static const struct dev_map *the_map(int k) {
+  static struct dev_map *m[2];
   struct ohm_error e;
-  if (!m && dev_map_load(src, strlen(src), "fuzz", &m, &e) < 0) {
+  if (!m[k] && dev_map_load(srcs[k], strlen(srcs[k]), "fuzz", &m[k], &e) < 0) {
     fprintf(stderr, "map: %s\n", e.msg);
     abort();
   }
-  return m;
+  return m[k];
 }
 
 static uint8_t next(void) {
@@ -252,11 +260,20 @@ static void fail(const struct dev_var *v, const struct dev_value *out,
   abort();
 }
 
+/* The index columns of table tab in this input's map (NULL: not read). */
+static const int *tab_icols(int tab) {
+  for (size_t i = 0; i < A.m->nvars; i++)
+    if (A.m->vars[i].entry && strcmp(A.m->vars[i].entry, entries[tab]) == 0)
+      return A.m->vars[i].icol;
+  return NULL;
+}
+
 /* Another table's row idx names another block? */
 static int joined_wrong(const struct dev_var *v, int tab, long idx) {
   for (int t2 = 0; t2 < 4; t2++) {
-    long s = number(kept(t2, v->icol[0], idx));
-    long b = number(kept(t2, v->icol[1], idx));
+    const int *ic = tab_icols(t2);
+    long s = ic ? number(kept(t2, ic[0], idx)) : -1;
+    long b = ic ? number(kept(t2, ic[1], idx)) : -1;
     if (t2 != tab && s >= 0 && b >= 0 && (s != v->index[0] || b != v->index[1]))
       return 1;
   }
@@ -294,12 +311,15 @@ static void check(const struct dev_var *v, const struct dev_value *out) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  const struct dev_map *m = the_map();
+  const struct dev_map *m;
   struct dev d;
-  struct dev_value *vals = calloc(m->nvars, sizeof *vals);
+  struct dev_value *vals;
   struct ohm_error e;
   int rc;
-  if (!vals) return 0;
+  if (size < 1) return 0;
+  A.m = m = the_map(data[0] & 1); /* byte 0: which map */
+  data++, size--;
+  if (!(vals = calloc(m->nvars, sizeof *vals))) return 0;
   memset(&d, 0, sizeof d);
   d.map = m;
   dev_snmp_table_bulk = fake_bulk;
