@@ -137,7 +137,8 @@ static int walk_step(struct tp *tp, struct walk *w, struct tp_snmp_val *buf,
   for (int k = 0; k < w->t->ncols && !(w->one && n); k++)
     if (w->active[k]) slot[n] = k, oids[n++] = w->oids[k];
   rc = dev_snmp_table_bulk(tp, oids, (size_t)n, &w->max_rep, buf, &got, e);
-  if (rc == OHM_ENOENT && n == 1) /* v1: nothing after it in the MIB */
+  if (rc < 0) tp_snmp_vals_free(buf, got); /* what came before the error */
+  if (rc == OHM_ENOENT && n == 1)          /* v1: nothing after it in the MIB */
     return w->active[slot[0]] = 0, 0;
   if (rc == OHM_ENOENT) return w->one = 1, 0;
   if (rc < 0) return rc;

@@ -12,10 +12,10 @@
  * naming another block, is its error; no such row, absent.
  * The input: byte 0 chooses one of two maps; the rest is read per
  * request: a control byte (0xff timeout, 0xfe v1 noSuchName, 0xfd
- * tooBig, else the number of varbinds), then per varbind a kind byte, an
- * argument byte, a type byte and the value (4 bytes, or a length and
- * text). An input that runs out is end of MIB. Builds with
- * tests/fuzz/run.sh. */
+ * tooBig, 0xfc an error after some objects, else the number of varbinds), then
+ * per varbind a kind byte, an argument byte, a type byte and the value (4
+ * bytes, or a length and text). An input that runs out is end of MIB. Builds
+ * with tests/fuzz/run.sh. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,6 +222,8 @@ static int fake_bulk(struct tp *t, const char *const *oids, size_t n,
     log_answer(oids, n, j, &out[j], ended);
   }
   *nout = count;
+  if (c == 0xfc) /* failed part-way, objects already out (out of memory) */
+    return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   return 0;
 }
 

@@ -25,13 +25,17 @@ struct obj {
 /* The answers, in order (each ended by a NULL oid); then end of MIB. */
 static const struct obj *const *script;
 static size_t turn;
+static int cut; /* the answers fail after their objects (out of memory) */
+
+/* LeakSanitizer's check, in the ASan build (else NULL). */
+int __lsan_do_recoverable_leak_check(void) __attribute__((weak));
 
 static int fake_bulk(struct tp *t, const char *const *oids, size_t n,
                      int *max_rep, struct tp_snmp_val *out, size_t *nout,
                      struct ohm_error *e) {
   const struct obj *a = script[turn] ? script[turn++] : NULL;
   size_t j = 0;
-  (void)t, (void)max_rep, (void)e;
+  (void)t, (void)max_rep;
   for (; a && a[j].oid; j++) {
     memset(&out[j], 0, sizeof out[j]);
     out[j].oid = strdup(a[j].oid);
@@ -44,7 +48,7 @@ static int fake_bulk(struct tp *t, const char *const *oids, size_t n,
       out[j].oid = strdup(oids[j]);
     }
   *nout = j;
-  return 0;
+  return cut && a ? ohm_error_set(e, OHM_ENOMEM, "out of memory") : 0;
 }
 
 /* Read the table through the script: the read's rc, e and values. */
@@ -113,8 +117,29 @@ static void repeated_index_column(void) {
         "index columns { 3, 3 }: the value names no block (1/2 absent)");
 }
 
+/* fuzz finding 3: an answer that fails after some objects (the
+ * transport out of memory mid-answer) leaked them. */
+static void error_after_objects(void) {
+  static const struct obj a1[] = {
+      {E ".3.1", 1}, {E ".4.1", 1}, {E ".7.1", 1200}, {NULL, 0}};
+  const struct obj *const walk[] = {a1, NULL};
+  struct dev_value vals[4];
+  struct ohm_error e;
+  int rc;
+  cut = 1;
+  rc = read_table(MAP("{3, 4}"), walk, vals, &e);
+  cut = 0;
+  CHECK(rc == OHM_ENOMEM, "an answer failing part-way fails the read");
+  fflush(stdout); /* a leak ends the process at exit, output unflushed */
+  if (__lsan_do_recoverable_leak_check)
+    CHECK(__lsan_do_recoverable_leak_check() == 0,
+          "its objects are freed (LeakSanitizer)");
+  fflush(stdout);
+}
+
 int main(void) {
   huge_index();
   repeated_index_column();
+  error_after_objects();
   T_DONE();
 }
