@@ -8,6 +8,7 @@
  * claims too, is that block's error, never a value on the wrong block. */
 #include "snmp_table.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,10 @@
 /* varbinds asked for per GETBULK: an agent may send fewer (snmpsim 64)
  * or refuse (tooBig, genErr: then halved) */
 #define TAB_PDU 128
+
+int (*dev_snmp_table_bulk)(struct tp *, const char *const *, size_t, int *,
+                           struct tp_snmp_val *, size_t *,
+                           struct ohm_error *) = tp_snmp_bulk;
 
 struct row {
   long idx;                       /* the row index (probe index) */
@@ -33,6 +38,7 @@ struct table {
   int cols[TAB_COLS];
   int ncols, nicol;
   int icol[4];
+  int islot[4];     /* the slot of each index column (one if they repeat) */
   struct row *rows; /* sorted by idx */
   size_t nrows;
 };
@@ -82,8 +88,10 @@ static long row_index(const char *oid, const char *prefix) {
   long idx;
   if (strncmp(oid, prefix, n) != 0) return -2; /* past the column */
   if (oid[n] < '0' || oid[n] > '9') return -1;
+  errno = 0;
   idx = strtol(oid + n, &end, 10);
-  return *end || idx < 0 ? -1 : idx;
+  /* an arc is 32 bits: a longer number (strtol's LONG_MAX) is no row */
+  return *end || errno || idx > 4294967295L ? -1 : idx;
 }
 
 struct walk {
@@ -128,8 +136,9 @@ static int walk_step(struct tp *tp, struct walk *w, struct tp_snmp_val *buf,
   size_t got = 0;
   for (int k = 0; k < w->t->ncols && !(w->one && n); k++)
     if (w->active[k]) slot[n] = k, oids[n++] = w->oids[k];
-  rc = tp_snmp_bulk(tp, oids, (size_t)n, &w->max_rep, buf, &got, e);
-  if (rc == OHM_ENOENT && n == 1) /* v1: nothing after it in the MIB */
+  rc = dev_snmp_table_bulk(tp, oids, (size_t)n, &w->max_rep, buf, &got, e);
+  if (rc < 0) tp_snmp_vals_free(buf, got); /* what came before the error */
+  if (rc == OHM_ENOENT && n == 1)          /* v1: nothing after it in the MIB */
     return w->active[slot[0]] = 0, 0;
   if (rc == OHM_ENOENT) return w->one = 1, 0;
   if (rc < 0) return rc;
@@ -173,7 +182,7 @@ static int table_walk(struct tp *tp, struct table *t, struct ohm_error *e) {
 /* The numbers a row's index columns hold, or why it has none. */
 static void row_numbers(const struct table *t, struct row *r) {
   for (int k = 0; k < t->nicol; k++) {
-    const struct tp_snmp_val *v = &r->v[k];
+    const struct tp_snmp_val *v = &r->v[t->islot[k]];
     if (v->type == TP_SNMP_MISSING)
       snprintf(r->why, sizeof r->why, "row %ld of %s has no column %d", r->idx,
                t->entry, t->icol[k]);
@@ -255,7 +264,7 @@ static int table_add(struct table *ts, size_t *nt, size_t max,
     t = &ts[(*nt)++];
     t->entry = v->entry, t->nicol = v->nicol;
     for (int k = 0; k < v->nicol; k++)
-      t->icol[k] = v->icol[k], col_slot(t, v->icol[k]);
+      t->icol[k] = v->icol[k], t->islot[k] = col_slot(t, v->icol[k]);
   }
   if (t->nicol != v->nicol ||
       memcmp(t->icol, v->icol, (size_t)v->nicol * sizeof *v->icol))

@@ -5,6 +5,15 @@
 
 #include "device.h"
 
+struct tp_snmp_val;
+
+/* The request a walk sends: tp_snmp_bulk, unless a test points it at a
+ * fake agent (tests/fuzz/fuzz_snmp_table.c). */
+extern int (*dev_snmp_table_bulk)(struct tp *t, const char *const *oids,
+                                  size_t n, int *max_rep,
+                                  struct tp_snmp_val *out, size_t *nout,
+                                  struct ohm_error *e);
+
 /* Walk the tables of the vars marked in want (NULL: every table of d's
  * map), each once, its needed columns side by side (GETBULK, GETNEXT on
  * v1), and fill its table vars in vals (indexed
