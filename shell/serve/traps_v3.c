@@ -176,8 +176,7 @@ static void v3_why(const u_int *before, char *why, size_t cap) {
       "unknown user name",
       "",
       "wrong digest: a wrong key or passphrase",
-      "cannot decrypt: a wrong "
-      "privacy key"};
+      "cannot decrypt: a wrong privacy key"};
   for (int k = STAT_USM_STATS_START; k <= STAT_USM_STATS_END; k++)
     if (snmp_get_statistic(k) != before[k - STAT_USM_STATS_START]) {
       snprintf(why, cap, "%s", reasons[k - STAT_USM_STATS_START]);
