@@ -235,6 +235,31 @@ def start_snmpd(workdir, port):
     return proc
 
 
+def start_bm_snmpd(workdir, port, conf_lines, spawn=subprocess.Popen,
+                   version="2c"):
+    """net-snmp's snmpd on 127.0.0.1:port serving the BM100 subtree from
+    tests/bm_pass.py (pass_persist), with conf_lines (communities, users,
+    VACM, sysObjectID ...) before it; waits until community public
+    answers over version. Returns the process (spawn's result)."""
+    wrapper = os.path.join(workdir, "pass.sh")
+    bm_pass = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           "bm_pass.py")
+    with open(wrapper, "w") as f:
+        f.write(f"#!/bin/sh\nexec {sys.executable} {bm_pass}\n")
+    os.chmod(wrapper, 0o755)
+    conf = os.path.join(workdir, "snmpd.conf")
+    with open(conf, "w") as f:
+        f.write("\n".join([f"agentAddress udp:127.0.0.1:{port}"] +
+                          list(conf_lines) +
+                          [f"pass_persist .{BMG} {wrapper}"]) + "\n")
+    p = spawn(["snmpd", "-f", "-Lf", os.path.join(workdir, "snmpd.log"),
+               "-C", "-c", conf, "-M", "/nonexistent", "-m", ""],
+              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+              env=dict(os.environ, SNMP_PERSISTENT_DIR=workdir, MIBS=""))
+    wait_answer(port, "public", p, version=version)
+    return p
+
+
 def stop(proc):
     if proc and proc.poll() is None:
         proc.terminate()

@@ -6,10 +6,9 @@ back (by ohm and by snmpget); SETs the agent refuses (not writable, a
 value the unit finds wrong) are one-line errors with nothing changed."""
 import os, shutil, subprocess, sys, tempfile
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-from lib import T, ohm, free_port, start, run, PY
+from lib import T, ohm, free_port, start, run
 import snmplib as S
 
-TOP = os.environ["OHM_TOP"]
 D = ["-d", "cps-bm100"]
 
 
@@ -29,24 +28,11 @@ def main():
         T.skip("bm100_snmpd", "snmpd or snmpget not installed")
         return
     tmp = tempfile.mkdtemp()
-    wrapper = os.path.join(tmp, "pass.sh")
-    with open(wrapper, "w") as f:
-        f.write(f"#!/bin/sh\nexec {PY} {TOP}/tests/bm_pass.py\n")
-    os.chmod(wrapper, 0o755)
     port = free_port("udp")
-    conf = os.path.join(tmp, "snmpd.conf")
-    with open(conf, "w") as f:
-        f.write(f"agentAddress udp:127.0.0.1:{port}\n"
-                "rocommunity public 127.0.0.1\n"
-                "rwcommunity private 127.0.0.1\n"
-                'createUser bmuser SHA "authpass-bm" AES "privpass-bm"\n'
-                "rouser bmuser priv\n"
-                f"pass_persist .{S.BMG} {wrapper}\n")
-    p = start("snmpd", "-f", "-Lf", os.path.join(tmp, "snmpd.log"), "-C",
-              "-c", conf, "-M", "/nonexistent", "-m", "",
-              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-              env=dict(os.environ, SNMP_PERSISTENT_DIR=tmp, MIBS=""))
-    S.wait_answer(port, "public", p)
+    S.start_bm_snmpd(tmp, port, [
+        "rocommunity public 127.0.0.1", "rwcommunity private 127.0.0.1",
+        'createUser bmuser SHA "authpass-bm" AES "privpass-bm"',
+        "rouser bmuser priv"], spawn=lambda a, **kw: start(*a, **kw))
     RO = f"snmp://public@127.0.0.1:{port}"
     RW = f"snmp://private@127.0.0.1:{port}"
 

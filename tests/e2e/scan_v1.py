@@ -12,34 +12,21 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-from lib import T, ohm, free_port, start, run, PY, wait_port  # noqa: E402
+from lib import T, ohm, free_port, start, run, wait_port  # noqa: E402
 import snmplib as S  # noqa: E402
 
-TOP = os.environ["OHM_TOP"]
 
 
 def v1_only_snmpd(tmp):
     """snmpd on 127.0.0.1: community public for v1 only (VACM)."""
-    wrapper = os.path.join(tmp, "pass.sh")
-    with open(wrapper, "w") as f:
-        f.write(f"#!/bin/sh\nexec {PY} {TOP}/tests/bm_pass.py\n")
-    os.chmod(wrapper, 0o755)
     port = free_port("udp")
-    conf = os.path.join(tmp, "snmpd.conf")
-    with open(conf, "w") as f:
-        f.write("com2sec local 127.0.0.1 public\n"
-                "group v1only v1 local\n"
-                "view all included .1\n"
-                "access v1only \"\" v1 noauth exact all none none\n"
-                "sysObjectID .1.3.6.1.4.1.3808.1.1.7\n"
-                "sysDescr BM100 battery manager\n"
-                f"pass_persist .{S.BMG} {wrapper}\n")
-    p = start("snmpd", "-f", "-Lf", os.path.join(tmp, "snmpd.log"), "-C",
-              "-c", conf, "-M", "/nonexistent", "-m", "",
-              f"udp:127.0.0.1:{port}",
-              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-              env=dict(os.environ, SNMP_PERSISTENT_DIR=tmp, MIBS=""))
-    S.wait_answer(port, "public", p, version="1")
+    S.start_bm_snmpd(tmp, port, [
+        "com2sec local 127.0.0.1 public", "group v1only v1 local",
+        "view all included .1",
+        'access v1only "" v1 noauth exact all none none',
+        "sysObjectID .1.3.6.1.4.1.3808.1.1.7",
+        "sysDescr BM100 battery manager"],
+        spawn=lambda a, **kw: start(*a, **kw), version="1")
     return port
 
 

@@ -13,10 +13,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-from lib import T, OHM, ohm, free_port, start, run, PY, wait_port  # noqa
+from lib import T, OHM, ohm, free_port, start, run, wait_port  # noqa
 import snmplib as S  # noqa: E402
 
-TOP = os.environ["OHM_TOP"]
 BMG = "1.3.6.1.4.1.3808.1.1.7"
 
 
@@ -26,21 +25,9 @@ def parse(out):
 
 
 def source_snmpd(tmp):
-    wrapper = os.path.join(tmp, "pass.sh")
-    with open(wrapper, "w") as f:
-        f.write(f"#!/bin/sh\nexec {PY} {TOP}/tests/bm_pass.py\n")
-    os.chmod(wrapper, 0o755)
     port = free_port("udp")
-    conf = os.path.join(tmp, "snmpd.conf")
-    with open(conf, "w") as f:
-        f.write("rocommunity public 127.0.0.1\n"
-                f"pass_persist .{S.BMG} {wrapper}\n")
-    p = start("snmpd", "-f", "-Lf", os.path.join(tmp, "snmpd.log"), "-C",
-              "-c", conf, "-M", "/nonexistent", "-m", "",
-              f"udp:127.0.0.1:{port}",
-              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-              env=dict(os.environ, SNMP_PERSISTENT_DIR=tmp, MIBS=""))
-    S.wait_answer(port, "public", p, version="1")
+    S.start_bm_snmpd(tmp, port, ["rocommunity public 127.0.0.1"],
+                     spawn=lambda a, **kw: start(*a, **kw), version="1")
     return port
 
 
