@@ -12,18 +12,6 @@
 #define SYS_DESCR ".1.3.6.1.2.1.1.1.0"
 #define SYS_OBJECTID ".1.3.6.1.2.1.1.2.0"
 
-/* Whether oid begins with prefix at an arc boundary (leading dots
- * ignored). */
-static int oid_prefix(const char *oid, const char *prefix) {
-  size_t n;
-  while (*oid == '.')
-    oid++;
-  while (*prefix == '.')
-    prefix++;
-  n = strlen(prefix);
-  return strncmp(oid, prefix, n) == 0 && (oid[n] == 0 || oid[n] == '.');
-}
-
 int dev_snmp_ident(struct tp *t, char *objid, size_t objsz, char *descr,
                    size_t descrsz, struct ohm_error *e) {
   const char *oids[] = {SYS_OBJECTID, SYS_DESCR};
@@ -48,7 +36,8 @@ static int sig_fits(struct tp *t, const struct dev_map *m, const char *objid) {
   struct tp_snmp_val v;
   struct ohm_error e;
   int fits;
-  if (!m->sig_oid || (m->sig_sysoid && !oid_prefix(objid, m->sig_sysoid)))
+  if (!m->sig_oid ||
+      (m->sig_sysoid && !dev_oid_prefix(objid, m->sig_sysoid, NULL)))
     return 0;
   memset(&v, 0, sizeof v);
   if (tp_snmp_get(t, oids, 1, &v, &e) < 0) return 0;

@@ -203,6 +203,9 @@ int dev_map_agent_serves(const struct dev_map *m, const struct dev_map *dm);
 /* Whether var is one of m's agent.gauges. */
 int dev_map_agent_gauge(const struct dev_map *m, const char *var);
 
+/* Whether oid begins with prefix at an arc boundary (leading dots
+ * ignored); the rest after the prefix (and its dot) in *rest if rest. */
+int dev_oid_prefix(const char *oid, const char *prefix, const char **rest);
 /* The trap number N when oid is the map's traps.oid.N (1), else 0. */
 int dev_map_trap_number(const struct dev_map *m, const char *oid, long *n);
 /* The name of trap number n, or NULL. */

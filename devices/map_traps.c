@@ -9,9 +9,7 @@
 
 #include "map_int.h"
 
-/* Whether oid begins with prefix at an arc boundary (leading dots
- * ignored); the rest after the prefix (and its dot) in *rest. */
-static int trap_prefix(const char *oid, const char *prefix, const char **rest) {
+int dev_oid_prefix(const char *oid, const char *prefix, const char **rest) {
   size_t n;
   while (*oid == '.')
     oid++;
@@ -130,7 +128,7 @@ void map_traps_free(struct dev_traps *t) {
 int dev_map_trap_number(const struct dev_map *m, const char *oid, long *n) {
   const char *rest;
   char *end;
-  if (!m->traps.oid || !trap_prefix(oid, m->traps.oid, &rest)) return 0;
+  if (!m->traps.oid || !dev_oid_prefix(oid, m->traps.oid, &rest)) return 0;
   *n = strtol(rest, &end, 10);
   return end != rest && *end == 0;
 }
@@ -143,7 +141,7 @@ const char *dev_map_trap_kind(const struct dev_map *m, long n) {
 
 const char *dev_map_trap_varbind(const struct dev_map *m, const char *oid) {
   for (size_t i = 0; i < m->traps.nvbs; i++)
-    if (trap_prefix(oid, m->traps.vbs[i].oid, NULL))
+    if (dev_oid_prefix(oid, m->traps.vbs[i].oid, NULL))
       return m->traps.vbs[i].name;
   return NULL;
 }
