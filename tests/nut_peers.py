@@ -148,3 +148,20 @@ def wait_logins(ports, n=3, seconds=30):
             return True
         time.sleep(0.2)
     return False
+
+
+def compare_timing(T, u, o, t0):
+    """The shutdowns (name, time) under upsd (u) and ohm (o), printed, and
+    checked to come in the same shape: the primary as late, the two
+    secondaries together."""
+    if len(u) != 3 or len(o) != 3:
+        return
+    du = [t - t0 for _, t in u]
+    do = [t - t0 for _, t in o]
+    print(f"# upsd: {[f'{n} {t:.2f}' for (n, _), t in zip(u, du)]}")
+    print(f"# ohm:  {[f'{n} {t:.2f}' for (n, _), t in zip(o, do)]}")
+    T.ok(abs(do[-1] - du[-1]) < 3,
+         "the primary's shutdown comes as late after ohm as after upsd "
+         f"(ohm {do[-1]:.1f} s, upsd {du[-1]:.1f} s)")
+    T.ok(max(do[:2]) - min(do[:2]) < 2.5,
+         "ohm's secondaries shut down together, as with upsd")

@@ -40,17 +40,7 @@ def main():
              f"{tag}: both secondaries shut down before the primary", got)
         T.ok(len(got) == 3 and got[-1][1] - t0 < 20,
              f"{tag}: all within 20 s", [t - t0 for _, t in got])
-    u, o = shutdowns(logs["upsd"]), shutdowns(logs["ohm"])
-    if len(u) == 3 and len(o) == 3:
-        du = [t - t0 for _, t in u]
-        do = [t - t0 for _, t in o]
-        print(f"# upsd: {[f'{n} {t:.2f}' for (n, _), t in zip(u, du)]}")
-        print(f"# ohm:  {[f'{n} {t:.2f}' for (n, _), t in zip(o, do)]}")
-        T.ok(abs(do[-1] - du[-1]) < 3,
-             "the primary's shutdown comes as late after ohm as after upsd "
-             f"(ohm {do[-1]:.1f} s, upsd {du[-1]:.1f} s)")
-        T.ok(max(do[:2]) - min(do[:2]) < 2.5,
-             "ohm's secondaries shut down together, as with upsd")
+    N.compare_timing(T, shutdowns(logs["upsd"]), shutdowns(logs["ohm"]), t0)
 
 
 try:

@@ -52,17 +52,7 @@ def main():
     st = status(ports[1])
     T.ok(st.split()[:1] == ["FSD"] and "OL" in st.split(),
          "ohm latched FSD in ups.status, as upsd does", (st, status(ports[0])))
-    u, o = got["upsd"], got["ohm"]
-    if len(u) == 3 and len(o) == 3:
-        du = [t - t0 for _, t in u]
-        do = [t - t0 for _, t in o]
-        print(f"# upsd: {[f'{n} {t:.2f}' for (n, _), t in zip(u, du)]}")
-        print(f"# ohm:  {[f'{n} {t:.2f}' for (n, _), t in zip(o, do)]}")
-        T.ok(abs(do[-1] - du[-1]) < 3,
-             "the primary's shutdown comes as late after ohm as after upsd "
-             f"(ohm {do[-1]:.1f} s, upsd {du[-1]:.1f} s)")
-        T.ok(max(do[:2]) - min(do[:2]) < 2.5,
-             "ohm's secondaries shut down together, as with upsd")
+    N.compare_timing(T, got["upsd"], got["ohm"], t0)
 
 
 try:
