@@ -23,7 +23,24 @@ static struct {
   trv3_vb_fn vb;
   void *ctx;
   int delivered;
+  const char *refused; /* why v3_cb dropped it, or NULL */
 } v3;
+
+/* The security level each user was set up with: net-snmp lets a known
+ * user's name through at a lower level (noAuthNoPriv), which would let
+ * anyone who knows the name send traps as that user. */
+#define V3_USERS 64
+static struct {
+  char name[33];
+  int level; /* SNMP_SEC_LEVEL_* */
+} v3_users[V3_USERS];
+static int v3_nusers;
+
+static int v3_user_level(const char *name) {
+  for (int i = 0; i < v3_nusers; i++)
+    if (strcmp(v3_users[i].name, name) == 0) return v3_users[i].level;
+  return SNMP_SEC_LEVEL_AUTHPRIV; /* unknown: nothing is low enough */
+}
 
 static int v3_recv(netsnmp_transport *t, void *buf, int size, void **opaque,
                    int *olen) {
@@ -94,13 +111,18 @@ static int v3_cb(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu,
   if (op != NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE ||
       (pdu->command != SNMP_MSG_TRAP2 && pdu->command != SNMP_MSG_INFORM))
     return 1;
-  v3.delivered = 1;
-  v3.vb(v3.ctx, "version", pdu->version == SNMP_VERSION_3 ? "3" : "2c", 0);
   if (pdu->version == SNMP_VERSION_3) {
     snprintf(user, sizeof user, "%.*s", (int)pdu->securityNameLen,
              pdu->securityName ? pdu->securityName : "");
-    v3.vb(v3.ctx, "user", user, 0);
+    if (pdu->securityLevel < v3_user_level(user)) {
+      v3.refused = "below the security level of its user (no "
+                   "authentication or no privacy where the user has keys)";
+      return 1;
+    }
   }
+  v3.delivered = 1;
+  v3.vb(v3.ctx, "version", pdu->version == SNMP_VERSION_3 ? "3" : "2c", 0);
+  if (pdu->version == SNMP_VERSION_3) v3.vb(v3.ctx, "user", user, 0);
   for (netsnmp_variable_list *v = pdu->variables; v; v = v->next_variable) {
     char *o = snmp_oid_text(v->name, v->name_length);
     int num = v3_value(v, text, sizeof text);
@@ -143,6 +165,11 @@ int trv3_user(const char *name, const char *auth, const char *auth_pass,
               const char *priv, const char *priv_pass, const char *engine,
               struct ohm_error *e) {
   char line[600];
+  if (strlen(name) >= sizeof v3_users[0].name || v3_nusers >= V3_USERS)
+    return ohm_error_set(e, OHM_EINVAL,
+                         "snmp_users.%.40s: names up to 32 characters, "
+                         "%d users at most",
+                         name, V3_USERS);
   if (strpbrk(name, " \t\"") || (auth_pass && strpbrk(auth_pass, " \t\"")) ||
       (priv_pass && strpbrk(priv_pass, " \t\"")) ||
       (engine && strpbrk(engine, " \t\"")))
@@ -164,6 +191,10 @@ int trv3_user(const char *name, const char *auth, const char *auth_pass,
     snmp_unlock();
   }
   memset(line, 0, sizeof line);
+  snprintf(v3_users[v3_nusers].name, sizeof v3_users[0].name, "%s", name);
+  v3_users[v3_nusers++].level = !auth_pass  ? SNMP_SEC_LEVEL_NOAUTH
+                                : priv_pass ? SNMP_SEC_LEVEL_AUTHPRIV
+                                            : SNMP_SEC_LEVEL_AUTHNOPRIV;
   return 0;
 }
 
@@ -199,12 +230,15 @@ int trv3_read(const unsigned char *buf, size_t n, const struct sockaddr *from,
   for (int k = STAT_USM_STATS_START; k <= STAT_USM_STATS_END; k++)
     before[k - STAT_USM_STATS_START] = snmp_get_statistic(k);
   v3.buf = buf, v3.n = n, v3.from = from, v3.fl = fl;
-  v3.vb = vb, v3.ctx = ctx, v3.delivered = 0;
+  v3.vb = vb, v3.ctx = ctx, v3.delivered = 0, v3.refused = NULL;
   FD_ZERO(&fds);
   FD_SET(t->sock, &fds);
   snmp_sess_read(v3.sess, &fds);
   v3.buf = NULL;
-  if (!v3.delivered) v3_why(before, why, cap);
+  if (!v3.delivered && v3.refused)
+    snprintf(why, cap, "%s", v3.refused);
+  else if (!v3.delivered)
+    v3_why(before, why, cap);
   snmp_unlock();
   return v3.delivered;
 }
@@ -213,5 +247,6 @@ void trv3_stop(void) {
   snmp_lock();
   if (v3.sess) snmp_sess_close(v3.sess);
   v3.sess = NULL;
+  v3_nusers = 0;
   snmp_unlock();
 }
