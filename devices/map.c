@@ -597,6 +597,13 @@ static int finish_map(struct loader *ld) {
     for (size_t j = 0; j < i; j++)
       if (strcmp(m->cmds[i].name, m->cmds[j].name) == 0)
         return map_fail(ld, "duplicate command '%s'", m->cmds[i].name);
+  /* tables are walked as given, not per unit of an oid_unit chain */
+  for (size_t i = 0; m->oid_unit_max && i < m->nvars; i++)
+    if (m->vars[i].entry)
+      return map_fail(ld,
+                      "'%s': SNMP tables (entry) and oid_unit exclude "
+                      "each other",
+                      m->vars[i].name);
   if (m->version_var && !dev_map_var(m, m->version_var))
     return map_fail(ld, "version_var '%s' is not a var", m->version_var);
   if (!m->desc && !(m->desc = strdup("")))

@@ -170,6 +170,10 @@ int map_var_table(struct loader *ld, struct dev_var *v) {
                     v->nicol, v->nindex);
   if (v->type == DT_STRING && v->text)
     return map_fail(ld, "a table var cannot be a fixed text");
+  /* a SET would need the row's index, which only a walk gives: until
+   * ohm resolves it, a table var is read-only (else every block's write
+   * would go to the column's OID) */
+  if (v->access == DA_RW) return map_fail(ld, "a table var is read-only");
   for (int k = 0; k < v->nicol; k++)
     if (v->icol[k] == v->column)
       return map_fail(ld, "column %d is an index column", v->column);

@@ -279,6 +279,16 @@ static void test_loader_errors(void) {
            "index_columns={3}, each={{'S',1,2}}}}}",
            "column 3 is an index column",
            "loader: a value column is not an index column");
+  load_err("return {vars={{name='t.{S}', entry='.1.3.6.1.9.1', column=7, "
+           "index_columns={3}, each={{'S',1,2}}, access='rw'}}}",
+           "a table var is read-only",
+           "loader: a table var is not writable (a SET needs its row)");
+  load_err(
+      "return {oid_unit={base=2,max=5}, vars={{name='t.{S}', "
+      "entry='.1.3.6.1.9.1', column=7, index_columns={3}, "
+      "each={{'S',1,2}}}}}",
+      "SNMP tables (entry) and oid_unit exclude each other",
+      "loader: no tables in a unit chain (every unit would show unit 0's)");
   load_err("return 5", "must return a table", "loader: not a table");
   load_err("return {vars={{name='a',reg=0}",
            "map t:", "loader: Lua syntax error reported");
