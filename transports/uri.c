@@ -294,12 +294,13 @@ int ohm_uri_param_long(const struct ohm_uri *u, const char *key, long def,
   return 0;
 }
 
-/* Does the query key k[0..n) name a secret (password=, authpass=, ...)? */
-static int secret_key(const char *k, size_t n) {
+int ohm_secret_key(const char *k, size_t n) {
+  static const char *const words[] = {"pass", "secret", "community", "token"};
   for (size_t i = 0; i < n; i++)
-    if ((n - i >= 4 && strncasecmp(k + i, "pass", 4) == 0) ||
-        (n - i >= 6 && strncasecmp(k + i, "secret", 6) == 0))
-      return 1;
+    for (size_t w = 0; w < sizeof words / sizeof *words; w++) {
+      size_t l = strlen(words[w]);
+      if (n - i >= l && strncasecmp(k + i, words[w], l) == 0) return 1;
+    }
   return 0;
 }
 
@@ -309,7 +310,7 @@ static char *redact_query(const char *q, const char **rest, char *o) {
   while (*q && *q != '#') {
     size_t n = strcspn(q, "&#");
     const char *eq = memchr(q, '=', n);
-    if (eq && secret_key(q, (size_t)(eq - q))) {
+    if (eq && ohm_secret_key(q, (size_t)(eq - q))) {
       memcpy(o, q, (size_t)(eq + 1 - q));
       o += eq + 1 - q;
       memcpy(o, "***", 3);

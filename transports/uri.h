@@ -46,5 +46,8 @@ int ohm_uri_param_long(const struct ohm_uri *u, const char *key, long def,
  * password=, authpass=, privpass=) replaced by "***". Caller frees; NULL
  * only when out of memory. Never fails on malformed input. */
 char *ohm_uri_redact(const char *s);
+/* Does the key k[0..n) name a secret (one redaction for URI queries and
+ * job fields: *pass*, *secret*, *community*, *token*)? */
+int ohm_secret_key(const char *k, size_t n);
 
 #endif

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "rules_int.h"
+#include "transports/uri.h"
 #include "rules_sb.h"
 #include "util/clock.h"
 
@@ -416,9 +417,11 @@ static void rl_dry(struct rules *r, int t, int ev) {
     for (size_t i = 0; j && i < j->nlist; i++)
       fprintf(f, " %s", j->list[i]);
     for (size_t i = 0; j && i < j->nkv; i++)
-      if (!strstr(j->kv[i].key, "pass") && /* never a secret */
-          strcmp(j->kv[i].key, "user_found"))
-        fprintf(f, " %s=%s", j->kv[i].key, j->kv[i].val);
+      if (strcmp(j->kv[i].key, "user_found"))
+        fprintf(f, " %s=%s", j->kv[i].key,
+                ohm_secret_key(j->kv[i].key, strlen(j->kv[i].key))
+                    ? "***" /* never a secret */
+                    : j->kv[i].val);
     job_free(j);
   }
   fputc('\n', f);

@@ -15,6 +15,7 @@ one line without a secret; garbage on the trap port ignored."""
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -156,8 +157,16 @@ on("ups2", "ONBATT", trap{{to = "127.0.0.1:{mute.getsockname()[1]}",
     r = ohm("rules", "test", "--dry-run", "--config", inv, rules, "ONBATT",
             "ups1")
     T.ok("user=ohmv3" in r.stdout and "auth=SHA" in r.stdout and
-         "pass" not in r.stdout, "--dry-run shows the v3 user, not its keys",
+         not re.search(r"pass=(?!\*\*\*)", r.stdout) and
+         "authpass123" not in r.stdout and "privpass123" not in r.stdout,
+         "--dry-run shows the v3 user, not its keys",
          r.stdout)
+    crules = os.path.join(TMP, "community.lua")
+    open(crules, "w").write('on("*", "ONBATT", trap{to = "127.0.0.1:9", '
+                            'community = "s3cretComm"})\n')
+    r = ohm("rules", "test", "--dry-run", crules, "ONBATT", "ups9")
+    T.ok("community=***" in r.stdout and "s3cretComm" not in r.stdout,
+         "--dry-run hides a trap's community", r.stdout)
     v3_inventory(inv, "wrongpass99")
     r = ohm("rules", "test", "--config", inv, "--events-log", log, rules,
             "ONBATT", "ups1", env={"SNMP_PERSISTENT_DIR": TMP})
