@@ -1,5 +1,6 @@
 /* The process-wide net-snmp lock (see snmp_lock.h). */
 #include <errno.h>
+#include <time.h>
 #include <pthread.h>
 
 #include "snmp_int.h"
@@ -62,7 +63,13 @@ static void synch_turn(void *sess, netsnmp_large_fd_set *fds) {
   cnt = netsnmp_large_fd_set_select(maxfd, fds, NULL, NULL, &tv);
   snmp_lock();
   if (cnt > 0) snmp_sess_read2(sess, fds);
-  if (cnt >= 0 || errno == EINTR) snmp_sess_timeout(sess);
+  if (cnt < 0 && errno != EINTR) { /* no busy loop on a broken socket */
+    struct timespec ts = {0, 10000000};
+    nanosleep(&ts, NULL);
+  }
+  /* every turn: the request's own timeout and retries end the wait even
+   * when select keeps failing */
+  snmp_sess_timeout(sess);
 }
 
 int snmp_lock_synch(void *sess, netsnmp_pdu *pdu, netsnmp_pdu **resp) {
