@@ -349,6 +349,15 @@ int poll_bus_of(const char *uri, char *buf, size_t n) {
   return bus;
 }
 
+const char *poll_dev_bus(const struct dev *d) {
+  const struct ohm_uri *u = d && d->tp ? &d->tp->uri : NULL;
+  if (!u || !u->scheme || !u->path || !*u->path) return NULL;
+  return strcmp(u->scheme, "modbus-rtu") == 0 ||
+                 strcmp(u->scheme, "serial") == 0
+             ? u->path
+             : NULL;
+}
+
 int poll_is_snmp(const char *uri) {
   return uri && strncasecmp(uri, "snmp://", 7) == 0;
 }

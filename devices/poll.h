@@ -95,6 +95,8 @@ int poll_run(const struct poll_target *t, size_t n, const struct poll_opts *o,
 /* The RS485 line a device URI sits on (its tty, for modbus-rtu:// and
  * serial://) copied into buf; 0 if it is not on a shared line. */
 int poll_bus_of(const char *uri, char *buf, size_t n);
+/* The same for an open device: its line's tty path, or NULL. */
+const char *poll_dev_bus(const struct dev *d);
 
 /* 1 if uri is an snmp:// device (see poll_target.snmp). */
 int poll_is_snmp(const char *uri);

@@ -100,8 +100,11 @@ int cfg_plan(struct dev *d, const struct cfg_file *f, const char *only,
 int cfg_apply(struct dev *d, struct cfg_plan *p, struct ohm_error *e);
 
 /* Run fn(ctx, i) for i in [0, n) on up to jobs threads (jobs <= 1: in
- * this thread, in order). done(ctx, i) follows each, never two at once. */
-void cfg_parallel(size_t n, int jobs, void (*fn)(void *ctx, size_t i),
+ * this thread, in order). done(ctx, i) follows each, never two at once.
+ * Items whose bus(ctx, i) is the same line (a tty path; NULL: none, or
+ * bus itself NULL) run one after another on one thread, in order. */
+void cfg_parallel(size_t n, int jobs, const char *(*bus)(void *ctx, size_t i),
+                  void (*fn)(void *ctx, size_t i),
                   void (*done)(void *ctx, size_t i), void *ctx);
 
 #endif

@@ -273,7 +273,8 @@ int cfg_apply(struct dev *d, struct cfg_plan *p, struct ohm_error *e) {
 
 struct pool {
   pthread_mutex_t mu;
-  size_t next, n;
+  size_t next, ngroups;
+  const size_t *order, *gstart; /* the items of group g, in order */
   void (*fn)(void *ctx, size_t i);
   void (*done)(void *ctx, size_t i);
   void *ctx;
@@ -283,26 +284,76 @@ static void *worker(void *arg) {
   struct pool *p = arg;
   for (;;) {
     pthread_mutex_lock(&p->mu);
-    size_t i = p->next < p->n ? p->next++ : p->n;
+    size_t g = p->next < p->ngroups ? p->next++ : p->ngroups;
     pthread_mutex_unlock(&p->mu);
-    if (i == p->n) return NULL;
-    p->fn(p->ctx, i);
-    pthread_mutex_lock(&p->mu);
-    if (p->done) p->done(p->ctx, i);
-    pthread_mutex_unlock(&p->mu);
+    if (g == p->ngroups) return NULL;
+    for (size_t k = p->gstart[g]; k < p->gstart[g + 1]; k++) {
+      p->fn(p->ctx, p->order[k]);
+      pthread_mutex_lock(&p->mu);
+      if (p->done) p->done(p->ctx, p->order[k]);
+      pthread_mutex_unlock(&p->mu);
+    }
   }
 }
 
-void cfg_parallel(size_t n, int jobs, void (*fn)(void *ctx, size_t i),
+/* Items sharing a bus in one group (one thread drives a line, as in ohm
+ * poll); order lists the items group by group, gstart[g] where g starts.
+ * Without memory: one group of everything, in order. */
+static size_t make_groups(size_t n, const char *(*bus)(void *, size_t),
+                          void *ctx, size_t *order, size_t *gstart) {
+  size_t *g = calloc(n ? n : 1, sizeof *g), ng = 0, k = 0;
+  if (!g) {
+    for (size_t i = 0; i < n; i++)
+      order[i] = i;
+    gstart[0] = 0, gstart[1] = n;
+    return 1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const char *bi = bus ? bus(ctx, i) : NULL;
+    g[i] = ng;
+    for (size_t j = 0; bi && j < i; j++) {
+      const char *bj = bus(ctx, j);
+      if (bj && strcmp(bi, bj) == 0) {
+        g[i] = g[j];
+        break;
+      }
+    }
+    if (g[i] == ng) ng++;
+  }
+  for (size_t x = 0; x < ng; x++) {
+    gstart[x] = k;
+    for (size_t i = 0; i < n; i++)
+      if (g[i] == x) order[k++] = i;
+  }
+  gstart[ng] = n;
+  free(g);
+  return ng;
+}
+
+void cfg_parallel(size_t n, int jobs, const char *(*bus)(void *ctx, size_t i),
+                  void (*fn)(void *ctx, size_t i),
                   void (*done)(void *ctx, size_t i), void *ctx) {
-  struct pool p = {PTHREAD_MUTEX_INITIALIZER, 0, n, fn, done, ctx};
+  size_t *order = calloc(n ? n : 1, sizeof *order);
+  size_t *gstart = calloc(n + 2, sizeof *gstart);
+  struct pool p = {
+      PTHREAD_MUTEX_INITIALIZER, 0, 0, order, gstart, fn, done, ctx};
   pthread_t th[64];
   int k = 0;
+  if (!order || !gstart) { /* no memory: in this thread, in order */
+    for (size_t i = 0; i < n; i++) {
+      fn(ctx, i);
+      if (done) done(ctx, i);
+    }
+    free(order), free(gstart);
+    return;
+  }
+  p.ngroups = n ? make_groups(n, bus, ctx, order, gstart) : 0;
   if (jobs > 64) jobs = 64;
-  if ((size_t)jobs > n) jobs = (int)n;
+  if ((size_t)jobs > p.ngroups) jobs = (int)p.ngroups;
   for (; jobs > 1 && k < jobs; k++)
     if (pthread_create(&th[k], NULL, worker, &p) != 0) break;
   if (k == 0) worker(&p); /* one job, or no thread could start */
   for (int i = 0; i < k; i++)
     pthread_join(th[i], NULL);
+  free(order), free(gstart);
 }

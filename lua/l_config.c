@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../devices/poll.h"
 #include "config.h"
 #include "inventory.h"
 #include "ohm.h"
@@ -140,6 +141,11 @@ struct l_batch {
   int validate;
 };
 
+/* Devices on one serial line run on one thread, one after another. */
+static const char *target_bus(void *ctx, size_t i) {
+  return poll_dev_bus(((struct l_batch *)ctx)->t[i].d);
+}
+
 static void plan_one(void *ctx, size_t i) {
   struct l_batch *b = ctx;
   struct l_target *t = &b->t[i];
@@ -264,7 +270,7 @@ static int l_diff(lua_State *L) {
   if (!f) return 2;
   struct l_batch *b = devices_arg(L, 2, nargs);
   b->f = f;
-  cfg_parallel(b->n, 8, plan_one, NULL, b);
+  cfg_parallel(b->n, 8, target_bus, plan_one, NULL, b);
   lua_createtable(L, (int)b->n, 0);
   for (size_t i = 0; i < b->n; i++) {
     push_diff(L, &b->t[i]);
@@ -349,10 +355,10 @@ static int l_apply(lua_State *L) {
   b->f = f;
   b->only = only;
   b->validate = 1;
-  cfg_parallel(b->n, jobs, plan_one, NULL, b);
+  cfg_parallel(b->n, jobs, target_bus, plan_one, NULL, b);
   for (size_t i = 0; i < b->n; i++)
     nref += refused(&b->t[i]);
-  if (!nref && !dry) cfg_parallel(b->n, jobs, apply_one, NULL, b);
+  if (!nref && !dry) cfg_parallel(b->n, jobs, target_bus, apply_one, NULL, b);
   lua_createtable(L, 0, 3);
   lua_createtable(L, (int)b->n, 0);
   for (size_t i = 0; i < b->n; i++) {

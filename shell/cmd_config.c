@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../devices/poll.h"
 #include "cmd_config.h"
 #include "output.h"
 #include "suggest.h"
@@ -154,13 +155,23 @@ int cfg_batch_new(struct cfg_batch *b, const struct cfg_args *a,
   if (!(b->t = calloc(n, sizeof *b->t))) return EXIT_FAIL;
   for (size_t i = 0; i < n; i++) {
     b->t[i].name = names[i];
+    const struct inv_device *d = inv_find(inv, names[i]);
+    char bus[256];
     b->t[i].shown = inv_redact(names[i]);
     if (!b->t[i].shown) return EXIT_FAIL;
+    if (poll_bus_of(d ? d->uri : names[i], bus, sizeof bus) &&
+        !(b->t[i].bus = strdup(bus)))
+      return EXIT_FAIL;
     sh_ask_secrets(inv, names[i]); /* prompts stay in this thread */
   }
-  cfg_parallel(n, a->jobs ? a->jobs : 8, target_run, target_done, b);
+  cfg_parallel(n, a->jobs ? a->jobs : 8, cfg_target_bus, target_run,
+               target_done, b);
   if (b->tty) fprintf(stderr, "\r\033[K");
   return 0;
+}
+
+const char *cfg_target_bus(void *ctx, size_t i) {
+  return ((struct cfg_batch *)ctx)->t[i].bus;
 }
 
 void cfg_batch_free(struct cfg_batch *b) {
@@ -168,6 +179,7 @@ void cfg_batch_free(struct cfg_batch *b) {
     cfg_plan_free(&b->t[i].plan);
     if (b->t[i].d) dev_close(b->t[i].d);
     free(b->t[i].shown);
+    free(b->t[i].bus);
   }
   free(b->t);
   b->t = NULL;

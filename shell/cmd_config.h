@@ -19,6 +19,7 @@ struct cfg_target {
   const char *name; /* as given (shown redacted) */
   char *shown;      /* redacted */
   struct dev *d;
+  char *bus; /* its serial line (tty path), or NULL */
   struct cfg_plan plan;
   int rc; /* 0 or the failure's code */
   struct ohm_error err;
@@ -46,6 +47,8 @@ int cfg_batch_new(struct cfg_batch *b, const struct cfg_args *a,
                   const struct cfg_file *f, char **names, size_t n,
                   int validate);
 void cfg_batch_free(struct cfg_batch *b);
+/* Target i's serial line, for cfg_parallel: one thread a line. */
+const char *cfg_target_bus(void *ctx, size_t i);
 /* `config SUB [OPTS] FILE DEVICE...` (argv[0] = SUB: diff or apply):
  * the options, FILE loaded into *f, the devices opened and compared into
  * b (validate: apply's checks too). 0, or the exit status after printing

@@ -183,7 +183,8 @@ static int run_apply(struct cfg_batch *b) {
   }
   if (changes && !confirm(b, changes)) return EXIT_USAGE;
   b->finished = 0;
-  cfg_parallel(b->n, b->a->jobs ? b->a->jobs : 8, apply_one, apply_done, b);
+  cfg_parallel(b->n, b->a->jobs ? b->a->jobs : 8, cfg_target_bus, apply_one,
+               apply_done, b);
   if (b->tty) fprintf(stderr, "\r\033[K");
   for (size_t i = 0; i < b->n; i++)
     if (b->t[i].stage == 2 && b->t[i].rc < 0) {

@@ -4,6 +4,9 @@
  * the write is atomic (no temporary left, an existing file replaced);
  * files that are not saved configurations are refused with a reason. */
 #include <dirent.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -98,10 +101,53 @@ static void refusals(void) {
         "no io in the sandbox");
 }
 
+/* cfg_parallel: items on one serial line never run at once, and keep
+ * their order; items on different lines do run at once. */
+static const char *const buses[] = {"/dev/ttyA", NULL, "/dev/ttyA", "/dev/ttyB",
+                                    "/dev/ttyA", NULL, "/dev/ttyB"};
+#define NB (sizeof buses / sizeof *buses)
+static pthread_mutex_t par_mu = PTHREAD_MUTEX_INITIALIZER;
+static int busy_a, busy_b, max_a, max_b, running, max_running;
+static size_t seq_a[NB], nseq_a;
+
+static const char *bus_of(void *ctx, size_t i) {
+  (void)ctx;
+  return buses[i];
+}
+
+static void par_item(void *ctx, size_t i) {
+  struct timespec ts = {0, 30000000};
+  (void)ctx;
+  pthread_mutex_lock(&par_mu);
+  int *busy = buses[i] && buses[i][8] == 'A'   ? &busy_a
+              : buses[i] && buses[i][8] == 'B' ? &busy_b
+                                               : NULL;
+  if (busy && ++*busy > (busy == &busy_a ? max_a : max_b))
+    *(busy == &busy_a ? &max_a : &max_b) = *busy;
+  if (busy == &busy_a) seq_a[nseq_a++] = i;
+  if (++running > max_running) max_running = running;
+  pthread_mutex_unlock(&par_mu);
+  nanosleep(&ts, NULL);
+  pthread_mutex_lock(&par_mu);
+  if (busy) --*busy;
+  running--;
+  pthread_mutex_unlock(&par_mu);
+}
+
+static void parallel_by_bus(void) {
+  cfg_parallel(NB, 8, bus_of, par_item, NULL, NULL);
+  CHECK(max_a == 1 && max_b == 1,
+        "cfg_parallel: two items of one serial line never at once");
+  CHECK(nseq_a == 3 && seq_a[0] == 0 && seq_a[1] == 2 && seq_a[2] == 4,
+        "cfg_parallel: a line's items in their order");
+  CHECK(max_running >= 2, "cfg_parallel: different lines at once");
+}
+
 int main(void) {
   if (!mkdtemp(dir)) return 1;
   roundtrip();
   refusals();
+  parallel_by_bus();
   char path[160];
   snprintf(path, sizeof path, "%s/saved.lua", dir);
   unlink(path);
