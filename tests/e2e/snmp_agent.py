@@ -4,7 +4,7 @@ SNMP (`ohm sim DRIVER --snmp`, sim:DRIVER in process), `ohm serve --snmp`
 (its own agent) and `--agentx` (a subagent of snmpd), and NUT's snmp-ups
 reading ohm's agent: the same NUT variables as upsc reading `serve --nut`
 (the loop closes)."""
-import os, re, shutil, signal, subprocess, sys, tempfile, time
+import os, re, shutil, signal, socket, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
 from lib import T, ohm, free_port, start, wait_port, run, stop_all, OHM
 
@@ -207,13 +207,18 @@ def agentx(work, fromnut):
           "-p", os.path.join(work, "snmpd.pid"), f"udp:127.0.0.1:{port}",
           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     T.ok(wait_port(port, "udp", 10), "snmpd (master agentx) starts")
+    # snmpd makes the socket file before it listens: wait until it accepts
     for _ in range(100):
-        if os.path.exists(sock):
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+                c.connect(sock)
             break
-        time.sleep(0.1)
+        except OSError:
+            time.sleep(0.1)
     inv = os.path.join(work, "inv.lua")
+    err = os.path.join(work, "agentx.err")
     start(OHM, "--config", inv, "serve", "--agentx", sock, "--interval",
-          "60", "-q", stderr=subprocess.DEVNULL)
+          "60", "-q", stderr=open(err, "w"))
     got = {}
     for _ in range(50):  # the subagent registers after its first poll
         got = parse(ohm("get", "-d", "ups-mib", "--timeout", "1",
@@ -222,7 +227,8 @@ def agentx(work, fromnut):
             break
         time.sleep(0.3)
     T.ok(got.get("device.mfr") == "ohm" and got.get("ups.status") == "OL",
-         "serve --agentx: snmpd serves the UPS-MIB of ohm's device", got)
+         "serve --agentx: snmpd serves the UPS-MIB of ohm's device",
+         (got, open(err).read()))
     w = walk(port, "ups1", ".1.3.6.1.2.1.33")
     T.ok(all(any(k.startswith(UPS + g) for k in w)
              for g in ("1.", "2.", "3.", "4.", "6.")),
