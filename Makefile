@@ -5,10 +5,13 @@
 PREFIX  ?= /usr/local
 BUILD   ?= build
 CC      ?= cc
-# libcurl, net-snmp, libmosquitto, readline, libserialport and libtelnet
-# are not linked: they are loaded on first use (util/lazy.h,
-# scripts/gen-lazy.sh), so that `ohm get` over Modbus does not pay their
-# start-up cost. Their headers are still needed.
+# libcurl, net-snmp, libmosquitto, readline, libserialport, libtelnet and
+# libmodbus (for RTU and the simulator; Modbus TCP needs none of it) are
+# not linked: they are loaded on first use (util/lazy.h,
+# scripts/gen-lazy.sh), so that `ohm get` over Modbus TCP does not pay their
+# start-up cost. Their headers are still needed. libm neither: Lua's VM and
+# the simulators reach it through util/lazy_libm.c. A one-shot `ohm get`
+# maps libc alone.
 # Evaluated when a make that builds is parsed: the top-level targets that
 # install packages first (check, demo, bench, fuzz) recurse after `deps`, so
 # a fresh machine never builds with empty flags; a package still missing
@@ -26,8 +29,7 @@ LUA_LIBS   := $(if $(LUA_A),$(LUA_A) $(LUA_EXPORT), \
                 $(shell pkg-config --libs lua5.4 2>/dev/null))
 # Relative relocations packed (DT_RELR, glibc >= 2.36): the compiled maps'
 # ~2,000 pointers are relocated from a 400-byte bitmap at start-up.
-PKG_LIBS   := $(LUA_LIBS) $(shell pkg-config --libs libmodbus 2>/dev/null) \
-              -ldl -lpthread -lm -Wl,-z,pack-relative-relocs
+PKG_LIBS   := $(LUA_LIBS) -ldl -lpthread -Wl,-z,pack-relative-relocs
 OPT     ?= -O2 -g
 CFLAGS  ?= $(OPT)
 WARN     = -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes \
@@ -99,7 +101,8 @@ $(GEN_SRC): scripts/embed.sh $(LUA_LIB) $(BUILD)/srclist
 # the run-time map loader, so start-up parses no Lua.
 # (every devices/map*.c: the loader's parts)
 MAP2C_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard devices/map*.c)) \
-             $(addprefix $(BUILD)/,devices/frame_map.o devices/decode.o util/err.o)
+             $(addprefix $(BUILD)/,devices/frame_map.o devices/decode.o util/err.o \
+               util/lazy_libm.o)
 $(BUILD)/map2c: scripts/map2c.c $(MAP2C_OBJ) $(BUILD)/flags
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(MAP2C_OBJ) $(PKG_LIBS) $(LDFLAGS)
 $(GEN_MAPS): $(BUILD)/map2c $(MAPS) $(BUILD)/srclist
@@ -178,7 +181,7 @@ bench-bins: $(BENCH_BIN)
 $(BUILD)/bench/%: bench/c/%.c $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 $(PKG_CFLAGS) $(EXTRA_CFLAGS) \
-	  -o $@ $< $(PKG_LIBS)
+	  -o $@ $< $(PKG_LIBS) $(shell pkg-config --libs libmodbus) -lm
 
 fuzz: deps
 	sh tests/fuzz/run.sh

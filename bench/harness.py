@@ -10,7 +10,7 @@
 - a row that needs a ratio names both sides and the target.
 Used by bench/fair.py; runnable alone for a quick comparison:
   python3 bench/harness.py RUNS 'CMD A' 'CMD B' ..."""
-import os, shlex, statistics, subprocess, sys, tempfile, time
+import random, os, shlex, statistics, subprocess, sys, tempfile, time
 
 
 class Result:
@@ -68,13 +68,21 @@ def peak_rss(argv, env=None):
 
 
 def compare(cmds, runs=20, warmup=2, env=None):
-    """cmds: list of (name, argv). Interleaved; returns {name: Result}."""
+    """cmds: list of (name, argv). Interleaved; returns {name: Result}.
+    Each round runs them in a new (seeded) random order: a command that
+    runs right after one that sleeps (mbpoll's 20 ms after connect) starts
+    on an idle, cooled-down CPU and measured ~30 % more CPU time than the
+    same command run after a busy one, so a fixed order (or one that only
+    turns) would bias the ratio."""
     res = {name: Result(name) for name, _ in cmds}
     for _ in range(warmup):
         for _, argv in cmds:
             run_once(argv, env=env)
+    rng = random.Random(17)
+    order = list(cmds)
     for _ in range(runs):
-        for name, argv in cmds:
+        rng.shuffle(order)
+        for name, argv in order:
             w, c, r, _ = run_once(argv, env=env)
             res[name].wall.append(w)
             res[name].cpu.append(c)

@@ -3,6 +3,7 @@
  * no I/O, so the simulator, the engine, the fuzzer and the tests share them.
  */
 #include "map.h"
+#include "../util/lazy_libm.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -290,7 +291,7 @@ static int check_limits(const struct dev_var *v, const char *text, double x,
  * register's resolution rather than silently rounding them. */
 static int to_raw(const struct dev_var *v, const char *text, double x,
                   double lo, double hi, long long *raw, struct ohm_error *e) {
-  double r = x / v->scale, n = nearbyint(r);
+  double r = x / v->scale, n = ohm_rint(r);
   if (fabs(r - n) > 1e-6 * (fabs(r) > 1 ? fabs(r) : 1))
     return ohm_error_set(e, OHM_ERANGE,
                          "%s: %.40s is finer than the "

@@ -11,6 +11,7 @@
 #include "sim.h"
 #include "frame_map.h"
 #include "sim_bms.h"
+#include "../util/lazy_libm.h"
 
 int dev_var_has(enum tp_kind kind, const struct dev_var *v) {
   if (v->text) return 1;
@@ -473,7 +474,7 @@ static int decimals(const struct dev_var *v) {
   if (v->type == DT_FLOAT32 || v->type == DT_FLOAT64) return -1;
   for (int d = 0; d <= 9; d++, p *= 10) {
     double x = res * p;
-    if (fabs(x - nearbyint(x)) < 1e-6 * (x > 1 ? x : 1)) return d;
+    if (fabs(x - ohm_rint(x)) < 1e-6 * (x > 1 ? x : 1)) return d;
   }
   return -1;
 }
@@ -486,7 +487,7 @@ static int fixed_fast(double num, int d, char *buf, size_t n) {
   static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4,
                                1e5, 1e6, 1e7, 1e8, 1e9};
   char tmp[40], *q = tmp + sizeof tmp;
-  double x = num * p10[d], r = nearbyint(x);
+  double x = num * p10[d], r = ohm_rint(x);
   unsigned long long u;
   int neg = r < 0, k = 0;
   if (!(fabs(r) < 1e15) || fabs(fabs(x - r) - 0.5) < 1e-6) return 0;

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <math.h>
 #include <modbus.h>
+#include "../util/lazy_modbus.h"
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -704,7 +705,8 @@ int sim_start(const struct dev_map *m, const char *tcp_addr,
   s->seed = 12345;
   for (int i = 0; i < SIM_CLIENTS_MAX; i++)
     s->clients[i] = -1;
-  if ((rc = layout(s, e)) < 0 || (rc = alloc_units(s, e)) < 0 ||
+  if ((rc = lazy_modbus_load(e)) < 0 || (rc = layout(s, e)) < 0 ||
+      (rc = alloc_units(s, e)) < 0 ||
       (tcp_addr && (rc = open_tcp(s, tcp_addr, e)) < 0) ||
       (rtu_tty && (rc = open_rtu(s, rtu_tty, e)) < 0)) {
     sim_stop(s);

@@ -19,6 +19,7 @@
 #include "../transports/snmp.h"
 #include "engine.h"
 #include "snmp_table.h"
+#include "../util/lazy_libm.h"
 
 /* v's OID for unit into buf: "%d" becomes unit + the map's oid_unit base
  * (units 0..max); any other '%' is a map error (user maps are data, never
@@ -160,9 +161,9 @@ static void text_value(const struct dev_var *v, const struct tp_snmp_val *s,
             shown, s->oid);
     return;
   }
-  if (v->ninvalid && x / v->scale == nearbyint(x / v->scale) &&
+  if (v->ninvalid && x / v->scale == ohm_rint(x / v->scale) &&
       fabs(x / v->scale) < 1e18 &&
-      dev_var_invalid(v, (uint64_t)(int64_t)nearbyint(x / v->scale)))
+      dev_var_invalid(v, (uint64_t)(int64_t)ohm_rint(x / v->scale)))
     return; /* a sentinel in text: not available (DV_NONE) */
   out->kind = DV_NUM;
   out->num = x;
@@ -319,7 +320,7 @@ static int set_args(struct dev *d, const struct dev_var *v, const char *text,
     if ((rc = dev_encode(v, text, regs, e)) < 0) return rc;
     snprintf(num, 32, "%u", regs[0]);
   } else {
-    snprintf(num, 32, "%.0f", nearbyint(strtod(text, NULL) / scale));
+    snprintf(num, 32, "%.0f", ohm_rint(strtod(text, NULL) / scale));
   }
   return 0;
 }

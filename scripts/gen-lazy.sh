@@ -13,6 +13,9 @@
 #     build/transports/serial.o
 #   telnet libtelnet.so.2 'stddef.h libtelnet.h' build/transports/telnet.o
 #     build/shell/serve_telnet.o
+#   modbus libmodbus.so.5 'modbus.h' build/transports/modbus.o
+#     build/devices/sim.o
+# (libm is not done this way: liblua5.4.a calls it, see util/lazy_libm.c.)
 # Each file using a lazy library includes util/lazy_LIB.h after the
 # library's own headers, and calls lazy_LIB_load() before its first use.
 set -eu

@@ -1,4 +1,7 @@
-/* Modbus TCP and RTU transports through libmodbus (DESIGN.md "Transports").
+/* Modbus TCP and RTU transports (DESIGN.md "Transports"). RTU goes
+ * through libmodbus, loaded on its first use (util/lazy.h); TCP needs none
+ * of it: the connect is tp_tcp_dial's, the framing modbus_adu.h's, so a
+ * one-shot `ohm get` over TCP maps no library but libc.
  *
  *   modbus-tcp://HOST[:PORT][?unit=N]          port 502, unit 1
  *   modbus-rtu:///dev/tty?baud=9600&parity=N&data=8&stop=1&unit=1
@@ -21,15 +24,18 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <modbus.h>
+#include "../util/lazy_modbus.h"
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 struct mb {
-  modbus_t *ctx;
+  modbus_t *ctx; /* RTU only: libmodbus is not even loaded for TCP */
+  int fd;        /* TCP: the socket, or -1 */
   int rtu;
   int up;       /* connected */
   int slot;     /* tp_intr slot of the socket, or -1 */
@@ -68,10 +74,12 @@ static void mb_down(struct mb *m) {
     tp_intr_unregister(m->slot);
     m->slot = -1;
   }
-  if (m->up) {
+  if (m->up && m->ctx)
     modbus_close(m->ctx);
-    m->up = 0;
-  }
+  else if (m->up)
+    close(m->fd);
+  m->fd = -1;
+  m->up = 0;
 }
 
 /* Must run before modbus_connect: libmodbus bounds a TCP connect by the
@@ -85,25 +93,37 @@ static void mb_timeouts(const struct tp *t, modbus_t *ctx) {
   modbus_set_byte_timeout(ctx, 0, 0);
 }
 
-/* getaddrinfo's verdict on the host: 0 if it resolves. libmodbus reports
- * a failed lookup as ECONNREFUSED, so a refusal is checked with this. */
-static int mb_resolve(const struct tp *t) {
-  struct addrinfo hints = {0}, *ai = NULL;
-  int rc;
-  hints.ai_socktype = SOCK_STREAM;
-  rc = getaddrinfo(t->uri.host, NULL, &hints, &ai);
-  if (ai) freeaddrinfo(ai);
-  return rc;
+/* Connect over TCP within the timeout: a numeric host directly (no
+ * getaddrinfo: it dumps the interfaces over netlink and asks nscd on every
+ * connect), a name through getaddrinfo, each of its addresses in turn.
+ * The socket, or -1 with errno; *gai is set when the name does not
+ * resolve. */
+static int mb_dial(const struct tp *t, int *gai) {
+  struct sockaddr_storage sa;
+  socklen_t len;
+  struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
+  char port[16];
+  int pn = t->uri.port > 0 ? t->uri.port : 502, fd = -1, err = ECONNREFUSED;
+  if (mb_nb_addr(t->uri.host, pn, &sa, &len) == 0)
+    return tp_tcp_dial((struct sockaddr *)&sa, len, t->opts.timeout);
+  snprintf(port, sizeof port, "%d", pn);
+  if ((*gai = getaddrinfo(t->uri.host, port, &hints, &res)) != 0) return -1;
+  for (ai = res; ai && fd < 0 && !tp_interrupted; ai = ai->ai_next)
+    if ((fd = tp_tcp_dial(ai->ai_addr, ai->ai_addrlen, t->opts.timeout)) < 0)
+      err = errno;
+  freeaddrinfo(res);
+  if (fd < 0) errno = err;
+  return fd;
 }
 
 /* Connect (or open the tty) if not connected. */
 static int mb_up(struct tp *t, struct mb *m, struct ohm_error *e) {
-  int err, rc;
+  int err, gai = 0;
   if (m->up) return 0;
   errno = 0;
-  if (modbus_connect(m->ctx) == 0) {
+  if (m->rtu ? modbus_connect(m->ctx) == 0 : (m->fd = mb_dial(t, &gai)) >= 0) {
     m->up = 1;
-    if (!m->rtu) m->slot = tp_intr_register(modbus_get_socket(m->ctx));
+    if (!m->rtu) m->slot = tp_intr_register(m->fd);
     return 0;
   }
   err = errno;
@@ -111,9 +131,9 @@ static int mb_up(struct tp *t, struct mb *m, struct ohm_error *e) {
   if (m->rtu)
     return ohm_error_set(e, OHM_EIO, "cannot open %s (%s)", t->uri.path,
                          strerror(err));
-  if ((err == ECONNREFUSED || err == 0) && (rc = mb_resolve(t)) != 0)
+  if (gai)
     return ohm_error_set(e, OHM_EIO, "connect failed (cannot resolve '%s': %s)",
-                         t->uri.host, gai_strerror(rc));
+                         t->uri.host, gai_strerror(gai));
   return tp_modbus_connect_fail(t, err, e);
 }
 
@@ -157,6 +177,18 @@ static const char *mb_what(char *buf, size_t n, const struct mb_req *r,
   return buf;
 }
 
+/* Words for err: libmodbus's own where it is loaded (RTU), else the
+ * Modbus exception's name, the malformed reply's reason, or strerror. */
+static const char *mb_strerror(const struct mb *m, int err) {
+  int x = err - MODBUS_ENOBASE;
+  if (m->ctx) return modbus_strerror(err);
+  if (x > 0 && x < (int)(sizeof exc_names / sizeof exc_names[0]) &&
+      exc_names[x])
+    return exc_names[x];
+  if (err >= MODBUS_ENOBASE) return m->why[0] ? m->why : "malformed reply";
+  return strerror(err);
+}
+
 /* Map a libmodbus errno to an OHM_E* code and a one-line message. */
 static int mb_error(const struct tp *t, int err, const char *what, int tries,
                     int unit, struct ohm_error *e) {
@@ -183,11 +215,10 @@ static int mb_error(const struct tp *t, int err, const char *what, int tries,
                          what, unit);
   if (mb_is_malformed(err))
     return ohm_error_set(e, OHM_EPROTO, "%s failed (malformed reply: %s)", what,
-                         modbus_strerror(err));
+                         mb_strerror(m, err));
   if (mb_is_drop(err))
     return ohm_error_set(e, OHM_EIO, "%s failed (connection dropped)", what);
-  return ohm_error_set(e, OHM_EIO, "%s failed (%s)", what,
-                       modbus_strerror(err));
+  return ohm_error_set(e, OHM_EIO, "%s failed (%s)", what, mb_strerror(m, err));
 }
 
 /* -v: the request PDU (unit, function, address, count or value) before
@@ -202,7 +233,7 @@ static void mb_trace(const struct tp *t, const struct mb_req *r, int unit,
   f[n++] = (uint8_t)unit;
   f[n++] = (uint8_t)r->fc;
   if (t0 > 0 && rc < 0) {
-    tp_trace(t, '!', NULL, 0, modbus_strerror(errno), t0);
+    tp_trace(t, '!', NULL, 0, mb_strerror(t->priv, errno), t0);
     return;
   }
   if (t0 > 0 && rd && r->fc <= 2) {
@@ -236,8 +267,7 @@ static int mb_once_tcp(struct mb *m, const struct mb_req *r, int unit,
                      .arg = r->fc == 5 || r->fc == 6 ? r->val : (uint16_t)r->n,
                      .data = r->dst};
   m->why[0] = 0;
-  return mb_adu_transact(modbus_get_socket(m->ctx), &q, timeout, r->dst, m->why,
-                         sizeof m->why);
+  return mb_adu_transact(m->fd, &q, timeout, r->dst, m->why, sizeof m->why);
 }
 
 /* One attempt over RTU (libmodbus checks the slave id, CRC, function and
@@ -331,7 +361,7 @@ static int mb_request(struct tp *t, int unit, const struct mb_req *r,
                              mb_what(what, sizeof what, r, unit));
       return rc;
     }
-    modbus_set_slave(m->ctx, unit);
+    if (m->rtu) modbus_set_slave(m->ctx, unit);
     errno = 0;
     tries++;
     double t0 = ohm_mono();
@@ -355,8 +385,10 @@ static int mb_request(struct tp *t, int unit, const struct mb_req *r,
       /* A late reply must not answer the retry: flush it, and over TCP
        * also start a new connection, since a reply arriving after the
        * flush would fail libmodbus's transaction-id check on this one. */
-      modbus_flush(m->ctx);
-      if (!m->rtu) mb_down(m);
+      if (m->rtu)
+        modbus_flush(m->ctx);
+      else
+        mb_down(m);
       continue;
     }
     if (mb_is_drop(err) || (!m->rtu && mb_is_malformed(err)))
@@ -413,46 +445,40 @@ static void mb_close(struct tp *t) {
   struct mb *m = t->priv;
   if (!m) return;
   mb_down(m);
-  modbus_free(m->ctx);
+  if (m->ctx) modbus_free(m->ctx);
   free(m);
   t->priv = NULL;
 }
 
-/* Allocate t->priv around ctx (taken over), set timeouts and connect. */
+/* Allocate t->priv around ctx (RTU, taken over; NULL for TCP), set
+ * timeouts and connect. */
 static int mb_start(struct tp *t, modbus_t *ctx, int rtu, struct ohm_error *e) {
   struct mb *m;
   int rc;
-  if (!ctx)
+  if (rtu && !ctx)
     return ohm_error_set(e, OHM_ENOMEM, "cannot create Modbus context (%s)",
                          strerror(errno));
   if (!(m = calloc(1, sizeof *m))) {
-    modbus_free(ctx);
+    if (ctx) modbus_free(ctx);
     return ohm_error_set(e, OHM_ENOMEM, "out of memory");
   }
   m->ctx = ctx;
+  m->fd = -1;
   m->rtu = rtu;
   m->slot = -1;
   t->priv = m;
-  mb_timeouts(t, ctx);
+  if (ctx) mb_timeouts(t, ctx);
   if (t->opts.defer) return 0; /* the first request connects */
   if ((rc = mb_up(t, m, e)) < 0) mb_close(t);
   return rc;
 }
 
 static int mb_tcp_open(struct tp *t, struct ohm_error *e) {
-  char port[16];
-  struct in_addr a;
-  int pn = t->uri.port > 0 ? t->uri.port : 502;
   if (!t->uri.host || !*t->uri.host)
     return ohm_error_set(e, OHM_EURI,
                          "missing host (want "
                          "modbus-tcp://HOST[:PORT])");
-  /* A numeric IPv4 host needs no getaddrinfo (whose AI_ADDRCONFIG dumps
-   * the interfaces over netlink and asks nscd on every connect). */
-  if (inet_pton(AF_INET, t->uri.host, &a) == 1)
-    return mb_start(t, modbus_new_tcp(t->uri.host, pn), 0, e);
-  snprintf(port, sizeof port, "%d", pn);
-  return mb_start(t, modbus_new_tcp_pi(t->uri.host, port), 0, e);
+  return mb_start(t, NULL, 0, e);
 }
 
 static int mb_rtu_open(struct tp *t, struct ohm_error *e) {
@@ -464,7 +490,9 @@ static int mb_rtu_open(struct tp *t, struct ohm_error *e) {
                          "in modbus-rtu:///dev/ttyUSB0");
   if (!t->uri.path || !*t->uri.path)
     return ohm_error_set(e, OHM_EURI, "missing serial device path");
-  if ((rc = tp_line_parse(&t->uri, &l, e)) < 0) return rc;
+  if ((rc = tp_line_parse(&t->uri, &l, e)) < 0 ||
+      (rc = lazy_modbus_load(e)) < 0)
+    return rc;
   return mb_start(t,
                   modbus_new_rtu(t->uri.path, (int)l.baud, l.parity,
                                  (int)l.data, (int)l.stop),
@@ -473,7 +501,7 @@ static int mb_rtu_open(struct tp *t, struct ohm_error *e) {
 
 const struct tp_ops tp_modbus_tcp_ops = {
     .scheme = "modbus-tcp",
-    .desc = "Modbus TCP through libmodbus (functions 01-06, 15, 16)",
+    .desc = "Modbus TCP (functions 01-06, 15, 16)",
     .kind = TP_REGS,
     .default_port = 502,
     .open = mb_tcp_open,

@@ -69,6 +69,12 @@ static int check_pdu(const struct mb_adu *q, const uint8_t *p, size_t n,
                      uint16_t *dst, char *why, size_t whysz) {
   if (p[0] == (q->fc | 0x80)) {
     if (n != 2) return bad(why, whysz, "exception reply of length", n, 2);
+    if (p[1] == 0 || p[1] > 11) { /* past 11, MODBUS_ENOBASE + code is */
+      snprintf(why, whysz,        /* another error (12: bad CRC) */
+               "exception code %u, which Modbus does not define", p[1]);
+      errno = EMBBADDATA;
+      return -1;
+    }
     errno = MODBUS_ENOBASE + p[1];
     return -1;
   }

@@ -32,29 +32,43 @@ static void tcp_disconnect(struct tcp *c) {
   c->intr = -1;
 }
 
-/* Non-blocking connect to one address within secs; fd or OHM_E*. */
-static int connect_one(const struct addrinfo *ai, double secs) {
-  int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                  ai->ai_protocol);
-  struct pollfd p = {.fd = fd, .events = POLLOUT};
-  int err = 0, one = 1;
-  socklen_t len = sizeof err;
-  if (fd < 0) return OHM_EIO;
-  if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
+int tp_tcp_dial(const struct sockaddr *sa, socklen_t len, double secs) {
+  int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  double deadline = ohm_mono() + secs;
+  int err = 0, one = 1, r;
+  socklen_t n = sizeof err;
+  if (fd < 0) return -1;
+  if (connect(fd, sa, len) < 0 && errno != EINPROGRESS) {
     err = errno;
-  } else if (poll(&p, 1, (int)(secs * 1000) + 1) <= 0) {
-    err = ETIMEDOUT;
   } else {
-    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    do {
+      double left = deadline - ohm_mono();
+      r = left > 0 ? poll(&p, 1, (int)(left * 1000) + 1) : 0;
+    } while (r < 0 && errno == EINTR && !tp_interrupted);
+    if (r < 0)
+      err = errno;
+    else if (r == 0)
+      err = ETIMEDOUT;
+    else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &n) < 0)
+      err = errno;
   }
   if (err) {
     close(fd);
-    return err == ECONNREFUSED ? OHM_ECONNREFUSED
-           : err == ETIMEDOUT  ? OHM_ETIMEDOUT
-                               : OHM_EIO;
+    errno = err;
+    return -1;
   }
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   return fd;
+}
+
+/* Connect to one address within secs; fd or OHM_E*. */
+static int connect_one(const struct addrinfo *ai, double secs) {
+  int fd = tp_tcp_dial(ai->ai_addr, ai->ai_addrlen, secs);
+  if (fd >= 0) return fd;
+  return errno == ECONNREFUSED ? OHM_ECONNREFUSED
+         : errno == ETIMEDOUT  ? OHM_ETIMEDOUT
+                               : OHM_EIO;
 }
 
 static int tcp_connect(struct tp *t, struct tcp *c, struct ohm_error *e) {

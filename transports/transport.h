@@ -154,4 +154,11 @@ void tp_interrupt(void);
 int tp_intr_register(int fd);
 void tp_intr_unregister(int slot);
 
+struct sockaddr;
+/* Connect a TCP socket to sa (len: a socklen_t) within secs
+ * (transports/tcp.c). The socket,
+ * non-blocking, close-on-exec, with TCP_NODELAY; or -1 with errno
+ * (ETIMEDOUT when secs passed, EINTR after tp_interrupt). */
+int tp_tcp_dial(const struct sockaddr *sa, unsigned len, double secs);
+
 #endif

@@ -25,6 +25,7 @@ int lazy_once(int (*load)(struct ohm_error *e), struct ohm_error *e) {
 static const char *package(const char *soname) {
   static const char *const pkgs[][2] = {
       {"libcurl.so.4", "libcurl4"},
+      {"libmodbus.so.5", "libmodbus5"},
       {"libnetsnmp.so.40", "libsnmp40"},
       {"libnetsnmpagent.so.40", "libsnmp40"},
       {"libmosquitto.so.1", "libmosquitto1"},

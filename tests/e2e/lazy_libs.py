@@ -1,11 +1,15 @@
 """Libraries only some commands need (readline, libserialport, libtelnet,
-like libcurl, net-snmp and libmosquitto) are loaded on first use (issue
-17): start-up and a Modbus read load none of them, and a missing one is a
-one-line error naming its Debian package. The library is made missing for
+like libcurl, net-snmp and libmosquitto; libmodbus for RTU and the
+simulator; libm for Lua's arithmetic and math library) are loaded on first
+use (issue 17): start-up and a Modbus read load none of them, and a
+missing one is a one-line error naming its Debian package (libm, part of
+libc6, cannot be missing). The library is made missing for
 real: a private mount namespace (unshare -rm) mounts /dev/null over it."""
-import os, pty, select, shutil, subprocess, sys, time
+import os, pty, re, select, shutil, subprocess, sys, time
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-from lib import T, ohm, run, OHM
+from lib import T, ohm, run, OHM, PY, free_port, start, wait_port
+
+TOP = os.environ["OHM_TOP"]
 
 LAZY = ("libreadline", "libserialport", "libtelnet", "libtinfo", "libcurl",
         "libnetsnmp", "libmosquitto")
@@ -15,6 +19,46 @@ def loaded(*args):
     r = ohm(*args, env={"LD_DEBUG": "files"})
     libs = sorted({l for l in LAZY if "file=" + l in r.stderr})
     return r.returncode, libs
+
+
+def ohm_maps(r, lib):
+    """Whether ohm itself needed or dlopened lib (LD_DEBUG=files output);
+    a sanitizer runtime needing libm is not ohm's doing."""
+    pat = r"file=%s\S* \[\d+\];\s+(needed|dynamically loaded) by %s " % (
+        re.escape(lib), re.escape(OHM))
+    return re.search(pat, r.stderr) is not None
+
+
+def modbus_tcp_peer():
+    p = free_port()
+    start(PY, os.path.join(TOP, "tests", "modbus_peer.py"), "tcp", str(p),
+          "--set", "3=522", stderr=subprocess.DEVNULL)
+    wait_port(p)
+    return f"modbus-tcp://127.0.0.1:{p}"
+
+
+def modbus_tcp_alone(uri):
+    """A Modbus TCP read maps neither libmodbus nor libm; Lua arithmetic
+    that needs libm loads it when it runs, with libm's results."""
+    r = ohm("get", "-d", "bps2000v2", uri, "input.L1.current",
+            env={"LD_DEBUG": "files"})
+    T.ok(r.returncode == 0 and "input.L1.current: 5.22" in r.stdout,
+         "ohm get over Modbus TCP reads", r.stderr[-300:])
+    T.ok(not ohm_maps(r, "libmodbus") and not ohm_maps(r, "libm.so"),
+         "ohm get over Modbus TCP loads neither libmodbus nor libm",
+         [l for l in r.stderr.splitlines() if "libm" in l])
+    r = ohm("-e", "print(2^0.5, 7.5 % 2, math.sin(0), math.fmod(-7, 3))",
+            env={"LD_DEBUG": "files"})
+    T.ok(r.stdout.startswith("1.4142135623731\t1.5\t0.0\t-1")
+         and ohm_maps(r, "libm.so"),
+         "Lua's ^, float %, math.sin and math.fmod load libm when they run",
+         (r.stdout, [l for l in r.stderr.splitlines() if "libm" in l]))
+    r = subprocess.run(["readelf", "-d", OHM], capture_output=True,
+                       text=True)
+    needed = re.findall(r"\(NEEDED\).*\[(.*)\]", r.stdout)
+    T.ok(needed and not [n for n in needed if n.startswith(("libm.",
+                                                            "libmodbus"))],
+         "ohm is linked with neither libm nor libmodbus", needed)
 
 
 def not_loaded():
@@ -100,6 +144,8 @@ def repl_without_readline():
 
 def main():
     not_loaded()
+    uri = modbus_tcp_peer()
+    modbus_tcp_alone(uri)
     if not can_hide():
         return T.skip("missing libraries", "no unprivileged mount namespace")
     missing("libtelnet.so.2", "libtelnet2",
@@ -108,6 +154,17 @@ def main():
     missing("libserialport.so.0", "libserialport0",
             ["get", "-d", "bps2000v2", "serial:///dev/null", "device.mfr"],
             "serial:// without libserialport")
+    missing("libmodbus.so.5", "libmodbus5",
+            ["get", "-d", "bps2000v2", "modbus-rtu:///dev/null",
+             "device.mfr"], "modbus-rtu:// without libmodbus")
+    missing("libmodbus.so.5", "libmodbus5",
+            ["sim", "bps2000v2", "--modbus-tcp", "127.0.0.1:0", "-q"],
+            "ohm sim without libmodbus")
+    r = subprocess.run(hidden("libmodbus.so.5", [
+        OHM, "get", "-d", "bps2000v2", uri, "input.L1.current"]),
+        capture_output=True, text=True, timeout=30)
+    T.eq(r.stdout, "input.L1.current: 5.22\n",
+         "without libmodbus a Modbus TCP read still works")
     missing("libnetsnmp.so.40", "libsnmp40",
             ["get", "-d", "ups-mib", "snmp://127.0.0.1:9", "ups.status"],
             "snmp:// without net-snmp")

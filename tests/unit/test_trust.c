@@ -192,6 +192,17 @@ static void test_modbus(void) {
   b[5] = 3, b[7] = 0x83, b[8] = 2;
   CHECK(check(&q, b, 9, why) == -1 && errno == MODBUS_ENOBASE + 2,
         "modbus: exception 02 is reported as such");
+  b[8] = 12;
+  CHECK(check(&q, b, 9, why) == -1 && errno == EMBBADDATA &&
+            strstr(why, "exception code 12"),
+        "modbus: exception code 12 is malformed, not errno 12 (bad CRC)");
+  b[8] = 0;
+  CHECK(check(&q, b, 9, why) == -1 && errno == EMBBADDATA &&
+            strstr(why, "exception code 0"),
+        "modbus: exception code 0 is malformed");
+  b[8] = 11;
+  CHECK(check(&q, b, 9, why) == -1 && errno == MODBUS_ENOBASE + 11,
+        "modbus: exception 0B (gateway target) is reported as such");
   q.fc = 6, q.addr = 70, q.arg = 250;
   n = reply(&q, b, 0);
   CHECK(check(&q, b, n, why) == 0, "modbus: a write's echo is taken");
