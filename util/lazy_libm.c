@@ -20,9 +20,26 @@
 
 #define LIBM_D1(X)                                                             \
   X(acos)                                                                      \
-  X(asin) X(cos) X(cosh) X(exp) X(log) X(log10) X(log2) X(nearbyint) X(round)  \
-      X(sin) X(sinh) X(sqrt) X(tan) X(tanh)
-#define LIBM_D2(X) X(atan2) X(fmax) X(fmin) X(fmod) X(pow)
+  X(asin)                                                                      \
+  X(cos)                                                                       \
+  X(cosh)                                                                      \
+  X(exp)                                                                       \
+  X(log)                                                                       \
+  X(log10)                                                                     \
+  X(log2)                                                                      \
+  X(nearbyint)                                                                 \
+  X(round)                                                                     \
+  X(sin)                                                                       \
+  X(sinh)                                                                      \
+  X(sqrt)                                                                      \
+  X(tan)                                                                       \
+  X(tanh)
+#define LIBM_D2(X)                                                             \
+  X(atan2)                                                                     \
+  X(fmax)                                                                      \
+  X(fmin)                                                                      \
+  X(fmod)                                                                      \
+  X(pow)
 #define LIBM_L1(X) X(lround)
 
 #define ENUM(n) L_##n,
