@@ -49,8 +49,9 @@ def modbus_tcp_alone(uri):
          [l for l in r.stderr.splitlines() if "libm" in l])
     r = ohm("-e", "print(2^0.5, 7.5 % 2, math.sin(0), math.fmod(-7, 3))",
             env={"LD_DEBUG": "files"})
-    T.ok(r.stdout.startswith("1.4142135623731\t1.5\t0.0\t-1")
-         and ohm_maps(r, "libm.so"),
+    # dlopen's own line, also when a sanitizer runtime had mapped libm
+    dlopened = re.search(r"opening file=\S*libm\.so\.6", r.stderr)
+    T.ok(r.stdout.startswith("1.4142135623731\t1.5\t0.0\t-1") and dlopened,
          "Lua's ^, float %, math.sin and math.fmod load libm when they run",
          (r.stdout, [l for l in r.stderr.splitlines() if "libm" in l]))
     r = subprocess.run(["readelf", "-d", OHM], capture_output=True,
