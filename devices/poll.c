@@ -34,38 +34,27 @@ static void release(struct poll_set *s, size_t i, struct dev *d) {
     dev_close(d);
 }
 
-/* Group index per target: equal non-NULL buses share a group. */
+/* A target's group key: its line, or "" for every SNMP agent (one group,
+ * one event loop); a tty path is never empty, so the two cannot meet. */
+static const char *target_key(void *ctx, size_t i) {
+  const struct poll_target *t = (const struct poll_target *)ctx + i;
+  return t->snmp ? "" : t->bus;
+}
+
+/* order, gstart and group_of: a line's targets, or all SNMP agents, form a
+ * group; any other target is a group of its own. */
 static int make_groups(struct poll_set *s) {
-  size_t n = s->n, *count;
+  size_t n = s->n;
   s->group_of = calloc(n ? n : 1, sizeof *s->group_of);
   s->order = calloc(n ? n : 1, sizeof *s->order);
   s->gstart = calloc(n + 1, sizeof *s->gstart);
-  count = calloc(n + 1, sizeof *count);
-  if (!s->group_of || !s->order || !s->gstart || !count) {
-    free(count);
+  if (!s->group_of || !s->order || !s->gstart ||
+      poll_group_by_bus(n, target_key, (void *)s->t, s->order, s->gstart,
+                        &s->ngroups) < 0)
     return OHM_ENOMEM;
-  }
-  for (size_t i = 0; i < n; i++) {
-    size_t g = s->ngroups;
-    for (size_t j = 0; (s->t[i].bus || s->t[i].snmp) && j < i; j++)
-      if ((s->t[i].snmp && s->t[j].snmp) ||
-          (s->t[j].bus && s->t[i].bus && !s->t[i].snmp &&
-           strcmp(s->t[j].bus, s->t[i].bus) == 0)) {
-        g = s->group_of[j];
-        break;
-      }
-    if (g == s->ngroups) s->ngroups++;
-    s->group_of[i] = g;
-    count[g]++;
-  }
   for (size_t g = 0; g < s->ngroups; g++)
-    s->gstart[g + 1] = s->gstart[g] + count[g];
-  memset(count, 0, (n + 1) * sizeof *count);
-  for (size_t i = 0; i < n; i++) {
-    size_t g = s->group_of[i];
-    s->order[s->gstart[g] + count[g]++] = i;
-  }
-  free(count);
+    for (size_t k = s->gstart[g]; k < s->gstart[g + 1]; k++)
+      s->group_of[s->order[k]] = g;
   return 0;
 }
 

@@ -92,6 +92,17 @@ void poll_set_free(struct poll_set *s);
 int poll_run(const struct poll_target *t, size_t n, const struct poll_opts *o,
              struct ohm_error *e);
 
+/* Groups n items by bus, for one thread per line: items whose key(ctx, i)
+ * is the same string form one group; an item without a key (NULL, or key
+ * itself NULL) is a group of its own. Groups are numbered as their first
+ * item appears; order[0..n) lists the items group by group, each group in
+ * item order, and group g is order[gstart[g]..gstart[g + 1]) (gstart has
+ * room for n + 1). Keys are borrowed for the call. 0 with *ngroups set, or
+ * OHM_ENOMEM (nothing written). */
+int poll_group_by_bus(size_t n, const char *(*key)(void *ctx, size_t i),
+                      void *ctx, size_t *order, size_t *gstart,
+                      size_t *ngroups);
+
 /* The RS485 line a device URI sits on (its tty, for modbus-rtu:// and
  * serial://) copied into buf; 0 if it is not on a shared line. */
 int poll_bus_of(const char *uri, char *buf, size_t n);

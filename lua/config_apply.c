@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../devices/poll.h"
 #include "../devices/thresh.h"
 #include "config.h"
 
@@ -296,50 +297,19 @@ static void *worker(void *arg) {
   }
 }
 
-/* Items sharing a bus in one group (one thread drives a line, as in ohm
- * poll); order lists the items group by group, gstart[g] where g starts.
- * Without memory: one group of everything, in order. */
-static size_t make_groups(size_t n, const char *(*bus)(void *, size_t),
-                          void *ctx, size_t *order, size_t *gstart) {
-  size_t *g = calloc(n ? n : 1, sizeof *g), ng = 0, k = 0;
-  if (!g) {
-    for (size_t i = 0; i < n; i++)
-      order[i] = i;
-    gstart[0] = 0, gstart[1] = n;
-    return 1;
-  }
-  for (size_t i = 0; i < n; i++) {
-    const char *bi = bus ? bus(ctx, i) : NULL;
-    g[i] = ng;
-    for (size_t j = 0; bi && j < i; j++) {
-      const char *bj = bus(ctx, j);
-      if (bj && strcmp(bi, bj) == 0) {
-        g[i] = g[j];
-        break;
-      }
-    }
-    if (g[i] == ng) ng++;
-  }
-  for (size_t x = 0; x < ng; x++) {
-    gstart[x] = k;
-    for (size_t i = 0; i < n; i++)
-      if (g[i] == x) order[k++] = i;
-  }
-  gstart[ng] = n;
-  free(g);
-  return ng;
-}
-
 void cfg_parallel(size_t n, int jobs, const char *(*bus)(void *ctx, size_t i),
                   void (*fn)(void *ctx, size_t i),
                   void (*done)(void *ctx, size_t i), void *ctx) {
   size_t *order = calloc(n ? n : 1, sizeof *order);
-  size_t *gstart = calloc(n + 2, sizeof *gstart);
+  size_t *gstart = calloc(n + 1, sizeof *gstart);
   struct pool p = {
       PTHREAD_MUTEX_INITIALIZER, 0, 0, order, gstart, fn, done, ctx};
   pthread_t th[64];
   int k = 0;
-  if (!order || !gstart) { /* no memory: in this thread, in order */
+  /* items on one line in one group: one thread drives a line, as in poll */
+  if (!order || !gstart ||
+      poll_group_by_bus(n, bus, ctx, order, gstart, &p.ngroups) < 0) {
+    /* no memory: in this thread, in order */
     for (size_t i = 0; i < n; i++) {
       fn(ctx, i);
       if (done) done(ctx, i);
@@ -347,7 +317,6 @@ void cfg_parallel(size_t n, int jobs, const char *(*bus)(void *ctx, size_t i),
     free(order), free(gstart);
     return;
   }
-  p.ngroups = n ? make_groups(n, bus, ctx, order, gstart) : 0;
   if (jobs > 64) jobs = 64;
   if ((size_t)jobs > p.ngroups) jobs = (int)p.ngroups;
   for (; jobs > 1 && k < jobs; k++)

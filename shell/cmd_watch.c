@@ -325,36 +325,46 @@ static void *group_main(void *arg) {
   return NULL;
 }
 
+static const char *watch_bus(void *ctx, size_t i) {
+  return ((const struct fleet *)ctx)->t[i].bus;
+}
+
+/* Group k: its n devices, order[0..n) fleet indexes, and its poll set. */
+static int make_group(struct watch *w, size_t k, const size_t *order, size_t n,
+                      struct ohm_error *e) {
+  struct poll_opts po = {.jobs = 1,
+                         .keep_open = 1,
+                         .open = watch_open,
+                         .done = watch_done,
+                         .ctx = &w->g[k]};
+  struct wgroup *g = &w->g[k];
+  g->w = w;
+  g->idx = calloc(n, sizeof *g->idx);
+  g->t = calloc(n, sizeof *g->t);
+  if (!g->idx || !g->t) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  for (g->n = 0; g->n < n; g->n++) {
+    g->idx[g->n] = order[g->n];
+    g->t[g->n] = w->f.t[order[g->n]];
+  }
+  return poll_set_new(g->t, g->n, &po, &g->ps, e);
+}
+
 /* The groups: one per device, except devices of one RS485 line. */
 static int make_groups(struct watch *w, struct ohm_error *e) {
-  struct poll_opts po = {
-      .jobs = 1, .keep_open = 1, .open = watch_open, .done = watch_done};
-  w->g = calloc(w->f.n + 1, sizeof *w->g);
-  if (!w->g) return ohm_error_set(e, OHM_ENOMEM, "out of memory");
-  for (size_t i = 0; i < w->f.n; i++) {
-    const char *bus = w->f.t[i].bus;
-    size_t k = 0;
-    while (k < w->ng &&
-           !(bus && w->g[k].t[0].bus && strcmp(bus, w->g[k].t[0].bus) == 0))
-      k++;
-    struct wgroup *g = &w->g[k];
-    if (k == w->ng) {
-      g->idx = calloc(w->f.n + 1, sizeof *g->idx);
-      g->t = calloc(w->f.n + 1, sizeof *g->t);
-      g->w = w;
-      w->ng++;
-      if (!g->idx || !g->t)
-        return ohm_error_set(e, OHM_ENOMEM, "out of memory");
-    }
-    g->idx[g->n] = i;
-    g->t[g->n++] = w->f.t[i];
+  size_t n = w->f.n, *order = calloc(n ? n : 1, sizeof *order),
+         *gstart = calloc(n + 1, sizeof *gstart), ng = 0;
+  int rc = 0;
+  if (!order || !gstart ||
+      poll_group_by_bus(n, watch_bus, &w->f, order, gstart, &ng) < 0 ||
+      !(w->g = calloc(ng ? ng : 1, sizeof *w->g)))
+    rc = ohm_error_set(e, OHM_ENOMEM, "out of memory");
+  for (size_t k = 0; rc == 0 && k < ng; k++) {
+    w->ng = k + 1; /* free_groups frees a half-made group too */
+    rc = make_group(w, k, order + gstart[k], gstart[k + 1] - gstart[k], e);
   }
-  for (size_t k = 0; k < w->ng; k++) {
-    po.ctx = &w->g[k];
-    if (poll_set_new(w->g[k].t, w->g[k].n, &po, &w->g[k].ps, e) < 0)
-      return e->code;
-  }
-  return 0;
+  free(order);
+  free(gstart);
+  return rc;
 }
 
 static void free_groups(struct watch *w) {

@@ -3,7 +3,7 @@
 the other end (all unit 1: the simulator answers one unit over RTU) plus a
 TCP device. The line's devices are read one after another (two masters
 writing the one line at once garble each other's frames), so all three
-read correctly, every time, with many jobs."""
+read correctly, every time, with many jobs; `ohm watch` too."""
 import json
 import os
 import subprocess
@@ -63,6 +63,19 @@ def main(procs):
     T.eq(good, 3, "three polls: every device on the line read each time")
     T.eq(out.get("tcp", {}).get("input.L1-N.voltage"), 230.1,
          "the TCP device alongside")
+
+    # watch: the line's devices refresh on one thread, one after another,
+    # in their order, round after round
+    r = ohm("watch", "--config", cfg, "--count", "10", "--every", "0.05",
+            "--timeout", "1", "bus1", "bus2", "bus3", "input.L1-N.voltage",
+            timeout=60)
+    got = [l.split(" ", 1)[1] for l in r.stdout.splitlines()]
+    T.ok(r.returncode == 0 and len(got) == 30 and all(
+        g.startswith(f"bus{u} input.L1-N.voltage: ") and
+        g.split(": ")[1].replace(".", "", 1).isdigit()
+        for u, g in zip([1, 2, 3] * 10, got)),
+        "watch: ten rounds of bus1, bus2, bus3 in turn, every one read",
+        r.stdout + r.stderr)
 
 
 procs = []
