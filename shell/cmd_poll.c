@@ -489,15 +489,22 @@ static void poll_on_signal(int sig) {
 }
 
 /* SIGINT and SIGTERM stop the run: what was read is printed, the rest
- * reported interrupted; a second one kills outright (SA_RESETHAND). */
-static void poll_signals(int on) {
+ * reported interrupted; a second one kills outright (SA_RESETHAND). The
+ * handlers before are kept in old[2] and put back by poll_signals_end. */
+static void poll_signals(struct sigaction old[2]) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on ? poll_on_signal : SIG_DFL;
+  sa.sa_handler = poll_on_signal;
   sa.sa_flags = SA_RESETHAND;
   sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
+  tp_interrupted = 0;
+  sigaction(SIGINT, &sa, &old[0]);
+  sigaction(SIGTERM, &sa, &old[1]);
+}
+
+static void poll_signals_end(const struct sigaction old[2]) {
+  sigaction(SIGINT, &old[0], NULL);
+  sigaction(SIGTERM, &old[1], NULL);
 }
 
 static int poll_exec(struct poll_cli *p) {
@@ -520,10 +527,10 @@ static int poll_exec(struct poll_cli *p) {
   static char obuf[1 << 16]; /* glibc ignores the size without a buffer */
   setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
   p->main_thread = pthread_self();
-  tp_interrupted = 0;
-  poll_signals(1);
+  struct sigaction old[2];
+  poll_signals(old);
   int rc = poll_run(p->f.t, p->f.n, &po, &e);
-  poll_signals(0);
+  poll_signals_end(old);
   if (tp_interrupted)
     sh_errorf(NULL, "interrupted: %zu devices read, %zu failed, %zu not read",
               p->ok, p->bad - p->intr, p->intr);
