@@ -16,8 +16,8 @@
 #include "engine.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <modbus.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
