@@ -6,7 +6,9 @@
  * checks of every reply and the error messages are the blocking transport's, so
  * a device reads and fails here as it does in `ohm get`. Devices are admitted
  * in order and never more than twice the window past the first unfinished one,
- * so a caller that prints in order holds at most that many devices' rows. */
+ * so a caller that prints in order holds at most that many devices' rows.
+ * Ctrl-C (tp_interrupted) stops admitting: every device not read yet ends
+ * at once with OHM_EINTR, as a blocking read does. */
 #include "poll_int.h"
 
 #include "../transports/modbus_nb.h"
@@ -15,6 +17,7 @@
 
 #include <errno.h>
 #include <modbus.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -323,6 +326,49 @@ static void loop_refuse(struct poll_set *s, const size_t *idx, size_t n) {
   }
 }
 
+/* The request a slot waits on, worded as the blocking transport words it
+ * ("read registers 0-98 from unit 1"); NULL before its first request. */
+static const char *slot_what(const struct slot *sl, char *buf, size_t n) {
+  static const char *const objs[] = {"registers", "coils", "discrete inputs",
+                                     "registers", "input registers"};
+  const struct dev_block *b = blk_of(sl);
+  int fc = dev_table_fc(b->table);
+  if (sl->state == SLOT_CONNECT && !sl->tries && !sl->redials && !sl->blk)
+    return NULL;
+  snprintf(buf, n, "read %s %d-%d from unit %d",
+           objs[fc >= 1 && fc <= 4 ? fc : 0], b->first, b->first + b->count - 1,
+           sl->d->unit);
+  return buf;
+}
+
+/* Ctrl-C (tp_interrupted): what is in flight ends, in order, with
+ * OHM_EINTR as a blocking read does; the devices not started yet are not
+ * opened and each ends with OHM_EINTR "interrupted". */
+static void loop_interrupt(struct loop *l, const size_t *idx, size_t next,
+                           size_t n) {
+  char what[96];
+  for (size_t pos = l->low; pos < next; pos++)
+    for (size_t k = 0; !l->done[pos] && k < l->w; k++) {
+      struct slot *sl = &l->slots[k];
+      struct poll_result r = {0};
+      if (sl->state == SLOT_FREE || sl->pos != pos) continue;
+      const char *w = slot_what(sl, what, sizeof what);
+      r.rc = ohm_error_set(&r.err, OHM_EINTR, "%s%sinterrupted", w ? w : "",
+                           w ? " " : "");
+      slot_end(l, sl, &r, pos);
+    }
+  for (; next < n; next++) {
+    struct poll_result r = {0};
+    r.rc = ohm_error_set(&r.err, OHM_EINTR, "interrupted");
+    r.started = ohm_real();
+    poll_finish(l->s, idx[next], NULL, &r, ohm_mono());
+  }
+}
+
+/* A signal taken by a worker thread does not wake epoll_wait: the flag is
+ * looked at again within POLL_MB_INTR_MS at the latest. */
+#define POLL_MB_INTR_MS 100
+
 void poll_mb_run(struct poll_set *s, const size_t *idx, size_t n) {
   struct loop l;
   struct epoll_event ev[256];
@@ -333,23 +379,25 @@ void poll_mb_run(struct poll_set *s, const size_t *idx, size_t n) {
     return;
   }
   while (next < n || l.nfree < l.w) {
-    while (next < n && l.nfree && next < l.low + 2 * l.w) {
+    if (tp_interrupted) { /* Ctrl-C: admit no more, end what is in flight */
+      loop_interrupt(&l, idx, next, n);
+      break;
+    }
+    while (next < n && l.nfree && next < l.low + 2 * l.w && !tp_interrupted) {
       slot_start(&l, next, idx[next]);
       next++;
     }
     int wait = loop_expire(&l);
     if (l.nfree == l.w) continue; /* nothing in flight */
     if (s->o.idle) s->o.idle(s->o.ctx);
-    int k = epoll_wait(l.ep, ev, 256, tp_interrupted ? 0 : wait);
+    if (wait < 0 || wait > POLL_MB_INTR_MS) wait = POLL_MB_INTR_MS;
+    int k = epoll_wait(l.ep, ev, 256, wait);
     for (int j = 0; j < k; j++) {
       size_t slot = (size_t)(ev[j].data.u64 & 0xffffffffu);
       struct slot *sl = &l.slots[slot];
       if (sl->state != SLOT_FREE && sl->gen == ev[j].data.u64 >> 32)
         slot_event(&l, sl, ev[j].events, sl->pos);
     }
-    if (tp_interrupted) /* Ctrl-C: every device in flight times out now */
-      for (size_t q = 0; q < l.w; q++)
-        l.slots[q].deadline = 0;
   }
   loop_free(&l);
 }

@@ -11,6 +11,7 @@
  * memory stays flat for thousands of devices. */
 #include <fnmatch.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +216,7 @@ struct poll_cli {
   int *state;  /* 0 pending, 1 ok, -1 failed */
   size_t next; /* next device to print, in order */
   size_t ok, bad;
+  size_t intr;           /* of bad: not read for Ctrl-C */
   size_t rows;           /* printed so far (CSV: the header goes first) */
   int wdev, wname;       /* table: column widths, fixed before the first row */
   int idles;             /* the event loop's flushes so far */
@@ -449,6 +451,7 @@ static void poll_done(void *ctx, size_t i, const struct poll_result *r) {
     struct ohm_error e = r->err;
     if (r->rc == 0) ohm_error_set(&e, OHM_ENOMEM, "out of memory");
     sh_error(p->f.names[i], &e);
+    p->intr += e.code == OHM_EINTR;
     p->state[i] = -1;
     p->text[i] = strdup(ohm_error_text(&e));
   }
@@ -480,6 +483,30 @@ static int poll_open_lazy(void *ctx, size_t i, struct dev **out,
   return inv_open(f->inv, f->opens[i], f->o->driver, &o, out, e);
 }
 
+static void poll_on_signal(int sig) {
+  (void)sig;
+  tp_interrupt(); /* the devices not read yet end "interrupted" */
+}
+
+/* SIGINT and SIGTERM stop the run: what was read is printed, the rest
+ * reported interrupted; a second one kills outright (SA_RESETHAND). The
+ * handlers before are kept in old[2] and put back by poll_signals_end. */
+static void poll_signals(struct sigaction old[2]) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = poll_on_signal;
+  sa.sa_flags = SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  tp_interrupted = 0;
+  sigaction(SIGINT, &sa, &old[0]);
+  sigaction(SIGTERM, &sa, &old[1]);
+}
+
+static void poll_signals_end(const struct sigaction old[2]) {
+  sigaction(SIGINT, &old[0], NULL);
+  sigaction(SIGTERM, &old[1], NULL);
+}
+
 static int poll_exec(struct poll_cli *p) {
   struct ohm_error e;
   struct poll_opts po = {.jobs = p->jobs,
@@ -500,7 +527,13 @@ static int poll_exec(struct poll_cli *p) {
   static char obuf[1 << 16]; /* glibc ignores the size without a buffer */
   setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
   p->main_thread = pthread_self();
+  struct sigaction old[2];
+  poll_signals(old);
   int rc = poll_run(p->f.t, p->f.n, &po, &e);
+  poll_signals_end(old);
+  if (tp_interrupted)
+    sh_errorf(NULL, "interrupted: %zu devices read, %zu failed, %zu not read",
+              p->ok, p->bad - p->intr, p->intr);
   if (rc < 0) {
     sh_error(NULL, &e);
     return EXIT_FAIL;

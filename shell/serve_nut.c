@@ -6,17 +6,14 @@
  * USERNAME and PASSWORD of a user the inventory grants it:
  *   nut = { users = { admin = { password = "...", actions = {"set"},
  *                               instcmds = {"all"} } } }
- * No users: read-only. Connections come through the one listener
- * (serve/listen.c): at most NUT_MAX_CLIENTS, NUT_MAX_PER_ADDR from one
- * address. A client must send its first line within NUT_FIRST_MS, each
+ * No users: read-only (the users: serve/nut_users.c). Connections come through
+ * the one listener (serve/listen.c): at most NUT_MAX_CLIENTS, NUT_MAX_PER_ADDR
+ * from one address. A client must send its first line within NUT_FIRST_MS, each
  * line within NUT_LINE_MS of its first byte, and, until it has logged in,
  * its next line within NUT_IDLE_MS; a logged-in client (upsmon) may stay
  * quiet as long as it likes. Failed logins go through serve/login.c. */
 #include <errno.h>
-#include <lauxlib.h>
-#include <lua.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +27,7 @@
 #include "serve/nut_fsd.h"
 #include "serve/listen.h"
 #include "serve/login.h"
+#include "serve/nut_users.h"
 
 #define NUT_MAX_CLIENTS 128
 #define NUT_MAX_PER_ADDR 32
@@ -41,22 +39,10 @@
 #define NUT_REPLY_MS 10000
 #define NUT_REPLY_MAX (4 << 20)
 
-struct nut_user {
-  char *name, *password;
-  int can_set;
-  int primary;    /* upsmon = "primary": may PRIMARY/MASTER and FSD */
-  char *instcmds; /* " a b c " or " all " */
-};
-
 static struct {
   struct sv_cache *c;
   struct ls_server *ls;
-  int loaded; /* users were loaded: reloads replace them */
-  struct nut_user *users;
-  size_t nusers;
 } nut;
-
-static pthread_rwlock_t users_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 struct nut_client {
   struct ls_conn *conn; /* NULL when fuzzing */
@@ -70,140 +56,6 @@ struct nut_client {
   char *out;       /* this request's reply, sent whole */
   size_t nout, capout;
 };
-
-/* ---- users from the inventory's `nut.users` table ---- */
-
-/* A string or an array of strings at idx as " a b c " into buf. Called
- * under inv_call: a metamethod may raise, so nothing here is allocated. */
-static void list_of(lua_State *L, int idx, char *buf, size_t size) {
-  snprintf(buf, size, " ");
-  if (lua_type(L, idx) == LUA_TSTRING) {
-    snprintf(buf, size, " %s ", lua_tostring(L, idx));
-    return;
-  }
-  for (lua_Integer k = 1;
-       lua_istable(L, idx) && lua_geti(L, idx, k) == LUA_TSTRING; k++) {
-    size_t n = strlen(buf);
-    snprintf(buf + n, size - n, "%s ", lua_tostring(L, -1));
-    lua_pop(L, 1);
-  }
-  if (lua_istable(L, idx)) lua_pop(L, 1);
-}
-
-/* Every Lua access first (they may raise), then the copies. */
-static void load_user(lua_State *L, const char *name) {
-  char acts[2048], cmds[2048];
-  lua_getfield(L, -1, "password");
-  lua_getfield(L, -2, "actions");
-  list_of(L, lua_gettop(L), acts, sizeof acts);
-  lua_getfield(L, -3, "instcmds");
-  list_of(L, lua_gettop(L), cmds, sizeof cmds);
-  lua_getfield(L, -4, "upsmon"); /* "primary" (or "master") may set FSD */
-  const char *mon = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
-  int primary = !strcmp(mon, "primary") || !strcmp(mon, "master");
-  lua_pop(L, 1);
-  const char *pw = lua_isstring(L, -3) ? lua_tostring(L, -3) : NULL;
-  struct nut_user *u = realloc(nut.users, (nut.nusers + 1) * sizeof *u);
-  if (u) nut.users = u;
-  if (!u || !pw) {
-    lua_pop(L, 3);
-    return;
-  }
-  u = &nut.users[nut.nusers];
-  memset(u, 0, sizeof *u);
-  u->password = strdup(pw);
-  u->can_set = strcasestr(acts, " set ") != NULL;
-  u->primary = primary;
-  u->instcmds = strdup(cmds);
-  u->name = strdup(name);
-  lua_pop(L, 3);
-  if (u->name && u->password && u->instcmds)
-    nut.nusers++;
-  else {
-    free(u->name);
-    free(u->password);
-    free(u->instcmds);
-  }
-}
-
-static void free_users(void);
-
-static int read_users(lua_State *L, void *ud) {
-  (void)ud;
-  if (lua_getglobal(L, "nut") == LUA_TTABLE &&
-      lua_getfield(L, -1, "users") == LUA_TTABLE) {
-    lua_pushnil(L);
-    while (lua_next(L, -2)) {
-      if (lua_type(L, -2) == LUA_TSTRING && lua_istable(L, -1))
-        load_user(L, lua_tostring(L, -2));
-      lua_pop(L, 1);
-    }
-  }
-  return 0;
-}
-
-/* Replace the users by inv's `nut.users` (under the users lock); on an
- * error in the config, none (no login until it is fixed). */
-static int load_users(struct inventory *inv, struct ohm_error *e) {
-  pthread_rwlock_wrlock(&users_lock);
-  free_users();
-  int rc = inv_call(inv, read_users, NULL, e);
-  if (rc < 0) free_users();
-  pthread_rwlock_unlock(&users_lock);
-  return rc;
-}
-
-void serve_nut_reload(struct inventory *inv) {
-  struct ohm_error e;
-  if (nut.loaded && load_users(inv, &e) < 0)
-    serve_log("reload: NUT users: %s", ohm_error_text(&e));
-}
-
-static void free_users(void) {
-  for (size_t i = 0; i < nut.nusers; i++) {
-    free(nut.users[i].name);
-    if (nut.users[i].password)
-      memset(nut.users[i].password, 0, strlen(nut.users[i].password));
-    free(nut.users[i].password);
-    free(nut.users[i].instcmds);
-  }
-  free(nut.users);
-  nut.users = NULL;
-  nut.nusers = 0;
-}
-
-/* What the client's user may do, copied out under the users lock (a
- * SIGHUP may replace the users meanwhile). */
-struct nut_grant {
-  int can_set, primary;
-  char instcmds[1024];
-};
-
-/* Fill g for the user whose name and password the client gave; -1 if
- * there is none. Every password is compared, in constant time, so the
- * time says nothing about which user exists. */
-static int auth(const struct nut_client *cl, struct nut_grant *g) {
-  int rc = -1;
-  pthread_rwlock_rdlock(&users_lock);
-  for (size_t i = 0; cl->user && cl->pass && i < nut.nusers; i++) {
-    int pw = lg_equal(nut.users[i].password, cl->pass);
-    int nm = lg_equal(nut.users[i].name, cl->user);
-    if ((pw & nm) && rc < 0) {
-      g->can_set = nut.users[i].can_set;
-      g->primary = nut.users[i].primary;
-      snprintf(g->instcmds, sizeof g->instcmds, "%s", nut.users[i].instcmds);
-      rc = 0;
-    }
-  }
-  pthread_rwlock_unlock(&users_lock);
-  return rc;
-}
-
-static int may_instcmd(const struct nut_grant *u, const char *cmd) {
-  char want[160];
-  snprintf(want, sizeof want, " %s ", cmd);
-  return strcasestr(u->instcmds, " all ") || strstr(u->instcmds, want);
-}
 
 /* ---- replies ---- */
 
@@ -522,7 +374,7 @@ static int need_user(struct nut_client *cl, struct nut_grant *g) {
     ERR(cl, "ACCESS-DENIED"); /* locked out: not even checked */
     return -1;
   }
-  if (auth(cl, g) == 0) {
+  if (nutu_auth(cl->user, cl->pass, g) == 0) {
     if (!cl->authed) lg_ok(cl->addr);
     cl->authed = 1;
     return 0;
@@ -604,7 +456,7 @@ static void do_instcmd(struct nut_client *cl, int argc, char **argv) {
     ERR(cl, "CMD-NOT-SUPPORTED");
     return;
   }
-  if (!may_instcmd(u, argv[2])) {
+  if (!nutu_may_instcmd(u, argv[2])) {
     ERR(cl, "ACCESS-DENIED");
     return;
   }
@@ -798,8 +650,7 @@ int serve_nut_start(struct sv_cache *c, const char *addr,
                          .serve = client_serve};
   nut.c = c;
   struct inventory *inv = sh_inventory(o, e);
-  if (!inv || load_users(inv, e) < 0) return e->code ? e->code : OHM_ECONFIG;
-  nut.loaded = 1;
+  if (!inv || nutu_load(inv, e) < 0) return e->code ? e->code : OHM_ECONFIG;
   int rc = ls_start(addr, &conf, &nut.ls, e);
   if (rc < 0) serve_nut_stop();
   return rc;
@@ -811,8 +662,5 @@ void serve_nut_stop(void) {
    * by the device's timeout. */
   ls_stop(nut.ls);
   nut.ls = NULL;
-  nut.loaded = 0;
-  pthread_rwlock_wrlock(&users_lock);
-  free_users();
-  pthread_rwlock_unlock(&users_lock);
+  nutu_free();
 }
