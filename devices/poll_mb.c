@@ -326,19 +326,16 @@ static void loop_refuse(struct poll_set *s, const size_t *idx, size_t n) {
   }
 }
 
-/* The request a slot waits on, worded as the blocking transport words it
- * ("read registers 0-98 from unit 1"); NULL before its first request. */
-static const char *slot_what(const struct slot *sl, char *buf, size_t n) {
-  static const char *const objs[] = {"registers", "coils", "discrete inputs",
-                                     "registers", "input registers"};
+/* A slot's end at Ctrl-C, worded as the blocking transport words it:
+ * the request it waits on ("read registers 0-98 from unit 1
+ * interrupted"), or plain "interrupted" before its first request. */
+static void slot_interrupted(const struct slot *sl, struct poll_result *r) {
   const struct dev_block *b = blk_of(sl);
-  int fc = dev_table_fc(b->table);
   if (sl->state == SLOT_CONNECT && !sl->tries && !sl->redials && !sl->blk)
-    return NULL;
-  snprintf(buf, n, "read %s %d-%d from unit %d",
-           objs[fc >= 1 && fc <= 4 ? fc : 0], b->first, b->first + b->count - 1,
-           sl->d->unit);
-  return buf;
+    r->rc = ohm_error_set(&r->err, OHM_EINTR, "interrupted");
+  else
+    r->rc = tp_modbus_interrupted(sl->d->tp, dev_table_fc(b->table), b->first,
+                                  b->count, &r->err);
 }
 
 /* Ctrl-C (tp_interrupted): what is in flight ends, in order, with
@@ -346,15 +343,12 @@ static const char *slot_what(const struct slot *sl, char *buf, size_t n) {
  * opened and each ends with OHM_EINTR "interrupted". */
 static void loop_interrupt(struct loop *l, const size_t *idx, size_t next,
                            size_t n) {
-  char what[96];
   for (size_t pos = l->low; pos < next; pos++)
     for (size_t k = 0; !l->done[pos] && k < l->w; k++) {
       struct slot *sl = &l->slots[k];
       struct poll_result r = {0};
       if (sl->state == SLOT_FREE || sl->pos != pos) continue;
-      const char *w = slot_what(sl, what, sizeof what);
-      r.rc = ohm_error_set(&r.err, OHM_EINTR, "%s%sinterrupted", w ? w : "",
-                           w ? " " : "");
+      slot_interrupted(sl, &r);
       slot_end(l, sl, &r, pos);
     }
   for (; next < n; next++) {

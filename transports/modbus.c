@@ -329,6 +329,14 @@ int tp_modbus_redial_fail(struct tp *t, int err, int fc, int addr, int n,
       e, rc, "%s failed (connection dropped, reconnect failed)", what);
 }
 
+int tp_modbus_interrupted(struct tp *t, int fc, int addr, int n,
+                          struct ohm_error *e) {
+  struct mb_req r = {.fc = fc, .addr = addr, .n = n};
+  char what[80];
+  return ohm_error_set(e, OHM_EINTR, "%s interrupted",
+                       mb_what(what, sizeof what, &r, t->unit));
+}
+
 int tp_modbus_retry(const struct tp *t, int err, int *tries, int *redials) {
   if (mb_is_drop(err) && (*redials)++ == 0) {
     (*tries)--;

@@ -73,6 +73,11 @@ int tp_modbus_connect_fail(struct tp *t, int err, struct ohm_error *e);
 int tp_modbus_redial_fail(struct tp *t, int err, int fc, int addr, int n,
                           struct ohm_error *e);
 
+/* The blocking transport's error for a request of function fc cut short
+ * by tp_interrupt ("read registers 0-98 from unit 1 interrupted"). */
+int tp_modbus_interrupted(struct tp *t, int fc, int addr, int n,
+                          struct ohm_error *e);
+
 /* The blocking transport's retry policy after a request failed with err:
  * 1 to try again on a new connection (tries and redials counted as it
  * counts them: tries is incremented by the caller before each attempt),
