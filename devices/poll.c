@@ -8,6 +8,7 @@
 
 #include "snmp_engine.h"
 #include "../transports/modbus_nb.h"
+#include "../transports/transport.h"
 #include "../util/clock.h"
 
 #include <pthread.h>
@@ -102,8 +103,11 @@ static void poll_one(struct worker *w, size_t i) {
   double t0 = ohm_mono();
   r.started = ohm_real();
   ohm_error_clear(&r.err);
-  if (!d && (r.rc = s->o.open(s->o.ctx, i, &d, &r.err)) < 0) d = NULL;
-  if (d) {
+  if (tp_interrupted) /* Ctrl-C: nothing more is opened or read */
+    r.rc = ohm_error_set(&r.err, OHM_EINTR, "interrupted");
+  else if (!d && (r.rc = s->o.open(s->o.ctx, i, &d, &r.err)) < 0)
+    d = NULL;
+  if (d && r.rc == 0) {
     struct dev_value *v = worker_buf(w, d->map->nvars ? d->map->nvars : 1);
     if (!v)
       r.rc = ohm_error_set(&r.err, OHM_ENOMEM, "out of memory");
@@ -152,6 +156,12 @@ static int snmp_next(void *ctx, struct dev **d, size_t *id) {
     struct poll_result r = {0};
     struct dev *dv = s->devs[i];
     if (s->due && !s->due[i]) continue;
+    if (tp_interrupted) { /* Ctrl-C: the agents not read yet are not opened */
+      r.rc = ohm_error_set(&r.err, OHM_EINTR, "interrupted");
+      r.started = w->started;
+      poll_finish(s, i, dv, &r, w->t0); /* closes one kept open */
+      continue;
+    }
     if (!dv && (r.rc = s->o.open(s->o.ctx, i, &dv, &r.err)) < 0) {
       r.started = w->started;
       poll_finish(s, i, NULL, &r, w->t0);

@@ -495,7 +495,10 @@ static void poll_signals(struct sigaction old[2]) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = poll_on_signal;
-  sa.sa_flags = SA_RESETHAND;
+  /* SA_RESTART: a write blocked on a full stdout pipe (ohm poll | less)
+   * goes on instead of failing with EINTR, which stdio would take as an
+   * error and drop the rows buffered; poll and epoll_wait still return. */
+  sa.sa_flags = SA_RESETHAND | SA_RESTART;
   sigemptyset(&sa.sa_mask);
   tp_interrupted = 0;
   sigaction(SIGINT, &sa, &old[0]);

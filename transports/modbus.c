@@ -390,9 +390,9 @@ static int mb_request(struct tp *t, int unit, const struct mb_req *r,
     }
     if ((err == ETIMEDOUT || mb_is_malformed(err)) &&
         tries <= t->opts.retries) {
-      /* A late reply must not answer the retry: flush it, and over TCP
-       * also start a new connection, since a reply arriving after the
-       * flush would fail libmodbus's transaction-id check on this one. */
+      /* A late reply must not answer the retry: over RTU flush it; over
+       * TCP start a new connection (a reply arriving after a flush would
+       * be one more stray for modbus_adu.c to skip on this one). */
       if (m->rtu)
         modbus_flush(m->ctx);
       else

@@ -79,9 +79,12 @@ static int tcp_connect(struct tp *t, struct tcp *c, struct ohm_error *e) {
   if ((rc = getaddrinfo(t->uri.host, port, &hints, &res)) != 0)
     return ohm_error_set(e, OHM_EIO, "cannot resolve %s (%s)", t->uri.host,
                          gai_strerror(rc));
-  for (ai = res; ai && fd < 0; ai = ai->ai_next)
+  for (ai = res; ai && fd < 0 && !tp_interrupted; ai = ai->ai_next)
     fd = connect_one(ai, t->opts.timeout);
   freeaddrinfo(res);
+  if (fd < 0 && tp_interrupted)
+    return ohm_error_set(e, OHM_EINTR, "connect to %s:%d interrupted",
+                         t->uri.host, t->uri.port);
   if (fd < 0)
     return ohm_error_set(e, fd, "connect to %s:%d failed (%s)", t->uri.host,
                          t->uri.port,

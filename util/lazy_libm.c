@@ -7,11 +7,13 @@
  * use it, and liblua5.4.a is precompiled, so the lazy header's macros cannot
  * reach it: the functions themselves are defined here instead, each a call
  * through a pointer resolved from libm.so.6 on the first call of any of
- * them. ohm is not linked with -lm; these definitions are not exported
- * (only lua* is), so a library ohm loads binds to libm's own.
+ * them. ohm is not linked with -lm; these definitions are hidden, never
+ * exported (a sanitizer runtime needing libm would otherwise export them),
+ * so a library ohm loads binds to libm's own.
  *
- * The list is what the link needs: a new libm call fails to link until
- * it is added here. */
+ * The list is what the link needs (floor, ceil and trunc too, which GCC
+ * inlines at -O2 but not at -O0): a new libm call fails to link until it is
+ * added here. */
 #include <dlfcn.h>
 #include <math.h>
 #include <pthread.h>
@@ -21,9 +23,11 @@
 #define LIBM_D1(X)                                                             \
   X(acos)                                                                      \
   X(asin)                                                                      \
+  X(ceil)                                                                      \
   X(cos)                                                                       \
   X(cosh)                                                                      \
   X(exp)                                                                       \
+  X(floor)                                                                     \
   X(log)                                                                       \
   X(log10)                                                                     \
   X(log2)                                                                      \
@@ -33,7 +37,8 @@
   X(sinh)                                                                      \
   X(sqrt)                                                                      \
   X(tan)                                                                       \
-  X(tanh)
+  X(tanh)                                                                      \
+  X(trunc)
 #define LIBM_D2(X)                                                             \
   X(atan2)                                                                     \
   X(fmax)                                                                      \
@@ -67,16 +72,17 @@ static void *sym(int i) {
   return fn[i];
 }
 
+#define HIDDEN __attribute__((visibility("hidden")))
 #define DEF_D1(n)                                                              \
-  double n(double x) {                                                         \
+  HIDDEN double n(double x) {                                                  \
     return ((double (*)(double))sym(L_##n))(x);                                \
   }
 #define DEF_D2(n)                                                              \
-  double n(double x, double y) {                                               \
+  HIDDEN double n(double x, double y) {                                        \
     return ((double (*)(double, double))sym(L_##n))(x, y);                     \
   }
 #define DEF_L1(n)                                                              \
-  long n(double x) {                                                           \
+  HIDDEN long n(double x) {                                                    \
     return ((long (*)(double))sym(L_##n))(x);                                  \
   }
 LIBM_D1(DEF_D1)

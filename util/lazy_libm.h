@@ -11,7 +11,8 @@ static inline double ohm_rint(double x) {
   const double two52 = 4503599627370496.0;
   double a = __builtin_fabs(x);
   if (!(a < two52)) return x; /* also NaN and the infinities */
-  return __builtin_copysign((a + two52) - two52, x);
+  double t = a + two52;       /* rounded to double here, even with x87 */
+  return __builtin_copysign(t - two52, x);
 }
 
 #endif
