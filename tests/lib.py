@@ -112,6 +112,17 @@ def ohm(*args, timeout=30, input=None, env=None):
                           timeout=timeout, input=input, env=e)
 
 
+def inventory(path, devs, driver="bps2000v2"):
+    """Write an inventory of (name, uri) devices of one driver to path."""
+    with open(path, "w") as f:
+        f.write("devices = {\n")
+        for name, uri in devs:
+            f.write(f'  ["{name}"] = {{ uri = "{uri}", driver = "{driver}" '
+                    '},\n')
+        f.write("}\n")
+    return path
+
+
 def free_port(kind="tcp"):
     t = socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM
     with socket.socket(socket.AF_INET, t) as s:

@@ -15,7 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
-from lib import T, OHM, PY, procs, run  # noqa: E402
+from lib import T, OHM, PY, inventory, procs, run  # noqa: E402
 
 TMP = os.environ.get("TMPDIR", "/tmp")
 FARM = os.path.join(os.environ["OHM_TOP"], "tests", "modbus_farm.py")
@@ -37,13 +37,7 @@ def fleet():
     for j in range(2, N):
         host = "localhost" if j in (3, 2500) else "127.0.0.1"
         devs.append((f"d{j:04d}", f"modbus-tcp://{host}:{sp}"))
-    cfg = os.path.join(TMP, "fleet_interrupt.lua")
-    with open(cfg, "w") as f:
-        f.write("devices = {\n")
-        for name, uri in devs:
-            f.write(f'  ["{name}"] = {{ uri = "{uri}", '
-                    'driver = "bps2000v2" },\n')
-        f.write("}\n")
+    cfg = inventory(os.path.join(TMP, "fleet_interrupt.lua"), devs)
     return cfg, silent
 
 

@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.environ["OHM_TOP"], "tests"))
 from lib import (  # noqa: E402
-    T, OHM, ohm, free_port, wait_port, PY, procs, run)
+    T, OHM, ohm, free_port, wait_port, PY, procs, run, inventory)
 
 TMP = os.environ.get("TMPDIR", "/tmp")
 FARM = os.path.join(os.environ["OHM_TOP"], "tests", "modbus_farm.py")
@@ -30,16 +30,6 @@ def start_farm(*counts):
                          stdout=subprocess.PIPE, text=True)
     procs.append(p)
     return json.loads(p.stdout.readline())
-
-
-def inventory(path, devs):
-    with open(path, "w") as f:
-        f.write("devices = {\n")
-        for name, uri in devs:
-            f.write(f'  ["{name}"] = {{ uri = "{uri}", driver = "bps2000v2" '
-                    '},\n')
-        f.write("}\n")
-    return path
 
 
 def fleet(ports):
