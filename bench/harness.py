@@ -108,6 +108,28 @@ def per_op(cmd_for_k, k1, k2, runs=9, env=None):
     return statistics.median(walls), statistics.median(cpus)
 
 
+def per_op_many(cmds_for_k, k1, k2, runs=9, env=None):
+    """per_op for several commands, interleaved: each round runs every
+    command's pair (k1 then k2) in a new seeded random order, so a slow
+    patch of the machine falls on all of them alike. cmds_for_k: {name:
+    cmd_for_k}. Returns {name: (wall s, cpu s) per op}."""
+    rng = random.Random(23)
+    names = list(cmds_for_k)
+    walls = {n: [] for n in names}
+    cpus = {n: [] for n in names}
+    for n in names:
+        run_once(cmds_for_k[n](k1), env=env)
+    for _ in range(runs):
+        rng.shuffle(names)
+        for n in names:
+            w1, c1, _, _ = run_once(cmds_for_k[n](k1), env=env)
+            w2, c2, _, _ = run_once(cmds_for_k[n](k2), env=env)
+            walls[n].append((w2 - w1) / (k2 - k1))
+            cpus[n].append((c2 - c1) / (k2 - k1))
+    return {n: (statistics.median(walls[n]), statistics.median(cpus[n]))
+            for n in names}
+
+
 class Table:
     """The one table printed at the end: measure, ohm, peer, ratio, target."""
 
