@@ -24,19 +24,6 @@ def load():
     return objs
 
 
-def key(oid):
-    return [int(x) for x in oid.strip(".").split(".")]
-
-
-def answer(objs, mode, oid):
-    if mode == "get":
-        hit = oid if oid in objs else None
-    else:
-        later = sorted((o for o in objs if key(o) > key(oid)), key=key)
-        hit = later[0] if later else None
-    return f"{hit}\n{objs[hit][0]}\n{objs[hit][1]}\n" if hit else "NONE\n"
-
-
 def write(objs, oid, typed):
     kind, _, val = typed.partition(" ")
     conf = "." + S.BMG + ".3."
@@ -58,21 +45,8 @@ def write(objs, oid, typed):
 
 def main():
     objs = load()
-    for line in sys.stdin:
-        cmd = line.strip()
-        if not cmd:  # snmpd ends a set with an empty line
-            continue
-        if cmd == "PING":
-            out = "PONG\n"
-        elif cmd in ("get", "getnext"):
-            out = answer(objs, cmd, sys.stdin.readline().strip())
-        elif cmd == "set":
-            oid = sys.stdin.readline().strip()
-            out = write(objs, oid, sys.stdin.readline().strip())
-        else:
-            return
-        sys.stdout.write(out)
-        sys.stdout.flush()
+    S.pass_persist(lambda mode, oid: S.pass_lookup(objs, mode, oid),
+                   lambda oid, typed: write(objs, oid, typed))
 
 
 if __name__ == "__main__":

@@ -260,6 +260,47 @@ def start_bm_snmpd(workdir, port, conf_lines, spawn=subprocess.Popen,
     return p
 
 
+def oid_key(oid):
+    """A numeric OID as a list of ints, for OID order."""
+    return [int(x) for x in oid.strip(".").split(".")]
+
+
+def pass_lookup(objs, mode, oid):
+    """snmpd pass_persist "get"/"getnext" of oid in objs {oid: (type,
+    value)}: (oid, type, value) of oid itself or of the next OID, or None."""
+    if mode == "get":
+        hit = oid if oid in objs else None
+    else:
+        later = [o for o in objs if oid_key(o) > oid_key(oid)]
+        hit = min(later, key=oid_key) if later else None
+    return (hit, *objs[hit]) if hit else None
+
+
+def pass_persist(lookup, write=None):
+    """snmpd's pass_persist protocol on stdin/stdout, for a test's agent
+    program. lookup(mode, oid): (oid, type, value) or None, as pass_lookup;
+    write(oid, "TYPE VALUE"): the reply line of a set (without one, every
+    set is not-writable). Empty lines (snmpd ends a set with one) are
+    skipped; an unknown command ends the program."""
+    for line in sys.stdin:
+        cmd = line.strip()
+        if not cmd:
+            continue
+        if cmd == "PING":
+            out = "PONG\n"
+        elif cmd in ("get", "getnext"):
+            hit = lookup(cmd, sys.stdin.readline().strip())
+            out = "%s\n%s\n%s\n" % hit if hit else "NONE\n"
+        elif cmd == "set":
+            oid = sys.stdin.readline().strip()
+            typed = sys.stdin.readline().strip()
+            out = write(oid, typed) if write else "not-writable\n"
+        else:
+            return
+        sys.stdout.write(out)
+        sys.stdout.flush()
+
+
 def stop(proc):
     if proc and proc.poll() is None:
         proc.terminate()

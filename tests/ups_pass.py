@@ -8,6 +8,9 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import snmplib as S  # noqa: E402
+
 BASE = ".1.3.6.1.2.1.33.1."
 
 
@@ -21,40 +24,14 @@ def objects(state_path, asked):
         with open(n_path, "w") as f:
             f.write(str(n + 1))
         src = 5 if n % 2 else 3
-    return {BASE + "2.1.0": st["battery"], BASE + "2.4.0": st["charge"],
-            BASE + "4.1.0": src}
-
-
-def key(oid):
-    return [int(x) for x in oid.strip(".").split(".")]
-
-
-def answer(state_path, mode, oid):
-    objs = objects(state_path, oid)
-    if mode == "get":
-        hit = oid if oid in objs else None
-    else:
-        later = sorted((o for o in objs if key(o) > key(oid)), key=key)
-        hit = later[0] if later else None
-    return f"{hit}\ninteger\n{objs[hit]}\n" if hit else "NONE\n"
+    return {BASE + "2.1.0": ("integer", st["battery"]),
+            BASE + "2.4.0": ("integer", st["charge"]),
+            BASE + "4.1.0": ("integer", src)}
 
 
 def main():
-    """snmpd's pass_persist protocol on stdin/stdout."""
-    for line in sys.stdin:
-        cmd = line.strip()
-        if cmd == "PING":
-            out = "PONG\n"
-        elif cmd in ("get", "getnext"):
-            out = answer(sys.argv[1], cmd, sys.stdin.readline().strip())
-        elif cmd == "set":
-            sys.stdin.readline()
-            sys.stdin.readline()
-            out = "not-writable\n"
-        else:
-            return
-        sys.stdout.write(out)
-        sys.stdout.flush()
+    S.pass_persist(lambda mode, oid: S.pass_lookup(
+        objects(sys.argv[1], oid), mode, oid))
 
 
 if __name__ == "__main__":
